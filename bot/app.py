@@ -1,0 +1,149 @@
+"""The Discord bot: a ``commands.Bot`` built in ``main()`` with its resources passed in."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import pkgutil
+from collections.abc import Iterable
+
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.interactions import handle_error, log_command, start_timer
+from bot.services import Services
+from bot.templating import Templates
+from bot.translator import FamiliaTranslator
+
+log = logging.getLogger(__name__)
+
+
+def intents() -> discord.Intents:
+    """Only what features need. ``members`` is privileged: enable it in the portal."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True  # channels, roles, guild join/leave
+    wanted.members = True  # member join/leave (ends memberships), role changes
+    return wanted
+
+
+def discover_cogs() -> list[str]:
+    """Every module in ``cogs/`` not starting with ``_`` is an extension."""
+    return sorted(
+        f"cogs.{info.name}" for info in pkgutil.iter_modules(cogs.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+class FamiliaTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        start_timer(interaction)
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await handle_error(interaction, error)
+
+
+class FamiliaBot(commands.Bot):
+    services: Services
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        templates: Templates,
+        scheduler: AsyncIOScheduler,
+        *,
+        clock: Clock | None = None,
+        extensions: Iterable[str] | None = None,
+        **options: object,
+    ) -> None:
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=FamiliaTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=True, replied_user=False
+            ),
+            **options,  # type: ignore[arg-type]
+        )
+        self.settings = settings
+        self.db = db
+        self.templates = templates
+        self.scheduler = scheduler
+        self.clock = clock or Clock()
+        self.extension_names = list(extensions) if extensions is not None else discover_cogs()
+        self.background_tasks: set[asyncio.Task[object]] = set()
+
+    async def setup_hook(self) -> None:
+        # Order matters: database first, then services, then cogs (their cog_load uses both).
+        applied = await self.db.migrate()
+        if applied:
+            log.info("database upgraded to version %s", applied[-1].version)
+        self.services = Services.build(self.db, self.settings, self.clock)
+        await self.tree.set_translator(FamiliaTranslator(self.templates.catalogs))
+        for name in self.extension_names:
+            await self.load_extension(name)
+        await self.sync_commands()
+        self.scheduler.start()
+
+    async def sync_commands(self) -> bool:
+        """Sync application commands only when the tree (or its translations) changed."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        translator = self.tree.translator
+        assert translator is not None
+        payload = [
+            await command.get_translated_payload(self.tree, translator)
+            for command in self.tree.get_commands(guild=guild)
+        ]
+        digest = hashlib.sha256(
+            json.dumps(payload, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        key = f"commands_digest:{self.application_id}:{guild.id if guild else 'global'}"
+        if await self.services.meta.get(key) == digest:
+            log.info("application commands unchanged; not syncing")
+            return False
+        await self.tree.sync(guild=guild)
+        await self.services.meta.set(key, digest)
+        log.info("synced %d application commands to %s", len(payload), guild.id if guild else "all")
+        return True
+
+    def spawn(self, coro, name: str) -> asyncio.Task[object]:
+        """Start an owned background task: kept, logged if it dies, cancelled on close."""
+        task = asyncio.create_task(coro, name=name)
+        self.background_tasks.add(task)
+
+        def done(t: asyncio.Task[object]) -> None:
+            self.background_tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task %s died", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command | object
+    ) -> None:
+        log_command(interaction, "ok")
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in list(self.background_tasks):
+            task.cancel()
+        if self.background_tasks:
+            await asyncio.gather(*self.background_tasks, return_exceptions=True)
+        await super().close()

@@ -1,0 +1,112 @@
+"""The ``familia`` command: run the bot, manage the database, check translations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set. Copy .env.example to .env and put your bot token there "
+    "(Discord developer portal → your application → Bot → Reset Token), "
+    "or run `familia run --offline` to try Familia against the local Discord emulator."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="familia", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("--offline", action="store_true", help="use the local Discord emulator")
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "status"])
+    i18n = sub.add_parser("i18n", help="translations")
+    i18n.add_argument("action", choices=["missing"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"familia: {exc}", file=sys.stderr)
+        return 2
+    from bot.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.secrets())
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(settings, offline=args.offline))
+        if args.command == "db":
+            return asyncio.run(_db(settings, args.action))
+        if args.command == "i18n":
+            return asyncio.run(_i18n_missing())
+    except KeyboardInterrupt:
+        return 0
+    return 2
+
+
+async def _run(settings: Settings, offline: bool) -> int:
+    if offline or settings.discord_token is None:
+        if not offline:
+            print(f"familia: {NO_TOKEN}", file=sys.stderr)
+            return 2
+        print("familia: offline mode is not available yet", file=sys.stderr)
+        return 2
+    from bot.runner import run_bot
+
+    await run_bot(settings, settings.discord_token.get_secret_value())
+    return 0
+
+
+async def _db(settings: Settings, action: str) -> int:
+    from bot.db import Database, DatabaseTooNew, MigrationFailed
+
+    db = await Database.open(settings.database_path)
+    try:
+        if action == "upgrade":
+            try:
+                applied = await db.migrate()
+            except (DatabaseTooNew, MigrationFailed) as exc:
+                print(f"familia: {exc}", file=sys.stderr)
+                return 1
+            for m in applied:
+                print(f"applied {m.version:04d}_{m.name}")
+            print(f"database {settings.database_path} is at version {await db.version()}")
+        else:
+            current, pending = await db.status()
+            print(f"database {settings.database_path}: version {current}")
+            for m in pending:
+                print(f"pending {m.version:04d}_{m.name}")
+            if not pending:
+                print("up to date")
+        return 0
+    finally:
+        await db.close()
+
+
+async def _i18n_missing() -> int:
+    from bot.i18n import load_catalogs
+    from bot.i18n_check import command_messages, missing, po_stub, template_messages
+    from bot.runner import offline_tree
+
+    catalogs = load_catalogs()
+    async with offline_tree() as tree:
+        messages = template_messages() + await command_messages(tree)
+    status = 0
+    for locale, catalog in catalogs.items():
+        if locale == "en":
+            continue
+        lacking = missing(catalog, messages)
+        if lacking:
+            status = 1
+            print(f"# {locale}: {len(lacking)} messages without a translation")
+            print(po_stub(lacking))
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Typed settings, built once in ``main()`` from the environment and ``.env``.
+
+Nothing here runs at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("en", "es")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line, safe to print."""
+
+
+class Settings(BaseSettings):
+    """Every variable is documented in ``.env.example``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    discord_token: SecretStr | None = Field(
+        default=None, description="the bot token from the Discord developer portal"
+    )
+    database_path: Path = Field(
+        default=Path("./familia.db"), description="a file path such as ./familia.db"
+    )
+    smtp_host: str = Field(default="localhost", description="a host name such as smtp.example.org")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="a whole number 1-65535")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="one of none, starttls, tls"
+    )
+    smtp_user: str | None = Field(default=None, description="the SMTP login name")
+    smtp_password: SecretStr | None = Field(default=None, description="the SMTP password")
+    smtp_from: str = Field(
+        default="Familia <familia@localhost>",
+        description='a sender such as "Familia <familia@example.org>"',
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="an http(s) URL such as https://familia.example.org",
+    )
+    http_host: str = Field(default="127.0.0.1", description="an address to listen on")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="a whole number 0-65535")
+    secret_key: SecretStr | None = Field(
+        default=None, description="a long random string used to sign links"
+    )
+    default_timezone: str = Field(
+        default="UTC", description="an IANA time zone such as America/Mexico_City"
+    )
+    default_locale: Literal["en", "es"] = Field(default="en", description="en or es")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="one of DEBUG, INFO, WARNING, ERROR"
+    )
+    dev_guild_id: int | None = Field(
+        default=None, gt=0, description="a Discord server id (a long number) or empty"
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        _, addr = parseaddr(value)
+        if "@" not in addr:
+            raise ValueError("no email address")
+        return value
+
+    @field_validator("discord_token", "smtp_password", "secret_key", "smtp_user", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("dev_guild_id", mode="before")
+    @classmethod
+    def _empty_id(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def secrets(self) -> list[str]:
+        """Secret values, so the log filter can mask them wherever they appear."""
+        found = []
+        for field in (self.discord_token, self.smtp_password, self.secret_key):
+            if field is not None and field.get_secret_value():
+                found.append(field.get_secret_value())
+        return found
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
+    """Build the settings or raise :class:`ConfigError` naming the bad variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        field = Settings.model_fields.get(name)
+        expected = field.description if field else "a valid value"
+        raise ConfigError(f"{name.upper()} is invalid: expected {expected}.") from None

@@ -1,0 +1,221 @@
+"""SQLite through aiosqlite: one writer connection, one reader, numbered migrations.
+
+Writes are serialised through the writer connection and an asyncio lock; every unit of work is
+one ``async with db.transaction() as tx`` block. Reads that do not need to see an open
+transaction go through the reader connection (WAL lets it read while the writer writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class DatabaseTooNew(Exception):
+    """The database was written by a newer Familia than this one."""
+
+
+class MigrationFailed(Exception):
+    """A migration raised; the database is left exactly as before it."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(folder: Path | None = None) -> list[Migration]:
+    """The migrations shipped in the ``migrations`` package (or ``folder``), in order."""
+    if folder is None:
+        files = [
+            (entry.name, entry.read_text(encoding="utf-8"))
+            for entry in resources.files("migrations").iterdir()
+            if entry.name.endswith(".sql")
+        ]
+    else:
+        files = [(p.name, p.read_text(encoding="utf-8")) for p in folder.glob("*.sql")]
+    found: list[Migration] = []
+    for name, sql in files:
+        match = _MIGRATION_NAME.match(name)
+        if not match:
+            raise ValueError(f"migration file {name!r} is not named NNNN_name.sql")
+        found.append(Migration(int(match.group(1)), match.group(2), sql))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise ValueError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+class Transaction:
+    """The handle a unit of work gets: statements on the writer inside BEGIN IMMEDIATE."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns lastrowid for an INSERT, else the rowcount."""
+        cursor = await self._conn.execute(sql, params)
+        try:
+            if sql.lstrip()[:6].upper() == "INSERT":
+                return cursor.lastrowid or 0
+            return cursor.rowcount
+        finally:
+            await cursor.close()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Database:
+    """The application's database. Create with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        db = cls(Path(path))
+        await db._connect()
+        return db
+
+    async def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connection()
+        await self._writer.executescript("PRAGMA journal_mode=WAL;")
+        self._reader = await self._connection()
+
+    async def _connection(self) -> aiosqlite.Connection:
+        # isolation_level=None: autocommit, so our own BEGIN/COMMIT are the only transactions
+        # and executescript() never commits behind our back.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.executescript(
+            "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+        )
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is closed")
+        return self._writer
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("database is closed")
+        return self._reader
+
+    # -- units of work -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        async with self._lock:
+            await self.writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self.writer)
+            except BaseException:
+                await self.writer.execute("ROLLBACK")
+                raise
+            else:
+                await self.writer.execute("COMMIT")
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        async with self.reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        async with self.reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    # -- migrations ------------------------------------------------------------------------------
+
+    async def version(self) -> int:
+        async with self.writer.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
+
+    async def status(
+        self, migrations: list[Migration] | None = None
+    ) -> tuple[int, list[Migration]]:
+        """The current version and the migrations not applied yet."""
+        migrations = load_migrations() if migrations is None else migrations
+        current = await self.version()
+        return current, [m for m in migrations if m.version > current]
+
+    async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
+        """Apply pending migrations in order, each atomically. Returns what was applied."""
+        migrations = load_migrations() if migrations is None else migrations
+        latest = migrations[-1].version if migrations else 0
+        async with self._lock:
+            current = await self.version()
+            if current > latest:
+                raise DatabaseTooNew(
+                    f"database {self.path} is at version {current}, newer than this Familia "
+                    f"(knows up to {latest}); upgrade Familia instead"
+                )
+            applied = []
+            for migration in migrations:
+                if migration.version <= current:
+                    continue
+                script = (
+                    "BEGIN IMMEDIATE;\n"
+                    f"{migration.sql}\n;\n"
+                    f"PRAGMA user_version = {migration.version};\n"
+                    "COMMIT;"
+                )
+                try:
+                    await self.writer.executescript(script)
+                except Exception as exc:
+                    if self.writer.in_transaction:
+                        await self.writer.execute("ROLLBACK")
+                    raise MigrationFailed(
+                        f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+                    ) from exc
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+                applied.append(migration)
+            return applied

@@ -1,0 +1,186 @@
+"""What every cog uses to answer: the reader's language, rendered replies, and the one error
+handler for slash commands, buttons, selects and modals."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.errors import FamiliaError, NotAllowed, UserError
+from bot.i18n import pick_locale
+
+if TYPE_CHECKING:
+    from bot.app import FamiliaBot
+
+log = logging.getLogger("familia.errors")
+command_log = logging.getLogger("familia.commands")
+
+
+class Denied(app_commands.CheckFailure):
+    """A permission check failed; carries the translatable reason."""
+
+    def __init__(self, error: FamiliaError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+def familia(interaction: discord.Interaction) -> FamiliaBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def locale_for(interaction: discord.Interaction) -> str:
+    """The reply language: member's choice, else their Discord locale, else the guild's."""
+    cached = interaction.extras.get("locale")
+    if cached:
+        return cached
+    services = familia(interaction).services
+    chosen = None
+    guild_default = familia(interaction).settings.default_locale
+    if interaction.guild_id is not None:
+        member = await services.members.get(interaction.guild_id, interaction.user.id)
+        chosen = member.locale if member else None
+        guild_default = (await services.guilds.get(interaction.guild_id)).locale
+    locale = pick_locale(chosen, interaction.locale.value, guild_default)
+    interaction.extras["locale"] = locale
+    return locale
+
+
+async def send(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Reply, or follow up when the interaction was already answered or deferred."""
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+
+
+async def reply(
+    interaction: discord.Interaction,
+    template: str,
+    *,
+    ephemeral: bool = True,
+    view: discord.ui.View | None = None,
+    files: list[discord.File] | None = None,
+    **context: Any,
+) -> None:
+    """Render ``templates/<template>`` in the reader's language and send it."""
+    locale = await locale_for(interaction)
+    text = familia(interaction).templates.render(locale, template, **context)
+    extra: dict[str, Any] = {}
+    if view is not None:
+        extra["view"] = view
+    if files:
+        extra["files"] = files
+    await send(interaction, text, ephemeral=ephemeral, **extra)
+
+
+def _unwrap(error: Exception) -> Exception:
+    while isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
+        if isinstance(error, app_commands.TransformerError):
+            return error
+        error = error.original  # type: ignore[assignment]
+    return error
+
+
+def _user_facing(error: Exception) -> FamiliaError | None:
+    """The translatable message for an expected error, or None for a bug."""
+    if isinstance(error, FamiliaError):
+        return error
+    if isinstance(error, Denied):
+        return error.error
+    if isinstance(error, app_commands.TransformerError):
+        return UserError("common.bad_option", value=str(error.value))
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return UserError("common.cooldown", seconds=max(1, round(error.retry_after)))
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return UserError("common.guild_only")
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return NotAllowed("common.bot_missing_permissions", permissions=error.missing_permissions)
+    if isinstance(error, discord.Forbidden) and error.code in (50013, 50001):
+        return NotAllowed("common.bot_missing_permissions", permissions=[])
+    if isinstance(error, app_commands.CheckFailure):
+        return NotAllowed("common.not_allowed")
+    return None
+
+
+async def handle_error(interaction: discord.Interaction, error: Exception) -> None:
+    """The one error handler: a short localised ephemeral reply, never a traceback."""
+    error = _unwrap(error)
+    expected = _user_facing(error)
+    bot = familia(interaction)
+    locale = await _safe_locale(interaction, bot)
+    if expected is not None:
+        outcome = f"refused:{expected.code}"
+        text = bot.templates.render_error(locale, expected)
+    else:
+        code = secrets.token_hex(3).upper()
+        outcome = f"error:{code}"
+        log.error(
+            "unexpected error code=%s guild=%s user=%s command=%s",
+            code, interaction.guild_id, interaction.user.id, _name(interaction),
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        text = bot.templates.render_error(locale, FamiliaError("common.unexpected", code=code))
+    log_command(interaction, outcome)
+    try:
+        await send(interaction, text, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("could not deliver the error reply (%s)", exc)
+
+
+async def _safe_locale(interaction: discord.Interaction, bot: FamiliaBot) -> str:
+    try:
+        return await locale_for(interaction)
+    except Exception:  # the database itself may be what failed
+        return pick_locale(None, interaction.locale.value, bot.settings.default_locale)
+
+
+def _name(interaction: discord.Interaction) -> str:
+    if interaction.command is not None:
+        return interaction.command.qualified_name
+    data = interaction.data or {}
+    return str(data.get("custom_id") or data.get("name") or "?")
+
+
+def start_timer(interaction: discord.Interaction) -> None:
+    interaction.extras.setdefault("t0", time.perf_counter())
+
+
+def log_command(interaction: discord.Interaction, outcome: str) -> None:
+    """One line per command: guild, user id, command, outcome, duration."""
+    started = interaction.extras.get("t0")
+    elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+    command_log.info(
+        "guild=%s user=%s command=%s outcome=%s ms=%.1f",
+        interaction.guild_id, interaction.user.id, _name(interaction), outcome, elapsed,
+    )
+
+
+class FamiliaView(discord.ui.View):
+    """Base for buttons and selects: errors go through the same handler as commands."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        start_timer(interaction)
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await handle_error(interaction, error)
+
+
+class FamiliaModal(discord.ui.Modal):
+    """Base for modals, with the same error handling."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_error(interaction, error)

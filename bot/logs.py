@@ -1,0 +1,47 @@
+"""Logging set-up (called from main, never at import) with secrets and emails masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_TOKEN_LIKE = re.compile(r"\b[\w-]{24,28}\.[\w-]{6}\.[\w-]{27,40}\b")  # Discord token shape
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces secrets, Discord-token-shaped strings and email addresses with ``***``."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        text = _TOKEN_LIKE.sub("***", text)
+        return _EMAIL.sub("***@***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if redacted != message or record.args:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(level: str, secrets: list[str]) -> logging.Handler:
+    """Root logging to stderr at ``level``; returns the handler (tests remove it)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return handler

@@ -1,0 +1,59 @@
+"""Wiring: build the resources in order and run the bot until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from discord import app_commands
+
+from bot.app import FamiliaBot
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.scheduling import create_scheduler
+from bot.templating import Templates
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def familia_bot(
+    settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[FamiliaBot]:
+    """The bot with its database, templates and scheduler; everything closed on exit."""
+    db = await Database.open(settings.database_path)
+    try:
+        bot = FamiliaBot(settings, db, Templates(), create_scheduler(), clock=clock)
+        try:
+            yield bot
+        finally:
+            if not bot.is_closed():
+                await bot.close()
+    finally:
+        await db.close()
+
+
+async def run_bot(settings: Settings, token: str) -> None:
+    async with familia_bot(settings) as bot:
+        log.info("starting Familia")
+        await bot.start(token)
+
+
+@asynccontextmanager
+async def offline_tree() -> AsyncIterator[app_commands.CommandTree]:
+    """The command tree with every cog loaded, without connecting (for checks and tests)."""
+    import tempfile
+    from pathlib import Path
+
+    from bot.config import load_settings
+    from bot.services import Services
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env_file=None, database_path=Path(tmp) / "t.db")
+        async with familia_bot(settings) as bot:
+            bot.services = Services.build(bot.db, settings, bot.clock)
+            for name in bot.extension_names:
+                await bot.load_extension(name)
+            yield bot.tree

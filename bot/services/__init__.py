@@ -1,0 +1,34 @@
+"""The domain: pure async code over the database. Nothing here imports discord."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.services.audit import AuditLog
+from bot.services.guilds import GuildService
+from bot.services.members import MemberService
+from bot.services.meta import MetaStore
+
+
+@dataclass
+class Services:
+    """Every service, built once after migrations and before the cogs load."""
+
+    db: Database
+    clock: Clock
+    audit: AuditLog
+    guilds: GuildService
+    members: MemberService
+    meta: MetaStore
+
+    @classmethod
+    def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
+        audit = AuditLog(db, clock)
+        guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
+        members = MemberService(db, clock, audit, guilds)
+        return cls(
+            db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db)
+        )

@@ -1,0 +1,83 @@
+"""Jinja2 rendering per locale: Discord messages (``templates/discord``) and email.
+
+Each locale has its own Environment with that locale's gettext catalog installed, so a
+template says ``{% trans %}…{% endtrans %}`` or ``{{ _("…") }}`` and renders in the reader's
+language. ``.html`` templates are autoescaped; Discord text is not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bot.errors import FamiliaError
+from bot.i18n import Catalog, load_catalogs
+
+
+def _escape_markdown(text: Any) -> str:
+    """Neutralise Discord markdown and mass mentions in user-supplied text."""
+    value = str(text)
+    for char in ("\\", "*", "_", "~", "`", "|", ">"):
+        value = value.replace(char, "\\" + char)
+    return value.replace("@", "@\u200b")
+
+
+class Templates:
+    """Renders templates by name for a locale."""
+
+    def __init__(self, catalogs: dict[str, Catalog] | None = None) -> None:
+        self.catalogs = catalogs if catalogs is not None else load_catalogs()
+        self._envs = {locale: self._make_env(cat) for locale, cat in self.catalogs.items()}
+
+    @property
+    def locales(self) -> list[str]:
+        return list(self._envs)
+
+    def _make_env(self, catalog: Catalog) -> Environment:
+        env = Environment(
+            loader=PackageLoader("templates", ""),
+            extensions=["jinja2.ext.i18n"],
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        locale = catalog.locale
+        env.globals["locale"] = locale
+        env.filters["md"] = _escape_markdown
+        env.filters["number"] = lambda v, digits=0: format_decimal(
+            round(v, digits) if digits else v, locale=locale
+        )
+        env.filters["date"] = lambda v, fmt="medium": format_date(v, format=fmt, locale=locale)
+        env.filters["datetime"] = _datetime_filter(locale)
+        return env
+
+    def env(self, locale: str) -> Environment:
+        return self._envs.get(locale) or self._envs["en"]
+
+    def render(self, locale: str, name: str, **context: Any) -> str:
+        """Render ``name`` (path under templates/) in ``locale``; surrounding space trimmed."""
+        return self.env(locale).get_template(name).render(**context).strip()
+
+    def render_error(self, locale: str, error: FamiliaError) -> str:
+        """The message for a domain error: macro ``name`` of ``discord/errors/<area>.j2``."""
+        area, name = error.code.split(".", 1)
+        module = self.env(locale).get_template(f"discord/errors/{area}.j2").module
+        macro = getattr(module, name, None)
+        if macro is None:
+            raise LookupError(f"no error message for {error.code}")
+        return str(macro(**error.params)).strip()
+
+
+def _datetime_filter(locale: str):
+    def render(value: datetime, tz: str = "UTC", fmt: str = "medium") -> str:
+        return format_datetime(value.astimezone(ZoneInfo(tz)), format=fmt, locale=locale)
+
+    return render

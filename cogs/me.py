@@ -1,0 +1,64 @@
+"""/me: anyone sets their own time zone and language."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.interactions import reply
+from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
+
+FOLLOW = "auto"
+
+
+class MeCog(commands.Cog):
+    me = app_commands.Group(
+        name=_T("me"), description=_T("Your own Familia preferences"), guild_only=True
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+
+    async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        member = await self.bot.services.members.get(guild_id, user_id)  # type: ignore[arg-type]
+        guild = await self.bot.services.guilds.get(guild_id)  # type: ignore[arg-type]
+        await reply(
+            interaction, "discord/me/view.md.j2", member=member, guild=guild, changed=changed
+        )
+
+    @me.command(name=_T("view"), description=_T("Show your time zone and language"))
+    async def view(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction)
+
+    @me.command(name=_T("timezone"), description=_T("Set your own time zone"))
+    @app_commands.rename(zone=_T("zone"))
+    @app_commands.describe(zone=_T("An IANA time zone; leave empty to use the server's"))
+    @app_commands.autocomplete(zone=timezone_autocomplete)
+    async def timezone(self, interaction: discord.Interaction, zone: str | None = None) -> None:
+        await self.bot.services.members.set_timezone(
+            interaction.guild_id, interaction.user.id, zone  # type: ignore[arg-type]
+        )
+        await self._show(interaction, changed="timezone")
+
+    @me.command(name=_T("language"), description=_T("Set the language Familia speaks to you"))
+    @app_commands.rename(language=_T("language"))
+    @app_commands.describe(language=_T("Your language, or Automatic to follow Discord"))
+    @app_commands.choices(
+        language=[*LANGUAGE_CHOICES, app_commands.Choice(name=_T("Automatic"), value=FOLLOW)]
+    )
+    async def language(self, interaction: discord.Interaction, language: str) -> None:
+        await self.bot.services.members.set_locale(
+            interaction.guild_id,  # type: ignore[arg-type]
+            interaction.user.id,
+            None if language == FOLLOW else language,
+        )
+        interaction.extras.pop("locale", None)
+        await self._show(interaction, changed="language")
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(MeCog(bot))

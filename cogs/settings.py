@@ -1,0 +1,104 @@
+"""/settings: a manager views and changes the guild's program settings."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import manager_only
+from bot.interactions import reply
+from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
+
+CHANNEL_KIND_CHOICES = [
+    app_commands.Choice(name=_T("Announcements"), value="announcements"),
+    app_commands.Choice(name=_T("Leaderboard"), value="leaderboard"),
+    app_commands.Choice(name=_T("Managers' log"), value="managers"),
+    app_commands.Choice(name=_T("Family channels category"), value="family_category"),
+]
+
+
+class SettingsCog(commands.Cog):
+    settings = app_commands.Group(
+        name=_T("settings"),
+        description=_T("View or change this server's Familia settings (managers)"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+
+    async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
+        current = await self.bot.services.guilds.get(interaction.guild_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/settings/view.md.j2", settings=current, changed=changed)
+
+    @settings.command(name=_T("view"), description=_T("Show the current settings"))
+    @manager_only()
+    async def view(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction)
+
+    @settings.command(name=_T("timezone"), description=_T("Set the program's time zone"))
+    @app_commands.rename(zone=_T("zone"))
+    @app_commands.describe(zone=_T("An IANA time zone, for example America/Mexico_City"))
+    @app_commands.autocomplete(zone=timezone_autocomplete)
+    @manager_only()
+    async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
+        await self.bot.services.guilds.set_timezone(
+            interaction.guild_id, interaction.user.id, zone  # type: ignore[arg-type]
+        )
+        await self._show(interaction, changed="timezone")
+
+    @settings.command(name=_T("language"), description=_T("Set the program's default language"))
+    @app_commands.rename(language=_T("language"))
+    @app_commands.describe(language=_T("The language used when a member has not chosen one"))
+    @app_commands.choices(language=LANGUAGE_CHOICES)
+    @manager_only()
+    async def language(self, interaction: discord.Interaction, language: str) -> None:
+        await self.bot.services.guilds.set_locale(
+            interaction.guild_id, interaction.user.id, language  # type: ignore[arg-type]
+        )
+        interaction.extras.pop("locale", None)
+        await self._show(interaction, changed="language")
+
+    @settings.command(
+        name=_T("manager-role"), description=_T("Set or clear the role of program managers")
+    )
+    @app_commands.rename(role=_T("role"))
+    @app_commands.describe(role=_T("Members with this role are managers; leave empty to clear"))
+    @manager_only()
+    async def manager_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        await self.bot.services.guilds.set_manager_role(
+            interaction.guild_id, interaction.user.id, role.id if role else None  # type: ignore[arg-type]
+        )
+        await self._show(interaction, changed="manager_role")
+
+    @settings.command(name=_T("channel"), description=_T("Choose where Familia posts"))
+    @app_commands.rename(kind=_T("purpose"), channel=_T("channel"))
+    @app_commands.describe(
+        kind=_T("What Familia posts there"),
+        channel=_T("The channel (a category for family channels); leave empty to clear"),
+    )
+    @app_commands.choices(kind=CHANNEL_KIND_CHOICES)
+    @manager_only()
+    async def channel(
+        self,
+        interaction: discord.Interaction,
+        kind: str,
+        channel: discord.TextChannel | discord.CategoryChannel | None = None,
+    ) -> None:
+        await self.bot.services.guilds.set_channel(
+            interaction.guild_id,  # type: ignore[arg-type]
+            interaction.user.id,
+            kind,
+            channel.id if channel else None,
+            is_category=isinstance(channel, discord.CategoryChannel) if channel else None,
+        )
+        await self._show(interaction, changed="channel")
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(SettingsCog(bot))

@@ -1,0 +1,43 @@
+"""Shared fixtures: real SQLite files in a temp folder, a frozen clock, services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.config import Settings, load_settings
+from bot.db import Database
+from bot.services import Services
+from bot.templating import Templates
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DEFAULT_TIMEZONE", "DEFAULT_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    return load_settings(env_file=None, database_path=tmp_path / "familia.db")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def db(settings):
+    database = await Database.open(settings.database_path)
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def services(db, settings, clock) -> Services:
+    return Services.build(db, settings, clock)
+
+
+@pytest.fixture(scope="session")
+def templates() -> Templates:
+    return Templates()

@@ -1,0 +1,46 @@
+import logging
+
+import pytest
+
+from bot.cli import main
+from bot.logs import RedactingFilter
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("DISCORD_TOKEN", "DATABASE_PATH", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    yield tmp_path
+    logging.getLogger().handlers.clear()
+
+
+def test_db_status_then_upgrade(in_tmp, capsys):
+    assert main(["db", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "version 0" in out and "pending 0001_foundation" in out
+    assert main(["db", "upgrade"]) == 0
+    assert "applied 0001_foundation" in capsys.readouterr().out
+    assert main(["db", "status"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_bad_setting_stops_with_one_line(in_tmp, monkeypatch, capsys):
+    monkeypatch.setenv("SMTP_PORT", "many")
+    assert main(["db", "status"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "familia: SMTP_PORT is invalid: expected a whole number 1-65535."
+
+
+def test_redacting_filter_masks_secrets_tokens_and_emails():
+    secret = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456"
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "token %s sent to %s", (secret, "ana@example.org"), None
+    )
+    RedactingFilter(["hunter2hunter2"]).filter(record)
+    text = record.getMessage()
+    assert secret not in text and "ana@example.org" not in text
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "pw hunter2hunter2", (), None)
+    RedactingFilter(["hunter2hunter2"]).filter(record)
+    assert record.getMessage() == "pw ***"
