@@ -1,0 +1,1 @@
+-- Email: addresses, preferences, outbox (filled in by the email work).

@@ -1,0 +1,1 @@
+-- Check-ins and the progress model (filled in by the check-ins work).
