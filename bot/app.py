@@ -26,6 +26,20 @@ from bot.translator import FamiliaTranslator
 log = logging.getLogger(__name__)
 
 
+# What Familia's role needs; README's invite URL carries this number (a test checks it).
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_private_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    manage_roles=True,
+    manage_channels=True,
+)
+
+
 def intents() -> discord.Intents:
     """Only what features need. ``members`` is privileged: enable it in the portal."""
     wanted = discord.Intents.none()
@@ -88,6 +102,12 @@ class FamiliaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         # Order matters: database first, then services, then cogs (their cog_load uses both).
+        await self.load_features()
+        await self.sync_commands()
+        self.scheduler.start()
+
+    async def load_features(self) -> None:
+        """Migrate, build the services, set the translator and load the cogs (no network)."""
         applied = await self.db.migrate()
         if applied:
             log.info("database upgraded to version %s", applied[-1].version)
@@ -95,8 +115,6 @@ class FamiliaBot(commands.Bot):
         await self.tree.set_translator(FamiliaTranslator(self.templates.catalogs))
         for name in self.extension_names:
             await self.load_extension(name)
-        await self.sync_commands()
-        self.scheduler.start()
 
     async def sync_commands(self) -> bool:
         """Sync application commands only when the tree (or its translations) changed."""

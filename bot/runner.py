@@ -48,12 +48,9 @@ async def offline_tree() -> AsyncIterator[app_commands.CommandTree]:
     from pathlib import Path
 
     from bot.config import load_settings
-    from bot.services import Services
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env_file=None, database_path=Path(tmp) / "t.db")
         async with familia_bot(settings) as bot:
-            bot.services = Services.build(bot.db, settings, bot.clock)
-            for name in bot.extension_names:
-                await bot.load_extension(name)
+            await bot.load_features()
             yield bot.tree
