@@ -2,7 +2,8 @@
 
 - ``manager_only()``: Manage Server permission, or the guild's configured manager role.
 - ``creator_only()``: a member in the program (creator, leader or manager).
-- Leader-of-this-family checks live with families: :func:`require_leader_of`.
+- ``leader_or_manager()``: a family leader or co-leader, or a manager; which family a leader
+  may act on is checked by the families service (their own only).
 """
 
 from __future__ import annotations
@@ -54,5 +55,27 @@ def creator_only():
         if (member is not None and member.in_program) or await is_manager(interaction):
             return True
         raise Denied(NotAllowed("common.program_only"))
+
+    return app_commands.check(predicate)
+
+
+async def led_family(interaction: discord.Interaction):
+    """The active family ``interaction.user`` leads or co-leads, or None."""
+    if interaction.guild_id is None:
+        return None
+    return await familia(interaction).services.families.family_led_by(
+        interaction.guild_id, interaction.user.id
+    )
+
+
+def leader_or_manager():
+    """Only family leaders (for their own family) and managers may run the command."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if await is_manager(interaction) or await led_family(interaction) is not None:
+            return True
+        raise Denied(NotAllowed("families.leaders_only"))
 
     return app_commands.check(predicate)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot.app import FamiliaBot
-from bot.interactions import reply
+from bot.interactions import FamiliaView, familia, reply
 from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
 
 FOLLOW = "auto"
@@ -58,6 +61,35 @@ class MeCog(commands.Cog):
         )
         interaction.extras.pop("locale", None)
         await self._show(interaction, changed="language")
+
+    @me.command(name=_T("export"), description=_T("Get a file with all Familia holds about you"))
+    async def export(self, interaction: discord.Interaction) -> None:
+        data = await self.bot.services.privacy.export(
+            interaction.guild_id, interaction.user.id  # type: ignore[arg-type]
+        )
+        blob = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        file = discord.File(io.BytesIO(blob), filename=f"familia-{interaction.user.id}.json")
+        await reply(interaction, "discord/me/export.md.j2", tables=len(data), files=[file])
+
+    @me.command(name=_T("delete"), description=_T("Delete all Familia holds about you"))
+    async def delete(self, interaction: discord.Interaction) -> None:
+        await reply(interaction, "discord/me/delete_confirm.md.j2", view=DeleteConfirm())
+
+
+class DeleteConfirm(FamiliaView):
+    """Asks once more before deleting; only the person who asked sees it (ephemeral)."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=300)
+
+    @discord.ui.button(label="✓", style=discord.ButtonStyle.danger, custom_id="familia:me:delete")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        counts = await familia(interaction).services.privacy.delete(
+            interaction.guild_id, interaction.user.id  # type: ignore[arg-type]
+        )
+        interaction.extras.pop("locale", None)
+        await reply(interaction, "discord/me/deleted.md.j2", rows=sum(counts.values()))
+        self.stop()
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -8,9 +8,13 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.services.audit import AuditLog
+from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
+from bot.services.kpis import KpiService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
+from bot.services.privacy import PrivacyService
+from bot.services.tiers import TierService
 
 
 @dataclass
@@ -23,6 +27,10 @@ class Services:
     guilds: GuildService
     members: MemberService
     meta: MetaStore
+    privacy: PrivacyService
+    families: FamilyService
+    tiers: TierService
+    kpis: KpiService
 
     @classmethod
     def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
@@ -30,5 +38,9 @@ class Services:
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
         return cls(
-            db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db)
+            db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db),
+            privacy=PrivacyService(db),
+            families=FamilyService(db, clock, audit, members),
+            tiers=TierService(db, clock, audit, guilds),
+            kpis=KpiService(db),
         )

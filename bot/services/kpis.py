@@ -1,0 +1,92 @@
+"""Family KPIs over a period, for /family stats and the reports.
+
+Definitions (a period is ``start <= t < end``):
+- members: memberships begun before ``end`` and not ended before it (``members_start``: the
+  same at ``start``), so members = members_start + joins - leaves;
+- joins / leaves: memberships started / ended in the period;
+- attrition = leaves / average members, average = (members at start + members at end) / 2
+  (None when both are 0);
+- reasons: leaves by leave reason (removals, transfers and archiving by how they ended);
+- median tenure: median days in the family of the memberships that ended in the period.
+For the whole program (``family_id`` None) a transfer is neither a join nor a leave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import median
+
+from bot.clock import from_db, to_db
+from bot.db import Database
+
+
+@dataclass(frozen=True)
+class FamilyStats:
+    start: datetime
+    end: datetime
+    members: int
+    members_start: int
+    joins: int
+    leaves: int
+    attrition: float | None
+    median_tenure_days: float | None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+# A membership that began as the other half of a transfer (program-wide it is no join).
+_TRANSFER_IN = (
+    "EXISTS (SELECT 1 FROM family_members p WHERE p.guild_id = fm.guild_id"
+    " AND p.user_id = fm.user_id AND p.ended_by = 'transfer' AND p.left_at = fm.joined_at)"
+)
+
+
+class KpiService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def family_stats(
+        self, guild_id: int, family_id: int | None, start: datetime, end: datetime
+    ) -> FamilyStats:
+        scope, params = "fm.guild_id = ?", [guild_id]
+        if family_id is not None:
+            scope += " AND fm.family_id = ?"
+            params.append(family_id)
+        program = family_id is None
+        s, e = to_db(start), to_db(end)
+        not_transfer_in = f" AND NOT {_TRANSFER_IN}" if program else ""
+        not_transfer_out = " AND fm.ended_by != 'transfer'" if program else ""
+
+        async def active_at(when: str) -> int:
+            return await self.db.fetchval(
+                f"SELECT count(*) FROM family_members fm WHERE {scope} AND fm.joined_at < ?"
+                " AND (fm.left_at IS NULL OR fm.left_at >= ?)", (*params, when, when),
+            )
+
+        joins = await self.db.fetchval(
+            f"SELECT count(*) FROM family_members fm WHERE {scope} AND fm.joined_at >= ?"
+            f" AND fm.joined_at < ?{not_transfer_in}",
+            (*params, s, e),
+        )
+        ended = await self.db.fetchall(
+            f"SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
+            f" FROM family_members fm WHERE {scope} AND fm.left_at >= ? AND fm.left_at < ?"
+            f"{not_transfer_out}",
+            (*params, s, e),
+        )
+        members_start, members_end = await active_at(s), await active_at(e)
+        average = (members_start + members_end) / 2
+        reasons: dict[str, int] = {}
+        for row in ended:
+            reasons[row["why"]] = reasons.get(row["why"], 0) + 1
+        tenures = [
+            (from_db(r["left_at"]) - from_db(r["joined_at"])).total_seconds() / 86400
+            for r in ended
+        ]
+        return FamilyStats(
+            start=start, end=end, members=members_end, members_start=members_start,
+            joins=joins, leaves=len(ended),
+            attrition=len(ended) / average if average else None,
+            median_tenure_days=median(tenures) if tenures else None,
+            reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )

@@ -1,0 +1,215 @@
+"""Tiers: levels a creator reaches by monthly thresholds, each with an optional role.
+
+A tier is reached when every threshold it sets is met (a tier without thresholds is reached
+by everyone). The sweep gives each active member with progress data the highest tier reached;
+members without data for the month keep their tier. Progress comes from a ``ProgressSource``
+(the check-ins feature provides one); until then tiers are set by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.clock import Clock, to_db
+from bot.db import Database, Transaction
+from bot.errors import NotFound, UserError
+from bot.services.audit import AuditLog
+from bot.services.guilds import GuildService
+
+THRESHOLDS = ("min_hours", "min_diamonds", "min_valid_days", "min_followers")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A creator's totals for one month."""
+
+    hours: float = 0
+    diamonds: int = 0
+    valid_days: int = 0
+    followers: int = 0
+
+
+# (guild_id, "YYYY-MM") -> {user_id: Progress}
+ProgressSource = Callable[[int, str], Awaitable[dict[int, Progress]]]
+
+
+async def no_progress(guild_id: int, period: str) -> dict[int, Progress]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: int
+    name: str
+    rank: int
+    role_id: int | None
+    min_hours: float | None
+    min_diamonds: int | None
+    min_valid_days: int | None
+    min_followers: int | None
+
+    def reached(self, p: Progress) -> bool:
+        pairs = ((self.min_hours, p.hours), (self.min_diamonds, p.diamonds),
+                 (self.min_valid_days, p.valid_days), (self.min_followers, p.followers))
+        return all(value >= minimum for minimum, value in pairs if minimum is not None)
+
+
+@dataclass(frozen=True)
+class TierChange:
+    user_id: int
+    family_id: int
+    old: Tier | None
+    new: Tier | None
+
+    @property
+    def promotion(self) -> bool:
+        return self.new is not None and (self.old is None or self.new.rank > self.old.rank)
+
+
+class TierService:
+    def __init__(
+        self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+        progress: ProgressSource = no_progress,
+    ) -> None:
+        self.guilds = guilds
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.progress = progress
+
+    async def list(self, guild_id: int) -> list[Tier]:
+        rows = await self.db.fetchall(
+            "SELECT id, name, rank, role_id, min_hours, min_diamonds, min_valid_days,"
+            " min_followers FROM tiers WHERE guild_id = ? ORDER BY rank", (guild_id,),
+        )
+        return [Tier(**dict(r)) for r in rows]
+
+    async def get(self, guild_id: int, name: str) -> Tier:
+        for tier in await self.list(guild_id):
+            if tier.name.lower() == name.strip().lower():
+                return tier
+        raise NotFound("families.unknown_tier", value=name)
+
+    async def define(
+        self, guild_id: int, actor_id: int, name: str, rank: int, role_id: int | None = None,
+        **thresholds: float | int | None,
+    ) -> Tier:
+        """Create a tier, or change the one with this name."""
+        name = " ".join(name.split())
+        if not name or len(name) > 40:
+            raise UserError("families.bad_tier_name")
+        if rank < 1:
+            raise UserError("families.bad_rank")
+        if any(v is not None and v < 0 for v in thresholds.values()):
+            raise UserError("families.bad_threshold")
+        values = [thresholds.get(k) for k in THRESHOLDS]
+        async with self.db.transaction() as tx:
+            await self.guilds.ensure(tx, guild_id)
+            existing = await tx.fetchval(
+                "SELECT id FROM tiers WHERE guild_id = ? AND lower(name) = lower(?)",
+                (guild_id, name),
+            )
+            clash = await tx.fetchval(
+                "SELECT name FROM tiers WHERE guild_id = ? AND rank = ? AND id IS NOT ?",
+                (guild_id, rank, existing),
+            )
+            if clash:
+                raise UserError("families.rank_taken", rank=rank, name=clash)
+            if existing:
+                await tx.execute(
+                    "UPDATE tiers SET name = ?, rank = ?, role_id = ?, min_hours = ?,"
+                    " min_diamonds = ?, min_valid_days = ?, min_followers = ? WHERE id = ?",
+                    (name, rank, role_id, *values, existing),
+                )
+            else:
+                await tx.execute(
+                    "INSERT INTO tiers (guild_id, name, rank, role_id, min_hours, min_diamonds,"
+                    " min_valid_days, min_followers, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (guild_id, name, rank, role_id, *values, to_db(self.clock.now())),
+                )
+            await self.audit.record(
+                tx, guild_id, actor_id, "tier.define", name, rank=rank, role=role_id,
+                **thresholds,
+            )
+        return await self.get(guild_id, name)
+
+    async def delete(self, guild_id: int, actor_id: int, name: str) -> Tier:
+        tier = await self.get(guild_id, name)
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM tiers WHERE id = ?", (tier.id,))
+            await self.audit.record(tx, guild_id, actor_id, "tier.delete", tier.name)
+        return tier
+
+    async def tier_of(self, guild_id: int, user_id: int) -> Tier | None:
+        tier_id = await self.db.fetchval(
+            "SELECT tier_id FROM member_tiers WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return next((t for t in await self.list(guild_id) if t.id == tier_id), None)
+
+    async def set_manual(
+        self, guild_id: int, actor_id: int, user_id: int, name: str | None, period: str
+    ) -> TierChange:
+        new = await self.get(guild_id, name) if name else None
+        family_id = await self.db.fetchval(
+            "SELECT family_id FROM family_members WHERE guild_id = ? AND user_id = ?"
+            " AND left_at IS NULL", (guild_id, user_id),
+        )
+        if family_id is None:
+            raise UserError("families.not_a_member")
+        change = TierChange(user_id, family_id, await self.tier_of(guild_id, user_id), new)
+        async with self.db.transaction() as tx:
+            await self._write(tx, guild_id, change, period, "manual")
+            await self.audit.record(tx, guild_id, actor_id, "tier.set", str(user_id),
+                                    tier=name, period=period)
+        return change
+
+    async def plan(self, guild_id: int, period: str) -> list[TierChange]:
+        """What a sweep of ``period`` would change, highest rank first."""
+        tiers = sorted(await self.list(guild_id), key=lambda t: t.rank, reverse=True)
+        progress = await self.progress(guild_id, period)
+        rows = await self.db.fetchall(
+            "SELECT fm.user_id, fm.family_id, mt.tier_id FROM family_members fm"
+            " LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id"
+            " WHERE fm.guild_id = ? AND fm.left_at IS NULL ORDER BY fm.user_id", (guild_id,),
+        )
+        by_id = {t.id: t for t in tiers}
+        changes = []
+        for row in rows:
+            totals = progress.get(row["user_id"])
+            if totals is None:
+                continue
+            new = next((t for t in tiers if t.reached(totals)), None)
+            old = by_id.get(row["tier_id"])
+            if (new.id if new else None) != (old.id if old else None):
+                changes.append(TierChange(row["user_id"], row["family_id"], old, new))
+        return changes
+
+    async def sweep(self, guild_id: int, actor_id: int | None, period: str) -> list[TierChange]:
+        """Apply the plan; running it again changes nothing."""
+        changes = await self.plan(guild_id, period)
+        async with self.db.transaction() as tx:
+            for change in changes:
+                await self._write(tx, guild_id, change, period, "sweep")
+            await self.audit.record(tx, guild_id, actor_id, "tier.sweep", period,
+                                    changes=len(changes))
+        return changes
+
+    async def _write(
+        self, tx: Transaction, guild_id: int, change: TierChange, period: str, source: str
+    ) -> None:
+        now = to_db(self.clock.now())
+        new_id = change.new.id if change.new else None
+        await tx.execute(
+            "INSERT INTO member_tiers (guild_id, user_id, tier_id, since, source)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+            " tier_id = excluded.tier_id, since = excluded.since, source = excluded.source",
+            (guild_id, change.user_id, new_id, now, source),
+        )
+        await tx.execute(
+            "INSERT INTO tier_changes (guild_id, user_id, old_tier_id, new_tier_id, period,"
+            " source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, change.user_id, change.old.id if change.old else None, new_id, period,
+             source, now),
+        )

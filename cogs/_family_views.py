@@ -1,0 +1,222 @@
+"""Buttons and selects of families (private helper module, not an extension).
+
+Approve/Decline, Accept invite, Join and Accept agreement are ``DynamicItem`` buttons: their
+custom_id carries what they act on, so they keep working after a restart, and the database
+row decides (a second click answers "already decided").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.checks import is_manager
+from bot.interactions import (
+    FamiliaView,
+    familia,
+    handle_error,
+    locale_for,
+    log_command,
+    reply,
+    start_timer,
+)
+from bot.services.families import (
+    AGREEMENT_VERSION,
+    LEAVE_REASONS,
+    Decision,
+    Family,
+    FamilyRequest,
+)
+from cogs import _family_discord as dd
+
+LABELS = "discord/families/labels.j2"
+
+
+def label(bot: Any, locale: str, name: str, *args: Any) -> str:
+    module = bot.templates.env(locale).get_template(LABELS).module
+    return str(getattr(module, name)(*args)).strip()
+
+
+async def guild_locale(bot: Any, guild_id: int) -> str:
+    return (await bot.services.guilds.get(guild_id)).locale
+
+
+class _Persistent:
+    """Errors of a dynamic item go through the one handler (discord.py only logs them)."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        start_timer(interaction)
+        try:
+            await self.run(interaction)
+        except Exception as exc:
+            await handle_error(interaction, exc)
+        else:
+            log_command(interaction, "ok")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+class DecideButton(
+    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    template=r"familia:req:(?P<yes>[yn]):(?P<guild>\d+):(?P<id>\d+)",
+):
+    def __init__(self, approve: bool, guild_id: int, request_id: int, text: str) -> None:
+        self.approve, self.guild_id, self.request_id = approve, guild_id, request_id
+        super().__init__(discord.ui.Button(
+            label=text, style=discord.ButtonStyle.success if approve else
+            discord.ButtonStyle.secondary,
+            custom_id=f"familia:req:{'y' if approve else 'n'}:{guild_id}:{request_id}",
+        ))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(match["yes"] == "y", int(match["guild"]), int(match["id"]), item.label or "")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        request = await bot.services.families.get_request(self.guild_id, self.request_id)
+        as_manager = False
+        if request.kind != "invite" and isinstance(interaction.user, discord.Member):
+            as_manager = await is_manager(interaction)
+        decision = await bot.services.families.decide(
+            self.guild_id, interaction.user.id, self.request_id, self.approve,
+            as_manager=as_manager, agreement_version=AGREEMENT_VERSION,
+        )
+        await after_decision(interaction, decision, self.approve)
+
+
+class JoinButton(
+    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    template=r"familia:join:(?P<guild>\d+):(?P<family>\d+):(?P<version>\d+)",
+):
+    def __init__(self, guild_id: int, family_id: int, version: int, text: str) -> None:
+        self.guild_id, self.family_id, self.version = guild_id, family_id, version
+        super().__init__(discord.ui.Button(
+            label=text, style=discord.ButtonStyle.success,
+            custom_id=f"familia:join:{guild_id}:{family_id}:{version}",
+        ))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["guild"]), int(match["family"]), int(match["version"]),
+                   item.label or "")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        request = await bot.services.families.request_join(
+            self.guild_id, interaction.user.id, self.family_id, self.version
+        )
+        family = await bot.services.families.get(self.guild_id, self.family_id)
+        posted = await post_request(bot, request, family)
+        await reply(interaction, "discord/families/request_sent.md.j2", family=family,
+                    posted=posted is not None)
+
+
+class AgreeButton(
+    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    template=r"familia:agree:(?P<guild>\d+):(?P<version>\d+)",
+):
+    def __init__(self, guild_id: int, version: int, text: str) -> None:
+        self.guild_id, self.version = guild_id, version
+        super().__init__(discord.ui.Button(
+            label=text, style=discord.ButtonStyle.success,
+            custom_id=f"familia:agree:{guild_id}:{version}",
+        ))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["guild"]), int(match["version"]), item.label or "")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services = familia(interaction).services
+        await services.families.accept_agreement(self.guild_id, interaction.user.id, self.version)
+        accepted = await services.families.agreement_of(self.guild_id, interaction.user.id)
+        await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
+                    current=self.version, just_accepted=True)
+
+
+PERSISTENT = (DecideButton, JoinButton, AgreeButton)
+
+
+def decide_view(bot: Any, locale: str, request: FamilyRequest) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    names = ("accept", "decline") if request.kind == "invite" else ("approve", "decline")
+    view.add_item(DecideButton(True, request.guild_id, request.id, label(bot, locale, names[0])))
+    view.add_item(DecideButton(False, request.guild_id, request.id, label(bot, locale, names[1])))
+    return view
+
+
+def single(item: discord.ui.Item) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(item)
+    return view
+
+
+async def post_request(bot: Any, request: FamilyRequest, family: Family) -> discord.Message | None:
+    """Show a join or transfer request to the family's leaders, with Approve / Decline."""
+    locale = await guild_locale(bot, family.guild_id)
+    text = bot.templates.render(locale, "discord/families/request.md.j2", request=request,
+                                family=family)
+    message = await dd.post(bot, family.channel_id, text, view=decide_view(bot, locale, request))
+    if message is not None:
+        await bot.services.families.set_request_message(request.id, message.channel.id,
+                                                        message.id)
+    return message
+
+
+async def after_decision(
+    interaction: discord.Interaction, decision: Decision, approve: bool
+) -> None:
+    """Roles follow the decision; the clicked message loses its buttons and says who decided."""
+    bot = familia(interaction)
+    request, family = decision.request, decision.family
+    guild = bot.get_guild(request.guild_id)
+    if approve and guild is not None and decision.joined is not None:
+        old_role = decision.left_family.role_id if decision.left_family else None
+        await dd.set_roles(guild, request.user_id, add=[family.role_id], remove=[old_role])
+    locale = (await locale_for(interaction)) if request.kind == "invite" else (
+        await guild_locale(bot, request.guild_id))
+    text = bot.templates.render(
+        locale, "discord/families/decided.md.j2", request=request, family=family,
+        approved=approve, actor_id=interaction.user.id,
+    )
+    await interaction.response.edit_message(content=text, view=None)
+    if approve and request.kind == "invite":
+        channel_locale = await guild_locale(bot, request.guild_id)
+        await dd.post(bot, family.channel_id, bot.templates.render(
+            channel_locale, "discord/families/welcome.md.j2", user_id=request.user_id))
+
+
+class LeaveView(FamiliaView):
+    """The reason a creator leaves, picked from a list; the optional note came with /leave."""
+
+    def __init__(self, locale: str, bot: Any, note: str | None) -> None:
+        super().__init__(timeout=600)
+        self.note = note
+        self.reason.options = [
+            discord.SelectOption(label=label(bot, locale, "reason", code), value=code)
+            for code in LEAVE_REASONS
+        ]
+        self.reason.placeholder = label(bot, locale, "reason_placeholder")
+
+    @discord.ui.select(custom_id="familia:leave:reason", min_values=1, max_values=1,
+                       options=[discord.SelectOption(label="-", value="-")])
+    async def reason(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+        bot = familia(interaction)
+        _, family = await bot.services.families.leave(
+            interaction.guild_id, interaction.user.id, select.values[0], self.note  # type: ignore[arg-type]
+        )
+        if interaction.guild is not None:
+            await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])
+        text = bot.templates.render(
+            await locale_for(interaction), "discord/families/left.md.j2", family=family,
+            reason=select.values[0],
+        )
+        await interaction.response.edit_message(content=text, view=None)
+        self.stop()
+        channel_locale = await guild_locale(bot, family.guild_id)
+        await dd.post(bot, family.channel_id, bot.templates.render(
+            channel_locale, "discord/families/left_notice.md.j2", user_id=interaction.user.id))
+        log_command(interaction, "ok")

@@ -1,0 +1,413 @@
+"""/family: families, joining and leaving, rosters, stats and role sync.
+
+Managers create, rename, archive, appoint and sync; leaders act on their own family (the
+service checks which); creators on themselves. Discord objects are made before the record is
+stored (and removed again if storing fails), so a refused call leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
+from bot.errors import NotAllowed
+from bot.interactions import locale_for, reply
+from bot.services.families import AGREEMENT_VERSION, Decision, Family
+from cogs import _family_discord as dd
+from cogs._family_views import (
+    PERSISTENT,
+    AgreeButton,
+    JoinButton,
+    LeaveView,
+    decide_view,
+    label,
+    post_request,
+    single,
+)
+
+POSITIONS = [
+    app_commands.Choice(name=_T("Leader"), value="leader"),
+    app_commands.Choice(name=_T("Co-leader"), value="co_leader"),
+]
+
+
+async def family_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    found = await interaction.client.services.families.search(  # type: ignore[attr-defined]
+        interaction.guild_id, current
+    )
+    return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
+
+
+class FamiliesCog(commands.Cog, name="Families"):
+    family = app_commands.Group(
+        name=_T("family"), description=_T("Families of the creator program"), guild_only=True
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+        self.families = bot.services.families
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT)
+
+    async def _target(
+        self, interaction: discord.Interaction, text: str | None, *, own: bool = True
+    ) -> tuple[Family | None, bool]:
+        """The family an option names (default: the one the user leads or belongs to) and
+        whether the user is a manager; a leader may only name their own family."""
+        manager = await is_manager(interaction)
+        guild_id = interaction.guild_id
+        if text:
+            family = await self.families.resolve(guild_id, text)  # type: ignore[arg-type]
+        else:
+            family = await led_family(interaction)
+            membership = await self.families.membership_of(guild_id, interaction.user.id)  # type: ignore[arg-type]
+            if family is None and membership is not None:
+                family = await self.families.get(guild_id, membership.family_id)  # type: ignore[arg-type]
+        if own and not manager and (family is None or not family.leads(interaction.user.id)):
+            raise NotAllowed("families.not_your_family")
+        return family, manager
+
+    # -- managers ----------------------------------------------------------------------------
+
+    @family.command(name=_T("create"), description=_T("Create a family with its channel and role"))
+    @app_commands.rename(name=_T("name"), leader=_T("leader"), capacity=_T("capacity"),
+                         co_leader=_T("co-leader"))
+    @app_commands.describe(name=_T("The family's name"), leader=_T("Who leads it"),
+                           capacity=_T("Most members it can have (empty: no limit)"),
+                           co_leader=_T("An optional co-leader"))
+    @manager_only()
+    async def create(
+        self, interaction: discord.Interaction, name: str, leader: discord.Member,
+        capacity: app_commands.Range[int, 1, 1000] | None = None,
+        co_leader: discord.Member | None = None,
+    ) -> None:
+        guild, guild_id = interaction.guild, interaction.guild_id
+        assert guild is not None and guild_id is not None
+        co_id = co_leader.id if co_leader else None
+        clean = await self.families.check_new(guild_id, name, leader.id, co_id, capacity)
+        dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
+        await interaction.response.defer(ephemeral=True)
+        settings = await self.bot.services.guilds.get(guild_id)
+        role = channel = None
+        try:
+            role = await dd.create_role(guild, clean)
+            channel = await dd.create_channel(guild, clean, role,
+                                              settings.channels.get("family_category"),
+                                              settings.manager_role_id)
+            family = await self.families.create(
+                guild_id, interaction.user.id, clean, leader.id, co_leader_id=co_id,
+                capacity=capacity, channel_id=channel.id, role_id=role.id,
+            )
+        except Exception:
+            await dd.delete_quietly(channel, role)
+            raise
+        for user_id in filter(None, (leader.id, co_id)):
+            await dd.set_roles(guild, user_id, add=[role.id])
+        await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
+
+    @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
+    @app_commands.rename(family=_T("family"), name=_T("name"))
+    @app_commands.describe(family=_T("The family"), name=_T("The new name"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @manager_only()
+    async def rename(self, interaction: discord.Interaction, family: str, name: str) -> None:
+        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
+        renamed = await self.families.rename(
+            interaction.guild_id, interaction.user.id, target.id, name  # type: ignore[arg-type]
+        )
+        await dd.rename(interaction.guild, renamed)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/updated.md.j2", family=renamed,
+                    changed="rename")
+
+    @family.command(name=_T("archive"), description=_T("Archive a family, keeping its history"))
+    @app_commands.rename(family=_T("family"))
+    @app_commands.describe(family=_T("The family to archive"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @manager_only()
+    async def archive(self, interaction: discord.Interaction, family: str) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        target = await self.families.resolve(guild.id, family)
+        dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
+        await interaction.response.defer(ephemeral=True)
+        archived, ended = await self.families.archive(guild.id, interaction.user.id, target.id)
+        for user_id in ended:
+            await dd.set_roles(guild, user_id, remove=[archived.role_id])
+        settings = await self.bot.services.guilds.get(guild.id)
+        await dd.make_read_only(guild, archived, settings.manager_role_id)
+        await reply(interaction, "discord/families/updated.md.j2", family=archived,
+                    changed="archive", ended=len(ended))
+
+    @family.command(name=_T("appoint"), description=_T("Set a family's leader or co-leader"))
+    @app_commands.rename(family=_T("family"), position=_T("position"), member=_T("member"))
+    @app_commands.describe(family=_T("The family"), position=_T("Leader or co-leader"),
+                           member=_T("Who (empty clears the co-leader)"))
+    @app_commands.choices(position=POSITIONS)
+    @app_commands.autocomplete(family=family_autocomplete)
+    @manager_only()
+    async def appoint(
+        self, interaction: discord.Interaction, family: str, position: str,
+        member: discord.Member | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        target = await self.families.resolve(guild.id, family)
+        if member is not None and target.role_id:
+            dd.need(guild, dd.MANAGE_ROLES)
+        updated = await self.families.appoint(
+            guild.id, interaction.user.id, target.id, position, member.id if member else None
+        )
+        if member is not None:
+            await dd.set_roles(guild, member.id, add=[updated.role_id])
+        await reply(interaction, "discord/families/updated.md.j2", family=updated,
+                    changed="appoint")
+
+    @family.command(name=_T("capacity"), description=_T("Set how many members a family takes"))
+    @app_commands.rename(family=_T("family"), capacity=_T("capacity"))
+    @app_commands.describe(family=_T("The family"), capacity=_T("Most members (empty: no limit)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @manager_only()
+    async def capacity(
+        self, interaction: discord.Interaction, family: str,
+        capacity: app_commands.Range[int, 1, 1000] | None = None,
+    ) -> None:
+        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
+        updated = await self.families.set_capacity(
+            interaction.guild_id, interaction.user.id, target.id, capacity  # type: ignore[arg-type]
+        )
+        await reply(interaction, "discord/families/updated.md.j2", family=updated,
+                    changed="capacity")
+
+    @family.command(name=_T("list"), description=_T("All families (managers)"))
+    @app_commands.rename(archived=_T("archived"))
+    @app_commands.describe(archived=_T("Include archived families"))
+    @manager_only()
+    async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
+        found = await self.families.list(interaction.guild_id, archived=archived)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/list.md.j2", families=found)
+
+    @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
+    @app_commands.rename(apply=_T("apply"))
+    @app_commands.describe(apply=_T("Apply the changes (default: only show them)"))
+    @manager_only()
+    async def sync(self, interaction: discord.Interaction, apply: bool = False) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        await interaction.response.defer(ephemeral=True)
+        families = await self.families.list(guild.id)
+        expected, managed = await self.families.expected_roles(guild.id)
+        plan = dd.plan(guild, families, expected, managed)
+        if apply and not plan.empty:
+            dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
+            await self._repair(guild, plan)
+            expected, managed = await self.families.expected_roles(guild.id)
+            for user_id, add, remove in dd.plan(guild, [], expected, managed).changes:
+                await dd.set_roles(guild, user_id, add=add, remove=remove)
+        await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply)
+
+    async def _repair(self, guild: discord.Guild, plan: dd.RolePlan) -> None:
+        settings = await self.bot.services.guilds.get(guild.id)
+        for family in {f.id: f for f in plan.missing_roles + plan.missing_channels}.values():
+            role = guild.get_role(family.role_id or 0)
+            if role is None:
+                role = await dd.create_role(guild, family.name)
+                await self.families.attach_discord(guild.id, family.id, role_id=role.id)
+            channel = guild.get_channel(family.channel_id or 0)
+            if channel is None:
+                channel = await dd.create_channel(guild, family.name, role,
+                                                  settings.channels.get("family_category"),
+                                                  settings.manager_role_id)
+                await self.families.attach_discord(guild.id, family.id, channel_id=channel.id)
+            elif family in plan.missing_roles and isinstance(channel, discord.TextChannel):
+                await dd.allow(channel, role)
+
+    # -- joining and leaving -----------------------------------------------------------------
+
+    @family.command(name=_T("join"), description=_T("Ask to join a family"))
+    @app_commands.rename(family=_T("family"))
+    @app_commands.describe(family=_T("The family you want to join"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    async def join(self, interaction: discord.Interaction, family: str) -> None:
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        locale = await locale_for(interaction)
+        invite = await self.families.pending_invite(guild_id, user_id, target.id)  # type: ignore[arg-type]
+        if invite is not None:
+            view = decide_view(self.bot, locale, invite)
+        else:
+            await self.families.check_join(guild_id, user_id, target.id)  # type: ignore[arg-type]
+            view = single(JoinButton(guild_id, target.id, AGREEMENT_VERSION,  # type: ignore[arg-type]
+                                     label(self.bot, locale, "accept_and_ask")))
+        await reply(interaction, "discord/families/join.md.j2", family=target, view=view,
+                    invited=invite is not None, version=AGREEMENT_VERSION)
+
+    @family.command(name=_T("invite"), description=_T("Invite a creator to your family"))
+    @app_commands.rename(member=_T("member"), family=_T("family"))
+    @app_commands.describe(member=_T("The creator to invite"),
+                           family=_T("The family (managers; leaders invite to their own)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @leader_or_manager()
+    async def invite(
+        self, interaction: discord.Interaction, member: discord.Member, family: str | None = None
+    ) -> None:
+        target, manager = await self._target(interaction, family)
+        if target is None:
+            raise NotAllowed("families.not_your_family")
+        request = await self.families.invite(
+            interaction.guild_id, interaction.user.id, target.id, member.id,  # type: ignore[arg-type]
+            as_manager=manager,
+        )
+        member_row = await self.bot.services.members.get(member.guild.id, member.id)
+        locale = (member_row.locale if member_row and member_row.locale else None) or (
+            await self.bot.services.guilds.get(member.guild.id)).locale
+        text = self.bot.templates.render(locale, "discord/families/invite.md.j2", family=target,
+                                         inviter_id=interaction.user.id, version=AGREEMENT_VERSION)
+        sent = await dd.dm(member, text, view=decide_view(self.bot, locale, request))
+        await reply(interaction, "discord/families/invite_sent.md.j2", family=target,
+                    user_id=member.id, dm_sent=sent is not None)
+
+    @family.command(name=_T("leave"), description=_T("Leave your family"))
+    @app_commands.rename(note=_T("note"))
+    @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
+    @creator_only()
+    async def leave(self, interaction: discord.Interaction, note: str | None = None) -> None:
+        membership = await self.families.check_leave(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        locale = await locale_for(interaction)
+        await reply(interaction, "discord/families/leave.md.j2", membership=membership,
+                    view=LeaveView(locale, self.bot, note))
+
+    @family.command(name=_T("remove"), description=_T("Remove a creator from your family"))
+    @app_commands.rename(member=_T("member"), reason=_T("reason"))
+    @app_commands.describe(member=_T("The creator to remove"), reason=_T("Why (required)"))
+    @leader_or_manager()
+    async def remove(
+        self, interaction: discord.Interaction, member: discord.Member, reason: str
+    ) -> None:
+        manager = await is_manager(interaction)
+        _, family = await self.families.remove(
+            interaction.guild_id, interaction.user.id, member.id, reason, as_manager=manager  # type: ignore[arg-type]
+        )
+        await dd.set_roles(member.guild, member.id, remove=[family.role_id])
+        await reply(interaction, "discord/families/removed.md.j2", family=family,
+                    user_id=member.id)
+
+    @family.command(name=_T("transfer"), description=_T("Move a creator to another family"))
+    @app_commands.rename(family=_T("family"), member=_T("member"))
+    @app_commands.describe(family=_T("The family to move to"),
+                           member=_T("Who moves (default: you)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @creator_only()
+    async def transfer(
+        self, interaction: discord.Interaction, family: str, member: discord.Member | None = None
+    ) -> None:
+        guild_id, who = interaction.guild_id, (member or interaction.user).id
+        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        outcome = await self.families.request_transfer(
+            guild_id, interaction.user.id, who, target.id,  # type: ignore[arg-type]
+            as_manager=await is_manager(interaction),
+        )
+        posted = None
+        done = isinstance(outcome, Decision)  # a manager's move is done at once
+        if done:
+            old = outcome.left_family.role_id if outcome.left_family else None
+            await dd.set_roles(interaction.guild, who, add=[target.role_id], remove=[old])  # type: ignore[arg-type]
+        else:
+            posted = await post_request(self.bot, outcome, target)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/transferred.md.j2", family=target,
+                    user_id=who, done=done, posted=posted is not None)
+
+    @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
+    async def agreement(self, interaction: discord.Interaction) -> None:
+        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        view = None
+        if accepted is None or accepted[0] < AGREEMENT_VERSION:
+            view = single(AgreeButton(interaction.guild_id, AGREEMENT_VERSION,  # type: ignore[arg-type]
+                                      label(self.bot, await locale_for(interaction), "accept")))
+        await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
+                    current=AGREEMENT_VERSION, just_accepted=False, view=view)
+
+    # -- views -------------------------------------------------------------------------------
+
+    @family.command(name=_T("info"), description=_T("About a family (default: yours)"))
+    @app_commands.rename(family=_T("family"))
+    @app_commands.describe(family=_T("The family (default: yours)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @creator_only()
+    async def info(self, interaction: discord.Interaction, family: str | None = None) -> None:
+        target, _ = await self._target(interaction, family, own=False)
+        if target is None:
+            raise NotAllowed("families.not_a_member_hint")
+        membership = await self.families.membership_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/info.md.j2", family=target,
+                    membership=membership, needs_agreement=membership is not None and (
+                        accepted is None or accepted[0] < AGREEMENT_VERSION))
+
+    @family.command(name=_T("roster"), description=_T("Members of a family"))
+    @app_commands.rename(family=_T("family"))
+    @app_commands.describe(family=_T("The family (leaders: their own)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @leader_or_manager()
+    async def roster(self, interaction: discord.Interaction, family: str | None = None) -> None:
+        target, _ = await self._target(interaction, family)
+        entries = await self.families.roster(interaction.guild_id, target.id)  # type: ignore[arg-type,union-attr]
+        await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
+
+    @family.command(name=_T("history"), description=_T("A creator's family history"))
+    @app_commands.rename(member=_T("member"))
+    @app_commands.describe(member=_T("Whose history (default: yours)"))
+    @creator_only()
+    async def history(
+        self, interaction: discord.Interaction, member: discord.Member | None = None
+    ) -> None:
+        guild_id, who = interaction.guild_id, (member or interaction.user).id
+        if who != interaction.user.id and not await is_manager(interaction):
+            current = await self.families.membership_of(guild_id, who)  # type: ignore[arg-type]
+            led = await led_family(interaction)
+            if led is None or current is None or current.family_id != led.id:
+                raise NotAllowed("families.not_your_family")
+        rows = await self.families.history(guild_id, who)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/history.md.j2", user_id=who, rows=rows)
+
+    @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
+    @app_commands.rename(family=_T("family"), days=_T("days"))
+    @app_commands.describe(family=_T("The family (managers: empty for the whole program)"),
+                           days=_T("How many days back (default 30)"))
+    @app_commands.autocomplete(family=family_autocomplete)
+    @leader_or_manager()
+    async def stats(
+        self, interaction: discord.Interaction, family: str | None = None,
+        days: app_commands.Range[int, 1, 3660] = 30,
+    ) -> None:
+        manager = await is_manager(interaction)
+        target = None if (manager and not family) else (await self._target(interaction, family))[0]
+        end = self.bot.clock.now()
+        result = await self.bot.services.kpis.family_stats(
+            interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
+        )
+        tz = (await self.bot.services.guilds.get(interaction.guild_id)).timezone  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/stats.md.j2", family=target, stats=result,
+                    days=days, tz=tz)
+
+    # -- the server ----------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_member_remove(self, member: discord.Member) -> None:
+        """Leaving the server ends the membership (reason: left server)."""
+        await self.families.left_server(member.guild.id, member.id)
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(FamiliesCog(bot))

@@ -1,0 +1,150 @@
+"""/tier: managers define tiers, set a creator's tier by hand, and run the monthly sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import creator_only, manager_only
+from bot.errors import UserError
+from bot.interactions import reply
+from bot.services.tiers import TierChange
+from cogs import _family_discord as dd
+
+
+async def tier_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    tiers = await interaction.client.services.tiers.list(interaction.guild_id)  # type: ignore[attr-defined]
+    return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
+            if current.lower() in t.name.lower()][:25]
+
+
+class TiersCog(commands.Cog, name="Tiers"):
+    tier = app_commands.Group(
+        name=_T("tier"), description=_T("Creator tiers and their monthly thresholds"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+        self.tiers = bot.services.tiers
+
+    def _period(self, month: str | None) -> str:
+        """'YYYY-MM'; by default the last complete month."""
+        if month is None:
+            first = self.bot.clock.now().replace(day=1)
+            return (first - timedelta(days=1)).strftime("%Y-%m")
+        parts = month.strip().split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not (
+            1 <= int(parts[1]) <= 12 and len(parts[0]) == 4
+        ):
+            raise UserError("families.bad_month", value=month)
+        return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
+
+    async def _apply_roles(self, guild: discord.Guild, changes: list[TierChange]) -> None:
+        for change in changes:
+            await dd.set_roles(
+                guild, change.user_id, add=[change.new.role_id if change.new else None],
+                remove=[change.old.role_id if change.old else None],
+            )
+
+    async def _announce(self, guild_id: int, changes: list[TierChange]) -> None:
+        """Promotions are announced in each family's channel (in the server's language)."""
+        locale = (await self.bot.services.guilds.get(guild_id)).locale
+        by_family: dict[int, list[TierChange]] = {}
+        for change in changes:
+            if change.promotion:
+                by_family.setdefault(change.family_id, []).append(change)
+        for family_id, promoted in by_family.items():
+            family = await self.bot.services.families.get(guild_id, family_id)
+            text = self.bot.templates.render(locale, "discord/families/promotions.md.j2",
+                                             changes=promoted)
+            await dd.post(self.bot, family.channel_id, text)
+
+    @tier.command(name=_T("define"), description=_T("Create or change a tier"))
+    @app_commands.rename(name=_T("name"), rank=_T("rank"), role=_T("role"), hours=_T("hours"),
+                         diamonds=_T("diamonds"), days=_T("valid-days"),
+                         followers=_T("followers"))
+    @app_commands.describe(
+        name=_T("The tier's name"), rank=_T("Its level: 1 is the lowest"),
+        role=_T("A role members of this tier get (optional)"),
+        hours=_T("Minimum live hours in a month"), diamonds=_T("Minimum diamonds in a month"),
+        days=_T("Minimum valid live days in a month"),
+        followers=_T("Minimum new followers in a month"),
+    )
+    @manager_only()
+    async def define(
+        self, interaction: discord.Interaction, name: str, rank: app_commands.Range[int, 1, 100],
+        role: discord.Role | None = None, hours: app_commands.Range[float, 0] | None = None,
+        diamonds: app_commands.Range[int, 0] | None = None,
+        days: app_commands.Range[int, 0, 31] | None = None,
+        followers: app_commands.Range[int, 0] | None = None,
+    ) -> None:
+        tier = await self.tiers.define(
+            interaction.guild_id, interaction.user.id, name, rank,  # type: ignore[arg-type]
+            role.id if role else None, min_hours=hours, min_diamonds=diamonds,
+            min_valid_days=days, min_followers=followers,
+        )
+        await reply(interaction, "discord/families/tiers.md.j2", tiers=[tier], changed=True)
+
+    @tier.command(name=_T("delete"), description=_T("Delete a tier"))
+    @app_commands.rename(name=_T("name"))
+    @app_commands.describe(name=_T("The tier to delete"))
+    @app_commands.autocomplete(name=tier_autocomplete)
+    @manager_only()
+    async def delete(self, interaction: discord.Interaction, name: str) -> None:
+        await self.tiers.delete(interaction.guild_id, interaction.user.id, name)  # type: ignore[arg-type]
+        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
+
+    @tier.command(name=_T("list"), description=_T("The tiers and their thresholds"))
+    @creator_only()
+    async def list_(self, interaction: discord.Interaction) -> None:
+        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
+
+    @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
+    @app_commands.rename(member=_T("member"), name=_T("tier"))
+    @app_commands.describe(member=_T("The creator"), name=_T("The tier (empty: no tier)"))
+    @app_commands.autocomplete(name=tier_autocomplete)
+    @manager_only()
+    async def set_(
+        self, interaction: discord.Interaction, member: discord.Member, name: str | None = None
+    ) -> None:
+        change = await self.tiers.set_manual(
+            interaction.guild_id, interaction.user.id, member.id, name, self._period(None)  # type: ignore[arg-type]
+        )
+        await self._apply_roles(member.guild, [change])
+        await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,
+                    period=None)
+
+    @tier.command(name=_T("sweep"), description=_T("Recompute tiers from a month's progress"))
+    @app_commands.rename(month=_T("month"), apply=_T("apply"))
+    @app_commands.describe(month=_T("The month as YYYY-MM (default: last month)"),
+                           apply=_T("Apply the changes (default: only show them)"))
+    @manager_only()
+    async def sweep(
+        self, interaction: discord.Interaction, month: str | None = None, apply: bool = False
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        period = self._period(month)
+        if apply:
+            changes = await self.tiers.sweep(guild.id, interaction.user.id, period)
+            await interaction.response.defer(ephemeral=True)
+            await self._apply_roles(guild, changes)
+            await self._announce(guild.id, changes)
+        else:
+            changes = await self.tiers.plan(guild.id, period)
+        await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,
+                    period=period)
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(TiersCog(bot))

@@ -1,0 +1,84 @@
+"""KPIs with time travel, and tiers: definitions, manual setting, the sweep."""
+
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import UserError
+from bot.services.families import AGREEMENT_VERSION
+from bot.services.tiers import Progress
+
+G, MANAGER = 1, 10
+
+
+async def _join(services, family, user):
+    request = await services.families.request_join(G, user, family.id, AGREEMENT_VERSION)
+    await services.families.decide(G, family.leader_user_id, request.id, True)
+
+
+async def test_stats_count_joins_leaves_attrition_and_tenure(services, clock):
+    start = clock.now()
+    lobos = await services.families.create(G, MANAGER, "Lobos", 20)
+    osos = await services.families.create(G, MANAGER, "Osos", 21)
+    for user in (30, 31, 32, 33):
+        await _join(services, lobos, user)
+    clock.advance(days=10)
+    await services.families.leave(G, 30, "earnings")
+    clock.advance(days=10)
+    await services.families.remove(G, 20, 31, "no shows", as_manager=False)
+    await services.families.request_transfer(G, MANAGER, 32, osos.id, as_manager=True)
+    clock.advance(days=1)
+    end = clock.now()
+
+    family = await services.kpis.family_stats(G, lobos.id, start, end)
+    assert (family.members_start, family.members, family.joins, family.leaves) == (0, 2, 5, 3)
+    assert family.reasons == {"earnings": 1, "removed": 1, "transfer": 1}
+    assert family.median_tenure_days == 20
+    assert family.attrition == pytest.approx(3 / 1)
+
+    program = await services.kpis.family_stats(G, None, start, end)
+    # The transfer is neither a join nor a leave for the program.
+    assert (program.members, program.joins, program.leaves) == (4, 6, 2)
+    assert program.reasons == {"earnings": 1, "removed": 1}
+
+    later = await services.kpis.family_stats(G, lobos.id, end, end + timedelta(days=30))
+    assert (later.members_start, later.members, later.joins, later.leaves) == (2, 2, 0, 0)
+    assert later.attrition == 0 and later.median_tenure_days is None
+
+
+async def test_tier_definitions_validate_and_upsert(services):
+    await services.tiers.define(G, MANAGER, "Bronze", 1, min_hours=10)
+    with pytest.raises(UserError) as caught:
+        await services.tiers.define(G, MANAGER, "Silver", 1)
+    assert caught.value.code == "families.rank_taken"
+    with pytest.raises(UserError):
+        await services.tiers.define(G, MANAGER, "Silver", 2, min_diamonds=-1)
+    updated = await services.tiers.define(G, MANAGER, "bronze", 1, min_hours=12, role_id=5)
+    assert (updated.min_hours, updated.role_id) == (12, 5)
+    assert [t.name for t in await services.tiers.list(G)] == ["bronze"]
+
+
+async def test_sweep_previews_then_applies_once(services):
+    family = await services.families.create(G, MANAGER, "Lobos", 20)
+    await _join(services, family, 30)
+    await _join(services, family, 31)
+    await services.tiers.define(G, MANAGER, "Bronze", 1, min_hours=10)
+    await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=40, min_diamonds=1000)
+    data = {30: Progress(hours=50, diamonds=2000), 31: Progress(hours=45, diamonds=10),
+            20: Progress(hours=1)}
+
+    async def progress(guild_id, period):
+        assert period == "2026-02"
+        return data
+
+    services.tiers.progress = progress
+    plan = await services.tiers.plan(G, "2026-02")
+    assert [(c.user_id, c.new.name) for c in plan] == [(30, "Gold"), (31, "Bronze")]
+    assert await services.db.fetchval("SELECT count(*) FROM member_tiers") == 0  # preview only
+    applied = await services.tiers.sweep(G, MANAGER, "2026-02")
+    assert all(c.promotion for c in applied)
+    assert (await services.tiers.tier_of(G, 30)).name == "Gold"
+    assert await services.tiers.plan(G, "2026-02") == []
+    data[30] = Progress(hours=12)
+    (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-02")
+    assert (demotion.old.name, demotion.new.name, demotion.promotion) == ("Gold", "Bronze", False)

@@ -1,0 +1,227 @@
+"""Families, joining and leaving on a real SQLite file."""
+
+import pytest
+
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.services.families import AGREEMENT_VERSION
+
+G, MANAGER, LEADER, ANA, BEN = 1, 10, 20, 30, 40
+
+
+async def _family(services, name="Lobos", leader=LEADER, **kw):
+    return await services.families.create(G, MANAGER, name, leader, channel_id=500, role_id=600,
+                                          **kw)
+
+
+async def _join(services, family, user):
+    request = await services.families.request_join(G, user, family.id, AGREEMENT_VERSION)
+    return await services.families.decide(G, family.leader_user_id, request.id, True)
+
+
+async def _error(call, kind=UserError):
+    with pytest.raises(kind) as caught:
+        await call
+    return caught.value.code
+
+
+async def test_create_makes_leader_a_member_and_audits(services):
+    family = await _family(services, capacity=5)
+    assert (family.name, family.members, family.capacity) == ("Lobos", 1, 5)
+    assert (await services.members.get(G, LEADER)).program_role == "leader"
+    assert (await services.families.family_led_by(G, LEADER)).id == family.id
+    assert (await services.audit.recent(G))[0]["action"] == "family.create"
+
+
+async def test_names_are_unique_ignoring_case_and_space(services):
+    await _family(services)
+    assert await _error(_family(services, "  lobos ", leader=99)) == "families.name_taken"
+    assert await _error(_family(services, "", leader=99)) == "families.bad_name"
+    assert await _error(_family(services, "Osos", leader=LEADER)) == "families.busy_elsewhere"
+    assert await services.db.fetchval("SELECT count(*) FROM families") == 1
+
+
+async def test_request_approve_makes_a_creator_with_the_agreement(services, clock):
+    family = await _family(services)
+    request = await services.families.request_join(G, ANA, family.id, AGREEMENT_VERSION)
+    assert request.status == "pending" and request.kind == "request"
+    decision = await services.families.decide(G, LEADER, request.id, True)
+    assert decision.joined.agreement_version == AGREEMENT_VERSION
+    assert (await services.members.get(G, ANA)).program_role == "creator"
+    assert (await services.families.agreement_of(G, ANA)) == (AGREEMENT_VERSION, clock.now())
+    # A second click finds it decided and changes nothing.
+    assert await _error(services.families.decide(G, LEADER, request.id, False)) == (
+        "families.already_decided"
+    )
+    assert (await services.families.get(G, family.id)).members == 2
+
+
+async def test_bad_joins_change_nothing(services):
+    family = await _family(services, capacity=2)
+    await services.families.request_join(G, ANA, family.id, AGREEMENT_VERSION)
+    assert await _error(
+        services.families.request_join(G, ANA, family.id, AGREEMENT_VERSION)
+    ) == "families.already_pending"
+    assert await _error(
+        services.families.request_join(G, BEN, family.id, AGREEMENT_VERSION - 1)
+    ) == "families.agreement_outdated"
+    await _join(services, family, BEN)
+    assert await _error(
+        services.families.request_join(G, BEN, family.id, AGREEMENT_VERSION)
+    ) == "families.already_member"
+    assert await _error(
+        services.families.request_join(G, 77, family.id, AGREEMENT_VERSION)
+    ) == "families.full"
+    assert await _error(services.families.resolve(G, "Nope"), NotFound) == (
+        "families.unknown_family"
+    )
+    pending = await services.db.fetchval(
+        "SELECT count(*) FROM family_requests WHERE status = 'pending'"
+    )
+    assert pending == 1  # Ana's; nothing stored by the refused ones
+
+
+async def test_only_the_family_leaders_or_a_manager_decide(services):
+    lobos = await _family(services)
+    osos = await _family(services, "Osos", leader=21)
+    request = await services.families.request_join(G, ANA, lobos.id, AGREEMENT_VERSION)
+    assert await _error(services.families.decide(G, 21, request.id, True), NotAllowed) == (
+        "families.not_your_family"
+    )
+    assert await _error(services.families.decide(G, ANA, request.id, True), NotAllowed) == (
+        "families.not_your_family"
+    )
+    decision = await services.families.decide(G, MANAGER, request.id, False, as_manager=True)
+    assert decision.joined is None and osos.id != lobos.id
+
+
+async def test_invite_is_accepted_only_by_the_invited_creator(services):
+    family = await _family(services)
+    assert await _error(
+        services.families.invite(G, 21, family.id, ANA, as_manager=False), NotAllowed
+    ) == "families.not_your_family"
+    invite = await services.families.invite(G, LEADER, family.id, ANA, as_manager=False)
+    assert await _error(services.families.decide(G, BEN, invite.id, True), NotAllowed) == (
+        "families.not_your_invite"
+    )
+    decision = await services.families.decide(
+        G, ANA, invite.id, True, agreement_version=AGREEMENT_VERSION
+    )
+    assert decision.joined.user_id == ANA and decision.joined.agreement_version == 1
+
+
+async def test_leave_needs_a_known_reason_and_leaders_hand_over(services, clock):
+    family = await _family(services)
+    await _join(services, family, ANA)
+    assert await _error(services.families.leave(G, ANA, "bored")) == "families.bad_reason"
+    assert await _error(services.families.leave(G, LEADER, "time")) == (
+        "families.leader_must_hand_over"
+    )
+    clock.advance(days=3)
+    ended, _ = await services.families.leave(G, ANA, "earnings", "  not enough  ")
+    history = await services.families.history(G, ANA)
+    assert (history[0].leave_reason, history[0].leave_note, history[0].ended_by) == (
+        "earnings", "not enough", "self"
+    )
+    assert (await services.members.get(G, ANA)).program_role is None
+    assert await _error(services.families.leave(G, ANA, "time")) == "families.not_a_member"
+    assert ended.family_id == family.id
+
+
+async def test_remove_requires_reason_and_the_right_leader(services):
+    family = await _family(services)
+    await _family(services, "Osos", leader=21)
+    await _join(services, family, ANA)
+    assert await _error(services.families.remove(G, LEADER, ANA, "  ", as_manager=False)) == (
+        "families.reason_required"
+    )
+    assert await _error(
+        services.families.remove(G, 21, ANA, "spam", as_manager=False), NotAllowed
+    ) == "families.not_your_family"
+    await services.families.remove(G, LEADER, ANA, "spam", as_manager=False)
+    (row,) = await services.families.history(G, ANA)
+    assert (row.ended_by, row.leave_note) == ("removed", "spam")
+
+
+async def test_transfer_waits_for_the_receiving_leader(services):
+    lobos = await _family(services)
+    osos = await _family(services, "Osos", leader=21)
+    await _join(services, lobos, ANA)
+    request = await services.families.request_transfer(G, ANA, ANA, osos.id, as_manager=False)
+    assert await _error(services.families.decide(G, LEADER, request.id, True), NotAllowed) == (
+        "families.not_your_family"
+    )
+    decision = await services.families.decide(G, 21, request.id, True)
+    assert decision.left_family.id == lobos.id and decision.joined.family_id == osos.id
+    assert [m.ended_by for m in await services.families.history(G, ANA)] == ["transfer", None]
+    # A manager's move is immediate; a leader cannot be moved.
+    moved = await services.families.request_transfer(G, MANAGER, ANA, lobos.id, as_manager=True)
+    assert moved.joined.family_id == lobos.id
+    assert await _error(
+        services.families.request_transfer(G, MANAGER, 21, lobos.id, as_manager=True)
+    ) == "families.leader_must_hand_over"
+
+
+async def test_appoint_changes_leader_and_the_old_one_stays(services):
+    family = await _family(services)
+    await _join(services, family, ANA)
+    updated = await services.families.appoint(G, MANAGER, family.id, "leader", ANA)
+    assert updated.leader_user_id == ANA and updated.members == 2
+    assert (await services.members.get(G, LEADER)).program_role == "creator"
+    updated = await services.families.appoint(G, MANAGER, family.id, "co_leader", BEN)
+    assert updated.co_leader_user_id == BEN and updated.members == 3
+    assert await _error(services.families.appoint(G, MANAGER, family.id, "leader", None)) == (
+        "families.leader_required"
+    )
+    cleared = await services.families.appoint(G, MANAGER, family.id, "co_leader", None)
+    assert cleared.co_leader_user_id is None
+    await services.families.leave(G, BEN, "time")  # no longer a leader, so free to go
+
+
+async def test_archive_ends_memberships_and_keeps_history(services):
+    family = await _family(services)
+    await _join(services, family, ANA)
+    await services.families.request_join(G, BEN, family.id, AGREEMENT_VERSION)
+    archived, ended = await services.families.archive(G, MANAGER, family.id)
+    assert archived.archived_at is not None and sorted(ended) == [LEADER, ANA]
+    assert await services.db.fetchval(
+        "SELECT count(*) FROM family_requests WHERE status = 'pending'") == 0
+    assert (await services.families.history(G, ANA))[0].ended_by == "archived"
+    assert await services.families.list(G) == []
+    assert len(await services.families.list(G, archived=True)) == 1
+    # The name is free again.
+    await _family(services, leader=99)
+
+
+async def test_left_server_is_idempotent_and_frees_the_leader_seat(services):
+    family = await _family(services)
+    await _join(services, family, ANA)
+    assert (await services.families.left_server(G, ANA)).family_id == family.id
+    assert await services.families.left_server(G, ANA) is None
+    assert (await services.families.history(G, ANA))[0].leave_reason == "left_server"
+    await services.families.left_server(G, LEADER)
+    assert (await services.families.get(G, family.id)).leader_user_id is None
+
+
+async def test_capacity_and_expected_roles(services):
+    family = await _family(services)
+    await _join(services, family, ANA)
+    assert await _error(services.families.set_capacity(G, MANAGER, family.id, 1)) == (
+        "families.capacity_below_members"
+    )
+    assert (await services.families.set_capacity(G, MANAGER, family.id, 2)).full
+    tier = await services.tiers.define(G, MANAGER, "Gold", 1, role_id=700)
+    await services.tiers.set_manual(G, MANAGER, ANA, tier.name, "2026-03")
+    expected, managed = await services.families.expected_roles(G)
+    assert expected == {LEADER: {600}, ANA: {600, 700}}
+    assert managed == {600, 700}
+
+
+async def test_roster_lists_leaders_first_with_tiers(services, clock):
+    family = await _family(services)
+    clock.advance(days=1)
+    await _join(services, family, ANA)
+    roster = await services.families.roster(G, family.id)
+    assert [(e["user_id"], e["role"]) for e in roster] == [(LEADER, "leader"), (ANA, "creator")]
+    assert await services.families.needing_agreement(G, family.id) == [LEADER]
+    await services.families.accept_agreement(G, LEADER, AGREEMENT_VERSION)
+    assert await services.families.needing_agreement(G, family.id) == []
