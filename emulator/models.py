@@ -1,0 +1,277 @@
+"""The emulator's in-memory world: users, guilds, roles, channels, members, messages.
+
+Payload methods return dicts shaped like Discord's API v10 objects, with only the fields
+discord.py 2.7 reads (plus a few that make transcripts readable).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+# Permission bits used by the emulator (Discord's numbering).
+CREATE_INSTANT_INVITE = 1 << 0
+ADMINISTRATOR = 1 << 3
+MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
+ADD_REACTIONS = 1 << 6
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+MANAGE_MESSAGES = 1 << 13
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
+MENTION_EVERYONE = 1 << 17
+CHANGE_NICKNAME = 1 << 26
+MANAGE_ROLES = 1 << 28
+USE_APPLICATION_COMMANDS = 1 << 31
+CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
+SEND_MESSAGES_IN_THREADS = 1 << 38
+ALL_PERMISSIONS = (1 << 51) - 1
+
+EVERYONE_DEFAULT = (
+    CREATE_INSTANT_INVITE | ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
+    | ATTACH_FILES | READ_MESSAGE_HISTORY | CHANGE_NICKNAME | USE_APPLICATION_COMMANDS
+    | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
+)
+BOT_DEFAULT = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY
+    | MANAGE_ROLES | MANAGE_CHANNELS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS
+)
+
+TEXT, DM, CATEGORY, PRIVATE_THREAD = 0, 1, 4, 12
+
+
+class Snowflakes:
+    """Snowflake ids whose timestamps are the real time of creation."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+
+    def next(self) -> int:
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (next(self._counter) & 0x3FFFFF)
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class User:
+    id: int
+    name: str
+    bot: bool = False
+    locale: str = "en-US"
+    dms_open: bool = True
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id), "username": self.name, "global_name": self.name,
+            "discriminator": "0", "avatar": None, "bot": self.bot, "public_flags": 0,
+        }
+
+
+@dataclass
+class Role:
+    id: int
+    guild_id: int
+    name: str
+    permissions: int = 0
+    position: int = 1
+    managed: bool = False
+    mentionable: bool = False
+    color: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id), "name": self.name, "color": self.color, "hoist": False,
+            "position": self.position, "permissions": str(self.permissions),
+            "managed": self.managed, "mentionable": self.mentionable, "flags": 0,
+        }
+
+
+@dataclass
+class Overwrite:
+    id: int
+    type: int  # 0 role, 1 member
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow),
+                "deny": str(self.deny)}
+
+
+@dataclass
+class Channel:
+    id: int
+    type: int
+    name: str = ""
+    guild_id: int | None = None
+    position: int = 0
+    parent_id: int | None = None
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
+    recipient: User | None = None  # DM channels
+    owner_id: int | None = None  # threads
+    topic: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        if self.type == DM:
+            assert self.recipient is not None
+            return {"id": str(self.id), "type": DM, "last_message_id": None,
+                    "recipients": [self.recipient.payload()]}
+        data: dict[str, Any] = {
+            "id": str(self.id), "type": self.type, "guild_id": str(self.guild_id),
+            "name": self.name, "position": self.position,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+            "permission_overwrites": [o.payload() for o in self.overwrites.values()],
+            "nsfw": False, "topic": self.topic, "last_message_id": None,
+            "rate_limit_per_user": 0, "flags": 0,
+        }
+        if self.type == PRIVATE_THREAD:
+            data["owner_id"] = str(self.owner_id)
+            data["thread_metadata"] = {
+                "archived": False, "auto_archive_duration": 10080, "locked": False,
+                "archive_timestamp": iso_now(), "invitable": False,
+            }
+            data["member_count"] = 1
+            data["message_count"] = 0
+        return data
+
+
+@dataclass
+class Member:
+    user: User
+    guild_id: int
+    roles: list[int] = field(default_factory=list)
+    joined_at: str = field(default_factory=iso_now)
+    nick: str | None = None
+
+    def payload(self, with_user: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "roles": [str(r) for r in self.roles], "joined_at": self.joined_at,
+            "nick": self.nick, "deaf": False, "mute": False, "flags": 0, "pending": False,
+            "avatar": None, "premium_since": None, "communication_disabled_until": None,
+        }
+        if with_user:
+            data["user"] = self.user.payload()
+        return data
+
+
+@dataclass
+class Attachment:
+    id: int
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+    def payload(self, base_url: str) -> dict[str, Any]:
+        url = f"{base_url}/attachments/{self.id}/{self.filename}"
+        return {"id": str(self.id), "filename": self.filename, "size": len(self.data),
+                "url": url, "proxy_url": url, "content_type": self.content_type}
+
+
+@dataclass
+class Message:
+    id: int
+    channel_id: int
+    author: User
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    flags: int = 0
+    guild_id: int | None = None
+    mentions: list[int] = field(default_factory=list)
+    mention_everyone: bool = False
+    timestamp: str = field(default_factory=iso_now)
+    edited: str | None = None
+    interaction_id: int | None = None
+    deleted: bool = False
+    webhook_id: int | None = None
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & 64)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        """Every component custom_id on the message (buttons, selects)."""
+        found: list[str] = []
+
+        def walk(items: list[dict[str, Any]]) -> None:
+            for item in items:
+                if "custom_id" in item:
+                    found.append(item["custom_id"])
+                walk(item.get("components", []))
+                if "component" in item:
+                    walk([item["component"]])
+
+        walk(self.components)
+        return found
+
+    def payload(self, base_url: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id), "channel_id": str(self.channel_id),
+            "author": self.author.payload(), "content": self.content,
+            "timestamp": self.timestamp, "edited_timestamp": self.edited, "tts": False,
+            "mention_everyone": self.mention_everyone, "mentions": [], "mention_roles": [],
+            "attachments": [a.payload(base_url) for a in self.attachments],
+            "embeds": self.embeds, "pinned": False, "type": 0, "flags": self.flags,
+            "components": self.components,
+        }
+        if self.guild_id is not None:
+            data["guild_id"] = str(self.guild_id)
+        if self.webhook_id is not None:
+            data["webhook_id"] = str(self.webhook_id)
+        return data
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    locale: str = "en-US"
+    roles: dict[int, Role] = field(default_factory=dict)
+    channels: dict[int, Channel] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
+
+    def base_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id), "name": self.name, "icon": None, "splash": None,
+            "discovery_splash": None, "owner_id": str(self.owner_id), "afk_channel_id": None,
+            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
+            "explicit_content_filter": 0, "features": [], "mfa_level": 0,
+            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
+            "vanity_url_code": None, "description": None, "banner": None, "premium_tier": 0,
+            "preferred_locale": self.locale, "public_updates_channel_id": None,
+            "nsfw_level": 0, "premium_progress_bar_enabled": False, "emojis": [],
+            "stickers": [], "roles": [r.payload() for r in self.roles.values()],
+            "max_members": 500000,
+        }
+
+    def create_payload(self, member_limit: int | None = None) -> dict[str, Any]:
+        members = list(self.members.values())
+        if member_limit is not None:
+            members = members[:member_limit]
+        data = self.base_payload()
+        data.update({
+            "unavailable": False, "joined_at": iso_now(), "large": len(self.members) > 250,
+            "member_count": len(self.members),
+            "members": [m.payload() for m in members],
+            "channels": [c.payload() for c in self.channels.values()
+                         if c.type != PRIVATE_THREAD],
+            "threads": [c.payload() for c in self.channels.values()
+                        if c.type == PRIVATE_THREAD],
+            "voice_states": [], "presences": [], "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [],
+        })
+        return data
