@@ -19,7 +19,7 @@ async def test_login_ready_and_cache(world):
 
 
 async def test_slash_command_with_options_ephemeral(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     it = await emu.run_command(guild, ana, "echo", {"text": "hola", "times": 2})
     assert await it.reply_text() == "hola hola"
     assert it.ephemeral
@@ -27,26 +27,26 @@ async def test_slash_command_with_options_ephemeral(world):
 
 
 async def test_defer_then_followup(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     it = await emu.run_command(guild, ana, "slow")
     assert await it.reply_text() == "done slowly"
     assert it.response_type == 5 and it.ephemeral
 
 
 async def test_user_option_resolved(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     it = await emu.run_command(guild, ana, "who", {"member": ana})
     assert await it.reply_text() == "member ana"
 
 
 async def test_autocomplete(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     choices = await emu.autocomplete(guild, ana, "fruit", "name", "ap")
     assert [c["value"] for c in choices] == ["apple", "apricot"]
 
 
 async def test_button_and_select(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     it = await emu.run_command(guild, ana, "buttons")
     message = await it.wait_message()
     assert not message.ephemeral
@@ -58,7 +58,7 @@ async def test_button_and_select(world):
 
 
 async def test_modal_round_trip(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     it = await emu.run_command(guild, ana, "ask")
     submitted = await it.submit({"answer": "42"})
     assert await submitted.reply_text() == "answer=42"
@@ -76,7 +76,7 @@ async def test_dm_and_closed_dms(world):
 
 
 async def test_multipart_upload(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     general = emu.channel_by_name(guild, "general")
     channel = bot.get_channel(general.id)
     await channel.send("file", file=discord.File(io.BytesIO(b"PNGDATA"), filename="a.png"))
@@ -99,7 +99,7 @@ async def test_missing_manage_roles_is_forbidden(world):
 
 
 async def test_message_limits(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     channel = bot.get_channel(emu.channel_by_name(guild, "general").id)
     with pytest.raises(discord.HTTPException) as caught:
         await channel.send("x" * 2001)
@@ -110,7 +110,7 @@ async def test_message_limits(world):
 
 
 async def test_injected_429_is_retried(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     channel = bot.get_channel(emu.channel_by_name(guild, "general").id)
     emu.inject_429(1, route="/messages", retry_after=0.1)
     await channel.send("after a 429")
@@ -119,7 +119,7 @@ async def test_injected_429_is_retried(world):
 
 
 async def test_5xx_burst_is_retried(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     channel = bot.get_channel(emu.channel_by_name(guild, "general").id)
     emu.inject_5xx(1, status=502)
     await channel.send("after 502s")
@@ -127,7 +127,7 @@ async def test_5xx_burst_is_retried(world):
 
 
 async def test_gateway_drop_resumes_and_events_arrive(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     await emu.drop_gateway()
     ben = emu.create_user("ben")
     emu.add_member(guild, ben)
@@ -136,7 +136,7 @@ async def test_gateway_drop_resumes_and_events_arrive(world):
 
 
 async def test_reconnect_request(world):
-    emu, bot, guild, ana = world
+    emu, _bot, guild, ana = world
     await emu.request_reconnect()
     await emu.wait_for(lambda: emu.gateway.resumes >= 1, timeout=10, what="resume")
     it = await emu.run_command(guild, ana, "echo", {"text": "still here"})
@@ -145,7 +145,7 @@ async def test_reconnect_request(world):
 
 @pytest.mark.slow
 async def test_burst_respects_per_route_buckets(world):
-    emu, bot, guild, ana = world
+    emu, bot, guild, _ana = world
     channel = bot.get_channel(emu.channel_by_name(guild, "general").id)
     loop = asyncio.get_running_loop()
     start = loop.time()
