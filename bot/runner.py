@@ -20,12 +20,15 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def familia_bot(
-    settings: Settings, *, clock: Clock | None = None
+    settings: Settings, *, clock: Clock | None = None, **options: object
 ) -> AsyncIterator[FamiliaBot]:
-    """The bot with its database, templates and scheduler; everything closed on exit."""
+    """The bot with its database, templates and scheduler; everything closed on exit.
+
+    ``options`` go to discord.py's client (e.g. ``guild_ready_timeout`` for the emulator).
+    """
     db = await Database.open(settings.database_path)
     try:
-        bot = FamiliaBot(settings, db, Templates(), create_scheduler(), clock=clock)
+        bot = FamiliaBot(settings, db, Templates(), create_scheduler(), clock=clock, **options)
         try:
             yield bot
         finally:

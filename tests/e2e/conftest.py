@@ -1,0 +1,74 @@
+"""End-to-end: the real Familia bot (real settings, temp SQLite file) against the emulator.
+
+The ``app`` fixture hands over an :class:`App`: the emulator (``app.emu``, its whole test API),
+the running bot, a guild whose owner is a manager, and helpers to add people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from bot.app import FamiliaBot
+from bot.config import Settings, load_settings
+from bot.runner import familia_bot
+from emulator import Emulator, Guild, User
+from emulator.testing import start_bot, stop_bot
+
+
+@dataclass
+class App:
+    emu: Emulator
+    bot: FamiliaBot
+    guild: Guild
+    owner: User
+    settings: Settings
+
+    @property
+    def services(self):
+        return self.bot.services
+
+    def user(self, name: str, *, locale: str = "en-US", roles=None, dms_open: bool = True
+             ) -> User:
+        """A new person who is a member of the guild (no join event: they were there)."""
+        user = self.emu.create_user(name, locale=locale, dms_open=dms_open)
+        self.emu.add_member(self.guild, user, roles, dispatch=False)
+        return user
+
+    async def joined(self, name: str, *, locale: str = "en-US") -> User:
+        """A new person joining the guild now (GUILD_MEMBER_ADD reaches the bot)."""
+        user = self.emu.create_user(name, locale=locale)
+        self.emu.add_member(self.guild, user)
+        await self.emu.wait_for(lambda: self.bot.get_guild(self.guild.id).get_member(user.id),
+                                what=f"{name} in the bot's cache")
+        return user
+
+    async def run(self, user: User, name: str, options=None, *, subcommand=None,
+                  locale: str | None = None, channel=None):
+        return await self.emu.run_command(self.guild, user, name, options,
+                                          subcommand=subcommand, locale=locale, channel=channel)
+
+    async def reply(self, user: User, name: str, options=None, **kwargs) -> str:
+        """Run a command and return the text of the bot's answer."""
+        interaction = await self.run(user, name, options, **kwargs)
+        return await interaction.reply_text()
+
+
+@pytest.fixture
+async def app(tmp_path, monkeypatch):
+    for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DATABASE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    overrides: dict[str, object] = {"database_path": tmp_path / "familia.db", "http_port": 0}
+    if "outbox_dir" in Settings.model_fields:
+        overrides["outbox_dir"] = tmp_path / "outbox"
+    settings = load_settings(env_file=None, **overrides)
+    async with Emulator() as emu:
+        owner = emu.owner
+        guild = emu.create_guild("Familia Test", owner=owner)
+        async with familia_bot(settings, guild_ready_timeout=0.05) as bot:
+            task = await start_bot(emu, bot)
+            try:
+                yield App(emu, bot, guild, owner, settings)
+            finally:
+                await stop_bot(bot, task)
