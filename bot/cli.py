@@ -8,12 +8,6 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 
-NO_TOKEN = (
-    "DISCORD_TOKEN is not set. Copy .env.example to .env and put your bot token there "
-    "(Discord developer portal → your application → Bot → Reset Token), "
-    "or run `familia run --offline` to try Familia against the local Discord emulator."
-)
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="familia", description=__doc__)
@@ -22,6 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--offline", action="store_true", help="use the local Discord emulator")
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "status"])
+    sub.add_parser("demo", help="play a scripted walk-through against the local emulator")
     i18n = sub.add_parser("i18n", help="translations")
     i18n.add_argument("action", choices=["missing"])
     return parser
@@ -36,12 +31,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from bot.logs import setup_logging
 
-    setup_logging(settings.log_level, settings.secrets())
+    quiet = args.command == "demo" or (args.command == "run" and (
+        args.offline or settings.discord_token is None))
+    # The demo's transcript is the output; only warnings interrupt it.
+    setup_logging("WARNING" if quiet and settings.log_level != "DEBUG" else settings.log_level,
+                  settings.secrets())
     try:
         if args.command == "run":
             return asyncio.run(_run(settings, offline=args.offline))
         if args.command == "db":
             return asyncio.run(_db(settings, args.action))
+        if args.command == "demo":
+            from bot.demo.play import demo_main
+
+            return asyncio.run(demo_main(settings))
         if args.command == "i18n":
             return asyncio.run(_i18n_missing())
     except KeyboardInterrupt:
@@ -51,11 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(settings: Settings, offline: bool) -> int:
     if offline or settings.discord_token is None:
-        if not offline:
-            print(f"familia: {NO_TOKEN}", file=sys.stderr)
-            return 2
-        print("familia: offline mode is not available yet", file=sys.stderr)
-        return 2
+        from bot.demo.play import offline_main
+
+        return await offline_main(settings)
     from bot.runner import run_bot
 
     await run_bot(settings, settings.discord_token.get_secret_value())

@@ -346,6 +346,8 @@ class Emulator:
                        parent: int | None = None, overwrites: list[m.Overwrite] | None = None,
                        topic: str | None = None, dispatch_event: str | None = "CHANNEL_CREATE"
                        ) -> m.Channel:
+        if type == m.TEXT:  # Discord lowercases text channel names and hyphenates spaces
+            name = "-".join(name.lower().split())
         channel = m.Channel(self.ids.next(), type, name, guild.id, len(guild.channels), parent,
                             {o.id: o for o in overwrites or []}, topic=topic)
         guild.channels[channel.id] = channel

@@ -44,3 +44,35 @@ def test_redacting_filter_masks_secrets_tokens_and_emails():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "pw hunter2hunter2", (), None)
     RedactingFilter(["hunter2hunter2"]).filter(record)
     assert record.getMessage() == "pw ***"
+
+
+@pytest.mark.slow
+def test_run_without_token_goes_offline_and_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DATABASE_PATH")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env | {
+            "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 60
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "Press Ctrl-C to stop" in line or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+    text = "".join(lines)
+    assert "runs OFFLINE against a local Discord emulator" in text
+    assert "Set DISCORD_TOKEN in .env" in text
+    assert "/settings timezone" in text and "Press Ctrl-C to stop" in text
+    assert not (tmp_path / "familia.db").exists()  # the real database is never touched

@@ -1,0 +1,1 @@
+"""Offline mode and the scripted demo: Familia against the local Discord emulator."""

@@ -1,0 +1,210 @@
+"""Run the real bot against the emulator, act as people, and print what each would see."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import FamiliaBot
+from bot.config import Settings, load_settings
+from bot.runner import familia_bot
+from emulator import Channel, Emulator, Guild, Interaction, Message, User
+from emulator.testing import start_bot, stop_bot
+
+
+class Demo:
+    """A guild with people in it, and a transcript of what they see."""
+
+    def __init__(self, emu: Emulator, bot: FamiliaBot, guild: Guild, out: TextIO) -> None:
+        self.emu = emu
+        self.bot = bot
+        self.guild = guild
+        self.out = out
+        self.people: dict[str, User] = {"maria": emu.owner}
+        self._seen: dict[int, int] = {}
+
+    # -- people ----------------------------------------------------------------------------
+
+    def person(self, name: str, *, locale: str = "en-US") -> User:
+        """Someone in the server (created on first mention)."""
+        if name not in self.people:
+            user = self.emu.create_user(name, locale=locale)
+            self.emu.add_member(self.guild, user)
+            self.people[name] = user
+        return self.people[name]
+
+    # -- transcript ------------------------------------------------------------------------
+
+    def scene(self, title: str) -> None:
+        self.out.write(f"\n━━ {title} ━━\n")
+
+    def narrate(self, text: str) -> None:
+        self.out.write(f"  ({text})\n")
+
+    def _mentions(self, text: str) -> str:
+        """Show mentions as a Discord client would: @name, #channel, @role."""
+        def user(match: re.Match[str]) -> str:
+            found = self.emu.users.get(int(match.group(1)))
+            return f"@{found.name}" if found else match.group(0)
+
+        def channel(match: re.Match[str]) -> str:
+            found = self.guild.channels.get(int(match.group(1)))
+            return f"#{found.name}" if found else match.group(0)
+
+        def role(match: re.Match[str]) -> str:
+            found = self.guild.roles.get(int(match.group(1)))
+            return f"@{found.name}" if found else match.group(0)
+
+        text = re.sub(r"<@&(\d+)>", role, text)
+        text = re.sub(r"<@!?(\d+)>", user, text)
+        return re.sub(r"<#(\d+)>", channel, text)
+
+    def _show(self, who: str, text: str) -> None:
+        lines = self._mentions(text).splitlines() or [""]
+        self.out.write(f"  {who}: {lines[0]}\n")
+        for line in lines[1:]:
+            self.out.write(f"  {' ' * len(who)}  {line}\n")
+
+    def _label(self, user: User) -> str:
+        return user.name
+
+    async def command(self, user: User, name: str, options: dict[str, Any] | None = None, *,
+                      subcommand: str | list[str] | None = None, locale: str | None = None,
+                      ) -> Interaction:
+        """``user`` runs a slash command; prints it and the bot's reply."""
+        path = [subcommand] if isinstance(subcommand, str) else list(subcommand or [])
+        shown = " ".join([f"/{name}", *path, *(f"{k}:{_plain(v)}" for k, v in
+                                                (options or {}).items())])
+        self.out.write(f"\n  {self._label(user)} ▸ {shown}\n")
+        interaction = await self.emu.run_command(self.guild, user, name, options,
+                                                 subcommand=subcommand, locale=locale)
+        await self._reply(user, interaction)
+        return interaction
+
+    async def _reply(self, user: User, interaction: Interaction) -> None:
+        await interaction.wait_response(10)
+        if interaction.modal is not None:
+            self._show("Familia", f"[opens a form: {interaction.modal.get('title', '')}]")
+            return
+        source = getattr(interaction, "source_message", None)
+        if interaction.response_type == 7 and source is not None:
+            self._show("Familia (updates the message)", source.content)
+            return
+        with contextlib.suppress(AssertionError):
+            await interaction.wait_message(10)
+        for message in interaction.messages:
+            self._message(message, private_to=user if message.ephemeral else None)
+
+    def _message(self, message: Message, private_to: User | None = None) -> None:
+        where = f"Familia → {private_to.name} (only they see this)" if private_to else "Familia"
+        text = message.content
+        for attachment in message.attachments:
+            text += f"\n[file: {attachment.filename}, {len(attachment.data)} bytes]"
+        buttons = [c for c in message.custom_ids]
+        if buttons:
+            text += "\n[" + " | ".join(_component_labels(message)) + "]"
+        self._show(where, text)
+
+    async def click(self, user: User, message: Message, custom_id: str, label: str = ""
+                    ) -> Interaction:
+        self.out.write(f"\n  {self._label(user)} ▸ [clicks {label or custom_id}]\n")
+        interaction = await self.emu.click(user, message, custom_id)
+        await self._reply(user, interaction)
+        return interaction
+
+    async def choose(self, user: User, message: Message, custom_id: str, values: list[str],
+                     label: str = "") -> Interaction:
+        self.out.write(f"\n  {self._label(user)} ▸ [chooses {label or ', '.join(values)}]\n")
+        interaction = await self.emu.select(user, message, custom_id, values)
+        await self._reply(user, interaction)
+        return interaction
+
+    async def fill(self, user: User, interaction: Interaction, values: dict[str, str]
+                   ) -> Interaction:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        self.out.write(f"\n  {self._label(user)} ▸ [fills in the form: {shown}]\n")
+        submitted = await interaction.submit(values, user=user)
+        await self._reply(user, submitted)
+        return submitted
+
+    def posts(self, channel: Channel) -> list[Message]:
+        """New messages in a channel since the last call; printed."""
+        messages = self.emu.messages(channel)
+        start = self._seen.get(channel.id, 0)
+        self._seen[channel.id] = len(messages)
+        fresh = messages[start:]
+        for message in fresh:
+            self.out.write(f"\n  #{channel.name}\n")
+            self._message(message)
+        return fresh
+
+    def dms(self, user: User) -> list[Message]:
+        """New direct messages to ``user`` since the last call; printed."""
+        channel = self.emu.dm_channel(user)
+        messages = self.emu.messages(channel)
+        start = self._seen.get(channel.id, 0)
+        self._seen[channel.id] = len(messages)
+        for message in messages[start:]:
+            self.out.write(f"\n  DM to {user.name}\n")
+            self._message(message)
+        return messages[start:]
+
+
+def _plain(value: Any) -> str:
+    for attr in ("name",):
+        if hasattr(value, attr):
+            return str(getattr(value, attr))
+    return str(value)
+
+
+def _component_labels(message: Message) -> list[str]:
+    labels: list[str] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item.get("type") == 2:
+                labels.append(str(item.get("label") or item.get("emoji", {}).get("name") or "?"))
+            elif item.get("type") == 3:
+                labels.append("menu: " + ", ".join(o.get("label", "") for o in
+                                                   item.get("options", [])))
+            walk(item.get("components", []))
+
+    walk(message.components)
+    return labels
+
+
+def offline_settings(base: Settings, folder: Path) -> Settings:
+    """The user's settings, with the database and mail kept in ``folder`` (never the real DB)."""
+    overrides: dict[str, Any] = {"database_path": folder / "familia-offline.db", "http_port": 0}
+    if "outbox_dir" in Settings.model_fields:
+        overrides["outbox_dir"] = folder / "outbox"
+    data = base.model_dump() | overrides
+    data = {k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
+            for k, v in data.items() if v is not None}
+    data.pop("discord_token", None)
+    return load_settings(env_file=None, **data)
+
+
+@contextlib.asynccontextmanager
+async def running_demo(settings: Settings | None = None, *, out: TextIO = sys.stdout,
+                       folder: Path | None = None) -> AsyncIterator[Demo]:
+    """Emulator + demo guild + the real bot, ready to act; everything stopped on exit."""
+    with contextlib.ExitStack() as stack:
+        if folder is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        base = settings or load_settings(env_file=None)
+        offline = offline_settings(base, folder)
+        async with Emulator() as emu:
+            emu.owner.name = "maria"
+            guild = emu.create_guild("Familia Demo", owner=emu.owner)
+            async with familia_bot(offline, guild_ready_timeout=0.05) as bot:
+                task = await start_bot(emu, bot)
+                try:
+                    yield Demo(emu, bot, guild, out)
+                finally:
+                    await stop_bot(bot, task)

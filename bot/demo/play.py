@@ -1,0 +1,48 @@
+"""``familia demo`` and ``familia run --offline``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.config import Settings
+from bot.demo.harness import Demo, running_demo
+from bot.demo.scenes import scenes
+
+BANNER = (
+    "Familia demo — the real bot against a local Discord emulator (no Discord account or\n"
+    "internet needed). Each line shows what a person did and what Familia answered them."
+)
+
+
+async def play_scenes(demo: Demo) -> None:
+    for scene in scenes():
+        demo.scene(scene.TITLE)
+        await scene.play(demo)
+
+
+async def demo_main(settings: Settings, out: TextIO = sys.stdout) -> int:
+    out.write(BANNER + "\n")
+    async with running_demo(settings, out=out) as demo:
+        await play_scenes(demo)
+    out.write("\nEnd of the demo. `make test` runs the test suite; see README to connect a "
+              "real Discord server.\n")
+    return 0
+
+
+async def offline_main(settings: Settings, out: TextIO = sys.stdout) -> int:
+    out.write(
+        "familia: no DISCORD_TOKEN set, so Familia runs OFFLINE against a local Discord "
+        "emulator.\nSet DISCORD_TOKEN in .env (see README) to connect to real Discord.\n\n"
+    )
+    out.write(BANNER + "\n")
+    async with running_demo(settings, out=out) as demo:
+        await play_scenes(demo)
+        out.write(
+            f"\nThe bot keeps running against the emulator at {demo.emu.api_url} "
+            "(demo guild 'Familia Demo'). Press Ctrl-C to stop.\n"
+        )
+        out.flush()
+        await asyncio.Event().wait()
+    return 0

@@ -1,0 +1,33 @@
+"""A manager creates a family; a creator asks to join, accepts the agreement; the leader
+approves in the family channel."""
+
+from __future__ import annotations
+
+TITLE = "2 · Families"
+
+
+async def play(demo) -> None:
+    maria, lucia = demo.people["maria"], demo.person("lucia", locale="es-419")
+    sofia = demo.person("sofia")
+    await demo.command(maria, "family", {"name": "Estrellas", "leader": sofia},
+                       subcommand="create")
+    channel = demo.emu.channel_by_name(demo.guild, "estrellas")
+    if channel is not None:
+        demo.narrate(f"a private channel #{channel.name} and a role now exist; only the "
+                     "family, its leaders and managers can see the channel")
+    asked = await demo.command(lucia, "family", {"family": "Estrellas"}, subcommand="join")
+    message = await asked.wait_message()
+    join_button = next((c for c in message.custom_ids if c.startswith("familia:join:")), None)
+    if join_button is None or channel is None:
+        return
+    await demo.click(lucia, message, join_button, "accept the agreement and ask to join")
+    posts = demo.posts(channel)
+    request = next((p for p in posts if any(c.startswith("familia:req:y:")
+                                            for c in p.custom_ids)), None)
+    if request is None:
+        return
+    approve = next(c for c in request.custom_ids if c.startswith("familia:req:y:"))
+    await demo.click(sofia, request, approve, "Approve")
+    demo.posts(channel)
+    demo.dms(lucia)
+    await demo.command(sofia, "family", subcommand="roster")
