@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import discord  # noqa: E402
+import discord
 
-from bot.app import intents  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.runner import familia_bot  # noqa: E402
-from emulator import Emulator  # noqa: E402
-from emulator.testing import start_bot, stop_bot  # noqa: E402
+from bot.app import intents
+from bot.config import load_settings
+from bot.runner import familia_bot
+from emulator import Emulator
+from emulator.testing import start_bot, stop_bot
 
 GOAL_S = 2.0
 
