@@ -1,0 +1,1 @@
+-- Leaderboards: posted boards and indexes (filled in by the leaderboards work).

@@ -1,0 +1,1 @@
+-- Broadcasts: durable send queue (filled in by the broadcasts work).
