@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -42,8 +43,34 @@ def unknown(what: str, code: int) -> ApiError:
 
 
 def form_error(field: str, code: str, message: str) -> ApiError:
-    return ApiError(400, 50035, "Invalid Form Body",
-                    {field: {"_errors": [{"code": code, "message": message}]}})
+    """400 / 50035 with Discord's nested ``errors`` shape; ``field`` may be dotted
+    (``embeds.0.title``)."""
+    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(field.split(".")):
+        errors = {part: errors}
+    return ApiError(400, 50035, "Invalid Form Body", errors)
+
+
+EMBED_LIMITS = {"title": 256, "description": 4096}
+
+
+def _check_embed(index: int, embed: dict[str, Any]) -> None:
+    def too_long(where: str, value: Any, limit: int) -> None:
+        if value is not None and len(str(value)) > limit:
+            raise form_error(f"embeds.{index}.{where}", "BASE_TYPE_MAX_LENGTH",
+                             f"Must be {limit} or fewer in length.")
+
+    for key, limit in EMBED_LIMITS.items():
+        too_long(key, embed.get(key), limit)
+    too_long("footer.text", (embed.get("footer") or {}).get("text"), 2048)
+    too_long("author.name", (embed.get("author") or {}).get("name"), 256)
+    fields = embed.get("fields") or []
+    if len(fields) > 25:
+        raise form_error(f"embeds.{index}.fields", "BASE_TYPE_MAX_LENGTH",
+                         "Must be 25 or fewer in length.")
+    for number, fld in enumerate(fields):
+        too_long(f"fields.{number}.name", fld.get("name"), 256)
+        too_long(f"fields.{number}.value", fld.get("value"), 1024)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -57,7 +84,8 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-async def read_body(request: web.Request, new_id) -> tuple[dict[str, Any], list[Attachment]]:
+async def read_body(request: web.Request, new_id: Callable[[], int]
+                    ) -> tuple[dict[str, Any], list[Attachment]]:
     """The JSON payload and any uploaded files (multipart ``payload_json`` + ``files[n]``)."""
     files: list[Attachment] = []
     if request.content_type.startswith("multipart/"):
@@ -71,14 +99,25 @@ async def read_body(request: web.Request, new_id) -> tuple[dict[str, Any], list[
                 files.append(Attachment(new_id(), part.filename or "file", bytes(data),
                                         part.headers.get("Content-Type")))
         return payload, files
-    if request.can_read_body:
-        text = await request.text()
-        return (json.loads(text) if text else {}), files
-    return {}, files
+    return await read_json(request), files
 
 
-def validate_message(payload: dict[str, Any], files: list[Attachment]) -> None:
-    """Discord's message limits, with Discord's error codes."""
+async def read_json(request: web.Request) -> Any:
+    """The JSON body (``{}`` when empty); 400 / 50109 when it is not JSON."""
+    if not request.can_read_body:
+        return {}
+    text = await request.text()
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+
+
+def validate_message(payload: dict[str, Any], files: list[Attachment], *, edit: bool = False
+                     ) -> None:
+    """Discord's message limits, with Discord's error codes (an edit may leave it empty)."""
     content = payload.get("content") or ""
     embeds = payload.get("embeds") or []
     if len(content) > 2000:
@@ -86,7 +125,8 @@ def validate_message(payload: dict[str, Any], files: list[Attachment]) -> None:
     if len(embeds) > 10:
         raise form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
     total = 0
-    for embed in embeds:
+    for index, embed in enumerate(embeds):
+        _check_embed(index, embed)
         total += len(embed.get("title") or "") + len(embed.get("description") or "")
         total += len((embed.get("footer") or {}).get("text") or "")
         total += len((embed.get("author") or {}).get("name") or "")
@@ -96,6 +136,7 @@ def validate_message(payload: dict[str, Any], files: list[Attachment]) -> None:
         raise form_error(
             "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
         )
-    if not (content or embeds or files or payload.get("components") or payload.get("sticker_ids")
-            or payload.get("attachments")):
+    if not edit and not (content or embeds or files or payload.get("components")
+                         or payload.get("sticker_ids") or payload.get("attachments")
+                         or payload.get("poll")):
         raise ApiError(400, 50006, "Cannot send an empty message")

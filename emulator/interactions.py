@@ -1,37 +1,62 @@
-"""Interactions a test user starts, and what the bot answered to them."""
+"""Interactions a test user starts, and what the bot answered to them.
+
+:class:`Interaction` is the handle tests hold; :class:`Responses` (a mixin of the emulator)
+implements the interaction callback and the follow-up webhook the way Discord does: 3 s to
+answer (404 / 10062 after), one answer only (400 / 40060), follow-ups for 15 minutes, and the
+first follow-up after a "thinking" defer replaces the placeholder.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from emulator import models as m
+from emulator.http import ApiError, unknown, validate_message
+from emulator.world import World
 
 if TYPE_CHECKING:
-    from emulator.models import Message, User
     from emulator.server import Emulator
 
 EPHEMERAL = 64
+T = TypeVar("T")
+
+# Callback types (Discord's numbering).
+PONG, MESSAGE, DEFER, DEFER_UPDATE, UPDATE, AUTOCOMPLETE, MODAL = 1, 4, 5, 6, 7, 8, 9
 
 
 @dataclass
 class Interaction:
-    """A handle on one interaction: the response, follow-ups and the visible text."""
+    """A handle on one interaction: the response, follow-ups and the visible text.
+
+    ``response_type`` is the callback type the bot used (4 reply, 5 defer, 6 deferred update,
+    7 update, 8 autocomplete, 9 modal); ``original`` the message it created or (for 6 and 7)
+    the message the component is on; ``followups`` what it sent after; ``modal`` the modal
+    it opened; ``choices`` the autocomplete choices.
+    """
 
     emu: Emulator
     id: int
     token: str
     type: int
-    user: User
+    user: m.User
     guild_id: int | None
     channel_id: int
+    app: m.Application | None = None
     created: float = field(default_factory=time.monotonic)
     response_type: int | None = None
-    original: Message | None = None
-    followups: list[Message] = field(default_factory=list)
+    response: dict[str, Any] | None = None
+    original: m.Message | None = None
+    followups: list[m.Message] = field(default_factory=list)
     modal: dict[str, Any] | None = None
     choices: list[dict[str, Any]] | None = None
-    loading: bool = False
+    loading: bool = False  # "thinking…" (type 5) until the first follow-up or edit
+    awaiting_update: bool = False  # type 6 until the component's message is edited
+    source_message: m.Message | None = None
+    data: dict[str, Any] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -39,19 +64,34 @@ class Interaction:
         return self.response_type is not None
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[m.Message]:
+        """The original response (if any) then the follow-ups."""
         return ([self.original] if self.original else []) + self.followups
 
     @property
     def ephemeral(self) -> bool:
+        """Whether the first response message is only visible to the user."""
         first = self.messages[0] if self.messages else None
         return bool(first and first.flags & EPHEMERAL)
+
+    @property
+    def content(self) -> str:
+        """The first response's content ('' if none)."""
+        return self.original.content if self.original else ""
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return self.original.embeds if self.original else []
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        return self.original.components if self.original else []
 
     def touch(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
 
-    async def _until(self, check, timeout: float, what: str):
+    async def _until(self, check: Callable[[], T | None], timeout: float, what: str) -> T:
         deadline = time.monotonic() + timeout
         while True:
             found = check()
@@ -59,38 +99,203 @@ class Interaction:
                 return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+                raise AssertionError(f"timed out after {timeout}s waiting for {what} "
+                                     f"(interaction {self.describe()})")
             event = self.changed
             try:
                 await asyncio.wait_for(event.wait(), remaining)
             except TimeoutError:
                 pass
 
+    def describe(self) -> str:
+        name = self.data.get("name") or self.data.get("custom_id") or "?"
+        return f"{name!r} by {self.user.name}, response type {self.response_type}"
+
     async def wait_response(self, timeout: float = 5.0) -> Interaction:
         """Wait until the bot acknowledged the interaction (any callback type)."""
         await self._until(lambda: self.responded, timeout, "an interaction response")
         return self
 
-    async def wait_message(self, timeout: float = 5.0) -> Message:
-        """The first visible message (after a defer, the follow-up or edit that replaced it)."""
-        def visible():
-            for message in self.messages:
-                if not self.loading or message is not self.original:
-                    if message.content or message.embeds or message.attachments:
-                        return message
-            return None
+    def _visible(self) -> m.Message | None:
+        for message in self.messages:
+            if message is self.original and (self.loading or self.awaiting_update):
+                continue
+            if message.content or message.embeds or message.attachments:
+                return message
+        return None
 
-        return await self._until(visible, timeout, "a visible reply")
+    async def wait_message(self, timeout: float = 5.0) -> m.Message:
+        """The first visible message (after a defer, the follow-up or edit that replaced it)."""
+        return await self._until(self._visible, timeout, "a visible reply")
 
     async def reply_text(self, timeout: float = 5.0) -> str:
-        """All visible text the bot answered with (original, then follow-ups)."""
+        """All visible text the bot answered with (original, then follow-ups). Embeds count
+        through their title and description when a message has no content."""
         await self.wait_message(timeout)
-        return "\n".join(m.content for m in self.messages if m.content)
+        texts = []
+        for message in self.messages:
+            if message.content:
+                texts.append(message.content)
+            else:
+                texts.extend("\n".join(filter(None, (e.get("title"), e.get("description"))))
+                             for e in message.embeds)
+        return "\n".join(t for t in texts if t)
+
+    async def wait_followups(self, count: int, timeout: float = 5.0) -> list[m.Message]:
+        """Wait until the bot sent ``count`` follow-ups."""
+        await self._until(lambda: len(self.followups) >= count, timeout,
+                          f"{count} follow-up(s)")
+        return self.followups
 
     async def wait_modal(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The modal the bot opened (type 9 response data)."""
         return await self._until(lambda: self.modal, timeout, "a modal")
 
-    async def submit(self, values: dict[str, str], user: User | None = None) -> Interaction:
+    async def submit(self, values: dict[str, str], user: m.User | None = None) -> Interaction:
         """Submit the modal this interaction opened, filling text inputs by custom_id."""
         modal = await self.wait_modal()
-        return await self.emu.submit_modal(self, modal, values, user=user)
+        return await self.emu.submit_modal(self, values, modal=modal, user=user)
+
+
+class Responses(World):
+    """Interaction callback and follow-up webhook handling (part of the emulator)."""
+
+    interaction_timeout: float
+    followup_ttl: float
+    _interactions: dict[int, Interaction]
+    _by_token: dict[str, Interaction]
+
+    def _interaction(self, iid: int, token: str) -> Interaction:
+        record = self._interactions.get(iid)
+        if record is None or record.token != token:
+            raise unknown("interaction", 10062)
+        return record
+
+    def interaction_callback(self, iid: int, token: str,
+                             payload: dict[str, Any], files: list[m.Attachment]
+                             ) -> tuple[Any, int]:
+        """``POST /interactions/{id}/{token}/callback``."""
+        record = self._interaction(iid, token)
+        if record.responded:
+            raise ApiError(400, 40060, "Interaction has already been acknowledged.")
+        if time.monotonic() - record.created > self.interaction_timeout:
+            raise unknown("interaction", 10062)
+        kind = int(payload.get("type") or 0)
+        data = payload.get("data") or {}
+        allowed = {2: {MESSAGE, DEFER, MODAL}, 3: {MESSAGE, DEFER, DEFER_UPDATE, UPDATE, MODAL},
+                   4: {AUTOCOMPLETE}, 5: {MESSAGE, DEFER, DEFER_UPDATE, UPDATE}}
+        if kind not in allowed.get(record.type, set()):
+            raise ApiError(400, 40043 if kind else 50035,
+                           "Interaction callback type not allowed for this interaction")
+        channel = self._channels.get(record.channel_id)
+        message = None
+        if kind == MESSAGE:
+            validate_message(data, files)
+            message = self._response_message(record, channel, data, files)
+        elif kind == DEFER:
+            message = self._response_message(record, channel, {"flags": data.get("flags")}, [])
+            record.loading = True
+        elif kind in (DEFER_UPDATE, UPDATE):
+            message = record.source_message
+            if message is None:
+                raise ApiError(400, 40043, "This interaction has no message to update")
+            if kind == UPDATE:
+                validate_message(data, files, edit=True)
+                self.edit_message(message, data, files)
+            else:
+                record.awaiting_update = True
+        elif kind == AUTOCOMPLETE:
+            record.choices = list(data.get("choices") or [])
+        elif kind == MODAL:
+            if not data.get("custom_id") or not data.get("components"):
+                raise ApiError(400, 50035, "Invalid Form Body")
+            record.modal = data
+        record.original = message
+        record.response_type = kind
+        record.response = payload
+        record.touch()
+        body: dict[str, Any] = {
+            "interaction": {
+                "id": str(record.id), "type": record.type,
+                "response_message_id": str(message.id) if message else None,
+                "response_message_loading": kind == DEFER,
+                "response_message_ephemeral": bool(message and message.ephemeral),
+            },
+            "resource": {"type": kind},
+        }
+        if message is not None:
+            body["resource"]["message"] = self.payload(message)
+        return body, 200
+
+    def _response_message(self, record: Interaction,
+                          channel: m.Channel | None, data: dict[str, Any],
+                          files: list[m.Attachment]) -> m.Message:
+        target = channel or self.dm_channel(record.user, record.app)
+        return self.add_message(target, (record.app or self.app).bot, data, files,
+                                webhook=record.app or self.app, interaction_id=record.id)
+
+    def _token_record(self, app_id: int, token: str
+                      ) -> Interaction:
+        record = self._by_token.get(token)
+        if record is None or (record.app is not None and record.app.id != app_id):
+            raise unknown("Webhook", 10015)
+        if time.monotonic() - record.created > self.followup_ttl:
+            raise ApiError(401, 50027, "Invalid Webhook Token")
+        if not record.responded:
+            raise unknown("Webhook", 10015)
+        return record
+
+    def interaction_followup(self, app_id: int, token: str,
+                             payload: dict[str, Any], files: list[m.Attachment]
+                             ) -> m.Message:
+        """``POST /webhooks/{app}/{token}``: a follow-up (the first after a "thinking" defer
+        replaces the placeholder)."""
+        record = self._token_record(app_id, token)
+        validate_message(payload, files)
+        if record.loading and record.original is not None:
+            self.edit_message(record.original, payload, files)
+            record.loading = False
+            record.touch()
+            return record.original
+        channel = self._channels.get(record.channel_id)
+        message = self.add_message(channel or self.dm_channel(record.user, record.app),
+                                   (record.app or self.app).bot, payload, files,
+                                   webhook=record.app or self.app, interaction_id=record.id)
+        record.followups.append(message)
+        record.touch()
+        return message
+
+    def interaction_message(self, app_id: int, token: str,
+                            mid: str) -> tuple[Interaction, m.Message]:
+        """The message ``@original`` or ``{id}`` of an interaction's webhook."""
+        record = self._token_record(app_id, token)
+        if mid == "@original":
+            if record.original is None:
+                raise unknown("Message", 10008)
+            return record, record.original
+        for message in record.messages:
+            if message.id == int(mid):
+                return record, message
+        raise unknown("Message", 10008)
+
+    def edit_interaction_message(self, app_id: int, token: str,
+                                 mid: str, payload: dict[str, Any], files: list[m.Attachment]
+                                 ) -> m.Message:
+        record, message = self.interaction_message(app_id, token, mid)
+        if message.deleted:
+            raise unknown("Message", 10008)
+        validate_message(payload, files, edit=True)
+        self.edit_message(message, payload, files)
+        if message is record.original:
+            record.loading = False
+            record.awaiting_update = False
+        record.touch()
+        return message
+
+    def delete_interaction_message(self, app_id: int, token: str,
+                                   mid: str) -> None:
+        record, message = self.interaction_message(app_id, token, mid)
+        self.delete_message(message)
+        if message is record.original:
+            record.loading = False
+        record.touch()

@@ -45,7 +45,16 @@ BOT_DEFAULT = (
     | MANAGE_ROLES | MANAGE_CHANNELS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS
 )
 
-TEXT, DM, CATEGORY, PRIVATE_THREAD = 0, 1, 4, 12
+TEXT, DM, CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
+THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
+
+# Gateway intents (Discord's numbering) and the privileged ones.
+INTENT_GUILDS = 1 << 0
+INTENT_GUILD_MEMBERS = 1 << 1
+INTENT_GUILD_PRESENCES = 1 << 8
+INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
+INTENT_MESSAGE_CONTENT = 1 << 15
 
 
 class Snowflakes:
@@ -79,6 +88,49 @@ class User:
 
 
 @dataclass
+class Application:
+    """A bot application: its bot user, token, privileged-intent switches and synced commands.
+
+    ``commands`` maps a guild id (``None`` for global commands) to ``{name: command}`` as the
+    bot registered them, with the ids the emulator assigned.
+    """
+
+    id: int
+    name: str
+    bot: User
+    owner: User
+    token: str
+    members_intent: bool = True
+    message_content_intent: bool = True
+    presences_intent: bool = True
+    commands: dict[int | None, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def privileged_allowed(self, intents: int) -> bool:
+        """Whether IDENTIFY with ``intents`` is allowed (else Discord closes with 4014)."""
+        return not (
+            (intents & INTENT_GUILD_MEMBERS and not self.members_intent)
+            or (intents & INTENT_MESSAGE_CONTENT and not self.message_content_intent)
+            or (intents & INTENT_GUILD_PRESENCES and not self.presences_intent)
+        )
+
+    def payload(self) -> dict[str, Any]:
+        """``GET /oauth2/applications/@me``."""
+        flags = 0
+        if self.members_intent:
+            flags |= 1 << 15  # GATEWAY_GUILD_MEMBERS
+        if self.message_content_intent:
+            flags |= 1 << 19  # GATEWAY_MESSAGE_CONTENT
+        if self.presences_intent:
+            flags |= 1 << 13  # GATEWAY_PRESENCE
+        return {
+            "id": str(self.id), "name": self.name, "description": "", "icon": None,
+            "bot_public": True, "bot_require_code_grant": False, "owner": self.owner.payload(),
+            "verify_key": "0" * 64, "flags": flags, "team": None, "summary": "",
+            "rpc_origins": [], "bot": self.bot.payload(), "approximate_guild_count": 0,
+        }
+
+
+@dataclass
 class Role:
     id: int
     guild_id: int
@@ -88,13 +140,19 @@ class Role:
     managed: bool = False
     mentionable: bool = False
     color: int = 0
+    bot_id: int | None = None  # managed bot roles
+    hoist: bool = False
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id), "name": self.name, "color": self.color, "hoist": False,
+        data: dict[str, Any] = {
+            "id": str(self.id), "name": self.name, "color": self.color, "hoist": self.hoist,
             "position": self.position, "permissions": str(self.permissions),
             "managed": self.managed, "mentionable": self.mentionable, "flags": 0,
+            "icon": None, "unicode_emoji": None,
         }
+        if self.bot_id is not None:
+            data["tags"] = {"bot_id": str(self.bot_id)}
+        return data
 
 
 @dataclass
@@ -119,8 +177,15 @@ class Channel:
     parent_id: int | None = None
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     recipient: User | None = None  # DM channels
+    bot_id: int | None = None  # DM channels: the bot on the other side
     owner_id: int | None = None  # threads
     topic: str | None = None
+    invitable: bool = False
+    thread_members: set[int] = field(default_factory=set)
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
     def payload(self) -> dict[str, Any]:
         if self.type == DM:
@@ -135,13 +200,13 @@ class Channel:
             "nsfw": False, "topic": self.topic, "last_message_id": None,
             "rate_limit_per_user": 0, "flags": 0,
         }
-        if self.type == PRIVATE_THREAD:
+        if self.type in THREAD_TYPES:
             data["owner_id"] = str(self.owner_id)
             data["thread_metadata"] = {
                 "archived": False, "auto_archive_duration": 10080, "locked": False,
-                "archive_timestamp": iso_now(), "invitable": False,
+                "archive_timestamp": iso_now(), "invitable": self.invitable,
             }
-            data["member_count"] = 1
+            data["member_count"] = len(self.thread_members)
             data["message_count"] = 0
         return data
 
@@ -196,6 +261,7 @@ class Message:
     interaction_id: int | None = None
     deleted: bool = False
     webhook_id: int | None = None
+    reference: dict[str, Any] | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -227,6 +293,9 @@ class Message:
             "embeds": self.embeds, "pinned": False, "type": 0, "flags": self.flags,
             "components": self.components,
         }
+        if self.reference:
+            data["type"] = 19
+            data["message_reference"] = self.reference
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
         if self.webhook_id is not None:
@@ -258,19 +327,17 @@ class Guild:
             "max_members": 500000,
         }
 
-    def create_payload(self, member_limit: int | None = None) -> dict[str, Any]:
-        members = list(self.members.values())
-        if member_limit is not None:
-            members = members[:member_limit]
+    def create_payload(self, members: list[Member] | None = None, *,
+                       large_threshold: int = 250) -> dict[str, Any]:
+        """GUILD_CREATE: the whole guild with ``members`` (default: every member)."""
         data = self.base_payload()
+        chosen = list(self.members.values()) if members is None else members
         data.update({
-            "unavailable": False, "joined_at": iso_now(), "large": len(self.members) > 250,
-            "member_count": len(self.members),
-            "members": [m.payload() for m in members],
-            "channels": [c.payload() for c in self.channels.values()
-                         if c.type != PRIVATE_THREAD],
-            "threads": [c.payload() for c in self.channels.values()
-                        if c.type == PRIVATE_THREAD],
+            "unavailable": False, "joined_at": iso_now(),
+            "large": len(self.members) > large_threshold, "member_count": len(self.members),
+            "members": [m.payload() for m in chosen],
+            "channels": [c.payload() for c in self.channels.values() if not c.is_thread],
+            "threads": [c.payload() for c in self.channels.values() if c.is_thread],
             "voice_states": [], "presences": [], "stage_instances": [],
             "guild_scheduled_events": [], "soundboard_sounds": [],
         })
