@@ -6,6 +6,7 @@ A refused call (Forbidden) becomes ``common.bot_missing_permissions`` naming the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,9 +57,11 @@ def _overwrites(
 
 async def create_role(guild: discord.Guild, name: str) -> discord.Role:
     try:
-        return await guild.create_role(name=name, mentionable=False, reason=REASON)
+        role = await guild.create_role(name=name, mentionable=False, reason=REASON)
     except discord.Forbidden as exc:
         raise missing(MANAGE_ROLES) from exc
+    await _until_cached(guild.get_role, role.id)
+    return role
 
 
 async def create_channel(
@@ -67,12 +70,26 @@ async def create_channel(
 ) -> discord.TextChannel:
     category = guild.get_channel(category_id) if category_id else None
     try:
-        return await guild.create_text_channel(
+        channel = await guild.create_text_channel(
             name, category=category if isinstance(category, discord.CategoryChannel) else None,
             overwrites=_overwrites(guild, role, manager_role_id, writable=True), reason=REASON,
         )
     except discord.Forbidden as exc:
         raise missing(MANAGE_CHANNELS) from exc
+    await _until_cached(guild.get_channel, channel.id)
+    return channel
+
+
+async def _until_cached(lookup, object_id: int, timeout: float = 5.0) -> None:
+    """discord.py caches a new role or channel only when Discord's event arrives, often after
+    the REST answer; wait for it, so that look-ups by id (roles, posts, the sync plan) find it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while lookup(object_id) is None:
+        if loop.time() > deadline:
+            log.warning("%s not in the cache after %ss", object_id, timeout)
+            return
+        await asyncio.sleep(0.02)
 
 
 async def allow(channel: discord.TextChannel, role: discord.Role) -> None:
@@ -81,7 +98,7 @@ async def allow(channel: discord.TextChannel, role: discord.Role) -> None:
         await channel.set_permissions(role, view_channel=True, send_messages=True,
                                       read_message_history=True, reason=REASON)
     except discord.Forbidden as exc:
-        raise missing(MANAGE_CHANNELS) from exc
+        raise missing(MANAGE_ROLES) from exc
 
 
 async def delete_quietly(*objects: discord.abc.Snowflake | None) -> None:

@@ -77,6 +77,9 @@ class DecideButton(
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         request = await bot.services.families.get_request(self.guild_id, self.request_id)
+        guild = bot.get_guild(self.guild_id)
+        if self.approve and guild is not None:
+            dd.need(guild, dd.MANAGE_ROLES)  # refuse before deciding: roles follow at once
         as_manager = False
         if request.kind != "invite" and isinstance(interaction.user, discord.Member):
             as_manager = await is_manager(interaction)
@@ -163,6 +166,10 @@ async def post_request(bot: Any, request: FamilyRequest, family: Family) -> disc
     if message is not None:
         await bot.services.families.set_request_message(request.id, message.channel.id,
                                                         message.id)
+    else:  # the channel is gone: tell the managers (/family sync reposts waiting requests)
+        managers = (await bot.services.guilds.get(family.guild_id)).channels.get("managers")
+        await dd.post(bot, managers, bot.templates.render(
+            locale, "discord/families/channel_missing.md.j2", family=family))
     return message
 
 
@@ -205,6 +212,8 @@ class LeaveView(FamiliaView):
                        options=[discord.SelectOption(label="-", value="-")])
     async def reason(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
         bot = familia(interaction)
+        if interaction.guild is not None:
+            dd.need(interaction.guild, dd.MANAGE_ROLES)
         _, family = await bot.services.families.leave(
             interaction.guild_id, interaction.user.id, select.values[0], self.note  # type: ignore[arg-type]
         )

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
 from bot.services.families import AGREEMENT_VERSION, Decision, Family
 from cogs import _family_discord as dd
@@ -77,6 +77,8 @@ class FamiliesCog(commands.Cog, name="Families"):
                 family = await self.families.get(guild_id, membership.family_id)  # type: ignore[arg-type]
         if own and not manager and (family is None or not family.leads(interaction.user.id)):
             raise NotAllowed("families.not_your_family")
+        if own and family is None:
+            raise UserError("families.family_required")
         return family, manager
 
     # -- managers ----------------------------------------------------------------------------
@@ -106,6 +108,8 @@ class FamiliesCog(commands.Cog, name="Families"):
             channel = await dd.create_channel(guild, clean, role,
                                               settings.channels.get("family_category"),
                                               settings.manager_role_id)
+            for user_id in filter(None, (leader.id, co_id)):
+                await dd.set_roles(guild, user_id, add=[role.id])
             family = await self.families.create(
                 guild_id, interaction.user.id, clean, leader.id, co_leader_id=co_id,
                 capacity=capacity, channel_id=channel.id, role_id=role.id,
@@ -113,8 +117,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         except Exception:
             await dd.delete_quietly(channel, role)
             raise
-        for user_id in filter(None, (leader.id, co_id)):
-            await dd.set_roles(guild, user_id, add=[role.id])
         await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
@@ -230,6 +232,10 @@ class FamiliesCog(commands.Cog, name="Families"):
                                                   settings.channels.get("family_category"),
                                                   settings.manager_role_id)
                 await self.families.attach_discord(guild.id, family.id, channel_id=channel.id)
+                # Requests made while the channel was gone reach the leaders now.
+                repaired = await self.families.get(guild.id, family.id)
+                for request in await self.families.pending_requests(guild.id, family.id):
+                    await post_request(self.bot, request, repaired)
             elif family in plan.missing_roles and isinstance(channel, discord.TextChannel):
                 await dd.allow(channel, role)
 
@@ -296,6 +302,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         self, interaction: discord.Interaction, member: discord.Member, reason: str
     ) -> None:
         manager = await is_manager(interaction)
+        dd.need(member.guild, dd.MANAGE_ROLES)
         _, family = await self.families.remove(
             interaction.guild_id, interaction.user.id, member.id, reason, as_manager=manager  # type: ignore[arg-type]
         )
@@ -314,9 +321,12 @@ class FamiliesCog(commands.Cog, name="Families"):
     ) -> None:
         guild_id, who = interaction.guild_id, (member or interaction.user).id
         target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        manager = await is_manager(interaction)
+        if manager:  # a manager's move is immediate: roles change at once
+            dd.need(interaction.guild, dd.MANAGE_ROLES)  # type: ignore[arg-type]
         outcome = await self.families.request_transfer(
             guild_id, interaction.user.id, who, target.id,  # type: ignore[arg-type]
-            as_manager=await is_manager(interaction),
+            as_manager=manager,
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
@@ -393,7 +403,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     ) -> None:
         manager = await is_manager(interaction)
         target = None if (manager and not family) else (await self._target(interaction, family))[0]
-        end = self.bot.clock.now()
+        # Up to now inclusive: times are stored to the second, and the period ends before `end`.
+        end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
         result = await self.bot.services.kpis.family_stats(
             interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
         )
@@ -404,9 +415,9 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- the server ----------------------------------------------------------------------------
 
     @commands.Cog.listener()
-    async def on_member_remove(self, member: discord.Member) -> None:
-        """Leaving the server ends the membership (reason: left server)."""
-        await self.families.left_server(member.guild.id, member.id)
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """Leaving the server ends the membership (reason: left server), cached or not."""
+        await self.families.left_server(payload.guild_id, payload.user.id)
 
 
 async def setup(bot: FamiliaBot) -> None:

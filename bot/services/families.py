@@ -234,6 +234,15 @@ class FamilyService:
             raise NotFound("families.unknown_request")
         return _request(row)
 
+    async def pending_requests(self, guild_id: int, family_id: int) -> list[FamilyRequest]:
+        """Join and transfer requests still waiting for the family's leaders, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM family_requests WHERE guild_id = ? AND family_id = ?"
+            " AND kind IN ('request', 'transfer') AND status = 'pending' ORDER BY id",
+            (guild_id, family_id),
+        )
+        return [_request(r) for r in rows]
+
     async def agreement_of(self, guild_id: int, user_id: int) -> tuple[int, datetime] | None:
         row = await self.db.fetchone(
             "SELECT version, accepted_at FROM agreement_acceptances WHERE guild_id = ?"
