@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="one of DEBUG, INFO, WARNING, ERROR"
     )
+    checkin_edit_cutoff_hour: int = Field(
+        default=12, ge=0, le=23,
+        description="an hour 0-23 (local) until which yesterday's check-in can be changed",
+    )
+    checkin_valid_day_hours: float = Field(
+        default=1.0, ge=0, le=24, description="hours live (0-24) that make a day count for tiers"
+    )
+    reminder_grace_hours: float = Field(
+        default=6, ge=0, le=23, description="hours (0-23) a missed reminder is still sent late"
+    )
+    reminder_sweep_seconds: int = Field(
+        default=60, ge=5, le=3600, description="seconds between reminder sweeps (5-3600)"
+    )
     dev_guild_id: int | None = Field(
         default=None, gt=0, description="a Discord server id (a long number) or empty"
     )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.services.audit import AuditLog
+from bot.services.checkins import CheckinService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
 from bot.services.privacy import PrivacyService
+from bot.services.progress import ProgressService
+from bot.services.reminders import ReminderService
 from bot.services.tiers import TierService
 
 
@@ -31,16 +34,27 @@ class Services:
     families: FamilyService
     tiers: TierService
     kpis: KpiService
+    progress: ProgressService = field(init=False)
+    checkins: CheckinService = field(init=False)
+    reminders: ReminderService = field(init=False)
 
     @classmethod
     def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
         audit = AuditLog(db, clock)
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
-        return cls(
+        services = cls(
             db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db),
             privacy=PrivacyService(db),
             families=FamilyService(db, clock, audit, members),
             tiers=TierService(db, clock, audit, guilds),
             kpis=KpiService(db),
         )
+        services.progress = ProgressService(db, settings.checkin_valid_day_hours)
+        services.checkins = CheckinService(
+            db, clock, audit, members, services.families, services.progress,
+            settings.checkin_edit_cutoff_hour,
+        )
+        services.reminders = ReminderService(db, clock, members, settings.reminder_grace_hours)
+        services.tiers.progress = services.progress.month_progress
+        return services

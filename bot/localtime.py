@@ -1,0 +1,58 @@
+"""Local calendar days in a person's own time zone, safe across DST changes.
+
+Everything stored is UTC; a "local day" is the calendar date a creator sees on their clock.
+Wall-clock times that do not exist (the hour skipped when clocks go forward) move forward by
+the length of the gap; times that happen twice (clocks go back) mean the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_HHMM = re.compile(r"^\s*([01]?\d|2[0-3])[:.h]([0-5]\d)\s*$")
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_date(when: datetime, tz: str) -> date:
+    """The calendar day ``when`` (aware) falls on in zone ``tz``."""
+    return when.astimezone(zone(tz)).date()
+
+
+def local_hour(when: datetime, tz: str) -> int:
+    return when.astimezone(zone(tz)).hour
+
+
+def at_local(day: date, clock_time: time, tz: str) -> datetime:
+    """The UTC instant of ``clock_time`` on ``day`` in ``tz`` (DST gaps move forward)."""
+    # fold=0: a repeated time means its first occurrence, and a time in a DST gap is read
+    # with the offset before the gap, which lands it after the gap (shifted by its length).
+    return datetime.combine(day, clock_time).replace(tzinfo=zone(tz), fold=0).astimezone(UTC)
+
+
+def day_start(day: date, tz: str) -> datetime:
+    """The UTC instant a local day begins (not always 00:00: some zones skip midnight)."""
+    return at_local(day, time(0, 0), tz)
+
+
+def parse_hhmm(text: str) -> time | None:
+    """'20:00', '8:30', '20.00' or '20h00' as a time, else None."""
+    match = _HHMM.match(text or "")
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())

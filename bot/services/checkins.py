@@ -1,0 +1,443 @@
+"""Daily check-ins: one per creator per local day, streaks, leader feedback and its KPI.
+
+Days are the creator's own calendar days (their zone, else the guild's). Today's check-in can
+be replaced any time; yesterday's until ``cutoff_hour`` (local) of today.
+
+Streak rule: a streak counts check-in days. Missed days do not break it as long as no ISO week
+(Monday-Sunday, local) has more than ``rest_days`` missed days (a guild setting, default 1);
+today never counts as missed until it is over. Milestones 7, 30 and 100 are celebrated.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database, Transaction
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.localtime import local_date, local_hour, parse_hhmm, week_start
+from bot.services.audit import AuditLog
+from bot.services.families import FamilyService
+from bot.services.members import MemberService
+from bot.services.progress import ProgressService, Totals
+
+MILESTONES = (7, 30, 100)
+POST_MODES = ("off", "summary", "full")
+MAXIMA = {"diamonds": 10_000_000, "followers": 1_000_000, "peak_viewers": 1_000_000}
+NOTES_MAX = 500
+FEEDBACK_MAX = 1000
+HISTORY_MAX_DAYS = 90
+STREAK_LOOKBACK = 1000
+
+
+@dataclass(frozen=True)
+class CheckinSettings:
+    post_mode: str = "summary"
+    rollcall_time: str | None = None
+    summary_time: str | None = None
+    rest_days: int = 1
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    guild_id: int
+    user_id: int
+    family_id: int | None
+    local_date: date
+    timezone: str
+    hours: float
+    diamonds: int
+    followers: int
+    peak_viewers: int
+    mood: int | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    channel_id: int | None
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int
+    checkin_id: int
+    user_id: int
+    leader_id: int
+    text: str
+    local_date: date
+
+
+@dataclass
+class Submitted:
+    checkin: Checkin
+    edited: bool
+    streak: int
+    best: int
+    week: Totals
+    family_id: int
+    channel_id: int | None
+    post_mode: str
+    milestone: int | None = None
+    feedback: list[Feedback] = field(default_factory=list)
+
+
+def _checkin(row: Any) -> Checkin:
+    data = dict(row)
+    data["local_date"] = date.fromisoformat(data["local_date"])
+    data["created_at"] = from_db(data["created_at"])
+    data["updated_at"] = from_db(data["updated_at"])
+    return Checkin(**data)
+
+
+def parse_hours(text: str) -> float:
+    """'3', '2.5' or '2,5' (comma decimals for Spanish speakers) hours, 0 to 24."""
+    cleaned = (text or "").strip().replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise UserError("checkins.bad_hours", value=text) from None
+    if not 0 <= value <= 24 or value != value:
+        raise UserError("checkins.bad_hours", value=text)
+    return round(value, 2)
+
+
+def parse_count(text: str, name: str) -> int:
+    """A whole, non-negative number up to a sane maximum; '1.200' or '1,200' are accepted."""
+    cleaned = (text or "").strip().replace(" ", "")
+    if cleaned == "":
+        return 0
+    digits = cleaned.replace(",", "").replace(".", "")
+    grouped = all(len(part) == 3 for part in cleaned.replace(",", ".").split(".")[1:])
+    if not digits.isdigit() or not grouped:
+        raise UserError("checkins.bad_count", field=name, value=text, limit=MAXIMA[name])
+    value = int(digits)
+    if value > MAXIMA[name]:
+        raise UserError("checkins.bad_count", field=name, value=text, limit=MAXIMA[name])
+    return value
+
+
+def streak_length(dates: set[date], today: date, rest_days: int) -> int:
+    """Check-in days in the run ending today (see the module's streak rule)."""
+    if not dates:
+        return 0
+    earliest = min(dates)
+    missed: dict[date, int] = {}
+    count, day = 0, today
+    while day >= earliest:
+        if day in dates:
+            count += 1
+        elif day != today:
+            week = week_start(day)
+            missed[week] = missed.get(week, 0) + 1
+            if missed[week] > rest_days:
+                break
+        day -= timedelta(days=1)
+    return count
+
+
+class CheckinService:
+    def __init__(
+        self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
+        families: FamilyService, progress: ProgressService, cutoff_hour: int = 12,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.members = members
+        self.families = families
+        self.progress = progress
+        self.cutoff_hour = cutoff_hour
+
+    # -- guild settings --------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> CheckinSettings:
+        row = await self.db.fetchone(
+            "SELECT post_mode, rollcall_time, summary_time, rest_days FROM checkin_settings"
+            " WHERE guild_id = ?", (guild_id,),
+        )
+        return CheckinSettings() if row is None else CheckinSettings(**dict(row))
+
+    async def update_settings(
+        self, guild_id: int, actor_id: int, *, post_mode: str | None = None,
+        rollcall_time: str | None = None, summary_time: str | None = None,
+        rest_days: int | None = None,
+    ) -> CheckinSettings:
+        """Change what is given; a time of 'off' turns that reminder off."""
+        current = await self.settings(guild_id)
+        if post_mode is not None and post_mode not in POST_MODES:
+            raise UserError("checkins.bad_post_mode", value=post_mode, choices=POST_MODES)
+        if rest_days is not None and not 0 <= rest_days <= 6:
+            raise UserError("checkins.bad_rest_days", value=rest_days)
+        new = CheckinSettings(
+            post_mode or current.post_mode,
+            _time_setting(rollcall_time, current.rollcall_time),
+            _time_setting(summary_time, current.summary_time),
+            current.rest_days if rest_days is None else rest_days,
+        )
+        async with self.db.transaction() as tx:
+            await self.members.guilds.ensure(tx, guild_id)
+            await tx.execute(
+                "INSERT INTO checkin_settings (guild_id, post_mode, rollcall_time, summary_time,"
+                " rest_days, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO"
+                " UPDATE SET post_mode = excluded.post_mode, rollcall_time ="
+                " excluded.rollcall_time, summary_time = excluded.summary_time, rest_days ="
+                " excluded.rest_days, updated_at = excluded.updated_at",
+                (guild_id, new.post_mode, new.rollcall_time, new.summary_time, new.rest_days,
+                 to_db(self.clock.now())),
+            )
+            await self.audit.record(tx, guild_id, actor_id, "checkins.settings", None,
+                                    **new.__dict__)
+        return new
+
+    # -- checking in -----------------------------------------------------------------------
+
+    async def _context(self, guild_id: int, user_id: int) -> Any:
+        """In one read: the creator's active family, its channel, their zone, guild options."""
+        row = await self.db.fetchone(
+            "SELECT fm.family_id, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+            " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS"
+            " rest_days, (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id ="
+            " fm.guild_id AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
+            " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+            " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
+            " LEFT JOIN guilds g ON g.guild_id = fm.guild_id LEFT JOIN checkin_settings s ON"
+            " s.guild_id = fm.guild_id WHERE fm.guild_id = ? AND fm.user_id = ? AND"
+            " fm.left_at IS NULL",
+            (self.members.guilds.default_timezone, guild_id, user_id),
+        )
+        if row is None:
+            raise UserError("checkins.no_family")
+        return row
+
+    def _day(self, tz: str, yesterday: bool) -> date:
+        now = self.clock.now()
+        day = local_date(now, tz)
+        if yesterday:
+            if local_hour(now, tz) >= self.cutoff_hour:
+                raise UserError("checkins.too_late", hour=self.cutoff_hour)
+            day -= timedelta(days=1)
+        return day
+
+    async def target_day(self, guild_id: int, user_id: int, yesterday: bool = False
+                         ) -> tuple[int, date, str]:
+        """The creator's family id and the local day a check-in is for; refuses what may not
+        be checked in (no family, yesterday after the cutoff)."""
+        context = await self._context(guild_id, user_id)
+        return context["family_id"], self._day(context["tz"], yesterday), context["tz"]
+
+    async def submit(
+        self, guild_id: int, user_id: int, values: dict[str, str], *, mood: int | None = None,
+        yesterday: bool = False,
+    ) -> Submitted:
+        """Validate the modal's text and store (or replace) the day's check-in."""
+        stats = {
+            "hours": parse_hours(values.get("hours", "")),
+            **{name: parse_count(values.get(name, ""), name) for name in MAXIMA},
+        }
+        if mood is not None and not 1 <= mood <= 5:
+            raise UserError("checkins.bad_mood", value=mood)
+        notes = " ".join((values.get("notes") or "").split()) or None
+        if notes and len(notes) > NOTES_MAX:
+            raise UserError("checkins.notes_too_long", limit=NOTES_MAX)
+        context = await self._context(guild_id, user_id)
+        tz = context["tz"]
+        day = self._day(tz, yesterday)
+        today = local_date(self.clock.now(), tz)
+        # Read outside the write lock: only this creator's own check-ins could change it.
+        dates = await self._dates(None, guild_id, user_id, today) | {day}
+        streak = streak_length(dates, today, context["rest_days"])
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            old = await tx.fetchone(
+                "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
+                (guild_id, user_id, day.isoformat()),
+            )
+            row = await tx.fetchone(
+                "INSERT INTO checkins (guild_id, user_id, family_id, local_date, timezone,"
+                " hours, diamonds, followers, peak_viewers, mood, notes, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id,"
+                " local_date) DO UPDATE SET hours = excluded.hours, diamonds ="
+                " excluded.diamonds, followers = excluded.followers, peak_viewers ="
+                " excluded.peak_viewers, mood = excluded.mood, notes = excluded.notes,"
+                " updated_at = excluded.updated_at RETURNING *",
+                (guild_id, user_id, context["family_id"], day.isoformat(), tz, stats["hours"],
+                 stats["diamonds"], stats["followers"], stats["peak_viewers"], mood, notes,
+                 now, now),
+            )
+            week = await self.progress.apply(tx, guild_id, user_id, day, old and dict(old),
+                                             stats)
+            best = await self._save_streak(tx, guild_id, user_id, streak, today)
+            feedback = []
+            if context["pending"]:
+                feedback = await self._take_pending_feedback(tx, guild_id, user_id, now)
+        milestone = streak if old is None and streak in MILESTONES else None
+        return Submitted(_checkin(row), old is not None, streak, best, week,
+                         context["family_id"], context["channel_id"], context["post_mode"],
+                         milestone, feedback)
+
+    async def _dates(self, tx: Transaction | None, guild_id: int, user_id: int, until: date
+                     ) -> set[date]:
+        rows = await (tx or self.db).fetchall(
+            "SELECT local_date FROM checkins WHERE guild_id = ? AND user_id = ? AND"
+            " local_date <= ? ORDER BY local_date DESC LIMIT ?",
+            (guild_id, user_id, until.isoformat(), STREAK_LOOKBACK),
+        )
+        return {date.fromisoformat(r["local_date"]) for r in rows}
+
+    async def _save_streak(self, tx: Transaction, guild_id: int, user_id: int, current: int,
+                           today: date) -> int:
+        """Store the current streak; returns the best one."""
+        return await tx.fetchval(
+            "INSERT INTO checkin_streaks (guild_id, user_id, current, best, last_date)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+            " current = excluded.current, best = max(best, excluded.current), last_date ="
+            " excluded.last_date RETURNING best",
+            (guild_id, user_id, current, current, today.isoformat()),
+        )
+
+    async def streak_of(self, guild_id: int, user_id: int) -> tuple[int, int]:
+        """(current, best) as of now."""
+        settings = await self.settings(guild_id)
+        today = local_date(self.clock.now(), await self.members.timezone_of(guild_id, user_id))
+        current = streak_length(await self._dates(None, guild_id, user_id, today), today,
+                                settings.rest_days)
+        best = await self.db.fetchval(
+            "SELECT best FROM checkin_streaks WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return current, max(current, best or 0)
+
+    async def set_message(self, checkin_id: int, channel_id: int, message_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE checkins SET channel_id = ?, message_id = ? WHERE id = ?",
+                             (channel_id, message_id, checkin_id))
+
+    async def day_of(self, guild_id: int, user_id: int, day: date) -> Checkin | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
+            (guild_id, user_id, day.isoformat()),
+        )
+        return None if row is None else _checkin(row)
+
+    async def get(self, guild_id: int, checkin_id: int) -> Checkin:
+        row = await self.db.fetchone(
+            "SELECT * FROM checkins WHERE guild_id = ? AND id = ?", (guild_id, checkin_id)
+        )
+        if row is None:
+            raise NotFound("checkins.unknown_checkin")
+        return _checkin(row)
+
+    async def history(self, guild_id: int, viewer_id: int, member_id: int | None, days: int,
+                      *, as_manager: bool = False) -> tuple[int, list[Checkin], int, int]:
+        """A creator's last ``days`` local days: (member, check-ins newest first, streak,
+        best). Others may look only if they lead the member's family (or are managers)."""
+        member_id = member_id or viewer_id
+        if not 1 <= days <= HISTORY_MAX_DAYS:
+            raise UserError("checkins.bad_days", limit=HISTORY_MAX_DAYS)
+        if member_id != viewer_id and not as_manager:
+            membership = await self.families.membership_of(guild_id, member_id)
+            family = membership and await self.families.get(guild_id, membership.family_id)
+            if not family or not family.leads(viewer_id):
+                raise NotAllowed("checkins.not_your_member")
+        tz = await self.members.timezone_of(guild_id, member_id)
+        since = local_date(self.clock.now(), tz) - timedelta(days=days - 1)
+        rows = await self.db.fetchall(
+            "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date >= ?"
+            " ORDER BY local_date DESC", (guild_id, member_id, since.isoformat()),
+        )
+        current, best = await self.streak_of(guild_id, member_id)
+        return member_id, [_checkin(r) for r in rows], current, best
+
+    # -- feedback --------------------------------------------------------------------------
+
+    async def check_feedback(self, guild_id: int, leader_id: int, checkin_id: int) -> Checkin:
+        """The check-in, if ``leader_id`` leads the family it was posted in."""
+        checkin = await self.get(guild_id, checkin_id)
+        family = checkin.family_id and await self.families.get(guild_id, checkin.family_id)
+        if not family or not family.leads(leader_id):
+            raise NotAllowed("checkins.leaders_of_family_only")
+        return checkin
+
+    async def give_feedback(self, guild_id: int, leader_id: int, checkin_id: int, text: str
+                            ) -> Feedback:
+        checkin = await self.check_feedback(guild_id, leader_id, checkin_id)
+        text = (text or "").strip()
+        if not text or len(text) > FEEDBACK_MAX:
+            raise UserError("checkins.bad_feedback", limit=FEEDBACK_MAX)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            feedback_id = await tx.execute(
+                "INSERT INTO checkin_feedback (guild_id, checkin_id, user_id, leader_id, text,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (guild_id, checkin_id, checkin.user_id, leader_id, text, to_db(now)),
+            )
+            minutes = (now - checkin.created_at).total_seconds() / 60
+            await tx.execute(
+                "INSERT OR IGNORE INTO checkin_response (checkin_id, guild_id, family_id,"
+                " checkin_at, first_feedback_at, minutes) VALUES (?, ?, ?, ?, ?, ?)",
+                (checkin_id, guild_id, checkin.family_id, to_db(checkin.created_at),
+                 to_db(now), round(minutes, 2)),
+            )
+            await self.audit.record(tx, guild_id, leader_id, "checkin.feedback",
+                                    str(checkin.user_id), checkin=checkin_id)
+        return Feedback(feedback_id, checkin_id, checkin.user_id, leader_id, text,
+                        checkin.local_date)
+
+    async def feedback_delivered(self, feedback_id: int, via: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE checkin_feedback SET delivered_via = ?, delivered_at = ? WHERE id = ?"
+                " AND delivered_at IS NULL", (via, to_db(self.clock.now()), feedback_id),
+            )
+
+    async def _take_pending_feedback(self, tx: Transaction, guild_id: int, user_id: int,
+                                     now: str) -> list[Feedback]:
+        rows = await tx.fetchall(
+            "UPDATE checkin_feedback SET delivered_via = 'checkin', delivered_at = ?"
+            " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL"
+            " RETURNING id, checkin_id, leader_id, text",
+            (now, guild_id, user_id),
+        )
+        found = []
+        for r in sorted(rows, key=lambda r: r["id"]):
+            day = await tx.fetchval("SELECT local_date FROM checkins WHERE id = ?",
+                                    (r["checkin_id"],))
+            found.append(Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
+                                  date.fromisoformat(day)))
+        return found
+
+    async def feedback_stats(self, guild_id: int, family_id: int | None, start: datetime,
+                             end: datetime) -> dict[str, Any]:
+        """Check-ins made in [start, end): how many got feedback, and the median minutes
+        from check-in to first feedback."""
+        family_sql = "" if family_id is None else " AND c.family_id = ?"
+        params: tuple = (guild_id, to_db(start), to_db(end))
+        if family_id is not None:
+            params += (family_id,)
+        rows = await self.db.fetchall(
+            "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id ="
+            f" c.id WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?{family_sql}",
+            params,
+        )
+        minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
+        return {
+            "checkins": len(rows),
+            "with_feedback": len(minutes),
+            "feedback_rate": len(minutes) / len(rows) if rows else 0.0,
+            "median_response_minutes": statistics.median(minutes) if minutes else None,
+        }
+
+
+def _time_setting(value: str | None, current: str | None) -> str | None:
+    if value is None:
+        return current
+    if value.strip().lower() in ("off", "no", "none", ""):
+        return None
+    parsed = parse_hhmm(value)
+    if parsed is None:
+        raise UserError("checkins.bad_time", value=value)
+    return parsed.strftime("%H:%M")

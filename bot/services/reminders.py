@@ -1,0 +1,270 @@
+"""Reminders without spam: family roll-calls, opt-in personal DMs, leaders' daily summaries.
+
+APScheduler only wakes :meth:`ReminderService.sweep`; the database decides. Each reminder is a
+``reminders`` row keyed (guild, recipient, kind, local date), inserted as ``claimed`` in a
+transaction before anything is sent and finished as ``sent`` or ``failed``: overlapping sweeps
+and restarts cannot send twice. A claim left behind by a crash is taken over once it is
+``stale_minutes`` old, so nothing is skipped. A reminder whose time passed while the bot was
+down is sent once, marked late, if it is still within ``grace_hours``.
+
+Email: bot/mail may set ``email_hook``; creators who opted into DM reminders then also get
+one ``email`` reminder a day through it (same claim rules).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database
+from bot.errors import UserError
+from bot.localtime import at_local, local_date, parse_hhmm
+from bot.services.members import MemberService
+
+log = logging.getLogger("familia.reminders")
+
+LATE_AFTER = timedelta(minutes=5)
+MISSED_DAYS_FLAG = 2
+
+
+@dataclass
+class Due:
+    """One reminder to deliver. ``users``: who a roll-call names, or who checked in (a
+    summary); ``missed``: (user, whole days without a check-in) for a summary."""
+
+    id: int
+    guild_id: int
+    kind: str
+    recipient_id: int
+    local_date: date
+    family_id: int | None
+    channel_id: int | None
+    due_at: datetime
+    late: bool
+    users: list[int] = field(default_factory=list)
+    missed: list[tuple[int, int | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # sent | failed
+    route: str  # dm | channel | email | none
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Deliver = Callable[[Due], Awaitable[Outcome]]
+
+
+class ReminderService:
+    def __init__(self, db: Database, clock: Clock, members: MemberService,
+                 grace_hours: float = 6, stale_minutes: float = 10) -> None:
+        self.db = db
+        self.clock = clock
+        self.members = members
+        self.grace = timedelta(hours=grace_hours)
+        self.stale = timedelta(minutes=stale_minutes)
+        self.email_hook: Deliver | None = None
+
+    # -- preferences -----------------------------------------------------------------------
+
+    async def set_dm(self, guild_id: int, user_id: int, when: str | None) -> str | None:
+        """Turn the personal DM on at ``when`` ('HH:MM', the creator's zone) or off (None)."""
+        value = None
+        if when is not None:
+            parsed = parse_hhmm(when)
+            if parsed is None:
+                raise UserError("checkins.bad_time", value=when)
+            value = parsed.strftime("%H:%M")
+        async with self.db.transaction() as tx:
+            await self.members.ensure(tx, guild_id, user_id)
+            await tx.execute(
+                "INSERT INTO reminder_prefs (guild_id, user_id, dm_time, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+                " dm_time = excluded.dm_time, updated_at = excluded.updated_at",
+                (guild_id, user_id, value, to_db(self.clock.now())),
+            )
+        return value
+
+    async def dm_time(self, guild_id: int, user_id: int) -> str | None:
+        return await self.db.fetchval(
+            "SELECT dm_time FROM reminder_prefs WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+
+    async def why(self, guild_id: int, user_id: int, days: int = 7) -> list[dict[str, Any]]:
+        """What was sent to the user lately: kind, day, state, route, when, late."""
+        since = to_db(self.clock.now() - timedelta(days=days))
+        rows = await self.db.fetchall(
+            "SELECT kind, local_date, state, route, due_at, finished_at, late, detail FROM"
+            " reminders r WHERE guild_id = ? AND claimed_at >= ? AND (recipient_id = ? OR"
+            " (kind = 'rollcall' AND EXISTS (SELECT 1 FROM json_each(r.detail, '$.users')"
+            " WHERE value = ?))) ORDER BY due_at DESC, kind",
+            (guild_id, since, user_id, user_id),
+        )
+        found = []
+        for r in rows:
+            item = dict(r)
+            item["detail"] = json.loads(r["detail"] or "{}")
+            item["finished_at"] = from_db(r["finished_at"]) if r["finished_at"] else None
+            item["due_at"] = from_db(r["due_at"])
+            found.append(item)
+        return found
+
+    # -- the sweep -------------------------------------------------------------------------
+
+    async def sweep(self, deliver: Deliver) -> list[tuple[Due, Outcome]]:
+        """Claim and deliver every reminder that is due now; safe to run any time, twice,
+        or concurrently."""
+        now = self.clock.now()
+        done = []
+        for candidate in await self._candidates(now):
+            due = await self._claim(candidate, now)
+            if due is None:
+                continue
+            if due.late:
+                log.warning("late reminder kind=%s guild=%s recipient=%s day=%s due=%s",
+                            due.kind, due.guild_id, due.recipient_id, due.local_date,
+                            to_db(due.due_at))
+            try:
+                await self._fill(due, now)
+                if due.kind in ("rollcall", "dm", "email") and not due.users:
+                    outcome = Outcome("sent", "none", {"skipped": "nobody_missing"})
+                elif due.kind == "email" and self.email_hook is not None:
+                    outcome = await self.email_hook(due)
+                else:
+                    outcome = await deliver(due)
+            except Exception as exc:  # one bad recipient must not stop the sweep
+                log.exception("reminder %s failed", due.id)
+                outcome = Outcome("failed", "none", {"error": type(exc).__name__})
+            await self._finish(due, outcome)
+            done.append((due, outcome))
+        return done
+
+    def _window(self, tz: str, hhmm: str | None, now: datetime) -> list[tuple[date, datetime]]:
+        """The (local day, due instant) pairs of ``hhmm`` whose window is open now."""
+        if not hhmm:
+            return []
+        at = parse_hhmm(hhmm)
+        today = local_date(now, tz)
+        found = []
+        for day in (today - timedelta(days=1), today):
+            due = at_local(day, at, tz)  # type: ignore[arg-type]
+            if due <= now < due + self.grace:
+                found.append((day, due))
+        return found
+
+    async def _candidates(self, now: datetime) -> list[tuple]:
+        """(guild, recipient, kind, day, due, family, channel) that may be due."""
+        found: list[tuple] = []
+        families = await self.db.fetchall(
+            "SELECT f.id, f.guild_id, f.channel_id, f.leader_user_id, f.co_leader_user_id,"
+            " g.timezone, s.rollcall_time, s.summary_time FROM families f JOIN guilds g ON"
+            " g.guild_id = f.guild_id JOIN checkin_settings s ON s.guild_id = f.guild_id"
+            " WHERE f.archived_at IS NULL",
+        )
+        for f in families:
+            if f["channel_id"]:
+                for day, due in self._window(f["timezone"], f["rollcall_time"], now):
+                    found.append((f["guild_id"], f["channel_id"], "rollcall", day, due, f["id"],
+                                  f["channel_id"]))
+            for day, due in self._window(f["timezone"], f["summary_time"], now):
+                for leader in filter(None, {f["leader_user_id"], f["co_leader_user_id"]}):
+                    found.append((f["guild_id"], leader, "summary", day, due, f["id"],
+                                  f["channel_id"]))
+        prefs = await self.db.fetchall(
+            "SELECT p.guild_id, p.user_id, p.dm_time, coalesce(m.timezone, g.timezone) AS tz,"
+            " fm.family_id, f.channel_id FROM reminder_prefs p JOIN guilds g ON g.guild_id ="
+            " p.guild_id LEFT JOIN members m ON m.guild_id = p.guild_id AND m.user_id ="
+            " p.user_id JOIN family_members fm ON fm.guild_id = p.guild_id AND fm.user_id ="
+            " p.user_id AND fm.left_at IS NULL JOIN families f ON f.id = fm.family_id"
+            " WHERE p.dm_time IS NOT NULL",
+        )
+        kinds = ("dm", "email") if self.email_hook else ("dm",)
+        for p in prefs:
+            for day, due in self._window(p["tz"], p["dm_time"], now):
+                for kind in kinds:
+                    found.append((p["guild_id"], p["user_id"], kind, day, due, p["family_id"],
+                                  p["channel_id"]))
+        return found
+
+    async def _claim(self, candidate: tuple, now: datetime) -> Due | None:
+        guild_id, recipient, kind, day, due_at, family_id, channel_id = candidate
+        late = now - due_at > LATE_AFTER
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, state, claimed_at FROM reminders WHERE guild_id = ? AND"
+                " recipient_id = ? AND kind = ? AND local_date = ?",
+                (guild_id, recipient, kind, day.isoformat()),
+            )
+            if row is None:
+                reminder_id = await tx.execute(
+                    "INSERT INTO reminders (guild_id, recipient_id, kind, local_date, family_id,"
+                    " state, due_at, claimed_at, late) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?)",
+                    (guild_id, recipient, kind, day.isoformat(), family_id, to_db(due_at),
+                     to_db(now), int(late)),
+                )
+            elif row["state"] == "claimed" and from_db(row["claimed_at"]) <= now - self.stale:
+                reminder_id = row["id"]  # its sweep died mid-way: take it over
+                log.warning("taking over stale reminder claim %s", reminder_id)
+                await tx.execute("UPDATE reminders SET claimed_at = ?, late = 1 WHERE id = ?",
+                                 (to_db(now), reminder_id))
+                late = True
+            else:
+                return None
+        return Due(reminder_id, guild_id, kind, recipient, day, family_id, channel_id, due_at,
+                   late)
+
+    async def _finish(self, due: Due, outcome: Outcome) -> None:
+        detail = dict(outcome.detail)
+        if due.kind == "rollcall":
+            detail["users"] = due.users
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE reminders SET state = ?, route = ?, finished_at = ?, detail = ?"
+                " WHERE id = ?",
+                (outcome.state, outcome.route, to_db(self.clock.now()), json.dumps(detail),
+                 due.id),
+            )
+
+    # -- content ---------------------------------------------------------------------------
+
+    async def _fill(self, due: Due, now: datetime) -> None:
+        """Who a roll-call names / a DM is for / a summary lists, as of the due instant."""
+        if due.kind in ("dm", "email"):
+            done = await self._checked_in(due.guild_id, due.recipient_id, due.due_at)
+            due.users = [] if done else [due.recipient_id]
+            return
+        members = await self.db.fetchall(
+            "SELECT fm.user_id, fm.joined_at, coalesce(m.timezone, g.timezone) AS tz,"
+            " (SELECT max(local_date) FROM checkins c WHERE c.guild_id = fm.guild_id AND"
+            " c.user_id = fm.user_id) AS last_date FROM family_members fm JOIN guilds g ON"
+            " g.guild_id = fm.guild_id LEFT JOIN members m ON m.guild_id = fm.guild_id AND"
+            " m.user_id = fm.user_id WHERE fm.family_id = ? AND fm.left_at IS NULL"
+            " ORDER BY fm.joined_at, fm.id", (due.family_id,),
+        )
+        for m in members:
+            today = local_date(due.due_at, m["tz"])
+            last = date.fromisoformat(m["last_date"]) if m["last_date"] else None
+            checked_in = last is not None and last >= today
+            if due.kind == "rollcall":
+                if not checked_in:
+                    due.users.append(m["user_id"])
+                continue
+            if checked_in:
+                due.users.append(m["user_id"])
+            since = last or local_date(from_db(m["joined_at"]), m["tz"])
+            missed = (today - since).days - (1 if last else 0)
+            if missed >= MISSED_DAYS_FLAG:
+                due.missed.append((m["user_id"], missed if last else None))
+
+    async def _checked_in(self, guild_id: int, user_id: int, at: datetime) -> bool:
+        tz = await self.members.timezone_of(guild_id, user_id)
+        return bool(await self.db.fetchval(
+            "SELECT 1 FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
+            (guild_id, user_id, local_date(at, tz).isoformat()),
+        ))

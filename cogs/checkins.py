@@ -1,0 +1,283 @@
+"""/checkin (a modal for today's stats) and /checkins history and settings; the family-channel
+post with its persistent "Give feedback" button (``familia:fb:<checkin_id>``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import creator_only, is_manager, manager_only
+from bot.errors import UserError
+from bot.interactions import (
+    FamiliaModal,
+    familia,
+    handle_error,
+    locale_for,
+    log_command,
+    reply,
+    start_timer,
+)
+from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Submitted
+
+LABELS = "discord/checkins/labels.j2"
+NO_PINGS = discord.AllowedMentions.none()
+WORK_SLOTS = 16
+
+
+def label(bot: Any, locale: str, name: str) -> str:
+    module = bot.templates.env(locale).get_template(LABELS).module
+    return str(getattr(module, name)()).strip()
+
+
+async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:
+    """A member's chosen language for messages they did not ask for, else the guild's."""
+    member = user_id and await bot.services.members.get(guild_id, user_id)
+    return (member and member.locale) or (await bot.services.guilds.get(guild_id)).locale
+
+
+async def channel_of(bot: Any, channel_id: int | None) -> Any:
+    if not channel_id:
+        return None
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except discord.HTTPException:
+            return None
+    return channel
+
+
+class CheckinModal(FamiliaModal):
+    def __init__(self, bot: Any, locale: str, user_id: int, mood: int | None, yesterday: bool,
+                 current: Any = None) -> None:
+        super().__init__(title=label(bot, locale, "yesterday_title" if yesterday else "title"),
+                         timeout=900)
+        self.user_id, self.mood, self.yesterday = user_id, mood, yesterday
+
+        def field(name: str, value: Any, **kw: Any) -> discord.ui.TextInput:
+            item = discord.ui.TextInput(
+                label=label(bot, locale, name), custom_id=name,
+                default=None if value is None else str(value), **kw,
+            )
+            self.add_item(item)
+            return item
+
+        def old(name: str) -> Any:
+            return getattr(current, name) if current is not None else None
+
+        field("hours", old("hours"), max_length=5, placeholder="2.5")
+        for name in ("diamonds", "followers", "peak_viewers"):
+            field(name, old(name), max_length=12, required=False, placeholder="0")
+        field("notes", old("notes"), style=discord.TextStyle.paragraph, required=False,
+              max_length=NOTES_MAX)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        # Acknowledge at once: under load the write may queue behind others for longer than
+        # Discord's 3 s; the answer (or the error) follows up.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.user.id != self.user_id:
+            raise UserError("checkins.not_yours")
+        bot = familia(interaction)
+        values = {c.custom_id: c.value for c in self.children
+                  if isinstance(c, discord.ui.TextInput)}
+        # A bounded number of submissions work at once, so a burst queues here instead of
+        # crowding the event loop (which would delay every other acknowledgement).
+        cog = bot.get_cog("Checkins")
+        async with cog.slots if cog else contextlib.nullcontext():  # type: ignore[attr-defined]
+            done = await bot.services.checkins.submit(
+                interaction.guild_id, self.user_id, values, mood=self.mood,  # type: ignore[arg-type]
+                yesterday=self.yesterday,
+            )
+            await reply(interaction, "discord/checkins/done.md.j2", done=done)
+            log_command(interaction, "ok")
+            await post_checkin(bot, done)
+
+
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"familia:fb:(?P<id>\d+)"):
+    def __init__(self, checkin_id: int, text: str = "") -> None:
+        self.checkin_id = checkin_id
+        super().__init__(discord.ui.Button(label=text or "Feedback", emoji="💬",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=f"familia:fb:{checkin_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), item.label or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        start_timer(interaction)
+        try:
+            bot = familia(interaction)
+            checkin = await bot.services.checkins.check_feedback(
+                interaction.guild_id, interaction.user.id, self.checkin_id  # type: ignore[arg-type]
+            )
+            locale = await locale_for(interaction)
+            await interaction.response.send_modal(FeedbackModal(bot, locale, checkin.id))
+        except Exception as exc:
+            await handle_error(interaction, exc)
+
+
+class FeedbackModal(FamiliaModal):
+    def __init__(self, bot: Any, locale: str, checkin_id: int) -> None:
+        super().__init__(title=label(bot, locale, "feedback_title"), timeout=900)
+        self.checkin_id = checkin_id
+        self.text = discord.ui.TextInput(label=label(bot, locale, "feedback"),
+                                         custom_id="feedback", max_length=FEEDBACK_MAX,
+                                         style=discord.TextStyle.paragraph)
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        bot = familia(interaction)
+        guild_id = interaction.guild_id
+        feedback = await bot.services.checkins.give_feedback(
+            guild_id, interaction.user.id, self.checkin_id, self.text.value  # type: ignore[arg-type]
+        )
+        text = bot.templates.render(
+            await locale_of(bot, guild_id, feedback.user_id), "discord/checkins/feedback_dm.md.j2",
+            feedback=[feedback], guild=interaction.guild.name if interaction.guild else "",
+        )
+        delivered = False
+        try:
+            user = bot.get_user(feedback.user_id) or await bot.fetch_user(feedback.user_id)
+            await user.send(text, allowed_mentions=NO_PINGS)
+            delivered = True
+        except discord.Forbidden:
+            pass  # DMs closed: the creator sees it on their next /checkin
+        if delivered:
+            await bot.services.checkins.feedback_delivered(feedback.id, "dm")
+        await reply(interaction, "discord/checkins/feedback_sent.md.j2", feedback=feedback,
+                    delivered=delivered)
+        log_command(interaction, "ok")
+
+
+async def post_checkin(bot: Any, done: Submitted) -> None:
+    """The family-channel post (edited when the day's check-in is replaced) and milestones."""
+    if done.post_mode == "off":
+        return
+    channel = await channel_of(bot, done.channel_id)
+    if channel is None:
+        return
+    locale = await locale_of(bot, done.checkin.guild_id)
+    text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
+    view = discord.ui.View(timeout=None)
+    view.add_item(FeedbackButton(done.checkin.id, label(bot, locale, "give_feedback")))
+    try:
+        if done.edited and done.checkin.message_id and done.checkin.channel_id == channel.id:
+            await channel.get_partial_message(done.checkin.message_id).edit(content=text,
+                                                                          view=view)
+        else:
+            message = await channel.send(text, view=view, allowed_mentions=NO_PINGS)
+            await bot.services.checkins.set_message(done.checkin.id, channel.id, message.id)
+        if done.milestone:
+            await channel.send(
+                bot.templates.render(locale, "discord/checkins/milestone.md.j2", done=done),
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(
+                    done.checkin.user_id)]),
+            )
+    except discord.HTTPException as exc:  # the check-in is stored; the post is a courtesy
+        if exc.status >= 500:
+            raise
+
+
+POST_CHOICES = [
+    app_commands.Choice(name=_T("Off"), value="off"),
+    app_commands.Choice(name=_T("Summary"), value="summary"),
+    app_commands.Choice(name=_T("Full"), value="full"),
+]
+
+
+class CheckinsCog(commands.Cog, name="Checkins"):
+    checkins = app_commands.Group(
+        name=_T("checkins"), description=_T("Daily check-ins: history and settings"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+        self.slots = asyncio.Semaphore(WORK_SLOTS)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(FeedbackButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(FeedbackButton)
+
+    @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
+    @app_commands.guild_only()
+    @app_commands.rename(mood=_T("mood"), day=_T("day"))
+    @app_commands.describe(mood=_T("How you feel today, 1 (bad) to 5 (great)"),
+                           day=_T("Today, or yesterday until the cut-off hour"))
+    @app_commands.choices(
+        mood=[app_commands.Choice(name=f"{n} {e}", value=n)
+              for n, e in zip(range(1, 6), "😞😕😐🙂😄", strict=True)],
+        day=[app_commands.Choice(name=_T("Today"), value="today"),
+             app_commands.Choice(name=_T("Yesterday"), value="yesterday")],
+    )
+    @creator_only()
+    async def checkin(self, interaction: discord.Interaction, mood: int | None = None,
+                      day: str = "today") -> None:
+        services = self.bot.services
+        yesterday = day == "yesterday"
+        _, local_day, _ = await services.checkins.target_day(
+            interaction.guild_id, interaction.user.id, yesterday  # type: ignore[arg-type]
+        )
+        current = await services.checkins.day_of(
+            interaction.guild_id, interaction.user.id, local_day  # type: ignore[arg-type]
+        )
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(
+            CheckinModal(self.bot, locale, interaction.user.id, mood, yesterday, current)
+        )
+
+    @checkins.command(name=_T("history"), description=_T("Your last days, or a member's"))
+    @app_commands.rename(member=_T("member"), days=_T("days"))
+    @app_commands.describe(member=_T("A member of your family (leaders); empty for yourself"),
+                           days=_T("How many days back, 1 to 90"))
+    @creator_only()
+    async def history(self, interaction: discord.Interaction,
+                      member: discord.Member | None = None, days: int = 7) -> None:
+        user_id, rows, streak, best = await self.bot.services.checkins.history(
+            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            member.id if member else None, days, as_manager=await is_manager(interaction),
+        )
+        await reply(interaction, "discord/checkins/history.md.j2", user_id=user_id, rows=rows,
+                    streak=streak, best=best, days=days, own=user_id == interaction.user.id)
+
+    @checkins.command(name=_T("settings"), description=_T("Check-in posts, roll-call, summary"))
+    @app_commands.rename(posts=_T("posts"), rollcall=_T("roll-call"), summary=_T("summary"),
+                         rest_days=_T("rest-days"))
+    @app_commands.describe(
+        posts=_T("What the family channel shows of each check-in"),
+        rollcall=_T("Daily roll-call time (server zone) such as 20:00, or off"),
+        summary=_T("Leaders' daily summary time (server zone) such as 22:00, or off"),
+        rest_days=_T("Missed days per week that do not break a streak, 0 to 6"),
+    )
+    @app_commands.choices(posts=POST_CHOICES)
+    @manager_only()
+    async def settings(self, interaction: discord.Interaction, posts: str | None = None,
+                       rollcall: str | None = None, summary: str | None = None,
+                       rest_days: int | None = None) -> None:
+        guild_id = interaction.guild_id
+        if any(v is not None for v in (posts, rollcall, summary, rest_days)):
+            await self.bot.services.checkins.update_settings(
+                guild_id, interaction.user.id, post_mode=posts,  # type: ignore[arg-type]
+                rollcall_time=rollcall, summary_time=summary, rest_days=rest_days,
+            )
+        current = await self.bot.services.checkins.settings(guild_id)  # type: ignore[arg-type]
+        guild = await self.bot.services.guilds.get(guild_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/checkins/settings.md.j2", settings=current,
+                    timezone=guild.timezone)
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(CheckinsCog(bot))

@@ -1,0 +1,157 @@
+"""/checkin, feedback, roll-call and DM reminders end to end through the emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.services.families import AGREEMENT_VERSION
+
+STATS = {"hours": "2,5", "diamonds": "1200", "followers": "15", "peak_viewers": "80",
+         "notes": "Tried a new game"}
+
+
+@pytest.fixture
+async def lobos(app):
+    """A family with a channel, its leader Lena and creator Ana."""
+    lena, ana = app.user("lena"), app.user("ana")
+    channel = app.emu.create_channel(app.guild, "lobos")
+    families = app.services.families
+    family = await families.create(app.guild.id, app.owner.id, "Lobos", lena.id,
+                                   channel_id=channel.id)
+    request = await families.request_join(app.guild.id, ana.id, family.id, AGREEMENT_VERSION)
+    await families.decide(app.guild.id, lena.id, request.id, True)
+    return family, channel, lena, ana
+
+
+async def checkin(app, user, values=STATS, **options):
+    it = await app.run(user, "checkin", options or None)
+    return await it.submit(values)
+
+
+async def test_checkin_modal_reply_and_family_post(app, lobos):
+    _, channel, _, ana = lobos
+    done = await checkin(app, ana, mood=4)
+    text = await done.reply_text()
+    assert done.ephemeral and "Checked in for" in text and "2.5 hours live" in text
+    assert "Streak: 1 day" in text and "This week so far" in text
+    post = await app.emu.wait_for(lambda: app.emu.messages(channel), what="the family post")
+    assert f"<@{ana.id}> checked in" in post[0].content and post[0].mentions == []
+    # editing today's replaces it: the same post is edited, nothing new is stored
+    done = await checkin(app, ana, {**STATS, "hours": "4"})
+    assert "updated" in await done.reply_text()
+    await app.emu.wait_for(lambda: "4 hours live" in app.emu.messages(channel)[0].content,
+                           what="the edited post")
+    assert len(app.emu.messages(channel)) == 1
+    assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 1
+
+
+async def test_bad_input_is_refused_in_spanish_and_nothing_stored(app, lobos):
+    _, _, _, ana = lobos
+    await app.services.members.set_locale(app.guild.id, ana.id, "es")
+    it = await app.run(ana, "checkin")
+    done = await it.submit({**STATS, "hours": "30"})
+    text = await done.reply_text()
+    assert done.ephemeral and "no es una cantidad de horas" in text
+    outsider = app.user("olga")
+    text = await app.reply(outsider, "checkin")
+    assert "creator program" in text or "family" in text
+    assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 0
+
+
+async def test_someone_else_cannot_submit_my_form(app, lobos):
+    _, _, lena, ana = lobos
+    it = await app.run(ana, "checkin")
+    done = await it.submit(STATS, user=lena)
+    assert "belongs to someone else" in await done.reply_text()
+    assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 0
+
+
+async def test_feedback_button_leaders_only_dm_or_next_checkin(app, lobos):
+    _, channel, lena, ana = lobos
+    await (await checkin(app, ana)).reply_text()
+    post = (await app.emu.wait_for(lambda: app.emu.messages(channel), what="post"))[0]
+    checkin_id = await app.services.db.fetchval("SELECT id FROM checkins")
+    custom_id = f"familia:fb:{checkin_id}"
+    refused = await app.emu.click(ana, post, custom_id)
+    assert "Only the leaders" in await refused.reply_text()
+    opened = await app.emu.click(lena, post, custom_id)
+    sent = await opened.submit({"feedback": "Great energy, keep the schedule!"})
+    assert "by DM" in await sent.reply_text()
+    dm = await app.emu.wait_for(lambda: app.emu.dms(ana), what="feedback DM")
+    assert "Great energy" in dm[-1].content
+    # DMs closed: stored and shown on the next /checkin
+    app.emu.close_dms(ana)
+    opened = await app.emu.click(lena, post, custom_id)
+    sent = await opened.submit({"feedback": "Remember the weekly goal"})
+    assert "DMs closed" in await sent.reply_text()
+    text = await (await checkin(app, ana)).reply_text()
+    assert "Remember the weekly goal" in text and "Great energy" not in text
+    stats = await app.services.checkins.feedback_stats(
+        app.guild.id, None, datetime.now(UTC) - timedelta(hours=1),
+        datetime.now(UTC) + timedelta(hours=1))
+    assert stats["feedback_rate"] == 1.0
+
+
+async def _reminder_cog(app):
+    return app.bot.get_cog("Reminders")
+
+
+async def test_rollcall_mentions_only_the_missing(app, lobos):
+    _, channel, lena, ana = lobos
+    await (await checkin(app, ana)).reply_text()
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id,
+                                                rollcall_time=now.strftime("%H:%M"))
+    done = await (await _reminder_cog(app)).sweep()
+    assert [d.kind for d, _ in done] == ["rollcall"]
+    rollcall = app.emu.messages(channel)[-1]
+    assert "Roll-call" in rollcall.content and rollcall.mentions == [lena.id]
+    assert f"<@{ana.id}>" not in rollcall.content
+    assert await (await _reminder_cog(app)).sweep() == []  # never twice
+
+
+async def test_dm_reminder_falls_back_to_channel_when_dms_closed(app, lobos):
+    _, channel, _, ana = lobos
+    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    text = await app.reply(ana, "reminders", {"time": when}, subcommand=["dm", "on"])
+    assert f"at {when} (UTC)" in text
+    app.emu.close_dms(ana)
+    done = await (await _reminder_cog(app)).sweep()
+    assert [(d.kind, o.route) for d, o in done] == [("dm", "channel")]
+    fallback = app.emu.messages(channel)[-1]
+    assert fallback.mentions == [ana.id] and "not checked in yet" in fallback.content
+    text = await app.reply(ana, "reminders", subcommand="why")
+    assert "DMs were closed" in text
+
+
+async def test_dm_reminder_by_dm_and_history(app, lobos):
+    _, _, lena, ana = lobos
+    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    await app.reply(ana, "reminders", {"time": when}, subcommand=["dm", "on"])
+    await (await _reminder_cog(app)).sweep()
+    dm = await app.emu.wait_for(lambda: app.emu.dms(ana), what="reminder DM")
+    assert "not checked in yet" in dm[-1].content
+    await (await checkin(app, ana)).reply_text()
+    text = await app.reply(lena, "checkins", {"member": ana}, subcommand="history")
+    assert "Check-ins of the last 7 days" in text and "2.5 hours live" in text
+    text = await app.reply(ana, "checkins", {"member": lena}, subcommand="history")
+    assert "only see the check-ins of members" in text
+
+
+async def test_settings_and_leader_summary(app, lobos):
+    _, _, lena, ana = lobos
+    text = await app.reply(app.owner, "checkins", {"roll-call": "25:00"}, subcommand="settings")
+    assert "is not a time" in text
+    assert (await app.services.checkins.settings(app.guild.id)).rollcall_time is None
+    text = await app.reply(ana, "checkins", {"posts": "full"}, subcommand="settings")
+    assert "Only program managers" in text
+    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    text = await app.reply(app.owner, "checkins", {"posts": "full", "summary": when},
+                           subcommand="settings")
+    assert "Full" in text and f"{when} (UTC)" in text
+    await (await checkin(app, ana)).reply_text()
+    await (await _reminder_cog(app)).sweep()
+    dm = await app.emu.wait_for(lambda: app.emu.dms(lena), what="the leader's summary")
+    assert "Daily summary" in dm[-1].content and f"<@{ana.id}>" in dm[-1].content
