@@ -18,3 +18,5 @@ async def test_demo_transcript(settings):
     assert "Traceback" not in text
     assert "━━ 2 · Families ━━" in text and "#estrellas" in text
     assert "<@" not in text  # mentions shown as names
+    assert "━━ 3 · A check-in day ━━" in text and "[Give feedback]" in text
+    assert "DM to lucia" in text

@@ -143,6 +143,14 @@ class Demo:
             self._message(message)
         return fresh
 
+    async def wait_posts(self, channel: Channel, timeout: float = 5.0) -> list[Message]:
+        """Wait for at least one new message in ``channel``, then print the new ones."""
+        start = self._seen.get(channel.id, 0)
+        with contextlib.suppress(AssertionError):
+            await self.emu.wait_for(lambda: len(self.emu.messages(channel)) > start, timeout,
+                                    f"a post in #{channel.name}")
+        return self.posts(channel)
+
     def dms(self, user: User) -> list[Message]:
         """New direct messages to ``user`` since the last call; printed."""
         channel = self.emu.dm_channel(user)
