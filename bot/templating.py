@@ -66,14 +66,19 @@ class Templates:
         """Render ``name`` (path under templates/) in ``locale``; surrounding space trimmed."""
         return self.env(locale).get_template(name).render(**context).strip()
 
+    def macro(self, locale: str, template: str, name: str, *args: Any) -> str:
+        """One macro of a template, rendered in ``locale`` (button labels, short phrases)."""
+        module = self.env(locale).get_template(template).module
+        return str(getattr(module, name)(*args)).strip()
+
     def render_error(self, locale: str, error: FamiliaError) -> str:
         """The message for a domain error: macro ``name`` of ``discord/errors/<area>.j2``."""
         area, name = error.code.split(".", 1)
         module = self.env(locale).get_template(f"discord/errors/{area}.j2").module
-        macro = getattr(module, name, None)
-        if macro is None:
+        found = getattr(module, name, None)
+        if found is None:
             raise LookupError(f"no error message for {error.code}")
-        return str(macro(**error.params)).strip()
+        return str(found(**error.params)).strip()
 
 
 def _datetime_filter(locale: str):

@@ -34,8 +34,7 @@ LABELS = "discord/families/labels.j2"
 
 
 def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    module = bot.templates.env(locale).get_template(LABELS).module
-    return str(getattr(module, name)(*args)).strip()
+    return bot.templates.macro(locale, LABELS, name, *args)
 
 
 async def guild_locale(bot: Any, guild_id: int) -> str:
