@@ -139,6 +139,10 @@ def streak_length(dates: set[date], today: date, rest_days: int) -> int:
     return count
 
 
+def _dates_of(text: str | None) -> list[date]:
+    return [date.fromisoformat(d) for d in text.split(",")] if text else []
+
+
 class CheckinService:
     def __init__(
         self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
@@ -195,10 +199,14 @@ class CheckinService:
 
     # -- checking in -----------------------------------------------------------------------
 
-    async def _context(self, guild_id: int, user_id: int) -> Any:
-        """In one read: the creator's active family, its channel, their zone, guild options."""
+    async def _context(self, guild_id: int, user_id: int, with_dates: bool = False) -> Any:
+        """In one read: the creator's active family, its channel, their zone, guild options
+        (and, ``with_dates``, their newest check-in dates, comma-separated, newest first)."""
+        dates = (", (SELECT group_concat(local_date) FROM (SELECT local_date FROM checkins c"
+                 " WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id ORDER BY"
+                 f" local_date DESC LIMIT {STREAK_LOOKBACK + 2})) AS dates" if with_dates else "")
         row = await self.db.fetchone(
-            "SELECT fm.family_id, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+            f"SELECT fm.family_id{dates}, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
             " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS"
             " rest_days, (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id ="
             " fm.guild_id AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
@@ -213,8 +221,8 @@ class CheckinService:
             raise UserError("checkins.no_family")
         return row
 
-    def _day(self, tz: str, yesterday: bool) -> date:
-        now = self.clock.now()
+    def _day(self, tz: str, yesterday: bool, now: datetime | None = None) -> date:
+        now = now or self.clock.now()
         day = local_date(now, tz)
         if yesterday:
             if local_hour(now, tz) >= self.cutoff_hour:
@@ -243,14 +251,18 @@ class CheckinService:
         notes = " ".join((values.get("notes") or "").split()) or None
         if notes and len(notes) > NOTES_MAX:
             raise UserError("checkins.notes_too_long", limit=NOTES_MAX)
-        context = await self._context(guild_id, user_id)
-        tz = context["tz"]
-        day = self._day(tz, yesterday)
-        today = local_date(self.clock.now(), tz)
         # Read outside the write lock: only this creator's own check-ins could change it.
-        dates = await self._dates(None, guild_id, user_id, today) | {day}
+        context = await self._context(guild_id, user_id, with_dates=True)
+        tz = context["tz"]
+        clock_now = self.clock.now()
+        day = self._day(tz, yesterday, clock_now)
+        today = local_date(clock_now, tz)
+        # The newest dates, today's zone decides which are "until today" (a zone change can
+        # leave a day or two after it).
+        recent = sorted((d for d in _dates_of(context["dates"]) if d <= today), reverse=True)
+        dates = set(recent[:STREAK_LOOKBACK]) | {day}
         streak = streak_length(dates, today, context["rest_days"])
-        now = to_db(self.clock.now())
+        now = to_db(clock_now)
         async with self.db.transaction() as tx:
             old = await tx.fetchone(
                 "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
