@@ -12,8 +12,10 @@ from bot.services.checkins import CheckinService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
+from bot.services.leaderboards import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
+from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
@@ -37,6 +39,8 @@ class Services:
     progress: ProgressService = field(init=False)
     checkins: CheckinService = field(init=False)
     reminders: ReminderService = field(init=False)
+    leaderboards: LeaderboardService = field(init=False)
+    pace: PaceService = field(init=False)
 
     @classmethod
     def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
@@ -57,4 +61,7 @@ class Services:
         )
         services.reminders = ReminderService(db, clock, members, settings.reminder_grace_hours)
         services.tiers.progress = services.progress.month_progress
+        services.leaderboards = LeaderboardService(
+            db, clock, guilds, services.families, services.tiers)
+        services.pace = PaceService(db, clock, members, services.tiers, services.families)
         return services

@@ -1,0 +1,272 @@
+"""A creator's progress: the last 30 days, week over week, and the pace towards the next tier.
+
+Pace: the month's total so far, divided by the days gone (today included), times the days in
+the month, is the month-end value at the current pace. A tier is kept (or reached) when every
+threshold it sets is reached by that projection. "At risk" means a creator's projection does
+not reach the tier they hold (or, without one, the first tier). Creators who opt in get a
+weekly DM when they are at risk (``pace_nudges``, one per ISO week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.clock import Clock, to_db
+from bot.db import Database
+from bot.errors import NotAllowed, UserError
+from bot.localtime import iso_week, local_date, month
+from bot.services.families import Family, FamilyService
+from bot.services.members import MemberService
+from bot.services.tiers import Progress, Tier, TierService
+
+DAYS = 30
+# Monthly metric -> the tier threshold it is measured against.
+PACED = {"hours": "min_hours", "diamonds": "min_diamonds", "valid_days": "min_valid_days",
+         "followers": "min_followers"}
+
+
+@dataclass(frozen=True)
+class Pace:
+    metric: str
+    value: float
+    threshold: float
+    tier: str
+    projected: float
+    per_day: float  # needed from today to the month's end to reach the threshold
+    days_left: int
+
+    @property
+    def reached(self) -> bool:
+        return self.value >= self.threshold
+
+    @property
+    def on_track(self) -> bool:
+        return self.projected >= self.threshold
+
+    @property
+    def short(self) -> float:
+        return max(0.0, self.threshold - self.projected)
+
+
+def days_in_month(day: date) -> int:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (following - timedelta(days=1)).day
+
+
+def pace(metric: str, value: float, tier: Tier, today: date) -> Pace | None:
+    threshold = getattr(tier, PACED[metric])
+    if threshold is None:
+        return None
+    total_days = days_in_month(today)
+    projected = value / today.day * total_days
+    days_left = total_days - today.day + 1
+    per_day = max(0.0, threshold - value) / days_left
+    return Pace(metric, value, threshold, tier.name, projected, per_day, days_left)
+
+
+@dataclass(frozen=True)
+class Change:
+    metric: str
+    now: float
+    before: float
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.before else (self.now - self.before) / self.before * 100
+
+
+@dataclass(frozen=True)
+class Report:
+    user_id: int
+    today: date
+    days: list[tuple[date, float, int]]  # (local day, hours, diamonds), oldest first
+    changes: list[Change]  # the last 7 days against the 7 before
+    month: Progress
+    tier: Tier | None
+    next_tier: Tier | None
+    paces: list[Pace]
+
+
+@dataclass(frozen=True)
+class Risk:
+    user_id: int
+    tier: Tier
+    held: bool  # the tier is theirs now (else it is the first tier, not reached yet)
+    shortfalls: list[Pace]
+
+
+async def _month(db: Database, guild_id: int, user_ids: list[int], key: str
+                 ) -> dict[int, Progress]:
+    marks = ",".join("?" * len(user_ids))
+    rows = await db.fetchall(
+        "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
+        f" WHERE guild_id = ? AND period_kind = 'month' AND period = ? AND user_id IN ({marks})",
+        (guild_id, key, *user_ids),
+    ) if user_ids else []
+    return {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"], r["followers"])
+            for r in rows}
+
+
+class PaceService:
+    def __init__(self, db: Database, clock: Clock, members: MemberService, tiers: TierService,
+                 families: FamilyService) -> None:
+        self.db = db
+        self.clock = clock
+        self.members = members
+        self.tiers = tiers
+        self.families = families
+
+    async def report_for(self, guild_id: int, viewer_id: int, member_id: int | None,
+                         manager: bool) -> Report:
+        """/progress: your own, a member of the family you lead, or anyone's for managers."""
+        member_id = member_id or viewer_id
+        if member_id != viewer_id and not manager:
+            led = await self.families.family_led_by(guild_id, viewer_id)
+            membership = await self.families.membership_of(guild_id, member_id)
+            if led is None or membership is None or membership.family_id != led.id:
+                raise NotAllowed("leaderboards.not_your_member")
+        return await self.report(guild_id, member_id)
+
+    async def family_for(self, guild_id: int, viewer_id: int, text: str | None, manager: bool
+                         ) -> Family:
+        """The family a leader (their own) or a manager (any, by name) asks about."""
+        led = await self.families.family_led_by(guild_id, viewer_id)
+        if text:
+            family = await self.families.resolve(guild_id, text)
+            if manager or (led is not None and led.id == family.id):
+                return family
+            raise NotAllowed("leaderboards.not_your_family")
+        if led is None:
+            raise UserError("leaderboards.no_family")
+        return led
+
+    async def report(self, guild_id: int, user_id: int) -> Report:
+        """A creator's last 30 days and month pace, in their own zone."""
+        today = local_date(self.clock.now(), await self.members.timezone_of(guild_id, user_id))
+        first = today - timedelta(days=DAYS - 1)
+        rows = await self.db.fetchall(
+            "SELECT local_date, hours, diamonds, followers FROM checkins WHERE guild_id = ?"
+            " AND user_id = ? AND local_date BETWEEN ? AND ?",
+            (guild_id, user_id, first.isoformat(), today.isoformat()),
+        )
+        by_day = {r["local_date"]: r for r in rows}
+        days = []
+        for i in range(DAYS):
+            day = first + timedelta(days=i)
+            row = by_day.get(day.isoformat())
+            days.append((day, row["hours"] if row else 0.0, row["diamonds"] if row else 0))
+        changes = []
+        for metric in ("hours", "diamonds", "followers"):
+            def total(lo: int, hi: int, metric: str = metric) -> float:
+                return sum(r[metric] for d, r in by_day.items()
+                           if lo <= (today - date.fromisoformat(d)).days < hi)
+            changes.append(Change(metric, round(total(0, 7), 2), round(total(7, 14), 2)))
+        progress = (await _month(self.db, guild_id, [user_id], month(today))).get(
+            user_id, Progress())
+        tiers = await self.tiers.list(guild_id)
+        tier = await self.tiers.tier_of(guild_id, user_id)
+        above = [t for t in tiers if tier is None or t.rank > tier.rank]
+        next_tier = above[0] if above else None
+        paces = []
+        if next_tier is not None:
+            for metric in PACED:
+                found = pace(metric, getattr(progress, metric), next_tier, today)
+                if found is not None:
+                    paces.append(found)
+        return Report(user_id, today, days, changes, progress, tier, next_tier, paces)
+
+    async def at_risk(self, guild_id: int, family_id: int) -> list[Risk]:
+        """Active creators of a family (not its leaders) whose pace does not reach the tier
+        they hold (or the first tier), in the guild's zone."""
+        return await self._risks(guild_id, "fm.family_id = ?", (family_id,))
+
+    async def _risks(self, guild_id: int, where: str, params: tuple) -> list[Risk]:
+        tiers = await self.tiers.list(guild_id)
+        if not tiers:
+            return []
+        today = await self._today(guild_id)
+        rows = await self.db.fetchall(
+            "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
+            " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
+            f" ON f.id = fm.family_id WHERE fm.guild_id = ? AND {where}"
+            " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
+            " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id",
+            (guild_id, *params),
+        )
+        progress = await _month(self.db, guild_id, [r["user_id"] for r in rows], month(today))
+        out = []
+        for row in rows:
+            held = next((t for t in tiers if t.id == row["tier_id"]), None)
+            target = held or tiers[0]
+            p = progress.get(row["user_id"], Progress())
+            paces = [pace(m, getattr(p, m), target, today) for m in PACED]
+            short = [x for x in paces if x is not None and not x.on_track]
+            if short:
+                out.append(Risk(row["user_id"], target, held is not None, short))
+        return out
+
+    async def _today(self, guild_id: int) -> date:
+        return local_date(self.clock.now(), (await self.members.guilds.get(guild_id)).timezone)
+
+    # -- the opt-in weekly nudge -----------------------------------------------------------
+
+    async def set_nudge(self, guild_id: int, user_id: int, enabled: bool) -> bool:
+        async with self.db.transaction() as tx:
+            await self.members.ensure(tx, guild_id, user_id)
+            await tx.execute(
+                "INSERT INTO pace_nudge_prefs (guild_id, user_id, enabled, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+                " enabled = excluded.enabled, updated_at = excluded.updated_at",
+                (guild_id, user_id, int(enabled), to_db(self.clock.now())),
+            )
+        return enabled
+
+    async def nudge_guilds(self) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT guild_id FROM pace_nudge_prefs WHERE enabled = 1")
+        return [r["guild_id"] for r in rows]
+
+    async def nudges_due(self, guild_id: int) -> tuple[str, list[Risk]]:
+        """This ISO week (guild's zone) and the opted-in creators at risk not nudged in it."""
+        week = iso_week(await self._today(guild_id))
+        risks = await self._risks(
+            guild_id,
+            "fm.user_id IN (SELECT p.user_id FROM pace_nudge_prefs p WHERE p.guild_id ="
+            " fm.guild_id AND p.enabled = 1) AND fm.user_id NOT IN (SELECT n.user_id FROM"
+            " pace_nudges n WHERE n.guild_id = fm.guild_id AND n.week = ?)", (week,),
+        )
+        return week, risks
+
+    async def claim_nudge(self, guild_id: int, user_id: int, week: str) -> int | None:
+        """Claim this week's nudge; None if it was claimed before (never sent twice)."""
+        async with self.db.transaction() as tx:
+            return await tx.fetchval(
+                "INSERT INTO pace_nudges (guild_id, user_id, week, state, claimed_at)"
+                " VALUES (?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING RETURNING id",
+                (guild_id, user_id, week, to_db(self.clock.now())),
+            )
+
+    async def finish_nudge(self, nudge_id: int, state: str, detail: str | None = None) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE pace_nudges SET state = ?, detail = ?, finished_at = ? WHERE id = ?",
+                (state, detail, to_db(self.clock.now()), nudge_id),
+            )
+
+    async def family_trend(self, guild_id: int, family_id: int, weeks: int = 8
+                           ) -> list[tuple[str, float, int]]:
+        """(ISO week, hours, diamonds) of the family's current members, oldest first."""
+        today = await self._today(guild_id)
+        keys = [iso_week(today - timedelta(days=7 * i)) for i in range(weeks - 1, -1, -1)]
+        marks = ",".join("?" * len(keys))
+        rows = await self.db.fetchall(
+            "SELECT pt.period, sum(pt.hours) AS hours, sum(pt.diamonds) AS diamonds"
+            " FROM family_members fm JOIN progress_totals pt ON pt.guild_id = fm.guild_id"
+            " AND pt.user_id = fm.user_id AND pt.period_kind = 'week'"
+            f" AND pt.period IN ({marks}) WHERE fm.guild_id = ? AND fm.family_id = ?"
+            " AND fm.left_at IS NULL GROUP BY pt.period",
+            (*keys, guild_id, family_id),
+        )
+        found = {r["period"]: (round(r["hours"], 2), r["diamonds"]) for r in rows}
+        return [(k, *found.get(k, (0.0, 0))) for k in keys]

@@ -1,0 +1,269 @@
+"""/leaderboard creators | families | post, the Prev/Next buttons (``familia:lb:…``, the board's
+parameters and page in the custom id, so they work after a restart), and the scheduled weekly
+and monthly posts to the guild's leaderboard channel."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+import discord
+from babel.numbers import format_decimal
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot import charts
+from bot.app import FamiliaBot
+from bot.checks import creator_only, is_manager, manager_only
+from bot.errors import UserError
+from bot.interactions import (
+    FamiliaView,
+    familia,
+    handle_error,
+    locale_for,
+    reply,
+    send,
+    start_timer,
+)
+from bot.services.leaderboards import Board, Period
+from cogs.families import family_autocomplete
+from cogs.tiers import tier_autocomplete
+
+log = logging.getLogger("familia.leaderboards")
+LABELS = "discord/leaderboards/labels.j2"
+NO_PINGS = discord.AllowedMentions.none()
+JOB_ID = "leaderboards.posts"
+
+METRIC_CHOICES = [
+    app_commands.Choice(name=_T("Hours live"), value="hours"),
+    app_commands.Choice(name=_T("Diamonds"), value="diamonds"),
+    app_commands.Choice(name=_T("New followers"), value="followers"),
+    app_commands.Choice(name=_T("Check-in days"), value="days"),
+    app_commands.Choice(name=_T("Current streak"), value="streak"),
+]
+PERIOD_CHOICES = [
+    app_commands.Choice(name=_T("Today"), value="today"),
+    app_commands.Choice(name=_T("This week"), value="this_week"),
+    app_commands.Choice(name=_T("Last week"), value="last_week"),
+    app_commands.Choice(name=_T("This month"), value="this_month"),
+    app_commands.Choice(name=_T("Last month"), value="last_month"),
+    app_commands.Choice(name=_T("Custom range"), value="custom"),
+    app_commands.Choice(name=_T("All time"), value="all"),
+]
+SCOPE_CHOICES = [
+    app_commands.Choice(name=_T("Whole program"), value="program"),
+    app_commands.Choice(name=_T("A family (yours if none named)"), value="family"),
+    app_commands.Choice(name=_T("A tier"), value="tier"),
+]
+BY_CHOICES = [
+    app_commands.Choice(name=_T("Average per member"), value="average"),
+    app_commands.Choice(name=_T("Total"), value="total"),
+]
+POST_CHOICES = [c for c in PERIOD_CHOICES if c.value in ("last_week", "last_month")]
+
+
+def label(bot: Any, locale: str, name: str, *args: Any) -> str:
+    module = bot.templates.env(locale).get_template(LABELS).module
+    return str(getattr(module, name)(*args)).strip()
+
+
+def display_name(guild: discord.Guild | None, user_id: int) -> str:
+    member = guild.get_member(user_id) if guild else None
+    return member.display_name if member else str(user_id)
+
+
+async def board_message(bot: Any, locale: str, guild: discord.Guild | None, board: Board, *,
+                        final: bool = False) -> tuple[str, discord.File | None, BoardPages]:
+    """The board's text, its bar chart (None when empty) and its page buttons."""
+    text = bot.templates.render(locale, "discord/leaderboards/board.md.j2", board=board,
+                                final=final, left=board.include_left)
+    file = None
+    if board.rows:
+        names = [f"#{r.rank} {display_name(guild, r.user_id)}" for r in board.rows]
+        mine = next((i for i, r in enumerate(board.rows) if r.user_id == board.viewer_id), None)
+        png = await asyncio.to_thread(
+            charts.bar_chart, names, [r.value for r in board.rows],
+            title=label(bot, locale, "board_title", board.metric, board.period),
+            value_label=label(bot, locale, "metric", board.metric),
+            highlight=mine, number=lambda v: format_decimal(round(v, 1), locale=locale),
+        )
+        file = discord.File(io.BytesIO(png), filename="leaderboard.png")
+    return text, file, BoardPages(bot, locale, board)
+
+
+class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
+        r"familia:lb:(?P<metric>\w+):(?P<kind>\w+):(?P<key>[\w.-]+):(?P<scope>\w+):"
+        r"(?P<sid>\d+):(?P<left>[01]):(?P<page>\d+)")):
+    """Prev/Next: everything needed to draw the page is in the custom id."""
+
+    def __init__(self, board: Board, page: int, text: str = "", emoji: str = "▶️") -> None:
+        self.board, self.target = board, page
+        custom_id = (f"familia:lb:{board.metric}:{board.period.kind}:{board.period.key}:"
+                     f"{board.scope}:{board.scope_id}:{int(board.include_left)}:{page}")
+        super().__init__(discord.ui.Button(label=text or None, emoji=emoji, custom_id=custom_id,
+                                           style=discord.ButtonStyle.secondary))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        board = Board(match["metric"], Period(match["kind"], match["key"]), match["scope"],
+                      int(match["sid"]), 0, [], False, None, None,
+                      include_left=match["left"] == "1")
+        return cls(board, int(match["page"]), item.label or "", str(item.emoji or ""))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        start_timer(interaction)
+        try:
+            await self._turn(interaction)
+        except Exception as exc:
+            await handle_error(interaction, exc)
+
+    async def _turn(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        message = interaction.message
+        in_place = message is not None and message.flags.ephemeral
+        if in_place:
+            await interaction.response.defer()
+        else:  # a posted board: the next page is for the clicker only
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        b = self.board
+        board = await bot.services.leaderboards.page(
+            interaction.guild_id, interaction.user.id, b.metric, b.period, b.scope,  # type: ignore[arg-type]
+            b.scope_id, self.target, include_left=b.include_left,
+        )
+        locale = await locale_for(interaction)
+        text, file, view = await board_message(bot, locale, interaction.guild, board)
+        if in_place:
+            await interaction.edit_original_response(
+                content=text, attachments=[file] if file else [], view=view)
+        else:
+            await interaction.followup.send(text, ephemeral=True, view=view,
+                                            files=[file] if file else [])
+
+
+class BoardPages(FamiliaView):
+    def __init__(self, bot: Any, locale: str, board: Board) -> None:
+        super().__init__(timeout=None)
+        if board.has_prev:
+            self.add_item(PageButton(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
+        if board.has_next:
+            self.add_item(PageButton(board, board.page + 1, label(bot, locale, "next"), "▶️"))
+
+
+class LeaderboardCog(commands.Cog, name="Leaderboards"):
+    leaderboard = app_commands.Group(
+        name=_T("leaderboard"), description=_T("Rankings of creators and families"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(PageButton)
+        self.bot.scheduler.add_job(self.sweep, "interval", minutes=15, id=JOB_ID,
+                                   replace_existing=True)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageButton)
+        if self.bot.scheduler.get_job(JOB_ID):
+            self.bot.scheduler.remove_job(JOB_ID)
+
+    @leaderboard.command(name=_T("creators"), description=_T("Rank creators by a metric"))
+    @app_commands.rename(metric=_T("metric"), period=_T("period"), scope=_T("scope"),
+                         family=_T("family"), tier=_T("tier"), start=_T("from"), end=_T("to"),
+                         former=_T("former"))
+    @app_commands.describe(
+        metric=_T("What to rank by"), period=_T("Which days count"),
+        scope=_T("Who is ranked"), family=_T("The family, for the family scope"),
+        tier=_T("The tier, for the tier scope"),
+        start=_T("Custom range: first day, YYYY-MM-DD"),
+        end=_T("Custom range: last day, YYYY-MM-DD"),
+        former=_T("Managers: include people who left"),
+    )
+    @app_commands.choices(metric=METRIC_CHOICES, period=PERIOD_CHOICES, scope=SCOPE_CHOICES)
+    @app_commands.autocomplete(family=family_autocomplete, tier=tier_autocomplete)
+    @creator_only()
+    async def creators(
+        self, interaction: discord.Interaction, metric: str = "hours",
+        period: str = "this_week", scope: str = "program", family: str | None = None,
+        tier: str | None = None, start: str | None = None, end: str | None = None,
+        former: bool = False,
+    ) -> None:
+        board = await self.bot.services.leaderboards.open(
+            interaction.guild_id, interaction.user.id, metric, period, scope,  # type: ignore[arg-type]
+            start=start, end=end, family=family, tier=tier, include_left=former,
+            manager=await is_manager(interaction),
+        )
+        locale = await locale_for(interaction)
+        text, file, view = await board_message(self.bot, locale, interaction.guild, board)
+        await send(interaction, text, view=view, files=[file] if file else [])
+
+    @leaderboard.command(name=_T("families"), description=_T("Rank families: total and average"))
+    @app_commands.rename(metric=_T("metric"), period=_T("period"), by=_T("by"))
+    @app_commands.describe(metric=_T("What to rank by"), period=_T("Which days count"),
+                           by=_T("Average per member (default) or total"))
+    @app_commands.choices(metric=METRIC_CHOICES[:4], period=PERIOD_CHOICES[:5] + PERIOD_CHOICES[6:],
+                          by=BY_CHOICES)
+    @creator_only()
+    async def families(self, interaction: discord.Interaction, metric: str = "hours",
+                       period: str = "this_week", by: str = "average") -> None:
+        lb = self.bot.services.leaderboards
+        resolved = await lb.resolve_period(interaction.guild_id, period)  # type: ignore[arg-type]
+        rows = await lb.family_board(interaction.guild_id, metric, resolved, by)  # type: ignore[arg-type]
+        await reply(interaction, "discord/leaderboards/families.md.j2", rows=rows,
+                    metric=metric, period=resolved, by=by)
+
+    @leaderboard.command(name=_T("post"),
+                         description=_T("Post a final board to the leaderboard channel again"))
+    @app_commands.rename(period=_T("period"))
+    @app_commands.describe(period=_T("Which finished period"))
+    @app_commands.choices(period=POST_CHOICES)
+    @manager_only()
+    async def post(self, interaction: discord.Interaction, period: str = "last_week") -> None:
+        guild_id = interaction.guild_id
+        channel_id = (await self.bot.services.guilds.get(guild_id)).channels.get(  # type: ignore[arg-type]
+            "leaderboard")
+        if not channel_id:
+            raise UserError("leaderboards.no_channel")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)  # type: ignore[arg-type]
+        await self.publish(guild_id, channel_id, resolved)  # type: ignore[arg-type]
+        await reply(interaction, "discord/leaderboards/posted.md.j2", channel=channel_id)
+
+    async def publish(self, guild_id: int, channel_id: int, period: Period) -> discord.Message:
+        """Post a period's final hours board (top 10) to a channel, without pings."""
+        board = await self.bot.services.leaderboards.page(
+            guild_id, None, "hours", period, "program", 0, 0)
+        locale = (await self.bot.services.guilds.get(guild_id)).locale
+        guild = self.bot.get_guild(guild_id)
+        text, file, view = await board_message(self.bot, locale, guild, board, final=True)
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        return await channel.send(text, view=view, files=[file] if file else [],  # type: ignore[union-attr]
+                                  allowed_mentions=NO_PINGS)
+
+    async def sweep(self) -> None:
+        """Post every finished week and month not posted yet (claimed first: never twice)."""
+        lb = self.bot.services.leaderboards
+        for guild_id, channel_id in await lb.guilds_with_channel():
+            for kind, period, late in await lb.due_posts(guild_id):
+                post_id = await lb.claim_post(guild_id, kind, period.key, late)
+                if post_id is None:
+                    continue
+                try:
+                    board = await lb.board(guild_id, "hours", period)
+                    if not board.rows:
+                        await lb.finish_post(post_id, "empty", channel_id)
+                        continue
+                    message = await self.publish(guild_id, channel_id, period)
+                    await lb.finish_post(post_id, "sent", channel_id, message.id)
+                except Exception as exc:
+                    log.warning("board post %s %s of guild %s failed: %r", kind, period.key,
+                                guild_id, exc)
+                    await lb.finish_post(post_id, "failed", channel_id, detail=repr(exc)[:300])
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(LeaderboardCog(bot))
