@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     reminder_sweep_seconds: int = Field(
         default=60, ge=5, le=3600, description="seconds between reminder sweeps (5-3600)"
     )
+    broadcast_rate: float = Field(
+        default=48.0, gt=0, le=50,
+        description="requests per second (at most 50) the broadcast sender may use",
+    )
     dev_guild_id: int | None = Field(
         default=None, gt=0, description="a Discord server id (a long number) or empty"
     )

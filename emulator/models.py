@@ -262,6 +262,8 @@ class Message:
     deleted: bool = False
     webhook_id: int | None = None
     reference: dict[str, Any] | None = None
+    nonce: str | None = None  # as sent; with enforce_nonce, a repeat returns this message
+    created: float = field(default_factory=time.monotonic)
 
     @property
     def ephemeral(self) -> bool:
@@ -293,6 +295,8 @@ class Message:
             "embeds": self.embeds, "pinned": False, "type": 0, "flags": self.flags,
             "components": self.components,
         }
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
         if self.reference:
             data["type"] = 19
             data["message_reference"] = self.reference

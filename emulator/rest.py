@@ -219,6 +219,10 @@ async def post_message(ctx: Ctx, cid: str) -> Reply:
         if files:
             emu.require_channel(ctx.app, channel, m.ATTACH_FILES)
     validate_message(payload, files)
+    if payload.get("enforce_nonce") and payload.get("nonce") is not None:
+        repeat = emu.nonce_match(channel, ctx.bot, str(payload["nonce"]))
+        if repeat is not None:  # Discord answers with the message created the first time
+            return emu.payload(repeat), 200
     reference = payload.get("message_reference")
     if reference and reference.get("fail_if_not_exists", True):
         emu.message(int(reference["message_id"]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from emulator import models as m
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from emulator.gateway import Gateway
 
 MENTION = re.compile(r"<@!?(\d+)>")
+NONCE_WINDOW = 300.0  # seconds Discord remembers a nonce for enforce_nonce
 
 
 class World:
@@ -398,6 +400,7 @@ class World:
             mention_everyone="@everyone" in content and self._may_ping_everyone(payload),
             webhook_id=webhook.id if webhook else None,
             interaction_id=interaction_id, reference=payload.get("message_reference"),
+            nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
         )
         self._messages[message.id] = message
         if not message.ephemeral:
@@ -405,6 +408,18 @@ class World:
             if dispatch:
                 self._dispatch_message("MESSAGE_CREATE", channel, message)
         return message
+
+    def nonce_match(self, channel: m.Channel, author: m.User, nonce: str,
+                    window: float = NONCE_WINDOW) -> m.Message | None:
+        """The message ``author`` created in ``channel`` with ``nonce`` in the last ``window``
+        seconds (Discord's ``enforce_nonce`` deduplication), if any."""
+        now = time.monotonic()
+        for message in reversed(self._by_channel.get(channel.id, [])):
+            if now - message.created > window:
+                break
+            if message.nonce == nonce and message.author.id == author.id and not message.deleted:
+                return message
+        return None
 
     def _dispatch_message(self, event: str, channel: m.Channel, message: m.Message) -> None:
         if channel.type == m.DM:

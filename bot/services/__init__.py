@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.services.audit import AuditLog
+from bot.services.broadcasts import BroadcastService
 from bot.services.checkins import CheckinService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
@@ -41,6 +42,7 @@ class Services:
     reminders: ReminderService = field(init=False)
     leaderboards: LeaderboardService = field(init=False)
     pace: PaceService = field(init=False)
+    broadcasts: BroadcastService = field(init=False)
 
     @classmethod
     def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
@@ -64,4 +66,5 @@ class Services:
         services.leaderboards = LeaderboardService(
             db, clock, guilds, services.families, services.tiers)
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
+        services.broadcasts = BroadcastService(db, clock, audit, members)
         return services

@@ -1,0 +1,433 @@
+"""Broadcasts: a manager's message to an audience, over family channels and opted-in DMs.
+
+A broadcast is a draft until its author confirms it; then (at once, or when its time comes,
+via :meth:`BroadcastService.start_due`) every delivery is written in ONE transaction into
+``broadcast_deliveries``, the durable send queue. The sender (``cogs/_broadcast_send.py``)
+claims rows, sends, and marks each one sent with its Discord message id, so a crash neither
+loses nor repeats a delivery: a row left ``claimed`` by a dead process is resolved against
+Discord before anything else is sent (see :meth:`ambiguous`).
+
+Long texts are split on paragraph, then line, then word boundaries into messages of at most
+2,000 characters; texts over 4,000 characters (the modal's own limit) are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database
+from bot.errors import NotFound, UserError
+from bot.localtime import at_local, parse_hhmm
+from bot.services.audit import AuditLog
+from bot.services.members import MemberService
+
+ROUTES = ("channel", "dm", "email")
+AUDIENCES = ("all", "families", "tiers", "leaders")
+PART_LIMIT = 2000  # one Discord message
+TEXT_LIMIT = 4000  # the modal's limit; longer texts are refused
+CLAIM_BATCH = 16
+_WHEN = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T]+(\S+)\s*$")
+
+
+def split_text(text: str, limit: int = PART_LIMIT) -> list[str]:
+    """``text`` as messages of at most ``limit`` characters, cut at the last paragraph break,
+    else line break, else space before the limit (a hard cut only for a word that long)."""
+    text = text.strip()
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = next((i for i in (window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+                    if i > 0), limit)
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].strip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    guild_id: int
+    author_id: int
+    text: str
+    audience: str
+    audience_ids: list[int]
+    routes: tuple[str, ...]
+    allow_everyone: bool
+    state: str
+    send_at: datetime | None
+    created_at: datetime
+
+    @property
+    def parts(self) -> list[str]:
+        return split_text(self.text)
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a broadcast reaches, per route, and who it cannot reach and why."""
+
+    channels: list[tuple[int, int]] = field(default_factory=list)  # (family id, channel id)
+    dms: list[tuple[int, int | None]] = field(default_factory=list)  # (user id, DM channel)
+    people: int = 0  # everyone in the audience
+    no_channel: int = 0  # families without a channel
+    not_opted_in: int = 0  # people in the audience who did not opt in to DMs
+    email_unavailable: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.channels) + len(self.dms)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    broadcast_id: int
+    guild_id: int
+    route: str
+    target_id: int
+    channel_id: int | None
+    parts_sent: int
+    claimed_at: datetime | None
+    text: str
+    allow_everyone: bool
+
+    @property
+    def parts(self) -> list[str]:
+        return split_text(self.text)
+
+    @property
+    def nonce(self) -> str:
+        """Discord deduplicates a re-sent part with the same nonce (``enforce_nonce``)."""
+        return f"b{self.id}p{self.parts_sent}"
+
+
+@dataclass(frozen=True)
+class Report:
+    broadcast: Broadcast
+    counts: dict[str, dict[str, int]]  # route -> state -> n
+    failures: list[tuple[str, str, int]]  # (route, reason, n)
+
+    def count(self, state: str) -> int:
+        return sum(by_state.get(state, 0) for by_state in self.counts.values())
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(
+        row["id"], row["guild_id"], row["author_id"], row["text"], row["audience"],
+        json.loads(row["audience_ids"]), tuple(row["routes"].split(",")),
+        bool(row["allow_everyone"]), row["state"],
+        from_db(row["send_at"]) if row["send_at"] else None, from_db(row["created_at"]),
+    )
+
+
+class BroadcastService:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService):
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.members = members
+
+    # -- checking what a manager asked for ----------------------------------------------------
+
+    async def parse_when(self, guild_id: int, user_id: int, text: str | None) -> datetime | None:
+        """'2026-03-05 18:30' in the author's time zone; None for "now"."""
+        if text is None or not text.strip():
+            return None
+        match = _WHEN.match(text)
+        clock_time = parse_hhmm(match.group(4)) if match else None
+        tz = await self.members.timezone_of(guild_id, user_id)
+        try:
+            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            clock_time = None
+        if clock_time is None:
+            raise UserError("broadcasts.bad_time", value=text, timezone=tz)
+        when = at_local(day, clock_time, tz)
+        if when <= self.clock.now():
+            raise UserError("broadcasts.in_past", value=text, now=self.clock.now(), timezone=tz)
+        return when
+
+    async def check(self, guild_id: int, audience: str, audience_ids: list[int],
+                    routes: tuple[str, ...]) -> Recipients:
+        """The recipients, or a UserError naming what is wrong (nothing is stored)."""
+        if audience not in AUDIENCES or not routes or set(routes) - set(ROUTES):
+            raise UserError("broadcasts.bad_routes")
+        if audience in ("families", "tiers") and not audience_ids:
+            raise UserError("broadcasts.ids_needed", audience=audience)
+        if "channel" in routes and audience in ("tiers", "leaders"):
+            raise UserError("broadcasts.channels_need_families")
+        found = await self.recipients(guild_id, audience, audience_ids, routes)
+        if found.total == 0:
+            raise UserError("broadcasts.empty_audience", people=found.people,
+                            no_channel=found.no_channel, not_opted_in=found.not_opted_in,
+                            email_only=routes == ("email",))
+        return found
+
+    async def recipients(self, guild_id: int, audience: str, ids: list[int],
+                         routes: tuple[str, ...]) -> Recipients:
+        marks = ",".join("?" * len(ids))
+        families_sql = ("SELECT id, channel_id FROM families WHERE guild_id = ?"
+                        " AND archived_at IS NULL")
+        params: list[Any] = [guild_id]
+        if audience == "families":
+            families_sql += f" AND id IN ({marks})"
+            params += ids
+        families = await self.db.fetchall(families_sql + " ORDER BY id", params)
+        people = await self._people(guild_id, audience, ids, [f["id"] for f in families])
+        channels = [(f["id"], f["channel_id"]) for f in families if f["channel_id"]]
+        optins = {r["user_id"]: r["dm_channel_id"] for r in await self.db.fetchall(
+            "SELECT user_id, dm_channel_id FROM broadcast_optins WHERE guild_id = ? AND dm = 1",
+            (guild_id,))}
+        dms = [(u, optins[u]) for u in people if u in optins]
+        return Recipients(
+            channels=channels if "channel" in routes else [],
+            dms=dms if "dm" in routes else [],
+            people=len(people),
+            no_channel=(len(families) - len(channels)) if "channel" in routes else 0,
+            not_opted_in=(len(people) - len(dms)) if "dm" in routes else 0,
+            email_unavailable="email" in routes,
+        )
+
+    async def _people(self, guild_id: int, audience: str, ids: list[int],
+                      family_ids: list[int]) -> list[int]:
+        if audience == "tiers":
+            marks = ",".join("?" * len(ids))
+            rows = await self.db.fetchall(
+                "SELECT mt.user_id FROM member_tiers mt JOIN members m ON m.guild_id ="
+                " mt.guild_id AND m.user_id = mt.user_id WHERE mt.guild_id = ? AND m.left_at"
+                f" IS NULL AND mt.tier_id IN ({marks}) ORDER BY mt.user_id", [guild_id, *ids])
+            return [r["user_id"] for r in rows]
+        if not family_ids:
+            return []
+        marks = ",".join("?" * len(family_ids))
+        leaders = await self.db.fetchall(
+            f"SELECT leader_user_id AS u FROM families WHERE id IN ({marks}) UNION"
+            f" SELECT co_leader_user_id FROM families WHERE id IN ({marks})",
+            family_ids * 2)
+        found = {r["u"] for r in leaders if r["u"]}
+        if audience != "leaders":
+            rows = await self.db.fetchall(
+                f"SELECT user_id FROM family_members WHERE family_id IN ({marks})"
+                " AND left_at IS NULL", family_ids)
+            found |= {r["user_id"] for r in rows}
+        return sorted(found)
+
+    # -- drafting, confirming, cancelling ----------------------------------------------------
+
+    async def draft(self, guild_id: int, author_id: int, text: str, audience: str,
+                    audience_ids: list[int], routes: tuple[str, ...], allow_everyone: bool,
+                    send_at: datetime | None) -> tuple[Broadcast, Recipients]:
+        text = (text or "").strip()
+        if not text:
+            raise UserError("broadcasts.empty_text")
+        if len(text) > TEXT_LIMIT:
+            raise UserError("broadcasts.too_long", length=len(text), limit=TEXT_LIMIT)
+        if send_at is not None and send_at <= self.clock.now():
+            raise UserError("broadcasts.in_past", value=to_db(send_at), now=self.clock.now(),
+                            timezone="UTC")
+        found = await self.check(guild_id, audience, audience_ids, routes)
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            new_id = await tx.execute(
+                "INSERT INTO broadcasts (guild_id, author_id, text, audience, audience_ids,"
+                " routes, allow_everyone, send_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (guild_id, author_id, text, audience, json.dumps(audience_ids),
+                 ",".join(routes), int(allow_everyone),
+                 to_db(send_at) if send_at else None, now))
+        return await self.get(guild_id, new_id), found
+
+    async def get(self, guild_id: int, broadcast_id: int) -> Broadcast:
+        row = await self.db.fetchone(
+            "SELECT * FROM broadcasts WHERE guild_id = ? AND id = ?", (guild_id, broadcast_id))
+        if row is None:
+            raise NotFound("broadcasts.unknown", value=broadcast_id)
+        return _broadcast(row)
+
+    async def confirm(self, guild_id: int, actor_id: int, broadcast_id: int) -> Broadcast:
+        """Send now (the deliveries are queued in this transaction) or at ``send_at``."""
+        found = await self.get(guild_id, broadcast_id)
+        if found.state != "draft":
+            raise UserError("broadcasts.not_draft", state=found.state)
+        now = self.clock.now()
+        if found.send_at is not None and found.send_at <= now:
+            raise UserError("broadcasts.in_past", value=to_db(found.send_at), now=now,
+                            timezone="UTC")
+        recipients = await self.check(guild_id, found.audience, found.audience_ids,
+                                      found.routes)
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE broadcasts SET state = ?, confirmed_at = ? WHERE id = ?"
+                " AND state = 'draft'",
+                ("scheduled" if found.send_at else "sending", to_db(now), broadcast_id))
+            if not changed:
+                raise UserError("broadcasts.not_draft", state="sending")
+            if found.send_at is None:
+                await self._queue(tx, found, recipients)
+            await self.audit.record(tx, guild_id, actor_id, "broadcast.confirmed",
+                                    str(broadcast_id), deliveries=recipients.total,
+                                    send_at=to_db(found.send_at) if found.send_at else None)
+        return await self.get(guild_id, broadcast_id)
+
+    async def cancel(self, guild_id: int, actor_id: int, broadcast_id: int) -> Broadcast:
+        found = await self.get(guild_id, broadcast_id)
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE broadcasts SET state = 'cancelled', finished_at = ? WHERE id = ?"
+                " AND state IN ('draft', 'scheduled')", (to_db(self.clock.now()), found.id))
+            if not changed:
+                raise UserError("broadcasts.not_cancellable", state=found.state)
+            await self.audit.record(tx, guild_id, actor_id, "broadcast.cancelled", str(found.id))
+        return await self.get(guild_id, broadcast_id)
+
+    async def _queue(self, tx: Any, found: Broadcast, recipients: Recipients) -> None:
+        now = to_db(self.clock.now())
+        await tx.executemany(
+            "INSERT OR IGNORE INTO broadcast_deliveries (broadcast_id, guild_id, route,"
+            " target_id, channel_id) VALUES (?, ?, ?, ?, ?)",
+            [(found.id, found.guild_id, "channel", fid, cid) for fid, cid in recipients.channels]
+            + [(found.id, found.guild_id, "dm", uid, cid) for uid, cid in recipients.dms])
+        await tx.execute("UPDATE broadcasts SET started_at = ? WHERE id = ?", (now, found.id))
+
+    async def start_due(self) -> list[int]:
+        """Queue every scheduled broadcast whose time has come (idempotent; the sweep)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM broadcasts WHERE state = 'scheduled' AND send_at <= ?",
+            (to_db(self.clock.now()),))
+        started = []
+        for row in rows:
+            found = _broadcast(row)
+            recipients = await self.recipients(found.guild_id, found.audience,
+                                               found.audience_ids, found.routes)
+            async with self.db.transaction() as tx:
+                if await tx.execute("UPDATE broadcasts SET state = 'sending' WHERE id = ?"
+                                    " AND state = 'scheduled'", (found.id,)):
+                    await self._queue(tx, found, recipients)
+                    started.append(found.id)
+        return started
+
+    # -- DM opt-in ---------------------------------------------------------------------------
+
+    async def set_optin(self, guild_id: int, user_id: int, on: bool,
+                        dm_channel_id: int | None = None) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO broadcast_optins (guild_id, user_id, dm, dm_channel_id, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+                " dm = excluded.dm, dm_channel_id = coalesce(excluded.dm_channel_id,"
+                " dm_channel_id), updated_at = excluded.updated_at",
+                (guild_id, user_id, int(on), dm_channel_id, to_db(self.clock.now())))
+
+    async def opted_in(self, guild_id: int, user_id: int) -> bool:
+        return bool(await self.db.fetchval(
+            "SELECT dm FROM broadcast_optins WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id)))
+
+    # -- the send queue (used by the sender) -------------------------------------------------
+
+    _DELIVERY = ("SELECT d.id, d.broadcast_id, d.guild_id, d.route, d.target_id, d.channel_id,"
+                 " d.parts_sent, d.claimed_at, b.text, b.allow_everyone FROM"
+                 " broadcast_deliveries d JOIN broadcasts b ON b.id = d.broadcast_id")
+
+    @staticmethod
+    def _delivery(row: Any) -> Delivery:
+        return Delivery(row["id"], row["broadcast_id"], row["guild_id"], row["route"],
+                        row["target_id"], row["channel_id"], row["parts_sent"],
+                        from_db(row["claimed_at"]) if row["claimed_at"] else None,
+                        row["text"], bool(row["allow_everyone"]))
+
+    async def ambiguous(self) -> list[Delivery]:
+        """Rows a previous process claimed and may or may not have sent. The sender resolves
+        each against Discord (a bot message with the part's text in the target channel since
+        the claim means sent) before claiming anything new."""
+        rows = await self.db.fetchall(self._DELIVERY + " WHERE d.state = 'claimed'"
+                                      " ORDER BY d.id")
+        return [self._delivery(r) for r in rows]
+
+    async def claim(self, limit: int = CLAIM_BATCH) -> list[Delivery]:
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                self._DELIVERY + " WHERE d.state = 'pending' AND b.state = 'sending'"
+                " ORDER BY d.id LIMIT ?", (limit,))
+            ids = [r["id"] for r in rows]
+            if ids:
+                await tx.execute(
+                    "UPDATE broadcast_deliveries SET state = 'claimed', claimed_at = ?,"
+                    f" attempts = attempts + 1 WHERE id IN ({','.join('?' * len(ids))})",
+                    [now, *ids])
+        return [replace(self._delivery(r), claimed_at=from_db(now)) for r in rows]
+
+    async def set_channel(self, delivery: Delivery, channel_id: int) -> None:
+        """The DM channel was opened: remember it for this delivery and the opt-in."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE broadcast_deliveries SET channel_id = ? WHERE id = ?",
+                             (channel_id, delivery.id))
+            await tx.execute("UPDATE broadcast_optins SET dm_channel_id = ? WHERE guild_id = ?"
+                             " AND user_id = ?", (channel_id, delivery.guild_id,
+                                                  delivery.target_id))
+
+    async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
+        """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
+        done = part + 1 >= len(delivery.parts)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcast_deliveries SET parts_sent = ?, message_id = coalesce("
+                "message_id, ?), state = ?, sent_at = ? WHERE id = ?",
+                (part + 1, message_id, "sent" if done else "claimed",
+                 to_db(self.clock.now()) if done else None, delivery.id))
+
+    async def failed(self, delivery: Delivery, reason: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE broadcast_deliveries SET state = 'failed', error = ?"
+                             " WHERE id = ?", (reason, delivery.id))
+
+    async def release(self, delivery: Delivery) -> None:
+        """Put a claimed row back (the sender stopped before trying it)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE broadcast_deliveries SET state = 'pending' WHERE id = ?"
+                             " AND state = 'claimed'", (delivery.id,))
+
+    async def finish(self) -> list[int]:
+        """Mark broadcasts with nothing left to send as done."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT id FROM broadcasts b WHERE state = 'sending' AND NOT EXISTS (SELECT 1"
+                " FROM broadcast_deliveries d WHERE d.broadcast_id = b.id AND d.state IN"
+                " ('pending', 'claimed'))")
+            for row in rows:
+                await tx.execute("UPDATE broadcasts SET state = 'done', finished_at = ?"
+                                 " WHERE id = ?", (to_db(self.clock.now()), row["id"]))
+        return [r["id"] for r in rows]
+
+    async def has_work(self) -> bool:
+        return bool(await self.db.fetchval(
+            "SELECT 1 FROM broadcast_deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
+            " WHERE d.state = 'pending' AND b.state = 'sending' LIMIT 1"))
+
+    # -- reports -----------------------------------------------------------------------------
+
+    async def report(self, guild_id: int, broadcast_id: int) -> Report:
+        found = await self.get(guild_id, broadcast_id)
+        counts: dict[str, dict[str, int]] = {}
+        for row in await self.db.fetchall(
+                "SELECT route, state, count(*) AS n FROM broadcast_deliveries WHERE"
+                " broadcast_id = ? GROUP BY route, state", (broadcast_id,)):
+            counts.setdefault(row["route"], {})[row["state"]] = row["n"]
+        failures = [(r["route"], r["error"] or "unknown", r["n"]) for r in await self.db.fetchall(
+            "SELECT route, error, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = ?"
+            " AND state = 'failed' GROUP BY route, error ORDER BY n DESC", (broadcast_id,))]
+        return Report(found, counts, failures)
+
+    async def recent(self, guild_id: int, limit: int = 10) -> list[Broadcast]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM broadcasts WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, limit))
+        return [_broadcast(r) for r in rows]
+

@@ -1,0 +1,164 @@
+"""/broadcast end to end: modal, preview, confirm, fan-out, mentions, report, opt-in, errors,
+and the exactly-once rule after a crash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.services.families import AGREEMENT_VERSION
+from cogs._broadcast_send import BroadcastSender
+
+
+@pytest.fixture
+async def program(app):
+    """Two families with channels; ana (red) opts in to DMs, ben (blue) does not."""
+    s = app.services
+    people = {n: app.user(n) for n in ("lena", "leo", "ana", "ben")}
+    families = {}
+    for name, leader, member in (("Red", "lena", "ana"), ("Blue", "leo", "ben")):
+        channel = app.emu.create_channel(app.guild, f"family-{name.lower()}")
+        family = await s.families.create(app.guild.id, app.owner.id, name,
+                                         people[leader].id, channel_id=channel.id)
+        request = await s.families.request_join(app.guild.id, people[member].id, family.id,
+                                                AGREEMENT_VERSION)
+        await s.families.decide(app.guild.id, people[leader].id, request.id, True)
+        families[name] = channel
+    text = await app.reply(people["ana"], "broadcast", {"enabled": True}, subcommand="optin")
+    assert "as direct messages" in text
+    return people, families
+
+
+def _button(message, prefix):
+    return next(c for c in message.custom_ids if c.startswith(prefix))
+
+
+async def _finished(app):
+    async def done():
+        await app.services.broadcasts.finish()
+        return not await app.services.db.fetchval(
+            "SELECT count(*) FROM broadcasts WHERE state = 'sending'")
+    rows = await app.services.db.fetchall("SELECT * FROM broadcast_deliveries")
+    await app.emu.wait_for(done, what=f"broadcast done {[dict(r) for r in rows]}")
+
+
+async def _draft(app, text, options=None):
+    it = await app.run(app.owner, "broadcast",
+                       {"audience": "all", "routes": "channel,dm", **(options or {})},
+                       subcommand="new")
+    return await it.submit({"text": text})
+
+
+async def test_preview_confirm_fan_out_and_report(app, program):
+    people, channels = program
+    body = "Live marathon this Saturday! @everyone bring your best."
+    preview = await _draft(app, body)
+    msgs = await preview.wait_followups(1)
+    head = preview.messages[0]
+    assert preview.ephemeral and "2 family channels" in head.content
+    assert "1 person who opted in" in head.content and "will not notify anyone" in head.content
+    assert msgs[-1].content == body  # the message exactly as it will be posted
+    assert not app.emu.messages(channels["Red"])  # nothing sent before confirming
+    done = await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
+    assert "is being sent" in await done.reply_text()
+    for channel in channels.values():
+        posts = await app.emu.wait_for(lambda c=channel: app.emu.messages(c))
+        assert [p.content for p in posts] == [body]
+        assert posts[0].mention_everyone is False
+    dms = await app.emu.wait_for(lambda: app.emu.dms(people["ana"]))
+    assert [m.content for m in dms] == [body]
+    assert app.emu.dms(people["ben"]) == []  # did not opt in
+    await _finished(app)
+    report = await app.reply(app.owner, "broadcast", subcommand="report")
+    assert "finished" in report and "2 sent, 0 failed" in report and "1 sent, 0 failed" in report
+
+
+async def test_everyone_pings_only_when_ticked_and_closed_dms_are_reported(app, program):
+    people, channels = program
+    app.emu.close_dms(people["ana"])
+    preview = await _draft(app, "@everyone we are live", {"everyone": True})
+    head = (await preview.wait_message())
+    assert "will notify people" in head.content
+    await (await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
+           ).reply_text()
+    posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
+    assert posts[0].mention_everyone is True
+    await _finished(app)
+    report = await app.reply(app.owner, "broadcast", subcommand="report")
+    assert "does not accept DMs" in report and "0 sent, 1 failed" in report
+
+
+async def test_long_text_is_split_and_bad_input_refused(app, program):
+    _, channels = program
+    para = "Schedule details. " * 100  # 1,800 characters
+    preview = await _draft(app, f"{para}\n\n{para}")
+    head = await preview.wait_message()
+    assert "2 messages exactly as they will be posted" in head.content
+    await (await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
+           ).reply_text()
+    posts = await app.emu.wait_for(lambda: len(app.emu.messages(channels["Red"])) == 2
+                                   and app.emu.messages(channels["Red"]))
+    assert [p.content for p in posts] == [para.strip(), para.strip()]
+    refused = await app.reply(app.owner, "broadcast",
+                              {"audience": "all", "routes": "dm", "at": "2020-01-01 10:00"},
+                              subcommand="new")
+    assert "is in the past" in refused
+    refused = await app.reply(app.owner, "broadcast", {"audience": "leaders", "routes": "dm"},
+                              subcommand="new")
+    assert "Nobody would receive this broadcast" in refused
+    refused = await app.reply(app.owner, "broadcast", {"audience": "leaders", "routes": "dm"},
+                              subcommand="new", locale="es-419")
+    assert "Nadie recibiría este anuncio" in refused
+    opened = await app.run(app.owner, "broadcast", {"audience": "all", "routes": "dm"},
+                           subcommand="new")
+    too_long = await opened.submit({"text": "x" * 4001})
+    assert "at most 4,000" in await too_long.reply_text()
+    creator = program[0]["ben"]
+    refused = await app.reply(creator, "broadcast", {"audience": "all", "routes": "dm"},
+                              subcommand="new")
+    assert "Only program managers" in refused
+    assert await app.services.db.fetchval("SELECT count(*) FROM broadcasts") == 1
+
+
+async def test_scheduled_broadcast_waits_for_its_time(app, program):
+    _, channels = program
+    when = (app.bot.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    preview = await _draft(app, "Later news", {"at": when})
+    head = await preview.wait_message()
+    confirmed = await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
+    assert "is scheduled for" in await confirmed.reply_text()
+    assert await app.services.broadcasts.start_due() == []
+    assert app.emu.messages(channels["Red"]) == []
+
+
+async def test_a_delivery_left_claimed_by_a_crash_is_not_sent_twice(app, program):
+    """A previous process claimed two rows and posted one of them before dying."""
+    _, channels = program
+    b = app.services.broadcasts
+    draft, _ = await b.draft(app.guild.id, app.owner.id, "Exactly once", "all", [],
+                             ("channel",), False, None)
+    cog = app.bot.get_cog("Broadcasts")
+    cog.sender.stop()  # the running sender plays no part here
+    await b.confirm(app.guild.id, app.owner.id, draft.id)
+    red, _ = sorted(await b.claim(10), key=lambda d: d.target_id)
+    dead = BroadcastSender(app.bot)
+    await dead.post(red.channel_id, "Exactly once", f"b{red.id}p0", False)  # then it died
+    fresh = BroadcastSender(app.bot)
+    assert await fresh.resolve_ambiguous() == 2
+    await fresh.drain()
+    assert [p.content for p in app.emu.messages(channels["Red"])] == ["Exactly once"]
+    assert [p.content for p in app.emu.messages(channels["Blue"])] == ["Exactly once"]
+    report = await b.report(app.guild.id, draft.id)
+    assert report.count("sent") == 2
+
+
+async def test_enforce_nonce_returns_the_first_message(app, program):
+    _, channels = program
+    sender = BroadcastSender(app.bot)
+    first = await sender.post(channels["Red"].id, "once", "b9p0", False)
+    again = await sender.post(channels["Red"].id, "once", "b9p0", False)
+    assert first["id"] == again["id"]
+    other = await sender.post(channels["Red"].id, "once", "b9p1", False)
+    assert other["id"] != first["id"]
+    assert len(app.emu.messages(channels["Red"])) == 2
