@@ -17,6 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "status"])
     sub.add_parser("demo", help="play a scripted walk-through against the local emulator")
+    email = sub.add_parser("email", help="email: send a test message, show the outbox")
+    email_sub = email.add_subparsers(dest="action", required=True)
+    email_test = email_sub.add_parser("test", help="queue and deliver one test email now")
+    email_test.add_argument("address")
+    email_sub.add_parser("status", help="outbox counts by state and the latest errors")
     i18n = sub.add_parser("i18n", help="translations")
     i18n.add_argument("action", choices=["missing"])
     return parser
@@ -45,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.demo.play import demo_main
 
             return asyncio.run(demo_main(settings))
+        if args.command == "email":
+            from bot.mail.cli import email_main
+
+            return asyncio.run(email_main(settings, args.action, getattr(args, "address", None)))
         if args.command == "i18n":
             return asyncio.run(_i18n_missing())
     except KeyboardInterrupt:

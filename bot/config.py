@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     reminder_sweep_seconds: int = Field(
         default=60, ge=5, le=3600, description="seconds between reminder sweeps (5-3600)"
     )
+    outbox_dir: Path | None = Field(
+        default=None, description="a folder where each delivered email is also saved as .eml"
+    )
+    email_connections: int = Field(
+        default=3, ge=1, le=10, description="SMTP connections used in parallel (1-10)"
+    )
     broadcast_rate: float = Field(
         default=48.0, gt=0, le=50,
         description="requests per second (at most 50) the broadcast sender may use",
@@ -111,7 +117,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("dev_guild_id", mode="before")
+    @field_validator("dev_guild_id", "outbox_dir", mode="before")
     @classmethod
     def _empty_id(cls, value: object) -> object:
         return None if value == "" else value

@@ -10,6 +10,8 @@ from bot.db import Database
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
 from bot.services.checkins import CheckinService
+from bot.services.digests import DigestService
+from bot.services.email import EmailService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -42,6 +44,8 @@ class Services:
     reminders: ReminderService = field(init=False)
     leaderboards: LeaderboardService = field(init=False)
     pace: PaceService = field(init=False)
+    email: EmailService = field(init=False)
+    digests: DigestService = field(init=False)
     broadcasts: BroadcastService = field(init=False)
 
     @classmethod
@@ -66,5 +70,7 @@ class Services:
         services.leaderboards = LeaderboardService(
             db, clock, guilds, services.families, services.tiers)
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
+        services.email = EmailService(db, clock, audit, members, settings)
+        services.digests = DigestService(db, clock, services.email, services.kpis)
         services.broadcasts = BroadcastService(db, clock, audit, members)
         return services

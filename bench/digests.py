@@ -1,0 +1,197 @@
+"""Digests under load: 10,000 personalised weekly digests rendered, queued in the outbox and
+delivered by the real sender, against raw aiosmtplib sending 10,000 pre-rendered messages.
+
+The SMTP server (aiosmtpd, accepting everything) runs in a subprocess on 127.0.0.1. Figures
+(medians over ``--rounds``, both measured in the same run over the same number of
+connections):
+
+- ``msgs_per_s``: from the digest sweep's start (recipients picked, contents queried,
+  templates rendered, rows queued) until every row is marked sent by the sender.
+- ``raw_msgs_per_s``: ``aiosmtplib.SMTP.sendmail`` of the same messages, pre-rendered to
+  bytes (taken from that round's outbox), over the same N connections.
+- ``ratio_to_raw_smtp`` = msgs_per_s / raw_msgs_per_s. Goal ≥ 0.8.
+
+    .venv/bin/python bench/digests.py [--recipients 10000] [--connections 4] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosmtplib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.clock import FrozenClock, to_db
+from bot.config import load_settings
+from bot.db import Database
+from bot.mail.sender import Sender
+from bot.mail.smtp import SmtpConfig, build_message
+from bot.services import Services
+from bot.templating import Templates
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, after 09:00 UTC: digests are due
+GUILD = 1
+
+SERVER = """
+import sys, time
+from aiosmtpd.controller import Controller
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def seed(path: Path, recipients: int) -> None:
+    db = await Database.open(path)
+    await db.migrate()
+    week = [NOW - timedelta(days=d, hours=3) for d in range(1, 8)]
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO guilds VALUES (?, 'UTC', 'en', NULL, ?, ?)",
+                         (GUILD, to_db(NOW), to_db(NOW)))
+        stamp = to_db(NOW - timedelta(days=30))
+        await tx.executemany(
+            "INSERT INTO members (guild_id, user_id, program_role, locale, joined_at)"
+            " VALUES (?, ?, 'creator', ?, ?)",
+            [(GUILD, u, "es" if u % 2 else "en", stamp) for u in range(1, recipients + 1)])
+        await tx.executemany(
+            "INSERT INTO email_addresses (guild_id, user_id, address, verified_at,"
+            " weekly_digest, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+            [(GUILD, u, f"creator{u}@example.org", stamp, stamp, stamp)
+             for u in range(1, recipients + 1)])
+        rows = []
+        for u in range(1, recipients + 1):
+            for i, when in enumerate(week[: 1 + u % 7]):
+                rows.append((GUILD, u, when.date().isoformat(), 1.5 + i, 100 * u % 5000,
+                             u % 40, 30, to_db(when), to_db(when)))
+        await tx.executemany(
+            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
+            " followers, peak_viewers, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'UTC', ?, ?, ?, ?, ?, ?)", rows)
+        await tx.executemany(
+            "INSERT INTO checkin_streaks (guild_id, user_id, current, best) VALUES (?, ?, ?, ?)",
+            [(GUILD, u, u % 9, u % 12) for u in range(1, recipients + 1)])
+    await db.close()
+
+
+def fresh_copy(template: Path, path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, path)
+    return path
+
+
+def start_server(port: int) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    return server
+
+
+async def familia_round(template: Path, work: Path, port: int, connections: int,
+                        templates: Templates) -> tuple[float, int]:
+    path = fresh_copy(template, work / "round.db")
+    settings = load_settings(env_file=None, database_path=path, secret_key="bench-secret",
+                             smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    db = await Database.open(path)
+    clock = FrozenClock(NOW)
+    services = Services.build(db, settings, clock)
+    services.email.templates = templates
+    sender = Sender(db, SmtpConfig.from_settings(settings), clock, connections=connections,
+                    batch=500, poll=0.05)
+    services.email.on_queued = sender.wake
+    started = time.perf_counter()
+    task = asyncio.create_task(sender.run())
+    queued = await services.digests.sweep(cap=10**9)
+    while await db.fetchval(
+            "SELECT count(*) FROM email_outbox WHERE state IN ('queued', 'sending')"):
+        sender.wake()
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    rows = await db.fetchall("SELECT * FROM email_outbox WHERE state = 'sent'")
+    await db.close()
+    assert len(rows) == queued, (len(rows), queued)
+    # The very same messages, pre-rendered, for the raw comparison.
+    return elapsed, [(r["recipient"], build_message(r, settings.smtp_from)) for r in rows]
+
+
+async def raw_round(messages: list[tuple[str, bytes]], port: int, connections: int) -> float:
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in messages:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        while not queue.empty():
+            to, data = queue.get_nowait()
+            await smtp.sendmail("familia@localhost", [to], data)
+        await smtp.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    port = free_port()
+    server = start_server(port)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            template = work / "seed.db"
+            await seed(template, args.recipients)
+            templates = Templates()
+            ours, raw = [], []
+            for n in range(args.rounds):
+                elapsed, messages = await familia_round(template, work, port,
+                                                        args.connections, templates)
+                ours.append(len(messages) / elapsed)
+                raw.append(len(messages) / await raw_round(messages, port, args.connections))
+                print(f"round {n + 1}: familia {ours[-1]:.0f}/s, raw {raw[-1]:.0f}/s",
+                      file=sys.stderr)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+    result = {
+        "bench": "digests", "recipients": args.recipients, "connections": args.connections,
+        "rounds": args.rounds, "msgs_per_s": round(statistics.median(ours), 1),
+        "raw_msgs_per_s": round(statistics.median(raw), 1),
+    }
+    result["ratio_to_raw_smtp"] = round(result["msgs_per_s"] / result["raw_msgs_per_s"], 3)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

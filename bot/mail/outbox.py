@@ -1,0 +1,164 @@
+"""The outbox: one row per email, queued inside the transaction of the event that causes it.
+
+States: queued → sending (claimed with a lease) → sent | queued again (temporary failure,
+exponential backoff) | failed (permanent failure or too many tries) | suppressed (the address
+keeps bouncing). A row whose lease ran out (the process died mid-send) is claimed again; a row
+marked sent never is. The dedupe key is UNIQUE, so queueing the same email twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import to_db
+from bot.db import Database, Transaction
+
+BOUNCES_TO_SUPPRESS = 3
+MAX_ATTEMPTS = 10
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Email:
+    recipient: str
+    kind: str
+    dedupe_key: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    guild_id: int | None = None
+    user_id: int | None = None
+
+
+async def is_suppressed(tx: Transaction, address: str) -> bool:
+    return bool(await tx.fetchval(
+        "SELECT 1 FROM email_suppressions WHERE address_hash = ? AND suppressed_at IS NOT NULL",
+        (address_hash(address),),
+    ))
+
+
+async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:
+    """Queue ``email`` in ``tx``; False when its dedupe key exists or the address is
+    suppressed."""
+    if await is_suppressed(tx, email.recipient):
+        return False
+    inserted = await tx.fetchval(
+        "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
+        " body_text, body_html, headers, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+        " RETURNING id",
+        (email.guild_id, email.user_id, email.recipient, email.kind, email.dedupe_key,
+         email.subject, email.text, email.html, json.dumps(email.headers), to_db(now),
+         to_db(now)),
+    )
+    return inserted is not None
+
+
+async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> int:
+    """Queue many emails in ``tx`` (one statement); returns how many were new."""
+    suppressed = {r[0] for r in await tx.fetchall(
+        "SELECT address_hash FROM email_suppressions WHERE suppressed_at IS NOT NULL")}
+    stamp = to_db(now)
+    rows = [(e.guild_id, e.user_id, e.recipient, e.kind, e.dedupe_key, e.subject, e.text,
+             e.html, json.dumps(e.headers), stamp, stamp)
+            for e in emails if not suppressed or address_hash(e.recipient) not in suppressed]
+    before = await tx.fetchval("SELECT total_changes()")
+    await tx.executemany(
+        "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
+        " body_text, body_html, headers, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING", rows)
+    return await tx.fetchval("SELECT total_changes()") - before
+
+
+async def claim(db: Database, now: datetime, limit: int, lease: timedelta) -> list:
+    """Take up to ``limit`` due rows (queued, or sending with an expired lease)."""
+    stamp = to_db(now)
+    async with db.transaction() as tx:
+        return await tx.fetchall(
+            "UPDATE email_outbox SET state = 'sending', lease_until = ?,"
+            " attempts = attempts + 1 WHERE id IN (SELECT id FROM email_outbox"
+            " WHERE (state = 'queued' AND next_attempt_at <= ?)"
+            " OR (state = 'sending' AND lease_until <= ?)"
+            " ORDER BY next_attempt_at, id LIMIT ?)"
+            " RETURNING id, recipient, kind, dedupe_key, subject, body_text, body_html, headers,"
+            " attempts",
+            (to_db(now + lease), stamp, stamp, limit),
+        )
+
+
+def backoff(attempts: int, base: float, cap: float) -> timedelta:
+    """Delay before try ``attempts + 1``: base, 2·base, 4·base … at most ``cap`` seconds."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row_id: int
+    recipient: str
+    attempts: int
+    error: str | None = None
+    permanent: bool = False
+
+
+async def record(db: Database, outcomes: list[Outcome], now: datetime, base: float,
+                 cap: float) -> None:
+    """Apply a batch of delivery outcomes in one transaction."""
+    stamp = to_db(now)
+    sent = [(stamp, o.row_id) for o in outcomes if o.error is None]
+    async with db.transaction() as tx:
+        if sent:
+            await tx.executemany(
+                "UPDATE email_outbox SET state = 'sent', sent_at = ?, lease_until = NULL,"
+                " last_error = NULL WHERE id = ? AND state = 'sending'", sent)
+        for o in outcomes:
+            if o.error is None:
+                continue
+            if o.permanent or o.attempts >= MAX_ATTEMPTS:
+                await tx.execute(
+                    "UPDATE email_outbox SET state = 'failed', lease_until = NULL,"
+                    " last_error = ? WHERE id = ?", (o.error, o.row_id))
+                if o.permanent:
+                    await _bounce(tx, o.recipient, o.error, stamp)
+            else:
+                retry = to_db(now + backoff(o.attempts, base, cap))
+                await tx.execute(
+                    "UPDATE email_outbox SET state = 'queued', lease_until = NULL,"
+                    " next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    (retry, o.error, o.row_id))
+
+
+async def _bounce(tx: Transaction, recipient: str, error: str, stamp: str) -> None:
+    key = address_hash(recipient)
+    bounces = await tx.fetchval(
+        "INSERT INTO email_suppressions (address_hash, bounces, last_error) VALUES (?, 1, ?)"
+        " ON CONFLICT (address_hash) DO UPDATE SET bounces = bounces + 1,"
+        " last_error = excluded.last_error RETURNING bounces", (key, error))
+    if bounces >= BOUNCES_TO_SUPPRESS:
+        await tx.execute(
+            "UPDATE email_suppressions SET suppressed_at = coalesce(suppressed_at, ?)"
+            " WHERE address_hash = ?", (stamp, key))
+        await tx.execute(
+            "UPDATE email_outbox SET state = 'suppressed', lease_until = NULL"
+            " WHERE recipient = ? AND state = 'queued'", (recipient,))
+
+
+async def status(db: Database) -> dict:
+    """Counts by state, the oldest queued row's age and the latest errors (no addresses)."""
+    counts = {r["state"]: r["n"] for r in await db.fetchall(
+        "SELECT state, count(*) AS n FROM email_outbox GROUP BY state")}
+    oldest = await db.fetchval(
+        "SELECT min(created_at) FROM email_outbox WHERE state IN ('queued', 'sending')")
+    errors = [dict(r) for r in await db.fetchall(
+        "SELECT kind, attempts, state, last_error FROM email_outbox"
+        " WHERE last_error IS NOT NULL ORDER BY id DESC LIMIT 5")]
+    suppressed = await db.fetchval(
+        "SELECT count(*) FROM email_suppressions WHERE suppressed_at IS NOT NULL")
+    return {"counts": counts, "oldest_queued": oldest, "errors": errors,
+            "suppressed": suppressed}

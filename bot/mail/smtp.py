@@ -1,0 +1,171 @@
+"""MIME building and SMTP connections (aiosmtplib), with failures sorted into temporary and
+permanent ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import quopri
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
+
+import aiosmtplib
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str = "none"  # none, starttls, tls
+    user: str | None = None
+    password: str | None = None
+    sender: str = "Familia <familia@localhost>"
+    timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings) -> SmtpConfig:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_security,
+                   settings.smtp_user, password, settings.smtp_from)
+
+    @property
+    def envelope_from(self) -> str:
+        return parseaddr(self.sender)[1]
+
+
+def mask(address: str) -> str:
+    """``ana.maria@example.org`` → ``a•••@e•••.org``: enough to recognise, not to copy."""
+    local, _, domain = address.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    return f"{local[:1]}•••@{(name or tld)[:1]}•••{dot}{tld if name else ''}"
+
+
+def message_id(dedupe_key: str) -> str:
+    """The same dedupe key always gives the same Message-ID, so a resend is recognisable."""
+    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()}@familia>"
+
+
+def _header(value: str) -> str:
+    """A header value as ASCII: RFC 2047 encoded-words when it is not."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=998).encode()
+
+
+def _address(value: str) -> str:
+    name, addr = parseaddr(value)
+    return formataddr((name, addr), "utf-8") if name else addr
+
+
+def _qp(text: str) -> bytes:
+    return quopri.encodestring(text.replace("\r\n", "\n").encode()).replace(b"\n", b"\r\n")
+
+
+def build_message(row, sender: str) -> bytes:
+    """One outbox row as multipart/alternative wire bytes (text first, then HTML), built
+    directly: the stdlib's EmailMessage costs milliseconds per message."""
+    boundary = "=_familia_" + hashlib.sha256(row["dedupe_key"].encode()).hexdigest()[:24]
+    headers = [
+        ("From", _address(sender)), ("To", row["recipient"]),
+        ("Subject", _header(row["subject"])), ("Date", formatdate(localtime=False)),
+        ("Message-ID", message_id(row["dedupe_key"])), ("MIME-Version", "1.0"),
+        *((name, _header(value)) for name, value in json.loads(row["headers"]).items()),
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode()
+    part = ("--{b}\r\nContent-Type: text/{sub}; charset=\"utf-8\"\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+    return b"".join([
+        head, b"\r\n",
+        part.format(b=boundary, sub="plain").encode(), _qp(row["body_text"]), b"\r\n",
+        part.format(b=boundary, sub="html").encode(), _qp(row["body_html"]), b"\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ])
+
+
+class TemporaryFailure(Exception):
+    """Try again later (4xx, connection refused, timeout)."""
+
+    def __init__(self, text: str, unreachable: bool = False) -> None:
+        super().__init__(text)
+        self.unreachable = unreachable
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good (5xx)."""
+
+
+class Connection:
+    """One reusable SMTP connection; reconnects on demand."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        c = self.config
+        smtp = aiosmtplib.SMTP(
+            hostname=c.host, port=c.port, timeout=c.timeout, use_tls=c.security == "tls",
+            start_tls=True if c.security == "starttls" else False,
+        )
+        await smtp.connect()
+        if c.user and c.password:
+            await smtp.login(c.user, c.password)
+        return smtp
+
+    async def send(self, recipient: str, data: bytes) -> None:
+        """Deliver ``data``; server texts in the raised errors have the address masked."""
+        try:
+            await self._send(recipient, data)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            text = str(exc).replace(recipient, mask(recipient))
+            if isinstance(exc, PermanentFailure):
+                raise PermanentFailure(text) from exc.__cause__
+            raise TemporaryFailure(text, exc.unreachable) from exc.__cause__
+
+    async def _send(self, recipient: str, data: bytes) -> None:
+        if self._smtp is None or not self._smtp.is_connected:
+            try:
+                self._smtp = await self._connect()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                self._smtp = None
+                raise TemporaryFailure(f"{type(exc).__name__}: {exc}", unreachable=True) from exc
+        try:
+            errors, _ = await self._smtp.sendmail(self.config.envelope_from, [recipient], data)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self._reset()
+            refusal = exc.recipients[0] if exc.recipients else None
+            raise _classify(refusal.code if refusal else 550, str(exc)) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code in (421,) or not 400 <= exc.code < 600:
+                await self.close()
+            else:
+                await self._reset()
+            raise _classify(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self.close()
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        if errors:  # only one recipient: a refusal is raised above; keep it defensive
+            code, text = next(iter(errors.values()))
+            raise _classify(code, text)
+
+    async def _reset(self) -> None:
+        try:
+            if self._smtp is not None and self._smtp.is_connected:
+                await self._smtp.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            await self.close()
+
+    async def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                smtp.close()
+
+
+def _classify(code: int, text: str) -> Exception:
+    line = f"{code} {text}".strip()[:300]
+    return PermanentFailure(line) if 500 <= code < 600 else TemporaryFailure(line)

@@ -1,0 +1,339 @@
+"""Email addresses, verification codes, preferences, unsubscribe links and queueing mail.
+
+Rendering happens when an email is queued (in the event's transaction), so the outbox row
+holds exactly what will be sent. Addresses never leave this service unmasked except into the
+outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from bot.clock import Clock, from_db, to_db
+from bot.config import SUPPORTED_LOCALES, Settings
+from bot.db import Database, Transaction
+from bot.errors import UserError
+from bot.mail import outbox, tokens
+from bot.mail.rendering import render_email
+from bot.mail.smtp import mask
+from bot.services.audit import AuditLog
+from bot.services.members import MemberService
+
+log = logging.getLogger(__name__)
+
+CODE_MINUTES = 15
+CODE_TRIES = 5
+PREFERENCES = ("weekly_digest", "digest_day", "campaigns", "broadcasts", "reminders", "locale")
+# Which preference turns each kind of mail off (None: transactional, always sent).
+CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creator": "digest",
+            "exit_survey": "all", "verify": None, "test": None}
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+@dataclass(frozen=True)
+class EmailAddress:
+    guild_id: int
+    user_id: int
+    address: str
+    verified: bool
+    weekly_digest: bool | None
+    digest_day: int | None
+    campaigns: bool
+    broadcasts: bool
+    reminders: bool
+    locale: str | None
+
+    @property
+    def masked(self) -> str:
+        return mask(self.address)
+
+
+def _row(row) -> EmailAddress:
+    weekly = row["weekly_digest"]
+    return EmailAddress(
+        row["guild_id"], row["user_id"], row["address"], row["verified_at"] is not None,
+        None if weekly is None else bool(weekly), row["digest_day"], bool(row["campaigns"]),
+        bool(row["broadcasts"]), bool(row["reminders"]), row["locale"])
+
+
+def validate_address(value: str) -> str:
+    address = value.strip()
+    local = address.partition("@")[0]
+    if len(address) > 254 or len(local) > 64 or not _ADDRESS.match(address) or ".." in address:
+        raise UserError("email.invalid_address", value=value[:80])
+    return address
+
+
+class EmailService:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
+                 settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.members = members
+        self.settings = settings
+        self.templates: Any = None  # set by the email cog (the bot's); built lazily otherwise
+        self.on_queued: Callable[[], None] = lambda: None  # the sender's wake-up
+        self._secret: str | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def secret(self, tx: Transaction | None = None) -> str:
+        """SECRET_KEY, or one generated once and kept in app_meta when it is not set
+        (written in ``tx`` when called inside a transaction)."""
+        if self._secret is None:
+            if self.settings.secret_key is not None:
+                self._secret = self.settings.secret_key.get_secret_value()
+            elif tx is not None:
+                self._secret = await self._stored_secret(tx)
+            else:
+                async with self.db.transaction() as own:
+                    self._secret = await self._stored_secret(own)
+        return self._secret
+
+    async def _stored_secret(self, tx: Transaction) -> str:
+        stored = await tx.fetchval("SELECT value FROM app_meta WHERE key = 'email_secret_key'")
+        if stored is None:
+            stored = secrets.token_urlsafe(32)
+            await tx.execute("INSERT INTO app_meta (key, value) VALUES ('email_secret_key', ?)",
+                             (stored,))
+            log.warning("SECRET_KEY is not set: generated one and stored it in the database"
+                        " (app_meta); set SECRET_KEY to keep links stable")
+        return stored
+
+    def _templates(self):
+        if self.templates is None:
+            from bot.templating import Templates
+
+            self.templates = Templates()
+        return self.templates
+
+    def _code_hash(self, secret: str, guild_id: int, user_id: int, code: str) -> str:
+        return hmac.new(secret.encode(), f"code:{guild_id}:{user_id}:{code}".encode(),
+                        hashlib.sha256).hexdigest()
+
+    def unsubscribe_url(self, token: str) -> str:
+        return f"{self.settings.public_base_url}/unsubscribe?t={quote(token)}"
+
+    async def queue(self, tx: Transaction, guild_id: int | None, user_id: int | None,
+                    recipient: str, kind: str, dedupe_key: str, locale: str,
+                    **context: Any) -> bool:
+        """Render ``kind`` and queue it in ``tx``; False if already queued or suppressed."""
+        email = await self._render(tx, guild_id, user_id, recipient, kind, dedupe_key, locale,
+                                   context)
+        return await outbox.enqueue(tx, email, self.clock.now())
+
+    async def queue_many(self, tx: Transaction, items: list[tuple]) -> int:
+        """Queue many ``(guild, user, recipient, kind, dedupe_key, locale, context)`` in
+        ``tx`` at once (digests); returns how many were new."""
+        emails = [await self._render(tx, g, u, r, k, d, loc, ctx)
+                  for g, u, r, k, d, loc, ctx in items]
+        return await outbox.enqueue_many(tx, emails, self.clock.now())
+
+    async def _render(self, tx: Transaction, guild_id: int | None, user_id: int | None,
+                      recipient: str, kind: str, dedupe_key: str, locale: str,
+                      context: dict[str, Any]) -> outbox.Email:
+        headers: dict[str, str] = {}
+        scope = CATEGORY.get(kind)
+        url = None
+        if scope is not None and guild_id is not None and user_id is not None:
+            token = tokens.sign(await self.secret(tx), guild_id, user_id, scope)
+            url = self.unsubscribe_url(token)
+            mailto = self.settings.smtp_from.rpartition("<")[2].rstrip(">").strip()
+            headers = {
+                "List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject=unsubscribe%20{token}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        rendered = render_email(self._templates(), locale, kind, unsubscribe_url=url, **context)
+        return outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
+                            rendered.html, headers, guild_id, user_id)
+
+    async def _locale(self, guild_id: int, user_id: int, chosen: str | None) -> str:
+        if chosen:
+            return chosen
+        member = await self.members.get(guild_id, user_id)
+        if member is not None and member.locale:
+            return member.locale
+        return (await self.members.guilds.get(guild_id)).locale
+
+    # -- addresses -----------------------------------------------------------------------
+
+    async def get(self, guild_id: int, user_id: int) -> EmailAddress | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id))
+        return None if row is None else _row(row)
+
+    async def set_address(self, guild_id: int, user_id: int, value: str,
+                          discord_locale: str | None = None) -> EmailAddress:
+        """Store ``value`` unverified and queue a code to it; the old address stops getting
+        mail until the new one is verified."""
+        address = validate_address(value)
+        secret = await self.secret()
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if await outbox.is_suppressed(tx, address):
+                raise UserError("email.suppressed", address=mask(address))
+            await self.members.ensure(tx, guild_id, user_id)
+            await tx.execute(
+                "INSERT INTO email_addresses (guild_id, user_id, address, code_hash,"
+                " code_expires_at, code_attempts, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+                " address = excluded.address, verified_at = NULL, code_hash = excluded.code_hash,"
+                " code_expires_at = excluded.code_expires_at, code_attempts = 0,"
+                " updated_at = excluded.updated_at",
+                (guild_id, user_id, address, self._code_hash(secret, guild_id, user_id, code),
+                 to_db(now + timedelta(minutes=CODE_MINUTES)), to_db(now), to_db(now)))
+            row = await tx.fetchone(
+                "SELECT * FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id))
+            locale = await self._locale(guild_id, user_id, row["locale"] or discord_locale)
+            await self.queue(tx, guild_id, user_id, address, "verify",
+                             f"verify:{guild_id}:{user_id}:{secrets.token_hex(8)}", locale,
+                             code=code, minutes=CODE_MINUTES)
+            await self.audit.record(tx, guild_id, user_id, "email.set", str(user_id))
+        self.on_queued()
+        return _row(row)
+
+    async def verify(self, guild_id: int, user_id: int, code: str, is_manager: bool = False
+                     ) -> EmailAddress:
+        secret = await self.secret()
+        code = "".join(code.split())
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id))
+            if row is None or row["code_hash"] is None:
+                raise UserError("email.nothing_to_verify")
+            if from_db(row["code_expires_at"]) <= now:
+                raise UserError("email.code_expired", minutes=CODE_MINUTES)
+            if row["code_attempts"] >= CODE_TRIES:
+                raise UserError("email.too_many_tries", tries=CODE_TRIES)
+            expected = row["code_hash"]
+            if not hmac.compare_digest(expected,
+                                       self._code_hash(secret, guild_id, user_id, code)):
+                await tx.execute(
+                    "UPDATE email_addresses SET code_attempts = code_attempts + 1"
+                    " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+                left = CODE_TRIES - row["code_attempts"] - 1
+                error = UserError("email.wrong_code", left=left)
+            else:
+                await tx.execute(
+                    "UPDATE email_addresses SET verified_at = ?, code_hash = NULL,"
+                    " code_expires_at = NULL, code_attempts = 0, updated_at = ?, manager = ?"
+                    " WHERE guild_id = ? AND user_id = ?",
+                    (to_db(now), to_db(now), int(is_manager), guild_id, user_id))
+                await self.audit.record(tx, guild_id, user_id, "email.verified", str(user_id))
+                error = None
+        if error is not None:  # the wrong try is counted (committed) before refusing
+            raise error
+        found = await self.get(guild_id, user_id)
+        assert found is not None
+        return found
+
+    async def set_preferences(self, guild_id: int, user_id: int, is_manager: bool = False,
+                              **changes: Any) -> EmailAddress:
+        """Change some of :data:`PREFERENCES`; ``None`` values are left as they are."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(changes) - set(PREFERENCES)
+        if unknown:
+            raise ValueError(f"unknown preferences {unknown}")
+        if "digest_day" in changes and not 0 <= changes["digest_day"] <= 6:
+            raise UserError("email.bad_day")
+        if "locale" in changes and changes["locale"] not in SUPPORTED_LOCALES:
+            raise UserError("common.unknown_language", value=changes["locale"],
+                            choices=SUPPORTED_LOCALES)
+        async with self.db.transaction() as tx:
+            if not await tx.fetchval(
+                "SELECT 1 FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id),
+            ):
+                raise UserError("email.no_address")
+            await tx.execute(
+                "UPDATE email_addresses SET manager = ? WHERE guild_id = ? AND user_id = ?",
+                (int(is_manager), guild_id, user_id))
+            for column, value in changes.items():
+                assert column in PREFERENCES  # never from user input
+                stored = int(value) if isinstance(value, bool) else value
+                await tx.execute(
+                    f"UPDATE email_addresses SET {column} = ?, updated_at = ?"
+                    " WHERE guild_id = ? AND user_id = ?",
+                    (stored, to_db(self.clock.now()), guild_id, user_id))
+            if changes:
+                await self.audit.record(tx, guild_id, user_id, "email.preferences",
+                                        str(user_id), **changes)
+        found = await self.get(guild_id, user_id)
+        assert found is not None
+        return found
+
+    async def remove(self, guild_id: int, user_id: int) -> None:
+        async with self.db.transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id))
+            if not removed:
+                raise UserError("email.no_address")
+            await tx.execute(
+                "UPDATE email_outbox SET state = 'failed', last_error = 'address removed'"
+                " WHERE guild_id = ? AND user_id = ? AND state = 'queued'", (guild_id, user_id))
+            await self.audit.record(tx, guild_id, user_id, "email.removed", str(user_id))
+
+    # -- unsubscribe ---------------------------------------------------------------------
+
+    async def check_token(self, token: str | None) -> tuple[tokens.Unsubscribe, str] | None:
+        """The token's content and the recipient's language, or None if it is not ours."""
+        parsed = tokens.verify(await self.secret(), token)
+        if parsed is None:
+            return None
+        found = await self.get(parsed.guild_id, parsed.user_id)
+        locale = await self._locale(parsed.guild_id, parsed.user_id,
+                                    found.locale if found else None)
+        return parsed, locale
+
+    async def unsubscribe(self, token: str | None) -> tuple[tokens.Unsubscribe, str] | None:
+        checked = await self.check_token(token)
+        if checked is None:
+            return None
+        parsed, _ = checked
+        columns = {"digest": ("weekly_digest",), "campaigns": ("campaigns",),
+                   "broadcasts": ("broadcasts",), "reminders": ("reminders",),
+                   "all": ("weekly_digest", "campaigns", "broadcasts", "reminders")}
+        async with self.db.transaction() as tx:
+            for column in columns[parsed.scope]:
+                await tx.execute(
+                    f"UPDATE email_addresses SET {column} = 0, updated_at = ?"
+                    " WHERE guild_id = ? AND user_id = ?",
+                    (to_db(self.clock.now()), parsed.guild_id, parsed.user_id))
+            await self.audit.record(tx, parsed.guild_id, parsed.user_id, "email.unsubscribed",
+                                    str(parsed.user_id), scope=parsed.scope)
+        return checked
+
+    # -- events --------------------------------------------------------------------------
+
+    async def queue_exit_survey(self, guild_id: int, user_id: int) -> bool:
+        """A member left the server: one survey to their verified address, once per day."""
+        found = await self.get(guild_id, user_id)
+        if found is None or not found.verified:
+            return False
+        day = self.clock.now().date().isoformat()
+        locale = await self._locale(guild_id, user_id, found.locale)
+        async with self.db.transaction() as tx:
+            queued = await self.queue(tx, guild_id, user_id, found.address, "exit_survey",
+                                      f"exit_survey:{guild_id}:{user_id}:{day}", locale)
+        if queued:
+            self.on_queued()
+        return queued
+
+    async def status(self) -> dict:
+        return await outbox.status(self.db)

@@ -1,0 +1,79 @@
+"""The bot's small web server: one-click unsubscribe (RFC 8058) and a health check.
+
+GET  /unsubscribe?t=TOKEN  → a confirmation page with a POST button (a link scanner that
+                              follows links unsubscribes nobody);
+POST /unsubscribe?t=TOKEN  → unsubscribes and shows so (mail clients' one-click POST too);
+a tampered or unknown token → a refusal page, HTTP 400.
+GET  /healthz              → "ok".
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.services.email import EmailService
+from bot.templating import Templates
+
+log = logging.getLogger(__name__)
+
+PAGE = "email/page.html"
+
+
+class WebServer:
+    def __init__(self, email: EmailService, templates: Templates, default_locale: str) -> None:
+        self.email = email
+        self.templates = templates
+        self.default_locale = default_locale
+        self.app = web.Application()
+        self.app.add_routes([
+            web.get("/unsubscribe", self.confirm),
+            web.post("/unsubscribe", self.unsubscribe),
+            web.get("/healthz", self.health),
+        ])
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port`` (0 picks a free port); returns the port."""
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("web server listening on %s:%s", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _page(self, locale: str, state: str, status: int = 200, token: str = "",
+              scope: str = "") -> web.Response:
+        html = self.templates.render(locale, PAGE, state=state, token=token, scope=scope)
+        return web.Response(text=html, status=status, content_type="text/html",
+                            headers={"Cache-Control": "no-store",
+                                     "Referrer-Policy": "no-referrer"})
+
+    async def confirm(self, request: web.Request) -> web.Response:
+        token = request.query.get("t", "")
+        checked = await self.email.check_token(token)
+        if checked is None:
+            return self._page(self.default_locale, "refused", 400)
+        parsed, locale = checked
+        return self._page(locale, "confirm", token=token, scope=parsed.scope)
+
+    async def unsubscribe(self, request: web.Request) -> web.Response:
+        token = request.query.get("t", "")
+        if not token:
+            token = str((await request.post()).get("t", ""))
+        done = await self.email.unsubscribe(token)
+        if done is None:
+            return self._page(self.default_locale, "refused", 400)
+        parsed, locale = done
+        return self._page(locale, "done", scope=parsed.scope)
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")

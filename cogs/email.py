@@ -1,0 +1,152 @@
+"""/email: an address per member, verified by a code; preferences; the digest schedule.
+
+The cog also owns the email machinery's life: the sender task, the web server (unsubscribe,
+health) and the digest sweep job start in ``cog_load`` and stop in ``cog_unload``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import is_manager, manager_only
+from bot.i18n import normalise
+from bot.interactions import reply
+from bot.mail.sender import Sender
+from bot.mail.smtp import SmtpConfig
+from bot.web import WebServer
+from cogs._options import LANGUAGE_CHOICES
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "email-digests"
+DAY_CHOICES = [
+    app_commands.Choice(name=_T(day), value=i)
+    for i, day in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                             "Saturday", "Sunday"))
+]
+
+
+class EmailCog(commands.Cog):
+    email = app_commands.Group(
+        name=_T("email"), description=_T("Get Familia's emails: your address and what to send"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+        self.sender: Sender | None = None
+        self.web: WebServer | None = None
+        self._task = None
+
+    @property
+    def service(self):
+        return self.bot.services.email
+
+    async def cog_load(self) -> None:
+        settings = self.bot.settings
+        self.service.templates = self.bot.templates
+        await self.service.secret()
+        self.sender = Sender(
+            self.bot.db, SmtpConfig.from_settings(settings), self.bot.clock,
+            connections=settings.email_connections, outbox_dir=settings.outbox_dir)
+        self.service.on_queued = self.sender.wake
+        self._task = self.bot.spawn(self.sender.run(), name="email sender")
+        self.web = WebServer(self.service, self.bot.templates, settings.default_locale)
+        try:
+            await self.web.start(settings.http_host, settings.http_port)
+        except OSError as exc:  # the bot still works; unsubscribe links will not until fixed
+            log.error("web server could not listen on %s:%s: %s", settings.http_host,
+                      settings.http_port, exc)
+        self.bot.scheduler.add_job(self.sweep, "interval", minutes=5, id=JOB_ID,
+                                   replace_existing=True)
+
+    async def cog_unload(self) -> None:
+        if self.bot.scheduler.get_job(JOB_ID):
+            self.bot.scheduler.remove_job(JOB_ID)
+        if self._task is not None:
+            self._task.cancel()
+        if self.web is not None:
+            await self.web.stop()
+        self.service.on_queued = lambda: None
+
+    async def sweep(self) -> int:
+        return await self.bot.services.digests.sweep()
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        await self.service.queue_exit_survey(payload.guild_id, payload.user.id)
+
+    # -- commands ------------------------------------------------------------------------
+
+    @email.command(name=_T("set"), description=_T("Set your email address; a code is sent to it"))
+    @app_commands.rename(address=_T("address"))
+    @app_commands.describe(address=_T("Your email address, like name@example.com"))
+    async def set_(self, interaction: discord.Interaction, address: str) -> None:
+        found = await self.service.set_address(
+            interaction.guild_id, interaction.user.id, address,  # type: ignore[arg-type]
+            normalise(interaction.locale.value))
+        await reply(interaction, "discord/email/code_sent.md.j2", masked=found.masked,
+                    minutes=15)
+
+    @email.command(name=_T("verify"), description=_T("Confirm your address with the code"))
+    @app_commands.rename(code=_T("code"))
+    @app_commands.describe(code=_T("The 6-digit code from the email"))
+    async def verify(self, interaction: discord.Interaction, code: str) -> None:
+        found = await self.service.verify(
+            interaction.guild_id, interaction.user.id, code,  # type: ignore[arg-type]
+            await is_manager(interaction))
+        await reply(interaction, "discord/email/preferences.md.j2", found=found,
+                    changed="verified")
+
+    @email.command(name=_T("preferences"),
+                   description=_T("See or change which emails you get"))
+    @app_commands.rename(digest=_T("digest"), day=_T("day"), campaigns=_T("campaigns"),
+                         broadcasts=_T("broadcasts"), reminders=_T("reminders"),
+                         language=_T("language"))
+    @app_commands.describe(
+        digest=_T("The weekly digest"), day=_T("The day your weekly digest comes"),
+        campaigns=_T("News about campaigns and events"),
+        broadcasts=_T("Announcements from the program managers"),
+        reminders=_T("Check-in reminders by email"), language=_T("The language of your emails"))
+    @app_commands.choices(day=DAY_CHOICES, language=LANGUAGE_CHOICES)
+    async def preferences(
+        self, interaction: discord.Interaction, digest: bool | None = None,
+        day: int | None = None, campaigns: bool | None = None, broadcasts: bool | None = None,
+        reminders: bool | None = None, language: str | None = None,
+    ) -> None:
+        found = await self.service.set_preferences(
+            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            await is_manager(interaction), weekly_digest=digest, digest_day=day,
+            campaigns=campaigns, broadcasts=broadcasts, reminders=reminders, locale=language)
+        changed = any(v is not None for v in (digest, day, campaigns, broadcasts, reminders,
+                                              language))
+        await reply(interaction, "discord/email/preferences.md.j2", found=found,
+                    changed="saved" if changed else None)
+
+    @email.command(name=_T("remove"), description=_T("Forget your email address"))
+    async def remove(self, interaction: discord.Interaction) -> None:
+        await self.service.remove(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/email/removed.md.j2")
+
+    @email.command(name=_T("schedule"),
+                   description=_T("When weekly digests go out in this server (managers)"))
+    @app_commands.rename(day=_T("day"), hour=_T("hour"))
+    @app_commands.describe(day=_T("The day digests go out"),
+                           hour=_T("The hour (0-23), in each person's own time zone"))
+    @app_commands.choices(day=DAY_CHOICES)
+    @manager_only()
+    async def schedule(self, interaction: discord.Interaction, day: int,
+                       hour: app_commands.Range[int, 0, 23] = 9) -> None:
+        found = await self.bot.services.digests.set_schedule(
+            interaction.guild_id, interaction.user.id, day, hour)  # type: ignore[arg-type]
+        await reply(interaction, "discord/email/schedule.md.j2", schedule=found)
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(EmailCog(bot))

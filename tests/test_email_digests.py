@@ -1,0 +1,66 @@
+"""Weekly digests: who is due, empty digests skipped, idempotent sweeps, contents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import to_db
+from bot.services.digests import due_at
+from bot.services.families import AGREEMENT_VERSION
+from tests.test_email_support import body, make_sender, smtp_server  # noqa: F401
+
+LENA = "lena@example.org"
+
+
+async def verified(services, user, address, **prefs):
+    async with services.db.transaction() as tx:
+        await services.members.ensure(tx, 1, user)
+        stamp = to_db(services.clock.now() - timedelta(days=30))
+        await tx.execute(
+            "INSERT INTO email_addresses (guild_id, user_id, address, verified_at, created_at,"
+            " updated_at) VALUES (1, ?, ?, ?, ?, ?)", (user, address, stamp, stamp, stamp))
+    if prefs:
+        await services.email.set_preferences(1, user, **prefs)
+
+
+def test_due_at_is_the_last_local_digest_moment():
+    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+    assert due_at(now, "UTC", 0, 9) == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    # 09:00 in Mexico City is 15:00 UTC
+    assert due_at(now, "America/Mexico_City", 2, 9) == datetime(2026, 2, 25, 15, 0, tzinfo=UTC)
+
+
+async def test_leader_digest_once_a_week_and_empty_ones_skipped(services, smtp, clock):
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    family = await services.families.create(1, 99, "Lobos", 10)
+    for user in (20, 21):
+        request = await services.families.request_join(1, user, family.id, AGREEMENT_VERSION)
+        await services.families.decide(1, 10, request.id, True)
+    await services.families.request_join(1, 22, family.id, AGREEMENT_VERSION)
+    await verified(services, 10, LENA, locale="es")
+    await verified(services, 20, "ana@example.org")  # a creator: digest is opt-in
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))  # Monday 09:30 UTC
+    assert await services.digests.sweep() == 1
+    assert await services.digests.sweep() == 0  # idempotent
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to(LENA)
+    assert msg["Subject"] == "Lobos: la semana de tu familia"
+    text = body(msg, "plain")
+    assert "Miembros: 3" in text and "al 1 mar 2026" in text
+    assert "Tienes 1 solicitud de ingreso pendiente." in text
+    assert msg["List-Unsubscribe"].startswith("<http")
+    clock.advance(days=7)
+    assert await services.digests.sweep() == 1  # next week: a new one
+    await services.families.decide(1, 10, (await services.db.fetchval(
+        "SELECT id FROM family_requests WHERE status = 'pending'")), False)
+
+
+async def test_creator_digest_is_opt_in_and_not_sent_empty(services, clock):
+    await verified(services, 20, "ana@example.org")
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE members SET program_role = 'creator' WHERE user_id = 20")
+    assert await services.digests.sweep() == 0  # not opted in
+    await services.email.set_preferences(1, 20, weekly_digest=True)
+    clock.advance(days=7)
+    assert await services.digests.sweep() == 0  # opted in, but no check-ins: empty
+    assert await services.db.fetchval("SELECT count(*) FROM email_digest_log") == 1

@@ -1,0 +1,139 @@
+"""The outbox and the sender against a real SMTP server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.mail import outbox
+from bot.mail.sender import Sender
+from tests.test_email_support import body, make_sender, smtp_config, smtp_server  # noqa: F401
+
+ANA = "ana@example.org"
+
+
+async def queue(services, recipient=ANA, key="k1", kind="exit_survey", locale="en",
+                guild=1, user=2):
+    async with services.db.transaction() as tx:
+        await services.members.ensure(tx, guild, user)
+        return await services.email.queue(tx, guild, user, recipient, kind, key, locale)
+
+
+async def rows(services):
+    return [dict(r) for r in await services.db.fetchall("SELECT * FROM email_outbox ORDER BY id")]
+
+
+async def test_message_is_multipart_with_unsubscribe_headers(services, smtp):
+    await queue(services, key="exit_survey:1:2:2026-03-02")
+    assert await make_sender(services, smtp).drain() == 1
+    [msg] = smtp.to(ANA)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    digest = hashlib.sha256(b"exit_survey:1:2:2026-03-02").hexdigest()
+    assert msg["Message-ID"] == f"<{digest}@familia>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = msg["List-Unsubscribe"].split(", ")
+    assert https.startswith("<http://127.0.0.1:8080/unsubscribe?t=") and https.endswith(">")
+    assert mailto.startswith("<mailto:familia@localhost?subject=unsubscribe")
+    assert "Reply to this email" in body(msg, "plain")
+    assert "<p>Reply to this email" in body(msg, "html")
+    assert (await rows(services))[0]["state"] == "sent"
+
+
+async def test_spanish_email(services, smtp):
+    await queue(services, locale="es")
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to(ANA)
+    assert msg["Subject"] == "Lamentamos que te vayas. ¿Nos cuentas por qué?"
+    assert "Responde a este correo" in body(msg, "plain")
+    assert "Responde a este correo" in body(msg, "html")
+
+
+async def test_dedupe_key_and_restart_send_nothing_twice(services, smtp):
+    assert await queue(services, key="digest:1:2:digest_leader:2026-W10", kind="exit_survey")
+    assert not await queue(services, key="digest:1:2:digest_leader:2026-W10")
+    await make_sender(services, smtp).drain()
+    # A new sender (the bot restarted) on the same database sends nothing again.
+    assert await make_sender(services, smtp).drain() == 0
+    assert len(smtp.messages) == 1
+
+
+async def test_crash_mid_send_is_retried_after_the_lease(services, smtp, clock):
+    await queue(services)
+    from datetime import timedelta
+    claimed = await outbox.claim(services.db, clock.now(), 10, timedelta(minutes=5))
+    assert len(claimed) == 1  # the process "dies" here, before sending
+    sender = make_sender(services, smtp)
+    assert await sender.drain() == 0  # leased: not taken again yet
+    clock.advance(minutes=6)
+    assert await sender.drain() == 1
+    assert len(smtp.messages) == 1 and (await rows(services))[0]["attempts"] == 2
+
+
+async def test_temporary_failures_back_off_then_deliver(services, smtp, clock):
+    await queue(services)
+    smtp.fail_next(2)
+    sender = make_sender(services, smtp, backoff_base=60)
+    await sender.drain()
+    [row] = await rows(services)
+    assert row["state"] == "queued" and row["attempts"] == 1
+    assert row["last_error"].startswith("451")
+    assert row["next_attempt_at"] == "2026-03-02T15:01:00+00:00"
+    assert await sender.drain() == 0  # not due yet
+    clock.advance(seconds=60)
+    await sender.drain()
+    [row] = await rows(services)
+    assert row["next_attempt_at"] == "2026-03-02T15:03:00+00:00"  # 2 minutes: doubled
+    clock.advance(seconds=120)
+    await sender.drain()
+    [row] = await rows(services)
+    assert row["state"] == "sent" and row["attempts"] == 3 and len(smtp.messages) == 1
+
+
+async def test_smtp_down_keeps_mail_queued(services, clock):
+    from bot.mail.smtp import SmtpConfig
+    from tests.test_email_support import free_port
+
+    await queue(services)
+    sender = Sender(services.db, SmtpConfig("127.0.0.1", free_port(), timeout=2), clock)
+    await sender.drain()
+    [row] = await rows(services)
+    assert row["state"] == "queued" and "Connect" in row["last_error"]
+    status = await services.email.status()
+    assert status["counts"] == {"queued": 1}
+
+
+async def test_permanent_failures_fail_and_suppress_the_address(services, smtp):
+    smtp.refuse.add(ANA)
+    sender = make_sender(services, smtp)
+    for n in range(3):
+        await queue(services, key=f"k{n}")
+        await sender.drain()
+    states = [r["state"] for r in await rows(services)]
+    assert states == ["failed", "failed", "failed"]
+    assert "550" in (await rows(services))[0]["last_error"]
+    assert ANA not in (await rows(services))[0]["last_error"]  # masked
+    assert not await queue(services, key="k4")  # suppressed: not even queued
+    assert (await services.email.status())["suppressed"] == 1
+    assert smtp.messages == []
+
+
+async def test_delivered_mail_is_also_written_as_eml(services, smtp, tmp_path):
+    await queue(services)
+    await make_sender(services, smtp, outbox_dir=tmp_path / "out").drain()
+    [eml] = list((tmp_path / "out").glob("*.eml"))
+    assert b"Subject: Sorry to see you go" in eml.read_bytes()
+
+
+async def test_connections_are_reused(services, smtp):
+    sessions = []
+    original = smtp.handle_DATA
+
+    async def spy(server, session, envelope):
+        sessions.append(id(session))
+        return await original(server, session, envelope)
+
+    smtp.handle_DATA = spy
+    for n in range(10):
+        await queue(services, key=f"k{n}", recipient=f"p{n}@example.org")
+    await make_sender(services, smtp, connections=2).drain()
+    assert len(smtp.messages) == 10 and len(set(sessions)) == 2
