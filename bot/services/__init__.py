@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
+from bot.services.campaigns import CampaignService
 from bot.services.checkins import CheckinService
 from bot.services.digests import DigestService
 from bot.services.email import EmailService
@@ -47,6 +48,7 @@ class Services:
     email: EmailService = field(init=False)
     digests: DigestService = field(init=False)
     broadcasts: BroadcastService = field(init=False)
+    campaigns: CampaignService = field(init=False)
 
     @classmethod
     def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
@@ -73,4 +75,5 @@ class Services:
         services.email = EmailService(db, clock, audit, members, settings)
         services.digests = DigestService(db, clock, services.email, services.kpis)
         services.broadcasts = BroadcastService(db, clock, audit, members)
+        services.campaigns = CampaignService(db, clock, audit, guilds, services.families)
         return services

@@ -1,0 +1,240 @@
+"""Campaigns on a real SQLite file with time travel: what a manager may ask for, the state
+machine, enrolment, announcements queued once (also late, twice or concurrently), the results
+snapshot with uplift, reward roles and the CSV."""
+
+import asyncio
+import csv
+import io
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.errors import NotAllowed, UserError
+from bot.services.campaign_math import Uplift, best_streak, group, ranked
+from bot.services.campaigns import Spec
+from bot.services.families import AGREEMENT_VERSION
+
+G, MANAGER, LEADER, OTHER_LEADER = 1, 10, 20, 21
+ANA, BEN, CLA, DAN = 30, 31, 32, 33
+FIRST = date(2026, 3, 3)  # the clock is Monday 2026-03-02 15:00 UTC; the guild zone is UTC
+
+
+async def stat(services, user, day, hours, diamonds=0):
+    async with services.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
+            " followers, peak_viewers, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'UTC', ?, ?, 0, 0, 'x', 'x')",
+            (G, user, day.isoformat(), hours, diamonds))
+
+
+async def family(services, name, leader, members, channel_id):
+    fam = await services.families.create(G, MANAGER, name, leader, channel_id=channel_id)
+    for user in members:
+        request = await services.families.request_join(G, user, fam.id, AGREEMENT_VERSION)
+        await services.families.decide(G, leader, request.id, True)
+    return fam
+
+
+@pytest.fixture
+async def program(services):
+    lobos = await family(services, "Lobos", LEADER, [ANA, BEN], 500)
+    osos = await family(services, "Osos", OTHER_LEADER, [CLA, DAN], None)  # no channel
+    return lobos, osos
+
+
+def spec(**changes) -> Spec:
+    base = {"name": "March push", "metric": "hours", "start": "2026-03-03",
+            "end": "2026-03-16", "target_creator": 10.0}
+    return Spec(**(base | changes))
+
+
+async def count(services, table):
+    return await services.db.fetchval(f"SELECT count(*) FROM {table}")
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"end": "2026-03-01"}, "campaigns.end_before_start"),
+    ({"target_creator": 0.0}, "campaigns.bad_target"),
+    ({"target_creator": -5.0}, "campaigns.bad_target"),
+    ({"target_creator": None}, "campaigns.target_needed"),
+    ({"start": "2026-03-01"}, "campaigns.start_in_past"),
+    ({"start": "2026-03-02 14:00"}, "campaigns.start_in_past"),
+    ({"start": "3rd of March"}, "campaigns.bad_date"),
+    ({"end": "2026-02-30"}, "campaigns.bad_date"),
+    ({"end": "2026-07-01"}, "campaigns.too_long"),
+    ({"audience": "families", "audience_ids": []}, "campaigns.ids_needed"),
+    ({"audience": "families", "audience_ids": [999]}, "campaigns.empty_audience"),
+    ({"metric": "days", "target_creator": 20.0}, "campaigns.target_unreachable"),
+    ({"metric": "days", "target_creator": 2.5}, "campaigns.whole_days"),
+    ({"name": "  "}, "campaigns.bad_name"),
+    ({"description": "x" * 1501}, "campaigns.too_long_text"),
+])
+async def test_bad_requests_are_refused_and_nothing_is_stored(services, program, changes, code):
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.create(G, MANAGER, spec(**changes))
+    assert caught.value.code == code
+    assert await count(services, "campaigns") == 0
+
+
+async def test_today_is_a_valid_start_and_names_are_unique(services, program):
+    await services.campaigns.create(G, MANAGER, spec(start="2026-03-02"))
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.create(G, MANAGER, spec(name="MARCH PUSH"))
+    assert caught.value.code == "campaigns.name_taken"
+
+
+async def test_life_cycle_reminders_results_and_rewards(services, clock, program):
+    lobos, _ = program
+    c = await services.campaigns.create(
+        G, MANAGER, spec(target_family=25.0, reward_role_id=77, reward_text="A badge"))
+    assert c.state == "draft"
+    with pytest.raises(UserError):  # only scheduled or running campaigns take enrolments
+        await services.campaigns.enrol(G, ANA, c.id, "command")
+    c = await services.campaigns.schedule(G, MANAGER, c.id)
+    assert c.state == "scheduled"
+    assert (await services.campaigns.enrol(G, ANA, c.id, "button"))[1] is True
+    assert (await services.campaigns.enrol(G, ANA, c.id, "command"))[1] is False
+    await services.campaigns.enrol(G, BEN, c.id, "button")
+    with pytest.raises(NotAllowed):  # not in any family of the audience
+        await services.campaigns.enrol(G, 999, c.id, "command")
+
+    assert await services.campaigns.sweep() == {"started": [], "reminded": [], "finished": []}
+    # Before the campaign: the baseline for the uplift (Ana 4 h, Cla 4 h).
+    await stat(services, ANA, date(2026, 2, 20), 4)
+    await stat(services, CLA, date(2026, 2, 20), 4)
+    clock.set(datetime(2026, 3, 3, 0, 1, tzinfo=UTC))
+    done = await asyncio.gather(services.campaigns.sweep(), services.campaigns.sweep())
+    assert sorted(d["started"] for d in done) == [[], [c.id]]
+    posts = await services.db.fetchall("SELECT stage, family_id, state, error FROM campaign_posts")
+    assert sorted(tuple(p) for p in posts) == [
+        ("start", lobos.id, "pending", None), ("start", program[1].id, "skipped", "no_channel")]
+
+    await stat(services, ANA, date(2026, 3, 4), 8)
+    await stat(services, ANA, date(2026, 3, 5), 4)
+    await stat(services, BEN, date(2026, 3, 5), 3)
+    await stat(services, CLA, date(2026, 3, 5), 6)  # not enrolled
+    progress = await services.campaigns.progress_of(G, ANA, None)
+    assert (progress.value, progress.rank, progress.enrolled) == (12.0, 1, True)
+    assert progress.bar == "▰" * 10
+    assert progress.family.total == 15.0 and progress.family.bar == "▰" * 6 + "▱" * 4
+
+    clock.set(datetime(2026, 3, 10, 1, 0, tzinfo=UTC))  # past midway (10 March 00:00)
+    assert (await services.campaigns.sweep())["reminded"] == [c.id]
+    assert (await services.campaigns.sweep())["reminded"] == []
+    clock.set(datetime(2026, 3, 16, 11, 0, tzinfo=UTC))  # down through "3 days left"
+    await services.campaigns.sweep()
+    stages = {tuple(r) for r in await services.db.fetchall(
+        "SELECT stage, state FROM campaign_posts WHERE family_id = ?", (lobos.id,))}
+    assert ("3days", "skipped") in stages and ("lastday", "pending") in stages
+
+    clock.set(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))
+    assert (await services.campaigns.sweep())["finished"] == [c.id]
+    assert (await services.campaigns.sweep())["finished"] == []
+    results = await services.campaigns.results(G, c.id)
+    # The audience is every family's roster, leaders included (they stream too).
+    assert (results.audience, results.participants, results.reached) == (6, 2, 1)
+    assert results.participation == pytest.approx(1 / 3) and results.completion == 0.5
+    assert results.families[0]["name"] == "Lobos" and results.families[0]["total"] == 15.0
+    assert results.families[0]["goal_met"] is False
+    # Participants went from 2 h to 7.5 h on average (+275 %), the others 1 h → 1.5 h (+50 %).
+    assert results.uplift.participants.change == pytest.approx(2.75)
+    assert results.uplift.others.change == pytest.approx(0.5)
+    assert results.uplift.difference == pytest.approx(2.25)
+    assert await services.campaigns.pending_rewards() == [(c.id, G, ANA, 77)]
+    await services.campaigns.reward_done(c.id, ANA, "granted")
+    assert await services.campaigns.pending_rewards() == []
+
+    rows = list(csv.DictReader(io.StringIO(await services.campaigns.results_csv(G, c.id))))
+    assert [(r["user_id"], r["hours"], r["reached"], r["reward"]) for r in rows[:2]] == [
+        (str(ANA), "12", "1", "granted"), (str(BEN), "3", "0", "none")]
+    assert {r["participant"] for r in rows[2:]} == {"0"}
+
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.update(G, MANAGER, c.id, spec(description="new"))
+    assert caught.value.code == "campaigns.not_editable"
+    with pytest.raises(UserError):
+        await services.campaigns.cancel(G, MANAGER, c.id)
+
+
+async def test_running_campaign_keeps_its_rules(services, clock, program):
+    c = await services.campaigns.create(G, MANAGER, spec(enrolment="auto"))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    c = await services.campaigns.get(G, c.id)
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.update(G, MANAGER, c.id, replace(c.spec(), target_creator=5.0))
+    assert caught.value.code == "campaigns.locked_while_running"
+    edited = await services.campaigns.update(
+        G, MANAGER, c.id, replace(c.spec(), end="2026-03-20", description="Longer now"))
+    assert (edited.last_day, edited.description) == (date(2026, 3, 20), "Longer now")
+    assert await count(services, "campaign_enrolments") == 6  # automatic: every roster
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.enrol(G, ANA, c.id, "button")
+    assert caught.value.code == "campaigns.automatic"
+
+
+async def test_cancel_stops_pending_announcements(services, clock, program):
+    c = await services.campaigns.create(G, MANAGER, spec())
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    await services.campaigns.cancel(G, MANAGER, c.id)
+    assert await services.campaigns.claim_posts() == []
+    clock.set(datetime(2026, 3, 20, tzinfo=UTC))
+    assert await services.campaigns.sweep() == {"started": [], "reminded": [], "finished": []}
+
+
+async def test_a_campaign_missed_entirely_posts_only_its_results(services, clock, program):
+    c = await services.campaigns.create(G, MANAGER, spec(end="2026-03-04"))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 6, tzinfo=UTC))
+    await services.campaigns.sweep()
+    stages = [r["stage"] for r in await services.db.fetchall(
+        "SELECT stage FROM campaign_posts WHERE state = 'pending'")]
+    assert stages == ["results"]
+
+
+async def test_claimed_posts_are_not_claimed_again(services, clock, program):
+    c = await services.campaigns.create(G, MANAGER, spec())
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    first, second = await asyncio.gather(services.campaigns.claim_posts(),
+                                         services.campaigns.claim_posts())
+    assert len(first) + len(second) == 1
+    post = (first or second)[0]
+    assert [p.id for p in await services.campaigns.ambiguous_posts()] == [post.id]
+    await services.campaigns.finish_post(post, error="timeout", retry=True)
+    again = await services.campaigns.claim_posts()
+    assert [p.attempts for p in again] == [2]
+    await services.campaigns.finish_post(again[0], message_id=42)
+    assert await services.campaigns.post_report(c.id) == {"start": {"sent": 1, "skipped": 1}}
+
+
+def test_best_streak_counts_only_days_inside_the_window():
+    days = {date(2026, 3, d) for d in (1, 2, 3, 4, 6, 7, 8, 9, 10)}
+    # 5 March missed: one rest day a week keeps the run going (3..10 is 7 check-in days).
+    assert best_streak(days, date(2026, 3, 3), date(2026, 3, 31), 1) == 7
+    assert best_streak(days, date(2026, 3, 3), date(2026, 3, 31), 0) == 5
+
+
+def test_ranks_share_ties_and_skip_zeros():
+    assert ranked({5: 3.0, 2: 3.0, 7: 1.0, 9: 0.0}) == [(1, 2, 3.0), (1, 5, 3.0), (3, 7, 1.0)]
+
+
+def test_uplift_needs_a_comparison_group():
+    assert Uplift(group([(1.0, 2.0)]), group([])).difference is None
+    assert Uplift(group([(1.0, 2.0)]), group([(1.0, 1.0)])).difference == pytest.approx(1.0)
+    assert group([(0.0, 2.0)]).change is None
+
+
+async def test_dates_follow_the_guild_zone(services, program):
+    await services.guilds.set_timezone(G, MANAGER, "America/Mexico_City")
+    c = await services.campaigns.create(G, MANAGER, spec(start="2026-03-03 18:00"))
+    assert c.start_text() == "2026-03-03 18:00" and c.end_text() == "2026-03-16"
+    assert c.starts_at == datetime(2026, 3, 4, 0, 0, tzinfo=UTC)  # 18:00 in Mexico City
+    assert c.ends_at == datetime(2026, 3, 17, 6, 0, tzinfo=UTC)  # the end of 16 March there
+    assert c.ends_at - c.starts_at < timedelta(days=14)
