@@ -37,6 +37,7 @@ from bot.services import campaign_math as cm
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
+from bot.services.leaderboards import Row
 
 METRICS = ("hours", "diamonds", "followers", "days", "streak")
 AUDIENCES = ("all", "families", "tiers")
@@ -559,6 +560,10 @@ class CampaignService:
         _, values = await self.standings(found)
         return cm.ranked(values)
 
+    async def board_rows(self, found: Campaign) -> list[Row]:
+        """The campaign board as leaderboard rows (rendered with the leaderboards' lines)."""
+        return [Row(rank, user_id, value) for rank, user_id, value in await self.board(found)]
+
     async def progress_of(self, guild_id: int, user_id: int, campaign: str | None
                           ) -> CreatorProgress:
         found = (await self.resolve(guild_id, campaign) if campaign
@@ -576,6 +581,9 @@ class CampaignService:
                               viewer_id: int) -> FamilyProgress:
         found = (await self.resolve(guild_id, campaign) if campaign
                  else await self.current_for(guild_id, viewer_id))
+        return await self.progress_of_family(found, family_id)
+
+    async def progress_of_family(self, found: Campaign, family_id: int) -> FamilyProgress:
         people, values = await self.standings(found)
         return await self._family_progress(found, family_id, people, values)
 

@@ -1,0 +1,459 @@
+"""/campaign: managers create, preview, schedule, edit and cancel campaigns and read their
+results; creators join and follow their progress; leaders follow their family's. Posting the
+announcements and giving reward roles is in ``cogs/_campaign_posts.py``."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot.app import FamiliaBot
+from bot.checks import creator_only, is_manager, led_family, manager_only
+from bot.errors import NotAllowed, UserError
+from bot.interactions import (
+    FamiliaModal,
+    familia,
+    handle_error,
+    locale_for,
+    log_command,
+    reply,
+    start_timer,
+)
+from bot.services.campaigns import DESCRIPTION_MAX, REMINDERS, REWARD_MAX, Campaign, Post, Spec
+from cogs._campaign_posts import CampaignPoster
+
+LABELS = "discord/campaigns/labels.j2"
+JOB_ID = "campaigns-sweep"
+BOARD_SIZE = 15
+METRIC_CHOICES = [
+    app_commands.Choice(name=_T("Hours live"), value="hours"),
+    app_commands.Choice(name=_T("Diamonds"), value="diamonds"),
+    app_commands.Choice(name=_T("New followers"), value="followers"),
+    app_commands.Choice(name=_T("Check-in days"), value="days"),
+    app_commands.Choice(name=_T("Longest streak"), value="streak"),
+]
+AUDIENCE_CHOICES = [
+    app_commands.Choice(name=_T("Every family"), value="all"),
+    app_commands.Choice(name=_T("Some families"), value="families"),
+    app_commands.Choice(name=_T("Some tiers"), value="tiers"),
+]
+ENROLMENT_CHOICES = [
+    app_commands.Choice(name=_T("Creators enrol with a button"), value="optin"),
+    app_commands.Choice(name=_T("Everyone in the audience takes part"), value="auto"),
+]
+REMINDER_CHOICES = [
+    app_commands.Choice(name=_T("Halfway, 3 days left and last day"), value="midway,3days,lastday"),
+    app_commands.Choice(name=_T("3 days left and last day"), value="3days,lastday"),
+    app_commands.Choice(name=_T("Last day only"), value="lastday"),
+    app_commands.Choice(name=_T("No reminders"), value="none"),
+]
+
+
+def label(bot: Any, locale: str, name: str, *args: Any) -> str:
+    return bot.templates.macro(locale, LABELS, name, *args)
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def check_reward_role(guild: discord.Guild | None, role: discord.Role | None) -> None:
+    """Refuse a reward role Familia could not give (before anything is stored)."""
+    if role is None or guild is None:
+        return
+    me = guild.me
+    if (me is None or not me.guild_permissions.manage_roles or role >= me.top_role
+            or role.managed or role.is_default()):
+        raise UserError("campaigns.reward_role_unmanageable", role=role.name)
+
+
+async def campaign_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    states = (("draft", "scheduled", "running", "finished") if await is_manager(interaction)
+              else ("scheduled", "running", "finished"))
+    found = await familia(interaction).services.campaigns.search(
+        interaction.guild_id, current, states)  # type: ignore[arg-type]
+    return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
+
+
+async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
+    """The campaign's summary and its start announcement, with Schedule / Discard."""
+    bot = familia(interaction)
+    locale = await locale_for(interaction)
+    service = bot.services.campaigns
+    people = await service.audience(campaign.guild_id, campaign)
+    families = {f.id: f for f in await bot.services.families.list(campaign.guild_id)}
+    used = {f for f in people.values()} if campaign.audience == "tiers" else (
+        set(campaign.audience_ids) if campaign.audience == "families" else set(families))
+    channels = sum(1 for f in used if f in families and families[f].channel_id)
+    view = None
+    if campaign.state == "draft":
+        view = discord.ui.View(timeout=None)
+        view.add_item(ScheduleButton(campaign.id, label(bot, locale, "schedule")))
+        view.add_item(DiscardButton(campaign.id, label(bot, locale, "discard")))
+    await reply(interaction, "discord/campaigns/preview.md.j2", view=view, campaign=campaign,
+                people=len(people), channels=channels, no_channel=len(used) - channels,
+                stage="start", family=None, results=None, late=False)
+
+
+class DetailsModal(FamiliaModal):
+    """Description and reward text; submitting stores the draft (or the edit) and previews."""
+
+    def __init__(self, bot: Any, locale: str, spec: Spec, campaign_id: int | None) -> None:
+        title = label(bot, locale, "modal_edit" if campaign_id else "modal_new")
+        super().__init__(title=title, timeout=900)
+        self.spec, self.campaign_id = spec, campaign_id
+        self.description = discord.ui.TextInput(
+            label=label(bot, locale, "modal_description"), custom_id="description",
+            style=discord.TextStyle.paragraph, max_length=DESCRIPTION_MAX, required=False,
+            default=spec.description or None)
+        self.reward = discord.ui.TextInput(
+            label=label(bot, locale, "modal_reward"), custom_id="reward", required=False,
+            max_length=REWARD_MAX, default=spec.reward_text or None)
+        self.add_item(self.description)
+        self.add_item(self.reward)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        service = familia(interaction).services.campaigns
+        spec = replace(self.spec, description=self.description.value,
+                       reward_text=self.reward.value)
+        if self.campaign_id is None:
+            campaign = await service.create(interaction.guild_id, interaction.user.id, spec)  # type: ignore[arg-type]
+        else:
+            campaign = await service.update(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+                                            self.campaign_id, spec)
+        await preview(interaction, campaign)
+        log_command(interaction, "ok")
+
+
+class _Persistent:
+    """A button that outlives restarts; its errors go through the one handler."""
+
+    managers = True
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        start_timer(interaction)
+        try:
+            if self.managers and not await is_manager(interaction):
+                raise NotAllowed("common.managers_only")
+            await self.run(interaction)
+        except Exception as exc:
+            await handle_error(interaction, exc)
+        else:
+            log_command(interaction, "ok")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+def _button(custom_id: str, text: str, style: discord.ButtonStyle) -> discord.ui.Button:
+    return discord.ui.Button(label=text, style=style, custom_id=custom_id)
+
+
+class ScheduleButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"familia:cp:schedule:(?P<id>\d+)"):
+    def __init__(self, campaign_id: int, text: str = "✓") -> None:
+        self.campaign_id = campaign_id
+        super().__init__(_button(f"familia:cp:schedule:{campaign_id}", text,
+                                 discord.ButtonStyle.success))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), item.label or "✓")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        await bot.services.campaigns.schedule(
+            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+        cog = bot.get_cog("Campaigns")
+        if cog is not None:  # a campaign starting today starts now
+            await cog.poster.tick()  # type: ignore[attr-defined]
+        campaign = await bot.services.campaigns.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
+                    timezone=campaign.timezone)
+
+
+class DiscardButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"familia:cp:discard:(?P<id>\d+)"):
+    def __init__(self, campaign_id: int, text: str = "✗") -> None:
+        self.campaign_id = campaign_id
+        super().__init__(_button(f"familia:cp:discard:{campaign_id}", text,
+                                 discord.ButtonStyle.secondary))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), item.label or "✗")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        campaign = await familia(interaction).services.campaigns.cancel(
+            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+        await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=campaign)
+
+
+class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
+                  template=r"familia:cp:enrol:(?P<id>\d+):(?P<post>\d+)"):
+    """On opt-in announcements; the post id lets a restart find the message it is on."""
+
+    managers = False
+
+    def __init__(self, campaign_id: int, post_id: int, text: str = "✋") -> None:
+        self.campaign_id = campaign_id
+        super().__init__(_button(f"familia:cp:enrol:{campaign_id}:{post_id}", text,
+                                 discord.ButtonStyle.primary))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), int(match["post"]), item.label or "✋")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        campaign, new = await familia(interaction).services.campaigns.enrol(
+            interaction.guild_id, interaction.user.id, self.campaign_id, "button")  # type: ignore[arg-type]
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=campaign, new=new)
+
+
+class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"familia:cp:me:(?P<id>\d+):(?P<post>\d+)"):
+    managers = False
+
+    def __init__(self, campaign_id: int, post_id: int, text: str = "📈") -> None:
+        self.campaign_id = campaign_id
+        super().__init__(_button(f"familia:cp:me:{campaign_id}:{post_id}", text,
+                                 discord.ButtonStyle.secondary))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), int(match["post"]), item.label or "📈")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        service = familia(interaction).services.campaigns
+        campaign = await service.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
+        progress = await service.progress_of(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+                                             campaign.name)
+        await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
+
+
+def post_view(bot: Any) -> Any:
+    def build(campaign: Campaign, post: Post, locale: str) -> discord.ui.View:
+        view = discord.ui.View(timeout=None)
+        if campaign.opt_in and post.stage != "results":
+            view.add_item(EnrolButton(campaign.id, post.id, label(bot, locale, "enrol")))
+        view.add_item(ProgressButton(campaign.id, post.id, label(bot, locale, "my_progress")))
+        return view
+    return build
+
+
+class CampaignCog(commands.Cog, name="Campaigns"):
+    campaign = app_commands.Group(
+        name=_T("campaign"), description=_T("Monthly campaigns and challenges"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+        self.poster = CampaignPoster(bot, post_view(bot))
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton)
+        self.bot.scheduler.add_job(self.poster.tick, "interval", seconds=30, id=JOB_ID,
+                                   replace_existing=True)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ScheduleButton, DiscardButton, EnrolButton,
+                                      ProgressButton)
+        if self.bot.scheduler.get_job(JOB_ID):
+            self.bot.scheduler.remove_job(JOB_ID)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.bot.spawn(self.poster.tick(), "campaigns-catch-up")
+
+    async def _ids(self, guild_id: int, audience: str, families: str | None,
+                   tiers: str | None) -> list[int]:
+        services = self.bot.services
+        if audience == "families":
+            return [(await services.families.resolve(guild_id, n)).id for n in _names(families)]
+        if audience == "tiers":
+            return [(await services.tiers.get(guild_id, n)).id for n in _names(tiers)]
+        return []
+
+    @campaign.command(name=_T("new"), description=_T("Create a campaign and preview it"))
+    @app_commands.rename(name=_T("name"), metric=_T("metric"), start=_T("start"), end=_T("end"),
+                         target=_T("target"), family_target=_T("family_target"),
+                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
+                         enrolment=_T("enrolment"), reminders=_T("reminders"),
+                         reward_role=_T("reward_role"))
+    @app_commands.describe(
+        name=_T("A short name creators will recognise"),
+        metric=_T("What counts toward the goal"),
+        start=_T("First day, YYYY-MM-DD (or YYYY-MM-DD HH:MM), in the server's time zone"),
+        end=_T("Last day, YYYY-MM-DD (or YYYY-MM-DD HH:MM), in the server's time zone"),
+        target=_T("Goal for each creator"),
+        family_target=_T("Goal for each family together"),
+        audience=_T("Who the campaign is for (default: every family)"),
+        families=_T("Family names, separated by commas (audience: some families)"),
+        tiers=_T("Tier names, separated by commas (audience: some tiers)"),
+        enrolment=_T("How creators take part (default: with a button)"),
+        reminders=_T("Reminder posts (default: halfway, 3 days left and last day)"),
+        reward_role=_T("A role given to everyone who reaches the goal"),
+    )
+    @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
+                          enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES)
+    @manager_only()
+    async def new(self, interaction: discord.Interaction, name: str, metric: str, start: str,
+                  end: str, target: float | None = None, family_target: float | None = None,
+                  audience: str = "all", families: str | None = None,
+                  tiers: str | None = None, enrolment: str = "optin",
+                  reminders: str = "midway,3days,lastday",
+                  reward_role: discord.Role | None = None) -> None:
+        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        check_reward_role(interaction.guild, reward_role)
+        spec = Spec(name, metric, start, end, target, family_target, audience,
+                    await self._ids(guild_id, audience, families, tiers), enrolment,
+                    tuple(r for r in reminders.split(",") if r in REMINDERS),
+                    reward_role.id if reward_role else None)
+        await self.bot.services.campaigns.check(guild_id, spec)  # refuse before the modal
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, None))
+
+    @campaign.command(name=_T("edit"),
+                      description=_T("Change a campaign (a running one: text, reward, end)"))
+    @app_commands.rename(campaign=_T("campaign"), name=_T("name"), start=_T("start"),
+                         end=_T("end"), target=_T("target"), family_target=_T("family_target"),
+                         reward_role=_T("reward_role"))
+    @app_commands.describe(
+        campaign=_T("The campaign"), name=_T("A new name"),
+        start=_T("New first day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)"),
+        end=_T("New last day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)"),
+        target=_T("New goal for each creator"),
+        family_target=_T("New goal for each family together"),
+        reward_role=_T("A new reward role"),
+    )
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @manager_only()
+    async def edit(self, interaction: discord.Interaction, campaign: str,
+                   name: str | None = None, start: str | None = None, end: str | None = None,
+                   target: float | None = None, family_target: float | None = None,
+                   reward_role: discord.Role | None = None) -> None:
+        service = self.bot.services.campaigns
+        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        if found.state in ("finished", "cancelled"):
+            raise UserError("campaigns.not_editable", state=found.state)
+        check_reward_role(interaction.guild, reward_role)
+        spec = found.spec()
+        changes = {"name": name, "start": start, "end": end, "target_creator": target,
+                   "target_family": family_target,
+                   "reward_role_id": reward_role.id if reward_role else None}
+        spec = replace(spec, **{k: v for k, v in changes.items() if v is not None})
+        await service.check(found.guild_id, spec, existing=found)
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
+
+    @campaign.command(name=_T("preview"),
+                      description=_T("See a campaign and its announcement; schedule a draft"))
+    @app_commands.rename(campaign=_T("campaign"))
+    @app_commands.describe(campaign=_T("The campaign"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @manager_only()
+    async def preview_command(self, interaction: discord.Interaction, campaign: str) -> None:
+        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        await preview(interaction, found)
+
+    @campaign.command(name=_T("cancel"), description=_T("Cancel a campaign"))
+    @app_commands.rename(campaign=_T("campaign"))
+    @app_commands.describe(campaign=_T("The campaign"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @manager_only()
+    async def cancel(self, interaction: discord.Interaction, campaign: str) -> None:
+        service = self.bot.services.campaigns
+        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        found = await service.cancel(found.guild_id, interaction.user.id, found.id)
+        await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=found)
+
+    @campaign.command(name=_T("list"), description=_T("The program's campaigns"))
+    @creator_only()
+    async def list_command(self, interaction: discord.Interaction) -> None:
+        manager = await is_manager(interaction)
+        states = (("draft", "scheduled", "running", "finished") if manager
+                  else ("scheduled", "running", "finished"))
+        found = await self.bot.services.campaigns.list(interaction.guild_id, states)  # type: ignore[arg-type]
+        await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
+                    manager=manager)
+
+    @campaign.command(name=_T("join"), description=_T("Take part in a campaign"))
+    @app_commands.rename(campaign=_T("campaign"))
+    @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @creator_only()
+    async def join(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+        service = self.bot.services.campaigns
+        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        found = (await service.resolve(guild_id, campaign) if campaign
+                 else await service.current_for(guild_id, interaction.user.id))
+        found, new = await service.enrol(guild_id, interaction.user.id, found.id, "command")
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=found, new=new)
+
+    @campaign.command(name=_T("progress"),
+                      description=_T("Your progress in a campaign, or your family's"))
+    @app_commands.rename(campaign=_T("campaign"), family=_T("family"))
+    @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"),
+                           family=_T("A family (leaders: your own; managers: any)"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @creator_only()
+    async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
+                       family: str | None = None) -> None:
+        service = self.bot.services.campaigns
+        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        if family is None:
+            found = await service.progress_of(guild_id, interaction.user.id, campaign)
+            await reply(interaction, "discord/campaigns/progress.md.j2", progress=found)
+            return
+        chosen = await self.bot.services.families.resolve(guild_id, family)
+        if not await is_manager(interaction):
+            led = await led_family(interaction)
+            if led is None or led.id != chosen.id:
+                raise NotAllowed("campaigns.own_family_only")
+        result = await service.family_progress(guild_id, campaign, chosen.id,
+                                               interaction.user.id)
+        await reply(interaction, "discord/campaigns/family.md.j2", family=result)
+
+    @campaign.command(name=_T("board"), description=_T("The campaign's leaderboard"))
+    @app_commands.rename(campaign=_T("campaign"))
+    @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @creator_only()
+    async def board(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+        service = self.bot.services.campaigns
+        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        found = (await service.resolve(guild_id, campaign) if campaign
+                 else await service.current_for(guild_id, interaction.user.id))
+        rows = await service.board_rows(found)
+        me = next((r for r in rows if r.user_id == interaction.user.id), None)
+        await reply(interaction, "discord/campaigns/board.md.j2", campaign=found,
+                    rows=rows[:BOARD_SIZE], me=me, viewer_id=interaction.user.id)
+
+    @campaign.command(name=_T("results"),
+                      description=_T("A finished campaign's results, with a CSV file"))
+    @app_commands.rename(campaign=_T("campaign"))
+    @app_commands.describe(campaign=_T("The campaign"))
+    @app_commands.autocomplete(campaign=campaign_autocomplete)
+    @manager_only()
+    async def results(self, interaction: discord.Interaction, campaign: str) -> None:
+        service = self.bot.services.campaigns
+        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        summary = await service.results(found.guild_id, found.id)
+        data = (await service.results_csv(found.guild_id, found.id)).encode()
+        file = discord.File(io.BytesIO(data), filename=f"campaign-{found.id}-results.csv")
+        await reply(interaction, "discord/campaigns/results.md.j2", results=summary,
+                    files=[file])
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(CampaignCog(bot))

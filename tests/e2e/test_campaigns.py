@@ -1,0 +1,204 @@
+"""/campaign end to end: create with options and a modal, preview, schedule, the start
+announcement with its Enrol button, progress, the board, reminders and results posted on their
+own (time travel on the campaigns service), reward roles, the CSV, refusals, and a post left
+claimed by a dead process settled without a second message."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.services.families import AGREEMENT_VERSION
+from cogs._campaign_posts import CampaignPoster
+from cogs.campaigns import post_view
+from emulator.models import BOT_DEFAULT, MANAGE_ROLES
+
+
+@pytest.fixture
+async def program(app):
+    """Red (ana, ceci) and Blue (ben) with channels; a Star role Familia can give."""
+    s = app.services
+    people = {n: app.user(n) for n in ("lena", "leo", "ana", "ceci", "ben")}
+    channels = {}
+    for name, leader, members in (("Red", "lena", ["ana", "ceci"]), ("Blue", "leo", ["ben"])):
+        channel = app.emu.create_channel(app.guild, f"family-{name.lower()}")
+        family = await s.families.create(app.guild.id, app.owner.id, name, people[leader].id,
+                                         channel_id=channel.id)
+        for member in members:
+            request = await s.families.request_join(app.guild.id, people[member].id, family.id,
+                                                    AGREEMENT_VERSION)
+            await s.families.decide(app.guild.id, people[leader].id, request.id, True)
+        channels[name] = channel
+    star = app.emu.create_role(app.guild, "Star")
+    await app.emu.wait_for(lambda: app.bot.get_guild(app.guild.id).get_role(star.id),
+                           what="the Star role in the cache")
+    return people, channels, star
+
+
+def today(app, days=0):
+    return (app.bot.clock.now() + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+async def stat(app, user, day, hours):
+    async with app.services.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
+            " followers, peak_viewers, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'UTC', ?, 0, 0, 0, 'x', 'x')", (app.guild.id, user.id, day, hours))
+
+
+def poster(app) -> CampaignPoster:
+    return app.bot.get_cog("Campaigns").poster
+
+
+def button(message, prefix):
+    return next(c for c in message.custom_ids if c.startswith(prefix))
+
+
+async def draft(app, options, description="Stream more this week!"):
+    it = await app.run(app.owner, "campaign", {
+        "name": "Spring push", "metric": "hours", "start": today(app), "end": today(app, 6),
+        "target": 5.0, **options}, subcommand="new")
+    await it.wait_modal()
+    return await it.submit({"description": description, "reward": "A shout-out"})
+
+
+async def test_create_preview_schedule_enrol_progress_results(app, program):
+    people, channels, star = program
+    preview = await draft(app, {"reward_role": star})
+    head = await preview.wait_message()
+    assert preview.ephemeral and "Nothing is posted until you schedule it" in head.content
+    assert "3 people" not in head.content and "5 people, 2 family channels" in head.content
+    assert "Campaign “Spring push” starts now!" in head.content  # the announcement preview
+    assert not app.emu.messages(channels["Red"])  # nothing posted from a draft
+
+    scheduled = await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+    assert "is running" in await scheduled.reply_text()
+    posts = {}
+    for name, channel in channels.items():
+        found = await app.emu.wait_for(lambda c=channel: app.emu.messages(c))
+        assert len(found) == 1 and "starts now" in found[0].content
+        assert "Stream more this week!" in found[0].content and "🎯" in found[0].content
+        assert found[0].mention_everyone is False
+        posts[name] = found[0]
+
+    red = posts["Red"]
+    joined = await app.emu.click(people["ana"], red, button(red, "familia:cp:enrol:"))
+    assert "You are in “Spring push”" in await joined.reply_text()
+    again = await app.emu.click(people["ana"], red, button(red, "familia:cp:enrol:"))
+    assert "already enrolled" in await again.reply_text()
+    text = await app.reply(people["ceci"], "campaign", subcommand="join")
+    assert "You are in" in text
+
+    await stat(app, people["ana"], today(app), 6)
+    await stat(app, people["ceci"], today(app), 2)
+    await stat(app, people["ben"], today(app), 9)  # not enrolled: not on the board
+    mine = await app.emu.click(people["ana"], red, button(red, "familia:cp:me:"))
+    text = await mine.reply_text()
+    assert "6 hours" in text and "▰" * 10 in text and "Goal reached!" in text
+    board = await app.reply(people["ben"], "campaign", subcommand="board")
+    assert board.index(f"<@{people['ana'].id}>") < board.index(f"<@{people['ceci'].id}>")
+    assert f"<@{people['ben'].id}>" not in board
+    family = await app.reply(people["lena"], "campaign", {"family": "Red"},
+                             subcommand="progress")
+    assert "Family total: 8 hours" in family
+    refused = await app.reply(people["leo"], "campaign", {"family": "Red"},
+                              subcommand="progress")
+    assert "their own family only" in refused
+
+    # Time travel: the campaign has ended; the next tick posts results and gives the role.
+    app.services.campaigns.clock = FrozenClock(app.bot.clock.now() + timedelta(days=8))
+    await poster(app).tick()
+    results = await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(channels["Red"]) if "has ended" in m.content])
+    assert "1 of 2 participants reached the goal." in results[0].content
+    await app.emu.wait_for(lambda: star in app.emu.member_roles(app.guild, people["ana"]),
+                           what="ana has the reward role")
+    assert star not in app.emu.member_roles(app.guild, people["ceci"])
+    it = await app.run(app.owner, "campaign", {"campaign": "Spring push"},
+                       subcommand="results")
+    text = await it.reply_text()
+    assert "Participation: 2 of 5 creators" in text and "1 given" in text
+    attachment = (await it.wait_message()).attachments[0]
+    rows = list(csv.DictReader(io.StringIO(attachment.data.decode())))
+    assert rows[0]["user_id"] == str(people["ana"].id) and rows[0]["reward"] == "granted"
+    edit = await app.reply(app.owner, "campaign", {"campaign": "Spring push", "name": "X"},
+                           subcommand="edit")
+    assert "can no longer be changed" in edit
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"end": "2020-01-01"}, "must come after the start"),
+    ({"target": 0.0}, "more than zero"),
+    ({"start": "2020-01-01", "end": "2020-01-05"}, "is in the past"),
+    ({"start": "tomorrow"}, "is not a date I can read"),
+    ({"audience": "families", "families": "Nobody"}, "find a family called “Nobody”"),
+])
+async def test_bad_input_is_refused_before_the_modal(app, program, options, expected):
+    it = await app.run(app.owner, "campaign", {
+        "name": "Bad", "metric": "hours", "start": today(app), "end": today(app, 6),
+        "target": 5.0, **options}, subcommand="new")
+    text = await it.reply_text()
+    assert it.ephemeral and expected in text
+    assert await app.services.db.fetchval("SELECT count(*) FROM campaigns") == 0
+
+
+async def test_creators_cannot_manage_and_unmanageable_roles_are_refused(app, program):
+    people, _, star = program
+    text = await app.reply(people["ana"], "campaign", {
+        "name": "Mine", "metric": "hours", "start": today(app), "end": today(app, 6),
+        "target": 5.0}, subcommand="new")
+    assert "managers" in text.lower()
+    # Familia loses Manage Roles (GUILD_ROLE_UPDATE reaches the bot's cache).
+    app.emu.set_bot_permissions(app.guild, BOT_DEFAULT & ~MANAGE_ROLES)
+    await app.emu.wait_for(
+        lambda: not app.bot.get_guild(app.guild.id).me.guild_permissions.manage_roles,
+        what="the permission change in the cache")
+    text = await app.reply(app.owner, "campaign", {
+        "name": "Roles", "metric": "hours", "start": today(app), "end": today(app, 6),
+        "target": 5.0, "reward_role": star}, subcommand="new")
+    assert "cannot give the role Star" in text
+    assert await app.services.db.fetchval("SELECT count(*) FROM campaigns") == 0
+
+
+async def test_a_post_left_claimed_by_a_dead_process_is_not_sent_twice(app, program):
+    _, channels, _ = program
+    head = await (await draft(app, {"audience": "families", "families": "Red"})).wait_message()
+    service = app.services.campaigns
+    campaign = await service.resolve(app.guild.id, "Spring push")
+    # Schedule without the button so no tick runs; then do by hand what a dying process did:
+    # claim the post, send it, and die before recording it as sent.
+    await service.schedule(app.guild.id, app.owner.id, campaign.id)
+    await service.sweep()
+    [post] = await service.claim_posts()
+    dying = CampaignPoster(app.bot, post_view(app.bot))
+    text, view = await dying.render(post)
+    channel = app.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+    sent = await channel.send(text, view=view)
+    assert head is not None
+
+    fresh = CampaignPoster(app.bot, post_view(app.bot))  # the restarted process
+    await fresh.tick()
+    assert [m.id for m in app.emu.messages(channels["Red"])] == [sent.id]
+    row = await app.services.db.fetchone(
+        "SELECT state, message_id FROM campaign_posts WHERE id = ?", (post.id,))
+    assert (row["state"], row["message_id"]) == ("sent", sent.id)
+    assert not app.emu.messages(channels["Blue"])  # not in the audience
+
+
+async def test_a_post_claimed_but_never_sent_is_sent_once_after_restart(app, program):
+    _, channels, _ = program
+    await (await draft(app, {"audience": "families", "families": "Blue"})).wait_message()
+    service = app.services.campaigns
+    campaign = await service.resolve(app.guild.id, "Spring push")
+    await service.schedule(app.guild.id, app.owner.id, campaign.id)
+    await service.sweep()
+    await service.claim_posts()  # claimed, then the process died before sending
+    await CampaignPoster(app.bot, post_view(app.bot)).tick()
+    posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
+    assert len(posts) == 1 and "starts now" in posts[0].content
+
