@@ -20,3 +20,5 @@ async def test_demo_transcript(settings):
     assert "<@" not in text  # mentions shown as names
     assert "━━ 3 · A check-in day ━━" in text and "[Give feedback]" in text
     assert "DM to lucia" in text
+    assert "━━ 5b · A campaign ━━" in text and "[Enrol | My progress]" in text
+    assert "“Spring push” has ended" in text and "campaign-1-results.csv" in text

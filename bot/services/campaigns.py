@@ -114,6 +114,11 @@ class Campaign:
                 "lastday": self.ends_at - timedelta(days=1) + morning}[stage]
         return when if when > self.starts_at and stage in self.reminders else None
 
+    @property
+    def whole_days(self) -> bool:
+        """Starts and ends on local midnights (dates alone describe it)."""
+        return ":" not in self.start_text() + self.end_text()
+
     def start_text(self) -> str:
         """The start as typed: 'YYYY-MM-DD' when it is the start of a local day."""
         if self.starts_at == day_start(self.first_day, self.timezone):

@@ -72,7 +72,7 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     preview = await draft(app, {"reward_role": star})
     head = await preview.wait_message()
     assert preview.ephemeral and "Nothing is posted until you schedule it" in head.content
-    assert "3 people" not in head.content and "5 people, 2 family channels" in head.content
+    assert "every family, 5 people · 2 family channels" in head.content
     assert "Campaign “Spring push” starts now!" in head.content  # the announcement preview
     assert not app.emu.messages(channels["Red"])  # nothing posted from a draft
 
