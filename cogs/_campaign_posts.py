@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.services.broadcasts import split_text
 from bot.services.campaigns import Post
 from cogs._broadcast_send import failure_reason
 
@@ -80,7 +81,11 @@ class CampaignPoster:
         try:
             text, view = await self.render(post)
             channel = self.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
-            message = await channel.send(text, view=view, nonce=f"cp{post.id}",
+            *lead, last = split_text(text)  # a long description: clean cuts, buttons last
+            for i, part in enumerate(lead):
+                await channel.send(part, nonce=f"cp{post.id}p{i}",
+                                   allowed_mentions=discord.AllowedMentions.none())
+            message = await channel.send(last, view=view, nonce=f"cp{post.id}",
                                          allowed_mentions=discord.AllowedMentions.none())
         except Exception as exc:
             reason = failure_reason(exc)

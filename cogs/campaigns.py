@@ -25,6 +25,7 @@ from bot.interactions import (
     reply,
     start_timer,
 )
+from bot.services.broadcasts import split_text
 from bot.services.campaigns import DESCRIPTION_MAX, REMINDERS, REWARD_MAX, Campaign, Post, Spec
 from cogs._campaign_posts import CampaignPoster
 
@@ -99,8 +100,14 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
         view.add_item(ScheduleButton(campaign.id, label(bot, locale, "schedule")))
         view.add_item(DiscardButton(campaign.id, label(bot, locale, "discard")))
     await reply(interaction, "discord/campaigns/preview.md.j2", view=view, campaign=campaign,
-                people=len(people), channels=channels, no_channel=len(used) - channels,
-                stage="start", family=None, results=None, late=False)
+                people=len(people), channels=channels, no_channel=len(used) - channels)
+    text = bot.templates.render(
+        (await bot.services.guilds.get(campaign.guild_id)).locale,
+        "discord/campaigns/announcement.md.j2", campaign=campaign, stage="start", family=None,
+        results=None, late=False)
+    for part in split_text(text):  # exactly as the family channels will see it
+        await interaction.followup.send(part, ephemeral=True,
+                                        allowed_mentions=discord.AllowedMentions.none())
 
 
 class DetailsModal(FamiliaModal):

@@ -73,7 +73,8 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     head = await preview.wait_message()
     assert preview.ephemeral and "Nothing is posted until you schedule it" in head.content
     assert "every family, 5 people · 2 family channels" in head.content
-    assert "Campaign “Spring push” starts now!" in head.content  # the announcement preview
+    [announcement] = await preview.wait_followups(1)  # exactly as it will be posted
+    assert announcement.ephemeral and "Campaign “Spring push” starts now!" in announcement.content
     assert not app.emu.messages(channels["Red"])  # nothing posted from a draft
 
     scheduled = await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
@@ -202,3 +203,23 @@ async def test_a_post_claimed_but_never_sent_is_sent_once_after_restart(app, pro
     posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
     assert len(posts) == 1 and "starts now" in posts[0].content
 
+
+
+async def test_a_long_announcement_is_split_cleanly_with_the_buttons_last(app, program):
+    _, channels, _ = program
+    description = ("Stream every day. " * 84).strip()  # 1,511 characters: over the limit
+    refused = await draft(app, {"audience": "families", "families": "Red"}, description)
+    assert "1511 characters long; the limit is 1500" in await refused.reply_text()
+    description = description[:1500]
+    it = await app.run(app.owner, "campaign", {
+        "name": "N" * 60, "metric": "hours", "start": today(app), "end": today(app, 6),
+        "target": 5.0, "audience": "families", "families": "Red"}, subcommand="new")
+    await it.wait_modal()
+    head = await (await it.submit({"description": description, "reward": "R" * 300})
+                  ).wait_message()
+    await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+    posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Red"])[1:] and
+                                   app.emu.messages(channels["Red"]))
+    assert len(posts) == 2 and all(len(p.content) <= 2000 for p in posts)
+    assert not posts[0].custom_ids and button(posts[1], "familia:cp:enrol:")
+    assert "Stream every day." in posts[0].content
