@@ -111,7 +111,16 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
                               subcommand="progress")
     assert "their own family only" in refused
 
-    # Time travel: the campaign has ended; the next tick posts results and gives the role.
+    # Time travel: halfway, the family channels get a reminder with the family's total.
+    app.services.campaigns.clock = FrozenClock(app.bot.clock.now() + timedelta(days=4))
+    await poster(app).tick()
+    await poster(app).tick()
+    reminders = await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(channels["Red"]) if "halfway" in m.content])
+    assert len(reminders) == 1 and "**Red**: 8 hours" in reminders[0].content
+    assert "1 member has reached the goal" in reminders[0].content
+
+    # The campaign has ended; the next tick posts results and gives the role.
     app.services.campaigns.clock = FrozenClock(app.bot.clock.now() + timedelta(days=8))
     await poster(app).tick()
     results = await app.emu.wait_for(
@@ -223,3 +232,20 @@ async def test_a_long_announcement_is_split_cleanly_with_the_buttons_last(app, p
     assert len(posts) == 2 and all(len(p.content) <= 2000 for p in posts)
     assert not posts[0].custom_ids and button(posts[1], "familia:cp:enrol:")
     assert "Stream every day." in posts[0].content
+
+
+async def test_edit_a_draft_through_the_form(app, program):
+    await (await draft(app, {})).wait_message()
+    it = await app.run(app.owner, "campaign", {"campaign": "Spring push", "name": "Spring sprint",
+                                               "target": 8.0}, subcommand="edit")
+    modal = await it.wait_modal()
+    assert "Stream more this week!" in str(modal)  # the form opens with the current texts
+    head = await (await it.submit({"description": "Eight hours now", "reward": ""})
+                  ).wait_message()
+    assert "Campaign #1: Spring sprint" in head.content and "📝 draft" in head.content
+    campaign = await app.services.campaigns.get(app.guild.id, 1)
+    assert (campaign.target_creator, campaign.description) == (8.0, "Eight hours now")
+    text = await app.reply(app.owner, "campaign", {"campaign": "Spring sprint",
+                                                   "end": "2020-01-01"}, subcommand="edit")
+    assert "must come after the start" in text
+    assert (await app.services.campaigns.get(app.guild.id, 1)).end_text() != "2020-01-01"
