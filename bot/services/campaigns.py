@@ -23,25 +23,35 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock, from_db, to_db
+from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotAllowed, NotFound, UserError
-from bot.localtime import at_local, day_start, local_date, parse_hhmm, zone
+from bot.localtime import local_date
 from bot.services import campaign_math as cm
 from bot.services.audit import AuditLog
+from bot.services.campaign_models import (
+    REMINDERS,
+    Campaign,
+    CreatorProgress,
+    FamilyProgress,
+    Post,
+    Results,
+    Spec,
+    campaign_from_row,
+    parse_moment,
+    post_from_row,
+)
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.leaderboards import Row
 
 METRICS = ("hours", "diamonds", "followers", "days", "streak")
 AUDIENCES = ("all", "families", "tiers")
-REMINDERS = ("midway", "3days", "lastday")
 STAGES = ("start", *REMINDERS, "results")
 NAME_MAX = 60
 DESCRIPTION_MAX = 1500
@@ -49,203 +59,7 @@ REWARD_MAX = 300
 LONGEST = timedelta(days=92)
 PAST_SLACK = timedelta(minutes=5)
 POST_ATTEMPTS = 3
-_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\S+))?\s*$")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a manager asks for (options and modal), before it is checked."""
-
-    name: str
-    metric: str
-    start: str
-    end: str
-    target_creator: float | None = None
-    target_family: float | None = None
-    audience: str = "all"
-    audience_ids: list[int] = field(default_factory=list)
-    enrolment: str = "optin"
-    reminders: tuple[str, ...] = REMINDERS
-    reward_role_id: int | None = None
-    description: str = ""
-    reward_text: str = ""
-
-
-@dataclass(frozen=True)
-class Campaign:
-    id: int
-    guild_id: int
-    name: str
-    description: str
-    starts_at: datetime
-    ends_at: datetime
-    first_day: date
-    last_day: date
-    timezone: str
-    audience: str
-    audience_ids: list[int]
-    metric: str
-    target_creator: float | None
-    target_family: float | None
-    reward_text: str
-    reward_role_id: int | None
-    enrolment: str
-    reminders: tuple[str, ...]
-    state: str
-    created_by: int
-    summary: dict[str, Any] | None
-    scheduled_at: datetime | None = None
-
-    @property
-    def opt_in(self) -> bool:
-        return self.enrolment == "optin"
-
-    @property
-    def days(self) -> int:
-        return (self.last_day - self.first_day).days + 1
-
-    def due(self, stage: str) -> datetime | None:
-        """When a reminder stage is due; None when the campaign is too short for it."""
-        # A campaign that ends with a whole day gets its day reminders at 10:00, not midnight.
-        morning = timedelta(hours=10) if self.end_text() == self.last_day.isoformat() else \
-            timedelta(0)
-        when = {"midway": self.starts_at + (self.ends_at - self.starts_at) / 2,
-                "3days": self.ends_at - timedelta(days=3) + morning,
-                "lastday": self.ends_at - timedelta(days=1) + morning}[stage]
-        return when if when > self.starts_at and stage in self.reminders else None
-
-    @property
-    def whole_days(self) -> bool:
-        """Starts and ends on local midnights (dates alone describe it)."""
-        return ":" not in self.start_text() + self.end_text()
-
-    def start_text(self) -> str:
-        """The start as typed: 'YYYY-MM-DD' when it is the start of a local day."""
-        if self.starts_at == day_start(self.first_day, self.timezone):
-            return self.first_day.isoformat()
-        return self.starts_at.astimezone(zone(self.timezone)).strftime("%Y-%m-%d %H:%M")
-
-    def end_text(self) -> str:
-        """The end as typed: 'YYYY-MM-DD' (that whole day) when it ends a local day."""
-        if self.ends_at == day_start(self.last_day + timedelta(days=1), self.timezone):
-            return self.last_day.isoformat()
-        return self.ends_at.astimezone(zone(self.timezone)).strftime("%Y-%m-%d %H:%M")
-
-    def spec(self) -> Spec:
-        """What would create this campaign again (the start point of an edit)."""
-        return Spec(self.name, self.metric, self.start_text(), self.end_text(),
-                    self.target_creator, self.target_family,
-                    self.audience, list(self.audience_ids), self.enrolment, self.reminders,
-                    self.reward_role_id, self.description, self.reward_text)
-
-
-@dataclass(frozen=True)
-class CreatorProgress:
-    campaign: Campaign
-    user_id: int
-    enrolled: bool
-    in_audience: bool
-    value: float
-    rank: int | None
-    family: FamilyProgress | None
-
-    @property
-    def fraction(self) -> float | None:
-        target = self.campaign.target_creator
-        return self.value / target if target else None
-
-    @property
-    def bar(self) -> str:
-        return cm.bar(self.fraction or 0.0)
-
-
-@dataclass(frozen=True)
-class FamilyProgress:
-    campaign: Campaign
-    family_id: int
-    family_name: str
-    members: list[tuple[int, float, bool]]  # (user, value, reached own target), best first
-    total: float
-
-    @property
-    def fraction(self) -> float | None:
-        target = self.campaign.target_family
-        return self.total / target if target else None
-
-    @property
-    def bar(self) -> str:
-        return cm.bar(self.fraction or 0.0)
-
-    @property
-    def reached(self) -> int:
-        return sum(1 for m in self.members if m[2])
-
-
-@dataclass(frozen=True)
-class Results:
-    campaign: Campaign
-    audience: int
-    participants: int
-    reached: int
-    families: list[dict[str, Any]]  # id, name, participants, reached, total, goal_met
-    uplift: cm.Uplift
-    rewards: dict[str, int]
-
-    @property
-    def participation(self) -> float | None:
-        return cm.share(self.participants, self.audience)
-
-    @property
-    def completion(self) -> float | None:
-        return cm.share(self.reached, self.participants)
-
-
-@dataclass(frozen=True)
-class Post:
-    id: int
-    campaign_id: int
-    guild_id: int
-    stage: str
-    family_id: int
-    channel_id: int
-    attempts: int
-    claimed_at: datetime | None
-    late: bool
-
-
-def _campaign(row: Any) -> Campaign:
-    return Campaign(
-        row["id"], row["guild_id"], row["name"], row["description"], from_db(row["starts_at"]),
-        from_db(row["ends_at"]), date.fromisoformat(row["first_day"]),
-        date.fromisoformat(row["last_day"]), row["timezone"], row["audience"],
-        json.loads(row["audience_ids"]), row["metric"], row["target_creator"],
-        row["target_family"], row["reward_text"], row["reward_role_id"], row["enrolment"],
-        tuple(r for r in row["reminders"].split(",") if r), row["state"], row["created_by"],
-        json.loads(row["summary"]) if row["summary"] else None,
-        from_db(row["scheduled_at"]) if row["scheduled_at"] else None,
-    )
-
-
-def _post(row: Any) -> Post:
-    return Post(row["id"], row["campaign_id"], row["guild_id"], row["stage"], row["family_id"],
-                row["channel_id"], row["attempts"],
-                from_db(row["claimed_at"]) if row["claimed_at"] else None, bool(row["late"]))
-
-
-def parse_moment(text: str, tz: str, *, end: bool) -> tuple[datetime, bool]:
-    """'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM' in ``tz`` → (UTC instant, whether a time was given).
-    A bare end date means the end of that day."""
-    match = _DATE.match(text or "")
-    try:
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
-        raise UserError("campaigns.bad_date", value=text or "", timezone=tz) from None
-    if match.group(4) is None:  # type: ignore[union-attr]
-        return day_start(day + timedelta(days=1) if end else day, tz), False
-    clock_time = parse_hhmm(match.group(4))  # type: ignore[union-attr]
-    if clock_time is None:
-        raise UserError("campaigns.bad_date", value=text, timezone=tz)
-    return at_local(day, clock_time, tz), True
+__all__ = ["REMINDERS", "Campaign", "CampaignService", "Post", "Spec"]
 
 
 def _number(value: float | None, field_name: str) -> float | None:
@@ -273,7 +87,7 @@ class CampaignService:
             "SELECT * FROM campaigns WHERE guild_id = ? AND id = ?", (guild_id, campaign_id))
         if row is None:
             raise NotFound("campaigns.unknown", value=str(campaign_id))
-        return _campaign(row)
+        return campaign_from_row(row)
 
     async def resolve(self, guild_id: int, text: str) -> Campaign:
         """The campaign an option names: an id from autocomplete, or a name typed by hand."""
@@ -286,7 +100,7 @@ class CampaignService:
                 "SELECT * FROM campaigns WHERE guild_id = ? AND id = ?", (guild_id, int(text)))
         if row is None:
             raise NotFound("campaigns.unknown", value=text)
-        return _campaign(row)
+        return campaign_from_row(row)
 
     async def list(self, guild_id: int, states: tuple[str, ...] = ("draft", "scheduled",
                    "running", "finished"), limit: int = 25) -> list[Campaign]:
@@ -296,7 +110,7 @@ class CampaignService:
             " ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'scheduled' THEN 1"
             " WHEN 'draft' THEN 2 ELSE 3 END, starts_at DESC, id DESC LIMIT ?",
             (guild_id, *states, limit))
-        return [_campaign(r) for r in rows]
+        return [campaign_from_row(r) for r in rows]
 
     async def search(self, guild_id: int, text: str, states: tuple[str, ...]) -> list[Campaign]:
         needle = (text or "").strip().lower()
@@ -311,7 +125,7 @@ class CampaignService:
             " c.state = 'scheduled', c.ends_at DESC LIMIT 1", (user_id, guild_id))
         if row is None:
             raise UserError("campaigns.none_running")
-        return _campaign(row)
+        return campaign_from_row(row)
 
     # -- checking and storing what a manager asked for -----------------------------------------
 
@@ -612,7 +426,7 @@ class CampaignService:
         rows = await self.db.fetchall(
             "SELECT * FROM campaigns WHERE (state = 'scheduled' AND starts_at <= ?)"
             " OR state = 'running'", (to_db(now),))
-        for found in map(_campaign, rows):
+        for found in map(campaign_from_row, rows):
             if found.state == "scheduled":
                 if await self._start(found, now):
                     done["started"].append(found.id)
@@ -804,14 +618,15 @@ class CampaignService:
                     f"UPDATE campaign_posts SET state = 'claimed', claimed_at = ?, attempts ="
                     f" attempts + 1 WHERE id IN ({marks})",
                     (to_db(self.clock.now()), *[r["id"] for r in rows]))
-        return [replace(_post(r), claimed_at=self.clock.now(), attempts=r["attempts"] + 1)
+        return [replace(post_from_row(r), claimed_at=self.clock.now(),
+                        attempts=r["attempts"] + 1)
                 for r in rows]
 
     async def ambiguous_posts(self) -> list[Post]:
         """Rows a dead process claimed: sent or not, only the channel can tell."""
         rows = await self.db.fetchall(
             "SELECT * FROM campaign_posts WHERE state = 'claimed' ORDER BY id")
-        return [_post(r) for r in rows]
+        return [post_from_row(r) for r in rows]
 
     async def finish_post(self, post: Post, *, message_id: int | None = None,
                           error: str | None = None, retry: bool = False) -> None:
