@@ -238,3 +238,16 @@ async def test_dates_follow_the_guild_zone(services, program):
     assert c.starts_at == datetime(2026, 3, 4, 0, 0, tzinfo=UTC)  # 18:00 in Mexico City
     assert c.ends_at == datetime(2026, 3, 17, 6, 0, tzinfo=UTC)  # the end of 16 March there
     assert c.ends_at - c.starts_at < timedelta(days=14)
+
+
+async def test_the_campaign_meant_by_default_is_the_running_one(services, clock, program):
+    old = await services.campaigns.create(G, MANAGER, spec(name="Old", end="2026-03-04"))
+    await services.campaigns.schedule(G, MANAGER, old.id)
+    await services.campaigns.enrol(G, ANA, old.id, "button")
+    clock.set(datetime(2026, 3, 6, tzinfo=UTC))
+    await services.campaigns.sweep()  # Old is finished (Ana took part)
+    new = await services.campaigns.create(G, MANAGER, spec(name="New", start="2026-03-06"))
+    await services.campaigns.schedule(G, MANAGER, new.id)
+    assert (await services.campaigns.current_for(G, ANA)).name == "New"  # scheduled > finished
+    await services.campaigns.sweep()
+    assert (await services.campaigns.current_for(G, ANA)).name == "New"  # running

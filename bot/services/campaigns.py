@@ -117,12 +117,14 @@ class CampaignService:
         return [c for c in await self.list(guild_id, states) if needle in c.name.lower()]
 
     async def current_for(self, guild_id: int, user_id: int) -> Campaign:
-        """The campaign a creator most likely means: running and enrolled, else running."""
+        """The campaign a creator most likely means: running (theirs first), else scheduled,
+        else the last finished."""
         row = await self.db.fetchone(
             "SELECT c.* FROM campaigns c LEFT JOIN campaign_enrolments e ON e.campaign_id ="
             " c.id AND e.user_id = ? WHERE c.guild_id = ? AND c.state IN ('running',"
-            " 'finished', 'scheduled') ORDER BY e.user_id IS NULL, c.state = 'finished',"
-            " c.state = 'scheduled', c.ends_at DESC LIMIT 1", (user_id, guild_id))
+            " 'finished', 'scheduled') ORDER BY CASE c.state WHEN 'running' THEN 0"
+            " WHEN 'scheduled' THEN 1 ELSE 2 END, e.user_id IS NULL, c.ends_at DESC LIMIT 1",
+            (user_id, guild_id))
         if row is None:
             raise UserError("campaigns.none_running")
         return campaign_from_row(row)
