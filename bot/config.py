@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     email_connections: int = Field(
         default=3, ge=1, le=10, description="SMTP connections used in parallel (1-10)"
     )
+    email_render_processes: int = Field(
+        default=1, ge=0, le=8,
+        description="worker processes that render big email batches (0-8; 0: in the bot)",
+    )
     broadcast_rate: float = Field(
         default=48.0, gt=0, le=50,
         description="requests per second (at most 50) the broadcast sender may use",

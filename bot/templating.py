@@ -7,6 +7,7 @@ language. ``.html`` templates are autoescaped; Discord text is not.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2.utils import pass_eval_context
+from markupsafe import Markup
 
 from bot.errors import FamiliaError
 from bot.i18n import Catalog, load_catalogs
@@ -47,16 +50,24 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Templates ship with the code: don't stat the files on every get_template().
+            auto_reload=False,
         )
         env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(_direct_gettext(catalog))
         locale = catalog.locale
         env.globals["locale"] = locale
         env.filters["md"] = _escape_markdown
-        env.filters["number"] = lambda v, digits=0: format_decimal(
+        # Babel formatting costs ~0.1 ms a call, and the same values recur across messages
+        # (a digest run formats the same dates and small counts thousands of times): pure
+        # functions, so remember them.
+        cache = functools.lru_cache(maxsize=4096, typed=True)
+        env.filters["number"] = cache(lambda v, digits=0: format_decimal(
             round(v, digits) if digits else v, locale=locale
-        )
-        env.filters["date"] = lambda v, fmt="medium": format_date(v, format=fmt, locale=locale)
-        env.filters["datetime"] = _datetime_filter(locale)
+        ))
+        env.filters["date"] = cache(
+            lambda v, fmt="medium": format_date(v, format=fmt, locale=locale))
+        env.filters["datetime"] = cache(_datetime_filter(locale))
         return env
 
     def env(self, locale: str) -> Environment:
@@ -79,6 +90,26 @@ class Templates:
         if found is None:
             raise LookupError(f"no error message for {error.code}")
         return str(found(**error.params)).strip()
+
+
+def _direct_gettext(catalog: Catalog) -> dict[str, Any]:
+    """``_``, ``gettext`` and ``ngettext`` with Jinja's newstyle meaning (the text is always a
+    %-format, variables are escaped in autoescaped templates, ``num`` is set for plurals) in
+    one call instead of Jinja's three nested context calls: a third of an email's render."""
+
+    @pass_eval_context
+    def gettext(eval_ctx: Any, message: str, /, **variables: Any) -> str:
+        text = catalog.gettext(message)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+    @pass_eval_context
+    def ngettext(eval_ctx: Any, singular: str, plural: str, num: int, /,
+                 **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = catalog.ngettext(singular, plural, num)
+        return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def _datetime_filter(locale: str):

@@ -14,9 +14,10 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot.app import FamiliaBot
-from bot.checks import is_manager, manager_only
+from bot.checks import is_manager, manager_only, member_is_manager
 from bot.i18n import normalise
 from bot.interactions import reply
+from bot.mail.rendering import Renderer
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig
 from bot.web import WebServer
@@ -51,6 +52,8 @@ class EmailCog(commands.Cog):
     async def cog_load(self) -> None:
         settings = self.bot.settings
         self.service.templates = self.bot.templates
+        self.service.renderer = Renderer(self.bot.templates,
+                                         processes=settings.email_render_processes)
         await self.service.secret()
         self.sender = Sender(
             self.bot.db, SmtpConfig.from_settings(settings), self.bot.clock,
@@ -74,9 +77,25 @@ class EmailCog(commands.Cog):
         if self.web is not None:
             await self.web.stop()
         self.service.on_queued = lambda: None
+        if self.service.renderer is not None:
+            self.service.renderer.close()
 
     async def sweep(self) -> int:
-        return await self.bot.services.digests.sweep()
+        return await self.bot.services.digests.sweep(is_manager=await self._manager_check())
+
+    async def _manager_check(self):
+        """Whether someone is a program manager now, from the member cache (None when the
+        member is not cached: their address keeps what it remembers)."""
+        settings = {g.id: await self.bot.services.guilds.get(g.id) for g in self.bot.guilds}
+
+        def check(guild_id: int, user_id: int) -> bool | None:
+            guild = self.bot.get_guild(guild_id)
+            member = guild.get_member(user_id) if guild is not None else None
+            if member is None or guild_id not in settings:
+                return None
+            return member_is_manager(member, settings[guild_id])
+
+        return check
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:

@@ -64,3 +64,25 @@ async def test_creator_digest_is_opt_in_and_not_sent_empty(services, clock):
     clock.advance(days=7)
     assert await services.digests.sweep() == 0  # opted in, but no check-ins: empty
     assert await services.db.fetchval("SELECT count(*) FROM email_digest_log") == 1
+
+
+async def test_manager_digest_follows_who_manages_now(services, smtp, clock):
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    await services.families.create(1, 99, "Lobos", 10)
+    await verified(services, 30, "mara@example.org")
+    await verified(services, 31, "olga@example.org")
+    async with services.db.transaction() as tx:  # Mara verified while she was a manager
+        await tx.execute("UPDATE email_addresses SET manager = 1 WHERE user_id = 30")
+    now_managing = {30: False, 31: True}  # since then, Olga took over
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    assert await services.digests.sweep(
+        is_manager=lambda g, u: now_managing.get(u)) == 1
+    await make_sender(services, smtp).drain()
+    assert smtp.to("mara@example.org") == []
+    [msg] = smtp.to("olga@example.org")
+    assert "Lobos" in body(msg, "plain")
+    flags = dict(await services.db.fetchall(
+        "SELECT user_id, manager FROM email_addresses ORDER BY user_id"))
+    assert flags == {30: 0, 31: 1}  # remembered for sweeps that cannot ask Discord
+    clock.advance(days=7)
+    assert await services.digests.sweep(is_manager=lambda g, u: None) == 1  # Olga again

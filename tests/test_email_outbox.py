@@ -137,3 +137,29 @@ async def test_connections_are_reused(services, smtp):
         await queue(services, key=f"k{n}", recipient=f"p{n}@example.org")
     await make_sender(services, smtp, connections=2).drain()
     assert len(smtp.messages) == 10 and len(set(sessions)) == 2
+
+
+async def test_a_temporary_failure_gives_back_the_next_batch_untried(services, smtp):
+    for n in range(5):
+        await queue(services, f"u{n}@example.org", key=f"k{n}")
+    smtp.fail_next(10)
+    sender = make_sender(services, smtp, batch=2, connections=1)
+    assert await sender.drain() == 2  # the first batch failed; the next was claimed, then
+    states = [(r["state"], r["attempts"]) for r in await rows(services)]  # given back
+    assert states.count(("queued", 1)) == 2 and states.count(("queued", 0)) == 3
+
+
+async def test_rendering_in_a_worker_process_matches_the_bot_process():
+    from bot.mail.rendering import POOL_MIN, Renderer
+    from bot.templating import Templates
+
+    jobs = [("es" if n % 2 else "en", "verify", {"code": f"{n:06d}", "minutes": 15,
+                                                 "unsubscribe_url": None})
+            for n in range(POOL_MIN)]
+    here = Renderer(Templates())
+    pooled = Renderer(Templates(), processes=1)
+    try:
+        assert await pooled.many(jobs) == await here.many(jobs)
+        assert pooled._pool is not None  # really went through the worker
+    finally:
+        pooled.close()

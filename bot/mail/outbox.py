@@ -93,6 +93,17 @@ async def claim(db: Database, now: datetime, limit: int, lease: timedelta) -> li
         )
 
 
+async def release(db: Database, ids: list[int]) -> None:
+    """Give back rows claimed but not tried (the server turned unhappy meanwhile): queued
+    again as they were, the claim's try not counted."""
+    if ids:
+        async with db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE email_outbox SET state = 'queued', lease_until = NULL,"
+                " attempts = attempts - 1 WHERE id = ? AND state = 'sending'",
+                [(i,) for i in ids])
+
+
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
     """Delay before try ``attempts + 1``: base, 2·base, 4·base … at most ``cap`` seconds."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))

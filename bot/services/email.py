@@ -23,7 +23,7 @@ from bot.config import SUPPORTED_LOCALES, Settings
 from bot.db import Database, Transaction
 from bot.errors import UserError
 from bot.mail import outbox, tokens
-from bot.mail.rendering import render_email
+from bot.mail.rendering import Renderer
 from bot.mail.smtp import mask
 from bot.services.audit import AuditLog
 from bot.services.members import MemberService
@@ -82,6 +82,7 @@ class EmailService:
         self.members = members
         self.settings = settings
         self.templates: Any = None  # set by the email cog (the bot's); built lazily otherwise
+        self.renderer: Renderer | None = None  # set by the email cog; built lazily otherwise
         self.on_queued: Callable[[], None] = lambda: None  # the sender's wake-up
         self._secret: str | None = None
 
@@ -110,12 +111,14 @@ class EmailService:
                         " (app_meta); set SECRET_KEY to keep links stable")
         return stored
 
-    def _templates(self):
-        if self.templates is None:
-            from bot.templating import Templates
+    def _renderer(self) -> Renderer:
+        if self.renderer is None:
+            if self.templates is None:
+                from bot.templating import Templates
 
-            self.templates = Templates()
-        return self.templates
+                self.templates = Templates()
+            self.renderer = Renderer(self.templates)
+        return self.renderer
 
     def _code_hash(self, secret: str, guild_id: int, user_id: int, code: str) -> str:
         return hmac.new(secret.encode(), f"code:{guild_id}:{user_id}:{code}".encode(),
@@ -128,34 +131,46 @@ class EmailService:
                     recipient: str, kind: str, dedupe_key: str, locale: str,
                     **context: Any) -> bool:
         """Render ``kind`` and queue it in ``tx``; False if already queued or suppressed."""
-        email = await self._render(tx, guild_id, user_id, recipient, kind, dedupe_key, locale,
-                                   context)
+        headers, url = self._unsubscribe(await self.secret(tx), guild_id, user_id, kind)
+        rendered = self._renderer().one(locale, kind, {**context, "unsubscribe_url": url})
+        email = outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
+                             rendered.html, headers, guild_id, user_id)
         return await outbox.enqueue(tx, email, self.clock.now())
 
-    async def queue_many(self, tx: Transaction, items: list[tuple]) -> int:
-        """Queue many ``(guild, user, recipient, kind, dedupe_key, locale, context)`` in
-        ``tx`` at once (digests); returns how many were new."""
-        emails = [await self._render(tx, g, u, r, k, d, loc, ctx)
-                  for g, u, r, k, d, loc, ctx in items]
+    async def render_many(self, items: list[tuple]) -> list[outbox.Email]:
+        """Render many ``(guild, user, recipient, kind, dedupe_key, locale, context)``
+        outside any transaction (a big batch renders in the worker processes); queue the
+        result with :meth:`queue_rendered`."""
+        secret = await self.secret()
+        unsubscribe = [self._unsubscribe(secret, g, u, k) for g, u, _, k, _, _, _ in items]
+        rendered = await self._renderer().many(
+            [(loc, k, {**ctx, "unsubscribe_url": url})
+             for (_, _, _, k, _, loc, ctx), (_, url) in zip(items, unsubscribe, strict=True)])
+        return [outbox.Email(r, k, d, out.subject, out.text, out.html, headers, g, u)
+                for (g, u, r, k, d, _, _), (headers, _), out
+                in zip(items, unsubscribe, rendered, strict=True)]
+
+    async def queue_rendered(self, tx: Transaction, emails: list[outbox.Email]) -> int:
+        """Queue emails from :meth:`render_many` in ``tx``; returns how many were new."""
         return await outbox.enqueue_many(tx, emails, self.clock.now())
 
-    async def _render(self, tx: Transaction, guild_id: int | None, user_id: int | None,
-                      recipient: str, kind: str, dedupe_key: str, locale: str,
-                      context: dict[str, Any]) -> outbox.Email:
-        headers: dict[str, str] = {}
+    def _unsubscribe(self, secret: str, guild_id: int | None, user_id: int | None, kind: str
+                     ) -> tuple[dict[str, str], str | None]:
+        """The List-Unsubscribe headers and the link for a recipient (none for
+        transactional mail)."""
         scope = CATEGORY.get(kind)
-        url = None
-        if scope is not None and guild_id is not None and user_id is not None:
-            token = tokens.sign(await self.secret(tx), guild_id, user_id, scope)
-            url = self.unsubscribe_url(token)
-            mailto = self.settings.smtp_from.rpartition("<")[2].rstrip(">").strip()
-            headers = {
-                "List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject=unsubscribe%20{token}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
-        rendered = render_email(self._templates(), locale, kind, unsubscribe_url=url, **context)
-        return outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
-                            rendered.html, headers, guild_id, user_id)
+        if scope is None or guild_id is None or user_id is None:
+            return {}, None
+        token = tokens.sign(secret, guild_id, user_id, scope)
+        url = self.unsubscribe_url(token)
+        return {
+            "List-Unsubscribe": f"<{url}>, <mailto:{self._mailto}?subject=unsubscribe%20{token}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }, url
+
+    @property
+    def _mailto(self) -> str:
+        return self.settings.smtp_from.rpartition("<")[2].rstrip(">").strip()
 
     async def _locale(self, guild_id: int, user_id: int, chosen: str | None) -> str:
         if chosen:
