@@ -152,6 +152,9 @@ class FamiliaBot(commands.Bot):
         task.add_done_callback(done)
         return task
 
+    async def on_connect(self) -> None:
+        _yield_between_gateway_events(self.ws)
+
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command | object
     ) -> None:
@@ -165,3 +168,24 @@ class FamiliaBot(commands.Bot):
         if self.background_tasks:
             await asyncio.gather(*self.background_tasks, return_exceptions=True)
         await super().close()
+
+
+def _yield_between_gateway_events(ws: object) -> None:
+    """Let other tasks run after each gateway event.
+
+    discord.py's gateway loop reads frames without yielding while more are buffered, so a
+    burst of events (a whole program checking in at 21:00) runs the parsers back to back and
+    every interaction's acknowledgement waits for the burst to end — past Discord's 3 s. One
+    ``sleep(0)`` per event puts those acknowledgements in between. Installed on each new
+    gateway connection (``on_connect``), on the connection object only."""
+    poll = getattr(ws, "poll_event", None)
+    if poll is None or getattr(poll, "familia_fair", False):
+        return
+
+    async def poll_event() -> None:
+        await poll()
+        await asyncio.sleep(0)
+
+    poll_event.familia_fair = True  # type: ignore[attr-defined]
+    ws.poll_event = poll_event  # type: ignore[attr-defined]
+

@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -62,36 +64,88 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
     return found
 
 
+def _is_insert(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "INSERT"
+
+
+class SyncTransaction:
+    """A unit of work's statements run synchronously in the database thread (see
+    :meth:`Database.run`); the same methods as :class:`Transaction`, without ``await``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement; returns lastrowid for an INSERT, else the rowcount."""
+        cursor = self._conn.execute(sql, params)
+        try:
+            return (cursor.lastrowid or 0) if _is_insert(sql) else cursor.rowcount
+        finally:
+            cursor.close()
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows).close()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        cursor = self._conn.execute(sql, params)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+    """``fn(SyncTransaction, *args)`` in ``conn``'s thread: one trip, however many statements.
+
+    aiosqlite runs each call in its connection's thread and wakes the event loop when it is
+    done; a statement used to cost three such trips (execute, fetch, close). ``_execute`` is
+    aiosqlite's own way of queueing a call on that thread (stable since 0.17; the version is
+    pinned in pyproject.toml and tests/test_migrations.py exercises it)."""
+    raw = conn._conn  # the sqlite3 connection, only ever used from its thread
+    return conn._execute(lambda: fn(SyncTransaction(raw), *args))
+
+
 class Transaction:
-    """The handle a unit of work gets: statements on the writer inside BEGIN IMMEDIATE."""
+    """The handle a unit of work gets: statements on the writer inside BEGIN IMMEDIATE, one
+    trip to the database thread each."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement; returns lastrowid for an INSERT, else the rowcount."""
-        cursor = await self._conn.execute(sql, params)
-        try:
-            if sql.lstrip()[:6].upper() == "INSERT":
-                return cursor.lastrowid or 0
-            return cursor.rowcount
-        finally:
-            await cursor.close()
+        return await _in_thread(self._conn, SyncTransaction.execute, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        await _in_thread(self._conn, SyncTransaction.executemany, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return await _in_thread(self._conn, SyncTransaction.fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await _in_thread(self._conn, SyncTransaction.fetchall, sql, params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        return await _in_thread(self._conn, SyncTransaction.fetchval, sql, params)
+
+
+def _unit(tx: SyncTransaction, fn: Callable[[SyncTransaction], T]) -> T:
+    tx.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(tx)
+    except BaseException:
+        tx.execute("ROLLBACK")
+        raise
+    tx.execute("COMMIT")
+    return result
 
 
 class Database:
@@ -158,19 +212,23 @@ class Database:
             else:
                 await self.writer.execute("COMMIT")
 
+    async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
+        """``fn(tx)`` as one unit of work (BEGIN IMMEDIATE … COMMIT, ROLLBACK if it raises)
+        in a single trip to the database thread. For hot paths (a check-in): ``fn`` is plain
+        synchronous code that only runs SQL through ``tx``."""
+        async with self._lock:
+            return await _in_thread(self.writer, _unit, fn)
+
     # -- reads -----------------------------------------------------------------------------------
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return await _in_thread(self.reader, SyncTransaction.fetchone, sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        async with self.reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await _in_thread(self.reader, SyncTransaction.fetchall, sql, params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        return await _in_thread(self.reader, SyncTransaction.fetchval, sql, params)
 
     # -- migrations ------------------------------------------------------------------------------
 

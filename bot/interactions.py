@@ -3,6 +3,7 @@ handler for slash commands, buttons, selects and modals."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -184,3 +185,41 @@ class FamiliaModal(discord.ui.Modal):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await handle_error(interaction, error)
+
+
+class AckFirst:
+    """Acknowledgements go before work. Discord drops an interaction that is not acknowledged
+    within 3 s, while the answer may follow later: under a burst (a whole program checking in
+    at 21:00) every arriving interaction is deferred first, and the work behind the
+    acknowledgements runs in the gaps — at most ``slots`` at once, each step waiting until no
+    acknowledgement is in flight (or ``patience`` seconds, so work is never starved)."""
+
+    def __init__(self, slots: int, patience: float = 2.0) -> None:
+        self._slots = asyncio.Semaphore(slots)
+        self._acking = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self.patience = patience
+
+    async def defer(self, interaction: discord.Interaction, **options: Any) -> None:
+        self._acking += 1
+        self._quiet.clear()
+        try:
+            await interaction.response.defer(**options)
+        finally:
+            self._acking -= 1
+            if not self._acking:
+                self._quiet.set()
+
+    async def step(self) -> None:
+        """Wait for a gap between acknowledgements."""
+        if not self._quiet.is_set():
+            try:
+                await asyncio.wait_for(self._quiet.wait(), self.patience)
+            except TimeoutError:
+                pass
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        return self._slots
+

@@ -3,8 +3,6 @@ post with its persistent "Give feedback" button (``familia:fb:<checkin_id>``).""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import discord
@@ -16,6 +14,7 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.errors import UserError
 from bot.interactions import (
+    AckFirst,
     FamiliaModal,
     familia,
     handle_error,
@@ -80,25 +79,27 @@ class CheckinModal(FamiliaModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
+        bot = familia(interaction)
+        cog = bot.get_cog("Checkins")
+        gate: AckFirst = cog.gate if cog else AckFirst(WORK_SLOTS)  # type: ignore[attr-defined]
         # Acknowledge at once: under load the write may queue behind others for longer than
         # Discord's 3 s; the answer (or the error) follows up.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await gate.defer(interaction, ephemeral=True, thinking=True)
         if interaction.user.id != self.user_id:
             raise UserError("checkins.not_yours")
-        bot = familia(interaction)
         values = {c.custom_id: c.value for c in self.children
                   if isinstance(c, discord.ui.TextInput)}
-        # A bounded number of submissions work at once, so a burst queues here instead of
-        # crowding the event loop (which would delay every other acknowledgement).
-        cog = bot.get_cog("Checkins")
-        async with cog.slots if cog else contextlib.nullcontext():  # type: ignore[attr-defined]
+        async with gate.slots:
+            await gate.step()
             done = await bot.services.checkins.submit(
                 interaction.guild_id, self.user_id, values, mood=self.mood,  # type: ignore[arg-type]
                 yesterday=self.yesterday,
             )
+            await gate.step()
             await reply(interaction, "discord/checkins/done.md.j2", done=done)
             log_command(interaction, "ok")
-            await post_checkin(bot, done)
+        await gate.step()
+        await post_checkin(bot, done)
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -204,7 +205,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        self.slots = asyncio.Semaphore(WORK_SLOTS)
+        self.gate = AckFirst(WORK_SLOTS)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(FeedbackButton)

@@ -84,6 +84,26 @@ async def test_transaction_rolls_back_on_error(db):
     assert await db.fetchval("SELECT count(*) FROM app_meta") == 0
 
 
+async def test_a_unit_of_work_in_one_trip_commits_or_rolls_back(db):
+    def add(tx, name):
+        new_id = tx.execute("INSERT INTO app_meta (key, value) VALUES (?, 'v')", (name,))
+        assert tx.fetchval("SELECT value FROM app_meta WHERE key = ?", (name,)) == "v"
+        return new_id
+
+    assert await db.run(lambda tx: add(tx, "kept")) > 0
+
+    def fails(tx):
+        add(tx, "lost")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        await db.run(fails)
+    keys = {r["key"] for r in await db.fetchall("SELECT key FROM app_meta")}
+    assert "kept" in keys and "lost" not in keys
+    async with db.transaction() as tx:  # the writer is usable afterwards, not stuck in BEGIN
+        assert await tx.execute("UPDATE app_meta SET value = 'w' WHERE key = 'kept'") == 1
+
+
 def test_migration_files_are_numbered_without_gaps():
     versions = [m.version for m in load_migrations()]
     assert versions == list(range(1, len(versions) + 1))

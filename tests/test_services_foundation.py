@@ -88,3 +88,32 @@ def test_timezone_search_and_validation():
     with pytest.raises(UserError) as caught:
         timezones.validate("America/Mexico_Cty")
     assert caught.value.params["suggestion"] == "America/Mexico_City"
+
+
+async def test_gateway_events_let_other_tasks_run_between_them():
+    """A burst of buffered gateway frames must not hold the loop (acknowledgements wait)."""
+    import asyncio
+
+    from bot.app import _yield_between_gateway_events
+
+    order: list[str] = []
+
+    class Socket:  # stands in for discord.py's DiscordWebSocket: only poll_event is used
+        async def poll_event(self):
+            order.append("event")  # a buffered frame: returns without suspending
+
+    ws = Socket()
+    _yield_between_gateway_events(ws)
+    _yield_between_gateway_events(ws)  # a second on_connect does not wrap twice
+
+    async def reader():
+        for _ in range(3):
+            await ws.poll_event()
+
+    async def ack():
+        order.append("ack")
+
+    task = asyncio.create_task(reader())
+    acked = asyncio.create_task(ack())  # scheduled while the reader has frames buffered
+    await asyncio.gather(task, acked)
+    assert order == ["event", "ack", "event", "event"]

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, from_db, to_db
-from bot.db import Database, Transaction
+from bot.db import Database, SyncTransaction, Transaction
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
 from bot.services.audit import AuditLog
@@ -83,6 +83,31 @@ class Submitted:
     post_mode: str
     milestone: int | None = None
     feedback: list[Feedback] = field(default_factory=list)
+
+
+_SAVE_STREAK = (
+    "INSERT INTO checkin_streaks (guild_id, user_id, current, best, last_date)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+    " current = excluded.current, best = max(best, excluded.current), last_date ="
+    " excluded.last_date RETURNING best"
+)
+
+
+def _take_pending_feedback(tx: SyncTransaction, guild_id: int, user_id: int, now: str
+                           ) -> list[Feedback]:
+    """Feedback the creator has not seen yet, marked as delivered with this check-in."""
+    rows = tx.fetchall(
+        "UPDATE checkin_feedback SET delivered_via = 'checkin', delivered_at = ?"
+        " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL"
+        " RETURNING id, checkin_id, leader_id, text",
+        (now, guild_id, user_id),
+    )
+    found = []
+    for r in sorted(rows, key=lambda r: r["id"]):
+        day = tx.fetchval("SELECT local_date FROM checkins WHERE id = ?", (r["checkin_id"],))
+        found.append(Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
+                              date.fromisoformat(day)))
+    return found
 
 
 def _checkin(row: Any) -> Checkin:
@@ -263,12 +288,14 @@ class CheckinService:
         dates = set(recent[:STREAK_LOOKBACK]) | {day}
         streak = streak_length(dates, today, context["rest_days"])
         now = to_db(clock_now)
-        async with self.db.transaction() as tx:
-            old = await tx.fetchone(
+
+        def store(tx: SyncTransaction) -> tuple:
+            """The whole write in one trip to the database thread (the hot path)."""
+            old = tx.fetchone(
                 "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
                 (guild_id, user_id, day.isoformat()),
             )
-            row = await tx.fetchone(
+            row = tx.fetchone(
                 "INSERT INTO checkins (guild_id, user_id, family_id, local_date, timezone,"
                 " hours, diamonds, followers, peak_viewers, mood, notes, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id,"
@@ -280,12 +307,15 @@ class CheckinService:
                  stats["diamonds"], stats["followers"], stats["peak_viewers"], mood, notes,
                  now, now),
             )
-            week = await self.progress.apply(tx, guild_id, user_id, day, old and dict(old),
-                                             stats)
-            best = await self._save_streak(tx, guild_id, user_id, streak, today)
-            feedback = []
-            if context["pending"]:
-                feedback = await self._take_pending_feedback(tx, guild_id, user_id, now)
+            week = self.progress.apply_now(tx, guild_id, user_id, day, old and dict(old),
+                                           stats)
+            best = tx.fetchval(_SAVE_STREAK, (guild_id, user_id, streak, streak,
+                                              today.isoformat()))
+            feedback = (_take_pending_feedback(tx, guild_id, user_id, now)
+                        if context["pending"] else [])
+            return old, row, week, best, feedback
+
+        old, row, week, best, feedback = await self.db.run(store)
         milestone = streak if old is None and streak in MILESTONES else None
         return Submitted(_checkin(row), old is not None, streak, best, week,
                          context["family_id"], context["channel_id"], context["post_mode"],
@@ -299,17 +329,6 @@ class CheckinService:
             (guild_id, user_id, until.isoformat(), STREAK_LOOKBACK),
         )
         return {date.fromisoformat(r["local_date"]) for r in rows}
-
-    async def _save_streak(self, tx: Transaction, guild_id: int, user_id: int, current: int,
-                           today: date) -> int:
-        """Store the current streak; returns the best one."""
-        return await tx.fetchval(
-            "INSERT INTO checkin_streaks (guild_id, user_id, current, best, last_date)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
-            " current = excluded.current, best = max(best, excluded.current), last_date ="
-            " excluded.last_date RETURNING best",
-            (guild_id, user_id, current, current, today.isoformat()),
-        )
 
     async def streak_of(self, guild_id: int, user_id: int) -> tuple[int, int]:
         """(current, best) as of now."""
@@ -405,22 +424,6 @@ class CheckinService:
                 "UPDATE checkin_feedback SET delivered_via = ?, delivered_at = ? WHERE id = ?"
                 " AND delivered_at IS NULL", (via, to_db(self.clock.now()), feedback_id),
             )
-
-    async def _take_pending_feedback(self, tx: Transaction, guild_id: int, user_id: int,
-                                     now: str) -> list[Feedback]:
-        rows = await tx.fetchall(
-            "UPDATE checkin_feedback SET delivered_via = 'checkin', delivered_at = ?"
-            " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL"
-            " RETURNING id, checkin_id, leader_id, text",
-            (now, guild_id, user_id),
-        )
-        found = []
-        for r in sorted(rows, key=lambda r: r["id"]):
-            day = await tx.fetchval("SELECT local_date FROM checkins WHERE id = ?",
-                                    (r["checkin_id"],))
-            found.append(Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
-                                  date.fromisoformat(day)))
-        return found
 
     async def feedback_stats(self, guild_id: int, family_id: int | None, start: datetime,
                              end: datetime) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.db import Database, Transaction
+from bot.db import Database, SyncTransaction, Transaction
 from bot.localtime import iso_week, month
 from bot.services.tiers import Progress
 
@@ -29,6 +29,12 @@ class Totals:
 
 def _periods(day: date) -> list[tuple[str, str]]:
     return [("week", iso_week(day)), ("month", month(day))]
+
+
+def _week(rows: list[Any]) -> Totals:
+    found = next(dict(r) for r in rows if r["period_kind"] == "week")
+    del found["period_kind"]
+    return Totals(**found)
 
 
 class ProgressService:
@@ -49,10 +55,21 @@ class ProgressService:
     ) -> Totals:
         """Replace ``old`` (a day's previous stats, or None) by ``new`` in every period;
         returns the week's totals after the change."""
+        return _week(await tx.fetchall(*self._apply(guild_id, user_id, day, old, new)))
+
+    def apply_now(
+        self, tx: SyncTransaction, guild_id: int, user_id: int, day: date,
+        old: dict[str, Any] | None, new: dict[str, Any] | None,
+    ) -> Totals:
+        """:meth:`apply` inside :meth:`Database.run`."""
+        return _week(tx.fetchall(*self._apply(guild_id, user_id, day, old, new)))
+
+    def _apply(self, guild_id: int, user_id: int, day: date, old: dict[str, Any] | None,
+               new: dict[str, Any] | None) -> tuple[str, tuple]:
         minus, plus = self._delta(old, -1), self._delta(new, 1)
         change = tuple(a + b for a, b in zip(minus, plus, strict=True))
         (week_kind, week), (month_kind, month_) = _periods(day)
-        rows = await tx.fetchall(
+        return (
             "INSERT INTO progress_totals (guild_id, user_id, period_kind, period, checkins,"
             " valid_days, hours, diamonds, followers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?),"
             " (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, period_kind, period)"
@@ -65,9 +82,6 @@ class ProgressService:
             (guild_id, user_id, week_kind, week, *change,
              guild_id, user_id, month_kind, month_, *change),
         )
-        found = next(dict(r) for r in rows if r["period_kind"] == "week")
-        del found["period_kind"]
-        return Totals(**found)
 
     async def totals(
         self, guild_id: int, user_id: int, kind: str, period: str,
