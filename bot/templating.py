@@ -16,6 +16,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from jinja2.utils import pass_eval_context
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from bot.errors import FamiliaError
@@ -58,6 +59,7 @@ class Templates:
         locale = catalog.locale
         env.globals["locale"] = locale
         env.filters["md"] = _escape_markdown
+        env.filters["markdown"] = _markdown_html
         # Babel formatting costs ~0.1 ms a call, and the same values recur across messages
         # (a digest run formats the same dates and small counts thousands of times): pure
         # functions, so remember them.
@@ -90,6 +92,15 @@ class Templates:
         if found is None:
             raise LookupError(f"no error message for {error.code}")
         return str(found(**error.params)).strip()
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+
+
+def _markdown_html(text: str) -> Markup:
+    """Discord-style Markdown written by a manager, as HTML for an email: raw HTML in it is
+    escaped (``html`` off) and only safe link schemes become links."""
+    return Markup(_MARKDOWN.render(text))
 
 
 def _direct_gettext(catalog: Catalog) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 from bot.errors import UserError
 from bot.services.broadcasts import PART_LIMIT, split_text
 from bot.services.families import AGREEMENT_VERSION
+from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER = 1, 900
 
@@ -139,3 +140,40 @@ async def test_scheduled_broadcast_starts_when_due_and_can_be_cancelled(services
     clock.advance(hours=2)
     assert await b.start_due() == []
     assert await _code(b.cancel(G, MANAGER, draft.id)) == "broadcasts.not_cancellable"
+
+
+async def test_email_route_mails_verified_addresses_with_broadcasts_on(services, program,
+                                                                      smtp):
+    from tests.test_email_digests import verified
+    from tests.test_email_support import body, make_sender
+
+    red, _, _ = program
+    await verified(services, 11, "ana@example.org", locale="es")
+    await verified(services, 12, "ben@example.org", broadcasts=False)  # opted out
+    await verified(services, 21, "cruz@example.org")  # not in the audience
+    found = await services.broadcasts.check(G, "families", [red.id], ("email",))
+    assert [r.user_id for r in found.emails] == [11] and found.no_email == 2  # 10, 12
+    text = "**Marathon** weekend <@12>!\n\nBring <#5001> friends."
+    draft, _ = await services.broadcasts.draft(G, MANAGER, text, "families", [red.id],
+                                               ("email",), False, None)
+    await services.broadcasts.confirm(G, MANAGER, draft.id)
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.messages
+    assert msg["To"] == "ana@example.org" and msg["Subject"] == "Marathon weekend @…!"
+    assert "Un mensaje de los responsables del programa:" in body(msg, "plain")
+    assert "Bring #… friends." in body(msg, "plain")
+    html = body(msg, "html")
+    assert "<strong>Marathon</strong> weekend" in html and "<p>Bring #… friends.</p>" in html
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    report = await services.broadcasts.report(G, draft.id)
+    assert report.counts["email"] == {"sent": 1}
+    # confirming again queues nothing more (the outbox dedupes per broadcast and person)
+    with pytest.raises(UserError):
+        await services.broadcasts.confirm(G, MANAGER, draft.id)
+    assert await services.db.fetchval("SELECT count(*) FROM email_outbox WHERE kind ="
+                                      " 'broadcast'") == 1
+
+
+async def test_an_email_only_broadcast_nobody_can_receive_says_why(services, program):
+    assert await _code(services.broadcasts.check(G, "all", [], ("email",))) == (
+        "broadcasts.empty_audience")

@@ -14,6 +14,7 @@ from bot.errors import NotAllowed, UserError
 from bot.services.campaign_math import Uplift, best_streak, group, ranked
 from bot.services.campaigns import Spec
 from bot.services.families import AGREEMENT_VERSION
+from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER, LEADER, OTHER_LEADER = 1, 10, 20, 21
 ANA, BEN, CLA, DAN = 30, 31, 32, 33
@@ -251,3 +252,45 @@ async def test_the_campaign_meant_by_default_is_the_running_one(services, clock,
     assert (await services.campaigns.current_for(G, ANA)).name == "New"  # scheduled > finished
     await services.campaigns.sweep()
     assert (await services.campaigns.current_for(G, ANA)).name == "New"  # running
+
+
+async def test_campaign_news_by_email_to_those_who_want_it(services, clock, program, smtp):
+    from tests.test_email_digests import verified
+    from tests.test_email_support import body, make_sender
+
+    await verified(services, ANA, "ana@example.org", locale="es")
+    await verified(services, BEN, "ben@example.org", campaigns=False)  # no campaign news
+    await verified(services, CLA, "cla@example.org")
+    c = await services.campaigns.create(G, MANAGER, spec(
+        description="**Stream** more in March", reward_text="A badge"))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    await services.campaigns.enrol(G, ANA, c.id, "button")
+    clock.set(datetime(2026, 3, 3, 0, 1, tzinfo=UTC))
+    await asyncio.gather(services.campaigns.sweep(), services.campaigns.sweep())
+    sender = make_sender(services, smtp)
+    await sender.drain()
+    assert sorted(m["To"] for m in smtp.messages) == ["ana@example.org", "cla@example.org"]
+    [cla] = smtp.to("cla@example.org")
+    assert cla["Subject"] == "Campaign “March push” starts now!"
+    text = body(cla, "plain")
+    assert "Goal (hours live): 10 hours each." in text and "Reward: A badge" in text
+    assert "press Enrol under the announcement" in text
+    assert "<strong>Stream</strong> more in March" in body(cla, "html")
+    [ana] = smtp.to("ana@example.org")
+    assert ana["Subject"] == "¡La campaña “March push” empieza ahora!"
+    assert "Goal (hours live): 10 hours each.<br>" in body(cla, "html")
+    assert "Premio: A badge" in body(ana, "plain")
+
+    await stat(services, ANA, date(2026, 3, 4), 12)
+    clock.set(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))  # midway and the rest missed: ended
+    await services.campaigns.sweep()
+    await sender.drain()
+    [_, ana_results] = smtp.to("ana@example.org")
+    assert "Lo lograste: 12 horas." in body(ana_results, "plain")
+    [_, cla_results] = smtp.to("cla@example.org")
+    assert "1 of 1 participants reached the goal." in body(cla_results, "plain")
+    assert "You did it" not in body(cla_results, "plain")  # Cla never enrolled
+    keys = [r[0] for r in await services.db.fetchall(
+        "SELECT dedupe_key FROM email_outbox ORDER BY id")]
+    assert keys == [f"campaign:{c.id}:start:{ANA}", f"campaign:{c.id}:start:{CLA}",
+                    f"campaign:{c.id}:results:{ANA}", f"campaign:{c.id}:results:{CLA}"]

@@ -7,6 +7,7 @@ import pytest
 
 from bot.services.families import AGREEMENT_VERSION
 from bot.services.reminders import Outcome
+from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER, LEADER, ANA, BEN = 1, 10, 20, 30, 40
 CHANNEL = 500
@@ -125,13 +126,27 @@ async def test_leader_summary_lists_checked_in_and_missed(services, clock, lobos
     assert dict(summary.missed) == {LEADER: None, ANA: 2}
 
 
-async def test_email_hook_gets_its_own_reminder(services, clock, lobos):
+async def test_email_reminder_for_a_verified_address_with_reminders_on(services, clock, lobos,
+                                                                        smtp):
+    from tests.test_email_digests import verified
+    from tests.test_email_support import body, make_sender
+
     await services.reminders.set_dm(G, ANA, "21:00")
-    mails = Recorder()
-    services.reminders.email_hook = mails
+    await services.reminders.set_dm(G, BEN, "21:00")
+    await verified(services, ANA, "ana@example.org", locale="es")
+    await services.email.set_preferences(G, ANA, reminders=True)
+    await verified(services, BEN, "ben@example.org")  # email reminders are off by default
     clock.set(mexico(2, 21))
-    await services.reminders.sweep(Recorder())
-    assert [(d.kind, d.recipient_id) for d in mails.sent] == [("email", ANA)]
+    done = await services.reminders.sweep(Recorder())
+    assert sorted((d.kind, d.recipient_id, o.route) for d, o in done if d.kind != "rollcall"
+                  ) == [("dm", ANA, "dm"), ("dm", BEN, "dm"), ("email", ANA, "email")]
+    assert not [d for d, _ in await services.reminders.sweep(Recorder()) if d.kind == "email"]
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.messages
+    assert msg["To"] == "ana@example.org" and msg["Subject"] == "Hora de tu reporte diario"
+    assert "2 de marzo de 2026" in body(msg, "plain")
+    why = await services.reminders.why(G, ANA)
+    assert {(w["kind"], w["route"]) for w in why} >= {("email", "email"), ("dm", "dm")}
 
 
 async def test_bad_dm_time_is_refused(services, lobos):

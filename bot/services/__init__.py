@@ -73,7 +73,9 @@ class Services:
             db, clock, guilds, services.families, services.tiers)
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
         services.email = EmailService(db, clock, audit, members, settings)
+        services.reminders.email_hook = services.email.reminder
         services.digests = DigestService(db, clock, services.email, services.kpis)
-        services.broadcasts = BroadcastService(db, clock, audit, members)
-        services.campaigns = CampaignService(db, clock, audit, guilds, services.families)
+        services.broadcasts = BroadcastService(db, clock, audit, members, services.email)
+        services.campaigns = CampaignService(db, clock, audit, guilds, services.families,
+                                              services.email)
         return services

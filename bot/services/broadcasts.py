@@ -1,8 +1,10 @@
-"""Broadcasts: a manager's message to an audience, over family channels and opted-in DMs.
+"""Broadcasts: a manager's message to an audience, over family channels, opted-in DMs and
+email (verified addresses with the broadcasts preference on).
 
 A broadcast is a draft until its author confirms it; then (at once, or when its time comes,
 via :meth:`BroadcastService.start_due`) every delivery is written in ONE transaction into
-``broadcast_deliveries``, the durable send queue. The sender (``cogs/_broadcast_send.py``)
+``broadcast_deliveries``, the durable send queue (emails: into the email outbox, same
+transaction). The sender (``cogs/_broadcast_send.py``)
 claims rows, sends, and marks each one sent with its Discord message id, so a crash neither
 loses nor repeats a delivery: a row left ``claimed`` by a dead process is resolved against
 Discord before anything else is sent (see :meth:`ambiguous`).
@@ -23,7 +25,9 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import NotFound, UserError
 from bot.localtime import at_local, parse_hhmm
+from bot.mail.outbox import Email
 from bot.services.audit import AuditLog
+from bot.services.email import EmailService, Recipient
 from bot.services.members import MemberService
 
 ROUTES = ("channel", "dm", "email")
@@ -31,7 +35,23 @@ AUDIENCES = ("all", "families", "tiers", "leaders")
 PART_LIMIT = 2000  # one Discord message
 TEXT_LIMIT = 4000  # the modal's limit; longer texts are refused
 CLAIM_BATCH = 16
+# Outbox states as delivery states (the report counts them the same way).
+_EMAIL_STATES = {"queued": "pending", "sending": "claimed", "sent": "sent", "failed": "failed",
+                 "suppressed": "failed"}
+_MENTION = re.compile(r"<(@[!&]?|#)\d+>")
+_MARKS = re.compile(r"\*\*|__|~~|\|\||`|(?<!\w)[*_]|[*_](?!\w)")
 _WHEN = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T]+(\S+)\s*$")
+
+
+def email_context(text: str) -> dict[str, Any]:
+    """What the broadcast email shows: the text (mentions, which mean nothing outside
+    Discord, become @… / #…) and a subject from its first line without Markdown marks."""
+    plain = _MENTION.sub(lambda m: "#…" if m.group(1) == "#" else "@…", text.strip())
+    first = next((line for line in plain.splitlines() if line.strip()), "")
+    title = " ".join(_MARKS.sub("", first).lstrip("#>-* ").split())
+    if len(title) > 70:
+        title = title[:69].rstrip() + "…"
+    return {"title": title, "text": plain}
 
 
 def split_text(text: str, limit: int = PART_LIMIT) -> list[str]:
@@ -78,11 +98,12 @@ class Recipients:
     people: int = 0  # everyone in the audience
     no_channel: int = 0  # families without a channel
     not_opted_in: int = 0  # people in the audience who did not opt in to DMs
-    email_unavailable: bool = False
+    emails: list[Recipient] = field(default_factory=list)  # verified, broadcasts email on
+    no_email: int = 0  # people in the audience without that
 
     @property
     def total(self) -> int:
-        return len(self.channels) + len(self.dms)
+        return len(self.channels) + len(self.dms) + len(self.emails)
 
 
 @dataclass(frozen=True)
@@ -128,11 +149,13 @@ def _broadcast(row: Any) -> Broadcast:
 
 
 class BroadcastService:
-    def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService):
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
+                 email: EmailService | None = None):
         self.db = db
         self.clock = clock
         self.audit = audit
         self.members = members
+        self.email = email
 
     # -- checking what a manager asked for ----------------------------------------------------
 
@@ -167,7 +190,7 @@ class BroadcastService:
         if found.total == 0:
             raise UserError("broadcasts.empty_audience", people=found.people,
                             no_channel=found.no_channel, not_opted_in=found.not_opted_in,
-                            email_only=routes == ("email",))
+                            no_email=found.no_email)
         return found
 
     async def recipients(self, guild_id: int, audience: str, ids: list[int],
@@ -186,13 +209,17 @@ class BroadcastService:
             "SELECT user_id, dm_channel_id FROM broadcast_optins WHERE guild_id = ? AND dm = 1",
             (guild_id,))}
         dms = [(u, optins[u]) for u in people if u in optins]
+        emails = []
+        if "email" in routes and self.email is not None:
+            emails = await self.email.recipients(guild_id, people, "broadcasts")
         return Recipients(
             channels=channels if "channel" in routes else [],
             dms=dms if "dm" in routes else [],
             people=len(people),
             no_channel=(len(families) - len(channels)) if "channel" in routes else 0,
             not_opted_in=(len(people) - len(dms)) if "dm" in routes else 0,
-            email_unavailable="email" in routes,
+            emails=emails,
+            no_email=(len(people) - len(emails)) if "email" in routes else 0,
         )
 
     async def _people(self, guild_id: int, audience: str, ids: list[int],
@@ -261,6 +288,7 @@ class BroadcastService:
                             timezone="UTC")
         recipients = await self.check(guild_id, found.audience, found.audience_ids,
                                       found.routes)
+        emails = await self._emails(found, recipients) if found.send_at is None else []
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE broadcasts SET state = ?, confirmed_at = ? WHERE id = ?"
@@ -269,10 +297,12 @@ class BroadcastService:
             if not changed:
                 raise UserError("broadcasts.not_draft", state="sending")
             if found.send_at is None:
-                await self._queue(tx, found, recipients)
+                await self._queue(tx, found, recipients, emails)
             await self.audit.record(tx, guild_id, actor_id, "broadcast.confirmed",
                                     str(broadcast_id), deliveries=recipients.total,
                                     send_at=to_db(found.send_at) if found.send_at else None)
+        if emails and self.email is not None:
+            self.email.on_queued()
         return await self.get(guild_id, broadcast_id)
 
     async def cancel(self, guild_id: int, actor_id: int, broadcast_id: int) -> Broadcast:
@@ -286,7 +316,20 @@ class BroadcastService:
             await self.audit.record(tx, guild_id, actor_id, "broadcast.cancelled", str(found.id))
         return await self.get(guild_id, broadcast_id)
 
-    async def _queue(self, tx: Any, found: Broadcast, recipients: Recipients) -> None:
+    async def _emails(self, found: Broadcast, recipients: Recipients) -> list[Email]:
+        """The email copies, rendered before the transaction that queues them."""
+        if not recipients.emails or self.email is None:
+            return []
+        context = email_context(found.text)
+        return await self.email.prepare(found.guild_id, recipients.emails, "broadcast",
+                                        f"broadcast:{found.id}", lambda r: context)
+
+    async def _queue(self, tx: Any, found: Broadcast, recipients: Recipients,
+                     emails: list[Email]) -> None:
+        """Every delivery in one transaction: Discord ones into the send queue, emails into
+        the outbox (dedupe key ``broadcast:<id>:<user>``)."""
+        if emails and self.email is not None:
+            await self.email.queue_rendered(tx, emails)
         now = to_db(self.clock.now())
         await tx.executemany(
             "INSERT OR IGNORE INTO broadcast_deliveries (broadcast_id, guild_id, route,"
@@ -305,11 +348,14 @@ class BroadcastService:
             found = _broadcast(row)
             recipients = await self.recipients(found.guild_id, found.audience,
                                                found.audience_ids, found.routes)
+            emails = await self._emails(found, recipients)
             async with self.db.transaction() as tx:
                 if await tx.execute("UPDATE broadcasts SET state = 'sending' WHERE id = ?"
                                     " AND state = 'scheduled'", (found.id,)):
-                    await self._queue(tx, found, recipients)
+                    await self._queue(tx, found, recipients, emails)
                     started.append(found.id)
+            if emails and self.email is not None:
+                self.email.on_queued()
         return started
 
     # -- DM opt-in ---------------------------------------------------------------------------
@@ -423,6 +469,17 @@ class BroadcastService:
         failures = [(r["route"], r["error"] or "unknown", r["n"]) for r in await self.db.fetchall(
             "SELECT route, error, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = ?"
             " AND state = 'failed' GROUP BY route, error ORDER BY n DESC", (broadcast_id,))]
+        # Email copies live in the outbox; their keys are "broadcast:<id>:<user>".
+        low, high = f"broadcast:{broadcast_id}:", f"broadcast:{broadcast_id};"
+        for row in await self.db.fetchall(
+                "SELECT state, count(*) AS n FROM email_outbox WHERE dedupe_key >= ? AND"
+                " dedupe_key < ? GROUP BY state", (low, high)):
+            state = _EMAIL_STATES[row["state"]]
+            by_state = counts.setdefault("email", {})
+            by_state[state] = by_state.get(state, 0) + row["n"]
+            if state == "failed":
+                reason = "email_suppressed" if row["state"] == "suppressed" else "email_refused"
+                failures.append(("email", reason, row["n"]))
         return Report(found, counts, failures)
 
     async def recent(self, guild_id: int, limit: int = 10) -> list[Broadcast]:

@@ -46,6 +46,7 @@ from bot.services.campaign_models import (
     parse_moment,
     post_from_row,
 )
+from bot.services.email import EmailService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.leaderboards import Row
@@ -72,12 +73,13 @@ def _number(value: float | None, field_name: str) -> float | None:
 
 class CampaignService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-                 families: FamilyService) -> None:
+                 families: FamilyService, email: EmailService | None = None) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
         self.guilds = guilds
         self.families = families
+        self.email = email
         self.on_results: list[Any] = []  # hooks: async (tx, campaign, results) after finishing
 
     # -- reads ---------------------------------------------------------------------------------
@@ -440,6 +442,8 @@ class CampaignService:
                     done["finished"].append(found.id)
             elif await self._remind(found, now):
                 done["reminded"].append(found.id)
+        if self.email is not None and any(done.values()):
+            self.email.on_queued()  # the email copies were queued with the posts
         return done
 
     async def _start(self, found: Campaign, now: datetime) -> bool:
@@ -453,6 +457,7 @@ class CampaignService:
             if found.ends_at > now:  # a campaign missed entirely gets only its results
                 since = max(found.starts_at, found.scheduled_at or found.starts_at)
                 await self._queue(tx, found, "start", late=now - since > timedelta(hours=1))
+                await self._news(tx, found, "start")
         return True
 
     async def _remind(self, found: Campaign, now: datetime) -> bool:
@@ -467,7 +472,10 @@ class CampaignService:
             for stage in due[:-1]:  # missed while down and already superseded
                 await self._queue(tx, found, stage, skip="superseded")
             late = now - found.due(latest) > timedelta(hours=1)  # type: ignore[operator]
-            return await self._queue(tx, found, latest, late=late) > 0
+            posted = await self._queue(tx, found, latest, late=late)
+            people, values = await self.standings(found)
+            await self._news(tx, found, latest, {u: (True, values[u], False) for u in people})
+            return posted > 0
 
     async def _queue(self, tx: Transaction, found: Campaign, stage: str, *, late: bool = False,
                      skip: str | None = None) -> int:
@@ -490,6 +498,30 @@ class CampaignService:
             "INSERT OR IGNORE INTO campaign_posts (campaign_id, guild_id, stage, family_id,"
             " channel_id, state, late, error, queued_at) VALUES (?,?,?,?,?,?,?,?,?)", rows)
         return sum(1 for r in rows if r[5] == "pending")
+
+    async def _news(self, tx: Transaction, found: Campaign, stage: str,
+                    standing: dict[int, tuple[bool, float, bool]] | None = None) -> int:
+        """The email copy of a stage's announcement, in the same transaction: to everyone in
+        the audience (and any participant) with a verified address and campaign news on,
+        each with their own standing — ``standing[user] = (participant, value, reached)``.
+        Dedupe key ``campaign:<id>:<stage>:<user>``."""
+        if self.email is None:
+            return 0
+        standing = standing or {}
+        people = set(await self.audience(found.guild_id, found)) | set(standing)
+        recipients = await self.email.recipients(found.guild_id, people, "campaigns")
+        if not recipients:
+            return 0
+        summary = found.summary or {}
+
+        def context(r: Any) -> dict[str, Any]:
+            participant, value, reached = standing.get(r.user_id, (False, 0.0, False))
+            return {"stage": stage, "campaign": found, "summary": summary,
+                    "me": {"participant": participant, "value": value, "reached": reached}}
+
+        emails = await self.email.prepare(found.guild_id, recipients, "campaign",
+                                          f"campaign:{found.id}:{stage}", context, tx)
+        return await self.email.queue_rendered(tx, emails)
 
     async def _finish(self, found: Campaign, now: datetime) -> bool:
         audience = await self.audience(found.guild_id, found)
@@ -533,6 +565,8 @@ class CampaignService:
                              (found.id,))
             await self._queue(tx, found, "results")
             finished = replace(found, state="finished", summary=summary)
+            await self._news(tx, finished, "results",
+                             {r[2]: (bool(r[4]), r[5], bool(r[7])) for r in rows})
             for hook in self.on_results:
                 await hook(tx, finished)
         return True

@@ -27,6 +27,7 @@ from bot.mail.rendering import Renderer
 from bot.mail.smtp import mask
 from bot.services.audit import AuditLog
 from bot.services.members import MemberService
+from bot.services.reminders import Due, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,10 @@ CODE_TRIES = 5
 PREFERENCES = ("weekly_digest", "digest_day", "campaigns", "broadcasts", "reminders", "locale")
 # Which preference turns each kind of mail off (None: transactional, always sent).
 CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creator": "digest",
-            "exit_survey": "all", "verify": None, "test": None}
+            "exit_survey": "all", "verify": None, "test": None,
+            "broadcast": "broadcasts", "campaign": "campaigns", "reminder": "reminders"}
+# The preferences that let event mail through (each also an unsubscribe scope).
+NEWS = ("broadcasts", "campaigns", "reminders")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -55,6 +59,15 @@ class EmailAddress:
     @property
     def masked(self) -> str:
         return mask(self.address)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone who gets a kind of event mail: verified address, preference on."""
+
+    user_id: int
+    address: str
+    locale: str
 
 
 def _row(row) -> EmailAddress:
@@ -137,11 +150,12 @@ class EmailService:
                              rendered.html, headers, guild_id, user_id)
         return await outbox.enqueue(tx, email, self.clock.now())
 
-    async def render_many(self, items: list[tuple]) -> list[outbox.Email]:
+    async def render_many(self, items: list[tuple], tx: Transaction | None = None
+                          ) -> list[outbox.Email]:
         """Render many ``(guild, user, recipient, kind, dedupe_key, locale, context)``
-        outside any transaction (a big batch renders in the worker processes); queue the
-        result with :meth:`queue_rendered`."""
-        secret = await self.secret()
+        (a big batch renders in the worker processes), best outside a transaction — pass
+        ``tx`` when inside one; queue the result with :meth:`queue_rendered`."""
+        secret = await self.secret(tx)
         unsubscribe = [self._unsubscribe(secret, g, u, k) for g, u, _, k, _, _, _ in items]
         rendered = await self._renderer().many(
             [(loc, k, {**ctx, "unsubscribe_url": url})
@@ -149,6 +163,36 @@ class EmailService:
         return [outbox.Email(r, k, d, out.subject, out.text, out.html, headers, g, u)
                 for (g, u, r, k, d, _, _), (headers, _), out
                 in zip(items, unsubscribe, rendered, strict=True)]
+
+    async def recipients(self, guild_id: int, user_ids: list[int] | set[int], preference: str
+                         ) -> list[Recipient]:
+        """Who of ``user_ids`` wants ``preference`` mail (one of :data:`NEWS`): a verified
+        address with that preference on, in their email language (else their own, else the
+        server's). Suppressed addresses are still listed; the outbox records them as such."""
+        if preference not in NEWS:
+            raise ValueError(preference)
+        users = sorted(set(user_ids))
+        found: list[Recipient] = []
+        for start in range(0, len(users), 500):
+            chunk = users[start:start + 500]
+            rows = await self.db.fetchall(
+                "SELECT e.user_id, e.address, coalesce(e.locale, m.locale, g.locale, ?) AS"
+                " locale FROM email_addresses e LEFT JOIN members m ON m.guild_id = e.guild_id"
+                " AND m.user_id = e.user_id LEFT JOIN guilds g ON g.guild_id = e.guild_id"
+                f" WHERE e.guild_id = ? AND e.verified_at IS NOT NULL AND e.{preference} = 1"
+                f" AND e.user_id IN ({','.join('?' * len(chunk))}) ORDER BY e.user_id",
+                (self.settings.default_locale, guild_id, *chunk))
+            found += [Recipient(r["user_id"], r["address"], r["locale"]) for r in rows]
+        return found
+
+    async def prepare(self, guild_id: int, recipients: list[Recipient], kind: str, key: str,
+                      context: Callable[[Recipient], dict[str, Any]],
+                      tx: Transaction | None = None) -> list[outbox.Email]:
+        """Render ``kind`` for each recipient (dedupe key ``<key>:<user>``), to be queued with
+        :meth:`queue_rendered` in the transaction of the event (``tx`` if already in it)."""
+        return await self.render_many([
+            (guild_id, r.user_id, r.address, kind, f"{key}:{r.user_id}", r.locale, context(r))
+            for r in recipients], tx)
 
     async def queue_rendered(self, tx: Transaction, emails: list[outbox.Email]) -> int:
         """Queue emails from :meth:`render_many` in ``tx``; returns how many were new."""
@@ -349,6 +393,20 @@ class EmailService:
         if queued:
             self.on_queued()
         return queued
+
+    async def reminder(self, due: Due) -> Outcome:
+        """The reminders service's email route: the day's check-in reminder, queued (the
+        outbox delivers it; dedupe key ``reminder:<guild>:<local date>:<user>``)."""
+        found = await self.recipients(due.guild_id, [due.recipient_id], "reminders")
+        if not found:  # switched off or removed since the sweep looked
+            return Outcome("sent", "none", {"skipped": "no_email"})
+        emails = await self.prepare(due.guild_id, found, "reminder",
+                                    f"reminder:{due.guild_id}:{due.local_date.isoformat()}",
+                                    lambda r: {"day": due.local_date})
+        async with self.db.transaction() as tx:
+            queued = await self.queue_rendered(tx, emails)
+        self.on_queued()
+        return Outcome("sent", "email", {"queued": queued})
 
     async def status(self) -> dict:
         return await outbox.status(self.db)

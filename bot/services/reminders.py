@@ -7,8 +7,9 @@ and restarts cannot send twice. A claim left behind by a crash is taken over onc
 ``stale_minutes`` old, so nothing is skipped. A reminder whose time passed while the bot was
 down is sent once, marked late, if it is still within ``grace_hours``.
 
-Email: bot/mail may set ``email_hook``; creators who opted into DM reminders then also get
-one ``email`` reminder a day through it (same claim rules).
+Email: ``email_hook`` (set to :meth:`EmailService.reminder` when the services are built):
+creators with a personal reminder time who also have a verified address with email
+reminders on get one ``email`` reminder a day through it (same claim rules).
 """
 
 from __future__ import annotations
@@ -178,14 +179,16 @@ class ReminderService:
                                   f["channel_id"]))
         prefs = await self.db.fetchall(
             "SELECT p.guild_id, p.user_id, p.dm_time, coalesce(m.timezone, g.timezone) AS tz,"
-            " fm.family_id, f.channel_id FROM reminder_prefs p JOIN guilds g ON g.guild_id ="
+            " fm.family_id, f.channel_id, EXISTS (SELECT 1 FROM email_addresses e WHERE"
+            " e.guild_id = p.guild_id AND e.user_id = p.user_id AND e.verified_at IS NOT NULL"
+            " AND e.reminders = 1) AS email FROM reminder_prefs p JOIN guilds g ON g.guild_id ="
             " p.guild_id LEFT JOIN members m ON m.guild_id = p.guild_id AND m.user_id ="
             " p.user_id JOIN family_members fm ON fm.guild_id = p.guild_id AND fm.user_id ="
             " p.user_id AND fm.left_at IS NULL JOIN families f ON f.id = fm.family_id"
             " WHERE p.dm_time IS NOT NULL",
         )
-        kinds = ("dm", "email") if self.email_hook else ("dm",)
         for p in prefs:
+            kinds = ("dm", "email") if self.email_hook and p["email"] else ("dm",)
             for day, due in self._window(p["tz"], p["dm_time"], now):
                 for kind in kinds:
                     found.append((p["guild_id"], p["user_id"], kind, day, due, p["family_id"],
