@@ -9,6 +9,7 @@ import pytest
 
 from bot.services.families import AGREEMENT_VERSION
 from cogs._broadcast_send import BroadcastSender
+from tests.test_email_support import smtp_server  # noqa: F401
 
 
 @pytest.fixture
@@ -162,3 +163,31 @@ async def test_enforce_nonce_returns_the_first_message(app, program):
     other = await sender.post(channels["Red"].id, "once", "b9p1", False)
     assert other["id"] != first["id"]
     assert len(app.emu.messages(channels["Red"])) == 2
+
+
+async def test_email_route_through_a_real_smtp_server(app, program, smtp):
+    from bot.mail.smtp import Connection
+    from tests.test_email_support import body, smtp_config
+
+    sender = app.bot.get_cog("EmailCog").sender
+    sender.config = smtp_config(smtp)
+    sender.connections = [Connection(sender.config)]
+    people, channels = program
+    async with app.services.db.transaction() as tx:  # ben verified his address earlier
+        await tx.execute(
+            "INSERT INTO email_addresses (guild_id, user_id, address, verified_at, created_at,"
+            " updated_at) VALUES (?, ?, 'ben@example.org', 'x', 'x', 'x')",
+            (app.guild.id, people["ben"].id))
+    preview = await _draft(app, "Marathon **Saturday**.", {"routes": "email"})
+    await preview.wait_followups(1)
+    head = preview.messages[0]
+    assert "Email: 1 address (3 have no verified address with broadcasts on)" in head.content
+    done = await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
+    assert "is being sent" in await done.reply_text()
+    [msg] = await app.emu.wait_for(lambda: smtp.to("ben@example.org"), what="the email")
+    assert msg["Subject"] == "Marathon Saturday." and "Marathon **Saturday**." in body(
+        msg, "plain")
+    assert not app.emu.messages(channels["Red"]) and app.emu.dms(people["ana"]) == []
+    await _finished(app)
+    report = await app.reply(app.owner, "broadcast", subcommand="report")
+    assert "Email: 1 sent, 0 failed, 0 waiting" in report
