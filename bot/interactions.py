@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import FamiliaError, NotAllowed, UserError
-from bot.i18n import pick_locale
+from bot.i18n import normalise, pick_locale
 
 if TYPE_CHECKING:
     from bot.app import FamiliaBot
@@ -46,6 +46,11 @@ async def locale_for(interaction: discord.Interaction) -> str:
         member = await services.members.get(interaction.guild_id, interaction.user.id)
         chosen = member.locale if member else None
         guild_default = (await services.guilds.get(interaction.guild_id)).locale
+        seen = normalise(interaction.locale.value)
+        if member is not None and seen and member.discord_locale != seen:
+            # for what they did not ask for (DMs, emails) in their language too
+            await services.members.remember_discord_locale(interaction.guild_id,
+                                                           interaction.user.id, seen)
     locale = pick_locale(chosen, interaction.locale.value, guild_default)
     interaction.extras["locale"] = locale
     return locale

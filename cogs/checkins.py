@@ -36,9 +36,8 @@ def label(bot: Any, locale: str, name: str) -> str:
 
 
 async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:
-    """A member's chosen language for messages they did not ask for, else the guild's."""
-    member = user_id and await bot.services.members.get(guild_id, user_id)
-    return (member and member.locale) or (await bot.services.guilds.get(guild_id)).locale
+    """The language of messages a member did not ask for (see MemberService.locale_of)."""
+    return await bot.services.members.locale_of(guild_id, user_id)
 
 
 async def channel_of(bot: Any, channel_id: int | None) -> Any:

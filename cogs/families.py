@@ -275,9 +275,7 @@ class FamiliesCog(commands.Cog, name="Families"):
             interaction.guild_id, interaction.user.id, target.id, member.id,  # type: ignore[arg-type]
             as_manager=manager,
         )
-        member_row = await self.bot.services.members.get(member.guild.id, member.id)
-        locale = (member_row.locale if member_row and member_row.locale else None) or (
-            await self.bot.services.guilds.get(member.guild.id)).locale
+        locale = await self.bot.services.members.locale_of(member.guild.id, member.id)
         text = self.bot.templates.render(locale, "discord/families/invite.md.j2", family=target,
                                          inviter_id=interaction.user.id, version=AGREEMENT_VERSION)
         sent = await dd.dm(member, text, view=decide_view(self.bot, locale, request))

@@ -123,9 +123,7 @@ class ProgressCog(commands.Cog, name="Progress"):
                 if nudge_id is None:
                     continue
                 try:
-                    member = await services.members.get(guild_id, risk.user_id)
-                    locale = (member and member.locale) or (
-                        await services.guilds.get(guild_id)).locale
+                    locale = await services.members.locale_of(guild_id, risk.user_id)
                     text = self.bot.templates.render(
                         locale, "discord/leaderboards/nudge_dm.md.j2", risk=risk,
                         guild=guild.name if guild else "")

@@ -78,7 +78,7 @@ class DigestService:
         return await self.db.fetchall(
             "SELECT a.guild_id, a.user_id, a.address, a.weekly_digest, a.verified_at,"
             " coalesce(a.digest_day, s.digest_day, 0) AS day, coalesce(s.digest_hour, 9) AS hour,"
-            " coalesce(a.locale, m.locale, g.locale) AS locale,"
+            " coalesce(a.locale, m.locale, m.discord_locale, g.locale) AS locale,"
             " coalesce(m.timezone, g.timezone) AS tz, m.program_role, a.manager"
             " FROM email_addresses a JOIN members m USING (guild_id, user_id)"
             " JOIN guilds g USING (guild_id) LEFT JOIN email_settings s USING (guild_id)"

@@ -176,7 +176,8 @@ class EmailService:
         for start in range(0, len(users), 500):
             chunk = users[start:start + 500]
             rows = await self.db.fetchall(
-                "SELECT e.user_id, e.address, coalesce(e.locale, m.locale, g.locale, ?) AS"
+                "SELECT e.user_id, e.address, coalesce(e.locale, m.locale, m.discord_locale,"
+                " g.locale, ?) AS"
                 " locale FROM email_addresses e LEFT JOIN members m ON m.guild_id = e.guild_id"
                 " AND m.user_id = e.user_id LEFT JOIN guilds g ON g.guild_id = e.guild_id"
                 f" WHERE e.guild_id = ? AND e.verified_at IS NOT NULL AND e.{preference} = 1"
@@ -217,12 +218,7 @@ class EmailService:
         return self.settings.smtp_from.rpartition("<")[2].rstrip(">").strip()
 
     async def _locale(self, guild_id: int, user_id: int, chosen: str | None) -> str:
-        if chosen:
-            return chosen
-        member = await self.members.get(guild_id, user_id)
-        if member is not None and member.locale:
-            return member.locale
-        return (await self.members.guilds.get(guild_id)).locale
+        return chosen or await self.members.locale_of(guild_id, user_id)
 
     # -- addresses -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from bot.clock import Clock, to_db
 from bot.config import SUPPORTED_LOCALES
 from bot.db import Database, Transaction
 from bot.errors import UserError
+from bot.i18n import normalise
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
 
@@ -23,6 +24,7 @@ class Member:
     timezone: str | None
     locale: str | None
     left_at: str | None
+    discord_locale: str | None = None  # their Discord app's, when last seen
 
     @property
     def in_program(self) -> bool:
@@ -38,7 +40,8 @@ class MemberService:
 
     async def get(self, guild_id: int, user_id: int) -> Member | None:
         row = await self.db.fetchone(
-            "SELECT guild_id, user_id, program_role, timezone, locale, left_at FROM members"
+            "SELECT guild_id, user_id, program_role, timezone, locale, left_at, discord_locale"
+            " FROM members"
             " WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
@@ -74,6 +77,25 @@ class MemberService:
             raise UserError("common.unknown_language", value=value, choices=SUPPORTED_LOCALES)
         await self._update(guild_id, user_id, "locale", value)
         return value
+
+    async def remember_discord_locale(self, guild_id: int, user_id: int, value: str | None
+                                      ) -> None:
+        """The language of the member's Discord app (``es``/``en``; others are ignored), kept
+        for members Familia already knows."""
+        value = normalise(value)
+        if value is not None:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE members SET discord_locale = ? WHERE guild_id = ? AND user_id = ?"
+                    " AND discord_locale IS NOT ?", (value, guild_id, user_id, value))
+
+    async def locale_of(self, guild_id: int, user_id: int | None = None) -> str:
+        """The language of messages a member did not ask for (DMs, emails, posts about them):
+        their choice, else their Discord app's, else the server's."""
+        member = await self.get(guild_id, user_id) if user_id else None
+        if member is not None and (member.locale or member.discord_locale):
+            return member.locale or member.discord_locale  # type: ignore[return-value]
+        return (await self.guilds.get(guild_id)).locale
 
     async def timezone_of(self, guild_id: int, user_id: int) -> str:
         """The zone a member's days are counted in: their own, else the guild's."""

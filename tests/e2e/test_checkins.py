@@ -94,6 +94,21 @@ async def test_feedback_button_leaders_only_dm_or_next_checkin(app, lobos):
     assert stats["feedback_rate"] == 1.0
 
 
+async def test_a_dm_they_did_not_ask_for_is_in_their_discord_language(app, lobos):
+    family, channel, lena, _ = lobos
+    sofia = app.user("sofia", locale="es-419")  # never chose a language with /me
+    request = await app.services.families.request_join(app.guild.id, sofia.id, family.id,
+                                                       AGREEMENT_VERSION)
+    await app.services.families.decide(app.guild.id, lena.id, request.id, True)
+    await (await checkin(app, sofia)).reply_text()
+    post = (await app.emu.wait_for(lambda: app.emu.messages(channel), what="post"))[0]
+    checkin_id = await app.services.db.fetchval("SELECT id FROM checkins")
+    opened = await app.emu.click(lena, post, f"familia:fb:{checkin_id}")  # Lena: English
+    await (await opened.submit({"feedback": "¡Muy bien!"})).reply_text()
+    dm = await app.emu.wait_for(lambda: app.emu.dms(sofia), what="feedback DM")
+    assert "Comentarios sobre tu check-in" in dm[-1].content
+
+
 async def _reminder_cog(app):
     return app.bot.get_cog("Reminders")
 

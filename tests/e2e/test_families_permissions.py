@@ -87,7 +87,10 @@ async def snapshot(app) -> tuple:
     """Everything a refused command must leave as it was."""
     rows = []
     for table in TABLES:
-        found = await app.services.db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")
+        # The Discord language seen on any command is remembered (not the command's doing).
+        columns = ("guild_id, user_id, program_role, timezone, locale, joined_at, left_at"
+                   if table == "members" else "*")
+        found = await app.services.db.fetchall(f"SELECT {columns} FROM {table} ORDER BY rowid")
         rows.append([tuple(r) for r in found])
     guild = app.guild
     discord_state = (
