@@ -403,12 +403,11 @@ class FamiliesCog(commands.Cog, name="Families"):
         target = None if (manager and not family) else (await self._target(interaction, family))[0]
         # Up to now inclusive: times are stored to the second, and the period ends before `end`.
         end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
-        result = await self.bot.services.kpis.family_stats(
+        result, quality = await self.bot.services.kpis.report(
             interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
         )
-        tz = (await self.bot.services.guilds.get(interaction.guild_id)).timezone  # type: ignore[arg-type]
         await reply(interaction, "discord/families/stats.md.j2", family=target, stats=result,
-                    days=days, tz=tz)
+                    quality=quality, days=days)
 
     # -- the server ----------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ today never counts as missed until it is over. Milestones 7, 30 and 100 are cele
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
+from bot.services.kpis import KpiService
 from bot.services.members import MemberService
 from bot.services.progress import ProgressService, Totals
 
@@ -428,22 +428,13 @@ class CheckinService:
     async def feedback_stats(self, guild_id: int, family_id: int | None, start: datetime,
                              end: datetime) -> dict[str, Any]:
         """Check-ins made in [start, end): how many got feedback, and the median minutes
-        from check-in to first feedback."""
-        family_sql = "" if family_id is None else " AND c.family_id = ?"
-        params: tuple = (guild_id, to_db(start), to_db(end))
-        if family_id is not None:
-            params += (family_id,)
-        rows = await self.db.fetchall(
-            "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id ="
-            f" c.id WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?{family_sql}",
-            params,
-        )
-        minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
+        from check-in to first feedback (see KpiService.quality)."""
+        found = await KpiService(self.db).quality(guild_id, family_id, start, end)
         return {
-            "checkins": len(rows),
-            "with_feedback": len(minutes),
-            "feedback_rate": len(minutes) / len(rows) if rows else 0.0,
-            "median_response_minutes": statistics.median(minutes) if minutes else None,
+            "checkins": found.checkins,
+            "with_feedback": found.with_feedback,
+            "feedback_rate": found.feedback_rate,
+            "median_response_minutes": found.median_response_minutes,
         }
 
 

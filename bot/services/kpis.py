@@ -7,7 +7,9 @@ Definitions (a period is ``start <= t < end``):
 - attrition = leaves / average members, average = (members at start + members at end) / 2
   (None when both are 0);
 - reasons: leaves by leave reason (removals, transfers and archiving by how they ended);
-- median tenure: median days in the family of the memberships that ended in the period.
+- median tenure: median days in the family of the memberships that ended in the period;
+- service quality: check-ins made in the period, how many got a leader's feedback, and the
+  median minutes from check-in to the first feedback.
 For the whole program (``family_id`` None) a transfer is neither a join nor a leave.
 """
 
@@ -41,9 +43,40 @@ _TRANSFER_IN = (
 )
 
 
+@dataclass(frozen=True)
+class Quality:
+    checkins: int
+    with_feedback: int
+    median_response_minutes: float | None
+
+    @property
+    def feedback_rate(self) -> float:
+        return self.with_feedback / self.checkins if self.checkins else 0.0
+
+
 class KpiService:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def report(self, guild_id: int, family_id: int | None, start: datetime,
+                     end: datetime) -> tuple[FamilyStats, Quality]:
+        """/family stats: membership KPIs and service quality of a family or the program."""
+        return (await self.family_stats(guild_id, family_id, start, end),
+                await self.quality(guild_id, family_id, start, end))
+
+    async def quality(self, guild_id: int, family_id: int | None, start: datetime,
+                      end: datetime) -> Quality:
+        family_sql = "" if family_id is None else " AND c.family_id = ?"
+        params: tuple = (guild_id, to_db(start), to_db(end))
+        if family_id is not None:
+            params += (family_id,)
+        rows = await self.db.fetchall(
+            "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id ="
+            f" c.id WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?{family_sql}",
+            params,
+        )
+        minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
+        return Quality(len(rows), len(minutes), median(minutes) if minutes else None)
 
     async def family_stats(
         self, guild_id: int, family_id: int | None, start: datetime, end: datetime

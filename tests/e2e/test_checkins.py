@@ -92,6 +92,9 @@ async def test_feedback_button_leaders_only_dm_or_next_checkin(app, lobos):
         app.guild.id, None, datetime.now(UTC) - timedelta(hours=1),
         datetime.now(UTC) + timedelta(hours=1))
     assert stats["feedback_rate"] == 1.0
+    text = await app.reply(lena, "family", subcommand="stats")  # the service-quality KPI
+    assert "Check-ins: 1 · with a leader's feedback: 1 (100 %)" in text
+    assert "Median time to the first feedback: 0 minutes" in text
 
 
 async def test_a_dm_they_did_not_ask_for_is_in_their_discord_language(app, lobos):
