@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserError
 from bot.services.families import Family
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,20 @@ def need(guild: discord.Guild, *permissions: str) -> None:
         attribute = name.lower().replace(" ", "_")
         if not getattr(have, attribute):
             raise missing(name)
+
+
+def can_give(guild: discord.Guild, role_ids: Iterable[int | None]) -> None:
+    """Refuse before anything is saved when Familia could not give or take one of these
+    roles (no Manage Roles, or the role is above its own, a bot's or @everyone)."""
+    ids = [i for i in role_ids if i]
+    if not ids:
+        return
+    need(guild, MANAGE_ROLES)
+    for role_id in ids:
+        role = guild.get_role(role_id)
+        if role is not None and (role >= guild.me.top_role or role.managed
+                                 or role.is_default()):
+            raise UserError("common.role_unmanageable", role=role.name)
 
 
 def _overwrites(

@@ -47,6 +47,10 @@ class TiersCog(commands.Cog, name="Tiers"):
             raise UserError("families.bad_month", value=month)
         return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
 
+    async def _check_roles(self, guild: discord.Guild) -> None:
+        """Before saving a tier change: Familia must be able to move every tier role."""
+        dd.can_give(guild, [t.role_id for t in await self.tiers.list(guild.id)])
+
     async def _apply_roles(self, guild: discord.Guild, changes: list[TierChange]) -> None:
         for change in changes:
             await dd.set_roles(
@@ -86,6 +90,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         days: app_commands.Range[int, 0, 31] | None = None,
         followers: app_commands.Range[int, 0] | None = None,
     ) -> None:
+        dd.can_give(interaction.guild, [role.id if role else None])  # type: ignore[arg-type]
         tier = await self.tiers.define(
             interaction.guild_id, interaction.user.id, name, rank,  # type: ignore[arg-type]
             role.id if role else None, min_hours=hours, min_diamonds=diamonds,
@@ -117,6 +122,7 @@ class TiersCog(commands.Cog, name="Tiers"):
     async def set_(
         self, interaction: discord.Interaction, member: discord.Member, name: str | None = None
     ) -> None:
+        await self._check_roles(member.guild)
         change = await self.tiers.set_manual(
             interaction.guild_id, interaction.user.id, member.id, name, self._period(None)  # type: ignore[arg-type]
         )
@@ -136,6 +142,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         assert guild is not None
         period = self._period(month)
         if apply:
+            await self._check_roles(guild)
             changes = await self.tiers.sweep(guild.id, interaction.user.id, period)
             await interaction.response.defer(ephemeral=True)
             await self._apply_roles(guild, changes)

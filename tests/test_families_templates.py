@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import NotAllowed, UserError
 from bot.services.families import Family, FamilyRequest, Membership
-from bot.services.kpis import FamilyStats
+from bot.services.kpis import FamilyStats, Quality
 from bot.services.tiers import Tier, TierChange
 from cogs._family_discord import RolePlan
 
@@ -16,6 +16,7 @@ REQUEST = FamilyRequest(5, 9, 1, 30, "request", "pending", None, 30, None, None)
 MEMBERSHIP = Membership(1, 1, "Lobos", 30, NOW, 1, NOW, "self", "earnings", None)
 GOLD = Tier(2, "Gold", 2, 700, 40.0, 1000, None, None)
 STATS = FamilyStats(NOW, NOW, 4, 2, 5, 3, 1.0, 12.5, {"earnings": 2, "removed": 1})
+QUALITY = Quality(checkins=8, with_feedback=6, median_response_minutes=95)
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
@@ -26,10 +27,13 @@ def test_family_messages_render(templates, locale):
     card = render("updated", family=FAMILY, changed="create")
     assert "Lobos \\*del\\* Sur" in card and "<@20>" in card and "3 / 10" in card
     assert "<@21>" in render("info", family=FAMILY, membership=MEMBERSHIP, needs_agreement=True)
-    program = render("stats", family=None, stats=STATS, days=30, tz="UTC")
+    program = render("stats", family=None, stats=STATS, quality=QUALITY, days=30)
     assert ("Attrition: 100 %" in program) or ("Deserción: 100 %" in program)
+    assert ("1 hour 35 minutes" in program) or ("1 hora 35 minutos" in program)
+    assert "(75 %)" in program
     assert "12" in program and ("Earnings: 2" in program or "Ganancias: 2" in program)
-    assert "Lobos" in render("stats", family=FAMILY, stats=STATS, days=30, tz="UTC")
+    assert "Lobos" in render("stats", family=FAMILY, stats=STATS, quality=Quality(0, 0, None),
+                             days=30)
     join = render("join", family=FAMILY, invited=False, version=1)
     assert "(version 1)" in join or "(versión 1)" in join
     assert "<@30>" in render("request", request=REQUEST, family=FAMILY)

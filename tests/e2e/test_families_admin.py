@@ -228,4 +228,20 @@ async def test_tier_refusals(app):
     assert "There is no tier called “Diamante”" in text
     text = await refused(app, app.owner, "tier", {"month": "2026-13"}, subcommand="sweep")
     assert "is not a month" in text
+    # a role above Familia's own: refused before anything is saved
+    crown = app.emu.create_role(app.guild, "Corona", position=200)
+    await app.emu.wait_for(lambda: app.bot.get_guild(app.guild.id).get_role(crown.id),
+                           what="the role in the cache")
+    text = await refused(app, app.owner, "tier", {"name": "Oro", "rank": 2, "role": crown},
+                         subcommand="define")
+    assert "cannot give or take the role Corona" in text
     assert [t.name for t in await app.services.tiers.list(app.guild.id)] == ["Bronce"]
+    # a tier saved with that role (before the roles were reordered) blocks set and apply
+    await app.services.tiers.define(app.guild.id, app.owner.id, "Plata", 2, crown.id)
+    text = await refused(app, app.owner, "tier", {"member": sofia, "tier": "Plata"},
+                         subcommand="set")
+    assert "cannot give or take the role Corona" in text
+    text = await refused(app, app.owner, "tier", {"month": "2026-10", "apply": True},
+                         subcommand="sweep")
+    assert "cannot give or take the role Corona" in text
+    assert await app.services.tiers.tier_of(app.guild.id, sofia.id) is None
