@@ -192,6 +192,31 @@ class FamiliaModal(discord.ui.Modal):
         await handle_error(interaction, error)
 
 
+class PersistentItem:
+    """Mixin for a ``discord.ui.DynamicItem`` (a button that outlives restarts): its errors go
+    through the one handler (discord.py would only log them) and, with ``managers_only``,
+    everyone but program managers is refused. Subclasses implement :meth:`run`."""
+
+    managers_only = False
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        try:
+            if self.managers_only:
+                from bot.checks import is_manager  # bot.checks imports this module
+
+                if not await is_manager(interaction):
+                    raise NotAllowed("common.managers_only")
+            await self.run(interaction)
+        except Exception as exc:
+            await handle_error(interaction, exc)
+        else:
+            log_command(interaction, "ok")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
 class AckFirst:
     """Acknowledgements go before work. Discord drops an interaction that is not acknowledged
     within 3 s, while the answer may follow later: under a burst (a whole program checking in

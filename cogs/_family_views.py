@@ -14,12 +14,11 @@ import discord
 from bot.checks import is_manager
 from bot.interactions import (
     FamiliaView,
+    PersistentItem,
     familia,
-    handle_error,
     locale_for,
     log_command,
     reply,
-    start_timer,
 )
 from bot.services.families import (
     AGREEMENT_VERSION,
@@ -41,24 +40,8 @@ async def guild_locale(bot: Any, guild_id: int) -> str:
     return (await bot.services.guilds.get(guild_id)).locale
 
 
-class _Persistent:
-    """Errors of a dynamic item go through the one handler (discord.py only logs them)."""
-
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            await self.run(interaction)
-        except Exception as exc:
-            await handle_error(interaction, exc)
-        else:
-            log_command(interaction, "ok")
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
-
-
 class DecideButton(
-    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
     template=r"familia:req:(?P<yes>[yn]):(?P<guild>\d+):(?P<id>\d+)",
 ):
     def __init__(self, approve: bool, guild_id: int, request_id: int, text: str) -> None:
@@ -90,7 +73,7 @@ class DecideButton(
 
 
 class JoinButton(
-    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
     template=r"familia:join:(?P<guild>\d+):(?P<family>\d+):(?P<version>\d+)",
 ):
     def __init__(self, guild_id: int, family_id: int, version: int, text: str) -> None:
@@ -117,7 +100,7 @@ class JoinButton(
 
 
 class AgreeButton(
-    _Persistent, discord.ui.DynamicItem[discord.ui.Button],
+    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
     template=r"familia:agree:(?P<guild>\d+):(?P<version>\d+)",
 ):
     def __init__(self, guild_id: int, version: int, text: str) -> None:

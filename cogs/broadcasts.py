@@ -11,12 +11,11 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot.app import FamiliaBot
-from bot.checks import is_manager, manager_only
-from bot.errors import NotAllowed
+from bot.checks import manager_only
 from bot.interactions import (
     FamiliaModal,
+    PersistentItem,
     familia,
-    handle_error,
     locale_for,
     log_command,
     reply,
@@ -44,8 +43,7 @@ AUDIENCE_CHOICES = [
 
 
 def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    module = bot.templates.env(locale).get_template(LABELS).module
-    return str(getattr(module, name)(*args)).strip()
+    return bot.templates.macro(locale, LABELS, name, *args)
 
 
 def _names(text: str | None) -> list[str]:
@@ -88,24 +86,8 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
                                         allowed_mentions=discord.AllowedMentions.none())
 
 
-class _Persistent:
-    """Errors of a dynamic item go through the one handler (discord.py only logs them)."""
-
-    broadcast_id: int
-
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            if not await is_manager(interaction):
-                raise NotAllowed("common.managers_only")
-            await self.run(interaction)
-        except Exception as exc:
-            await handle_error(interaction, exc)
-        else:
-            log_command(interaction, "ok")
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
+class _Persistent(PersistentItem):
+    managers_only = True
 
 
 class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],

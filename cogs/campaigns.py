@@ -18,8 +18,8 @@ from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
+    PersistentItem,
     familia,
-    handle_error,
     locale_for,
     log_command,
     reply,
@@ -141,24 +141,8 @@ class DetailsModal(FamiliaModal):
         log_command(interaction, "ok")
 
 
-class _Persistent:
-    """A button that outlives restarts; its errors go through the one handler."""
-
-    managers = True
-
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            if self.managers and not await is_manager(interaction):
-                raise NotAllowed("common.managers_only")
-            await self.run(interaction)
-        except Exception as exc:
-            await handle_error(interaction, exc)
-        else:
-            log_command(interaction, "ok")
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
+class _Persistent(PersistentItem):
+    managers_only = True  # but Enrol and My progress
 
 
 def _button(custom_id: str, text: str, style: discord.ButtonStyle) -> discord.ui.Button:
@@ -209,7 +193,7 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
                   template=r"familia:cp:enrol:(?P<id>\d+):(?P<post>\d+)"):
     """On opt-in announcements; the post id lets a restart find the message it is on."""
 
-    managers = False
+    managers_only = False
 
     def __init__(self, campaign_id: int, post_id: int, text: str = "✋") -> None:
         self.campaign_id = campaign_id
@@ -228,7 +212,7 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 
 class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
                      template=r"familia:cp:me:(?P<id>\d+):(?P<post>\d+)"):
-    managers = False
+    managers_only = False
 
     def __init__(self, campaign_id: int, post_id: int, text: str = "📈") -> None:
         self.campaign_id = campaign_id

@@ -16,8 +16,8 @@ from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
     FamiliaModal,
+    PersistentItem,
     familia,
-    handle_error,
     locale_for,
     log_command,
     reply,
@@ -31,8 +31,7 @@ WORK_SLOTS = 16
 
 
 def label(bot: Any, locale: str, name: str) -> str:
-    module = bot.templates.env(locale).get_template(LABELS).module
-    return str(getattr(module, name)()).strip()
+    return bot.templates.macro(locale, LABELS, name)
 
 
 async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:
@@ -101,7 +100,7 @@ class CheckinModal(FamiliaModal):
         await post_checkin(bot, done)
 
 
-class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
+class FeedbackButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
                      template=r"familia:fb:(?P<id>\d+)"):
     def __init__(self, checkin_id: int, text: str = "") -> None:
         self.checkin_id = checkin_id
@@ -113,17 +112,13 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
     async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
         return cls(int(match["id"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            bot = familia(interaction)
-            checkin = await bot.services.checkins.check_feedback(
-                interaction.guild_id, interaction.user.id, self.checkin_id  # type: ignore[arg-type]
-            )
-            locale = await locale_for(interaction)
-            await interaction.response.send_modal(FeedbackModal(bot, locale, checkin.id))
-        except Exception as exc:
-            await handle_error(interaction, exc)
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        checkin = await bot.services.checkins.check_feedback(
+            interaction.guild_id, interaction.user.id, self.checkin_id  # type: ignore[arg-type]
+        )
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(FeedbackModal(bot, locale, checkin.id))
 
 
 class FeedbackModal(FamiliaModal):

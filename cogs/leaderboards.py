@@ -66,8 +66,7 @@ POST_CHOICES = [c for c in PERIOD_CHOICES if c.value in ("last_week", "last_mont
 
 
 def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    module = bot.templates.env(locale).get_template(LABELS).module
-    return str(getattr(module, name)(*args)).strip()
+    return bot.templates.macro(locale, LABELS, name, *args)
 
 
 def display_name(guild: discord.Guild | None, user_id: int) -> str:
