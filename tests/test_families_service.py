@@ -225,3 +225,9 @@ async def test_roster_lists_leaders_first_with_tiers(services, clock):
     assert await services.families.needing_agreement(G, family.id) == [LEADER]
     await services.families.accept_agreement(G, LEADER, AGREEMENT_VERSION)
     assert await services.families.needing_agreement(G, family.id) == []
+
+
+async def test_a_name_of_digits_is_found_by_name_when_no_family_has_that_id(services):
+    family = await services.families.create(G, MANAGER, "2026", LEADER)
+    assert (await services.families.resolve(G, "2026")).id == family.id  # typed by hand
+    assert (await services.families.resolve(G, str(family.id))).name == "2026"  # autocomplete

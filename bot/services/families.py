@@ -150,14 +150,16 @@ class FamilyService:
         return _family(row)
 
     async def resolve(self, guild_id: int, text: str, *, archived: bool = False) -> Family:
-        """The family an option names: an id from autocomplete, or a name typed by hand."""
+        """The family an option names: an id from autocomplete, or a name typed by hand (a
+        name of digits only is found too when no family has that id)."""
         text = (text or "").strip()
+        row = None
         if text.isdigit():
             row = await self.db.fetchone(
                 f"SELECT {_FAMILY_COLUMNS} FROM families WHERE guild_id = ? AND id = ?",
                 (guild_id, int(text)),
             )
-        else:
+        if row is None:
             row = await self.db.fetchone(
                 f"SELECT {_FAMILY_COLUMNS} FROM families WHERE guild_id = ? AND lower(name) ="
                 " lower(?) ORDER BY archived_at IS NOT NULL, id DESC LIMIT 1",
