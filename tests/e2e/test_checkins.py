@@ -47,6 +47,29 @@ async def test_checkin_modal_reply_and_family_post(app, lobos):
     assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 1
 
 
+async def test_a_seven_day_streak_is_celebrated_in_the_family_channel(app, lobos):
+    _, channel, _, ana = lobos
+    today = datetime.now(UTC).date()  # the guild's zone is UTC
+    async with app.services.db.transaction() as tx:  # six earlier days, already reported
+        for back in range(1, 7):
+            await tx.execute(
+                "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours,"
+                " diamonds, followers, peak_viewers, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'UTC', 2, 0, 0, 0, 'x', 'x')",
+                (app.guild.id, ana.id, (today - timedelta(days=back)).isoformat()))
+    text = await (await checkin(app, ana)).reply_text()
+    assert "Streak: 7 days" in text
+    posts = await app.emu.wait_for(lambda: [m for m in app.emu.messages(channel)
+                                            if "streak" in m.content], what="the milestone")
+    assert f"<@{ana.id}> reached a 7-day check-in streak!" in posts[0].content
+    assert posts[0].mentions == [ana.id]  # only she is pinged
+    done = await checkin(app, ana, {**STATS, "hours": "3"})  # an edit is no new milestone
+    assert "updated" in await done.reply_text()
+    await app.emu.wait_for(lambda: any("3 hours live" in m.content
+                                       for m in app.emu.messages(channel)), what="the edit")
+    assert len([m for m in app.emu.messages(channel) if "streak" in m.content]) == 1
+
+
 async def test_bad_input_is_refused_in_spanish_and_nothing_stored(app, lobos):
     _, _, _, ana = lobos
     await app.services.members.set_locale(app.guild.id, ana.id, "es")
