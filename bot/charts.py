@@ -107,5 +107,23 @@ def dual_chart(labels: Sequence[str], bars: Sequence[float], line: Sequence[floa
     return _png(fig)
 
 
+def week_chart(labels: Sequence[str], this_week: Sequence[float], last_week: Sequence[float],
+               *, title: str, this_label: str, last_label: str) -> bytes:
+    """Seven days of a value as bars, the same days a week before as a line (one axis)."""
+    fig, ax = _figure()
+    positions = list(range(len(labels)))
+    ax.bar(positions, this_week, color=BLURPLE, label=this_label)
+    ax.plot(positions, last_week, color=YELLOW, marker="o", markersize=4, linewidth=2,
+            label=last_label)
+    ax.set_xticks(positions, list(labels))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=14, loc="left", color=TEXT)
+    legend = ax.legend(loc="upper left", facecolor=BACKGROUND, edgecolor=GRID, labelcolor=TEXT,
+                       fontsize=9)
+    legend.get_frame().set_alpha(0.9)
+    fig.subplots_adjust(left=0.07, right=0.97, top=0.9, bottom=0.08)
+    return _png(fig)
+
+
 def _number(value: float) -> str:
     return f"{value:,.1f}" if value % 1 else f"{int(value):,}"

@@ -86,3 +86,40 @@ async def test_manager_digest_follows_who_manages_now(services, smtp, clock):
     assert flags == {30: 0, 31: 1}  # remembered for sweeps that cannot ask Discord
     clock.advance(days=7)
     assert await services.digests.sweep(is_manager=lambda g, u: None) == 1  # Olga again
+
+
+async def test_leader_digest_has_an_inline_chart_of_the_week(services, smtp, clock):
+    clock.set(datetime(2026, 2, 17, 12, 0, tzinfo=UTC))
+    family = await services.families.create(1, 99, "Lobos", 10)
+    request = await services.families.request_join(1, 20, family.id, AGREEMENT_VERSION)
+    await services.families.decide(1, 10, request.id, True)
+    await verified(services, 10, LENA)
+    stats = {"hours": "3", "diamonds": "100", "followers": "1", "peak_viewers": "5"}
+    for day in (18, 25, 26):  # one day the week before, two this week
+        clock.set(datetime(2026, 2, day, 20, 0, tzinfo=UTC))
+        await services.checkins.submit(1, 20, stats)
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    assert await services.digests.sweep() == 1
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to(LENA)
+    assert msg.get_content_type() == "multipart/alternative"
+    plain, related = msg.get_payload()
+    assert plain.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html, image = related.get_payload()
+    assert 'src="cid:daily"' in html.get_content()
+    assert image.get_content_type() == "image/png" and image["Content-ID"] == "<daily>"
+    assert image.get_content().startswith(b"\x89PNG")
+
+
+async def test_a_digest_without_check_ins_has_no_chart(services, smtp, clock):
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    family = await services.families.create(1, 99, "Lobos", 10)
+    request = await services.families.request_join(1, 20, family.id, AGREEMENT_VERSION)
+    await services.families.decide(1, 10, request.id, True)
+    await verified(services, 10, LENA)
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    await services.digests.sweep()
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to(LENA)
+    assert [p.get_content_type() for p in msg.get_payload()] == ["text/plain", "text/html"]

@@ -8,6 +8,7 @@ marked sent never is. The dedupe key is UNIQUE, so queueing the same email twice
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -35,6 +36,14 @@ class Email:
     headers: dict[str, str]
     guild_id: int | None = None
     user_id: int | None = None
+    images: dict[str, bytes] | None = None  # content id → PNG, shown inline in the HTML
+
+    @property
+    def images_json(self) -> str | None:
+        if not self.images:
+            return None
+        return json.dumps({cid: base64.b64encode(png).decode()
+                           for cid, png in self.images.items()})
 
 
 async def is_suppressed(tx: Transaction, address: str) -> bool:
@@ -51,12 +60,12 @@ async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:
         return False
     inserted = await tx.fetchval(
         "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
-        " body_text, body_html, headers, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+        " body_text, body_html, headers, images, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
         " RETURNING id",
         (email.guild_id, email.user_id, email.recipient, email.kind, email.dedupe_key,
-         email.subject, email.text, email.html, json.dumps(email.headers), to_db(now),
-         to_db(now)),
+         email.subject, email.text, email.html, json.dumps(email.headers), email.images_json,
+         to_db(now), to_db(now)),
     )
     return inserted is not None
 
@@ -67,13 +76,14 @@ async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> i
         "SELECT address_hash FROM email_suppressions WHERE suppressed_at IS NOT NULL")}
     stamp = to_db(now)
     rows = [(e.guild_id, e.user_id, e.recipient, e.kind, e.dedupe_key, e.subject, e.text,
-             e.html, json.dumps(e.headers), stamp, stamp)
+             e.html, json.dumps(e.headers), e.images_json, stamp, stamp)
             for e in emails if not suppressed or address_hash(e.recipient) not in suppressed]
     before = await tx.fetchval("SELECT total_changes()")
     await tx.executemany(
         "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
-        " body_text, body_html, headers, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING", rows)
+        " body_text, body_html, headers, images, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        rows)
     return await tx.fetchval("SELECT total_changes()") - before
 
 
@@ -88,7 +98,7 @@ async def claim(db: Database, now: datetime, limit: int, lease: timedelta) -> li
             " OR (state = 'sending' AND lease_until <= ?)"
             " ORDER BY next_attempt_at, id LIMIT ?)"
             " RETURNING id, recipient, kind, dedupe_key, subject, body_text, body_html, headers,"
-            " attempts",
+            " images, attempts",
             (to_db(now + lease), stamp, stamp, limit),
         )
 

@@ -16,6 +16,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from babel.dates import format_date
+
 from bot.templating import Templates
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    images: dict[str, bytes] | None = None  # content id → PNG (the HTML shows cid:<id>)
 
 
 def render_email(templates: Templates, locale: str, kind: str, **context: Any) -> Rendered:
@@ -41,7 +44,25 @@ def render_email(templates: Templates, locale: str, kind: str, **context: Any) -
     subject = " ".join("".join(text_template.blocks["subject"](text_context)).split())
     text = "".join(text_template.root_render_func(text_context)).strip() + "\n"
     html = html_template.render(subject=subject, **context)
-    return Rendered(subject, text, html)
+    return Rendered(subject, text, html, _charts(templates, locale, kind, context))
+
+
+def _charts(templates: Templates, locale: str, kind: str, context: dict[str, Any]
+            ) -> dict[str, bytes] | None:
+    """The inline charts of an email, drawn with labels in the recipient's language: a
+    leader's digest shows the family's hours per day against the week before."""
+    daily = context.get("daily") if kind == "digest_leader" else None
+    if not daily:
+        return None
+    from bot.charts import week_chart  # matplotlib: imported only when a chart is drawn
+
+    def label(name: str) -> str:
+        return templates.macro(locale, "email/_labels.j2", name)
+
+    days = [format_date(day, "EEE", locale=locale) for day in daily["days"]]
+    return {"daily": week_chart(days, daily["hours"], daily["prev_hours"],
+                                title=label("daily_title"), this_label=label("this_week"),
+                                last_label=label("last_week"))}
 
 
 Job = tuple[str, str, dict[str, Any]]  # locale, kind, context
@@ -54,12 +75,12 @@ def _start_worker() -> None:
     _worker_templates = Templates()
 
 
-def _render_in_worker(jobs: list[Job]) -> list[tuple[str, str, str]]:
+def _render_in_worker(jobs: list[Job]) -> list[tuple]:
     assert _worker_templates is not None
     out = []
     for locale, kind, context in jobs:
         r = render_email(_worker_templates, locale, kind, **context)
-        out.append((r.subject, r.text, r.html))
+        out.append((r.subject, r.text, r.html, r.images))
     return out
 
 
@@ -77,7 +98,9 @@ class Renderer:
 
     async def many(self, jobs: list[Job]) -> list[Rendered]:
         if self.processes <= 0 or len(jobs) < POOL_MIN:
-            return [self.one(*job) for job in jobs]
+            # In a thread: a batch (or one chart) is tens of milliseconds of CPU that the
+            # event loop (Discord's heartbeats and replies) should not wait for.
+            return await asyncio.to_thread(lambda: [self.one(*job) for job in jobs])
         loop = asyncio.get_running_loop()
         size = -(-len(jobs) // self.processes)
         slices = [jobs[i:i + size] for i in range(0, len(jobs), size)]

@@ -65,8 +65,9 @@ def _qp(text: str) -> bytes:
 
 
 def build_message(row, sender: str) -> bytes:
-    """One outbox row as multipart/alternative wire bytes (text first, then HTML), built
-    directly: the stdlib's EmailMessage costs milliseconds per message."""
+    """One outbox row as multipart/alternative wire bytes (text first, then HTML — inside a
+    multipart/related with its inline images when it has some), built directly: the stdlib's
+    EmailMessage costs milliseconds per message."""
     boundary = "=_familia_" + hashlib.sha256(row["dedupe_key"].encode()).hexdigest()[:24]
     headers = [
         ("From", _address(sender)), ("To", row["recipient"]),
@@ -78,12 +79,31 @@ def build_message(row, sender: str) -> bytes:
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode()
     part = ("--{b}\r\nContent-Type: text/{sub}; charset=\"utf-8\"\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+    html = part.format(b=boundary, sub="html").encode() + _qp(row["body_html"]) + b"\r\n"
+    images = json.loads(row["images"]) if "images" in row.keys() and row["images"] else None
+    if images:
+        related = boundary + "_r"
+        html = b"".join([
+            f'--{boundary}\r\nContent-Type: multipart/related; boundary="{related}"\r\n\r\n'
+            .encode(),
+            part.format(b=related, sub="html").encode(), _qp(row["body_html"]), b"\r\n",
+            *(f"--{related}\r\nContent-Type: image/png\r\nContent-ID: <{cid}>\r\n"
+              f'Content-Disposition: inline; filename="{cid}.png"\r\n'
+              "Content-Transfer-Encoding: base64\r\n\r\n".encode()
+              + _base64_lines(data) for cid, data in images.items()),
+            f"--{related}--\r\n".encode(),
+        ])
     return b"".join([
         head, b"\r\n",
         part.format(b=boundary, sub="plain").encode(), _qp(row["body_text"]), b"\r\n",
-        part.format(b=boundary, sub="html").encode(), _qp(row["body_html"]), b"\r\n",
+        html,
         f"--{boundary}--\r\n".encode(),
     ])
+
+
+def _base64_lines(data: str) -> bytes:
+    """Already base64 text, cut into the 76-character lines mail wants."""
+    return b"".join(data[i:i + 76].encode() + b"\r\n" for i in range(0, len(data), 76))
 
 
 class TemporaryFailure(Exception):

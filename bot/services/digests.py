@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
@@ -257,15 +257,30 @@ class DigestService:
             return None
         week = await self._checkin_totals("family_id = ?", (family["id"],), start, end)
         last = await self._checkin_totals("family_id = ?", (family["id"],), before, start)
-        checkins = None
+        checkins = daily = None
         if week["checkins"] or last["checkins"]:
+            daily = await self._daily_hours(family["id"], base["start"])
             possible = max(1, stats.members * 7)
             checkins = {"count": week["checkins"], "rate": min(1.0, week["checkins"] / possible),
                         "hours": week["hours"], "diamonds": week["diamonds"],
                         "prev_count": last["checkins"], "prev_hours": last["hours"],
                         "prev_diamonds": last["diamonds"]}
         return {**base, "family": family["name"], "stats": stats, "prev": prev,
-                "pending": pending, "checkins": checkins}
+                "pending": pending, "checkins": checkins, "daily": daily}
+
+    async def _daily_hours(self, family_id: int, first: date) -> dict[str, list]:
+        """The family's hours live per local day of the digest's week and the week before
+        (the leader digest's chart)."""
+        rows = await self.db.fetchall(
+            "SELECT local_date, sum(hours) AS hours FROM checkins WHERE family_id = ? AND"
+            " local_date >= ? AND local_date < ? GROUP BY local_date",
+            (family_id, (first - timedelta(days=7)).isoformat(),
+             (first + timedelta(days=7)).isoformat()))
+        hours = {r["local_date"]: r["hours"] for r in rows}
+        days = [first + timedelta(days=i) for i in range(7)]
+        return {"days": days, "hours": [hours.get(d.isoformat(), 0.0) for d in days],
+                "prev_hours": [hours.get((d - timedelta(days=7)).isoformat(), 0.0)
+                               for d in days]}
 
     async def _manager(self, g, start, end, before, base) -> dict | None:
         families = await self.db.fetchall(

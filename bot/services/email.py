@@ -147,7 +147,7 @@ class EmailService:
         headers, url = self._unsubscribe(await self.secret(tx), guild_id, user_id, kind)
         rendered = self._renderer().one(locale, kind, {**context, "unsubscribe_url": url})
         email = outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
-                             rendered.html, headers, guild_id, user_id)
+                             rendered.html, headers, guild_id, user_id, rendered.images)
         return await outbox.enqueue(tx, email, self.clock.now())
 
     async def render_many(self, items: list[tuple], tx: Transaction | None = None
@@ -160,7 +160,8 @@ class EmailService:
         rendered = await self._renderer().many(
             [(loc, k, {**ctx, "unsubscribe_url": url})
              for (_, _, _, k, _, loc, ctx), (_, url) in zip(items, unsubscribe, strict=True)])
-        return [outbox.Email(r, k, d, out.subject, out.text, out.html, headers, g, u)
+        return [outbox.Email(r, k, d, out.subject, out.text, out.html, headers, g, u,
+                             out.images)
                 for (g, u, r, k, d, _, _), (headers, _), out
                 in zip(items, unsubscribe, rendered, strict=True)]
 
