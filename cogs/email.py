@@ -81,7 +81,15 @@ class EmailCog(commands.Cog):
             self.service.renderer.close()
 
     async def sweep(self) -> int:
-        return await self.bot.services.digests.sweep(is_manager=await self._manager_check())
+        return await self.bot.services.digests.sweep(is_manager=await self._manager_check(),
+                                                     names=self._display_name)
+
+    def _display_name(self, guild_id: int, user_id: int) -> str | None:
+        """How a member is called in digests: their server display name (None when not
+        cached)."""
+        guild = self.bot.get_guild(guild_id)
+        member = guild.get_member(user_id) if guild is not None else None
+        return member.display_name if member is not None else None
 
     async def _manager_check(self):
         """Whether someone is a program manager now, from the member cache (None when the

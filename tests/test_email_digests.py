@@ -123,3 +123,115 @@ async def test_a_digest_without_check_ins_has_no_chart(services, smtp, clock):
     await make_sender(services, smtp).drain()
     [msg] = smtp.to(LENA)
     assert [p.get_content_type() for p in msg.get_payload()] == ["text/plain", "text/html"]
+
+
+NAMES = {20: "Bea", 21: "Caro", 22: "Dani", 10: "Lena"}
+STATS = {"diamonds": "100", "followers": "2", "peak_viewers": "5"}
+
+
+async def checkin(services, clock, user, when, hours):
+    clock.set(when)
+    return await services.checkins.submit(1, user, {**STATS, "hours": str(hours)})
+
+
+async def lobos(services, clock, members=(20, 21, 22)):
+    clock.set(datetime(2026, 2, 10, 12, 0, tzinfo=UTC))
+    family = await services.families.create(1, 99, "Lobos", 10)
+    for user in members:
+        request = await services.families.request_join(1, user, family.id, AGREEMENT_VERSION)
+        await services.families.decide(1, 10, request.id, True)
+    return family
+
+
+async def test_leader_digest_names_top_performers_slipping_members_and_campaigns(
+        services, smtp, clock):
+    from bot.services.campaign_models import Spec
+
+    await lobos(services, clock)
+    await verified(services, 10, LENA)
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    campaign = await services.campaigns.create(1, 99, Spec(
+        name="Spring push", metric="hours", start="2026-02-23", end="2026-03-08",
+        target_creator=5.0, target_family=20.0, enrolment="auto"))
+    await services.campaigns.schedule(1, 99, campaign.id)
+    for day in (17, 18, 19):  # the week before: Caro 3 days, Dani 2, Bea 1
+        await checkin(services, clock, 21, datetime(2026, 2, day, 20, tzinfo=UTC), 2)
+    for day in (17, 18):
+        await checkin(services, clock, 22, datetime(2026, 2, day, 20, tzinfo=UTC), 2)
+    await checkin(services, clock, 20, datetime(2026, 2, 17, 20, tzinfo=UTC), 2)
+    clock.set(datetime(2026, 2, 23, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()  # the campaign starts
+    for day in (24, 25, 26):  # this week: Bea 3 days, Caro 1, Dani none
+        await checkin(services, clock, 20, datetime(2026, 2, day, 20, tzinfo=UTC), 3)
+    await checkin(services, clock, 21, datetime(2026, 2, 25, 20, tzinfo=UTC), 5)
+    # Monday before the digest hour: a new local day, so not part of last week's digest
+    await checkin(services, clock, 20, datetime(2026, 3, 2, 8, 0, tzinfo=UTC), 4)
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    assert await services.digests.sweep(names=lambda g, u: NAMES.get(u)) == 1
+    await make_sender(services, smtp).drain()
+    [msg] = [m for m in smtp.to(LENA) if "your family's week" in m["Subject"]]
+    text = body(msg, "plain")
+    assert "Check-ins: 4 (" in text  # Bea's Monday-morning check-in is next week's
+    top = text.split("Top of the week:")[1].split("Slipping")[0]
+    assert top.index("Bea: 9 hours") < top.index("Caro: 5 hours")
+    assert "(3 check-ins)" in top and "Dani" not in top
+    slipping = text.split("a word from you may help:")[1].split("Campaigns:")[0]
+    assert "Dani: no check-in this week (2 the week before)" in slipping
+    assert "Caro: 1 check-ins (3 the week before)" in slipping and "Bea" not in slipping
+    campaigns = text.split("Campaigns:")[1]
+    assert "“Spring push” (hours live, until Mar 8, 2026):" in campaigns
+    # the family's roster takes part, its leader too: Bea (13 h with Monday) and Caro
+    assert "“Spring push” (hours live, until Mar 8, 2026): 2 of 4 reached 5 hours." in campaigns
+    assert "Together: 18 hours of 20 hours." in campaigns
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "<li>Dani: no check-in this week (2 the week before)</li>" in html
+
+
+async def test_creator_digest_shows_tier_pace_and_campaign_standing(services, smtp, clock):
+    from bot.services.campaign_models import Spec
+
+    await lobos(services, clock, members=(20, 21))
+    await services.tiers.define(1, 99, "Bronze", 1, min_hours=10)
+    await services.tiers.define(1, 99, "Silver", 2, min_hours=40)
+    await verified(services, 20, "bea@example.org", weekly_digest=True, locale="es")
+    clock.set(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    campaign = await services.campaigns.create(1, 99, Spec(
+        name="Marzo", metric="hours", start="2026-03-06", end="2026-03-20",
+        target_creator=20.0, enrolment="auto"))
+    await services.campaigns.schedule(1, 99, campaign.id)
+    clock.set(datetime(2026, 3, 6, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    for day in (10, 11, 12):
+        await checkin(services, clock, 20, datetime(2026, 3, day, 20, tzinfo=UTC), 3)
+    await checkin(services, clock, 21, datetime(2026, 3, 11, 20, tzinfo=UTC), 12)
+    clock.set(datetime(2026, 3, 16, 9, 30, tzinfo=UTC))  # Monday: the week of 9–15 March
+    assert await services.digests.sweep() == 1
+    await make_sender(services, smtp).drain()
+    [msg] = [m for m in smtp.to("bea@example.org") if "semana" in m["Subject"]]
+    text = body(msg, "plain")
+    # 9 h in 15 days of March: 18.6 h at this pace by the 31st, Bronze needs 10
+    assert "Camino a Bronze este mes:" in text
+    assert ("Horas en vivo: 9 horas / 10 horas — 🟢 a ritmo de Bronze (18,6 horas a fin de mes)"
+            in text)
+    assert "«Marzo» (hasta el 20 mar 2026): llevas 9 horas de 20 horas · puesto 2 de 2" in text
+
+
+async def test_manager_digest_has_program_totals_and_feedback_rate(services, smtp, clock):
+    await lobos(services, clock, members=(20, 21))
+    await verified(services, 30, "mara@example.org")
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE email_addresses SET manager = 1 WHERE user_id = 30")
+    first = await checkin(services, clock, 20, datetime(2026, 2, 24, 20, tzinfo=UTC), 3)
+    await checkin(services, clock, 20, datetime(2026, 2, 25, 20, tzinfo=UTC), 2)
+    await checkin(services, clock, 21, datetime(2026, 2, 25, 21, tzinfo=UTC), 1)
+    await checkin(services, clock, 21, datetime(2026, 2, 18, 21, tzinfo=UTC), 4)
+    clock.set(datetime(2026, 2, 25, 0, 30, tzinfo=UTC))
+    await services.checkins.give_feedback(1, 10, first.checkin.id, "Great week!")
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    assert await services.digests.sweep() == 1
+    await make_sender(services, smtp).drain()
+    text = body(smtp.to("mara@example.org")[0], "plain")
+    assert "2 creators checked in this week (last week 1)" in text
+    assert "Check-ins: 3 (14% of possible days; last week 1)" in text  # 3 of 3 members × 7
+    assert "Hours live: 6 (last week 4)" in text
+    assert "Leader feedback: 1 of 3 check-ins answered (33%), median 270 minutes" in text

@@ -74,8 +74,9 @@ class Services:
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
         services.email = EmailService(db, clock, audit, members, settings)
         services.reminders.email_hook = services.email.reminder
-        services.digests = DigestService(db, clock, services.email, services.kpis)
         services.broadcasts = BroadcastService(db, clock, audit, members, services.email)
         services.campaigns = CampaignService(db, clock, audit, guilds, services.families,
                                               services.email)
+        services.digests = DigestService(db, clock, services.email, services.kpis,
+                                         services.tiers, services.campaigns)
         return services

@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
-from bot.localtime import at_local, iso_week, local_date
+from bot.localtime import at_local, iso_week, local_date, month
+from bot.services.campaign_models import Campaign
 from bot.services.email import EmailService
 from bot.services.kpis import KpiService
+from bot.services.pace import PACED, pace
+from bot.services.tiers import Progress, Tier
+
+if TYPE_CHECKING:
+    from bot.services.campaigns import CampaignService
+    from bot.services.tiers import TierService
 
 KINDS = ("digest_leader", "digest_manager", "digest_creator")
 CHUNK = 200
 # Is this person a program manager right now? (guild, user) → True/False, None when unknown.
 ManagerCheck = Callable[[int, int], bool | None]
+# How someone is called in a digest: (guild, user) → their display name, None when unknown.
+Names = Callable[[int, int], str | None]
+TOP = 3  # top performers in a leader's digest
+SLIPPING = 10  # at most this many slipping members named in a leader's digest
 _ZERO = {"checkins": 0, "hours": 0.0, "diamonds": 0, "followers": 0}
 
 
@@ -44,13 +54,34 @@ def due_at(now: datetime, tz: str, day: int, hour: int) -> datetime:
     return moment if moment <= now else at_local(candidate - timedelta(days=7), time(hour), tz)
 
 
+def _no_names(guild_id: int, user_id: int) -> str | None:
+    return None
+
+
+@dataclass
+class _Sweep:
+    """What one sweep looks up once and shares between its digests."""
+
+    leaders: dict[tuple[int, int], Any]
+    names: Names
+    tiers: dict[int, list[Tier]] = field(default_factory=dict)
+    campaigns: dict[int, list[tuple[Campaign, dict[int, int | None], dict[int, float]]]] = (
+        field(default_factory=dict))
+
+    def person(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        return {"user_id": user_id, "name": self.names(guild_id, user_id)}
+
+
 class DigestService:
-    def __init__(self, db: Database, clock: Clock, email: EmailService, kpis: KpiService
+    def __init__(self, db: Database, clock: Clock, email: EmailService, kpis: KpiService,
+                 tiers: TierService | None = None, campaigns: CampaignService | None = None,
                  ) -> None:
         self.db = db
         self.clock = clock
         self.email = email
         self.kpis = kpis
+        self.tiers = tiers
+        self.campaigns = campaigns
 
     async def schedule(self, guild_id: int) -> Schedule:
         row = await self.db.fetchone(
@@ -96,10 +127,12 @@ class DigestService:
                     found[(r["guild_id"], user)] = r
         return found
 
-    async def sweep(self, cap: int = 200, is_manager: ManagerCheck | None = None) -> int:
+    async def sweep(self, cap: int = 200, is_manager: ManagerCheck | None = None,
+                    names: Names | None = None) -> int:
         """Queue the digests that are due (at most ``cap`` recipients); returns how many
         emails were queued. ``is_manager(guild, user)`` says whether someone is a program
-        manager now (None: unknown, keep what their address remembers)."""
+        manager now (None: unknown, keep what their address remembers); ``names(guild,
+        user)`` is how people are called in the digests (their server display name)."""
         now = self.clock.now()
         leaders = await self._leaders()
         attempted = {(r[0], r[1], r[2]): from_db(r[3]) for r in await self.db.fetchall(
@@ -137,16 +170,16 @@ class DigestService:
                 await tx.executemany(
                     "UPDATE email_addresses SET manager = ? WHERE guild_id = ? AND user_id = ?",
                     stale)
-        return await self._queue(todo, leaders, now)
+        return await self._queue(todo, _Sweep(leaders, names or _no_names), now)
 
-    async def _queue(self, todo: list, leaders, now: datetime) -> int:
+    async def _queue(self, todo: list, sweep: _Sweep, now: datetime) -> int:
         """Contents, rendering and queueing chunk by chunk, as a pipeline: the next chunk
         renders (in the rendering workers) while this one is written and sent."""
         queued = 0
         pending: tuple[list, asyncio.Future] | None = None
         try:
             for start in range(0, len(todo), CHUNK):
-                log_rows, items = await self._prepare(todo[start:start + CHUNK], leaders, now)
+                log_rows, items = await self._prepare(todo[start:start + CHUNK], sweep, now)
                 rendering = asyncio.ensure_future(self.email.render_many(items))
                 if pending is not None:
                     queued += await self._store(*pending)
@@ -159,13 +192,13 @@ class DigestService:
                 pending[1].cancel()
         return queued
 
-    async def _prepare(self, chunk, leaders, now: datetime) -> tuple[list, list]:
+    async def _prepare(self, chunk, sweep: _Sweep, now: datetime) -> tuple[list, list]:
         """The digest log rows of a chunk and the emails to render (empty digests have a log
         row but no email: they are not sent)."""
-        contents = await self._creators(chunk)
+        contents = await self._creators(chunk, sweep)
         for i, (row, kind, moment) in enumerate(chunk):
             if kind != "digest_creator":
-                contents[i] = await self._content(row, kind, moment, leaders)
+                contents[i] = await self._content(row, kind, moment, sweep)
         log_rows, items = [], []
         for (row, kind, moment), content in zip(chunk, contents, strict=True):
             g, u = row["guild_id"], row["user_id"]
@@ -187,67 +220,126 @@ class DigestService:
         self.email.on_queued()
         return queued
 
-    async def _creators(self, chunk) -> list[dict | None]:
-        """Creator digests of a chunk, with one query per guild and digest moment."""
+    # -- shared look-ups (once per sweep) ---------------------------------------------------
+
+    async def _tiers(self, sweep: _Sweep, guild_id: int) -> list[Tier]:
+        if self.tiers is None:
+            return []
+        if guild_id not in sweep.tiers:
+            sweep.tiers[guild_id] = await self.tiers.list(guild_id)
+        return sweep.tiers[guild_id]
+
+    async def _campaigns(self, sweep: _Sweep, guild_id: int
+                         ) -> list[tuple[Campaign, dict[int, int | None], dict[int, float]]]:
+        """The guild's running campaigns with (participants → family, participants → value)."""
+        if self.campaigns is None:
+            return []
+        if guild_id not in sweep.campaigns:
+            found = []
+            for campaign in await self.campaigns.list(guild_id, ("running",)):
+                people, values = await self.campaigns.standings(campaign)
+                found.append((campaign, people, values))
+            sweep.campaigns[guild_id] = found
+        return sweep.campaigns[guild_id]
+
+    # -- contents ------------------------------------------------------------------------
+
+    async def _creators(self, chunk, sweep: _Sweep) -> list[dict | None]:
+        """Creator digests of a chunk, with a few queries per guild and digest week."""
         contents: list[dict | None] = [None] * len(chunk)
-        groups: dict[tuple[int, datetime], list[int]] = {}
+        groups: dict[tuple[int, date], list[int]] = {}
         for i, (row, kind, moment) in enumerate(chunk):
             if kind == "digest_creator":
-                groups.setdefault((row["guild_id"], moment), []).append(i)
-        for (g, end), indexes in groups.items():
-            start, before = end - timedelta(days=7), end - timedelta(days=14)
+                first = local_date(moment, row["tz"]) - timedelta(days=7)
+                groups.setdefault((row["guild_id"], first), []).append(i)
+        for (g, first), indexes in groups.items():
+            last = first + timedelta(days=6)
             users = [chunk[i][0]["user_id"] for i in indexes]
             marks = ",".join("?" * len(users))
             totals: dict[tuple[int, int], dict] = {}
-            # ``+created_at``: look the users up by (guild, user) — a few rows each — rather
-            # than scanning the whole guild's fortnight once per chunk.
             for r in await self.db.fetchall(
-                "SELECT user_id, created_at >= ? AS this_week, count(*) AS checkins,"
+                "SELECT user_id, local_date >= ? AS this_week, count(*) AS checkins,"
                 " sum(hours) AS hours, sum(diamonds) AS diamonds, sum(followers) AS followers"
                 f" FROM checkins WHERE guild_id = ? AND user_id IN ({marks})"
-                " AND +created_at >= ? AND +created_at < ? GROUP BY user_id, this_week",
-                (to_db(start), g, *users, to_db(before), to_db(end)),
+                " AND local_date BETWEEN ? AND ? GROUP BY user_id, this_week",
+                (first.isoformat(), g, *users, (first - timedelta(days=7)).isoformat(),
+                 last.isoformat()),
             ):
                 totals[(r["user_id"], r["this_week"])] = dict(r)
             streaks = dict(await self.db.fetchall(
                 f"SELECT user_id, current FROM checkin_streaks WHERE guild_id = ?"
                 f" AND user_id IN ({marks})", (g, *users)))
+            paces = await self._paces(sweep, g, users, last)
+            campaigns = await self._campaigns(sweep, g)
             for i, user in zip(indexes, users, strict=True):
                 week, prev = totals.get((user, 1), _ZERO), totals.get((user, 0), _ZERO)
                 if not (week["checkins"] or prev["checkins"]):
                     continue
-                tz = chunk[i][0]["tz"]
                 contents[i] = {
-                    "start": local_date(start, tz),
-                    "end": local_date(end, tz) - timedelta(days=1),
-                    "week": week, "prev": prev, "streak": streaks.get(user, 0)}
+                    "start": first, "end": last, "week": week, "prev": prev,
+                    "streak": streaks.get(user, 0), "pace": paces.get(user),
+                    "campaigns": [_standing(c, values, user) for c, people, values in campaigns
+                                  if user in people]}
         return contents
 
-    # -- contents ------------------------------------------------------------------------
+    async def _paces(self, sweep: _Sweep, guild_id: int, users: list[int], day: date
+                     ) -> dict[int, dict]:
+        """Each creator's month pace on ``day`` towards the tier above theirs (or, at the
+        top, the one they hold): {"tier", "held", "paces": [Pace…]}."""
+        tiers = await self._tiers(sweep, guild_id)
+        if not tiers or not users:
+            return {}
+        marks = ",".join("?" * len(users))
+        held = dict(await self.db.fetchall(
+            f"SELECT user_id, tier_id FROM member_tiers WHERE guild_id = ?"
+            f" AND user_id IN ({marks})", (guild_id, *users)))
+        rows = await self.db.fetchall(
+            "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
+            " WHERE guild_id = ? AND period_kind = 'month' AND period = ?"
+            f" AND user_id IN ({marks})", (guild_id, month(day), *users))
+        progress = {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"],
+                                           r["followers"]) for r in rows}
+        out = {}
+        for user in users:
+            mine = next((t for t in tiers if t.id == held.get(user)), None)
+            above = [t for t in tiers if mine is None or t.rank > mine.rank]
+            target = above[0] if above else mine
+            if target is None:
+                continue
+            p = progress.get(user, Progress())
+            paces = [x for x in (pace(m, getattr(p, m), target, day) for m in PACED)
+                     if x is not None]
+            if paces:
+                out[user] = {"tier": target.name, "held": target is mine, "paces": paces}
+        return out
 
-    async def _content(self, row, kind: str, moment: datetime, leaders) -> dict | None:
+    async def _content(self, row, kind: str, moment: datetime, sweep: _Sweep) -> dict | None:
         end = moment
         start, before = end - timedelta(days=7), end - timedelta(days=14)
-        tz = row["tz"]
-        base = {"start": local_date(start, tz), "end": local_date(end, tz) - timedelta(days=1)}
+        first = local_date(end, row["tz"]) - timedelta(days=7)
+        base = {"start": first, "end": first + timedelta(days=6)}
         g, u = row["guild_id"], row["user_id"]
         if kind == "digest_leader":
-            family = leaders[(g, u)]
-            return await self._leader(g, family, start, end, before, base)
+            family = sweep.leaders[(g, u)]
+            return await self._leader(g, family, start, end, before, base, sweep)
         if kind == "digest_manager":
             return await self._manager(g, start, end, before, base)
         raise ValueError(kind)  # creators: see _creators (batched)
 
-    async def _checkin_totals(self, where: str, params: tuple, start: datetime, end: datetime
-                              ) -> dict:
-        row = await self.db.fetchone(
-            "SELECT count(*) AS checkins, coalesce(sum(hours), 0) AS hours,"
+    async def _checkin_totals(self, where: str, params: tuple, first: date) -> tuple[dict, dict]:
+        """Check-in totals of the local days ``first``..+6 and of the 7 days before."""
+        rows = await self.db.fetchall(
+            "SELECT local_date >= ? AS this_week, count(*) AS checkins,"
+            " count(DISTINCT user_id) AS people, coalesce(sum(hours), 0) AS hours,"
             " coalesce(sum(diamonds), 0) AS diamonds, coalesce(sum(followers), 0) AS followers"
-            f" FROM checkins WHERE {where} AND created_at >= ? AND created_at < ?",
-            (*params, to_db(start), to_db(end)))
-        return dict(row)
+            f" FROM checkins WHERE {where} AND local_date BETWEEN ? AND ? GROUP BY this_week",
+            (first.isoformat(), *params, (first - timedelta(days=7)).isoformat(),
+             (first + timedelta(days=6)).isoformat()))
+        found = {r["this_week"]: dict(r) for r in rows}
+        empty = {**_ZERO, "people": 0}
+        return found.get(1, empty), found.get(0, empty)
 
-    async def _leader(self, g, family, start, end, before, base) -> dict | None:
+    async def _leader(self, g, family, start, end, before, base, sweep: _Sweep) -> dict | None:
         stats = await self.kpis.family_stats(g, family["id"], start, end)
         prev = await self.kpis.family_stats(g, family["id"], before, start)
         pending = await self.db.fetchval(
@@ -255,8 +347,7 @@ class DigestService:
             (family["id"],))
         if not (stats.members or stats.joins or stats.leaves or pending):
             return None
-        week = await self._checkin_totals("family_id = ?", (family["id"],), start, end)
-        last = await self._checkin_totals("family_id = ?", (family["id"],), before, start)
+        week, last = await self._checkin_totals("family_id = ?", (family["id"],), base["start"])
         checkins = daily = None
         if week["checkins"] or last["checkins"]:
             daily = await self._daily_hours(family["id"], base["start"])
@@ -265,8 +356,50 @@ class DigestService:
                         "hours": week["hours"], "diamonds": week["diamonds"],
                         "prev_count": last["checkins"], "prev_hours": last["hours"],
                         "prev_diamonds": last["diamonds"]}
+        top, slipping = await self._members_week(g, family, base["start"], start, sweep)
+        campaigns = []
+        for campaign, people, values in await self._campaigns(sweep, g):
+            members = [(u, values.get(u, 0.0)) for u, f in people.items() if f == family["id"]]
+            if members:
+                target = campaign.target_creator
+                campaigns.append({
+                    "campaign": campaign, "participants": len(members),
+                    "reached": sum(1 for _, v in members if target and v >= target),
+                    "total": round(sum(v for _, v in members), 2)})
         return {**base, "family": family["name"], "stats": stats, "prev": prev,
-                "pending": pending, "checkins": checkins, "daily": daily}
+                "pending": pending, "checkins": checkins, "daily": daily, "top": top,
+                "slipping": slipping[:SLIPPING], "more_slipping": max(0, len(slipping) - SLIPPING),
+                "campaigns": campaigns}
+
+    async def _members_week(self, g, family, first: date, start: datetime, sweep: _Sweep
+                            ) -> tuple[list[dict], list[dict]]:
+        """The family's top performers of the week (by hours live), and who is slipping: a
+        member (not a leader) there since before the week who checked in on fewer days than
+        the week before, or on none."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, local_date >= ? AS this_week, count(*) AS days,"
+            " sum(hours) AS hours, sum(diamonds) AS diamonds FROM checkins"
+            " WHERE family_id = ? AND local_date BETWEEN ? AND ? GROUP BY user_id, this_week",
+            (first.isoformat(), family["id"], (first - timedelta(days=7)).isoformat(),
+             (first + timedelta(days=6)).isoformat()))
+        weeks = {(r["user_id"], r["this_week"]): r for r in rows}
+        top = sorted((r for r in rows if r["this_week"] and r["hours"] > 0),
+                     key=lambda r: (-r["hours"], -r["diamonds"], r["user_id"]))[:TOP]
+        leaders = {family["leader_user_id"], family["co_leader_user_id"]}
+        members = await self.db.fetchall(
+            "SELECT user_id FROM family_members WHERE family_id = ? AND left_at IS NULL"
+            " AND joined_at < ? ORDER BY user_id", (family["id"], to_db(start)))
+        slipping = []
+        for m in members:
+            if m["user_id"] in leaders:
+                continue
+            now = weeks[(m["user_id"], 1)]["days"] if (m["user_id"], 1) in weeks else 0
+            was = weeks[(m["user_id"], 0)]["days"] if (m["user_id"], 0) in weeks else 0
+            if now == 0 or now < was:
+                slipping.append({**sweep.person(g, m["user_id"]), "days": now, "before": was})
+        slipping.sort(key=lambda p: (p["days"], -p["before"], p["user_id"]))
+        return ([{**sweep.person(g, r["user_id"]), "hours": r["hours"],
+                  "diamonds": r["diamonds"], "days": r["days"]} for r in top], slipping)
 
     async def _daily_hours(self, family_id: int, first: date) -> dict[str, list]:
         """The family's hours live per local day of the digest's week and the week before
@@ -292,17 +425,23 @@ class DigestService:
         ranked = []
         for f in families:
             s = await self.kpis.family_stats(g, f["id"], start, end)
-            hours = await self._checkin_totals("family_id = ?", (f["id"],), start, end)
+            hours, _ = await self._checkin_totals("family_id = ?", (f["id"],), base["start"])
             ranked.append({"name": f["name"], "members": s.members, "joins": s.joins,
                            "leaves": s.leaves,
                            "hours": hours["hours"] if hours["checkins"] else None})
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
-        total = (await self._checkin_totals("guild_id = ?", (g,), start, end))["checkins"]
-        minutes = [r[0] for r in await self.db.fetchall(
-            "SELECT minutes FROM checkin_response WHERE guild_id = ? AND checkin_at >= ?"
-            " AND checkin_at < ?", (g, to_db(start), to_db(end)))]
-        quality = None
-        if total:
-            quality = {"answered": len(minutes), "total": total,
-                       "median_minutes": round(median(minutes)) if minutes else 0}
-        return {**base, "stats": stats, "prev": prev, "families": ranked, "quality": quality}
+        week, last = await self._checkin_totals("guild_id = ?", (g,), base["start"])
+        quality = await self.kpis.quality(g, None, start, end)
+        return {**base, "stats": stats, "prev": prev, "families": ranked,
+                "week": week, "last": last,
+                "rate": min(1.0, week["checkins"] / max(1, stats.members * 7)),
+                "quality": quality if quality.checkins else None}
+
+
+def _standing(campaign: Campaign, values: dict[int, float], user_id: int) -> dict[str, Any]:
+    """A participant's place in a running campaign: value, rank among those with a value."""
+    mine = values.get(user_id, 0.0)
+    ahead = sum(1 for v in values.values() if v > mine)
+    return {"campaign": campaign, "value": mine, "rank": ahead + 1 if mine > 0 else None,
+            "of": sum(1 for v in values.values() if v > 0),
+            "reached": bool(campaign.target_creator and mine >= campaign.target_creator)}
