@@ -76,3 +76,6 @@ def test_run_without_token_goes_offline_and_stops_on_ctrl_c(tmp_path):
     assert "Set DISCORD_TOKEN in .env" in text
     assert "/settings timezone" in text and "Press Ctrl-C to stop" in text
     assert not (tmp_path / "familia.db").exists()  # the real database is never touched
+    # mail went to the local SMTP server and is kept for the user to open
+    assert "saved in offline-outbox/" in text
+    assert list((tmp_path / "offline-outbox").glob("*/*-digest_leader.eml"))

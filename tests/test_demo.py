@@ -8,9 +8,9 @@ from bot.demo.play import demo_main
 
 
 @pytest.mark.slow
-async def test_demo_transcript(settings):
+async def test_demo_transcript(settings, tmp_path):
     out = io.StringIO()
-    assert await demo_main(settings, out=out) == 0
+    assert await demo_main(settings, out=out, mail_dir=tmp_path / "mail") == 0
     text = out.getvalue()
     assert "maria ▸ /settings timezone zone:America/Mexico_City" in text
     assert "Time zone: `America/Mexico_City`" in text
@@ -22,3 +22,15 @@ async def test_demo_transcript(settings):
     assert "DM to lucia" in text
     assert "━━ 5b · A campaign ━━" in text and "[Enrol | My progress]" in text
     assert "“Spring push” has ended" in text and "campaign-1-results.csv" in text
+    # email: a code by mail (Spanish for lucía), a digest, one-click unsubscribe, .eml files
+    assert "━━ 7 · Email ━━" in text
+    assert "✉ email to lucia@example.org: “Tu código de Familia" in text
+    assert "That code is not right" in text
+    assert "✉ email to sofia@example.org: “Estrellas: your family's week”" in text
+    assert "1. lucia: 3.5 hours" in text
+    assert "the bot answers 200 OK" in text and "Weekly digest: off" in text
+    saved = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
+    assert saved[-1].endswith("-digest_leader.eml") and len(saved) == 3
+    digest = (tmp_path / "mail" / saved[-1]).read_text()
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in digest
+    assert "Content-ID: <daily>" in digest

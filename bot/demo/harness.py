@@ -7,11 +7,14 @@ import re
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import FamiliaBot
 from bot.config import Settings, load_settings
+from bot.mail.local import LocalSmtpServer, free_port
 from bot.runner import familia_bot
 from emulator import Channel, Emulator, Guild, Interaction, Message, User
 from emulator.testing import start_bot, stop_bot
@@ -20,8 +23,12 @@ from emulator.testing import start_bot, stop_bot
 class Demo:
     """A guild with people in it, and a transcript of what they see."""
 
-    def __init__(self, emu: Emulator, bot: FamiliaBot, guild: Guild, out: TextIO) -> None:
+    def __init__(self, emu: Emulator, bot: FamiliaBot, guild: Guild, out: TextIO,
+                 smtp: LocalSmtpServer, settings: Settings) -> None:
         self.emu = emu
+        self.smtp = smtp
+        self.settings = settings
+        self._mail_seen: dict[str, int] = {}
         self.bot = bot
         self.guild = guild
         self.out = out
@@ -163,6 +170,29 @@ class Demo:
         return messages[start:]
 
 
+    async def mail(self, address: str, count: int = 1, timeout: float = 10.0, *,
+                   lines: int = 12) -> list[EmailMessage]:
+        """Wait for ``count`` new emails to ``address`` at the local SMTP server; print each
+        as a mail app would list it (subject, then the start of the plain text)."""
+        def fresh() -> list[EmailMessage]:
+            mine = [m for m in self.smtp.received() if m["To"] == address]
+            return mine[self._mail_seen.get(address, 0):]
+
+        with contextlib.suppress(AssertionError):
+            await self.emu.wait_for(lambda: len(fresh()) >= count, timeout, f"mail to {address}")
+        found = fresh()
+        self._mail_seen[address] = self._mail_seen.get(address, 0) + len(found)
+        for message in found:
+            self.out.write(f"\n  ✉ email to {address}: “{message['Subject']}”\n")
+            text = message.get_body(preferencelist=("plain",)).get_content().strip()
+            shown = [line for line in text.splitlines() if line.strip()]
+            for line in shown[:lines]:
+                self.out.write(f"  │ {line}\n")
+            if len(shown) > lines:
+                self.out.write("  │ …\n")
+        return found
+
+
 def _plain(value: Any) -> str:
     for attr in ("name",):
         if hasattr(value, attr):
@@ -186,11 +216,18 @@ def _component_labels(message: Message) -> list[str]:
     return labels
 
 
-def offline_settings(base: Settings, folder: Path) -> Settings:
-    """The user's settings, with the database and mail kept in ``folder`` (never the real DB)."""
-    overrides: dict[str, Any] = {"database_path": folder / "familia-offline.db", "http_port": 0}
-    if "outbox_dir" in Settings.model_fields:
-        overrides["outbox_dir"] = folder / "outbox"
+def offline_settings(base: Settings, folder: Path, *, smtp_port: int | None = None,
+                     mail_dir: Path | None = None) -> Settings:
+    """The user's settings, with the database kept in ``folder`` (never the real DB) and, with
+    ``smtp_port``, email sent to the local SMTP server there and saved in ``mail_dir``."""
+    overrides: dict[str, Any] = {"database_path": folder / "familia-offline.db", "http_port": 0,
+                                 "outbox_dir": mail_dir or folder / "outbox"}
+    if smtp_port is not None:
+        http_port = free_port()
+        overrides |= {"smtp_host": LocalSmtpServer.host, "smtp_port": smtp_port,
+                      "smtp_security": "none", "smtp_user": None, "smtp_password": None,
+                      "http_host": "127.0.0.1", "http_port": http_port,
+                      "public_base_url": f"http://127.0.0.1:{http_port}"}
     data = base.model_dump() | overrides
     data = {k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
             for k, v in data.items() if v is not None}
@@ -198,21 +235,31 @@ def offline_settings(base: Settings, folder: Path) -> Settings:
     return load_settings(env_file=None, **data)
 
 
+def mail_folder(settings: Settings) -> Path:
+    """Where an offline run saves its emails: a new folder per run under OUTBOX_DIR, else
+    under ./offline-outbox."""
+    root = settings.outbox_dir or Path("offline-outbox")
+    return root / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
 @contextlib.asynccontextmanager
 async def running_demo(settings: Settings | None = None, *, out: TextIO = sys.stdout,
-                       folder: Path | None = None) -> AsyncIterator[Demo]:
-    """Emulator + demo guild + the real bot, ready to act; everything stopped on exit."""
+                       folder: Path | None = None, mail_dir: Path | None = None,
+                       ) -> AsyncIterator[Demo]:
+    """Emulator + demo guild + a local SMTP server + the real bot, ready to act; everything
+    stopped on exit. Email is saved as .eml files in ``mail_dir`` (default: in ``folder``)."""
     with contextlib.ExitStack() as stack:
         if folder is None:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        smtp = stack.enter_context(LocalSmtpServer())
         base = settings or load_settings(env_file=None)
-        offline = offline_settings(base, folder)
+        offline = offline_settings(base, folder, smtp_port=smtp.port, mail_dir=mail_dir)
         async with Emulator() as emu:
             emu.owner.name = "maria"
             guild = emu.create_guild("Familia Demo", owner=emu.owner)
             async with familia_bot(offline, guild_ready_timeout=0.05) as bot:
                 task = await start_bot(emu, bot)
                 try:
-                    yield Demo(emu, bot, guild, out)
+                    yield Demo(emu, bot, guild, out, smtp, offline)
                 finally:
                     await stop_bot(bot, task)

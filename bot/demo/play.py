@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from bot.demo.harness import Demo, running_demo
+from bot.demo.harness import Demo, mail_folder, running_demo
 from bot.demo.scenes import scenes
 
 BANNER = (
@@ -22,26 +23,33 @@ async def play_scenes(demo: Demo) -> None:
         await scene.play(demo)
 
 
-async def demo_main(settings: Settings, out: TextIO = sys.stdout) -> int:
+async def demo_main(settings: Settings, out: TextIO = sys.stdout, *,
+                    mail_dir: Path | None = None) -> int:
     out.write(BANNER + "\n")
-    async with running_demo(settings, out=out) as demo:
+    async with running_demo(settings, out=out, mail_dir=mail_dir or mail_folder(settings)
+                            ) as demo:
         await play_scenes(demo)
     out.write("\nEnd of the demo. `make test` runs the test suite; see README to connect a "
               "real Discord server.\n")
     return 0
 
 
-async def offline_main(settings: Settings, out: TextIO = sys.stdout) -> int:
+async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
+                       mail_dir: Path | None = None) -> int:
     out.write(
         "familia: no DISCORD_TOKEN set, so Familia runs OFFLINE against a local Discord "
         "emulator.\nSet DISCORD_TOKEN in .env (see README) to connect to real Discord.\n\n"
     )
     out.write(BANNER + "\n")
-    async with running_demo(settings, out=out) as demo:
+    async with running_demo(settings, out=out, mail_dir=mail_dir or mail_folder(settings)
+                            ) as demo:
         await play_scenes(demo)
+        web = demo.settings.public_base_url
         out.write(
             f"\nThe bot keeps running against the emulator at {demo.emu.api_url} "
-            "(demo guild 'Familia Demo'). Press Ctrl-C to stop.\n"
+            "(demo guild 'Familia Demo'). Email goes to a local SMTP server at "
+            f"127.0.0.1:{demo.smtp.port} and is saved in {demo.settings.outbox_dir}; "
+            f"unsubscribe links work at {web}. Press Ctrl-C to stop.\n"
         )
         out.flush()
         await asyncio.Event().wait()
