@@ -224,13 +224,14 @@ class CheckinService:
 
     # -- checking in -----------------------------------------------------------------------
 
-    async def _context(self, guild_id: int, user_id: int, with_dates: bool = False) -> Any:
-        """In one read: the creator's active family, its channel, their zone, guild options
+    def _context_query(self, guild_id: int, user_id: int, with_dates: bool = False
+                       ) -> tuple[str, tuple]:
+        """One read: the creator's active family, its channel, their zone, guild options
         (and, ``with_dates``, their newest check-in dates, comma-separated, newest first)."""
         dates = (", (SELECT group_concat(local_date) FROM (SELECT local_date FROM checkins c"
                  " WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id ORDER BY"
                  f" local_date DESC LIMIT {STREAK_LOOKBACK + 2})) AS dates" if with_dates else "")
-        row = await self.db.fetchone(
+        return (
             f"SELECT fm.family_id{dates}, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
             " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS"
             " rest_days, (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id ="
@@ -242,6 +243,9 @@ class CheckinService:
             " fm.left_at IS NULL",
             (self.members.guilds.default_timezone, guild_id, user_id),
         )
+
+    async def _context(self, guild_id: int, user_id: int) -> Any:
+        row = await self.db.fetchone(*self._context_query(guild_id, user_id))
         if row is None:
             raise UserError("checkins.no_family")
         return row
@@ -276,21 +280,25 @@ class CheckinService:
         notes = " ".join((values.get("notes") or "").split()) or None
         if notes and len(notes) > NOTES_MAX:
             raise UserError("checkins.notes_too_long", limit=NOTES_MAX)
-        # Read outside the write lock: only this creator's own check-ins could change it.
-        context = await self._context(guild_id, user_id, with_dates=True)
-        tz = context["tz"]
         clock_now = self.clock.now()
-        day = self._day(tz, yesterday, clock_now)
-        today = local_date(clock_now, tz)
-        # The newest dates, today's zone decides which are "until today" (a zone change can
-        # leave a day or two after it).
-        recent = sorted((d for d in _dates_of(context["dates"]) if d <= today), reverse=True)
-        dates = set(recent[:STREAK_LOOKBACK]) | {day}
-        streak = streak_length(dates, today, context["rest_days"])
         now = to_db(clock_now)
+        query = self._context_query(guild_id, user_id, with_dates=True)
 
         def store(tx: SyncTransaction) -> tuple:
-            """The whole write in one trip to the database thread (the hot path)."""
+            """The whole unit in one trip to the database thread (the hot path): read the
+            creator's context, then write the check-in, the running totals and the streak."""
+            context = tx.fetchone(*query)
+            if context is None:
+                raise UserError("checkins.no_family")
+            tz = context["tz"]
+            day = self._day(tz, yesterday, clock_now)
+            today = local_date(clock_now, tz)
+            # The newest dates, today's zone decides which are "until today" (a zone change
+            # can leave a day or two after it).
+            recent = sorted((d for d in _dates_of(context["dates"]) if d <= today),
+                            reverse=True)
+            streak = streak_length(set(recent[:STREAK_LOOKBACK]) | {day}, today,
+                                   context["rest_days"])
             old = tx.fetchone(
                 "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
                 (guild_id, user_id, day.isoformat()),
@@ -313,9 +321,9 @@ class CheckinService:
                                               today.isoformat()))
             feedback = (_take_pending_feedback(tx, guild_id, user_id, now)
                         if context["pending"] else [])
-            return old, row, week, best, feedback
+            return context, streak, old, row, week, best, feedback
 
-        old, row, week, best, feedback = await self.db.run(store)
+        context, streak, old, row, week, best, feedback = await self.db.run(store)
         milestone = streak if old is None and streak in MILESTONES else None
         return Submitted(_checkin(row), old is not None, streak, best, week,
                          context["family_id"], context["channel_id"], context["post_mode"],
