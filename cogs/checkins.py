@@ -3,6 +3,7 @@ post with its persistent "Give feedback" button (``familia:fb:<checkin_id>``).""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -21,11 +22,13 @@ from bot.interactions import (
     locale_for,
     log_command,
     reply,
+    send,
     start_timer,
 )
 from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Submitted
 
 LABELS = "discord/checkins/labels.j2"
+log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 WORK_SLOTS = 16
 
@@ -206,6 +209,29 @@ class CheckinsCog(commands.Cog, name="Checkins"):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(FeedbackButton)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: discord.Interaction,
+                                        command: Any) -> None:
+        """Feedback that could not reach a creator by DM follows their next command,
+        privately (a command answered with a form gets it with the form's answer)."""
+        if interaction.guild_id is None or not interaction.response.is_done() or (
+                interaction.response.type == discord.InteractionResponseType.modal):
+            return
+        checkins = self.bot.services.checkins
+        pending = await checkins.pending_feedback(interaction.guild_id, interaction.user.id)
+        if not pending:
+            return
+        text = self.bot.templates.render(await locale_for(interaction),
+                                         "discord/checkins/feedback_dm.md.j2",
+                                         feedback=pending, guild="")
+        try:
+            await send(interaction, text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("pending feedback not shown after /%s: %s", command.name, exc)
+            return
+        for feedback in pending:
+            await checkins.feedback_delivered(feedback.id, "command")
 
     @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
     @app_commands.guild_only()

@@ -23,6 +23,8 @@ log = logging.getLogger("familia.reminders")
 JOB_ID = "familia:reminders:sweep"
 DMS_CLOSED = 50007
 
+ROLLCALL_MENTIONS = 60  # a mention is at most 25 characters with its comma
+
 
 class RemindersCog(commands.Cog, name="Reminders"):
     reminders = app_commands.Group(
@@ -83,10 +85,14 @@ class RemindersCog(commands.Cog, name="Reminders"):
         if channel is None:
             raise LookupError(f"family channel {due.channel_id} not found")
         locale = await locale_of(self.bot, due.guild_id)
-        text = self.bot.templates.render(locale, "discord/checkins/rollcall.md.j2", due=due,
-                                         users=users)
-        await channel.send(text, allowed_mentions=discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(u) for u in users]))
+        # One message per family; a very big one is cut into messages of ROLLCALL_MENTIONS
+        # names so that each stays within Discord's 2,000 characters.
+        for start in range(0, len(users), ROLLCALL_MENTIONS):
+            part = users[start:start + ROLLCALL_MENTIONS]
+            text = self.bot.templates.render(locale, "discord/checkins/rollcall.md.j2", due=due,
+                                             users=part)
+            await channel.send(text, allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=[discord.Object(u) for u in part]))
 
     # -- commands ----------------------------------------------------------------------------
 

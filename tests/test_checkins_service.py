@@ -143,6 +143,25 @@ async def test_streak_milestone_and_best(services, clock, lobos):
     assert (done.streak, done.best) == (1, 8)
 
 
+async def test_milestones_30_and_100_and_one_crossed_by_a_late_check_in(services, clock, lobos):
+    await services.checkins.update_settings(G, MANAGER, rest_days=0)
+    clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))  # before the cut-off for yesterday
+    for _ in range(6):
+        assert (await services.checkins.submit(G, ANA, STATS)).milestone is None
+        clock.advance(days=1)
+    clock.advance(days=1)  # day 7 forgotten...
+    assert (await services.checkins.submit(G, ANA, STATS)).streak == 1
+    late = await services.checkins.submit(G, ANA, STATS, yesterday=True)  # ...and added
+    assert (late.streak, late.milestone) == (8, 7)  # 6 → 8: the 7-day milestone was crossed
+    seen = {}
+    for _ in range(92):
+        clock.advance(days=1)
+        done = await services.checkins.submit(G, ANA, STATS)
+        if done.milestone:
+            seen[done.streak] = done.milestone
+    assert seen == {30: 30, 100: 100}
+
+
 async def test_feedback_only_by_leaders_of_that_family(services, clock, lobos):
     other = await _family(services, "Osos", OTHER_LEADER)
     done = await services.checkins.submit(G, ANA, STATS)

@@ -297,8 +297,12 @@ class CheckinService:
             # can leave a day or two after it).
             recent = sorted((d for d in _dates_of(context["dates"]) if d <= today),
                             reverse=True)
-            streak = streak_length(set(recent[:STREAK_LOOKBACK]) | {day}, today,
-                                   context["rest_days"])
+            before = set(recent[:STREAK_LOOKBACK])
+            streak = streak_length(before | {day}, today, context["rest_days"])
+            # A check-in for yesterday can join two runs: celebrate the highest milestone
+            # this check-in crossed, not only one it landed on.
+            crossed = [m for m in MILESTONES
+                       if streak_length(before, today, context["rest_days"]) < m <= streak]
             old = tx.fetchone(
                 "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
                 (guild_id, user_id, day.isoformat()),
@@ -321,10 +325,10 @@ class CheckinService:
                                               today.isoformat()))
             feedback = (_take_pending_feedback(tx, guild_id, user_id, now)
                         if context["pending"] else [])
-            return context, streak, old, row, week, best, feedback
+            return context, streak, crossed, old, row, week, best, feedback
 
-        context, streak, old, row, week, best, feedback = await self.db.run(store)
-        milestone = streak if old is None and streak in MILESTONES else None
+        context, streak, crossed, old, row, week, best, feedback = await self.db.run(store)
+        milestone = crossed[-1] if old is None and crossed else None
         return Submitted(_checkin(row), old is not None, streak, best, week,
                          context["family_id"], context["channel_id"], context["post_mode"],
                          milestone, feedback)
@@ -425,6 +429,16 @@ class CheckinService:
                                     str(checkin.user_id), checkin=checkin_id)
         return Feedback(feedback_id, checkin_id, checkin.user_id, leader_id, text,
                         checkin.local_date)
+
+    async def pending_feedback(self, guild_id: int, user_id: int) -> list[Feedback]:
+        """Feedback a creator has not seen yet (their DMs were closed), oldest first: shown
+        privately after their next command, then marked with :meth:`feedback_delivered`."""
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.checkin_id, f.leader_id, f.text, c.local_date FROM checkin_feedback f"
+            " JOIN checkins c ON c.id = f.checkin_id WHERE f.guild_id = ? AND f.user_id = ?"
+            " AND f.delivered_at IS NULL ORDER BY f.id", (guild_id, user_id))
+        return [Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
+                         date.fromisoformat(r["local_date"])) for r in rows]
 
     async def feedback_delivered(self, feedback_id: int, via: str) -> None:
         async with self.db.transaction() as tx:

@@ -111,6 +111,7 @@ class ReminderService:
         for r in rows:
             item = dict(r)
             item["detail"] = json.loads(r["detail"] or "{}")
+            item["local_date"] = date.fromisoformat(r["local_date"])
             item["finished_at"] = from_db(r["finished_at"]) if r["finished_at"] else None
             item["due_at"] = from_db(r["due_at"])
             found.append(item)

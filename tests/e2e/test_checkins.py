@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,6 +136,45 @@ async def test_a_dm_they_did_not_ask_for_is_in_their_discord_language(app, lobos
     assert "Comentarios sobre tu check-in" in dm[-1].content
 
 
+async def test_a_very_big_rollcall_is_cut_to_fit_discord(app, lobos):
+    family, channel, lena, ana = lobos
+    families = app.services.families
+    for i in range(75):  # 76 creators missing (with Ana), the leader too: 77 names
+        user = app.user(f"creator{i}")
+        request = await families.request_join(app.guild.id, user.id, family.id,
+                                              AGREEMENT_VERSION)
+        await families.decide(app.guild.id, lena.id, request.id, True)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id,
+                                                rollcall_time=now.strftime("%H:%M"))
+    before = len(app.emu.messages(channel))
+    done = await (await _reminder_cog(app)).sweep()
+    assert [d.kind for d, _ in done] == ["rollcall"]
+    posts = app.emu.messages(channel)[before:]
+    assert len(posts) == 2 and all(len(p.content) <= 2000 for p in posts)
+    named = [u for p in posts for u in p.mentions]
+    assert len(named) == len(set(named)) == 77 and ana.id in named
+
+
+async def test_post_mode_full_shows_everything_and_off_posts_nothing(app, lobos):
+    _, channel, _, ana = lobos
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id, post_mode="full")
+    await (await checkin(app, ana, {**STATS, "notes": "Tried a new game"}, mood=5)).reply_text()
+    post = (await app.emu.wait_for(lambda: app.emu.messages(channel), what="post"))[-1]
+    assert "Tried a new game" in post.content and "1,200" in post.content
+    summary_posts = len(app.emu.messages(channel))
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id, post_mode="off")
+    bea = app.user("bea")
+    family = (await app.services.families.list(app.guild.id))[0]
+    request = await app.services.families.request_join(app.guild.id, bea.id, family.id,
+                                                       AGREEMENT_VERSION)
+    await app.services.families.decide(app.guild.id, family.leader_user_id, request.id, True)
+    text = await (await checkin(app, bea)).reply_text()
+    assert "Checked in for" in text  # stored and answered...
+    await asyncio.sleep(0.3)
+    assert len(app.emu.messages(channel)) == summary_posts  # ...but not posted
+
+
 async def _reminder_cog(app):
     return app.bot.get_cog("Reminders")
 
@@ -165,6 +205,8 @@ async def test_dm_reminder_falls_back_to_channel_when_dms_closed(app, lobos):
     assert fallback.mentions == [ana.id] and "not checked in yet" in fallback.content
     text = await app.reply(ana, "reminders", subcommand="why")
     assert "DMs were closed" in text
+    today = datetime.now(UTC).date()
+    assert f"**{today:%b} {today.day}, {today.year}**" in text  # a date, not ISO text
 
 
 async def test_dm_reminder_by_dm_and_history(app, lobos):
@@ -196,3 +238,24 @@ async def test_settings_and_leader_summary(app, lobos):
     await (await _reminder_cog(app)).sweep()
     dm = await app.emu.wait_for(lambda: app.emu.dms(lena), what="the leader's summary")
     assert "Daily summary" in dm[-1].content and f"<@{ana.id}>" in dm[-1].content
+
+
+async def test_feedback_waiting_for_closed_dms_follows_the_next_command(app, lobos):
+    _, channel, lena, ana = lobos
+    await (await checkin(app, ana)).reply_text()
+    post = (await app.emu.wait_for(lambda: app.emu.messages(channel), what="post"))[0]
+    checkin_id = await app.services.db.fetchval("SELECT id FROM checkins")
+    app.emu.close_dms(ana)
+    opened = await app.emu.click(lena, post, f"familia:fb:{checkin_id}")
+    await (await opened.submit({"feedback": "Lovely stream, try a longer intro"})).reply_text()
+    # any command next: its own answer, then the feedback, privately and without a ping
+    it = await app.run(ana, "checkins", {"days": 7}, subcommand="history")
+    await app.emu.wait_for(lambda: len(it.messages) >= 2, what="the feedback follow-up")
+    follow_up = it.messages[-1]
+    assert follow_up.ephemeral and "Lovely stream, try a longer intro" in follow_up.content
+    assert follow_up.mentions == []
+    via = await app.services.db.fetchval("SELECT delivered_via FROM checkin_feedback")
+    assert via == "command"
+    again = await app.run(ana, "checkins", {"days": 7}, subcommand="history")
+    await again.reply_text()
+    assert all("Lovely stream" not in m.content for m in again.messages)  # shown once
