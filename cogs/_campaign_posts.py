@@ -13,6 +13,7 @@ recorded as such, nobody loses a role), so discord.py's rate-limit handling pace
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RESOLVE_SLACK = timedelta(seconds=60)
+
+
+async def results_file(service: Any, guild_id: int, campaign_id: int) -> discord.File:
+    """Every creator's figures of a finished campaign, as a CSV attachment."""
+    data = (await service.results_csv(guild_id, campaign_id)).encode()
+    return discord.File(io.BytesIO(data), filename=f"campaign-{campaign_id}-results.csv")
 
 
 class CampaignPoster:
@@ -58,9 +65,17 @@ class CampaignPoster:
 
     # -- announcements -------------------------------------------------------------------------
 
-    async def render(self, post: Post) -> tuple[str, discord.ui.View]:
+    async def render(self, post: Post) -> tuple[str, discord.ui.View, list[discord.File]]:
+        """A post's text, buttons and files: a family's announcement, or the managers' copy
+        of the results (the analysis of ``/campaign results`` with its CSV)."""
         campaign = await self.service.get(post.guild_id, post.campaign_id)
         locale = (await self.bot.services.guilds.get(post.guild_id)).locale
+        if post.for_managers:
+            results = await self.service.results(post.guild_id, campaign.id)
+            text = self.bot.templates.render(locale, "discord/campaigns/results.md.j2",
+                                             results=results)
+            return (text, self.views(campaign, post, locale),
+                    [await results_file(self.service, post.guild_id, campaign.id)])
         family = results = None
         if post.stage == "results":
             results = await self.service.results(post.guild_id, campaign.id)
@@ -70,7 +85,7 @@ class CampaignPoster:
             locale, "discord/campaigns/announcement.md.j2", campaign=campaign,
             stage=post.stage, family=family, results=results, family_id=post.family_id,
             late=post.late)
-        return text, self.views(campaign, post, locale)
+        return text, self.views(campaign, post, locale), []
 
     async def drain(self) -> None:
         while posts := await self.service.claim_posts():
@@ -79,13 +94,13 @@ class CampaignPoster:
 
     async def deliver(self, post: Post) -> None:
         try:
-            text, view = await self.render(post)
+            text, view, files = await self.render(post)
             channel = self.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
             *lead, last = split_text(text)  # a long description: clean cuts, buttons last
             for i, part in enumerate(lead):
                 await channel.send(part, nonce=f"cp{post.id}p{i}",
                                    allowed_mentions=discord.AllowedMentions.none())
-            message = await channel.send(last, view=view, nonce=f"cp{post.id}",
+            message = await channel.send(last, view=view, files=files, nonce=f"cp{post.id}",
                                          allowed_mentions=discord.AllowedMentions.none())
         except Exception as exc:
             reason = failure_reason(exc)

@@ -1,10 +1,11 @@
 """/campaign: managers create, preview, schedule, edit and cancel campaigns and read their
 results; creators join and follow their progress; leaders follow their family's. Posting the
-announcements and giving reward roles is in ``cogs/_campaign_posts.py``."""
+announcements (and the managers' copy of the results) and giving reward roles is in
+``cogs/_campaign_posts.py``."""
 
 from __future__ import annotations
 
-import io
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -26,8 +27,17 @@ from bot.interactions import (
     start_timer,
 )
 from bot.services.broadcasts import split_text
-from bot.services.campaigns import DESCRIPTION_MAX, REMINDERS, REWARD_MAX, Campaign, Post, Spec
-from cogs._campaign_posts import CampaignPoster
+from bot.services.campaigns import (
+    DESCRIPTION_MAX,
+    REMINDERS,
+    REWARD_MAX,
+    Campaign,
+    Post,
+    Spec,
+)
+from cogs._campaign_posts import CampaignPoster, results_file
+
+log = logging.getLogger(__name__)
 
 LABELS = "discord/campaigns/labels.j2"
 JOB_ID = "campaigns-sweep"
@@ -54,6 +64,13 @@ REMINDER_CHOICES = [
     app_commands.Choice(name=_T("Last day only"), value="lastday"),
     app_commands.Choice(name=_T("No reminders"), value="none"),
 ]
+CLEAR_CHOICES = [
+    app_commands.Choice(name=_T("The family goal"), value="target_family"),
+    app_commands.Choice(name=_T("The goal for each creator"), value="target_creator"),
+    app_commands.Choice(name=_T("The reward role"), value="reward_role_id"),
+    app_commands.Choice(name=_T("The family goal and the reward role"),
+                        value="target_family,reward_role_id"),
+]
 
 
 def label(bot: Any, locale: str, name: str, *args: Any) -> str:
@@ -62,6 +79,10 @@ def label(bot: Any, locale: str, name: str, *args: Any) -> str:
 
 def _names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _reminders(choice: str) -> tuple[str, ...]:
+    return tuple(r for r in choice.split(",") if r in REMINDERS)
 
 
 def check_reward_role(guild: discord.Guild | None, role: discord.Role | None) -> None:
@@ -231,9 +252,38 @@ class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
 
 
+async def send_results(interaction: discord.Interaction, campaign_id: int) -> None:
+    """The analysis of a finished campaign with every creator's figures as a CSV file."""
+    service = familia(interaction).services.campaigns
+    guild_id: int = interaction.guild_id  # type: ignore[assignment]
+    results = await service.results(guild_id, campaign_id)
+    await reply(interaction, "discord/campaigns/results.md.j2", results=results,
+                files=[await results_file(service, guild_id, campaign_id)])
+
+
+class ResultsButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"familia:cp:results:(?P<id>\d+):(?P<post>\d+)"):
+    """On the managers' copy of the results: the figures again (reward roles given since)."""
+
+    def __init__(self, campaign_id: int, post_id: int, text: str = "📊") -> None:
+        self.campaign_id = campaign_id
+        super().__init__(_button(f"familia:cp:results:{campaign_id}:{post_id}", text,
+                                 discord.ButtonStyle.secondary))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
+        return cls(int(match["id"]), int(match["post"]), item.label or "📊")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await send_results(interaction, self.campaign_id)
+
+
 def post_view(bot: Any) -> Any:
     def build(campaign: Campaign, post: Post, locale: str) -> discord.ui.View:
         view = discord.ui.View(timeout=None)
+        if post.for_managers:
+            view.add_item(ResultsButton(campaign.id, post.id, label(bot, locale, "results")))
+            return view
         if campaign.opt_in and post.stage != "results":
             view.add_item(EnrolButton(campaign.id, post.id, label(bot, locale, "enrol")))
         view.add_item(ProgressButton(campaign.id, post.id, label(bot, locale, "my_progress")))
@@ -252,13 +302,14 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         self.poster = CampaignPoster(bot, post_view(bot))
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton)
+        self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton,
+                                   ResultsButton)
         self.bot.scheduler.add_job(self.poster.tick, "interval", seconds=30, id=JOB_ID,
                                    replace_existing=True)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ScheduleButton, DiscardButton, EnrolButton,
-                                      ProgressButton)
+                                      ProgressButton, ResultsButton)
         if self.bot.scheduler.get_job(JOB_ID):
             self.bot.scheduler.remove_job(JOB_ID)
 
@@ -308,8 +359,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         check_reward_role(interaction.guild, reward_role)
         spec = Spec(name, metric, start, end, target, family_target, audience,
                     await self._ids(guild_id, audience, families, tiers), enrolment,
-                    tuple(r for r in reminders.split(",") if r in REMINDERS),
-                    reward_role.id if reward_role else None)
+                    _reminders(reminders), reward_role.id if reward_role else None)
         await self.bot.services.campaigns.check(guild_id, spec)  # refuse before the modal
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, None))
@@ -318,7 +368,10 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                       description=_T("Change a campaign (a running one: text, reward, end)"))
     @app_commands.rename(campaign=_T("campaign"), name=_T("name"), start=_T("start"),
                          end=_T("end"), target=_T("target"), family_target=_T("family_target"),
-                         reward_role=_T("reward_role"))
+                         reward_role=_T("reward_role"), metric=_T("metric"),
+                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
+                         enrolment=_T("enrolment"), reminders=_T("reminders"),
+                         clear=_T("clear"))
     @app_commands.describe(
         campaign=_T("The campaign"), name=_T("A new name"),
         start=_T("New first day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)"),
@@ -326,24 +379,39 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         target=_T("New goal for each creator"),
         family_target=_T("New goal for each family together"),
         reward_role=_T("A new reward role"),
+        metric=_T("A new goal metric"),
+        audience=_T("A new audience"),
+        families=_T("Family names, separated by commas (audience: some families)"),
+        tiers=_T("Tier names, separated by commas (audience: some tiers)"),
+        enrolment=_T("How creators take part"),
+        reminders=_T("Which reminder posts to send"),
+        clear=_T("Remove a goal or the reward role"),
     )
+    @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
+                          enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES,
+                          clear=CLEAR_CHOICES)
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
     async def edit(self, interaction: discord.Interaction, campaign: str,
                    name: str | None = None, start: str | None = None, end: str | None = None,
                    target: float | None = None, family_target: float | None = None,
-                   reward_role: discord.Role | None = None) -> None:
-        service = self.bot.services.campaigns
-        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
-        if found.state in ("finished", "cancelled"):
-            raise UserError("campaigns.not_editable", state=found.state)
+                   reward_role: discord.Role | None = None, metric: str | None = None,
+                   audience: str | None = None, families: str | None = None,
+                   tiers: str | None = None, enrolment: str | None = None,
+                   reminders: str | None = None, clear: str | None = None) -> None:
+        guild_id: int = interaction.guild_id  # type: ignore[assignment]
         check_reward_role(interaction.guild, reward_role)
-        spec = found.spec()
+        kind = audience or ("families" if families else "tiers" if tiers else None)
+        ids = await self._ids(guild_id, kind, families, tiers) if kind and (
+            families or tiers) else None
         changes = {"name": name, "start": start, "end": end, "target_creator": target,
                    "target_family": family_target,
-                   "reward_role_id": reward_role.id if reward_role else None}
-        spec = replace(spec, **{k: v for k, v in changes.items() if v is not None})
-        await service.check(found.guild_id, spec, existing=found)
+                   "reward_role_id": reward_role.id if reward_role else None,
+                   "metric": metric, "audience": kind, "audience_ids": ids,
+                   "enrolment": enrolment,
+                   "reminders": _reminders(reminders) if reminders else None}
+        found, spec = await self.bot.services.campaigns.prepare_edit(
+            guild_id, campaign, changes, tuple(clear.split(",")) if clear else ())
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
 
@@ -437,13 +505,8 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
     async def results(self, interaction: discord.Interaction, campaign: str) -> None:
-        service = self.bot.services.campaigns
-        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
-        summary = await service.results(found.guild_id, found.id)
-        data = (await service.results_csv(found.guild_id, found.id)).encode()
-        file = discord.File(io.BytesIO(data), filename=f"campaign-{found.id}-results.csv")
-        await reply(interaction, "discord/campaigns/results.md.j2", results=summary,
-                    files=[file])
+        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        await send_results(interaction, found.id)
 
 
 async def setup(bot: FamiliaBot) -> None:

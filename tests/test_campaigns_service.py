@@ -12,7 +12,7 @@ import pytest
 
 from bot.errors import NotAllowed, UserError
 from bot.services.campaign_math import Uplift, best_streak, group, ranked
-from bot.services.campaigns import Spec
+from bot.services.campaigns import MANAGERS, Spec
 from bot.services.families import AGREEMENT_VERSION
 from tests.test_email_support import smtp_server  # noqa: F401
 
@@ -212,7 +212,8 @@ async def test_claimed_posts_are_not_claimed_again(services, clock, program):
     again = await services.campaigns.claim_posts()
     assert [p.attempts for p in again] == [2]
     await services.campaigns.finish_post(again[0], message_id=42)
-    assert await services.campaigns.post_report(c.id) == {"start": {"sent": 1, "skipped": 1}}
+    report = await services.campaigns.post_report(c.id)
+    assert (report.states, report.reasons) == ({"sent": 1, "skipped": 1}, {})
 
 
 def test_best_streak_counts_only_days_inside_the_window():
@@ -294,3 +295,157 @@ async def test_campaign_news_by_email_to_those_who_want_it(services, clock, prog
         "SELECT dedupe_key FROM email_outbox ORDER BY id")]
     assert keys == [f"campaign:{c.id}:start:{ANA}", f"campaign:{c.id}:start:{CLA}",
                     f"campaign:{c.id}:results:{ANA}", f"campaign:{c.id}:results:{CLA}"]
+
+
+async def test_a_family_streak_goal_may_exceed_the_days_but_a_creators_may_not(
+        services, program):
+    week = {"metric": "streak", "start": "2026-03-03", "end": "2026-03-09"}  # 7 days
+    c = await services.campaigns.create(
+        G, MANAGER, spec(**week, target_creator=None, target_family=10.0))
+    assert (c.days, c.target_family) == (7, 10.0)  # two members with 5-day streaks reach it
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.create(G, MANAGER, spec(**week, name="Solo",
+                                                         target_creator=10.0))
+    assert caught.value.code == "campaigns.target_unreachable"
+    assert caught.value.params == {"value": 10, "days": 7}
+
+
+async def finished(services, clock, program, **changes):
+    """A week's campaign (hours, 10 each) run to its end: Ana 12 h, Ben 3 h, both enrolled."""
+    c = await services.campaigns.create(G, MANAGER, spec(end="2026-03-09", **changes))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    for user in (ANA, BEN):
+        await services.campaigns.enrol(G, user, c.id, "button")
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    await stat(services, ANA, date(2026, 3, 4), 12)
+    await stat(services, BEN, date(2026, 3, 4), 3)
+    clock.set(datetime(2026, 3, 10, 0, 1, tzinfo=UTC))
+    await asyncio.gather(services.campaigns.sweep(), services.campaigns.sweep())
+    return c
+
+
+async def test_the_analysis_goes_to_the_managers_channel_once(services, clock, program,
+                                                              templates):
+    lobos, osos = program
+    await services.guilds.set_channel(G, MANAGER, "managers", 900)
+    c = await finished(services, clock, program)
+    await services.campaigns.sweep()
+    rows = await services.db.fetchall(
+        "SELECT family_id, channel_id, state FROM campaign_posts WHERE stage = 'results'"
+        " ORDER BY id")
+    # The families' posts first, then one copy for the managers (Osos has no channel).
+    assert [tuple(r) for r in rows] == [(lobos.id, 500, "pending"), (osos.id, None, "skipped"),
+                                        (MANAGERS, 900, "pending")]
+    posts = await services.campaigns.claim_posts()
+    assert [p.for_managers for p in posts] == [False, False, True]
+    await services.campaigns.finish_post(posts[1], error="missing_permissions")
+    report = await services.campaigns.post_report(c.id)  # the managers' copy is not counted
+    assert (report.sent, report.failed, report.waiting) == (0, 1, 1)  # the start: claimed
+    await services.campaigns.finish_post(posts[0], message_id=7)
+    assert report.reasons == {"missing_permissions": 1}
+
+    results = await services.campaigns.results(G, c.id)
+    text = templates.render("en", "discord/campaigns/results.md.j2", results=results)
+    assert "Participation: 2 of 6 creators" in text
+    assert "Announcements in the family channels: 1 posted, 1 failed.\n" in text
+    assert "- Familia may not post in that channel: 1" in text
+    es = templates.render("es", "discord/campaigns/results.md.j2", results=results)
+    assert "Anuncios en los canales de las familias: 1 publicados, 1 fallidos." in es
+
+
+async def test_no_managers_channel_no_managers_copy(services, clock, program):
+    await finished(services, clock, program)
+    assert not await services.db.fetchval(
+        "SELECT count(*) FROM campaign_posts WHERE family_id = ?", (MANAGERS,))
+
+
+async def test_the_results_post_names_who_reached_the_goal(services, clock, templates):
+    crowd = list(range(100, 125))  # 25 members, all past the goal
+    big = await family(services, "Crowd", LEADER, crowd, 500)
+    c = await services.campaigns.create(G, MANAGER, spec(end="2026-03-09", enrolment="auto"))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    for i, user in enumerate(crowd):
+        await stat(services, user, date(2026, 3, 4), 10 + i / 2)  # the last one did most
+    clock.set(datetime(2026, 3, 10, 0, 1, tzinfo=UTC))
+    await services.campaigns.sweep()
+    results = await services.campaigns.results(G, c.id)
+    shown, more = results.reached_in(big.id)
+    assert shown == crowd[::-1][:20] and more == 5  # best first, then "and 5 more"
+
+    def post(locale):
+        return templates.render(locale, "discord/campaigns/announcement.md.j2", campaign=c,
+                                stage="results", family=None, results=results,
+                                family_id=big.id, late=False)
+
+    text = post("en")
+    names = ", ".join(f"<@{u}>" for u in crowd[::-1][:20])
+    assert f"Reached the goal: {names} and 5 more." in text
+    assert "<@100>" not in text and len(text) <= 2000
+    assert f"Alcanzaron la meta: {names} y 5 personas más." in post("es")
+
+
+async def test_with_only_a_family_goal_nobody_is_named(services, clock, program, templates):
+    lobos, _ = program
+    c = await finished(services, clock, program, target_creator=None, target_family=5.0)
+    results = await services.campaigns.results(G, c.id)
+    assert results.reached == 2 and results.reached_in(lobos.id) == ([], 0)
+    text = templates.render("en", "discord/campaigns/announcement.md.j2", campaign=c,
+                            stage="results", family=None, results=results,
+                            family_id=lobos.id, late=False)
+    assert "Reached the goal:" not in text and "<@" not in text
+
+
+async def test_a_draft_can_change_everything(services, program):
+    _, osos = program
+    c = await services.campaigns.create(
+        G, MANAGER, spec(target_family=20.0, reward_role_id=77))
+    edit = services.campaigns.prepare_edit
+    found, new = await edit(G, "march push", {
+        "metric": "days", "target_creator": 5.0, "audience": "families",
+        "audience_ids": [osos.id], "enrolment": "auto", "reminders": ("lastday",)},
+        ("target_family", "reward_role_id"))
+    assert found.id == c.id
+    assert (new.metric, new.target_creator, new.target_family, new.reward_role_id) == (
+        "days", 5.0, None, None)
+    assert (new.audience, new.audience_ids, new.enrolment, new.reminders) == (
+        "families", [osos.id], "auto", ("lastday",))
+    updated = await services.campaigns.update(G, MANAGER, c.id, new)
+    assert (updated.metric, updated.audience_ids, updated.target_family,
+            updated.reward_role_id, updated.reminders) == ("days", [osos.id], None, None,
+                                                           ("lastday",))
+    # The same kind of audience keeps its families; every family needs none.
+    _, same = await edit(G, "March push", {"audience": "families"})
+    assert same.audience_ids == [osos.id]
+    _, everyone = await edit(G, "March push", {"audience": "all"})
+    assert (everyone.audience, everyone.audience_ids) == ("all", [])
+
+    for changes, clear, code in [
+        ({"audience": "tiers"}, (), "campaigns.ids_needed"),  # families' ids are no tiers
+        ({}, ("target_creator",), "campaigns.target_needed"),  # no goal left
+        ({"target_family": 9.0}, ("target_family",), "campaigns.set_and_clear"),
+        ({"metric": "streak", "target_creator": 30.0}, (), "campaigns.target_unreachable"),
+    ]:
+        with pytest.raises(UserError) as caught:
+            await edit(G, "March push", changes, clear)
+        assert caught.value.code == code
+    assert (await services.campaigns.get(G, c.id)).metric == "days"  # nothing stored
+
+
+async def test_a_running_campaign_refuses_new_rules_before_the_form(services, clock, program):
+    c = await services.campaigns.create(G, MANAGER, spec(reward_role_id=77,
+                                                         target_family=30.0))
+    await services.campaigns.schedule(G, MANAGER, c.id)
+    clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=UTC))
+    await services.campaigns.sweep()
+    edit = services.campaigns.prepare_edit
+    for changes, clear in [({"metric": "diamonds"}, ()), ({"enrolment": "auto"}, ()),
+                           ({"reminders": ()}, ()), ({}, ("target_family",))]:
+        with pytest.raises(UserError) as caught:
+            await edit(G, "March push", changes, clear)
+        assert caught.value.code == "campaigns.locked_while_running"
+    _, spec_now = await edit(G, "March push", {"end": "2026-03-20"}, ("reward_role_id",))
+    edited = await services.campaigns.update(G, MANAGER, c.id, spec_now)
+    assert (edited.reward_role_id, edited.last_day) == (None, date(2026, 3, 20))

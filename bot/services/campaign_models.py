@@ -15,6 +15,8 @@ from bot.localtime import at_local, day_start, parse_hhmm, zone
 from bot.services import campaign_math as cm
 
 REMINDERS = ("midway", "3days", "lastday")
+MANAGERS = 0  # the family id of a post that goes to the managers' channel (the analysis)
+REACHED_SHOWN = 20  # names listed in a family's results post, then "and N more"
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\S+))?\s*$")
 
 
@@ -148,6 +150,27 @@ class FamilyProgress:
 
 
 @dataclass(frozen=True)
+class PostReport:
+    """How the announcements in the family channels went: rows by state (sent, failed,
+    pending, claimed, skipped) and the failures by reason."""
+
+    states: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return self.states.get("sent", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.states.get("failed", 0)
+
+    @property
+    def waiting(self) -> int:
+        return self.states.get("pending", 0) + self.states.get("claimed", 0)
+
+
+@dataclass(frozen=True)
 class Results:
     campaign: Campaign
     audience: int
@@ -156,6 +179,14 @@ class Results:
     families: list[dict[str, Any]]  # id, name, participants, reached, total, goal_met
     uplift: cm.Uplift
     rewards: dict[str, int]
+    # family → participants who reached the goal for each creator, best first
+    reached_by_family: dict[int, list[int]] = field(default_factory=dict)
+    delivery: PostReport = field(default_factory=PostReport)
+
+    def reached_in(self, family_id: int, limit: int = REACHED_SHOWN) -> tuple[list[int], int]:
+        """(the first ``limit`` who reached the goal in a family, how many more)."""
+        everyone = self.reached_by_family.get(family_id, [])
+        return everyone[:limit], max(0, len(everyone) - limit)
 
     @property
     def participation(self) -> float | None:
@@ -177,6 +208,10 @@ class Post:
     attempts: int
     claimed_at: datetime | None
     late: bool
+
+    @property
+    def for_managers(self) -> bool:
+        return self.family_id == MANAGERS
 
 
 def campaign_from_row(row: Any) -> Campaign:

@@ -8,7 +8,9 @@ or ``cancelled`` from any of the first three. Every change of state is one guard
 and still start, remind and finish each campaign exactly once.
 
 Announcements (start, reminders, results) are rows of ``campaign_posts``, one per family
-channel of the audience, queued by the sweep and drained by ``cogs/_campaign_posts.py``.
+channel of the audience, queued by the sweep and drained by ``cogs/_campaign_posts.py``;
+when it finishes, one more for the managers' channel if one is set (family id ``MANAGERS``:
+the analysis of ``/campaign results`` with the CSV).
 A reminder that came due while the bot was down is sent late only if it is still the latest
 one (older ones are marked skipped, so nobody gets "midway" after "last day").
 
@@ -35,11 +37,13 @@ from bot.localtime import local_date
 from bot.services import campaign_math as cm
 from bot.services.audit import AuditLog
 from bot.services.campaign_models import (
+    MANAGERS,
     REMINDERS,
     Campaign,
     CreatorProgress,
     FamilyProgress,
     Post,
+    PostReport,
     Results,
     Spec,
     campaign_from_row,
@@ -60,7 +64,10 @@ REWARD_MAX = 300
 LONGEST = timedelta(days=92)
 PAST_SLACK = timedelta(minutes=5)
 POST_ATTEMPTS = 3
-__all__ = ["REMINDERS", "Campaign", "CampaignService", "Post", "Spec"]
+# Edit options that empty a field (the option's name, for the error naming a clash).
+CLEARABLE = {"target_creator": "target", "target_family": "family_target",
+             "reward_role_id": "reward_role"}
+__all__ = ["MANAGERS", "REMINDERS", "Campaign", "CampaignService", "Post", "Spec"]
 
 
 def _number(value: float | None, field_name: str) -> float | None:
@@ -80,7 +87,6 @@ class CampaignService:
         self.guilds = guilds
         self.families = families
         self.email = email
-        self.on_results: list[Any] = []  # hooks: async (tx, campaign, results) after finishing
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -191,15 +197,14 @@ class CampaignService:
         first_day = local_date(starts_at, tz)
         last_day = local_date(ends_at - timedelta(microseconds=1), tz)
         days = (last_day - first_day).days + 1
-        for target in (target_creator, target_family):
-            if spec.metric in ("days", "streak") and target is not None:
-                if target != int(target):
+        if spec.metric in ("days", "streak"):
+            for target in (target_creator, target_family):
+                if target is not None and target != int(target):
                     raise UserError("campaigns.whole_days", value=target)
-                if spec.metric == "streak" and target > days:
-                    raise UserError("campaigns.target_unreachable", value=int(target),
-                                    days=days)
-        if target_creator is not None and spec.metric == "days" and target_creator > days:
-            raise UserError("campaigns.target_unreachable", value=int(target_creator), days=days)
+            # One creator has only so many days; a family's value is its members' sum.
+            if target_creator is not None and target_creator > days:
+                raise UserError("campaigns.target_unreachable", value=int(target_creator),
+                                days=days)
         if spec.audience not in AUDIENCES:
             raise UserError("campaigns.unknown_audience", value=spec.audience)
         if spec.audience in ("families", "tiers") and not spec.audience_ids:
@@ -246,18 +251,51 @@ class CampaignService:
     # Fields a running campaign may still change (its rules are fixed once people compete).
     RUNNING_EDITABLE = ("description", "reward_text", "ends_at", "last_day", "reward_role_id")
 
+    async def prepare_edit(self, guild_id: int, text: str, changes: dict[str, Any],
+                           clear: tuple[str, ...] = ()) -> tuple[Campaign, Spec]:
+        """The campaign ``text`` names and what it becomes with ``changes`` (Spec fields; None
+        leaves a field as it is) and the ``clear`` fields emptied — checked as :meth:`update`
+        will check it, so a refusal comes before the form opens.
+
+        ``audience`` and ``audience_ids`` go together: a new audience without ids keeps the
+        current ids only if it is the same kind (every family needs none)."""
+        found = await self.resolve(guild_id, text)
+        self._editable(found)
+        changes = dict(changes)
+        for name in clear:
+            if changes.get(name) is not None:
+                raise UserError("campaigns.set_and_clear", field=CLEARABLE[name])
+        audience = changes.pop("audience", None) or found.audience
+        ids = changes.pop("audience_ids", None)
+        if ids is None:
+            ids = found.audience_ids if audience == found.audience else []
+        spec = replace(found.spec(), **{k: v for k, v in changes.items() if v is not None},
+                       audience=audience, audience_ids=[] if audience == "all" else ids)
+        spec = replace(spec, **{name: None for name in clear})
+        await self._refuse_locked(found, await self.check(guild_id, spec, existing=found))
+        return found, spec
+
+    @staticmethod
+    def _editable(found: Campaign) -> None:
+        if found.state in ("finished", "cancelled"):
+            raise UserError("campaigns.not_editable", state=found.state)
+
+    async def _refuse_locked(self, found: Campaign, columns: dict[str, Any]) -> None:
+        """A running campaign keeps its rules: refuse any change outside RUNNING_EDITABLE."""
+        if found.state != "running":
+            return
+        before = await self.check_columns_of(found)
+        changed = {k for k, v in columns.items() if before.get(k) != v}
+        locked = sorted(changed - set(self.RUNNING_EDITABLE))
+        if locked:
+            raise UserError("campaigns.locked_while_running", fields=", ".join(locked))
+
     async def update(self, guild_id: int, actor_id: int, campaign_id: int, spec: Spec
                      ) -> Campaign:
         found = await self.get(guild_id, campaign_id)
-        if found.state in ("finished", "cancelled"):
-            raise UserError("campaigns.not_editable", state=found.state)
+        self._editable(found)
         columns = await self.check(guild_id, spec, existing=found)
-        if found.state == "running":
-            before = await self.check_columns_of(found)
-            changed = {k for k, v in columns.items() if before.get(k) != v}
-            locked = sorted(changed - set(self.RUNNING_EDITABLE))
-            if locked:
-                raise UserError("campaigns.locked_while_running", fields=", ".join(locked))
+        await self._refuse_locked(found, columns)
         columns["updated_at"] = to_db(self.clock.now())
         sets = ", ".join(f"{k} = ?" for k in columns)
         async with self.db.transaction() as tx:
@@ -524,6 +562,7 @@ class CampaignService:
         return await self.email.queue_rendered(tx, emails)
 
     async def _finish(self, found: Campaign, now: datetime) -> bool:
+        managers = (await self.guilds.get(found.guild_id)).channels.get("managers")
         audience = await self.audience(found.guild_id, found)
         people = await self.participants(found)
         during = await self.values(found.guild_id, found.metric, found.first_day,
@@ -564,11 +603,15 @@ class CampaignService:
                              " WHERE campaign_id = ? AND state = 'pending' AND stage != 'start'",
                              (found.id,))
             await self._queue(tx, found, "results")
+            if managers:  # the analysis and the CSV, after the family posts (a higher id)
+                await tx.execute(
+                    "INSERT OR IGNORE INTO campaign_posts (campaign_id, guild_id, stage,"
+                    " family_id, channel_id, state, queued_at) VALUES (?, ?, 'results', ?, ?,"
+                    " 'pending', ?)", (found.id, found.guild_id, MANAGERS, managers,
+                                       to_db(self.clock.now())))
             finished = replace(found, state="finished", summary=summary)
             await self._news(tx, finished, "results",
                              {r[2]: (bool(r[4]), r[5], bool(r[7])) for r in rows})
-            for hook in self.on_results:
-                await hook(tx, finished)
         return True
 
     async def _summary(self, tx: Transaction, found: Campaign, rows: list[tuple],
@@ -602,8 +645,15 @@ class CampaignService:
             " GROUP BY reward_state", (campaign_id,))}
         uplift = cm.Uplift(cm.Group(*s["uplift"]["participants"]),
                            cm.Group(*s["uplift"]["others"]))
+        reached: dict[int, list[int]] = defaultdict(list)
+        if found.target_creator:  # with only a family goal, nobody reaches one of their own
+            for r in await self.db.fetchall(
+                    "SELECT family_id, user_id FROM campaign_results WHERE campaign_id = ? AND"
+                    " participant = 1 AND reached = 1 AND family_id IS NOT NULL"
+                    " ORDER BY value DESC, user_id", (campaign_id,)):
+                reached[r["family_id"]].append(r["user_id"])
         return Results(found, s["audience"], s["participants"], s["reached"], s["families"],
-                       uplift, rewards)
+                       uplift, rewards, dict(reached), await self.post_report(campaign_id))
 
     async def results_csv(self, guild_id: int, campaign_id: int) -> str:
         found = await self.get(guild_id, campaign_id)
@@ -678,14 +728,17 @@ class CampaignService:
                 " WHERE id = ?", (state, message_id, error,
                                   to_db(self.clock.now()) if message_id else None, post.id))
 
-    async def post_report(self, campaign_id: int) -> dict[str, dict[str, int]]:
-        """stage → state → count, for the manager."""
-        out: dict[str, dict[str, int]] = defaultdict(dict)
+    async def post_report(self, campaign_id: int) -> PostReport:
+        """How the family-channel announcements went (every stage; not the managers' copy)."""
+        states: dict[str, int] = defaultdict(int)
+        reasons: dict[str, int] = defaultdict(int)
         for r in await self.db.fetchall(
-                "SELECT stage, state, count(*) AS n FROM campaign_posts WHERE campaign_id = ?"
-                " GROUP BY stage, state", (campaign_id,)):
-            out[r["stage"]][r["state"]] = r["n"]
-        return dict(out)
+                "SELECT state, error, count(*) AS n FROM campaign_posts WHERE campaign_id = ?"
+                " AND family_id != ? GROUP BY state, error", (campaign_id, MANAGERS)):
+            states[r["state"]] += r["n"]
+            if r["state"] == "failed":
+                reasons[r["error"] or "unexpected"] += r["n"]
+        return PostReport(dict(states), dict(reasons))
 
 
 def _means(rows: list[tuple]) -> tuple[float, float]:

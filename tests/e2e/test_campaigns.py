@@ -121,11 +121,32 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     assert "1 member has reached the goal" in reminders[0].content
 
     # The campaign has ended; the next tick posts results and gives the role.
+    log = app.emu.create_channel(app.guild, "managers-log")
+    await app.reply(app.owner, "settings", {"purpose": "managers", "channel": log},
+                    subcommand="channel")
     app.services.campaigns.clock = FrozenClock(app.bot.clock.now() + timedelta(days=8))
+    await poster(app).tick()
     await poster(app).tick()
     results = await app.emu.wait_for(
         lambda: [m for m in app.emu.messages(channels["Red"]) if "has ended" in m.content])
     assert "1 of 2 participants reached the goal." in results[0].content
+    # Who reached the goal is named, without a notification.
+    assert f"Reached the goal: <@{people['ana'].id}>." in results[0].content
+    assert results[0].mentions == [] and f"<@{people['ceci'].id}>" not in results[0].content
+    # The managers get the analysis with the CSV, once.
+    [analysis] = await app.emu.wait_for(lambda: app.emu.messages(log))
+    assert "Participation: 2 of 5 creators" in analysis.content
+    assert "Announcements in the family channels: 6 posted, 0 failed." in analysis.content
+    found = await app.services.campaigns.resolve(app.guild.id, "Spring push")
+    assert analysis.attachments[0].filename == f"campaign-{found.id}-results.csv"
+    assert "reached" in analysis.attachments[0].data.decode().splitlines()[0]
+    await poster(app).tick()
+    assert len(app.emu.messages(log)) == 1
+    again = await app.emu.click(app.owner, analysis, button(analysis, "familia:cp:results:"))
+    assert "Participation: 2 of 5 creators" in await again.reply_text()
+    refused = await app.emu.click(people["ana"], analysis,
+                                  button(analysis, "familia:cp:results:"))
+    assert "Only program managers" in await refused.reply_text()
     await app.emu.wait_for(lambda: star in app.emu.member_roles(app.guild, people["ana"]),
                            what="ana has the reward role")
     assert star not in app.emu.member_roles(app.guild, people["ceci"])
@@ -133,6 +154,7 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
                        subcommand="results")
     text = await it.reply_text()
     assert "Participation: 2 of 5 creators" in text and "1 given" in text
+    assert "Announcements in the family channels: 6 posted, 0 failed." in text
     attachment = (await it.wait_message()).attachments[0]
     rows = list(csv.DictReader(io.StringIO(attachment.data.decode())))
     assert rows[0]["user_id"] == str(people["ana"].id) and rows[0]["reward"] == "granted"
@@ -186,7 +208,7 @@ async def test_a_post_left_claimed_by_a_dead_process_is_not_sent_twice(app, prog
     await service.sweep()
     [post] = await service.claim_posts()
     dying = CampaignPoster(app.bot, post_view(app.bot))
-    text, view = await dying.render(post)
+    text, view, _ = await dying.render(post)
     channel = app.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
     sent = await channel.send(text, view=view)
     assert head is not None
@@ -249,3 +271,32 @@ async def test_edit_a_draft_through_the_form(app, program):
                                                    "end": "2020-01-01"}, subcommand="edit")
     assert "must come after the start" in text
     assert (await app.services.campaigns.get(app.guild.id, 1)).end_text() != "2020-01-01"
+
+
+async def test_edit_every_rule_of_a_draft_and_none_of_a_running_campaign(app, program):
+    _, channels, star = program
+    await (await draft(app, {"reward_role": star, "family_target": 12.0})).wait_message()
+    it = await app.run(app.owner, "campaign", {
+        "campaign": "Spring push", "metric": "days", "target": 3.0, "families": "Blue",
+        "enrolment": "auto", "reminders": "lastday", "clear": "target_family,reward_role_id"},
+        subcommand="edit")
+    await it.wait_modal()
+    head = await (await it.submit({"description": "Check in 3 days", "reward": ""})
+                  ).wait_message()
+    assert "1 family, 2 people · 1 family channel" in head.content
+    assert "everyone in the audience takes part" in head.content
+    assert "Reminders: last day" in head.content
+    c = await app.services.campaigns.resolve(app.guild.id, "Spring push")
+    assert (c.metric, c.target_creator, c.target_family, c.reward_role_id) == (
+        "days", 3.0, None, None)
+    assert (c.audience, c.enrolment, c.reminders) == ("families", "auto", ("lastday",))
+    refused = await app.reply(app.owner, "campaign", {
+        "campaign": "Spring push", "target": 4.0, "clear": "target_creator"}, subcommand="edit")
+    assert "You gave a new `target` and also chose to clear it" in refused
+
+    await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+    await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
+    text = await app.reply(app.owner, "campaign", {"campaign": "Spring push",
+                                                   "audience": "all"}, subcommand="edit")
+    assert "A running campaign keeps its rules" in text  # refused before the form
+    assert (await app.services.campaigns.get(app.guild.id, c.id)).audience == "families"
