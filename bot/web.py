@@ -3,6 +3,8 @@
 GET  /unsubscribe?t=TOKEN  → a confirmation page with a POST button (a link scanner that
                               follows links unsubscribes nobody);
 POST /unsubscribe?t=TOKEN  → unsubscribes and shows so (mail clients' one-click POST too);
+GET  /exit?t=TOKEN&r=WHY   → an exit survey answer to confirm (a POST button, same reason);
+POST /exit?t=TOKEN&r=WHY   → records why the member left (the attrition KPI's reasons);
 a tampered or unknown token → a refusal page, HTTP 400.
 GET  /healthz              → "ok".
 """
@@ -30,6 +32,8 @@ class WebServer:
         self.app.add_routes([
             web.get("/unsubscribe", self.confirm),
             web.post("/unsubscribe", self.unsubscribe),
+            web.get("/exit", self.exit_confirm),
+            web.post("/exit", self.exit_answer),
             web.get("/healthz", self.health),
         ])
         self._runner: web.AppRunner | None = None
@@ -51,8 +55,9 @@ class WebServer:
             self._runner = None
 
     def _page(self, locale: str, state: str, status: int = 200, token: str = "",
-              scope: str = "") -> web.Response:
-        html = self.templates.render(locale, PAGE, state=state, token=token, scope=scope)
+              scope: str = "", reason: str = "") -> web.Response:
+        html = self.templates.render(locale, PAGE, state=state, token=token, scope=scope,
+                                     reason=reason)
         return web.Response(text=html, status=status, content_type="text/html",
                             headers={"Cache-Control": "no-store",
                                      "Referrer-Policy": "no-referrer"})
@@ -74,6 +79,20 @@ class WebServer:
             return self._page(self.default_locale, "refused", 400)
         parsed, locale = done
         return self._page(locale, "done", scope=parsed.scope)
+
+    async def exit_confirm(self, request: web.Request) -> web.Response:
+        token, reason = request.query.get("t", ""), request.query.get("r", "")
+        checked = await self.email.check_exit(token, reason)
+        if checked is None:
+            return self._page(self.default_locale, "refused", 400)
+        return self._page(checked[1], "exit_confirm", token=token, reason=reason)
+
+    async def exit_answer(self, request: web.Request) -> web.Response:
+        done = await self.email.answer_exit(request.query.get("t", ""),
+                                            request.query.get("r", ""))
+        if done is None:
+            return self._page(self.default_locale, "refused", 400)
+        return self._page(done[1], "exit_done")
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -105,10 +105,6 @@ class EmailCog(commands.Cog):
 
         return check
 
-    @commands.Cog.listener()
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        await self.service.queue_exit_survey(payload.guild_id, payload.user.id)
-
     # -- commands ------------------------------------------------------------------------
 
     @email.command(name=_T("set"), description=_T("Set your email address; a code is sent to it"))

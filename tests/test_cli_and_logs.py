@@ -79,3 +79,32 @@ def test_run_without_token_goes_offline_and_stops_on_ctrl_c(tmp_path):
     # mail went to the local SMTP server and is kept for the user to open
     assert "saved in offline-outbox/" in text
     assert list((tmp_path / "offline-outbox").glob("*/*-digest_leader.eml"))
+
+
+async def test_familia_email_test_and_status(tmp_path, capsys):
+    import json
+
+    from bot.config import load_settings
+    from bot.mail.cli import email_main
+    from tests.test_email_support import SmtpSink, free_port
+
+    sink = SmtpSink()
+    sink.controller.start()
+    try:
+        settings = load_settings(env_file=None, database_path=tmp_path / "f.db",
+                                 smtp_host="127.0.0.1", smtp_port=sink.port,
+                                 smtp_security="none")
+        assert await email_main(settings, "test", "ops@example.org") == 0
+        assert capsys.readouterr().out.strip() == "test email to o•••@e•••.org: sent"
+        assert [m["To"] for m in sink.messages] == ["ops@example.org"]
+        assert await email_main(settings, "test", "not an address") == 2
+    finally:
+        sink.controller.stop()
+    down = settings.model_copy(update={"smtp_port": free_port()})
+    assert await email_main(down, "test", "ops@example.org") == 1  # server down: queued
+    assert "test email to o•••@e•••.org: queued (" in capsys.readouterr().out
+    assert await email_main(down, "status", None) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"] == {"sent": 1, "queued": 1}
+    assert status["errors"][0]["state"] == "queued" and status["errors"][0]["last_error"]
+    assert "ops@example.org" not in json.dumps(status)

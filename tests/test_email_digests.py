@@ -74,6 +74,7 @@ async def test_manager_digest_follows_who_manages_now(services, smtp, clock):
     async with services.db.transaction() as tx:  # Mara verified while she was a manager
         await tx.execute("UPDATE email_addresses SET manager = 1 WHERE user_id = 30")
     now_managing = {30: False, 31: True}  # since then, Olga took over
+    await checkin(services, clock, 10, datetime(2026, 2, 25, 20, tzinfo=UTC), 2)
     clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
     assert await services.digests.sweep(
         is_manager=lambda g, u: now_managing.get(u)) == 1
@@ -84,7 +85,8 @@ async def test_manager_digest_follows_who_manages_now(services, smtp, clock):
     flags = dict(await services.db.fetchall(
         "SELECT user_id, manager FROM email_addresses ORDER BY user_id"))
     assert flags == {30: 0, 31: 1}  # remembered for sweeps that cannot ask Discord
-    clock.advance(days=7)
+    await checkin(services, clock, 10, datetime(2026, 3, 4, 20, tzinfo=UTC), 2)
+    clock.set(datetime(2026, 3, 9, 9, 30, tzinfo=UTC))
     assert await services.digests.sweep(is_manager=lambda g, u: None) == 1  # Olga again
 
 
@@ -113,7 +115,7 @@ async def test_leader_digest_has_an_inline_chart_of_the_week(services, smtp, clo
 
 
 async def test_a_digest_without_check_ins_has_no_chart(services, smtp, clock):
-    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 2, 25, 12, 0, tzinfo=UTC))  # a join this week, no check-ins
     family = await services.families.create(1, 99, "Lobos", 10)
     request = await services.families.request_join(1, 20, family.id, AGREEMENT_VERSION)
     await services.families.decide(1, 10, request.id, True)
@@ -235,3 +237,40 @@ async def test_manager_digest_has_program_totals_and_feedback_rate(services, smt
     assert "Check-ins: 3 (14% of possible days; last week 1)" in text  # 3 of 3 members × 7
     assert "Hours live: 6 (last week 4)" in text
     assert "Leader feedback: 1 of 3 check-ins answered (33%), median 270 minutes" in text
+
+
+async def test_quiet_weeks_send_no_digest_to_leaders_or_managers(services, smtp, clock):
+    await lobos(services, clock, members=(20,))
+    await verified(services, 10, LENA)
+    await verified(services, 30, "mara@example.org")
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE email_addresses SET manager = 1 WHERE user_id = 30")
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))  # joined weeks ago, nobody checked in
+    assert await services.digests.sweep() == 0
+    assert await services.db.fetchval("SELECT count(*) FROM email_digest_log") == 2  # tried
+    await checkin(services, clock, 20, datetime(2026, 3, 3, 20, tzinfo=UTC), 1)
+    clock.set(datetime(2026, 3, 9, 9, 30, tzinfo=UTC))
+    assert await services.digests.sweep() == 2  # something happened: both are sent
+
+
+async def test_sweep_is_capped_and_follows_each_persons_day_and_the_schedule(
+        services, smtp, clock):
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    for user in (20, 21, 22):
+        await verified(services, user, f"c{user}@example.org", weekly_digest=True)
+        async with services.db.transaction() as tx:
+            await tx.execute("UPDATE members SET program_role = 'creator' WHERE user_id = ?",
+                             (user,))
+    await lobos(services, clock, members=(20, 21, 22))
+    for user in (20, 21, 22):
+        await checkin(services, clock, user, datetime(2026, 2, 25, 20, tzinfo=UTC), 1)
+    await services.email.set_preferences(1, 22, digest_day=2)  # Ana's own day: Wednesday
+    await services.digests.set_schedule(1, 99, 0, 18)  # the program's: Monday 18:00
+    clock.set(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    assert await services.digests.sweep() == 0  # Monday, before 18:00: nobody is due
+    clock.set(datetime(2026, 3, 2, 18, 30, tzinfo=UTC))
+    assert await services.digests.sweep(cap=1) == 1  # two are due, one per run
+    assert await services.digests.sweep(cap=1) == 1
+    assert await services.digests.sweep(cap=1) == 0
+    clock.set(datetime(2026, 3, 4, 18, 30, tzinfo=UTC))
+    assert await services.digests.sweep() == 1  # Wednesday 18:00: the third

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from aiosmtpd.controller import Controller
+
 from bot.mail import outbox
 from bot.mail.sender import Sender
-from tests.test_email_support import body, make_sender, smtp_config, smtp_server  # noqa: F401
+from tests.test_email_support import SmtpSink, body, make_sender, smtp_config, smtp_server  # noqa: F401
 
 ANA = "ana@example.org"
 
@@ -31,11 +33,10 @@ async def test_message_is_multipart_with_unsubscribe_headers(services, smtp):
     digest = hashlib.sha256(b"exit_survey:1:2:2026-03-02").hexdigest()
     assert msg["Message-ID"] == f"<{digest}@familia>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    https, mailto = msg["List-Unsubscribe"].split(", ")
+    https = msg["List-Unsubscribe"]  # only the link: nothing reads a mailto: address
     assert https.startswith("<http://127.0.0.1:8080/unsubscribe?t=") and https.endswith(">")
-    assert mailto.startswith("<mailto:familia@localhost?subject=unsubscribe")
-    assert "Reply to this email" in body(msg, "plain")
-    assert "<p>Reply to this email" in body(msg, "html")
+    assert "Why did you leave?" in body(msg, "plain")
+    assert "<p>Why did you leave?" in body(msg, "html")
     assert (await rows(services))[0]["state"] == "sent"
 
 
@@ -44,16 +45,29 @@ async def test_spanish_email(services, smtp):
     await make_sender(services, smtp).drain()
     [msg] = smtp.to(ANA)
     assert msg["Subject"] == "Lamentamos que te vayas. ¿Nos cuentas por qué?"
-    assert "Responde a este correo" in body(msg, "plain")
-    assert "Responde a este correo" in body(msg, "html")
+    assert "¿Por qué te fuiste?" in body(msg, "plain")
+    assert "¿Por qué te fuiste?" in body(msg, "html")
 
 
-async def test_dedupe_key_and_restart_send_nothing_twice(services, smtp):
+async def test_dedupe_key_and_restart_send_nothing_twice(services, smtp, settings, clock):
+    from bot.db import Database
+    from bot.services import Services
+
     assert await queue(services, key="digest:1:2:digest_leader:2026-W10", kind="exit_survey")
     assert not await queue(services, key="digest:1:2:digest_leader:2026-W10")
     await make_sender(services, smtp).drain()
-    # A new sender (the bot restarted) on the same database sends nothing again.
-    assert await make_sender(services, smtp).drain() == 0
+    # The bot restarts: a new process opens the database file again, queues the same email
+    # (a sweep repeated after a crash) and starts its sender: nothing is sent twice.
+    db = await Database.open(settings.database_path)
+    try:
+        again = Services.build(db, settings, clock)
+        again.email.templates = services.email.templates
+        async with db.transaction() as tx:
+            assert not await again.email.queue(tx, 1, 2, ANA, "exit_survey",
+                                               "digest:1:2:digest_leader:2026-W10", "en")
+        assert await make_sender(again, smtp).drain() == 0
+    finally:
+        await db.close()
     assert len(smtp.messages) == 1
 
 
@@ -100,6 +114,20 @@ async def test_smtp_down_keeps_mail_queued(services, clock):
     assert row["state"] == "queued" and "Connect" in row["last_error"]
     status = await services.email.status()
     assert status["counts"] == {"queued": 1}
+    assert "Connect" in status["errors"][0]["last_error"]  # what `familia email status` shows
+    assert ANA not in str(status)
+    # the server comes up on that port: the retry, when due, delivers it
+    sink = SmtpSink()
+    sink.port = sender.config.port
+    sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    sink.controller.start()
+    try:
+        clock.advance(hours=1)
+        assert await sender.drain() == 1
+        assert [m["To"] for m in sink.messages] == [ANA]
+        assert (await services.email.status())["counts"] == {"sent": 1}
+    finally:
+        sink.controller.stop()
 
 
 async def test_permanent_failures_fail_and_suppress_the_address(services, smtp):
@@ -163,3 +191,17 @@ async def test_rendering_in_a_worker_process_matches_the_bot_process():
         assert pooled._pool is not None  # really went through the worker
     finally:
         pooled.close()
+
+
+async def test_a_refused_message_is_failed_but_only_a_refused_address_bounces(services, smtp):
+    sender = make_sender(services, smtp)
+    for n in range(3):  # the server refuses the message itself (policy, content): no bounce
+        smtp.fail_next(1, "554 5.7.1 message rejected as spam")
+        await queue(services, key=f"spam{n}")
+        await sender.drain()
+    assert [r["state"] for r in await rows(services)] == ["failed"] * 3
+    assert (await services.email.status())["suppressed"] == 0
+    smtp.fail_next(1, "550 5.1.1 mailbox unavailable")  # the address, refused after DATA
+    await queue(services, key="gone")
+    await sender.drain()
+    assert await services.db.fetchval("SELECT bounces FROM email_suppressions") == 1

@@ -125,10 +125,75 @@ async def test_unsubscribe_flow_over_http(services, web, smtp):
             assert await health.text() == "ok"
 
 
-async def test_exit_survey_only_for_verified_once(services, smtp):
-    assert not await services.email.queue_exit_survey(1, 2)
+async def test_exit_survey_when_leaving_answered_with_one_click(services, web, smtp):
+    from bot.services.families import AGREEMENT_VERSION
+
+    family = await services.families.create(1, 99, "Lobos", 10)
+    request = await services.families.request_join(1, 2, family.id, AGREEMENT_VERSION)
+    await services.families.decide(1, 10, request.id, True)
+    await services.families.left_server(1, 3)  # no address: no survey, nothing breaks
     await services.email.set_address(1, 2, ANA)
     await make_sender(services, smtp).drain()
     await services.email.verify(1, 2, await code_from(smtp))
-    assert await services.email.queue_exit_survey(1, 2)
-    assert not await services.email.queue_exit_survey(1, 2)
+    await services.families.left_server(1, 2)
+    await services.families.left_server(1, 2)  # the event twice: one survey
+    await make_sender(services, smtp).drain()
+    [survey] = [m for m in smtp.to(ANA) if "Tell us why" in m["Subject"]]
+    links = dict(re.findall(r"^  - (.+?): http://[^/]+(/exit\S+)\r?$", body(survey, "plain"),
+                            re.M))
+    assert set(links) >= {"Earnings", "Not enough support", "Not enough time"}
+    earnings = web + links["Earnings"]  # PUBLIC_BASE_URL's path on this test server
+    async with aiohttp.ClientSession() as http:
+        async with http.get(earnings) as page:  # a link scanner's GET records nothing
+            assert page.status == 200 and 'method="post"' in await page.text()
+        assert await reason_of(services, 2) == "left_server"
+        async with http.post(earnings) as done:
+            assert done.status == 200 and "Your answer is recorded" in await done.text()
+        async with http.post(earnings.replace("r=earnings", "r=bribes")) as bad:
+            assert bad.status == 400
+        # an exit link cannot unsubscribe, an unsubscribe token cannot answer a survey
+        token = re.search(r"t=([^&]+)", earnings).group(1)
+        async with http.post(f"{web}/unsubscribe", params={"t": token}) as bad:
+            assert bad.status == 400
+        unsubscribe = tokens.sign(await services.email.secret(), 1, 2, "all")
+        async with http.post(f"{web}/exit", params={"t": unsubscribe, "r": "time"}) as bad:
+            assert bad.status == 400
+    assert await reason_of(services, 2) == "earnings"
+    stats = await services.kpis.family_stats(1, None, *_today(services))
+    assert stats.reasons == {"earnings": 1}  # the attrition KPI counts the answer
+
+
+async def test_no_exit_survey_for_who_wants_no_email(services, smtp):
+    await services.email.set_address(1, 2, ANA)
+    await make_sender(services, smtp).drain()
+    await services.email.verify(1, 2, await code_from(smtp))
+    await services.email.set_preferences(1, 2, weekly_digest=False, campaigns=False,
+                                         broadcasts=False)
+    await services.families.left_server(1, 2)
+    assert await services.db.fetchval(
+        "SELECT count(*) FROM email_outbox WHERE kind = 'exit_survey'") == 0
+
+
+async def reason_of(services, user_id):
+    return await services.db.fetchval(
+        "SELECT leave_reason FROM family_members WHERE user_id = ?", (user_id,))
+
+
+def _today(services):
+    from datetime import timedelta
+
+    now = services.clock.now()
+    return now - timedelta(days=1), now + timedelta(days=1)
+
+async def test_codes_are_limited_per_member_and_per_address(services, clock):
+    for _ in range(3):
+        await services.email.set_address(1, 2, ANA)
+    with pytest.raises(UserError) as err:
+        await services.email.set_address(1, 2, "other@example.org")  # per member
+    assert err.value.code == "email.too_many_codes"
+    with pytest.raises(UserError):
+        await services.email.set_address(1, 3, ANA)  # per address, from another member
+    assert await services.db.fetchval(
+        "SELECT count(*) FROM email_outbox WHERE kind = 'verify'") == 3
+    clock.advance(minutes=61)
+    await services.email.set_address(1, 3, ANA)  # an hour later: fine again

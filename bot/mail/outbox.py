@@ -126,6 +126,7 @@ class Outcome:
     attempts: int
     error: str | None = None
     permanent: bool = False
+    bounce: bool = False  # the address itself was refused: counts towards suppressing it
 
 
 async def record(db: Database, outcomes: list[Outcome], now: datetime, base: float,
@@ -145,7 +146,7 @@ async def record(db: Database, outcomes: list[Outcome], now: datetime, base: flo
                 await tx.execute(
                     "UPDATE email_outbox SET state = 'failed', lease_until = NULL,"
                     " last_error = ? WHERE id = ?", (o.error, o.row_id))
-                if o.permanent:
+                if o.bounce:
                     await _bounce(tx, o.recipient, o.error, stamp)
             else:
                 retry = to_db(now + backoff(o.attempts, base, cap))

@@ -120,7 +120,8 @@ class Sender:
             await connection.send(row["recipient"], data)
         except PermanentFailure as exc:
             log.warning("email %s refused for good: %s", row["id"], exc)
-            return outbox.Outcome(row["id"], row["recipient"], row["attempts"], str(exc), True)
+            return outbox.Outcome(row["id"], row["recipient"], row["attempts"], str(exc), True,
+                                  bounce=exc.mailbox)
         except TemporaryFailure as exc:
             if exc.unreachable:
                 down.set()

@@ -115,7 +115,13 @@ class TemporaryFailure(Exception):
 
 
 class PermanentFailure(Exception):
-    """The server refused the message for good (5xx)."""
+    """The server refused the message for good (5xx). ``mailbox``: the refusal is about the
+    recipient's address (refused at RCPT, or a 5.1.x/5.2.x status) — what counts as a
+    bounce; a message or policy refusal does not."""
+
+    def __init__(self, text: str, mailbox: bool = False) -> None:
+        super().__init__(text)
+        self.mailbox = mailbox
 
 
 class Connection:
@@ -143,7 +149,7 @@ class Connection:
         except (TemporaryFailure, PermanentFailure) as exc:
             text = str(exc).replace(recipient, mask(recipient))
             if isinstance(exc, PermanentFailure):
-                raise PermanentFailure(text) from exc.__cause__
+                raise PermanentFailure(text, exc.mailbox) from exc.__cause__
             raise TemporaryFailure(text, exc.unreachable) from exc.__cause__
 
     async def _send(self, recipient: str, data: bytes) -> None:
@@ -158,7 +164,7 @@ class Connection:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self._reset()
             refusal = exc.recipients[0] if exc.recipients else None
-            raise _classify(refusal.code if refusal else 550, str(exc)) from exc
+            raise _classify(refusal.code if refusal else 550, str(exc), mailbox=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code in (421,) or not 400 <= exc.code < 600:
                 await self.close()
@@ -170,7 +176,7 @@ class Connection:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         if errors:  # only one recipient: a refusal is raised above; keep it defensive
             code, text = next(iter(errors.values()))
-            raise _classify(code, text)
+            raise _classify(code, text, mailbox=True)
 
     async def _reset(self) -> None:
         try:
@@ -188,6 +194,9 @@ class Connection:
                 smtp.close()
 
 
-def _classify(code: int, text: str) -> Exception:
+def _classify(code: int, text: str, mailbox: bool = False) -> Exception:
     line = f"{code} {text}".strip()[:300]
-    return PermanentFailure(line) if 500 <= code < 600 else TemporaryFailure(line)
+    if not 500 <= code < 600:
+        return TemporaryFailure(line)
+    # Enhanced status codes (RFC 3463): 5.1.x addressing, 5.2.x mailbox.
+    return PermanentFailure(line, mailbox or text.lstrip().startswith(("5.1.", "5.2.")))

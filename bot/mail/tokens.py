@@ -1,7 +1,9 @@
-"""Signed per-recipient unsubscribe tokens: ``<payload>.<mac>``, HMAC-SHA256 with SECRET_KEY.
+"""Signed per-recipient tokens: ``<payload>.<mac>``, HMAC-SHA256 with SECRET_KEY.
 
-The payload is ``guild:user:scope`` (base64url); the MAC is truncated to 16 bytes. A token
-never expires: an old email's link must keep working (RFC 8058).
+The payload is ``guild:user:scope`` (base64url); the MAC (truncated to 16 bytes) also covers
+the token's purpose, so an exit-survey answer link can never unsubscribe anyone and an
+unsubscribe link never answers a survey. A token never expires: an old email's link must keep
+working (RFC 8058).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hmac
 from dataclasses import dataclass
 
 SCOPES = ("digest", "campaigns", "broadcasts", "reminders", "all")
+UNSUBSCRIBE, EXIT = "unsubscribe", "exit"
+PURPOSES = {UNSUBSCRIBE: SCOPES, EXIT: ("survey",)}
 
 
 @dataclass(frozen=True)
@@ -29,28 +33,30 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(secret: str, payload: str) -> str:
-    digest = hmac.new(secret.encode(), b"unsubscribe:" + payload.encode(), hashlib.sha256)
+def _mac(secret: str, payload: str, purpose: str = UNSUBSCRIBE) -> str:
+    digest = hmac.new(secret.encode(), f"{purpose}:{payload}".encode(), hashlib.sha256)
     return _b64(digest.digest()[:16])
 
 
-def sign(secret: str, guild_id: int, user_id: int, scope: str) -> str:
-    if scope not in SCOPES:
-        raise ValueError(f"unknown unsubscribe scope {scope!r}")
+def sign(secret: str, guild_id: int, user_id: int, scope: str,
+         purpose: str = UNSUBSCRIBE) -> str:
+    if scope not in PURPOSES[purpose]:
+        raise ValueError(f"unknown {purpose} scope {scope!r}")
     payload = _b64(f"{guild_id}:{user_id}:{scope}".encode())
-    return f"{payload}.{_mac(secret, payload)}"
+    return f"{payload}.{_mac(secret, payload, purpose)}"
 
 
-def verify(secret: str, token: str | None) -> Unsubscribe | None:
-    """The token's content, or None when it is malformed or was not signed by us."""
+def verify(secret: str, token: str | None, purpose: str = UNSUBSCRIBE) -> Unsubscribe | None:
+    """The token's content, or None when it is malformed or was not signed by us for this
+    purpose."""
     if not token or token.count(".") != 1 or len(token) > 200:
         return None
     payload, mac = token.split(".")
-    if not hmac.compare_digest(mac.encode(), _mac(secret, payload).encode()):
+    if not hmac.compare_digest(mac.encode(), _mac(secret, payload, purpose).encode()):
         return None
     try:
         guild, user, scope = _unb64(payload).decode().split(":")
         parsed = Unsubscribe(int(guild), int(user), scope)
     except ValueError:
         return None
-    return parsed if parsed.scope in SCOPES else None
+    return parsed if parsed.scope in PURPOSES[purpose] else None

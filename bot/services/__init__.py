@@ -74,6 +74,7 @@ class Services:
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
         services.email = EmailService(db, clock, audit, members, settings)
         services.reminders.email_hook = services.email.reminder
+        services.families.on_left_server.append(services.email.exit_survey)
         services.broadcasts = BroadcastService(db, clock, audit, members, services.email)
         services.campaigns = CampaignService(db, clock, audit, guilds, services.families,
                                               services.email)

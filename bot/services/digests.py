@@ -345,9 +345,9 @@ class DigestService:
         pending = await self.db.fetchval(
             "SELECT count(*) FROM family_requests WHERE family_id = ? AND status = 'pending'",
             (family["id"],))
-        if not (stats.members or stats.joins or stats.leaves or pending):
-            return None
         week, last = await self._checkin_totals("family_id = ?", (family["id"],), base["start"])
+        if not (week["checkins"] or last["checkins"] or stats.joins or stats.leaves or pending):
+            return None  # nothing happened in two weeks: an empty digest is not sent
         checkins = daily = None
         if week["checkins"] or last["checkins"]:
             daily = await self._daily_hours(family["id"], base["start"])
@@ -421,6 +421,9 @@ class DigestService:
         if not families:
             return None
         stats = await self.kpis.family_stats(g, None, start, end)
+        week, last = await self._checkin_totals("guild_id = ?", (g,), base["start"])
+        if not (week["checkins"] or last["checkins"] or stats.joins or stats.leaves):
+            return None  # a quiet program: nothing to report
         prev = await self.kpis.family_stats(g, None, before, start)
         ranked = []
         for f in families:
@@ -430,7 +433,6 @@ class DigestService:
                            "leaves": s.leaves,
                            "hours": hours["hours"] if hours["checkins"] else None})
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
-        week, last = await self._checkin_totals("guild_id = ?", (g,), base["start"])
         quality = await self.kpis.quality(g, None, start, end)
         return {**base, "stats": stats, "prev": prev, "families": ranked,
                 "week": week, "last": last,

@@ -26,6 +26,7 @@ from bot.mail import outbox, tokens
 from bot.mail.rendering import Renderer
 from bot.mail.smtp import mask
 from bot.services.audit import AuditLog
+from bot.services.families import LEAVE_REASONS
 from bot.services.members import MemberService
 from bot.services.reminders import Due, Outcome
 
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 CODE_MINUTES = 15
 CODE_TRIES = 5
+# Codes sent per hour, at most: per member (any address) and per address (any member), so
+# /email set cannot be used to flood someone's inbox.
+CODES_PER_HOUR = 3
 PREFERENCES = ("weekly_digest", "digest_day", "campaigns", "broadcasts", "reminders", "locale")
 # Which preference turns each kind of mail off (None: transactional, always sent).
 CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creator": "digest",
@@ -40,6 +44,7 @@ CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creat
             "broadcast": "broadcasts", "campaign": "campaigns", "reminder": "reminders"}
 # The preferences that let event mail through (each also an unsubscribe scope).
 NEWS = ("broadcasts", "campaigns", "reminders")
+EXIT_REASONS = LEAVE_REASONS  # the answers an exit survey offers, one link each
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -209,14 +214,11 @@ class EmailService:
             return {}, None
         token = tokens.sign(secret, guild_id, user_id, scope)
         url = self.unsubscribe_url(token)
+        # Only the https link: nothing here reads mail sent to a mailto: address.
         return {
-            "List-Unsubscribe": f"<{url}>, <mailto:{self._mailto}?subject=unsubscribe%20{token}>",
+            "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }, url
-
-    @property
-    def _mailto(self) -> str:
-        return self.settings.smtp_from.rpartition("<")[2].rstrip(">").strip()
 
     async def _locale(self, guild_id: int, user_id: int, chosen: str | None) -> str:
         return chosen or await self.members.locale_of(guild_id, user_id)
@@ -240,6 +242,15 @@ class EmailService:
         async with self.db.transaction() as tx:
             if await outbox.is_suppressed(tx, address):
                 raise UserError("email.suppressed", address=mask(address))
+            since = to_db(now - timedelta(hours=1))
+            mine = await tx.fetchval(
+                "SELECT count(*) FROM email_outbox WHERE guild_id = ? AND user_id = ?"
+                " AND kind = 'verify' AND created_at >= ?", (guild_id, user_id, since))
+            theirs = await tx.fetchval(
+                "SELECT count(*) FROM email_outbox WHERE recipient = ? AND kind = 'verify'"
+                " AND created_at >= ?", (address, since))
+            if max(mine, theirs) >= CODES_PER_HOUR:
+                raise UserError("email.too_many_codes", limit=CODES_PER_HOUR)
             await self.members.ensure(tx, guild_id, user_id)
             await tx.execute(
                 "INSERT INTO email_addresses (guild_id, user_id, address, code_hash,"
@@ -377,19 +388,57 @@ class EmailService:
 
     # -- events --------------------------------------------------------------------------
 
-    async def queue_exit_survey(self, guild_id: int, user_id: int) -> bool:
-        """A member left the server: one survey to their verified address, once per day."""
-        found = await self.get(guild_id, user_id)
-        if found is None or not found.verified:
+    async def exit_survey(self, tx: Transaction, guild_id: int, user_id: int) -> bool:
+        """A member left the server (called in the transaction that records it): one survey
+        to their verified address, once a day, unless they unsubscribed from everything. Its
+        links answer with one click (:meth:`answer_exit`), for the attrition KPI."""
+        row = await tx.fetchone(
+            "SELECT address, locale, verified_at, weekly_digest, campaigns, broadcasts,"
+            " reminders FROM email_addresses WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id))
+        if row is None or row["verified_at"] is None:
             return False
+        if (row["weekly_digest"], row["campaigns"], row["broadcasts"]) == (0, 0, 0):
+            return False  # they asked for nothing but codes (or unsubscribed from all)
+        secret = await self.secret(tx)
+        token = tokens.sign(secret, guild_id, user_id, "survey", tokens.EXIT)
+        links = {reason: f"{self.settings.public_base_url}/exit?t={quote(token)}&r={reason}"
+                 for reason in EXIT_REASONS}
+        locale = await self._locale(guild_id, user_id, row["locale"])
         day = self.clock.now().date().isoformat()
-        locale = await self._locale(guild_id, user_id, found.locale)
-        async with self.db.transaction() as tx:
-            queued = await self.queue(tx, guild_id, user_id, found.address, "exit_survey",
-                                      f"exit_survey:{guild_id}:{user_id}:{day}", locale)
+        queued = await self.queue(tx, guild_id, user_id, row["address"], "exit_survey",
+                                  f"exit_survey:{guild_id}:{user_id}:{day}", locale, links=links)
         if queued:
-            self.on_queued()
+            self.on_queued()  # the sender's claim waits for this transaction's commit
         return queued
+
+    async def check_exit(self, token: str | None, reason: str | None
+                         ) -> tuple[tokens.Unsubscribe, str] | None:
+        """An exit-survey answer link's member and language, or None if it is not ours."""
+        parsed = tokens.verify(await self.secret(), token, tokens.EXIT)
+        if parsed is None or reason not in EXIT_REASONS:
+            return None
+        found = await self.get(parsed.guild_id, parsed.user_id)
+        return parsed, await self._locale(parsed.guild_id, parsed.user_id,
+                                          found.locale if found else None)
+
+    async def answer_exit(self, token: str | None, reason: str | None
+                          ) -> tuple[tokens.Unsubscribe, str] | None:
+        """Record why a member left: the reason of their last family membership that ended
+        when they left the server (what the attrition KPI counts), and the audit log."""
+        checked = await self.check_exit(token, reason)
+        if checked is None:
+            return None
+        parsed, _ = checked
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE family_members SET leave_reason = ? WHERE id = (SELECT id FROM"
+                " family_members WHERE guild_id = ? AND user_id = ? AND ended_by ="
+                " 'left_server' ORDER BY left_at DESC LIMIT 1)",
+                (reason, parsed.guild_id, parsed.user_id))
+            await self.audit.record(tx, parsed.guild_id, parsed.user_id, "email.exit_answer",
+                                    str(parsed.user_id), reason=reason)
+        return checked
 
     async def reminder(self, due: Due) -> Outcome:
         """The reminders service's email route: the day's check-in reminder, queued (the

@@ -9,8 +9,10 @@ cog creates channels and roles and hands their ids in.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
@@ -139,6 +141,9 @@ class FamilyService:
         self.clock = clock
         self.audit = audit
         self.members = members
+        # async hook(tx, guild_id, user_id), run in the transaction that records that a
+        # member left the server (the email exit survey)
+        self.on_left_server: list[Callable[[Transaction, int, int], Awaitable[Any]]] = []
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -628,10 +633,13 @@ class FamilyService:
                 "UPDATE family_requests SET status = 'cancelled' WHERE guild_id = ?"
                 " AND user_id = ? AND status = 'pending'", (guild_id, user_id),
             )
+            if current is not None:
+                await self._end(tx, guild_id, current.id, user_id, "left_server",
+                                "left_server", None, None)
+            for hook in self.on_left_server:
+                await hook(tx, guild_id, user_id)
             if current is None:
                 return None
-            await self._end(tx, guild_id, current.id, user_id, "left_server", "left_server",
-                            None, None)
             for column in ("leader_user_id", "co_leader_user_id"):
                 await tx.execute(
                     f"UPDATE families SET {column} = NULL WHERE id = ? AND {column} = ?",

@@ -75,3 +75,15 @@ async def test_unsubscribe_endpoint_and_health_are_served(app, mail):
             assert await health.text() == "ok"
         async with http.get(f"http://127.0.0.1:{port}/unsubscribe?t=forged.token") as bad:
             assert bad.status == 400
+
+
+async def test_leaving_the_server_sends_one_exit_survey(app, mail):
+    ana = app.user("ana")
+    await app.run(ana, "email", {"address": ANA}, subcommand="set")
+    msgs = await app.emu.wait_for(lambda: mail.to(ANA), what="the code email")
+    code = re.search(r"\b(\d{6})\b", body(msgs[0], "plain")).group(1)
+    await (await app.run(ana, "email", {"code": code}, subcommand="verify")).reply_text()
+    app.emu.remove_member(app.guild, ana)
+    surveys = await app.emu.wait_for(
+        lambda: [m for m in mail.to(ANA) if "Tell us why" in m["Subject"]], what="the survey")
+    assert len(surveys) == 1 and "/exit?t=" in body(surveys[0], "plain")
