@@ -34,3 +34,18 @@ async def test_demo_transcript(settings, tmp_path):
     digest = (tmp_path / "mail" / saved[-1]).read_text()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in digest
     assert "Content-ID: <daily>" in digest
+
+
+def test_offline_settings_never_use_the_real_smtp_login(settings, tmp_path):
+    from bot.config import load_settings
+    from bot.demo.harness import offline_settings
+
+    real = load_settings(env_file=None, database_path=tmp_path / "real.db",
+                         smtp_host="smtp.example.org", smtp_user="ops",
+                         smtp_password="hunter2hunter2", discord_token="x" * 60)
+    offline = offline_settings(real, tmp_path, smtp_port=2525, mail_dir=tmp_path / "mail")
+    assert (offline.smtp_host, offline.smtp_port, offline.smtp_security) == (
+        "127.0.0.1", 2525, "none")
+    assert offline.smtp_user is None and offline.smtp_password is None
+    assert offline.discord_token is None and offline.database_path != real.database_path
+    assert offline.public_base_url == f"http://127.0.0.1:{offline.http_port}"

@@ -225,13 +225,15 @@ def offline_settings(base: Settings, folder: Path, *, smtp_port: int | None = No
     if smtp_port is not None:
         http_port = free_port()
         overrides |= {"smtp_host": LocalSmtpServer.host, "smtp_port": smtp_port,
-                      "smtp_security": "none", "smtp_user": None, "smtp_password": None,
-                      "http_host": "127.0.0.1", "http_port": http_port,
+                      "smtp_security": "none", "http_host": "127.0.0.1", "http_port": http_port,
                       "public_base_url": f"http://127.0.0.1:{http_port}"}
     data = base.model_dump() | overrides
     data = {k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
             for k, v in data.items() if v is not None}
-    data.pop("discord_token", None)
+    gone = ("discord_token",) + (("smtp_user", "smtp_password") if smtp_port is not None
+                                 else ())
+    for key in gone:  # offline: no Discord login, no SMTP login at the local server
+        data.pop(key, None)
     return load_settings(env_file=None, **data)
 
 
