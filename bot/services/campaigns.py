@@ -433,7 +433,7 @@ class CampaignService:
         in_audience = user_id in people or user_id in await self.audience(guild_id, found)
         rank = next((r for r, u, _ in cm.ranked(values) if u == user_id), None)
         family_id = people.get(user_id)
-        family = (await self._family_progress(found, family_id, people, values)
+        family = (await self.family_standing(found, family_id, people, values)
                   if family_id else None)
         return CreatorProgress(found, user_id, user_id in people, in_audience,
                                values.get(user_id, 0.0), rank, family)
@@ -446,11 +446,13 @@ class CampaignService:
 
     async def progress_of_family(self, found: Campaign, family_id: int) -> FamilyProgress:
         people, values = await self.standings(found)
-        return await self._family_progress(found, family_id, people, values)
+        return await self.family_standing(found, family_id, people, values)
 
-    async def _family_progress(self, found: Campaign, family_id: int,
-                               people: dict[int, int | None], values: dict[int, float]
-                               ) -> FamilyProgress:
+    async def family_standing(self, found: Campaign, family_id: int,
+                              people: dict[int, int | None], values: dict[int, float]
+                              ) -> FamilyProgress:
+        """A family's progress from :meth:`standings` already read (the weekly digests read
+        them once for every family)."""
         family = await self.families.get(found.guild_id, family_id)
         target = found.target_creator
         members = sorted(((u, values.get(u, 0.0), bool(target and values.get(u, 0.0) >= target))

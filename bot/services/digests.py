@@ -19,10 +19,11 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
+from bot.services import campaign_math as cm
 from bot.services.campaign_models import Campaign
 from bot.services.email import EmailService
 from bot.services.kpis import KpiService
-from bot.services.pace import PACED, pace
+from bot.services.pace import month_totals, tier_paces
 from bot.services.tiers import Progress, Tier
 
 if TYPE_CHECKING:
@@ -54,8 +55,34 @@ def due_at(now: datetime, tz: str, day: int, hour: int) -> datetime:
     return moment if moment <= now else at_local(candidate - timedelta(days=7), time(hour), tz)
 
 
+def _totals(rows: list[Any], this_week: int) -> dict[str, Any]:
+    """A family's check-in totals of one week, from its members' rows."""
+    mine = [r for r in rows if r["this_week"] == this_week]
+    return {"checkins": sum(r["days"] for r in mine), "people": len(mine),
+            "hours": sum(r["hours"] for r in mine), "diamonds": sum(r["diamonds"] for r in mine),
+            "followers": sum(r["followers"] for r in mine)}
+
+
 def _no_names(guild_id: int, user_id: int) -> str | None:
     return None
+
+
+@dataclass(frozen=True)
+class _Standings:
+    """A running campaign as one sweep reads it once: participants → family and value, and
+    the ranks of those with a value (ties shared, as on the campaign board)."""
+
+    campaign: Campaign
+    people: dict[int, int | None]
+    values: dict[int, float]
+    ranks: dict[int, int]
+
+    def of(self, user_id: int) -> dict[str, Any]:
+        """A participant's place, for their creator digest."""
+        value = self.values.get(user_id, 0.0)
+        target = self.campaign.target_creator
+        return {"campaign": self.campaign, "value": value, "rank": self.ranks.get(user_id),
+                "of": len(self.ranks), "reached": bool(target and value >= target)}
 
 
 @dataclass
@@ -65,8 +92,7 @@ class _Sweep:
     leaders: dict[tuple[int, int], Any]
     names: Names
     tiers: dict[int, list[Tier]] = field(default_factory=dict)
-    campaigns: dict[int, list[tuple[Campaign, dict[int, int | None], dict[int, float]]]] = (
-        field(default_factory=dict))
+    campaigns: dict[int, list[_Standings]] = field(default_factory=dict)
 
     def person(self, guild_id: int, user_id: int) -> dict[str, Any]:
         return {"user_id": user_id, "name": self.names(guild_id, user_id)}
@@ -229,16 +255,16 @@ class DigestService:
             sweep.tiers[guild_id] = await self.tiers.list(guild_id)
         return sweep.tiers[guild_id]
 
-    async def _campaigns(self, sweep: _Sweep, guild_id: int
-                         ) -> list[tuple[Campaign, dict[int, int | None], dict[int, float]]]:
-        """The guild's running campaigns with (participants → family, participants → value)."""
+    async def _campaigns(self, sweep: _Sweep, guild_id: int) -> list[_Standings]:
+        """The guild's running campaigns and their standings."""
         if self.campaigns is None:
             return []
         if guild_id not in sweep.campaigns:
             found = []
             for campaign in await self.campaigns.list(guild_id, ("running",)):
                 people, values = await self.campaigns.standings(campaign)
-                found.append((campaign, people, values))
+                ranks = {u: rank for rank, u, _ in cm.ranked(values)}
+                found.append(_Standings(campaign, people, values, ranks))
             sweep.campaigns[guild_id] = found
         return sweep.campaigns[guild_id]
 
@@ -278,8 +304,7 @@ class DigestService:
                 contents[i] = {
                     "start": first, "end": last, "week": week, "prev": prev,
                     "streak": streaks.get(user, 0), "pace": paces.get(user),
-                    "campaigns": [_standing(c, values, user) for c, people, values in campaigns
-                                  if user in people]}
+                    "campaigns": [c.of(user) for c in campaigns if user in c.people]}
         return contents
 
     async def _paces(self, sweep: _Sweep, guild_id: int, users: list[int], day: date
@@ -293,12 +318,7 @@ class DigestService:
         held = dict(await self.db.fetchall(
             f"SELECT user_id, tier_id FROM member_tiers WHERE guild_id = ?"
             f" AND user_id IN ({marks})", (guild_id, *users)))
-        rows = await self.db.fetchall(
-            "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
-            " WHERE guild_id = ? AND period_kind = 'month' AND period = ?"
-            f" AND user_id IN ({marks})", (guild_id, month(day), *users))
-        progress = {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"],
-                                           r["followers"]) for r in rows}
+        progress = await month_totals(self.db, guild_id, users, month(day))
         out = {}
         for user in users:
             mine = next((t for t in tiers if t.id == held.get(user)), None)
@@ -306,9 +326,7 @@ class DigestService:
             target = above[0] if above else mine
             if target is None:
                 continue
-            p = progress.get(user, Progress())
-            paces = [x for x in (pace(m, getattr(p, m), target, day) for m in PACED)
-                     if x is not None]
+            paces = tier_paces(progress.get(user, Progress()), target, day)
             if paces:
                 out[user] = {"tier": target.name, "held": target is mine, "paces": paces}
         return out
@@ -345,7 +363,8 @@ class DigestService:
         pending = await self.db.fetchval(
             "SELECT count(*) FROM family_requests WHERE family_id = ? AND status = 'pending'",
             (family["id"],))
-        week, last = await self._checkin_totals("family_id = ?", (family["id"],), base["start"])
+        rows = await self._member_weeks(family["id"], base["start"])
+        week, last = _totals(rows, 1), _totals(rows, 0)
         if not (week["checkins"] or last["checkins"] or stats.joins or stats.leaves or pending):
             return None  # nothing happened in two weeks: an empty digest is not sent
         checkins = daily = None
@@ -356,33 +375,34 @@ class DigestService:
                         "hours": week["hours"], "diamonds": week["diamonds"],
                         "prev_count": last["checkins"], "prev_hours": last["hours"],
                         "prev_diamonds": last["diamonds"]}
-        top, slipping = await self._members_week(g, family, base["start"], start, sweep)
+        top, slipping = await self._top_and_slipping(g, family, rows, start, sweep)
         campaigns = []
-        for campaign, people, values in await self._campaigns(sweep, g):
-            members = [(u, values.get(u, 0.0)) for u, f in people.items() if f == family["id"]]
-            if members:
-                target = campaign.target_creator
-                campaigns.append({
-                    "campaign": campaign, "participants": len(members),
-                    "reached": sum(1 for _, v in members if target and v >= target),
-                    "total": round(sum(v for _, v in members), 2)})
+        for c in await self._campaigns(sweep, g):
+            if family["id"] in c.people.values():
+                campaigns.append(await self.campaigns.family_standing(  # type: ignore[union-attr]
+                    c.campaign, family["id"], c.people, c.values))
         return {**base, "family": family["name"], "stats": stats, "prev": prev,
                 "pending": pending, "checkins": checkins, "daily": daily, "top": top,
                 "slipping": slipping[:SLIPPING], "more_slipping": max(0, len(slipping) - SLIPPING),
                 "campaigns": campaigns}
 
-    async def _members_week(self, g, family, first: date, start: datetime, sweep: _Sweep
-                            ) -> tuple[list[dict], list[dict]]:
+    async def _member_weeks(self, family_id: int, first: date) -> list[Any]:
+        """Each member's check-ins in the family over the local days ``first``..+6
+        (``this_week`` 1) and the 7 days before (0)."""
+        return await self.db.fetchall(
+            "SELECT user_id, local_date >= ? AS this_week, count(*) AS days,"
+            " sum(hours) AS hours, sum(diamonds) AS diamonds, sum(followers) AS followers"
+            " FROM checkins WHERE family_id = ? AND local_date BETWEEN ? AND ?"
+            " GROUP BY user_id, this_week",
+            (first.isoformat(), family_id, (first - timedelta(days=7)).isoformat(),
+             (first + timedelta(days=6)).isoformat()))
+
+    async def _top_and_slipping(self, g, family, rows: list[Any], start: datetime,
+                                sweep: _Sweep) -> tuple[list[dict], list[dict]]:
         """The family's top performers of the week (by hours live), and who is slipping: a
         member (not a leader) there since before the week who checked in on fewer days than
         the week before, or on none."""
-        rows = await self.db.fetchall(
-            "SELECT user_id, local_date >= ? AS this_week, count(*) AS days,"
-            " sum(hours) AS hours, sum(diamonds) AS diamonds FROM checkins"
-            " WHERE family_id = ? AND local_date BETWEEN ? AND ? GROUP BY user_id, this_week",
-            (first.isoformat(), family["id"], (first - timedelta(days=7)).isoformat(),
-             (first + timedelta(days=6)).isoformat()))
-        weeks = {(r["user_id"], r["this_week"]): r for r in rows}
+        days = {(r["user_id"], r["this_week"]): r["days"] for r in rows}
         top = sorted((r for r in rows if r["this_week"] and r["hours"] > 0),
                      key=lambda r: (-r["hours"], -r["diamonds"], r["user_id"]))[:TOP]
         leaders = {family["leader_user_id"], family["co_leader_user_id"]}
@@ -393,8 +413,7 @@ class DigestService:
         for m in members:
             if m["user_id"] in leaders:
                 continue
-            now = weeks[(m["user_id"], 1)]["days"] if (m["user_id"], 1) in weeks else 0
-            was = weeks[(m["user_id"], 0)]["days"] if (m["user_id"], 0) in weeks else 0
+            now, was = days.get((m["user_id"], 1), 0), days.get((m["user_id"], 0), 0)
             if now == 0 or now < was:
                 slipping.append({**sweep.person(g, m["user_id"]), "days": now, "before": was})
         slipping.sort(key=lambda p: (p["days"], -p["before"], p["user_id"]))
@@ -439,11 +458,3 @@ class DigestService:
                 "rate": min(1.0, week["checkins"] / max(1, stats.members * 7)),
                 "quality": quality if quality.checkins else None}
 
-
-def _standing(campaign: Campaign, values: dict[int, float], user_id: int) -> dict[str, Any]:
-    """A participant's place in a running campaign: value, rank among those with a value."""
-    mine = values.get(user_id, 0.0)
-    ahead = sum(1 for v in values.values() if v > mine)
-    return {"campaign": campaign, "value": mine, "rank": ahead + 1 if mine > 0 else None,
-            "of": sum(1 for v in values.values() if v > 0),
-            "reached": bool(campaign.target_creator and mine >= campaign.target_creator)}

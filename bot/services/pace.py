@@ -65,6 +65,12 @@ def pace(metric: str, value: float, tier: Tier, today: date) -> Pace | None:
     return Pace(metric, value, threshold, tier.name, projected, per_day, days_left)
 
 
+def tier_paces(progress: Progress, tier: Tier, today: date) -> list[Pace]:
+    """The pace of each metric ``tier`` sets a threshold for."""
+    return [found for metric in PACED
+            if (found := pace(metric, getattr(progress, metric), tier, today)) is not None]
+
+
 @dataclass(frozen=True)
 class Change:
     metric: str
@@ -96,8 +102,9 @@ class Risk:
     shortfalls: list[Pace]
 
 
-async def _month(db: Database, guild_id: int, user_ids: list[int], key: str
-                 ) -> dict[int, Progress]:
+async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: str
+                       ) -> dict[int, Progress]:
+    """Each of ``user_ids``' totals for the month ``key`` (YYYY-MM)."""
     marks = ",".join("?" * len(user_ids))
     rows = await db.fetchall(
         "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
@@ -162,18 +169,13 @@ class PaceService:
                 return sum(r[metric] for d, r in by_day.items()
                            if lo <= (today - date.fromisoformat(d)).days < hi)
             changes.append(Change(metric, round(total(0, 7), 2), round(total(7, 14), 2)))
-        progress = (await _month(self.db, guild_id, [user_id], month(today))).get(
+        progress = (await month_totals(self.db, guild_id, [user_id], month(today))).get(
             user_id, Progress())
         tiers = await self.tiers.list(guild_id)
         tier = await self.tiers.tier_of(guild_id, user_id)
         above = [t for t in tiers if tier is None or t.rank > tier.rank]
         next_tier = above[0] if above else None
-        paces = []
-        if next_tier is not None:
-            for metric in PACED:
-                found = pace(metric, getattr(progress, metric), next_tier, today)
-                if found is not None:
-                    paces.append(found)
+        paces = tier_paces(progress, next_tier, today) if next_tier is not None else []
         return Report(user_id, today, days, changes, progress, tier, next_tier, paces)
 
     async def at_risk(self, guild_id: int, family_id: int) -> list[Risk]:
@@ -194,14 +196,14 @@ class PaceService:
             " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id",
             (guild_id, *params),
         )
-        progress = await _month(self.db, guild_id, [r["user_id"] for r in rows], month(today))
+        progress = await month_totals(self.db, guild_id, [r["user_id"] for r in rows],
+                                      month(today))
         out = []
         for row in rows:
             held = next((t for t in tiers if t.id == row["tier_id"]), None)
             target = held or tiers[0]
-            p = progress.get(row["user_id"], Progress())
-            paces = [pace(m, getattr(p, m), target, today) for m in PACED]
-            short = [x for x in paces if x is not None and not x.on_track]
+            paces = tier_paces(progress.get(row["user_id"], Progress()), target, today)
+            short = [x for x in paces if not x.on_track]
             if short:
                 out.append(Risk(row["user_id"], target, held is not None, short))
         return out
