@@ -230,8 +230,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         except discord.HTTPException as exc:
             log.warning("pending feedback not shown after /%s: %s", command.name, exc)
             return
-        for feedback in pending:
-            await checkins.feedback_delivered(feedback.id, "command")
+        await checkins.feedback_delivered([f.id for f in pending], "command")
 
     @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
     @app_commands.guild_only()

@@ -301,8 +301,8 @@ class CheckinService:
             streak = streak_length(before | {day}, today, context["rest_days"])
             # A check-in for yesterday can join two runs: celebrate the highest milestone
             # this check-in crossed, not only one it landed on.
-            crossed = [m for m in MILESTONES
-                       if streak_length(before, today, context["rest_days"]) < m <= streak]
+            was = streak_length(before, today, context["rest_days"])
+            crossed = [m for m in MILESTONES if was < m <= streak]
             old = tx.fetchone(
                 "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date = ?",
                 (guild_id, user_id, day.isoformat()),
@@ -440,11 +440,14 @@ class CheckinService:
         return [Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
                          date.fromisoformat(r["local_date"])) for r in rows]
 
-    async def feedback_delivered(self, feedback_id: int, via: str) -> None:
+    async def feedback_delivered(self, feedback_ids: int | list[int], via: str) -> None:
+        """Mark feedback as seen by the creator (``via`` dm, or command), in one write."""
+        ids = [feedback_ids] if isinstance(feedback_ids, int) else feedback_ids
+        now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
-            await tx.execute(
+            await tx.executemany(
                 "UPDATE checkin_feedback SET delivered_via = ?, delivered_at = ? WHERE id = ?"
-                " AND delivered_at IS NULL", (via, to_db(self.clock.now()), feedback_id),
+                " AND delivered_at IS NULL", [(via, now, i) for i in ids],
             )
 
     async def feedback_stats(self, guild_id: int, family_id: int | None, start: datetime,
