@@ -84,11 +84,14 @@ class EmailCog(commands.Cog):
         return await self.bot.services.digests.sweep(is_manager=await self._manager_check(),
                                                      names=self._display_name)
 
-    def _display_name(self, guild_id: int, user_id: int) -> str | None:
-        """How a member is called in digests: their server display name (None when not
-        cached)."""
+    def _member(self, guild_id: int, user_id: int) -> discord.Member | None:
+        """A member from the cache (None when not cached)."""
         guild = self.bot.get_guild(guild_id)
-        member = guild.get_member(user_id) if guild is not None else None
+        return guild.get_member(user_id) if guild is not None else None
+
+    def _display_name(self, guild_id: int, user_id: int) -> str | None:
+        """How a member is called in digests: their server display name."""
+        member = self._member(guild_id, user_id)
         return member.display_name if member is not None else None
 
     async def _manager_check(self):
@@ -97,8 +100,7 @@ class EmailCog(commands.Cog):
         settings = {g.id: await self.bot.services.guilds.get(g.id) for g in self.bot.guilds}
 
         def check(guild_id: int, user_id: int) -> bool | None:
-            guild = self.bot.get_guild(guild_id)
-            member = guild.get_member(user_id) if guild is not None else None
+            member = self._member(guild_id, user_id)
             if member is None or guild_id not in settings:
                 return None
             return member_is_manager(member, settings[guild_id])

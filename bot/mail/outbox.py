@@ -53,6 +53,19 @@ async def is_suppressed(tx: Transaction, address: str) -> bool:
     ))
 
 
+async def recent(tx: Transaction, kind: str, since: datetime, *,
+                 member: tuple[int, int] | None = None, recipient: str | None = None) -> int:
+    """How many ``kind`` emails were queued since ``since`` for a member (guild, user) or
+    to an address."""
+    if member is not None:
+        where, params = "guild_id = ? AND user_id = ?", member
+    else:
+        where, params = "recipient = ?", (recipient,)
+    return await tx.fetchval(
+        f"SELECT count(*) FROM email_outbox WHERE {where} AND kind = ? AND created_at >= ?",
+        (*params, kind, to_db(since)))
+
+
 async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:
     """Queue ``email`` in ``tx``; False when its dedupe key exists or the address is
     suppressed."""

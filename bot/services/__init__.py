@@ -72,7 +72,7 @@ class Services:
         services.leaderboards = LeaderboardService(
             db, clock, guilds, services.families, services.tiers)
         services.pace = PaceService(db, clock, members, services.tiers, services.families)
-        services.email = EmailService(db, clock, audit, members, settings)
+        services.email = EmailService(db, clock, audit, members, settings, services.families)
         services.reminders.email_hook = services.email.reminder
         services.families.on_left_server.append(services.email.exit_survey)
         services.broadcasts = BroadcastService(db, clock, audit, members, services.email)

@@ -26,7 +26,7 @@ from bot.mail import outbox, tokens
 from bot.mail.rendering import Renderer
 from bot.mail.smtp import mask
 from bot.services.audit import AuditLog
-from bot.services.families import LEAVE_REASONS
+from bot.services.families import LEAVE_REASONS, FamilyService
 from bot.services.members import MemberService
 from bot.services.reminders import Due, Outcome
 
@@ -93,8 +93,9 @@ def validate_address(value: str) -> str:
 
 class EmailService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
-                 settings: Settings) -> None:
+                 settings: Settings, families: FamilyService) -> None:
         self.db = db
+        self.families = families
         self.clock = clock
         self.audit = audit
         self.members = members
@@ -242,14 +243,10 @@ class EmailService:
         async with self.db.transaction() as tx:
             if await outbox.is_suppressed(tx, address):
                 raise UserError("email.suppressed", address=mask(address))
-            since = to_db(now - timedelta(hours=1))
-            mine = await tx.fetchval(
-                "SELECT count(*) FROM email_outbox WHERE guild_id = ? AND user_id = ?"
-                " AND kind = 'verify' AND created_at >= ?", (guild_id, user_id, since))
-            theirs = await tx.fetchval(
-                "SELECT count(*) FROM email_outbox WHERE recipient = ? AND kind = 'verify'"
-                " AND created_at >= ?", (address, since))
-            if max(mine, theirs) >= CODES_PER_HOUR:
+            since = now - timedelta(hours=1)
+            if max(await outbox.recent(tx, "verify", since, member=(guild_id, user_id)),
+                   await outbox.recent(tx, "verify", since, recipient=address)
+                   ) >= CODES_PER_HOUR:
                 raise UserError("email.too_many_codes", limit=CODES_PER_HOUR)
             await self.members.ensure(tx, guild_id, user_id)
             await tx.execute(
@@ -358,9 +355,11 @@ class EmailService:
 
     # -- unsubscribe ---------------------------------------------------------------------
 
-    async def check_token(self, token: str | None) -> tuple[tokens.Unsubscribe, str] | None:
-        """The token's content and the recipient's language, or None if it is not ours."""
-        parsed = tokens.verify(await self.secret(), token)
+    async def check_token(self, token: str | None, purpose: str = tokens.UNSUBSCRIBE
+                          ) -> tuple[tokens.Unsubscribe, str] | None:
+        """The token's content and the recipient's language, or None if it is not ours (for
+        this purpose)."""
+        parsed = tokens.verify(await self.secret(), token, purpose)
         if parsed is None:
             return None
         found = await self.get(parsed.guild_id, parsed.user_id)
@@ -415,12 +414,9 @@ class EmailService:
     async def check_exit(self, token: str | None, reason: str | None
                          ) -> tuple[tokens.Unsubscribe, str] | None:
         """An exit-survey answer link's member and language, or None if it is not ours."""
-        parsed = tokens.verify(await self.secret(), token, tokens.EXIT)
-        if parsed is None or reason not in EXIT_REASONS:
+        if reason not in EXIT_REASONS:
             return None
-        found = await self.get(parsed.guild_id, parsed.user_id)
-        return parsed, await self._locale(parsed.guild_id, parsed.user_id,
-                                          found.locale if found else None)
+        return await self.check_token(token, tokens.EXIT)
 
     async def answer_exit(self, token: str | None, reason: str | None
                           ) -> tuple[tokens.Unsubscribe, str] | None:
@@ -431,11 +427,7 @@ class EmailService:
             return None
         parsed, _ = checked
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE family_members SET leave_reason = ? WHERE id = (SELECT id FROM"
-                " family_members WHERE guild_id = ? AND user_id = ? AND ended_by ="
-                " 'left_server' ORDER BY left_at DESC LIMIT 1)",
-                (reason, parsed.guild_id, parsed.user_id))
+            await self.families.answer_exit(tx, parsed.guild_id, parsed.user_id, str(reason))
             await self.audit.record(tx, parsed.guild_id, parsed.user_id, "email.exit_answer",
                                     str(parsed.user_id), reason=reason)
         return checked

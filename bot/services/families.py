@@ -650,6 +650,17 @@ class FamilyService:
             )
             return current
 
+    async def answer_exit(self, tx: Transaction, guild_id: int, user_id: int, reason: str
+                          ) -> None:
+        """Why a member left the server (their exit survey): the reason of the membership
+        that ended then, which the attrition KPI counts."""
+        if reason not in LEAVE_REASONS:
+            raise UserError("families.bad_reason", choices=LEAVE_REASONS)
+        await tx.execute(
+            "UPDATE family_members SET leave_reason = ? WHERE id = (SELECT id FROM"
+            " family_members WHERE guild_id = ? AND user_id = ? AND ended_by = 'left_server'"
+            " ORDER BY left_at DESC LIMIT 1)", (reason, guild_id, user_id))
+
     # -- agreement -------------------------------------------------------------------------
 
     async def accept_agreement(self, guild_id: int, user_id: int, version: int) -> None:
