@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.clock import Clock, to_db
 from bot.config import load_settings
 from bot.db import Database
+from bot.mail.local import free_port
 from bot.services import Services
 from emulator import Emulator
 
 GLOBAL_RATE = 50
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the bot process ---------------------------------------------------------------------------

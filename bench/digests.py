@@ -21,7 +21,6 @@ import asyncio
 import json
 import logging
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.clock import FrozenClock, to_db
 from bot.config import load_settings
 from bot.db import Database
+from bot.mail.local import free_port
 from bot.mail.rendering import Renderer
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig, build_message
@@ -59,11 +59,6 @@ sys.stdin.read()
 c.stop()
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def seed(path: Path, recipients: int) -> None:

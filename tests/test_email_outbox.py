@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from aiosmtpd.controller import Controller
-
 from bot.mail import outbox
 from bot.mail.sender import Sender
 from tests.test_email_support import SmtpSink, body, make_sender, smtp_config, smtp_server  # noqa: F401
@@ -117,9 +115,7 @@ async def test_smtp_down_keeps_mail_queued(services, clock):
     assert "Connect" in status["errors"][0]["last_error"]  # what `familia email status` shows
     assert ANA not in str(status)
     # the server comes up on that port: the retry, when due, delivers it
-    sink = SmtpSink()
-    sink.port = sender.config.port
-    sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    sink = SmtpSink(port=sender.config.port)
     sink.controller.start()
     try:
         clock.advance(hours=1)

@@ -6,30 +6,20 @@ DATA commands fail with that reply, and ``refuse`` holds addresses answered with
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-
 import pytest
-from aiosmtpd.controller import Controller
 
+from bot.mail.local import LocalSmtpServer, free_port  # noqa: F401 (free_port for the tests)
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class SmtpSink(LocalSmtpServer):
+    """The offline mode's server, with failures on demand."""
 
-
-class SmtpSink:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
         self.failures: list[str] = []
         self.refuse: set[str] = set()
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def fail_next(self, n: int, reply: str = "451 4.3.0 try again later") -> None:
         self.failures.extend([reply] * n)
@@ -43,9 +33,7 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         if self.failures:
             return self.failures.pop(0)
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
+        return await super().handle_DATA(server, session, envelope)
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"] == address]

@@ -33,7 +33,7 @@ class LocalSmtpServer:
         self.port = port or free_port()
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self.controller = Controller(self, hostname=self.host, port=self.port)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -46,11 +46,11 @@ class LocalSmtpServer:
             return list(self.messages)
 
     def start(self) -> LocalSmtpServer:
-        self._controller.start()
+        self.controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        self.controller.stop()
 
     def __enter__(self) -> LocalSmtpServer:
         return self.start()
