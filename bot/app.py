@@ -1,4 +1,5 @@
-"""The Discord bot: a ``commands.Bot`` built in ``main()`` with its resources passed in."""
+"""The Discord bot: a ``commands.Bot`` over the parts the composition root built
+(``bot/compose.py``); it owns their life: started in ``setup_hook``, stopped in ``close``."""
 
 from __future__ import annotations
 
@@ -8,20 +9,19 @@ import json
 import logging
 import pkgutil
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
 import cogs
-from bot.clock import Clock
-from bot.config import Settings
-from bot.db import Database
 from bot.interactions import handle_error, log_command, start_timer
-from bot.services import Services
-from bot.templating import Templates
+from bot.scheduling import Jobs
 from bot.translator import FamiliaTranslator
+
+if TYPE_CHECKING:
+    from bot.compose import Root
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +68,8 @@ class FamiliaTree(app_commands.CommandTree):
 
 
 class FamiliaBot(commands.Bot):
-    services: Services
-
     def __init__(
-        self,
-        settings: Settings,
-        db: Database,
-        templates: Templates,
-        scheduler: AsyncIOScheduler,
-        *,
-        clock: Clock | None = None,
-        extensions: Iterable[str] | None = None,
-        **options: object,
+        self, root: Root, *, extensions: Iterable[str] | None = None, **options: object
     ) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         super().__init__(
@@ -92,29 +82,48 @@ class FamiliaBot(commands.Bot):
             ),
             **options,  # type: ignore[arg-type]
         )
-        self.settings = settings
-        self.db = db
-        self.templates = templates
-        self.scheduler = scheduler
-        self.clock = clock or Clock()
+        self.settings = root.settings
+        self.clock = root.clock
+        self.db = root.db
+        self.templates = root.templates
+        self.renderer = root.renderer
+        self.email_sender = root.sender
+        self.events = root.events
+        self.services = root.services
+        self.web = root.web
+        self.scheduler = root.scheduler
+        self.jobs = Jobs(root.scheduler, ready=self.wait_until_ready)
         self.extension_names = list(extensions) if extensions is not None else discover_cogs()
         self.background_tasks: set[asyncio.Task[object]] = set()
 
     async def setup_hook(self) -> None:
-        # Order matters: database first, then services, then cogs (their cog_load uses both).
+        # Order matters: the database is migrated before anything uses it; the cogs load
+        # after it; the scheduler starts last, when every job is registered.
         await self.load_features()
+        await self.start_email()
         await self.sync_commands()
-        self.scheduler.start()
+        self.jobs.start()
 
     async def load_features(self) -> None:
-        """Migrate, build the services, set the translator and load the cogs (no network)."""
+        """Migrate, set the translator and load the cogs (no network; nothing started)."""
         applied = await self.db.migrate()
         if applied:
             log.info("database upgraded to version %s", applied[-1].version)
-        self.services = Services.build(self.db, self.settings, self.clock)
         await self.tree.set_translator(FamiliaTranslator(self.templates.catalogs))
         for name in self.extension_names:
             await self.load_extension(name)
+
+    async def start_email(self) -> None:
+        """The email sender task and the web server (unsubscribe and exit pages, health);
+        stopped in :meth:`close`."""
+        await self.services.email.secret()  # generated and stored once, before any link
+        self.spawn(self.email_sender.run(), name="email sender")
+        settings = self.settings
+        try:
+            await self.web.start(settings.http_host, settings.http_port)
+        except OSError as exc:  # the bot still works; unsubscribe links will not until fixed
+            log.error("web server could not listen on %s:%s: %s", settings.http_host,
+                      settings.http_port, exc)
 
     async def sync_commands(self) -> bool:
         """Sync application commands only when the tree (or its translations) changed."""
@@ -161,12 +170,16 @@ class FamiliaBot(commands.Bot):
         log_command(interaction, "ok")
 
     async def close(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        """Stop what ``setup_hook`` started, in reverse: the scheduler (no new sweeps), the
+        background tasks (the email sender closes its SMTP connections), the web server,
+        the render workers; then discord.py unloads the cogs and disconnects."""
+        self.jobs.stop()
         for task in list(self.background_tasks):
             task.cancel()
         if self.background_tasks:
             await asyncio.gather(*self.background_tasks, return_exceptions=True)
+        await self.web.stop()
+        self.renderer.close()
         await super().close()
 
 

@@ -1,4 +1,5 @@
-"""Wiring: build the resources in order and run the bot until Ctrl-C."""
+"""Running the bot: open the database, build everything (``bot/compose.py``), run until
+Ctrl-C, close everything."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from discord import app_commands
 
 from bot.app import FamiliaBot
 from bot.clock import Clock
+from bot.compose import build_bot
 from bot.config import Settings
 from bot.db import Database
-from bot.scheduling import create_scheduler
-from bot.templating import Templates
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,13 @@ log = logging.getLogger(__name__)
 async def familia_bot(
     settings: Settings, *, clock: Clock | None = None, **options: object
 ) -> AsyncIterator[FamiliaBot]:
-    """The bot with its database, templates and scheduler; everything closed on exit.
+    """The bot over everything the composition root builds; everything closed on exit.
 
     ``options`` go to discord.py's client (e.g. ``guild_ready_timeout`` for the emulator).
     """
     db = await Database.open(settings.database_path)
     try:
-        bot = FamiliaBot(settings, db, Templates(), create_scheduler(), clock=clock, **options)
+        bot = build_bot(settings, db, clock=clock, **options)
         try:
             yield bot
         finally:

@@ -8,19 +8,23 @@ language. ``.html`` templates are autoescaped; Discord text is not.
 from __future__ import annotations
 
 import functools
+import logging
+import secrets
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.utils import pass_eval_context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from bot.errors import FamiliaError
 from bot.i18n import Catalog, load_catalogs
+
+log = logging.getLogger(__name__)
 
 
 def _escape_markdown(text: Any) -> str:
@@ -85,7 +89,22 @@ class Templates:
         return str(getattr(module, name)(*args)).strip()
 
     def render_error(self, locale: str, error: FamiliaError) -> str:
-        """The message for a domain error: macro ``name`` of ``discord/errors/<area>.j2``."""
+        """The message for a domain error: macro ``name`` of ``discord/errors/<area>.j2``.
+
+        An error without a message (an unknown code) or one that fails to render still gets
+        an answer: the generic message with a support code, logged with the code it replaced
+        (a test checks that every code raised in the code base has its message)."""
+        try:
+            return self._error_message(locale, error)
+        except (TemplateError, LookupError, TypeError):
+            if error.code == "common.unexpected":  # the fallback itself: a real bug
+                raise
+            support = secrets.token_hex(3).upper()
+            log.exception("no error message for %s (answered with the generic one, code=%s)",
+                          error.code, support)
+            return self._error_message(locale, FamiliaError("common.unexpected", code=support))
+
+    def _error_message(self, locale: str, error: FamiliaError) -> str:
         area, name = error.code.split(".", 1)
         module = self.env(locale).get_template(f"discord/errors/{area}.j2").module
         found = getattr(module, name, None)

@@ -45,7 +45,7 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # (host, port[, …]) of the bound socket
         log.info("web server listening on %s:%s", host, self.port)
         return self.port
 

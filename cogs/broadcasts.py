@@ -142,8 +142,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmButton, CancelButton)
-        self.bot.scheduler.add_job(self.sweep, "interval", seconds=30, id=JOB_ID,
-                                   replace_existing=True)
+        self.bot.jobs.every(JOB_ID, self.sweep, seconds=30)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -151,8 +150,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ConfirmButton, CancelButton)
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
+        self.bot.jobs.remove(JOB_ID)
         self.sender.stop()
 
     async def sweep(self) -> None:

@@ -304,18 +304,13 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton,
                                    ResultsButton)
-        self.bot.scheduler.add_job(self.poster.tick, "interval", seconds=30, id=JOB_ID,
-                                   replace_existing=True)
+        # catch_up: what fell due while the bot was down goes out once it is ready
+        self.bot.jobs.every(JOB_ID, self.poster.tick, seconds=30, catch_up=True)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ScheduleButton, DiscardButton, EnrolButton,
                                       ProgressButton, ResultsButton)
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        self.bot.spawn(self.poster.tick(), "campaigns-catch-up")
+        self.bot.jobs.remove(JOB_ID)
 
     async def _ids(self, guild_id: int, audience: str, families: str | None,
                    tiers: str | None) -> list[int]:

@@ -1,12 +1,10 @@
 """/email: an address per member, verified by a code; preferences; the digest schedule.
 
-The cog also owns the email machinery's life: the sender task, the web server (unsubscribe,
-health) and the digest sweep job start in ``cog_load`` and stop in ``cog_unload``.
+The email machinery (the sender task, the web server, the digest sweep) is built in the
+composition root (``bot/compose.py``) and started and stopped by the bot, not here.
 """
 
 from __future__ import annotations
-
-import logging
 
 import discord
 from discord import app_commands
@@ -14,18 +12,11 @@ from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
 from bot.app import FamiliaBot
-from bot.checks import is_manager, manager_only, member_is_manager
+from bot.checks import is_manager, manager_only
 from bot.i18n import normalise
 from bot.interactions import reply
-from bot.mail.rendering import Renderer
-from bot.mail.sender import Sender
-from bot.mail.smtp import SmtpConfig
-from bot.web import WebServer
 from cogs._options import LANGUAGE_CHOICES
 
-log = logging.getLogger(__name__)
-
-JOB_ID = "email-digests"
 DAY_CHOICES = [
     app_commands.Choice(name=_T(day), value=i)
     for i, day in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
@@ -41,71 +32,10 @@ class EmailCog(commands.Cog):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        self.sender: Sender | None = None
-        self.web: WebServer | None = None
-        self._task = None
 
     @property
     def service(self):
         return self.bot.services.email
-
-    async def cog_load(self) -> None:
-        settings = self.bot.settings
-        self.service.templates = self.bot.templates
-        self.service.renderer = Renderer(self.bot.templates,
-                                         processes=settings.email_render_processes)
-        await self.service.secret()
-        self.sender = Sender(
-            self.bot.db, SmtpConfig.from_settings(settings), self.bot.clock,
-            connections=settings.email_connections, outbox_dir=settings.outbox_dir)
-        self.service.on_queued = self.sender.wake
-        self._task = self.bot.spawn(self.sender.run(), name="email sender")
-        self.web = WebServer(self.service, self.bot.templates, settings.default_locale)
-        try:
-            await self.web.start(settings.http_host, settings.http_port)
-        except OSError as exc:  # the bot still works; unsubscribe links will not until fixed
-            log.error("web server could not listen on %s:%s: %s", settings.http_host,
-                      settings.http_port, exc)
-        self.bot.scheduler.add_job(self.sweep, "interval", minutes=5, id=JOB_ID,
-                                   replace_existing=True)
-
-    async def cog_unload(self) -> None:
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
-        if self._task is not None:
-            self._task.cancel()
-        if self.web is not None:
-            await self.web.stop()
-        self.service.on_queued = lambda: None
-        if self.service.renderer is not None:
-            self.service.renderer.close()
-
-    async def sweep(self) -> int:
-        return await self.bot.services.digests.sweep(is_manager=await self._manager_check(),
-                                                     names=self._display_name)
-
-    def _member(self, guild_id: int, user_id: int) -> discord.Member | None:
-        """A member from the cache (None when not cached)."""
-        guild = self.bot.get_guild(guild_id)
-        return guild.get_member(user_id) if guild is not None else None
-
-    def _display_name(self, guild_id: int, user_id: int) -> str | None:
-        """How a member is called in digests: their server display name."""
-        member = self._member(guild_id, user_id)
-        return member.display_name if member is not None else None
-
-    async def _manager_check(self):
-        """Whether someone is a program manager now, from the member cache (None when the
-        member is not cached: their address keeps what it remembers)."""
-        settings = {g.id: await self.bot.services.guilds.get(g.id) for g in self.bot.guilds}
-
-        def check(guild_id: int, user_id: int) -> bool | None:
-            member = self._member(guild_id, user_id)
-            if member is None or guild_id not in settings:
-                return None
-            return member_is_manager(member, settings[guild_id])
-
-        return check
 
     # -- commands ------------------------------------------------------------------------
 

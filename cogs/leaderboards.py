@@ -162,13 +162,11 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PageButton)
-        self.bot.scheduler.add_job(self.sweep, "interval", minutes=15, id=JOB_ID,
-                                   replace_existing=True)
+        self.bot.jobs.every(JOB_ID, self.sweep, minutes=15)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton)
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
+        self.bot.jobs.remove(JOB_ID)
 
     @leaderboard.command(name=_T("creators"), description=_T("Rank creators by a metric"))
     @app_commands.rename(metric=_T("metric"), period=_T("period"), scope=_T("scope"),

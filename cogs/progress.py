@@ -36,12 +36,10 @@ class ProgressCog(commands.Cog, name="Progress"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.scheduler.add_job(self.nudge_sweep, "interval", minutes=30, id=JOB_ID,
-                                   replace_existing=True)
+        self.bot.jobs.every(JOB_ID, self.nudge_sweep, minutes=30)
 
     async def cog_unload(self) -> None:
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
+        self.bot.jobs.remove(JOB_ID)
 
     @progress.command(name=_T("view"), description=_T("Your last 30 days and your tier pace"))
     @app_commands.rename(member=_T("member"))

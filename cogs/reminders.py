@@ -37,15 +37,11 @@ class RemindersCog(commands.Cog, name="Reminders"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.scheduler.add_job(
-            self.sweep, "interval", seconds=self.bot.settings.reminder_sweep_seconds,
-            id=JOB_ID, replace_existing=True,
-        )
-        self.bot.spawn(self.sweep(), name="reminders catch-up")
+        self.bot.jobs.every(JOB_ID, self.sweep,
+                            seconds=self.bot.settings.reminder_sweep_seconds, catch_up=True)
 
     async def cog_unload(self) -> None:
-        if self.bot.scheduler.get_job(JOB_ID):
-            self.bot.scheduler.remove_job(JOB_ID)
+        self.bot.jobs.remove(JOB_ID)
 
     async def sweep(self) -> list[tuple[Due, Outcome]]:
         await self.bot.wait_until_ready()

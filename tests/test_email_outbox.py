@@ -58,8 +58,7 @@ async def test_dedupe_key_and_restart_send_nothing_twice(services, smtp, setting
     # (a sweep repeated after a crash) and starts its sender: nothing is sent twice.
     db = await Database.open(settings.database_path)
     try:
-        again = Services.build(db, settings, clock)
-        again.email.templates = services.email.templates
+        again = Services.build(db, settings, clock, renderer=services.email.renderer)
         async with db.transaction() as tx:
             assert not await again.email.queue(tx, 1, 2, ANA, "exit_survey",
                                                "digest:1:2:digest_leader:2026-W10", "en")

@@ -97,7 +97,6 @@ async def test_generated_secret_is_persisted(services, settings, db, clock):
 
 @pytest.fixture
 async def web(services, templates):
-    services.email.templates = templates
     server = WebServer(services.email, templates, "en")
     port = await server.start("127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}"

@@ -77,3 +77,52 @@ def test_unexpected_error_message_carries_the_code(templates):
 def test_user_text_cannot_ping_everyone(templates):
     text = templates.render_error("en", UserError("common.bad_option", value="@everyone"))
     assert "@everyone" not in text
+
+
+def _raised_error_codes() -> dict[str, str]:
+    """Every error code the code base raises: the string literals in the first argument of
+    each ``UserError``/``NotAllowed``/``NotFound``/``FamiliaError`` call in bot/ and cogs/
+    (a conditional like ``"a.x" if c else "a.y"`` gives both), with where it is raised."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    kinds = {"FamiliaError", "UserError", "NotAllowed", "NotFound"}
+    found: dict[str, str] = {}
+    for path in sorted([*root.glob("bot/**/*.py"), *root.glob("cogs/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in kinds:
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            codes = [c.value for c in ast.walk(node.args[0])
+                     if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            assert codes, f"{where}: an error code that is not written out cannot be checked"
+            for code in codes:
+                found.setdefault(code, where)
+    return found
+
+
+def test_every_raised_error_code_has_its_message_in_every_language(templates):
+    """No user is left without a reply: each code raised anywhere names a macro of
+    ``templates/discord/errors/<area>.j2`` (its Spanish text is checked with every other
+    message by the translation test)."""
+    codes = _raised_error_codes()
+    assert len(codes) > 100  # the scan found the code base's errors
+    missing = []
+    for locale in ("en", "es"):
+        for code, where in sorted(codes.items()):
+            area, name = code.split(".", 1)
+            module = templates.env(locale).get_template(f"discord/errors/{area}.j2").module
+            if getattr(module, name, None) is None:
+                missing.append(f"{locale}: {code} (raised at {where})")
+    assert not missing, "error codes without a message:\n" + "\n".join(missing)
+
+
+def test_an_unknown_error_code_gets_the_generic_message(templates, caplog):
+    for locale, words in (("en", "Something went wrong"), ("es", "código")):
+        text = templates.render_error(locale, UserError("families.no_such_message", x=1))
+        assert words in text
+    assert "families.no_such_message" in caplog.text  # logged, with the support code

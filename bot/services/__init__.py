@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.events import Events, MemberLeftServer
+from bot.mail.rendering import Renderer
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
 from bot.services.campaigns import CampaignService
@@ -26,58 +29,69 @@ from bot.services.reminders import ReminderService
 from bot.services.tiers import TierService
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Every service, built once after migrations and before the cogs load."""
+    """Every service, each built whole by :meth:`build` (the composition root calls it)."""
 
     db: Database
     clock: Clock
+    events: Events
     audit: AuditLog
     guilds: GuildService
     members: MemberService
     meta: MetaStore
     privacy: PrivacyService
     families: FamilyService
+    progress: ProgressService
     tiers: TierService
     kpis: KpiService
-    progress: ProgressService = field(init=False)
-    checkins: CheckinService = field(init=False)
-    reminders: ReminderService = field(init=False)
-    leaderboards: LeaderboardService = field(init=False)
-    pace: PaceService = field(init=False)
-    email: EmailService = field(init=False)
-    digests: DigestService = field(init=False)
-    broadcasts: BroadcastService = field(init=False)
-    campaigns: CampaignService = field(init=False)
+    checkins: CheckinService
+    email: EmailService
+    reminders: ReminderService
+    leaderboards: LeaderboardService
+    pace: PaceService
+    broadcasts: BroadcastService
+    campaigns: CampaignService
+    digests: DigestService
 
     @classmethod
-    def build(cls, db: Database, settings: Settings, clock: Clock) -> Services:
+    def build(
+        cls, db: Database, settings: Settings, clock: Clock, *, events: Events | None = None,
+        renderer: Renderer | None = None, on_queued: Callable[[], None] = lambda: None,
+    ) -> Services:
+        """Every service in dependency order, each given what it uses in its constructor.
+
+        ``renderer`` renders emails (one over fresh templates when not given: tests, the
+        command line); ``on_queued`` wakes the email sender when mail was queued."""
+        if renderer is None:
+            from bot.templating import Templates
+
+            renderer = Renderer(Templates())
+        events = events if events is not None else Events()
         audit = AuditLog(db, clock)
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
+        families = FamilyService(db, clock, audit, guilds, members, events)
+        progress = ProgressService(db, settings.checkin_valid_day_hours)
+        tiers = TierService(db, clock, audit, guilds, progress.month_progress)
+        kpis = KpiService(db)
+        checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
+                                  settings.checkin_edit_cutoff_hour)
+        email = EmailService(db, clock, audit, members, settings, families, renderer, on_queued)
+        reminders = ReminderService(db, clock, members, settings.reminder_grace_hours,
+                                    email_hook=email.reminder)
+        campaigns = CampaignService(db, clock, audit, guilds, families, email)
         services = cls(
-            db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db),
-            privacy=PrivacyService(db),
-            families=FamilyService(db, clock, audit, members),
-            tiers=TierService(db, clock, audit, guilds),
-            kpis=KpiService(db),
+            db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
+            meta=MetaStore(db), privacy=PrivacyService(db), families=families,
+            progress=progress, tiers=tiers, kpis=kpis, checkins=checkins, email=email,
+            reminders=reminders,
+            leaderboards=LeaderboardService(db, clock, guilds, families, tiers),
+            pace=PaceService(db, clock, guilds, members, tiers, families),
+            broadcasts=BroadcastService(db, clock, audit, members, email),
+            campaigns=campaigns,
+            digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
         )
-        services.progress = ProgressService(db, settings.checkin_valid_day_hours)
-        services.checkins = CheckinService(
-            db, clock, audit, members, services.families, services.progress,
-            settings.checkin_edit_cutoff_hour,
-        )
-        services.reminders = ReminderService(db, clock, members, settings.reminder_grace_hours)
-        services.tiers.progress = services.progress.month_progress
-        services.leaderboards = LeaderboardService(
-            db, clock, guilds, services.families, services.tiers)
-        services.pace = PaceService(db, clock, members, services.tiers, services.families)
-        services.email = EmailService(db, clock, audit, members, settings, services.families)
-        services.reminders.email_hook = services.email.reminder
-        services.families.on_left_server.append(services.email.exit_survey)
-        services.broadcasts = BroadcastService(db, clock, audit, members, services.email)
-        services.campaigns = CampaignService(db, clock, audit, guilds, services.families,
-                                              services.email)
-        services.digests = DigestService(db, clock, services.email, services.kpis,
-                                         services.tiers, services.campaigns)
+        # Events between services: a member who left the server gets the exit survey.
+        events.subscribe(MemberLeftServer, email.on_member_left)
         return services

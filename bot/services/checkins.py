@@ -20,6 +20,7 @@ from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
+from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
 from bot.services.members import MemberService
 from bot.services.progress import ProgressService, Totals
@@ -170,12 +171,14 @@ def _dates_of(text: str | None) -> list[date]:
 
 class CheckinService:
     def __init__(
-        self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
-        families: FamilyService, progress: ProgressService, cutoff_hour: int = 12,
+        self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+        members: MemberService, families: FamilyService, progress: ProgressService,
+        cutoff_hour: int = 12,
     ) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
+        self.guilds = guilds
         self.members = members
         self.families = families
         self.progress = progress
@@ -208,7 +211,7 @@ class CheckinService:
             current.rest_days if rest_days is None else rest_days,
         )
         async with self.db.transaction() as tx:
-            await self.members.guilds.ensure(tx, guild_id)
+            await self.guilds.ensure(tx, guild_id)
             await tx.execute(
                 "INSERT INTO checkin_settings (guild_id, post_mode, rollcall_time, summary_time,"
                 " rest_days, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO"
@@ -241,7 +244,7 @@ class CheckinService:
             " LEFT JOIN guilds g ON g.guild_id = fm.guild_id LEFT JOIN checkin_settings s ON"
             " s.guild_id = fm.guild_id WHERE fm.guild_id = ? AND fm.user_id = ? AND"
             " fm.left_at IS NULL",
-            (self.members.guilds.default_timezone, guild_id, user_id),
+            (self.guilds.default_timezone, guild_id, user_id),
         )
 
     async def _context(self, guild_id: int, user_id: int) -> Any:

@@ -20,8 +20,10 @@ from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
 from bot.services import campaign_math as cm
+from bot.services.audit import AuditLog
 from bot.services.campaign_models import Campaign
 from bot.services.email import EmailService
+from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
 from bot.services.pace import month_totals, tier_paces
 from bot.services.tiers import Progress, Tier
@@ -99,11 +101,13 @@ class _Sweep:
 
 
 class DigestService:
-    def __init__(self, db: Database, clock: Clock, email: EmailService, kpis: KpiService,
-                 tiers: TierService | None = None, campaigns: CampaignService | None = None,
-                 ) -> None:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+                 email: EmailService, kpis: KpiService, tiers: TierService | None = None,
+                 campaigns: CampaignService | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.audit = audit
+        self.guilds = guilds
         self.email = email
         self.kpis = kpis
         self.tiers = tiers
@@ -118,14 +122,14 @@ class DigestService:
         if not 0 <= day <= 6 or not 0 <= hour <= 23:
             raise UserError("email.bad_day")
         async with self.db.transaction() as tx:
-            await self.email.members.guilds.ensure(tx, guild_id)
+            await self.guilds.ensure(tx, guild_id)
             await tx.execute(
                 "INSERT INTO email_settings (guild_id, digest_day, digest_hour, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
                 " digest_day = excluded.digest_day, digest_hour = excluded.digest_hour,"
                 " updated_at = excluded.updated_at",
                 (guild_id, day, hour, to_db(self.clock.now())))
-            await self.email.audit.record(tx, guild_id, actor_id, "email.schedule", None,
+            await self.audit.record(tx, guild_id, actor_id, "email.schedule", None,
                                           day=day, hour=hour)
         return Schedule(day, hour)
 

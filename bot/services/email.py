@@ -2,7 +2,8 @@
 
 Rendering happens when an email is queued (in the event's transaction), so the outbox row
 holds exactly what will be sent. Addresses never leave this service unmasked except into the
-outbox.
+outbox. ``on_queued`` (the sender's wake-up) is called after queueing so mail goes out now
+rather than at the sender's next poll.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.clock import Clock, from_db, to_db
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.db import Database, Transaction
 from bot.errors import UserError
+from bot.events import MemberLeftServer
 from bot.mail import outbox, tokens
 from bot.mail.rendering import Renderer
 from bot.mail.smtp import mask
@@ -93,16 +95,16 @@ def validate_address(value: str) -> str:
 
 class EmailService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
-                 settings: Settings, families: FamilyService) -> None:
+                 settings: Settings, families: FamilyService, renderer: Renderer,
+                 on_queued: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.families = families
         self.clock = clock
         self.audit = audit
         self.members = members
         self.settings = settings
-        self.templates: Any = None  # set by the email cog (the bot's); built lazily otherwise
-        self.renderer: Renderer | None = None  # set by the email cog; built lazily otherwise
-        self.on_queued: Callable[[], None] = lambda: None  # the sender's wake-up
+        self.renderer = renderer
+        self.on_queued = on_queued
         self._secret: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------
@@ -130,15 +132,6 @@ class EmailService:
                         " (app_meta); set SECRET_KEY to keep links stable")
         return stored
 
-    def _renderer(self) -> Renderer:
-        if self.renderer is None:
-            if self.templates is None:
-                from bot.templating import Templates
-
-                self.templates = Templates()
-            self.renderer = Renderer(self.templates)
-        return self.renderer
-
     def _code_hash(self, secret: str, guild_id: int, user_id: int, code: str) -> str:
         return hmac.new(secret.encode(), f"code:{guild_id}:{user_id}:{code}".encode(),
                         hashlib.sha256).hexdigest()
@@ -151,7 +144,7 @@ class EmailService:
                     **context: Any) -> bool:
         """Render ``kind`` and queue it in ``tx``; False if already queued or suppressed."""
         headers, url = self._unsubscribe(await self.secret(tx), guild_id, user_id, kind)
-        rendered = self._renderer().one(locale, kind, {**context, "unsubscribe_url": url})
+        rendered = self.renderer.one(locale, kind, {**context, "unsubscribe_url": url})
         email = outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
                              rendered.html, headers, guild_id, user_id, rendered.images)
         return await outbox.enqueue(tx, email, self.clock.now())
@@ -163,7 +156,7 @@ class EmailService:
         ``tx`` when inside one; queue the result with :meth:`queue_rendered`."""
         secret = await self.secret(tx)
         unsubscribe = [self._unsubscribe(secret, g, u, k) for g, u, _, k, _, _, _ in items]
-        rendered = await self._renderer().many(
+        rendered = await self.renderer.many(
             [(loc, k, {**ctx, "unsubscribe_url": url})
              for (_, _, _, k, _, loc, ctx), (_, url) in zip(items, unsubscribe, strict=True)])
         return [outbox.Email(r, k, d, out.subject, out.text, out.html, headers, g, u,
@@ -327,8 +320,7 @@ class EmailService:
             await tx.execute(
                 "UPDATE email_addresses SET manager = ? WHERE guild_id = ? AND user_id = ?",
                 (int(is_manager), guild_id, user_id))
-            for column, value in changes.items():
-                assert column in PREFERENCES  # never from user input
+            for column, value in changes.items():  # each checked against PREFERENCES above
                 stored = int(value) if isinstance(value, bool) else value
                 await tx.execute(
                     f"UPDATE email_addresses SET {column} = ?, updated_at = ?"
@@ -386,6 +378,11 @@ class EmailService:
         return checked
 
     # -- events --------------------------------------------------------------------------
+
+    async def on_member_left(self, event: MemberLeftServer) -> None:
+        """Subscribed to :class:`MemberLeftServer`: the exit survey, in the event's
+        transaction."""
+        await self.exit_survey(event.tx, event.guild_id, event.user_id)
 
     async def exit_survey(self, tx: Transaction, guild_id: int, user_id: int) -> bool:
         """A member left the server (called in the transaction that records it): one survey

@@ -9,15 +9,15 @@ cog creates channels and roles and hands their ids in.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.events import Events, MemberLeftServer
 from bot.services.audit import AuditLog
+from bot.services.guilds import GuildService
 from bot.services.members import MemberService
 
 # The program agreement's current version: its text is templates/discord/agreement/v<N>.md.j2.
@@ -136,14 +136,14 @@ def clean_name(name: str) -> str:
 
 
 class FamilyService:
-    def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService):
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+                 members: MemberService, events: Events) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
+        self.guilds = guilds
         self.members = members
-        # async hook(tx, guild_id, user_id), run in the transaction that records that a
-        # member left the server (the email exit survey)
-        self.on_left_server: list[Callable[[Transaction, int, int], Awaitable[Any]]] = []
+        self.events = events  # publishes MemberLeftServer (in the transaction ending it)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -299,7 +299,7 @@ class FamilyService:
         name = await self.check_new(guild_id, name, leader_id, co_leader_id, capacity)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
-            await self.members.guilds.ensure(tx, guild_id)
+            await self.guilds.ensure(tx, guild_id)
             family_id = await tx.execute(
                 "INSERT INTO families (guild_id, name, leader_user_id, co_leader_user_id,"
                 " capacity, channel_id, role_id, created_by, created_at)"
@@ -370,7 +370,8 @@ class FamilyService:
     ) -> Family:
         """Make ``user_id`` the family's leader or co-leader (None clears the co-leader).
         The previous one stays in the family as a creator."""
-        assert position in ("leader", "co_leader")
+        if position not in ("leader", "co_leader"):  # never from user input
+            raise ValueError(f"unknown position {position!r}")
         family = await self._active(guild_id, family_id)
         if user_id is None and position == "leader":
             raise UserError("families.leader_required")
@@ -636,8 +637,7 @@ class FamilyService:
             if current is not None:
                 await self._end(tx, guild_id, current.id, user_id, "left_server",
                                 "left_server", None, None)
-            for hook in self.on_left_server:
-                await hook(tx, guild_id, user_id)
+            await self.events.publish(MemberLeftServer(tx, guild_id, user_id))
             if current is None:
                 return None
             for column in ("leader_user_id", "co_leader_user_id"):

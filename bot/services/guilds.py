@@ -61,7 +61,8 @@ class GuildService:
         )
 
     async def _update(self, guild_id: int, actor_id: int, column: str, value: object) -> None:
-        assert column in ("timezone", "locale", "manager_role_id")  # never from user input
+        if column not in ("timezone", "locale", "manager_role_id"):  # never from user input
+            raise ValueError(f"not a server setting: {column!r}")
         async with self.db.transaction() as tx:
             await self.ensure(tx, guild_id)
             old = await tx.fetchval(f"SELECT {column} FROM guilds WHERE guild_id = ?", (guild_id,))

@@ -56,7 +56,8 @@ class MemberService:
         )
 
     async def _update(self, guild_id: int, user_id: int, column: str, value: object) -> None:
-        assert column in ("timezone", "locale")  # never from user input
+        if column not in ("timezone", "locale"):  # never from user input
+            raise ValueError(f"not a member setting: {column!r}")
         async with self.db.transaction() as tx:
             await self.ensure(tx, guild_id, user_id)
             await tx.execute(

@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.services.families import Family, FamilyService
+from bot.services.guilds import GuildService
 from bot.services.members import MemberService
 from bot.services.tiers import Progress, Tier, TierService
 
@@ -116,10 +117,11 @@ async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: st
 
 
 class PaceService:
-    def __init__(self, db: Database, clock: Clock, members: MemberService, tiers: TierService,
-                 families: FamilyService) -> None:
+    def __init__(self, db: Database, clock: Clock, guilds: GuildService, members: MemberService,
+                 tiers: TierService, families: FamilyService) -> None:
         self.db = db
         self.clock = clock
+        self.guilds = guilds
         self.members = members
         self.tiers = tiers
         self.families = families
@@ -209,7 +211,7 @@ class PaceService:
         return out
 
     async def _today(self, guild_id: int) -> date:
-        return local_date(self.clock.now(), (await self.members.guilds.get(guild_id)).timezone)
+        return local_date(self.clock.now(), (await self.guilds.get(guild_id)).timezone)
 
     # -- the opt-in weekly nudge -----------------------------------------------------------
 

@@ -7,7 +7,7 @@ and restarts cannot send twice. A claim left behind by a crash is taken over onc
 ``stale_minutes`` old, so nothing is skipped. A reminder whose time passed while the bot was
 down is sent once, marked late, if it is still within ``grace_hours``.
 
-Email: ``email_hook`` (set to :meth:`EmailService.reminder` when the services are built):
+Email: ``email_hook`` (:meth:`EmailService.reminder`, given when the services are built):
 creators with a personal reminder time who also have a verified address with email
 reminders on get one ``email`` reminder a day through it (same claim rules).
 """
@@ -63,13 +63,14 @@ Deliver = Callable[[Due], Awaitable[Outcome]]
 
 class ReminderService:
     def __init__(self, db: Database, clock: Clock, members: MemberService,
-                 grace_hours: float = 6, stale_minutes: float = 10) -> None:
+                 grace_hours: float = 6, stale_minutes: float = 10,
+                 email_hook: Deliver | None = None) -> None:
         self.db = db
         self.clock = clock
         self.members = members
         self.grace = timedelta(hours=grace_hours)
         self.stale = timedelta(minutes=stale_minutes)
-        self.email_hook: Deliver | None = None
+        self.email_hook = email_hook
 
     # -- preferences -----------------------------------------------------------------------
 

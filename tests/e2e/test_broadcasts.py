@@ -169,7 +169,7 @@ async def test_email_route_through_a_real_smtp_server(app, program, smtp):
     from bot.mail.smtp import Connection
     from tests.test_email_support import body, smtp_config
 
-    sender = app.bot.get_cog("EmailCog").sender
+    sender = app.bot.email_sender
     sender.config = smtp_config(smtp)
     sender.connections = [Connection(sender.config)]
     people, channels = program

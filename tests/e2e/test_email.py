@@ -15,7 +15,7 @@ ANA = "ana@example.org"
 @pytest.fixture
 def mail(app, smtp):
     """Point the running bot's sender at the test SMTP server."""
-    sender = app.bot.get_cog("EmailCog").sender
+    sender = app.bot.email_sender
     sender.config = smtp_config(smtp)
     sender.connections = [Connection(sender.config)]
     return smtp
@@ -69,7 +69,7 @@ async def test_remove_and_manager_schedule(app, mail):
 async def test_unsubscribe_endpoint_and_health_are_served(app, mail):
     import aiohttp
 
-    port = app.bot.get_cog("EmailCog").web.port
+    port = app.bot.web.port
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
             assert await health.text() == "ok"

@@ -11,6 +11,7 @@ import aiohttp
 from babel.dates import format_date
 
 from bot.clock import FrozenClock
+from bot.compose import DIGESTS_JOB
 from bot.localtime import at_local, local_date
 
 TITLE = "7 · Email"
@@ -45,9 +46,7 @@ async def play(demo) -> None:
                  "chart of her family's days inline in the HTML part")
     services.digests.clock = FrozenClock(at_local(tomorrow, time(10), tz))
     try:
-        cog = demo.bot.get_cog("EmailCog")
-        if cog is not None:
-            await cog.sweep()
+        await demo.bot.jobs.run(DIGESTS_JOB)
     finally:
         services.digests.clock = demo.bot.clock
     digests = await demo.mail(SOFIA, lines=14)
