@@ -190,7 +190,13 @@ def _yield_between_gateway_events(ws: object) -> None:
     burst of events (a whole program checking in at 21:00) runs the parsers back to back and
     every interaction's acknowledgement waits for the burst to end — past Discord's 3 s. One
     ``sleep(0)`` per event puts those acknowledgements in between. Installed on each new
-    gateway connection (``on_connect``), on the connection object only."""
+    gateway connection (``on_connect``), on the connection object only.
+
+    The one place Familia touches discord.py internals: the gateway connection
+    (``DiscordWebSocket``) is not public API, and discord.py 2.7 offers no public hook that is
+    awaited per gateway event (``socket_event_type``/``socket_raw_receive`` are dispatched as
+    tasks, after the parse). If ``poll_event`` disappears, this does nothing (checked) and
+    Familia only loses the fairness; tests/test_services_foundation.py pins the behaviour."""
     poll = getattr(ws, "poll_event", None)
     if poll is None or getattr(poll, "familia_fair", False):
         return

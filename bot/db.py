@@ -106,9 +106,13 @@ def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> 
     """``fn(SyncTransaction, *args)`` in ``conn``'s thread: one trip, however many statements.
 
     aiosqlite runs each call in its connection's thread and wakes the event loop when it is
-    done; a statement used to cost three such trips (execute, fetch, close). ``_execute`` is
-    aiosqlite's own way of queueing a call on that thread (stable since 0.17; the version is
-    pinned in pyproject.toml and tests/test_migrations.py exercises it)."""
+    done; a statement used to cost three such trips (execute, fetch, close).
+
+    The one place Familia uses aiosqlite internals: aiosqlite (0.22) has no public way to run
+    a function in its connection's thread — every public method wraps one sqlite3 call.
+    ``_execute`` is its own way of queueing a call on that thread and ``_conn`` the sqlite3
+    connection (both stable since 0.17; the version range is pinned in pyproject.toml and
+    every database test exercises this)."""
     raw = conn._conn  # the sqlite3 connection, only ever used from its thread
     return conn._execute(lambda: fn(SyncTransaction(raw), *args))
 
