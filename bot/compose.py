@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,7 +71,7 @@ def compose(settings: Settings, db: Database, *, clock: Clock | None = None) -> 
 
 
 def build_bot(settings: Settings, db: Database, *, clock: Clock | None = None,
-              **options: object) -> FamiliaBot:
+              **options: Any) -> FamiliaBot:
     """The bot over a freshly composed :class:`Root`, with the email digests' sweep job.
 
     ``options`` go to discord.py's client (e.g. ``guild_ready_timeout`` for the emulator)."""
