@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.errors import NotAllowed, UserError
-from bot.services.campaign_math import Uplift, best_streak, group, ranked
 from bot.services.campaigns import MANAGERS, Spec
+from bot.services.campaigns.arithmetic import Uplift, best_streak, group, ranked
 from bot.services.families import AGREEMENT_VERSION
 from tests.test_email_support import smtp_server  # noqa: F401
 

@@ -19,8 +19,8 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
-from bot.services import campaign_math as cm
-from bot.services.campaign_models import Campaign
+from bot.services.campaigns import arithmetic as cm
+from bot.services.campaigns.models import Campaign
 from bot.services.email import EmailService
 from bot.services.kpis import KpiService
 from bot.services.pace import month_totals, tier_paces

@@ -12,7 +12,7 @@ from typing import Any
 from bot.clock import from_db
 from bot.errors import UserError
 from bot.localtime import at_local, day_start, parse_hhmm, zone
-from bot.services import campaign_math as cm
+from bot.services.campaigns import arithmetic as cm
 
 REMINDERS = ("midway", "3days", "lastday")
 MANAGERS = 0  # the family id of a post that goes to the managers' channel (the analysis)

@@ -34,9 +34,9 @@ from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date
-from bot.services import campaign_math as cm
 from bot.services.audit import AuditLog
-from bot.services.campaign_models import (
+from bot.services.campaigns import arithmetic as cm
+from bot.services.campaigns.models import (
     MANAGERS,
     REMINDERS,
     Campaign,
