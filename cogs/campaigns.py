@@ -111,7 +111,7 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
     locale = await locale_for(interaction)
     service = bot.services.campaigns
     people = await service.audience(campaign.guild_id, campaign)
-    families = {f.id: f for f in await bot.services.families.list(campaign.guild_id)}
+    families = {f.id: f for f in await bot.services.families.list_families(campaign.guild_id)}
     used = {f for f in people.values()} if campaign.audience == "tiers" else (
         set(campaign.audience_ids) if campaign.audience == "families" else set(families))
     channels = sum(1 for f in used if f in families and families[f].channel_id)
