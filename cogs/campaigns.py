@@ -26,7 +26,6 @@ from bot.interactions import (
     reply,
     start_timer,
 )
-from bot.services.broadcasts import split_text
 from bot.services.campaigns import (
     DESCRIPTION_MAX,
     REMINDERS,
@@ -35,6 +34,7 @@ from bot.services.campaigns import (
     Post,
     Spec,
 )
+from bot.text import split_text
 from cogs._campaign_posts import CampaignPoster, results_file
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
-from bot.services.broadcasts import PART_LIMIT, split_text
 from bot.services.families import AGREEMENT_VERSION
+from bot.text import PART_LIMIT, split_text
 from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER = 1, 900
