@@ -226,9 +226,10 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         return cls(int(match["id"]), int(match["post"]), item.label or "✋")
 
     async def run(self, interaction: discord.Interaction) -> None:
-        campaign, new = await familia(interaction).services.campaigns.enrol(
+        done = await familia(interaction).services.campaigns.enrol(
             interaction.guild_id, interaction.user.id, self.campaign_id, "button")  # type: ignore[arg-type]
-        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=campaign, new=new)
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
+                    new=done.added)
 
 
 class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
@@ -410,8 +411,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    "metric": metric, "audience": kind, "audience_ids": ids,
                    "enrolment": enrolment,
                    "reminders": _reminders(reminders) if reminders else None}
-        found, spec = await self.bot.services.campaigns.prepare_edit(
+        edit = await self.bot.services.campaigns.prepare_edit(
             guild_id, campaign, changes, tuple(clear.split(",")) if clear else ())
+        found, spec = edit.campaign, edit.spec
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
 
@@ -442,7 +444,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         manager = await is_manager(interaction)
         states = (("draft", "scheduled", "running", "finished") if manager
                   else ("scheduled", "running", "finished"))
-        found = await self.bot.services.campaigns.list(interaction.guild_id, states)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.list_campaigns(interaction.guild_id, states)  # type: ignore[arg-type]
         await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
                     manager=manager)
 
@@ -456,8 +458,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         guild_id: int = interaction.guild_id  # type: ignore[assignment]
         found = (await service.resolve(guild_id, campaign) if campaign
                  else await service.current_for(guild_id, interaction.user.id))
-        found, new = await service.enrol(guild_id, interaction.user.id, found.id, "command")
-        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=found, new=new)
+        done = await service.enrol(guild_id, interaction.user.id, found.id, "command")
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
+                    new=done.added)
 
     @campaign.command(name=_T("progress"),
                       description=_T("Your progress in a campaign, or your family's"))

@@ -97,7 +97,7 @@ class ProgressCog(commands.Cog, name="Progress"):
         found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
                                       await is_manager(interaction))
         risks = await pace.at_risk(interaction.guild_id, found.id)  # type: ignore[arg-type]
-        has_tiers = bool(await self.bot.services.tiers.list(interaction.guild_id))  # type: ignore[arg-type]
+        has_tiers = bool(await self.bot.services.tiers.list_tiers(interaction.guild_id))  # type: ignore[arg-type]
         await reply(interaction, "discord/leaderboards/risk.md.j2", family=found, risks=risks,
                     has_tiers=has_tiers)
 

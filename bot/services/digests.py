@@ -252,7 +252,7 @@ class DigestService:
         if self.tiers is None:
             return []
         if guild_id not in sweep.tiers:
-            sweep.tiers[guild_id] = await self.tiers.list(guild_id)
+            sweep.tiers[guild_id] = await self.tiers.list_tiers(guild_id)
         return sweep.tiers[guild_id]
 
     async def _campaigns(self, sweep: _Sweep, guild_id: int) -> list[_Standings]:
@@ -261,8 +261,9 @@ class DigestService:
             return []
         if guild_id not in sweep.campaigns:
             found = []
-            for campaign in await self.campaigns.list(guild_id, ("running",)):
-                people, values = await self.campaigns.standings(campaign)
+            for campaign in await self.campaigns.list_campaigns(guild_id, ("running",)):
+                standing = await self.campaigns.standings(campaign)
+                people, values = standing.people, standing.values
                 ranks = {u: rank for rank, u, _ in cm.ranked(values)}
                 found.append(_Standings(campaign, people, values, ranks))
             sweep.campaigns[guild_id] = found

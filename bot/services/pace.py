@@ -171,7 +171,7 @@ class PaceService:
             changes.append(Change(metric, round(total(0, 7), 2), round(total(7, 14), 2)))
         progress = (await month_totals(self.db, guild_id, [user_id], month(today))).get(
             user_id, Progress())
-        tiers = await self.tiers.list(guild_id)
+        tiers = await self.tiers.list_tiers(guild_id)
         tier = await self.tiers.tier_of(guild_id, user_id)
         above = [t for t in tiers if tier is None or t.rank > tier.rank]
         next_tier = above[0] if above else None
@@ -184,7 +184,7 @@ class PaceService:
         return await self._risks(guild_id, "fm.family_id = ?", (family_id,))
 
     async def _risks(self, guild_id: int, where: str, params: tuple) -> list[Risk]:
-        tiers = await self.tiers.list(guild_id)
+        tiers = await self.tiers.list_tiers(guild_id)
         if not tiers:
             return []
         today = await self._today(guild_id)

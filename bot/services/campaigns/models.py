@@ -108,6 +108,48 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class CampaignColumns:
+    """A checked :class:`Spec` as the ``campaigns`` columns store it."""
+
+    name: str
+    description: str
+    starts_at: str
+    ends_at: str
+    first_day: str
+    last_day: str
+    timezone: str
+    audience: str
+    audience_ids: str  # JSON
+    metric: str
+    target_creator: float | None
+    target_family: float | None
+    reward_text: str
+    reward_role_id: int | None
+    enrolment: str
+    reminders: str  # comma-separated
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The campaign an edit names, and what it becomes (checked)."""
+
+    campaign: Campaign
+    spec: Spec
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    campaign: Campaign
+    added: bool  # False: the creator was already in it
+
+
+@dataclass(frozen=True)
+class Standings:
+    people: dict[int, int | None]  # participant → family
+    values: dict[int, float]  # participant → value
+
+
+@dataclass(frozen=True)
 class CreatorProgress:
     campaign: Campaign
     user_id: int
