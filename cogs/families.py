@@ -404,11 +404,11 @@ class FamiliesCog(commands.Cog, name="Families"):
         target = None if (manager and not family) else (await self._target(interaction, family))[0]
         # Up to now inclusive: times are stored to the second, and the period ends before `end`.
         end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
-        result, quality = await self.bot.services.kpis.report(
+        report = await self.bot.services.kpis.report(
             interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
         )
-        await reply(interaction, "discord/families/stats.md.j2", family=target, stats=result,
-                    quality=quality, days=days)
+        await reply(interaction, "discord/families/stats.md.j2", family=target, stats=report.stats,
+                    quality=report.quality, days=days)
 
     # -- the server ----------------------------------------------------------------------------
 

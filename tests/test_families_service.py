@@ -29,7 +29,7 @@ async def test_create_makes_leader_a_member_and_audits(services):
     assert (family.name, family.members, family.capacity) == ("Lobos", 1, 5)
     assert (await services.members.get(G, LEADER)).program_role == "leader"
     assert (await services.families.family_led_by(G, LEADER)).id == family.id
-    assert (await services.audit.recent(G))[0]["action"] == "family.create"
+    assert (await services.audit.recent(G))[0].action == "family.create"
 
 
 async def test_names_are_unique_ignoring_case_and_space(services):

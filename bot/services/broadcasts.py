@@ -92,6 +92,14 @@ class Recipients:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A stored draft and whom it would reach now."""
+
+    broadcast: Broadcast
+    recipients: Recipients
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: int
     broadcast_id: int
@@ -216,7 +224,7 @@ class BroadcastService:
 
     async def draft(self, guild_id: int, author_id: int, text: str, audience: str,
                     audience_ids: list[int], routes: tuple[str, ...], allow_everyone: bool,
-                    send_at: datetime | None) -> tuple[Broadcast, Recipients]:
+                    send_at: datetime | None) -> Draft:
         text = (text or "").strip()
         if not text:
             raise UserError("broadcasts.empty_text")
@@ -234,7 +242,7 @@ class BroadcastService:
                 (guild_id, author_id, text, audience, json.dumps(audience_ids),
                  ",".join(routes), int(allow_everyone),
                  to_db(send_at) if send_at else None, now))
-        return await self.get(guild_id, new_id), found
+        return Draft(await self.get(guild_id, new_id), found)
 
     async def get(self, guild_id: int, broadcast_id: int) -> Broadcast:
         row = await self.db.fetchone(

@@ -71,6 +71,22 @@ class Feedback:
     local_date: date
 
 
+@dataclass(frozen=True)
+class Streak:
+    current: int
+    best: int
+
+
+@dataclass(frozen=True)
+class CheckinHistory:
+    """A creator's last days: their check-ins newest first and their streak."""
+
+    user_id: int
+    checkins: list[Checkin]
+    streak: int
+    best: int
+
+
 @dataclass
 class Submitted:
     checkin: Checkin
@@ -342,8 +358,8 @@ class CheckinService:
         )
         return {date.fromisoformat(r["local_date"]) for r in rows}
 
-    async def streak_of(self, guild_id: int, user_id: int) -> tuple[int, int]:
-        """(current, best) as of now."""
+    async def streak_of(self, guild_id: int, user_id: int) -> Streak:
+        """The current and best streak as of now."""
         settings = await self.settings(guild_id)
         today = local_date(self.clock.now(), await self.members.timezone_of(guild_id, user_id))
         current = streak_length(await self._dates(None, guild_id, user_id, today), today,
@@ -352,7 +368,7 @@ class CheckinService:
             "SELECT best FROM checkin_streaks WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
-        return current, max(current, best or 0)
+        return Streak(current, max(current, best or 0))
 
     async def set_message(self, checkin_id: int, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as tx:
@@ -375,9 +391,9 @@ class CheckinService:
         return _checkin(row)
 
     async def history(self, guild_id: int, viewer_id: int, member_id: int | None, days: int,
-                      *, as_manager: bool = False) -> tuple[int, list[Checkin], int, int]:
-        """A creator's last ``days`` local days: (member, check-ins newest first, streak,
-        best). Others may look only if they lead the member's family (or are managers)."""
+                      *, as_manager: bool = False) -> CheckinHistory:
+        """A creator's last ``days`` local days. Others may look only if they lead the
+        member's family (or are managers)."""
         member_id = member_id or viewer_id
         if not 1 <= days <= HISTORY_MAX_DAYS:
             raise UserError("checkins.bad_days", limit=HISTORY_MAX_DAYS)
@@ -392,8 +408,9 @@ class CheckinService:
             "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date >= ?"
             " ORDER BY local_date DESC", (guild_id, member_id, since.isoformat()),
         )
-        current, best = await self.streak_of(guild_id, member_id)
-        return member_id, [_checkin(r) for r in rows], current, best
+        streak = await self.streak_of(guild_id, member_id)
+        return CheckinHistory(member_id, [_checkin(r) for r in rows], streak.current,
+                              streak.best)
 
     # -- feedback --------------------------------------------------------------------------
 

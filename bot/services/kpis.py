@@ -54,15 +54,23 @@ class Quality:
         return self.with_feedback / self.checkins if self.checkins else 0.0
 
 
+@dataclass(frozen=True)
+class KpiReport:
+    """/family stats: membership KPIs and service quality of a family or the program."""
+
+    stats: FamilyStats
+    quality: Quality
+
+
 class KpiService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def report(self, guild_id: int, family_id: int | None, start: datetime,
-                     end: datetime) -> tuple[FamilyStats, Quality]:
+                     end: datetime) -> KpiReport:
         """/family stats: membership KPIs and service quality of a family or the program."""
-        return (await self.family_stats(guild_id, family_id, start, end),
-                await self.quality(guild_id, family_id, start, end))
+        return KpiReport(await self.family_stats(guild_id, family_id, start, end),
+                         await self.quality(guild_id, family_id, start, end))
 
     async def quality(self, guild_id: int, family_id: int | None, start: datetime,
                       end: datetime) -> Quality:
