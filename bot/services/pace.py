@@ -115,6 +115,28 @@ async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: st
             for r in rows}
 
 
+# Active creators (not their family's leaders) and the tier they hold: of one family
+# (guild, family) ...
+FAMILY_CREATORS = (
+    "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
+    " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
+    " ON f.id = fm.family_id WHERE fm.guild_id = ? AND fm.family_id = ?"
+    " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
+    " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id"
+)
+# ... or of the guild, opted in to the weekly nudge and not nudged in the week (guild, week).
+NUDGE_CANDIDATES = (
+    "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
+    " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
+    " ON f.id = fm.family_id WHERE fm.guild_id = ?"
+    " AND fm.user_id IN (SELECT p.user_id FROM pace_nudge_prefs p WHERE p.guild_id ="
+    " fm.guild_id AND p.enabled = 1) AND fm.user_id NOT IN (SELECT n.user_id FROM"
+    " pace_nudges n WHERE n.guild_id = fm.guild_id AND n.week = ?)"
+    " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
+    " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id"
+)
+
+
 class PaceService:
     def __init__(self, db: Database, clock: Clock, members: MemberService, tiers: TierService,
                  families: FamilyService) -> None:
@@ -181,21 +203,15 @@ class PaceService:
     async def at_risk(self, guild_id: int, family_id: int) -> list[Risk]:
         """Active creators of a family (not its leaders) whose pace does not reach the tier
         they hold (or the first tier), in the guild's zone."""
-        return await self._risks(guild_id, "fm.family_id = ?", (family_id,))
+        return await self._risks(guild_id, FAMILY_CREATORS, (guild_id, family_id))
 
-    async def _risks(self, guild_id: int, where: str, params: tuple) -> list[Risk]:
+    async def _risks(self, guild_id: int, creators: str, params: tuple) -> list[Risk]:
+        """The creators that ``creators`` (FAMILY_CREATORS or NUDGE_CANDIDATES) reads, at risk."""
         tiers = await self.tiers.list_tiers(guild_id)
         if not tiers:
             return []
         today = await self._today(guild_id)
-        rows = await self.db.fetchall(
-            "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
-            " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
-            f" ON f.id = fm.family_id WHERE fm.guild_id = ? AND {where}"
-            " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
-            " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id",
-            (guild_id, *params),
-        )
+        rows = await self.db.fetchall(creators, params)
         progress = await month_totals(self.db, guild_id, [r["user_id"] for r in rows],
                                       month(today))
         out = []
@@ -232,12 +248,7 @@ class PaceService:
     async def nudges_due(self, guild_id: int) -> tuple[str, list[Risk]]:
         """This ISO week (guild's zone) and the opted-in creators at risk not nudged in it."""
         week = iso_week(await self._today(guild_id))
-        risks = await self._risks(
-            guild_id,
-            "fm.user_id IN (SELECT p.user_id FROM pace_nudge_prefs p WHERE p.guild_id ="
-            " fm.guild_id AND p.enabled = 1) AND fm.user_id NOT IN (SELECT n.user_id FROM"
-            " pace_nudges n WHERE n.guild_id = fm.guild_id AND n.week = ?)", (week,),
-        )
+        risks = await self._risks(guild_id, NUDGE_CANDIDATES, (guild_id, week))
         return week, risks
 
     async def claim_nudge(self, guild_id: int, user_id: int, week: str) -> int | None:
