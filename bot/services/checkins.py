@@ -33,6 +33,35 @@ HISTORY_MAX_DAYS = 90
 STREAK_LOOKBACK = 1000
 
 
+# A creator's check-in context: (default zone, guild, user) ...
+CONTEXT = (
+    "SELECT fm.family_id, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+    " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS rest_days,"
+    " (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id = fm.guild_id"
+    " AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
+    " LEFT JOIN guilds g ON g.guild_id = fm.guild_id"
+    " LEFT JOIN checkin_settings s ON s.guild_id = fm.guild_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
+)
+# ... and with their newest check-in dates (how many, default zone, guild, user).
+CONTEXT_WITH_DATES = (
+    "SELECT fm.family_id, (SELECT group_concat(local_date) FROM (SELECT local_date"
+    " FROM checkins c WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id"
+    " ORDER BY local_date DESC LIMIT ?)) AS dates,"
+    " f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+    " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS rest_days,"
+    " (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id = fm.guild_id"
+    " AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
+    " LEFT JOIN guilds g ON g.guild_id = fm.guild_id"
+    " LEFT JOIN checkin_settings s ON s.guild_id = fm.guild_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
+)
+
+
 @dataclass(frozen=True)
 class CheckinSettings:
     post_mode: str = "summary"
@@ -244,21 +273,10 @@ class CheckinService:
                        ) -> tuple[str, tuple]:
         """One read: the creator's active family, its channel, their zone, guild options
         (and, ``with_dates``, their newest check-in dates, comma-separated, newest first)."""
-        dates = (", (SELECT group_concat(local_date) FROM (SELECT local_date FROM checkins c"
-                 " WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id ORDER BY"
-                 f" local_date DESC LIMIT {STREAK_LOOKBACK + 2})) AS dates" if with_dates else "")
-        return (
-            f"SELECT fm.family_id{dates}, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
-            " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS"
-            " rest_days, (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id ="
-            " fm.guild_id AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
-            " FROM family_members fm JOIN families f ON f.id = fm.family_id"
-            " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
-            " LEFT JOIN guilds g ON g.guild_id = fm.guild_id LEFT JOIN checkin_settings s ON"
-            " s.guild_id = fm.guild_id WHERE fm.guild_id = ? AND fm.user_id = ? AND"
-            " fm.left_at IS NULL",
-            (self.members.guilds.default_timezone, guild_id, user_id),
-        )
+        zone = self.members.guilds.default_timezone
+        if with_dates:
+            return CONTEXT_WITH_DATES, (STREAK_LOOKBACK + 2, zone, guild_id, user_id)
+        return CONTEXT, (zone, guild_id, user_id)
 
     async def _context(self, guild_id: int, user_id: int) -> Any:
         row = await self.db.fetchone(*self._context_query(guild_id, user_id))
