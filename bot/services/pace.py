@@ -137,6 +137,15 @@ NUDGE_CANDIDATES = (
 )
 
 
+@dataclass(frozen=True)
+class WeekTrend:
+    """A family's current members' totals in one ISO week."""
+
+    week: str  # 2026-W10
+    hours: float
+    diamonds: int
+
+
 class PaceService:
     def __init__(self, db: Database, clock: Clock, members: MemberService, tiers: TierService,
                  families: FamilyService) -> None:
@@ -268,8 +277,8 @@ class PaceService:
             )
 
     async def family_trend(self, guild_id: int, family_id: int, weeks: int = 8
-                           ) -> list[tuple[str, float, int]]:
-        """(ISO week, hours, diamonds) of the family's current members, oldest first."""
+                           ) -> list[WeekTrend]:
+        """The family's current members' weekly totals, oldest first."""
         today = await self._today(guild_id)
         keys = [iso_week(today - timedelta(days=7 * i)) for i in range(weeks - 1, -1, -1)]
         marks = ",".join("?" * len(keys))
@@ -282,4 +291,4 @@ class PaceService:
             (*keys, guild_id, family_id),
         )
         found = {r["period"]: (round(r["hours"], 2), r["diamonds"]) for r in rows}
-        return [(k, *found.get(k, (0.0, 0))) for k in keys]
+        return [WeekTrend(k, *found.get(k, (0.0, 0))) for k in keys]
