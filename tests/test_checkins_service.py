@@ -220,4 +220,4 @@ async def test_tiers_read_progress(services, lobos):
     await services.checkins.submit(G, ANA, {**STATS, "hours": "10", "diamonds": "5000"})
     assert (await services.tiers.progress(G, "2026-03"))[ANA].diamonds == 5000
     top = await services.progress.top(G, "week", "2026-W10", "hours")
-    assert top == [(ANA, 10)]
+    assert [(t.user_id, t.value) for t in top] == [(ANA, 10)]
