@@ -112,8 +112,8 @@ async def seed(emu: Emulator, services: Services, channels: int, dms: int):
 
 
 async def confirm(services: Services, guild_id: int, author: int, text: str) -> int:
-    draft, _ = await services.broadcasts.draft(guild_id, author, text, "all", [],
-                                               ("channel", "dm"), False, None)
+    draft = (await services.broadcasts.draft(guild_id, author, text, "all", [],
+                                               ("channel", "dm"), False, None)).broadcast
     await services.broadcasts.confirm(guild_id, author, draft.id)
     return draft.id
 

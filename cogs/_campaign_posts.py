@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.services.broadcasts import split_text
 from bot.services.campaigns import Post
+from bot.text import split_text
 from cogs._broadcast_send import failure_reason
 
 if TYPE_CHECKING:

@@ -196,9 +196,9 @@ class LeaveView(FamiliaView):
         bot = familia(interaction)
         if interaction.guild is not None:
             dd.need(interaction.guild, dd.MANAGE_ROLES)
-        _, family = await bot.services.families.leave(
+        family = (await bot.services.families.leave(
             interaction.guild_id, interaction.user.id, select.values[0], self.note  # type: ignore[arg-type]
-        )
+        )).family
         if interaction.guild is not None:
             await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])
         text = bot.templates.render(

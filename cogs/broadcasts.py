@@ -63,10 +63,10 @@ class TextModal(FamiliaModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
-        broadcast, recipients = await familia(interaction).services.broadcasts.draft(
+        draft = await familia(interaction).services.broadcasts.draft(
             interaction.guild_id, interaction.user.id, self.text.value,  # type: ignore[arg-type]
             **self.request)
-        await preview(interaction, broadcast, recipients)
+        await preview(interaction, draft.broadcast, draft.recipients)
         log_command(interaction, "ok")
 
 

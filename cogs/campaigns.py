@@ -26,7 +26,6 @@ from bot.interactions import (
     reply,
     start_timer,
 )
-from bot.services.broadcasts import split_text
 from bot.services.campaigns import (
     DESCRIPTION_MAX,
     REMINDERS,
@@ -35,6 +34,7 @@ from bot.services.campaigns import (
     Post,
     Spec,
 )
+from bot.text import split_text
 from cogs._campaign_posts import CampaignPoster, results_file
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
     locale = await locale_for(interaction)
     service = bot.services.campaigns
     people = await service.audience(campaign.guild_id, campaign)
-    families = {f.id: f for f in await bot.services.families.list(campaign.guild_id)}
+    families = {f.id: f for f in await bot.services.families.list_families(campaign.guild_id)}
     used = {f for f in people.values()} if campaign.audience == "tiers" else (
         set(campaign.audience_ids) if campaign.audience == "families" else set(families))
     channels = sum(1 for f in used if f in families and families[f].channel_id)
@@ -226,9 +226,10 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         return cls(int(match["id"]), int(match["post"]), item.label or "✋")
 
     async def run(self, interaction: discord.Interaction) -> None:
-        campaign, new = await familia(interaction).services.campaigns.enrol(
+        done = await familia(interaction).services.campaigns.enrol(
             interaction.guild_id, interaction.user.id, self.campaign_id, "button")  # type: ignore[arg-type]
-        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=campaign, new=new)
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
+                    new=done.added)
 
 
 class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
@@ -405,8 +406,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    "metric": metric, "audience": kind, "audience_ids": ids,
                    "enrolment": enrolment,
                    "reminders": _reminders(reminders) if reminders else None}
-        found, spec = await self.bot.services.campaigns.prepare_edit(
+        edit = await self.bot.services.campaigns.prepare_edit(
             guild_id, campaign, changes, tuple(clear.split(",")) if clear else ())
+        found, spec = edit.campaign, edit.spec
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
 
@@ -437,7 +439,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         manager = await is_manager(interaction)
         states = (("draft", "scheduled", "running", "finished") if manager
                   else ("scheduled", "running", "finished"))
-        found = await self.bot.services.campaigns.list(interaction.guild_id, states)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.list_campaigns(interaction.guild_id, states)  # type: ignore[arg-type]
         await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
                     manager=manager)
 
@@ -451,8 +453,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         guild_id: int = interaction.guild_id  # type: ignore[assignment]
         found = (await service.resolve(guild_id, campaign) if campaign
                  else await service.current_for(guild_id, interaction.user.id))
-        found, new = await service.enrol(guild_id, interaction.user.id, found.id, "command")
-        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=found, new=new)
+        done = await service.enrol(guild_id, interaction.user.id, found.id, "command")
+        await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
+                    new=done.added)
 
     @campaign.command(name=_T("progress"),
                       description=_T("Your progress in a campaign, or your family's"))

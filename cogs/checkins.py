@@ -266,12 +266,13 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     @creator_only()
     async def history(self, interaction: discord.Interaction,
                       member: discord.Member | None = None, days: int = 7) -> None:
-        user_id, rows, streak, best = await self.bot.services.checkins.history(
+        found = await self.bot.services.checkins.history(
             interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
             member.id if member else None, days, as_manager=await is_manager(interaction),
         )
-        await reply(interaction, "discord/checkins/history.md.j2", user_id=user_id, rows=rows,
-                    streak=streak, best=best, days=days, own=user_id == interaction.user.id)
+        await reply(interaction, "discord/checkins/history.md.j2", user_id=found.user_id,
+                    rows=found.checkins, streak=found.streak, best=found.best, days=days,
+                    own=found.user_id == interaction.user.id)
 
     @checkins.command(name=_T("settings"), description=_T("Check-in posts, roll-call, summary"))
     @app_commands.rename(posts=_T("posts"), rollcall=_T("roll-call"), summary=_T("summary"),

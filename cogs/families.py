@@ -144,7 +144,8 @@ class FamiliesCog(commands.Cog, name="Families"):
         target = await self.families.resolve(guild.id, family)
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
-        archived, ended = await self.families.archive(guild.id, interaction.user.id, target.id)
+        done = await self.families.archive(guild.id, interaction.user.id, target.id)
+        archived, ended = done.family, done.ended_user_ids
         for user_id in ended:
             await dd.set_roles(guild, user_id, remove=[archived.role_id])
         settings = await self.bot.services.guilds.get(guild.id)
@@ -197,7 +198,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(archived=_T("Include archived families"))
     @manager_only()
     async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
-        found = await self.families.list(interaction.guild_id, archived=archived)  # type: ignore[arg-type]
+        found = await self.families.list_families(interaction.guild_id, archived=archived)  # type: ignore[arg-type]
         await reply(interaction, "discord/families/list.md.j2", families=found)
 
     @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
@@ -208,14 +209,14 @@ class FamiliesCog(commands.Cog, name="Families"):
         guild = interaction.guild
         assert guild is not None
         await interaction.response.defer(ephemeral=True)
-        families = await self.families.list(guild.id)
-        expected, managed = await self.families.expected_roles(guild.id)
-        plan = dd.plan(guild, families, expected, managed)
+        families = await self.families.list_families(guild.id)
+        roles = await self.families.expected_roles(guild.id)
+        plan = dd.plan(guild, families, roles.by_member, roles.managed)
         if apply and not plan.empty:
             dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
             await self._repair(guild, plan)
-            expected, managed = await self.families.expected_roles(guild.id)
-            for user_id, add, remove in dd.plan(guild, [], expected, managed).changes:
+            roles = await self.families.expected_roles(guild.id)
+            for user_id, add, remove in dd.plan(guild, [], roles.by_member, roles.managed).changes:
                 await dd.set_roles(guild, user_id, add=add, remove=remove)
         await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply)
 
@@ -301,9 +302,9 @@ class FamiliesCog(commands.Cog, name="Families"):
     ) -> None:
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
-        _, family = await self.families.remove(
+        family = (await self.families.remove(
             interaction.guild_id, interaction.user.id, member.id, reason, as_manager=manager  # type: ignore[arg-type]
-        )
+        )).family
         await dd.set_roles(member.guild, member.id, remove=[family.role_id])
         await reply(interaction, "discord/families/removed.md.j2", family=family,
                     user_id=member.id)
@@ -340,7 +341,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     async def agreement(self, interaction: discord.Interaction) -> None:
         accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
         view = None
-        if accepted is None or accepted[0] < AGREEMENT_VERSION:
+        if accepted is None or accepted.version < AGREEMENT_VERSION:
             view = single(AgreeButton(interaction.guild_id, AGREEMENT_VERSION,  # type: ignore[arg-type]
                                       label(self.bot, await locale_for(interaction), "accept")))
         await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
@@ -361,7 +362,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
         await reply(interaction, "discord/families/info.md.j2", family=target,
                     membership=membership, needs_agreement=membership is not None and (
-                        accepted is None or accepted[0] < AGREEMENT_VERSION))
+                        accepted is None or accepted.version < AGREEMENT_VERSION))
 
     @family.command(name=_T("roster"), description=_T("Members of a family"))
     @app_commands.rename(family=_T("family"))
@@ -403,11 +404,11 @@ class FamiliesCog(commands.Cog, name="Families"):
         target = None if (manager and not family) else (await self._target(interaction, family))[0]
         # Up to now inclusive: times are stored to the second, and the period ends before `end`.
         end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
-        result, quality = await self.bot.services.kpis.report(
+        report = await self.bot.services.kpis.report(
             interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
         )
-        await reply(interaction, "discord/families/stats.md.j2", family=target, stats=result,
-                    quality=quality, days=days)
+        await reply(interaction, "discord/families/stats.md.j2", family=target, stats=report.stats,
+                    quality=report.quality, days=days)
 
     # -- the server ----------------------------------------------------------------------------
 

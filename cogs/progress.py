@@ -75,8 +75,8 @@ class ProgressCog(commands.Cog, name="Progress"):
         weeks = await pace.family_trend(interaction.guild_id, found.id)  # type: ignore[arg-type]
         locale = await locale_for(interaction)
         png = await asyncio.to_thread(
-            charts.dual_chart, [w[0].split("-")[1] for w in weeks], [w[1] for w in weeks],
-            [w[2] for w in weeks], title=label(self.bot, locale, "family_weeks", found.name),
+            charts.dual_chart, [w.week.split("-")[1] for w in weeks], [w.hours for w in weeks],
+            [w.diamonds for w in weeks], title=label(self.bot, locale, "family_weeks", found.name),
             bar_label=label(self.bot, locale, "hours"),
             line_label=label(self.bot, locale, "diamonds"),
         )
@@ -95,7 +95,7 @@ class ProgressCog(commands.Cog, name="Progress"):
         found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
                                       await is_manager(interaction))
         risks = await pace.at_risk(interaction.guild_id, found.id)  # type: ignore[arg-type]
-        has_tiers = bool(await self.bot.services.tiers.list(interaction.guild_id))  # type: ignore[arg-type]
+        has_tiers = bool(await self.bot.services.tiers.list_tiers(interaction.guild_id))  # type: ignore[arg-type]
         await reply(interaction, "discord/leaderboards/risk.md.j2", family=found, risks=risks,
                     has_tiers=has_tiers)
 

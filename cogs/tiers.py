@@ -20,7 +20,7 @@ from cogs import _family_discord as dd
 async def tier_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    tiers = await interaction.client.services.tiers.list(interaction.guild_id)  # type: ignore[attr-defined]
+    tiers = await interaction.client.services.tiers.list_tiers(interaction.guild_id)  # type: ignore[attr-defined]
     return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
             if current.lower() in t.name.lower()][:25]
 
@@ -49,7 +49,7 @@ class TiersCog(commands.Cog, name="Tiers"):
 
     async def _check_roles(self, guild: discord.Guild) -> None:
         """Before saving a tier change: Familia must be able to move every tier role."""
-        dd.can_give(guild, [t.role_id for t in await self.tiers.list(guild.id)])
+        dd.can_give(guild, [t.role_id for t in await self.tiers.list_tiers(guild.id)])
 
     async def _apply_roles(self, guild: discord.Guild, changes: list[TierChange]) -> None:
         for change in changes:
@@ -105,13 +105,13 @@ class TiersCog(commands.Cog, name="Tiers"):
     @manager_only()
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
         await self.tiers.delete(interaction.guild_id, interaction.user.id, name)  # type: ignore[arg-type]
-        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        tiers = await self.tiers.list_tiers(interaction.guild_id)  # type: ignore[arg-type]
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
 
     @tier.command(name=_T("list"), description=_T("The tiers and their thresholds"))
     @creator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
-        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        tiers = await self.tiers.list_tiers(interaction.guild_id)  # type: ignore[arg-type]
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
-from bot.services.broadcasts import PART_LIMIT, split_text
 from bot.services.families import AGREEMENT_VERSION
+from bot.text import PART_LIMIT, split_text
 from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER = 1, 900
@@ -86,8 +86,9 @@ def test_long_text_splits_on_paragraphs_then_lines():
 
 async def test_confirm_queues_every_delivery_once(services, program):
     b = services.broadcasts
-    draft, found = await b.draft(G, MANAGER, "Hello families", "all", [], ("channel", "dm"),
+    made = await b.draft(G, MANAGER, "Hello families", "all", [], ("channel", "dm"),
                                  False, None)
+    draft, found = made.broadcast, made.recipients
     assert draft.state == "draft"
     assert await services.db.fetchval("SELECT count(*) FROM broadcast_deliveries") == 0
     sent = await b.confirm(G, MANAGER, draft.id)
@@ -101,8 +102,8 @@ async def test_confirm_queues_every_delivery_once(services, program):
 
 async def test_claim_send_fail_and_report(services, program):
     b = services.broadcasts
-    draft, _ = await b.draft(G, MANAGER, "One\n\n" + "y" * 2500, "families",
-                             [program[1].id], ("channel", "dm"), False, None)
+    draft = (await b.draft(G, MANAGER, "One\n\n" + "y" * 2500, "families",
+                             [program[1].id], ("channel", "dm"), False, None)).broadcast
     await b.confirm(G, MANAGER, draft.id)
     claimed = await b.claim(10)
     assert {d.route for d in claimed} == {"channel", "dm"}
@@ -126,15 +127,15 @@ async def test_scheduled_broadcast_starts_when_due_and_can_be_cancelled(services
                                                                         clock):
     b = services.broadcasts
     later = clock.now() + timedelta(hours=1)
-    draft, _ = await b.draft(G, MANAGER, "Later", "all", [], ("channel",), False, later)
+    draft = (await b.draft(G, MANAGER, "Later", "all", [], ("channel",), False, later)).broadcast
     assert (await b.confirm(G, MANAGER, draft.id)).state == "scheduled"
     assert await b.start_due() == []
     clock.advance(hours=1)
     assert await b.start_due() == [draft.id]
     assert await b.start_due() == []
     assert await services.db.fetchval("SELECT count(*) FROM broadcast_deliveries") == 2
-    other, _ = await b.draft(G, MANAGER, "Never", "all", [], ("channel",), False,
-                             clock.now() + timedelta(hours=1))
+    other = (await b.draft(G, MANAGER, "Never", "all", [], ("channel",), False,
+                             clock.now() + timedelta(hours=1))).broadcast
     await b.confirm(G, MANAGER, other.id)
     assert (await b.cancel(G, MANAGER, other.id)).state == "cancelled"
     clock.advance(hours=2)
@@ -154,8 +155,8 @@ async def test_email_route_mails_verified_addresses_with_broadcasts_on(services,
     found = await services.broadcasts.check(G, "families", [red.id], ("email",))
     assert [r.user_id for r in found.emails] == [11] and found.no_email == 2  # 10, 12
     text = "**Marathon** weekend <@12>!\n\nBring <#5001> friends."
-    draft, _ = await services.broadcasts.draft(G, MANAGER, text, "families", [red.id],
-                                               ("email",), False, None)
+    draft = (await services.broadcasts.draft(G, MANAGER, text, "families", [red.id],
+                                               ("email",), False, None)).broadcast
     await services.broadcasts.confirm(G, MANAGER, draft.id)
     await make_sender(services, smtp).drain()
     [msg] = smtp.messages

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.errors import NotAllowed, UserError
-from bot.services.campaign_math import Uplift, best_streak, group, ranked
 from bot.services.campaigns import MANAGERS, Spec
+from bot.services.campaigns.arithmetic import Uplift, best_streak, group, ranked
 from bot.services.families import AGREEMENT_VERSION
 from tests.test_email_support import smtp_server  # noqa: F401
 
@@ -95,8 +95,8 @@ async def test_life_cycle_reminders_results_and_rewards(services, clock, program
         await services.campaigns.enrol(G, ANA, c.id, "command")
     c = await services.campaigns.schedule(G, MANAGER, c.id)
     assert c.state == "scheduled"
-    assert (await services.campaigns.enrol(G, ANA, c.id, "button"))[1] is True
-    assert (await services.campaigns.enrol(G, ANA, c.id, "command"))[1] is False
+    assert (await services.campaigns.enrol(G, ANA, c.id, "button")).added is True
+    assert (await services.campaigns.enrol(G, ANA, c.id, "command")).added is False
     await services.campaigns.enrol(G, BEN, c.id, "button")
     with pytest.raises(NotAllowed):  # not in any family of the audience
         await services.campaigns.enrol(G, 999, c.id, "command")
@@ -403,10 +403,11 @@ async def test_a_draft_can_change_everything(services, program):
     c = await services.campaigns.create(
         G, MANAGER, spec(target_family=20.0, reward_role_id=77))
     edit = services.campaigns.prepare_edit
-    found, new = await edit(G, "march push", {
+    prepared = await edit(G, "march push", {
         "metric": "days", "target_creator": 5.0, "audience": "families",
         "audience_ids": [osos.id], "enrolment": "auto", "reminders": ("lastday",)},
         ("target_family", "reward_role_id"))
+    found, new = prepared.campaign, prepared.spec
     assert found.id == c.id
     assert (new.metric, new.target_creator, new.target_family, new.reward_role_id) == (
         "days", 5.0, None, None)
@@ -417,9 +418,9 @@ async def test_a_draft_can_change_everything(services, program):
             updated.reward_role_id, updated.reminders) == ("days", [osos.id], None, None,
                                                            ("lastday",))
     # The same kind of audience keeps its families; every family needs none.
-    _, same = await edit(G, "March push", {"audience": "families"})
+    same = (await edit(G, "March push", {"audience": "families"})).spec
     assert same.audience_ids == [osos.id]
-    _, everyone = await edit(G, "March push", {"audience": "all"})
+    everyone = (await edit(G, "March push", {"audience": "all"})).spec
     assert (everyone.audience, everyone.audience_ids) == ("all", [])
 
     for changes, clear, code in [
@@ -446,6 +447,6 @@ async def test_a_running_campaign_refuses_new_rules_before_the_form(services, cl
         with pytest.raises(UserError) as caught:
             await edit(G, "March push", changes, clear)
         assert caught.value.code == "campaigns.locked_while_running"
-    _, spec_now = await edit(G, "March push", {"end": "2026-03-20"}, ("reward_role_id",))
+    spec_now = (await edit(G, "March push", {"end": "2026-03-20"}, ("reward_role_id",))).spec
     edited = await services.campaigns.update(G, MANAGER, c.id, spec_now)
     assert (edited.reward_role_id, edited.last_day) == (None, date(2026, 3, 20))

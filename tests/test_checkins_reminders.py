@@ -111,7 +111,7 @@ async def test_dm_reminder_skips_who_checked_in_and_why_explains(services, clock
     assert [(d.kind, o.route) for d, o in done if d.recipient_id == BEN] == [("dm", "none")]
     assert len(deliver.sent) == 2  # the roll-call at 20:00, nobody else
     why = await services.reminders.why(G, ANA)
-    assert {(w["kind"], w["route"]) for w in why} == {("dm", "dm"), ("rollcall", "channel")}
+    assert {(w.kind, w.route) for w in why} == {("dm", "dm"), ("rollcall", "channel")}
 
 
 async def test_leader_summary_lists_checked_in_and_missed(services, clock, lobos):
@@ -146,7 +146,7 @@ async def test_email_reminder_for_a_verified_address_with_reminders_on(services,
     assert msg["To"] == "ana@example.org" and msg["Subject"] == "Hora de tu reporte diario"
     assert "2 de marzo de 2026" in body(msg, "plain")
     why = await services.reminders.why(G, ANA)
-    assert {(w["kind"], w["route"]) for w in why} >= {("email", "email"), ("dm", "dm")}
+    assert {(w.kind, w.route) for w in why} >= {("email", "email"), ("dm", "dm")}
 
 
 async def test_bad_dm_time_is_refused(services, lobos):

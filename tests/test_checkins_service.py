@@ -204,10 +204,11 @@ async def test_history_own_and_leader_view(services, clock, lobos):
     for _ in range(3):
         await services.checkins.submit(G, ANA, STATS)
         clock.advance(days=1)
-    member, rows, streak, best = await services.checkins.history(G, ANA, None, 7)
+    found = await services.checkins.history(G, ANA, None, 7)
+    member, rows, streak, best = found.user_id, found.checkins, found.streak, found.best
     assert member == ANA and len(rows) == 3 and rows[0].local_date > rows[-1].local_date
     assert (streak, best) == (3, 3)
-    assert len((await services.checkins.history(G, LEADER, ANA, 2))[1]) == 1
+    assert len((await services.checkins.history(G, LEADER, ANA, 2)).checkins) == 1
     assert await _code(services.checkins.history(G, OTHER_LEADER, ANA, 7), NotAllowed) == \
         "checkins.not_your_member"
     assert await _code(services.checkins.history(G, BEN, ANA, 7), NotAllowed) == \
@@ -219,4 +220,4 @@ async def test_tiers_read_progress(services, lobos):
     await services.checkins.submit(G, ANA, {**STATS, "hours": "10", "diamonds": "5000"})
     assert (await services.tiers.progress(G, "2026-03"))[ANA].diamonds == 5000
     top = await services.progress.top(G, "week", "2026-W10", "hours")
-    assert top == [(ANA, 10)]
+    assert [(t.user_id, t.value) for t in top] == [(ANA, 10)]

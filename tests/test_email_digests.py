@@ -147,7 +147,7 @@ async def lobos(services, clock, members=(20, 21, 22)):
 
 async def test_leader_digest_names_top_performers_slipping_members_and_campaigns(
         services, smtp, clock):
-    from bot.services.campaign_models import Spec
+    from bot.services.campaigns.models import Spec
 
     await lobos(services, clock)
     await verified(services, 10, LENA)
@@ -190,7 +190,7 @@ async def test_leader_digest_names_top_performers_slipping_members_and_campaigns
 
 
 async def test_creator_digest_shows_tier_pace_and_campaign_standing(services, smtp, clock):
-    from bot.services.campaign_models import Spec
+    from bot.services.campaigns.models import Spec
 
     await lobos(services, clock, members=(20, 21))
     await services.tiers.define(1, 99, "Bronze", 1, min_hours=10)

@@ -55,7 +55,7 @@ async def test_tier_definitions_validate_and_upsert(services):
         await services.tiers.define(G, MANAGER, "Silver", 2, min_diamonds=-1)
     updated = await services.tiers.define(G, MANAGER, "bronze", 1, min_hours=12, role_id=5)
     assert (updated.min_hours, updated.role_id) == (12, 5)
-    assert [t.name for t in await services.tiers.list(G)] == ["bronze"]
+    assert [t.name for t in await services.tiers.list_tiers(G)] == ["bronze"]
 
 
 async def test_sweep_previews_then_applies_once(services):

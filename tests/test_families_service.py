@@ -3,7 +3,7 @@
 import pytest
 
 from bot.errors import NotAllowed, NotFound, UserError
-from bot.services.families import AGREEMENT_VERSION
+from bot.services.families import AGREEMENT_VERSION, Agreement
 
 G, MANAGER, LEADER, ANA, BEN = 1, 10, 20, 30, 40
 
@@ -29,7 +29,7 @@ async def test_create_makes_leader_a_member_and_audits(services):
     assert (family.name, family.members, family.capacity) == ("Lobos", 1, 5)
     assert (await services.members.get(G, LEADER)).program_role == "leader"
     assert (await services.families.family_led_by(G, LEADER)).id == family.id
-    assert (await services.audit.recent(G))[0]["action"] == "family.create"
+    assert (await services.audit.recent(G))[0].action == "family.create"
 
 
 async def test_names_are_unique_ignoring_case_and_space(services):
@@ -47,7 +47,8 @@ async def test_request_approve_makes_a_creator_with_the_agreement(services, cloc
     decision = await services.families.decide(G, LEADER, request.id, True)
     assert decision.joined.agreement_version == AGREEMENT_VERSION
     assert (await services.members.get(G, ANA)).program_role == "creator"
-    assert (await services.families.agreement_of(G, ANA)) == (AGREEMENT_VERSION, clock.now())
+    assert (await services.families.agreement_of(G, ANA)) == Agreement(AGREEMENT_VERSION,
+                                                                      clock.now())
     # A second click finds it decided and changes nothing.
     assert await _error(services.families.decide(G, LEADER, request.id, False)) == (
         "families.already_decided"
@@ -117,7 +118,7 @@ async def test_leave_needs_a_known_reason_and_leaders_hand_over(services, clock)
         "families.leader_must_hand_over"
     )
     clock.advance(days=3)
-    ended, _ = await services.families.leave(G, ANA, "earnings", "  not enough  ")
+    ended = (await services.families.leave(G, ANA, "earnings", "  not enough  ")).membership
     history = await services.families.history(G, ANA)
     assert (history[0].leave_reason, history[0].leave_note, history[0].ended_by) == (
         "earnings", "not enough", "self"
@@ -181,13 +182,14 @@ async def test_archive_ends_memberships_and_keeps_history(services):
     family = await _family(services)
     await _join(services, family, ANA)
     await services.families.request_join(G, BEN, family.id, AGREEMENT_VERSION)
-    archived, ended = await services.families.archive(G, MANAGER, family.id)
+    done = await services.families.archive(G, MANAGER, family.id)
+    archived, ended = done.family, done.ended_user_ids
     assert archived.archived_at is not None and sorted(ended) == [LEADER, ANA]
     assert await services.db.fetchval(
         "SELECT count(*) FROM family_requests WHERE status = 'pending'") == 0
     assert (await services.families.history(G, ANA))[0].ended_by == "archived"
-    assert await services.families.list(G) == []
-    assert len(await services.families.list(G, archived=True)) == 1
+    assert await services.families.list_families(G) == []
+    assert len(await services.families.list_families(G, archived=True)) == 1
     # The name is free again.
     await _family(services, leader=99)
 
@@ -211,7 +213,8 @@ async def test_capacity_and_expected_roles(services):
     assert (await services.families.set_capacity(G, MANAGER, family.id, 2)).full
     tier = await services.tiers.define(G, MANAGER, "Gold", 1, role_id=700)
     await services.tiers.set_manual(G, MANAGER, ANA, tier.name, "2026-03")
-    expected, managed = await services.families.expected_roles(G)
+    roles = await services.families.expected_roles(G)
+    expected, managed = roles.by_member, roles.managed
     assert expected == {LEADER: {600}, ANA: {600, 700}}
     assert managed == {600, 700}
 
@@ -221,7 +224,7 @@ async def test_roster_lists_leaders_first_with_tiers(services, clock):
     clock.advance(days=1)
     await _join(services, family, ANA)
     roster = await services.families.roster(G, family.id)
-    assert [(e["user_id"], e["role"]) for e in roster] == [(LEADER, "leader"), (ANA, "creator")]
+    assert [(e.user_id, e.role) for e in roster] == [(LEADER, "leader"), (ANA, "creator")]
     assert await services.families.needing_agreement(G, family.id) == [LEADER]
     await services.families.accept_agreement(G, LEADER, AGREEMENT_VERSION)
     assert await services.families.needing_agreement(G, family.id) == []

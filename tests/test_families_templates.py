@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import NotAllowed, UserError
-from bot.services.families import Family, FamilyRequest, Membership
+from bot.services.families import Agreement, Family, FamilyRequest, Membership, RosterEntry
 from bot.services.kpis import FamilyStats, Quality
 from bot.services.tiers import Tier, TierChange
 from cogs._family_discord import RolePlan
@@ -42,12 +42,11 @@ def test_family_messages_render(templates, locale):
     render("invite_sent", family=FAMILY, user_id=30, dm_sent=False)
     render("left", family=FAMILY, reason="moved_agency")
     render("history", user_id=30, rows=[MEMBERSHIP])
-    render("roster", family=FAMILY, entries=[{"user_id": 30, "role": "leader", "tier": None,
-                                              "joined_at": NOW, "agreement_version": None}])
+    render("roster", family=FAMILY, entries=[RosterEntry(30, "leader", None, NOW, None)])
     render("list", families=[FAMILY])
     plan = RolePlan(changes=[(30, [600], [700])], missing_channels=[FAMILY])
     assert "+<@&600>" in render("sync", plan=plan, applied=False)
-    render("agreement", accepted=(1, NOW), current=1, just_accepted=False)
+    render("agreement", accepted=Agreement(1, NOW), current=1, just_accepted=False)
     render("tiers", tiers=[GOLD], changed=True)
     change = TierChange(30, 1, None, GOLD)
     render("sweep", changes=[change], applied=False, period="2026-02")

@@ -25,9 +25,9 @@ async def test_settings_changes_are_stored_and_audited(services):
     assert current.manager_role_id == 555
     assert current.channels == {"announcements": 900}
     audit = await services.audit.recent(42)
-    assert [a["action"] for a in audit][:2] == ["settings.channel", "settings.manager_role_id"]
-    assert audit[-1]["details"] == {"old": "UTC", "new": "America/Mexico_City"}
-    assert all(a["actor_id"] == 7 for a in audit)
+    assert [a.action for a in audit][:2] == ["settings.channel", "settings.manager_role_id"]
+    assert audit[-1].details == {"old": "UTC", "new": "America/Mexico_City"}
+    assert all(a.actor_id == 7 for a in audit)
     await services.guilds.set_channel(42, 7, "announcements", None)
     assert (await services.guilds.get(42)).channels == {}
 

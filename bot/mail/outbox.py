@@ -58,12 +58,17 @@ async def recent(tx: Transaction, kind: str, since: datetime, *,
     """How many ``kind`` emails were queued since ``since`` for a member (guild, user) or
     to an address."""
     if member is not None:
-        where, params = "guild_id = ? AND user_id = ?", member
-    else:
-        where, params = "recipient = ?", (recipient,)
-    return await tx.fetchval(
-        f"SELECT count(*) FROM email_outbox WHERE {where} AND kind = ? AND created_at >= ?",
-        (*params, kind, to_db(since)))
+        return await tx.fetchval(_RECENT_FOR_MEMBER, (*member, kind, to_db(since)))
+    return await tx.fetchval(_RECENT_TO_ADDRESS, (recipient, kind, to_db(since)))
+
+
+_RECENT_FOR_MEMBER = (
+    "SELECT count(*) FROM email_outbox WHERE guild_id = ? AND user_id = ? AND kind = ?"
+    " AND created_at >= ?"
+)
+_RECENT_TO_ADDRESS = (
+    "SELECT count(*) FROM email_outbox WHERE recipient = ? AND kind = ? AND created_at >= ?"
+)
 
 
 async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from bot.clock import Clock, to_db
+from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor_id: int | None
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    created_at: datetime
 
 
 class AuditLog:
@@ -30,10 +41,12 @@ class AuditLog:
              to_db(self.clock.now())),
         )
 
-    async def recent(self, guild_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    async def recent(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
         rows = await self.db.fetchall(
             "SELECT actor_id, action, target, details, created_at FROM audit_log"
             " WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
             (guild_id, limit),
         )
-        return [dict(row) | {"details": json.loads(row["details"])} for row in rows]
+        return [AuditEntry(row["actor_id"], row["action"], row["target"],
+                           json.loads(row["details"]), from_db(row["created_at"]))
+                for row in rows]

@@ -26,13 +26,14 @@ from bot.db import Database
 from bot.errors import NotFound, UserError
 from bot.localtime import at_local, parse_hhmm
 from bot.mail.outbox import Email
+from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
 from bot.services.email import EmailService, Recipient
 from bot.services.members import MemberService
+from bot.text import split_text
 
 ROUTES = ("channel", "dm", "email")
 AUDIENCES = ("all", "families", "tiers", "leaders")
-PART_LIMIT = 2000  # one Discord message
 TEXT_LIMIT = 4000  # the modal's limit; longer texts are refused
 CLAIM_BATCH = 16
 # Outbox states as delivery states (the report counts them the same way).
@@ -52,22 +53,6 @@ def email_context(text: str) -> dict[str, Any]:
     if len(title) > 70:
         title = title[:69].rstrip() + "…"
     return {"title": title, "text": plain}
-
-
-def split_text(text: str, limit: int = PART_LIMIT) -> list[str]:
-    """``text`` as messages of at most ``limit`` characters, cut at the last paragraph break,
-    else line break, else space before the limit (a hard cut only for a word that long)."""
-    text = text.strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
-        cut = next((i for i in (window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-                    if i > 0), limit)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].strip()
-    if text:
-        parts.append(text)
-    return parts
 
 
 @dataclass(frozen=True)
@@ -104,6 +89,14 @@ class Recipients:
     @property
     def total(self) -> int:
         return len(self.channels) + len(self.dms) + len(self.emails)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A stored draft and whom it would reach now."""
+
+    broadcast: Broadcast
+    recipients: Recipients
 
 
 @dataclass(frozen=True)
@@ -195,14 +188,8 @@ class BroadcastService:
 
     async def recipients(self, guild_id: int, audience: str, ids: list[int],
                          routes: tuple[str, ...]) -> Recipients:
-        marks = ",".join("?" * len(ids))
-        families_sql = ("SELECT id, channel_id FROM families WHERE guild_id = ?"
-                        " AND archived_at IS NULL")
-        params: list[Any] = [guild_id]
-        if audience == "families":
-            families_sql += f" AND id IN ({marks})"
-            params += ids
-        families = await self.db.fetchall(families_sql + " ORDER BY id", params)
+        families = await audience_of.family_channels(
+            self.db, guild_id, ids if audience == "families" else None)
         people = await self._people(guild_id, audience, ids, [f["id"] for f in families])
         channels = [(f["id"], f["channel_id"]) for f in families if f["channel_id"]]
         optins = {r["user_id"]: r["dm_channel_id"] for r in await self.db.fetchall(
@@ -225,32 +212,19 @@ class BroadcastService:
     async def _people(self, guild_id: int, audience: str, ids: list[int],
                       family_ids: list[int]) -> list[int]:
         if audience == "tiers":
-            marks = ",".join("?" * len(ids))
-            rows = await self.db.fetchall(
-                "SELECT mt.user_id FROM member_tiers mt JOIN members m ON m.guild_id ="
-                " mt.guild_id AND m.user_id = mt.user_id WHERE mt.guild_id = ? AND m.left_at"
-                f" IS NULL AND mt.tier_id IN ({marks}) ORDER BY mt.user_id", [guild_id, *ids])
-            return [r["user_id"] for r in rows]
+            return await audience_of.tier_holders(self.db, guild_id, ids)
         if not family_ids:
             return []
-        marks = ",".join("?" * len(family_ids))
-        leaders = await self.db.fetchall(
-            f"SELECT leader_user_id AS u FROM families WHERE id IN ({marks}) UNION"
-            f" SELECT co_leader_user_id FROM families WHERE id IN ({marks})",
-            family_ids * 2)
-        found = {r["u"] for r in leaders if r["u"]}
+        found = await audience_of.family_leaders(self.db, family_ids)
         if audience != "leaders":
-            rows = await self.db.fetchall(
-                f"SELECT user_id FROM family_members WHERE family_id IN ({marks})"
-                " AND left_at IS NULL", family_ids)
-            found |= {r["user_id"] for r in rows}
+            found |= await audience_of.family_members(self.db, family_ids)
         return sorted(found)
 
     # -- drafting, confirming, cancelling ----------------------------------------------------
 
     async def draft(self, guild_id: int, author_id: int, text: str, audience: str,
                     audience_ids: list[int], routes: tuple[str, ...], allow_everyone: bool,
-                    send_at: datetime | None) -> tuple[Broadcast, Recipients]:
+                    send_at: datetime | None) -> Draft:
         text = (text or "").strip()
         if not text:
             raise UserError("broadcasts.empty_text")
@@ -268,7 +242,7 @@ class BroadcastService:
                 (guild_id, author_id, text, audience, json.dumps(audience_ids),
                  ",".join(routes), int(allow_everyone),
                  to_db(send_at) if send_at else None, now))
-        return await self.get(guild_id, new_id), found
+        return Draft(await self.get(guild_id, new_id), found)
 
     async def get(self, guild_id: int, broadcast_id: int) -> Broadcast:
         row = await self.db.fetchone(

@@ -34,6 +34,35 @@ HISTORY_MAX_DAYS = 90
 STREAK_LOOKBACK = 1000
 
 
+# A creator's check-in context: (default zone, guild, user) ...
+CONTEXT = (
+    "SELECT fm.family_id, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+    " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS rest_days,"
+    " (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id = fm.guild_id"
+    " AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
+    " LEFT JOIN guilds g ON g.guild_id = fm.guild_id"
+    " LEFT JOIN checkin_settings s ON s.guild_id = fm.guild_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
+)
+# ... and with their newest check-in dates (how many, default zone, guild, user).
+CONTEXT_WITH_DATES = (
+    "SELECT fm.family_id, (SELECT group_concat(local_date) FROM (SELECT local_date"
+    " FROM checkins c WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id"
+    " ORDER BY local_date DESC LIMIT ?)) AS dates,"
+    " f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+    " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS rest_days,"
+    " (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id = fm.guild_id"
+    " AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
+    " LEFT JOIN guilds g ON g.guild_id = fm.guild_id"
+    " LEFT JOIN checkin_settings s ON s.guild_id = fm.guild_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
+)
+
+
 @dataclass(frozen=True)
 class CheckinSettings:
     post_mode: str = "summary"
@@ -70,6 +99,22 @@ class Feedback:
     leader_id: int
     text: str
     local_date: date
+
+
+@dataclass(frozen=True)
+class Streak:
+    current: int
+    best: int
+
+
+@dataclass(frozen=True)
+class CheckinHistory:
+    """A creator's last days: their check-ins newest first and their streak."""
+
+    user_id: int
+    checkins: list[Checkin]
+    streak: int
+    best: int
 
 
 @dataclass
@@ -231,21 +276,10 @@ class CheckinService:
                        ) -> tuple[str, tuple]:
         """One read: the creator's active family, its channel, their zone, guild options
         (and, ``with_dates``, their newest check-in dates, comma-separated, newest first)."""
-        dates = (", (SELECT group_concat(local_date) FROM (SELECT local_date FROM checkins c"
-                 " WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id ORDER BY"
-                 f" local_date DESC LIMIT {STREAK_LOOKBACK + 2})) AS dates" if with_dates else "")
-        return (
-            f"SELECT fm.family_id{dates}, f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
-            " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS"
-            " rest_days, (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id ="
-            " fm.guild_id AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
-            " FROM family_members fm JOIN families f ON f.id = fm.family_id"
-            " LEFT JOIN members m ON m.guild_id = fm.guild_id AND m.user_id = fm.user_id"
-            " LEFT JOIN guilds g ON g.guild_id = fm.guild_id LEFT JOIN checkin_settings s ON"
-            " s.guild_id = fm.guild_id WHERE fm.guild_id = ? AND fm.user_id = ? AND"
-            " fm.left_at IS NULL",
-            (self.guilds.default_timezone, guild_id, user_id),
-        )
+        zone = self.guilds.default_timezone
+        if with_dates:
+            return CONTEXT_WITH_DATES, (STREAK_LOOKBACK + 2, zone, guild_id, user_id)
+        return CONTEXT, (zone, guild_id, user_id)
 
     async def _context(self, guild_id: int, user_id: int) -> Any:
         row = await self.db.fetchone(*self._context_query(guild_id, user_id))
@@ -345,8 +379,8 @@ class CheckinService:
         )
         return {date.fromisoformat(r["local_date"]) for r in rows}
 
-    async def streak_of(self, guild_id: int, user_id: int) -> tuple[int, int]:
-        """(current, best) as of now."""
+    async def streak_of(self, guild_id: int, user_id: int) -> Streak:
+        """The current and best streak as of now."""
         settings = await self.settings(guild_id)
         today = local_date(self.clock.now(), await self.members.timezone_of(guild_id, user_id))
         current = streak_length(await self._dates(None, guild_id, user_id, today), today,
@@ -355,7 +389,7 @@ class CheckinService:
             "SELECT best FROM checkin_streaks WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
-        return current, max(current, best or 0)
+        return Streak(current, max(current, best or 0))
 
     async def set_message(self, checkin_id: int, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as tx:
@@ -378,9 +412,9 @@ class CheckinService:
         return _checkin(row)
 
     async def history(self, guild_id: int, viewer_id: int, member_id: int | None, days: int,
-                      *, as_manager: bool = False) -> tuple[int, list[Checkin], int, int]:
-        """A creator's last ``days`` local days: (member, check-ins newest first, streak,
-        best). Others may look only if they lead the member's family (or are managers)."""
+                      *, as_manager: bool = False) -> CheckinHistory:
+        """A creator's last ``days`` local days. Others may look only if they lead the
+        member's family (or are managers)."""
         member_id = member_id or viewer_id
         if not 1 <= days <= HISTORY_MAX_DAYS:
             raise UserError("checkins.bad_days", limit=HISTORY_MAX_DAYS)
@@ -395,8 +429,9 @@ class CheckinService:
             "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date >= ?"
             " ORDER BY local_date DESC", (guild_id, member_id, since.isoformat()),
         )
-        current, best = await self.streak_of(guild_id, member_id)
-        return member_id, [_checkin(r) for r in rows], current, best
+        streak = await self.streak_of(guild_id, member_id)
+        return CheckinHistory(member_id, [_checkin(r) for r in rows], streak.current,
+                              streak.best)
 
     # -- feedback --------------------------------------------------------------------------
 

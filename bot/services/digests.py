@@ -19,9 +19,9 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
-from bot.services import campaign_math as cm
 from bot.services.audit import AuditLog
-from bot.services.campaign_models import Campaign
+from bot.services.campaigns import arithmetic as cm
+from bot.services.campaigns.models import Campaign
 from bot.services.email import EmailService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -256,7 +256,7 @@ class DigestService:
         if self.tiers is None:
             return []
         if guild_id not in sweep.tiers:
-            sweep.tiers[guild_id] = await self.tiers.list(guild_id)
+            sweep.tiers[guild_id] = await self.tiers.list_tiers(guild_id)
         return sweep.tiers[guild_id]
 
     async def _campaigns(self, sweep: _Sweep, guild_id: int) -> list[_Standings]:
@@ -265,8 +265,9 @@ class DigestService:
             return []
         if guild_id not in sweep.campaigns:
             found = []
-            for campaign in await self.campaigns.list(guild_id, ("running",)):
-                people, values = await self.campaigns.standings(campaign)
+            for campaign in await self.campaigns.list_campaigns(guild_id, ("running",)):
+                standing = await self.campaigns.standings(campaign)
+                people, values = standing.people, standing.values
                 ranks = {u: rank for rank, u, _ in cm.ranked(values)}
                 found.append(_Standings(campaign, people, values, ranks))
             sweep.campaigns[guild_id] = found

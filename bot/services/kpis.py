@@ -37,9 +37,45 @@ class FamilyStats:
 
 
 # A membership that began as the other half of a transfer (program-wide it is no join).
-_TRANSFER_IN = (
-    "EXISTS (SELECT 1 FROM family_members p WHERE p.guild_id = fm.guild_id"
+# Each statement comes twice: for one family, and for the whole program, where a transfer
+# (a membership begun the moment another ended by transfer) is neither a join nor a leave.
+QUALITY_OF_FAMILY = (
+    "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id = c.id"
+    " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ? AND c.family_id = ?"
+)
+QUALITY_OF_PROGRAM = (
+    "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id = c.id"
+    " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?"
+)
+# (guild, family, when, when)
+ACTIVE_IN_FAMILY = (
+    "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
+    " AND fm.joined_at < ? AND (fm.left_at IS NULL OR fm.left_at >= ?)"
+)
+# (guild, when, when)
+ACTIVE_IN_PROGRAM = (
+    "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ?"
+    " AND fm.joined_at < ? AND (fm.left_at IS NULL OR fm.left_at >= ?)"
+)
+JOINS_OF_FAMILY = (
+    "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
+    " AND fm.joined_at >= ? AND fm.joined_at < ?"
+)
+JOINS_OF_PROGRAM = (
+    "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ?"
+    " AND fm.joined_at >= ? AND fm.joined_at < ?"
+    " AND NOT EXISTS (SELECT 1 FROM family_members p WHERE p.guild_id = fm.guild_id"
     " AND p.user_id = fm.user_id AND p.ended_by = 'transfer' AND p.left_at = fm.joined_at)"
+)
+ENDED_IN_FAMILY = (
+    "SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
+    " FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
+    " AND fm.left_at >= ? AND fm.left_at < ?"
+)
+ENDED_IN_PROGRAM = (
+    "SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
+    " FROM family_members fm WHERE fm.guild_id = ? AND fm.left_at >= ? AND fm.left_at < ?"
+    " AND fm.ended_by != 'transfer'"
 )
 
 
@@ -54,59 +90,50 @@ class Quality:
         return self.with_feedback / self.checkins if self.checkins else 0.0
 
 
+@dataclass(frozen=True)
+class KpiReport:
+    """/family stats: membership KPIs and service quality of a family or the program."""
+
+    stats: FamilyStats
+    quality: Quality
+
+
 class KpiService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def report(self, guild_id: int, family_id: int | None, start: datetime,
-                     end: datetime) -> tuple[FamilyStats, Quality]:
+                     end: datetime) -> KpiReport:
         """/family stats: membership KPIs and service quality of a family or the program."""
-        return (await self.family_stats(guild_id, family_id, start, end),
-                await self.quality(guild_id, family_id, start, end))
+        return KpiReport(await self.family_stats(guild_id, family_id, start, end),
+                         await self.quality(guild_id, family_id, start, end))
 
     async def quality(self, guild_id: int, family_id: int | None, start: datetime,
                       end: datetime) -> Quality:
-        family_sql = "" if family_id is None else " AND c.family_id = ?"
-        params: tuple = (guild_id, to_db(start), to_db(end))
-        if family_id is not None:
-            params += (family_id,)
-        rows = await self.db.fetchall(
-            "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id ="
-            f" c.id WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?{family_sql}",
-            params,
-        )
+        if family_id is None:
+            rows = await self.db.fetchall(QUALITY_OF_PROGRAM,
+                                          (guild_id, to_db(start), to_db(end)))
+        else:
+            rows = await self.db.fetchall(QUALITY_OF_FAMILY,
+                                          (guild_id, to_db(start), to_db(end), family_id))
         minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
         return Quality(len(rows), len(minutes), median(minutes) if minutes else None)
 
     async def family_stats(
         self, guild_id: int, family_id: int | None, start: datetime, end: datetime
     ) -> FamilyStats:
-        scope, params = "fm.guild_id = ?", [guild_id]
-        if family_id is not None:
-            scope += " AND fm.family_id = ?"
-            params.append(family_id)
         program = family_id is None
+        scope = (guild_id,) if program else (guild_id, family_id)
         s, e = to_db(start), to_db(end)
-        not_transfer_in = f" AND NOT {_TRANSFER_IN}" if program else ""
-        not_transfer_out = " AND fm.ended_by != 'transfer'" if program else ""
 
         async def active_at(when: str) -> int:
-            return await self.db.fetchval(
-                f"SELECT count(*) FROM family_members fm WHERE {scope} AND fm.joined_at < ?"
-                " AND (fm.left_at IS NULL OR fm.left_at >= ?)", (*params, when, when),
-            )
+            return await self.db.fetchval(ACTIVE_IN_PROGRAM if program else ACTIVE_IN_FAMILY,
+                                          (*scope, when, when))
 
-        joins = await self.db.fetchval(
-            f"SELECT count(*) FROM family_members fm WHERE {scope} AND fm.joined_at >= ?"
-            f" AND fm.joined_at < ?{not_transfer_in}",
-            (*params, s, e),
-        )
-        ended = await self.db.fetchall(
-            f"SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
-            f" FROM family_members fm WHERE {scope} AND fm.left_at >= ? AND fm.left_at < ?"
-            f"{not_transfer_out}",
-            (*params, s, e),
-        )
+        joins = await self.db.fetchval(JOINS_OF_PROGRAM if program else JOINS_OF_FAMILY,
+                                       (*scope, s, e))
+        ended = await self.db.fetchall(ENDED_IN_PROGRAM if program else ENDED_IN_FAMILY,
+                                       (*scope, s, e))
         members_start, members_end = await active_at(s), await active_at(e)
         average = (members_start + members_end) / 2
         reasons: dict[str, int] = {}

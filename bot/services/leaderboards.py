@@ -190,7 +190,7 @@ class LeaderboardService:
         if scope == "family":
             name = (await self.families.get(guild_id, scope_id)).name
         elif scope == "tier":
-            name = next((t.name for t in await self.tiers.list(guild_id) if t.id == scope_id),
+            name = next((t.name for t in await self.tiers.list_tiers(guild_id) if t.id == scope_id),
                         "?")
         return replace(board, scope_name=name, include_left=include_left)
 

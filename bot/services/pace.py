@@ -116,6 +116,37 @@ async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: st
             for r in rows}
 
 
+# Active creators (not their family's leaders) and the tier they hold: of one family
+# (guild, family) ...
+FAMILY_CREATORS = (
+    "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
+    " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
+    " ON f.id = fm.family_id WHERE fm.guild_id = ? AND fm.family_id = ?"
+    " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
+    " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id"
+)
+# ... or of the guild, opted in to the weekly nudge and not nudged in the week (guild, week).
+NUDGE_CANDIDATES = (
+    "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
+    " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
+    " ON f.id = fm.family_id WHERE fm.guild_id = ?"
+    " AND fm.user_id IN (SELECT p.user_id FROM pace_nudge_prefs p WHERE p.guild_id ="
+    " fm.guild_id AND p.enabled = 1) AND fm.user_id NOT IN (SELECT n.user_id FROM"
+    " pace_nudges n WHERE n.guild_id = fm.guild_id AND n.week = ?)"
+    " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
+    " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id"
+)
+
+
+@dataclass(frozen=True)
+class WeekTrend:
+    """A family's current members' totals in one ISO week."""
+
+    week: str  # 2026-W10
+    hours: float
+    diamonds: int
+
+
 class PaceService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService, members: MemberService,
                  tiers: TierService, families: FamilyService) -> None:
@@ -173,7 +204,7 @@ class PaceService:
             changes.append(Change(metric, round(total(0, 7), 2), round(total(7, 14), 2)))
         progress = (await month_totals(self.db, guild_id, [user_id], month(today))).get(
             user_id, Progress())
-        tiers = await self.tiers.list(guild_id)
+        tiers = await self.tiers.list_tiers(guild_id)
         tier = await self.tiers.tier_of(guild_id, user_id)
         above = [t for t in tiers if tier is None or t.rank > tier.rank]
         next_tier = above[0] if above else None
@@ -183,21 +214,15 @@ class PaceService:
     async def at_risk(self, guild_id: int, family_id: int) -> list[Risk]:
         """Active creators of a family (not its leaders) whose pace does not reach the tier
         they hold (or the first tier), in the guild's zone."""
-        return await self._risks(guild_id, "fm.family_id = ?", (family_id,))
+        return await self._risks(guild_id, FAMILY_CREATORS, (guild_id, family_id))
 
-    async def _risks(self, guild_id: int, where: str, params: tuple) -> list[Risk]:
-        tiers = await self.tiers.list(guild_id)
+    async def _risks(self, guild_id: int, creators: str, params: tuple) -> list[Risk]:
+        """The creators that ``creators`` (FAMILY_CREATORS or NUDGE_CANDIDATES) reads, at risk."""
+        tiers = await self.tiers.list_tiers(guild_id)
         if not tiers:
             return []
         today = await self._today(guild_id)
-        rows = await self.db.fetchall(
-            "SELECT fm.user_id, mt.tier_id FROM family_members fm LEFT JOIN member_tiers mt"
-            " ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id JOIN families f"
-            f" ON f.id = fm.family_id WHERE fm.guild_id = ? AND {where}"
-            " AND fm.left_at IS NULL AND fm.user_id IS NOT f.leader_user_id"
-            " AND fm.user_id IS NOT f.co_leader_user_id ORDER BY fm.user_id",
-            (guild_id, *params),
-        )
+        rows = await self.db.fetchall(creators, params)
         progress = await month_totals(self.db, guild_id, [r["user_id"] for r in rows],
                                       month(today))
         out = []
@@ -234,12 +259,7 @@ class PaceService:
     async def nudges_due(self, guild_id: int) -> tuple[str, list[Risk]]:
         """This ISO week (guild's zone) and the opted-in creators at risk not nudged in it."""
         week = iso_week(await self._today(guild_id))
-        risks = await self._risks(
-            guild_id,
-            "fm.user_id IN (SELECT p.user_id FROM pace_nudge_prefs p WHERE p.guild_id ="
-            " fm.guild_id AND p.enabled = 1) AND fm.user_id NOT IN (SELECT n.user_id FROM"
-            " pace_nudges n WHERE n.guild_id = fm.guild_id AND n.week = ?)", (week,),
-        )
+        risks = await self._risks(guild_id, NUDGE_CANDIDATES, (guild_id, week))
         return week, risks
 
     async def claim_nudge(self, guild_id: int, user_id: int, week: str) -> int | None:
@@ -259,8 +279,8 @@ class PaceService:
             )
 
     async def family_trend(self, guild_id: int, family_id: int, weeks: int = 8
-                           ) -> list[tuple[str, float, int]]:
-        """(ISO week, hours, diamonds) of the family's current members, oldest first."""
+                           ) -> list[WeekTrend]:
+        """The family's current members' weekly totals, oldest first."""
         today = await self._today(guild_id)
         keys = [iso_week(today - timedelta(days=7 * i)) for i in range(weeks - 1, -1, -1)]
         marks = ",".join("?" * len(keys))
@@ -273,4 +293,4 @@ class PaceService:
             (*keys, guild_id, family_id),
         )
         found = {r["period"]: (round(r["hours"], 2), r["diamonds"]) for r in rows}
-        return [(k, *found.get(k, (0.0, 0))) for k in keys]
+        return [WeekTrend(k, *found.get(k, (0.0, 0))) for k in keys]

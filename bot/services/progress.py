@@ -19,6 +19,12 @@ METRICS = ("hours", "diamonds", "followers", "valid_days", "checkins")
 
 
 @dataclass(frozen=True)
+class Top:
+    user_id: int
+    value: float
+
+
+@dataclass(frozen=True)
 class Totals:
     checkins: int = 0
     valid_days: int = 0
@@ -111,7 +117,7 @@ class ProgressService:
 
     async def top(
         self, guild_id: int, kind: str, period: str, metric: str, limit: int = 10
-    ) -> list[tuple[int, float]]:
+    ) -> list[Top]:
         """The top ``limit`` creators of a period by ``metric`` (served by an index)."""
         if metric not in METRICS or kind not in ("week", "month"):
             raise ValueError(metric)
@@ -121,4 +127,4 @@ class ProgressService:
             " LIMIT ?",
             (guild_id, kind, period, limit),
         )
-        return [(r["user_id"], r["value"]) for r in rows]
+        return [Top(r["user_id"], r["value"]) for r in rows]

@@ -61,6 +61,20 @@ class Outcome:
 Deliver = Callable[[Due], Awaitable[Outcome]]
 
 
+@dataclass(frozen=True)
+class SentReminder:
+    """A reminder that concerned the user lately, as /reminders why lists it."""
+
+    kind: str
+    local_date: date
+    state: str
+    route: str | None
+    due_at: datetime
+    finished_at: datetime | None
+    late: int
+    detail: dict[str, Any]
+
+
 class ReminderService:
     def __init__(self, db: Database, clock: Clock, members: MemberService,
                  grace_hours: float = 6, stale_minutes: float = 10,
@@ -98,7 +112,7 @@ class ReminderService:
             (guild_id, user_id),
         )
 
-    async def why(self, guild_id: int, user_id: int, days: int = 7) -> list[dict[str, Any]]:
+    async def why(self, guild_id: int, user_id: int, days: int = 7) -> list[SentReminder]:
         """What was sent to the user lately: kind, day, state, route, when, late."""
         since = to_db(self.clock.now() - timedelta(days=days))
         rows = await self.db.fetchall(
@@ -108,15 +122,11 @@ class ReminderService:
             " WHERE value = ?))) ORDER BY due_at DESC, kind",
             (guild_id, since, user_id, user_id),
         )
-        found = []
-        for r in rows:
-            item = dict(r)
-            item["detail"] = json.loads(r["detail"] or "{}")
-            item["local_date"] = date.fromisoformat(r["local_date"])
-            item["finished_at"] = from_db(r["finished_at"]) if r["finished_at"] else None
-            item["due_at"] = from_db(r["due_at"])
-            found.append(item)
-        return found
+        return [SentReminder(r["kind"], date.fromisoformat(r["local_date"]), r["state"],
+                             r["route"], from_db(r["due_at"]),
+                             from_db(r["finished_at"]) if r["finished_at"] else None,
+                             r["late"], json.loads(r["detail"] or "{}"))
+                for r in rows]
 
     # -- the sweep -------------------------------------------------------------------------
 

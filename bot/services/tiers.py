@@ -78,7 +78,7 @@ class TierService:
         self.audit = audit
         self.progress = progress
 
-    async def list(self, guild_id: int) -> list[Tier]:
+    async def list_tiers(self, guild_id: int) -> list[Tier]:
         rows = await self.db.fetchall(
             "SELECT id, name, rank, role_id, min_hours, min_diamonds, min_valid_days,"
             " min_followers FROM tiers WHERE guild_id = ? ORDER BY rank", (guild_id,),
@@ -86,7 +86,7 @@ class TierService:
         return [Tier(**dict(r)) for r in rows]
 
     async def get(self, guild_id: int, name: str) -> Tier:
-        for tier in await self.list(guild_id):
+        for tier in await self.list_tiers(guild_id):
             if tier.name.lower() == name.strip().lower():
                 return tier
         raise NotFound("families.unknown_tier", value=name)
@@ -146,7 +146,7 @@ class TierService:
             "SELECT tier_id FROM member_tiers WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
-        return next((t for t in await self.list(guild_id) if t.id == tier_id), None)
+        return next((t for t in await self.list_tiers(guild_id) if t.id == tier_id), None)
 
     async def set_manual(
         self, guild_id: int, actor_id: int, user_id: int, name: str | None, period: str
@@ -167,7 +167,7 @@ class TierService:
 
     async def plan(self, guild_id: int, period: str) -> list[TierChange]:
         """What a sweep of ``period`` would change, highest rank first."""
-        tiers = sorted(await self.list(guild_id), key=lambda t: t.rank, reverse=True)
+        tiers = sorted(await self.list_tiers(guild_id), key=lambda t: t.rank, reverse=True)
         progress = await self.progress(guild_id, period)
         rows = await self.db.fetchall(
             "SELECT fm.user_id, fm.family_id, mt.tier_id FROM family_members fm"

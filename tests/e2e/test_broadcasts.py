@@ -137,8 +137,8 @@ async def test_a_delivery_left_claimed_by_a_crash_is_not_sent_twice(app, program
     """A previous process claimed two rows and posted one of them before dying."""
     _, channels = program
     b = app.services.broadcasts
-    draft, _ = await b.draft(app.guild.id, app.owner.id, "Exactly once", "all", [],
-                             ("channel",), False, None)
+    draft = (await b.draft(app.guild.id, app.owner.id, "Exactly once", "all", [],
+                             ("channel",), False, None)).broadcast
     cog = app.bot.get_cog("Broadcasts")
     cog.sender.stop()  # the running sender plays no part here
     await b.confirm(app.guild.id, app.owner.id, draft.id)

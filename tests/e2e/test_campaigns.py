@@ -113,7 +113,7 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
 
     # Time travel: halfway, the family channels get a reminder with the family's total
     # (just after it is due: later, "3 days left" would be due too and only it is posted).
-    [running] = await app.services.campaigns.list(app.guild.id, ("running",))
+    [running] = await app.services.campaigns.list_campaigns(app.guild.id, ("running",))
     app.services.campaigns.clock = FrozenClock(running.due("midway") + timedelta(minutes=1))
     await poster(app).tick()
     await poster(app).tick()

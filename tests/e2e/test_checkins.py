@@ -165,7 +165,7 @@ async def test_post_mode_full_shows_everything_and_off_posts_nothing(app, lobos)
     summary_posts = len(app.emu.messages(channel))
     await app.services.checkins.update_settings(app.guild.id, app.owner.id, post_mode="off")
     bea = app.user("bea")
-    family = (await app.services.families.list(app.guild.id))[0]
+    family = (await app.services.families.list_families(app.guild.id))[0]
     request = await app.services.families.request_join(app.guild.id, bea.id, family.id,
                                                        AGREEMENT_VERSION)
     await app.services.families.decide(app.guild.id, family.leader_user_id, request.id, True)

@@ -235,7 +235,7 @@ async def test_tier_refusals(app):
     text = await refused(app, app.owner, "tier", {"name": "Oro", "rank": 2, "role": crown},
                          subcommand="define")
     assert "cannot give or take the role Corona" in text
-    assert [t.name for t in await app.services.tiers.list(app.guild.id)] == ["Bronce"]
+    assert [t.name for t in await app.services.tiers.list_tiers(app.guild.id)] == ["Bronce"]
     # a tier saved with that role (before the roles were reordered) blocks set and apply
     await app.services.tiers.define(app.guild.id, app.owner.id, "Plata", 2, crown.id)
     text = await refused(app, app.owner, "tier", {"member": sofia, "tier": "Plata"},

@@ -103,7 +103,7 @@ async def test_invite_accepted_from_a_dm(app):
     await click.wait_response()
     assert "Welcome to Lobos! You are now a member." in dm.content and dm.custom_ids == []
     await roles_become(app, ana, has=family.role)
-    version, _ = await app.services.families.agreement_of(app.guild.id, ana.id)
+    version = (await app.services.families.agreement_of(app.guild.id, ana.id)).version
     assert (await membership(app, ana)).agreement_version == version
     await app.emu.wait_for(lambda: any(f"Welcome <@{ana.id}>" in m.content
                                        for m in app.emu.messages(family.channel)),

@@ -24,7 +24,7 @@ async def play(demo) -> None:
     demo.narrate("nothing is sent until she confirms")
     await demo.click(maria, head, confirm, "Confirm and send")
     services, gid = demo.bot.services, demo.guild.id
-    for family in await services.families.list(gid):
+    for family in await services.families.list_families(gid):
         if family.channel_id:
             await demo.wait_posts(demo.emu.channel(family.channel_id))
     await demo.emu.wait_for(lambda: demo.emu.dms(ana), 5.0, "ana's DM")

@@ -12,7 +12,7 @@ from typing import Any
 from bot.clock import from_db
 from bot.errors import UserError
 from bot.localtime import at_local, day_start, parse_hhmm, zone
-from bot.services import campaign_math as cm
+from bot.services.campaigns import arithmetic as cm
 
 REMINDERS = ("midway", "3days", "lastday")
 MANAGERS = 0  # the family id of a post that goes to the managers' channel (the analysis)
@@ -105,6 +105,48 @@ class Campaign:
                     self.target_creator, self.target_family,
                     self.audience, list(self.audience_ids), self.enrolment, self.reminders,
                     self.reward_role_id, self.description, self.reward_text)
+
+
+@dataclass(frozen=True)
+class CampaignColumns:
+    """A checked :class:`Spec` as the ``campaigns`` columns store it."""
+
+    name: str
+    description: str
+    starts_at: str
+    ends_at: str
+    first_day: str
+    last_day: str
+    timezone: str
+    audience: str
+    audience_ids: str  # JSON
+    metric: str
+    target_creator: float | None
+    target_family: float | None
+    reward_text: str
+    reward_role_id: int | None
+    enrolment: str
+    reminders: str  # comma-separated
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The campaign an edit names, and what it becomes (checked)."""
+
+    campaign: Campaign
+    spec: Spec
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    campaign: Campaign
+    added: bool  # False: the creator was already in it
+
+
+@dataclass(frozen=True)
+class Standings:
+    people: dict[int, int | None]  # participant → family
+    values: dict[int, float]  # participant → value
 
 
 @dataclass(frozen=True)

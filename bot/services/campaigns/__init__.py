@@ -1,0 +1,34 @@
+"""Campaigns: editing, standings, the life cycle, results and the post queue (service.py)."""
+
+from bot.services.campaigns.editing import (
+    AUDIENCES,
+    DESCRIPTION_MAX,
+    METRICS,
+    NAME_MAX,
+    REWARD_MAX,
+)
+from bot.services.campaigns.lifecycle import STAGES
+from bot.services.campaigns.models import (
+    MANAGERS,
+    REMINDERS,
+    Campaign,
+    CampaignColumns,
+    CreatorProgress,
+    Edit,
+    Enrolment,
+    FamilyProgress,
+    Post,
+    PostReport,
+    Results,
+    Spec,
+    Standings,
+)
+from bot.services.campaigns.posts import POST_ATTEMPTS
+from bot.services.campaigns.service import CampaignService
+
+__all__ = [
+    "AUDIENCES", "DESCRIPTION_MAX", "MANAGERS", "METRICS", "NAME_MAX", "POST_ATTEMPTS",
+    "REMINDERS", "REWARD_MAX", "STAGES", "Campaign", "CampaignColumns", "CampaignService",
+    "CreatorProgress", "Edit", "Enrolment", "FamilyProgress", "Post", "PostReport", "Results",
+    "Spec", "Standings",
+]

@@ -1,0 +1,116 @@
+"""Standings: each participant's value of the campaign's metric, ranks, and a creator's or a
+family's progress towards the goal.
+
+Values: the goal metric summed over the campaign's local days from each creator's check-ins
+(``days`` counts check-in days; ``streak`` is the longest streak inside the campaign). The
+campaign's days are named in the guild's zone; each creator's check-ins are counted by their
+own local day, as everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from bot.services.campaigns import arithmetic as cm
+from bot.services.campaigns.models import (
+    Campaign,
+    CreatorProgress,
+    FamilyProgress,
+    Standings,
+)
+from bot.services.campaigns.store import CampaignStore
+from bot.services.leaderboards import Row
+
+REST_DAYS = "SELECT rest_days FROM checkin_settings WHERE guild_id = ?"
+CHECKIN_DAYS = (
+    "SELECT user_id, local_date FROM checkins WHERE guild_id = ? AND local_date BETWEEN ? AND ?"
+)
+HOURS = (
+    "SELECT user_id, sum(hours) AS v FROM checkins WHERE guild_id = ?"
+    " AND local_date BETWEEN ? AND ? GROUP BY user_id"
+)
+DIAMONDS = (
+    "SELECT user_id, sum(diamonds) AS v FROM checkins WHERE guild_id = ?"
+    " AND local_date BETWEEN ? AND ? GROUP BY user_id"
+)
+FOLLOWERS = (
+    "SELECT user_id, sum(followers) AS v FROM checkins WHERE guild_id = ?"
+    " AND local_date BETWEEN ? AND ? GROUP BY user_id"
+)
+DAYS = (
+    "SELECT user_id, count(*) AS v FROM checkins WHERE guild_id = ?"
+    " AND local_date BETWEEN ? AND ? GROUP BY user_id"
+)
+# metric → its statement (``streak`` is computed from the days, below)
+SUMS = {"hours": HOURS, "diamonds": DIAMONDS, "followers": FOLLOWERS, "days": DAYS}
+
+
+class CampaignStandings(CampaignStore):
+    async def values(self, guild_id: int, metric: str, first: date, last: date
+                     ) -> dict[int, float]:
+        """Everyone's value of ``metric`` over their local days ``first..last``."""
+        if metric == "streak":
+            rest = await self.db.fetchval(REST_DAYS, (guild_id,))
+            rows = await self.db.fetchall(
+                CHECKIN_DAYS, (guild_id, first.isoformat(), last.isoformat()))
+            days: dict[int, set[date]] = defaultdict(set)
+            for r in rows:
+                days[r["user_id"]].add(date.fromisoformat(r["local_date"]))
+            return {u: float(cm.best_streak(d, first, last, 1 if rest is None else rest))
+                    for u, d in days.items()}
+        if metric not in SUMS:
+            raise KeyError(metric)
+        rows = await self.db.fetchall(SUMS[metric], (guild_id, first.isoformat(),
+                                                     last.isoformat()))
+        return {r["user_id"]: float(round(r["v"], 2)) for r in rows}
+
+    async def standings(self, found: Campaign) -> Standings:
+        """The participants (→ family) and their values."""
+        people = await self.participants(found)
+        everyone = await self.values(found.guild_id, found.metric, found.first_day,
+                                     found.last_day)
+        return Standings(people, {u: everyone.get(u, 0.0) for u in people})
+
+    async def board_rows(self, found: Campaign) -> list[Row]:
+        """The campaign board as leaderboard rows (rendered with the leaderboards' lines):
+        the participants ranked, ties shared, zeros left out."""
+        return [Row(rank, user_id, value)
+                for rank, user_id, value in cm.ranked((await self.standings(found)).values)]
+
+    async def progress_of(self, guild_id: int, user_id: int, campaign: str | None
+                          ) -> CreatorProgress:
+        found = (await self.resolve(guild_id, campaign) if campaign
+                 else await self.current_for(guild_id, user_id))
+        now = await self.standings(found)
+        people, values = now.people, now.values
+        in_audience = user_id in people or user_id in await self.audience(guild_id, found)
+        rank = next((r for r, u, _ in cm.ranked(values) if u == user_id), None)
+        family_id = people.get(user_id)
+        family = (await self.family_standing(found, family_id, people, values)
+                  if family_id else None)
+        return CreatorProgress(found, user_id, user_id in people, in_audience,
+                               values.get(user_id, 0.0), rank, family)
+
+    async def family_progress(self, guild_id: int, campaign: str | None, family_id: int,
+                              viewer_id: int) -> FamilyProgress:
+        found = (await self.resolve(guild_id, campaign) if campaign
+                 else await self.current_for(guild_id, viewer_id))
+        return await self.progress_of_family(found, family_id)
+
+    async def progress_of_family(self, found: Campaign, family_id: int) -> FamilyProgress:
+        now = await self.standings(found)
+        return await self.family_standing(found, family_id, now.people, now.values)
+
+    async def family_standing(self, found: Campaign, family_id: int,
+                              people: dict[int, int | None], values: dict[int, float]
+                              ) -> FamilyProgress:
+        """A family's progress from :meth:`standings` already read (the weekly digests read
+        them once for every family)."""
+        family = await self.families.get(found.guild_id, family_id)
+        target = found.target_creator
+        members = sorted(((u, values.get(u, 0.0), bool(target and values.get(u, 0.0) >= target))
+                          for u, f in people.items() if f == family_id),
+                         key=lambda m: (-m[1], m[0]))
+        return FamilyProgress(found, family_id, family.name, members,
+                              round(sum(m[1] for m in members), 2))

@@ -1,0 +1,103 @@
+"""The ground every part of :class:`~bot.services.campaigns.CampaignService` stands on:
+reading campaigns, their audience and their participants."""
+
+from __future__ import annotations
+
+import json
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.errors import NotFound, UserError
+from bot.services import audience as audience_of
+from bot.services.audit import AuditLog
+from bot.services.campaigns.models import Campaign, Spec, campaign_from_row
+from bot.services.email import EmailService
+from bot.services.families import FamilyService
+from bot.services.guilds import GuildService
+
+CAMPAIGN_BY_ID = "SELECT * FROM campaigns WHERE guild_id = ? AND id = ?"
+CAMPAIGN_BY_NAME = "SELECT * FROM campaigns WHERE guild_id = ? AND lower(name) = lower(?)"
+# The states go in as one JSON array parameter.
+CAMPAIGNS_IN_STATES = (
+    "SELECT * FROM campaigns WHERE guild_id = ? AND state IN (SELECT value FROM json_each(?))"
+    " ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'scheduled' THEN 1"
+    " WHEN 'draft' THEN 2 ELSE 3 END, starts_at DESC, id DESC LIMIT ?"
+)
+CURRENT_FOR = (
+    "SELECT c.* FROM campaigns c LEFT JOIN campaign_enrolments e ON e.campaign_id = c.id"
+    " AND e.user_id = ? WHERE c.guild_id = ? AND c.state IN ('running', 'finished',"
+    " 'scheduled') ORDER BY CASE c.state WHEN 'running' THEN 0 WHEN 'scheduled' THEN 1"
+    " ELSE 2 END, e.user_id IS NULL, c.ends_at DESC LIMIT 1"
+)
+ENROL = (
+    "INSERT OR IGNORE INTO campaign_enrolments (campaign_id, guild_id, user_id, family_id, via,"
+    " enrolled_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+ENROLLED = (
+    "SELECT e.user_id, coalesce(fm.family_id, e.family_id) AS family_id"
+    " FROM campaign_enrolments e LEFT JOIN family_members fm ON fm.guild_id = e.guild_id"
+    " AND fm.user_id = e.user_id AND fm.left_at IS NULL WHERE e.campaign_id = ?"
+)
+
+
+class CampaignStore:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+                 families: FamilyService, email: EmailService | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.guilds = guilds
+        self.families = families
+        self.email = email
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get(self, guild_id: int, campaign_id: int) -> Campaign:
+        row = await self.db.fetchone(CAMPAIGN_BY_ID, (guild_id, campaign_id))
+        if row is None:
+            raise NotFound("campaigns.unknown", value=str(campaign_id))
+        return campaign_from_row(row)
+
+    async def resolve(self, guild_id: int, text: str) -> Campaign:
+        """The campaign an option names: an id from autocomplete, or a name typed by hand."""
+        text = (text or "").strip()
+        row = await self.db.fetchone(CAMPAIGN_BY_NAME, (guild_id, text))
+        if row is None and text.isdigit():
+            row = await self.db.fetchone(CAMPAIGN_BY_ID, (guild_id, int(text)))
+        if row is None:
+            raise NotFound("campaigns.unknown", value=text)
+        return campaign_from_row(row)
+
+    async def list_campaigns(self, guild_id: int, states: tuple[str, ...] = (
+            "draft", "scheduled", "running", "finished"), limit: int = 25) -> list[Campaign]:
+        rows = await self.db.fetchall(
+            CAMPAIGNS_IN_STATES, (guild_id, json.dumps(list(states)), limit))
+        return [campaign_from_row(r) for r in rows]
+
+    async def search(self, guild_id: int, text: str, states: tuple[str, ...]) -> list[Campaign]:
+        needle = (text or "").strip().lower()
+        return [c for c in await self.list_campaigns(guild_id, states)
+                if needle in c.name.lower()]
+
+    async def current_for(self, guild_id: int, user_id: int) -> Campaign:
+        """The campaign a creator most likely means: running (theirs first), else scheduled,
+        else the last finished."""
+        row = await self.db.fetchone(CURRENT_FOR, (user_id, guild_id))
+        if row is None:
+            raise UserError("campaigns.none_running")
+        return campaign_from_row(row)
+
+    async def audience(self, guild_id: int, target: Campaign | Spec) -> dict[int, int]:
+        """Creator → family for everyone the campaign is for, today."""
+        return await audience_of.creators(self.db, guild_id, target.audience,
+                                          target.audience_ids)
+
+    async def participants(self, found: Campaign) -> dict[int, int | None]:
+        """Participant → their family now (else the family they enrolled from)."""
+        if not found.opt_in and found.state in ("draft", "scheduled"):
+            return dict(await self.audience(found.guild_id, found))
+        rows = await self.db.fetchall(ENROLLED, (found.id,))
+        found_rows = {r["user_id"]: r["family_id"] for r in rows}
+        if not found.opt_in and found.state == "running":  # newcomers to the audience count
+            found_rows = {**await self.audience(found.guild_id, found), **found_rows}
+        return found_rows

@@ -1,0 +1,184 @@
+"""Memberships: who is in which family (history, roster, the roles they should hold), the
+program agreement, and how a membership ends — leaving, a removal, leaving the server."""
+
+from __future__ import annotations
+
+from bot.clock import from_db
+from bot.db import Transaction
+from bot.errors import NotAllowed, UserError
+from bot.events import MemberLeftServer
+from bot.services.families.models import (
+    AGREEMENT_VERSION,
+    LEAVE_REASONS,
+    NOTE_MAX,
+    Agreement,
+    Departure,
+    ExpectedRoles,
+    Membership,
+    RosterEntry,
+    membership_from_row,
+)
+from bot.services.families.store import LATEST_AGREEMENT, FamilyStore
+
+HISTORY = (
+    "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
+    " fm.agreement_version, fm.left_at, fm.ended_by, fm.leave_reason, fm.leave_note"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? ORDER BY fm.joined_at, fm.id"
+)
+ROSTER = (
+    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier"
+    " FROM family_members fm LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id"
+    " AND mt.user_id = fm.user_id LEFT JOIN tiers t ON t.id = mt.tier_id"
+    " WHERE fm.family_id = ? AND fm.left_at IS NULL ORDER BY fm.joined_at, fm.id"
+)
+NEEDING_AGREEMENT = (
+    "SELECT user_id FROM family_members WHERE family_id = ? AND guild_id = ?"
+    " AND left_at IS NULL AND coalesce(agreement_version, 0) < ? ORDER BY id"
+)
+CANCEL_PENDING_OF_MEMBER = (
+    "UPDATE family_requests SET status = 'cancelled' WHERE guild_id = ? AND user_id = ?"
+    " AND status = 'pending'"
+)
+# The member left the server: their leader seats fall vacant (nullif keeps anyone else's).
+VACATE_SEATS = (
+    "UPDATE families SET leader_user_id = nullif(leader_user_id, ?),"
+    " co_leader_user_id = nullif(co_leader_user_id, ?) WHERE id = ?"
+)
+ANSWER_EXIT = (
+    "UPDATE family_members SET leave_reason = ? WHERE id = (SELECT id FROM family_members"
+    " WHERE guild_id = ? AND user_id = ? AND ended_by = 'left_server'"
+    " ORDER BY left_at DESC LIMIT 1)"
+)
+MANAGED_ROLES = (
+    "SELECT role_id FROM families WHERE guild_id = ? AND role_id IS NOT NULL"
+    " UNION SELECT role_id FROM tiers WHERE guild_id = ? AND role_id IS NOT NULL"
+)
+MEMBER_ROLES = (
+    "SELECT fm.user_id, f.role_id AS family_role, t.role_id AS tier_role"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id"
+    " LEFT JOIN tiers t ON t.id = mt.tier_id"
+    " WHERE fm.guild_id = ? AND fm.left_at IS NULL"
+)
+
+
+class FamilyMemberships(FamilyStore):
+    # -- reads -----------------------------------------------------------------------------
+
+    async def history(self, guild_id: int, user_id: int) -> list[Membership]:
+        rows = await self.db.fetchall(HISTORY, (guild_id, user_id))
+        return [membership_from_row(r) for r in rows]
+
+    async def roster(self, guild_id: int, family_id: int) -> list[RosterEntry]:
+        """Active members: user, role in the family, tier, joined, agreement version."""
+        family = await self.get(guild_id, family_id)
+        rows = await self.db.fetchall(ROSTER, (family_id,))
+        order = {"leader": 0, "co_leader": 1, "creator": 2}
+        entries = [
+            RosterEntry(r["user_id"], family.role_of(r["user_id"]), r["tier"],
+                        from_db(r["joined_at"]), r["agreement_version"])
+            for r in rows
+        ]
+        return sorted(entries, key=lambda e: order[e.role])
+
+    async def agreement_of(self, guild_id: int, user_id: int) -> Agreement | None:
+        row = await self.db.fetchone(LATEST_AGREEMENT, (guild_id, user_id))
+        return None if row is None else Agreement(row["version"], from_db(row["accepted_at"]))
+
+    async def needing_agreement(self, guild_id: int, family_id: int) -> list[int]:
+        """Active members of a family who have not accepted the current agreement."""
+        rows = await self.db.fetchall(NEEDING_AGREEMENT, (family_id, guild_id, AGREEMENT_VERSION))
+        return [r["user_id"] for r in rows]
+
+    # -- leaving ---------------------------------------------------------------------------
+
+    async def check_leave(self, guild_id: int, user_id: int) -> Membership:
+        current = await self.membership_of(guild_id, user_id)
+        if current is None:
+            raise UserError("families.not_a_member")
+        family = await self.get(guild_id, current.family_id)
+        if family.leads(user_id):
+            raise UserError("families.leader_must_hand_over", name=family.name)
+        return current
+
+    async def leave(
+        self, guild_id: int, user_id: int, reason: str, note: str | None = None
+    ) -> Departure:
+        if reason not in LEAVE_REASONS:
+            raise UserError("families.bad_reason", choices=LEAVE_REASONS)
+        current = await self.check_leave(guild_id, user_id)
+        note = (note or "").strip()[:NOTE_MAX] or None
+        async with self.db.transaction() as tx:
+            await self._end(tx, guild_id, current.id, user_id, "self", reason, note, user_id)
+            await self.audit.record(
+                tx, guild_id, user_id, "family.leave", str(user_id), family=current.family_id,
+                reason=reason,
+            )
+        return Departure(current, await self.get(guild_id, current.family_id))
+
+    async def remove(
+        self, guild_id: int, actor_id: int, user_id: int, reason: str, *, as_manager: bool
+    ) -> Departure:
+        reason = (reason or "").strip()[:NOTE_MAX]
+        if not reason:
+            raise UserError("families.reason_required")
+        current = await self.membership_of(guild_id, user_id)
+        if current is None:
+            raise UserError("families.not_a_member")
+        family = await self.get(guild_id, current.family_id)
+        if not (as_manager or family.leads(actor_id)):
+            raise NotAllowed("families.not_your_family")
+        if family.leads(user_id):
+            raise UserError("families.leader_must_hand_over", name=family.name)
+        async with self.db.transaction() as tx:
+            await self._end(tx, guild_id, current.id, user_id, "removed", None, reason, actor_id)
+            await self.audit.record(
+                tx, guild_id, actor_id, "family.remove", str(user_id), family=family.id,
+                reason=reason,
+            )
+        return Departure(current, family)
+
+    async def left_server(self, guild_id: int, user_id: int) -> Membership | None:
+        """The member left the Discord server: end the membership (idempotent). A leader's
+        family keeps a vacant leader seat for a manager to fill."""
+        async with self.db.transaction() as tx:
+            current = await self.membership_of(guild_id, user_id, tx=tx)
+            await tx.execute(CANCEL_PENDING_OF_MEMBER, (guild_id, user_id))
+            if current is not None:
+                await self._end(tx, guild_id, current.id, user_id, "left_server",
+                                "left_server", None, None)
+            await self.events.publish(MemberLeftServer(tx, guild_id, user_id))
+            if current is None:
+                return None
+            await tx.execute(VACATE_SEATS, (user_id, user_id, current.family_id))
+            await self.audit.record(
+                tx, guild_id, None, "family.left_server", str(user_id), family=current.family_id
+            )
+            return current
+
+    async def answer_exit(self, tx: Transaction, guild_id: int, user_id: int, reason: str
+                          ) -> None:
+        """Why a member left the server (their exit survey): the reason of the membership
+        that ended then, which the attrition KPI counts."""
+        if reason not in LEAVE_REASONS:
+            raise UserError("families.bad_reason", choices=LEAVE_REASONS)
+        await tx.execute(ANSWER_EXIT, (reason, guild_id, user_id))
+
+    # -- agreement -------------------------------------------------------------------------
+
+    async def accept_agreement(self, guild_id: int, user_id: int, version: int) -> None:
+        async with self.db.transaction() as tx:
+            await self._accept(tx, guild_id, user_id, version)
+
+    # -- roles -----------------------------------------------------------------------------
+
+    async def expected_roles(self, guild_id: int) -> ExpectedRoles:
+        """Which managed roles each member should hold (family and tier roles), and every role
+        Familia manages in this guild (so others' roles are never touched)."""
+        managed = {r[0] for r in await self.db.fetchall(MANAGED_ROLES, (guild_id, guild_id))}
+        rows = await self.db.fetchall(MEMBER_ROLES, (guild_id,))
+        expected: dict[int, set[int]] = {}
+        for row in rows:
+            expected[row["user_id"]] = {r for r in (row["family_role"], row["tier_role"]) if r}
+        return ExpectedRoles(expected, managed)

@@ -1,0 +1,196 @@
+"""Joining a family: every way in goes through a ``family_requests`` row — a creator's request,
+a leader's or manager's invite, a transfer from another family — so a second click on a
+decided request finds it decided."""
+
+from __future__ import annotations
+
+from bot.clock import to_db
+from bot.db import Transaction
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.services.families.models import (
+    Decision,
+    Family,
+    FamilyRequest,
+    membership_from_row,
+    request_from_row,
+)
+from bot.services.families.store import FamilyStore
+
+REQUEST_BY_ID = "SELECT * FROM family_requests WHERE guild_id = ? AND id = ?"
+REQUEST_BY_ROW_ID = "SELECT * FROM family_requests WHERE id = ?"
+PENDING_FOR_LEADERS = (
+    "SELECT * FROM family_requests WHERE guild_id = ? AND family_id = ?"
+    " AND kind IN ('request', 'transfer') AND status = 'pending' ORDER BY id"
+)
+ANY_PENDING = (
+    "SELECT 1 FROM family_requests WHERE guild_id = ? AND user_id = ? AND family_id = ?"
+    " AND status = 'pending'"
+)
+PENDING_INVITE = (
+    "SELECT * FROM family_requests WHERE guild_id = ? AND user_id = ? AND family_id = ?"
+    " AND kind = 'invite' AND status = 'pending'"
+)
+SET_MESSAGE = "UPDATE family_requests SET channel_id = ?, message_id = ? WHERE id = ?"
+DECIDE = "UPDATE family_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?"
+INSERT_REQUEST = (
+    "INSERT INTO family_requests (guild_id, family_id, user_id, kind, from_family_id,"
+    " requested_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+MEMBERSHIP_BY_ID = (
+    "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
+    " fm.agreement_version, fm.left_at, fm.ended_by, fm.leave_reason, fm.leave_note"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id WHERE fm.id = ?"
+)
+
+
+class FamilyRequests(FamilyStore):
+    async def get_request(self, guild_id: int, request_id: int) -> FamilyRequest:
+        row = await self.db.fetchone(REQUEST_BY_ID, (guild_id, request_id))
+        if row is None:
+            raise NotFound("families.unknown_request")
+        return request_from_row(row)
+
+    async def pending_requests(self, guild_id: int, family_id: int) -> list[FamilyRequest]:
+        """Join and transfer requests still waiting for the family's leaders, oldest first."""
+        rows = await self.db.fetchall(PENDING_FOR_LEADERS, (guild_id, family_id))
+        return [request_from_row(r) for r in rows]
+
+    async def check_join(self, guild_id: int, user_id: int, family_id: int) -> Family:
+        """Why ``user_id`` cannot ask to join ``family_id`` now, as a UserError; else the family."""
+        family = await self._active(guild_id, family_id)
+        current = await self.membership_of(guild_id, user_id)
+        if current is not None:
+            raise UserError("families.already_member", name=current.family_name)
+        if family.full:
+            raise UserError("families.full", name=family.name, capacity=family.capacity)
+        if await self.db.fetchval(ANY_PENDING, (guild_id, user_id, family_id)):
+            raise UserError("families.already_pending", name=family.name)
+        return family
+
+    async def pending_invite(
+        self, guild_id: int, user_id: int, family_id: int
+    ) -> FamilyRequest | None:
+        row = await self.db.fetchone(PENDING_INVITE, (guild_id, user_id, family_id))
+        return None if row is None else request_from_row(row)
+
+    async def request_join(
+        self, guild_id: int, user_id: int, family_id: int, agreement_version: int
+    ) -> FamilyRequest:
+        """A creator asks to join, accepting the agreement as they do."""
+        await self.check_join(guild_id, user_id, family_id)
+        async with self.db.transaction() as tx:
+            await self._accept(tx, guild_id, user_id, agreement_version)
+            return await self._new_request(tx, guild_id, family_id, user_id, "request", user_id)
+
+    async def invite(
+        self, guild_id: int, actor_id: int, family_id: int, user_id: int, *, as_manager: bool
+    ) -> FamilyRequest:
+        family = await self.check_join(guild_id, user_id, family_id)
+        if not (as_manager or family.leads(actor_id)):
+            raise NotAllowed("families.not_your_family")
+        async with self.db.transaction() as tx:
+            return await self._new_request(tx, guild_id, family_id, user_id, "invite", actor_id)
+
+    async def request_transfer(
+        self, guild_id: int, actor_id: int, user_id: int, family_id: int, *, as_manager: bool
+    ) -> FamilyRequest | Decision:
+        """Move a member to another family: a manager's move is immediate, anyone else's waits
+        for the receiving leader."""
+        target = await self._active(guild_id, family_id)
+        current = await self.membership_of(guild_id, user_id)
+        if current is None:
+            raise UserError("families.not_a_member")
+        source = await self.get(guild_id, current.family_id)
+        if not (as_manager or actor_id == user_id or source.leads(actor_id)):
+            raise NotAllowed("families.not_your_family")
+        if current.family_id == family_id:
+            raise UserError("families.already_member", name=target.name)
+        if source.leads(user_id):
+            raise UserError("families.leader_must_hand_over", name=source.name)
+        if target.full:
+            raise UserError("families.full", name=target.name, capacity=target.capacity)
+        async with self.db.transaction() as tx:
+            if await tx.fetchval(ANY_PENDING, (guild_id, user_id, family_id)):
+                raise UserError("families.already_pending", name=target.name)
+            request = await self._new_request(
+                tx, guild_id, family_id, user_id, "transfer", actor_id, current.family_id
+            )
+        if as_manager:
+            return await self.decide(guild_id, actor_id, request.id, True, as_manager=True)
+        return request
+
+    async def set_request_message(self, request_id: int, channel_id: int, message_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(SET_MESSAGE, (channel_id, message_id, request_id))
+
+    async def decide(
+        self, guild_id: int, actor_id: int, request_id: int, approve: bool, *,
+        as_manager: bool = False, agreement_version: int | None = None,
+    ) -> Decision:
+        """Approve or decline a request (its family's leaders or a manager) or an invite (only
+        the invited creator, who accepts the agreement by accepting)."""
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(REQUEST_BY_ID, (guild_id, request_id))
+            if row is None:
+                raise NotFound("families.unknown_request")
+            request = request_from_row(row)
+            family = await self.get(guild_id, request.family_id, tx=tx)
+            if request.kind == "invite":
+                if actor_id != request.user_id:
+                    raise NotAllowed("families.not_your_invite")
+            elif not (as_manager or family.leads(actor_id)):
+                raise NotAllowed("families.not_your_family")
+            if request.status != "pending":
+                raise UserError("families.already_decided", status=request.status)
+            status = "approved" if approve else "declined"
+            decision = Decision(request, family)
+            if approve:
+                decision = await self._admit(tx, guild_id, request, family, actor_id,
+                                             agreement_version)
+            await tx.execute(DECIDE, (status, actor_id, now, request_id))
+            await self.audit.record(
+                tx, guild_id, actor_id, f"family.{request.kind}.{status}", str(request.user_id),
+                family=family.id, request=request_id,
+            )
+            return decision
+
+    async def _admit(
+        self, tx: Transaction, guild_id: int, request: FamilyRequest, family: Family,
+        actor_id: int, agreement_version: int | None,
+    ) -> Decision:
+        if not family.active:
+            raise NotFound("families.unknown_family", value=family.name)
+        if family.full:
+            raise UserError("families.full", name=family.name, capacity=family.capacity)
+        current = await self.membership_of(guild_id, request.user_id, tx=tx)
+        left_family = None
+        if request.kind == "transfer":
+            if current is None or current.family_id != request.from_family_id:
+                raise UserError("families.transfer_outdated")
+            left_family = await self.get(guild_id, current.family_id, tx=tx)
+            if left_family.leads(request.user_id):
+                raise UserError("families.leader_must_hand_over", name=left_family.name)
+            await self._end(tx, guild_id, current.id, request.user_id, "transfer", None, None,
+                            actor_id)
+        elif current is not None:
+            raise UserError("families.already_member", name=current.family_name)
+        if request.kind == "invite":
+            await self._accept(tx, guild_id, request.user_id, agreement_version)
+        membership_id = await self._start(tx, guild_id, family.id, request.user_id, "creator")
+        joined = membership_from_row(await tx.fetchone(MEMBERSHIP_BY_ID, (membership_id,)))
+        return Decision(request, family, joined, left_family)
+
+    async def _new_request(
+        self, tx: Transaction, guild_id: int, family_id: int, user_id: int, kind: str,
+        requested_by: int, from_family_id: int | None = None,
+    ) -> FamilyRequest:
+        request_id = await tx.execute(
+            INSERT_REQUEST,
+            (guild_id, family_id, user_id, kind, from_family_id, requested_by,
+             to_db(self.clock.now())),
+        )
+        await self.audit.record(
+            tx, guild_id, requested_by, f"family.{kind}", str(user_id), family=family_id
+        )
+        return request_from_row(await tx.fetchone(REQUEST_BY_ROW_ID, (request_id,)))

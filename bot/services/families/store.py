@@ -1,0 +1,130 @@
+"""The ground every part of :class:`~bot.services.families.FamilyService` stands on: reading
+one family or a member's current membership, and starting or ending a membership (with the
+member's program role and agreement) inside a caller's transaction.
+
+A membership is a ``family_members`` row, active while ``left_at`` is NULL; leaders and
+co-leaders are active members of the family they lead.
+"""
+
+from __future__ import annotations
+
+from bot.clock import Clock, to_db
+from bot.db import Database, Transaction
+from bot.errors import NotFound, UserError
+from bot.events import Events
+from bot.services.audit import AuditLog
+from bot.services.families.models import (
+    AGREEMENT_VERSION,
+    Family,
+    Membership,
+    family_from_row,
+    membership_from_row,
+)
+from bot.services.guilds import GuildService
+from bot.services.members import MemberService
+
+FAMILY_BY_ID = (
+    "SELECT id, guild_id, name, leader_user_id, co_leader_user_id, capacity, channel_id,"
+    " role_id, created_at, archived_at,"
+    " (SELECT count(*) FROM family_members m WHERE m.family_id = families.id"
+    "  AND m.left_at IS NULL) AS members"
+    " FROM families WHERE guild_id = ? AND id = ?"
+)
+CURRENT_MEMBERSHIP = (
+    "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
+    " fm.agreement_version, fm.left_at, fm.ended_by, fm.leave_reason, fm.leave_note"
+    " FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
+)
+LATEST_AGREEMENT = (
+    "SELECT version, accepted_at FROM agreement_acceptances WHERE guild_id = ? AND user_id = ?"
+    " ORDER BY version DESC LIMIT 1"
+)
+START_MEMBERSHIP = (
+    "INSERT INTO family_members (guild_id, family_id, user_id, joined_at, agreement_version,"
+    " agreement_accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+END_MEMBERSHIP = (
+    "UPDATE family_members SET left_at = ?, ended_by = ?, leave_reason = ?, leave_note = ?,"
+    " ended_by_user_id = ? WHERE id = ? AND left_at IS NULL"
+)
+SET_PROGRAM_ROLE = (
+    "UPDATE members SET program_role = ? WHERE guild_id = ? AND user_id = ?"
+    " AND (program_role IS NULL OR program_role IN ('creator', 'leader'))"
+)
+ACCEPT_AGREEMENT = (
+    "INSERT OR IGNORE INTO agreement_acceptances (guild_id, user_id, version, accepted_at)"
+    " VALUES (?, ?, ?, ?)"
+)
+MARK_AGREEMENT = (
+    "UPDATE family_members SET agreement_version = ?, agreement_accepted_at = ?"
+    " WHERE guild_id = ? AND user_id = ? AND left_at IS NULL"
+)
+
+
+class FamilyStore:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
+                 members: MemberService, events: Events) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.guilds = guilds
+        self.members = members
+        self.events = events  # publishes MemberLeftServer (in the transaction ending it)
+
+    async def get(self, guild_id: int, family_id: int, *, tx: Transaction | None = None) -> Family:
+        row = await (tx or self.db).fetchone(FAMILY_BY_ID, (guild_id, family_id))
+        if row is None:
+            raise NotFound("families.unknown_family", value=str(family_id))
+        return family_from_row(row)
+
+    async def membership_of(
+        self, guild_id: int, user_id: int, *, tx: Transaction | None = None
+    ) -> Membership | None:
+        row = await (tx or self.db).fetchone(CURRENT_MEMBERSHIP, (guild_id, user_id))
+        return None if row is None else membership_from_row(row)
+
+    async def _active(self, guild_id: int, family_id: int) -> Family:
+        family = await self.get(guild_id, family_id)
+        if not family.active:
+            raise NotFound("families.unknown_family", value=family.name)
+        return family
+
+    async def _start(
+        self, tx: Transaction, guild_id: int, family_id: int, user_id: int, role: str
+    ) -> int:
+        now = to_db(self.clock.now())
+        await self.members.ensure(tx, guild_id, user_id)
+        accepted = await tx.fetchone(LATEST_AGREEMENT, (guild_id, user_id))
+        membership_id = await tx.execute(
+            START_MEMBERSHIP,
+            (guild_id, family_id, user_id, now, accepted["version"] if accepted else None,
+             accepted["accepted_at"] if accepted else None),
+        )
+        await self._set_program_role(tx, guild_id, user_id, role)
+        return membership_id
+
+    async def _end(
+        self, tx: Transaction, guild_id: int, membership_id: int, user_id: int, ended_by: str,
+        reason: str | None, note: str | None, actor_id: int | None,
+    ) -> None:
+        await tx.execute(
+            END_MEMBERSHIP,
+            (to_db(self.clock.now()), ended_by, reason, note, actor_id, membership_id),
+        )
+        await self._set_program_role(tx, guild_id, user_id, None)
+
+    async def _set_program_role(
+        self, tx: Transaction, guild_id: int, user_id: int, role: str | None
+    ) -> None:
+        """Family members are creators or leaders in the program; managers stay managers."""
+        await self.members.ensure(tx, guild_id, user_id)
+        await tx.execute(SET_PROGRAM_ROLE, (role, guild_id, user_id))
+
+    async def _accept(self, tx: Transaction, guild_id: int, user_id: int, version: int | None):
+        if version != AGREEMENT_VERSION:
+            raise UserError("families.agreement_outdated")
+        now = to_db(self.clock.now())
+        await self.members.ensure(tx, guild_id, user_id)
+        await tx.execute(ACCEPT_AGREEMENT, (guild_id, user_id, version, now))
+        await tx.execute(MARK_AGREEMENT, (version, now, guild_id, user_id))
