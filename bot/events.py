@@ -5,10 +5,12 @@ that care subscribed to its type when the services were built. The publisher doe
 who listens, so neither has to be handed the other.
 
 Handlers run one after another, in the order they subscribed, and are awaited by
-``publish``. An event that carries a transaction (``tx``) is published inside it: what the
-handlers write commits or rolls back with the publisher's change. A handler that raises is
-logged and skipped: one listener's failure never undoes the change that was announced nor
-stops the other listeners.
+``publish``. An event that carries a transaction (``tx``) is published inside it and is part
+of that unit of work: what the handlers write commits or rolls back with the publisher's
+change, and a handler that raises rolls the whole unit back (the error reaches the publisher,
+as a failed write in the unit itself would). An event without a transaction announces a
+change already made: a handler that raises is logged and skipped, so one listener's failure
+never stops the others.
 """
 
 from __future__ import annotations
@@ -52,5 +54,7 @@ class Events:
             try:
                 await handler(event)
             except Exception:
+                if getattr(event, "tx", None) is not None:
+                    raise  # part of the publisher's unit of work: it rolls back whole
                 log.exception("%s: handler %s failed", type(event).__name__,
                               getattr(handler, "__qualname__", handler))

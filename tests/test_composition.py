@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import pytest
 
@@ -11,26 +12,53 @@ from bot.events import Events, MemberLeftServer
 from bot.scheduling import Jobs, create_scheduler
 
 
+@dataclass(frozen=True)
+class Announced:
+    """An event with no transaction: a change already made."""
+
+    user_id: int
+
+
 async def test_events_reach_each_subscriber_in_order_and_a_failure_is_only_logged(caplog):
     events = Events()
     seen: list[str] = []
 
-    async def first(event: MemberLeftServer) -> None:
+    async def first(event: Announced) -> None:
         seen.append(f"first {event.user_id}")
 
-    async def broken(event: MemberLeftServer) -> None:
+    async def broken(event: Announced) -> None:
         raise RuntimeError("boom")
 
-    async def last(event: MemberLeftServer) -> None:
+    async def last(event: Announced) -> None:
         seen.append(f"last {event.user_id}")
 
     for handler in (first, broken, last):
-        events.subscribe(MemberLeftServer, handler)
+        events.subscribe(Announced, handler)
     with caplog.at_level(logging.ERROR, logger="bot.events"):
-        await events.publish(MemberLeftServer(None, 1, 2))  # type: ignore[arg-type]
+        await events.publish(Announced(2))
     assert seen == ["first 2", "last 2"]
-    assert "MemberLeftServer" in caplog.text and "boom" in caplog.text
+    assert "Announced" in caplog.text and "boom" in caplog.text
     await events.publish(object())  # nobody listens: nothing happens
+
+
+async def test_a_failing_handler_rolls_back_the_unit_of_work_it_was_published_in(services):
+    """Leaving the server and what listeners write in that transaction are one unit: a
+    listener that fails leaves the membership as it was (as before the hub)."""
+    from bot.services.families import AGREEMENT_VERSION
+
+    family = await services.families.create(1, 99, "Lobos", 10)
+    request = await services.families.request_join(1, 2, family.id, AGREEMENT_VERSION)
+    await services.families.decide(1, 10, request.id, True)
+    assert await services.families.membership_of(1, 2) is not None
+
+    async def broken(event: MemberLeftServer) -> None:
+        await event.tx.execute("UPDATE members SET locale = 'es' WHERE user_id = 2")
+        raise RuntimeError("boom")
+
+    services.events.subscribe(MemberLeftServer, broken)
+    with pytest.raises(RuntimeError):
+        await services.families.left_server(1, 2)
+    assert await services.families.membership_of(1, 2) is not None  # nothing ended
 
 
 def test_services_are_built_whole(services):
