@@ -161,8 +161,6 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
         self.sender.wake()
 
     @broadcast.command(name=_T("new"), description=_T("Write a broadcast, preview it, send it"))
-    @app_commands.rename(audience=_T("audience"), routes=_T("routes"), families=_T("families"),
-                         tiers=_T("tiers"), at=_T("at"), everyone=_T("everyone"))
     @app_commands.describe(
         audience=_T("Who receives it"),
         routes=_T("How it reaches them"),
@@ -219,7 +217,6 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     @broadcast.command(name=_T("optin"),
                        description=_T("Get (or stop getting) broadcasts as direct messages"))
-    @app_commands.rename(enabled=_T("enabled"))
     @app_commands.describe(enabled=_T("On to receive broadcasts by DM, off to stop"))
     async def optin(self, interaction: discord.Interaction, enabled: bool) -> None:
         channel_id = None

@@ -327,11 +327,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         return []
 
     @campaign.command(name=_T("new"), description=_T("Create a campaign and preview it"))
-    @app_commands.rename(name=_T("name"), metric=_T("metric"), start=_T("start"), end=_T("end"),
-                         target=_T("target"), family_target=_T("family_target"),
-                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
-                         enrolment=_T("enrolment"), reminders=_T("reminders"),
-                         reward_role=_T("reward_role"))
     @app_commands.describe(
         name=_T("A short name creators will recognise"),
         metric=_T("What counts toward the goal"),
@@ -366,12 +361,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("edit"),
                       description=_T("Change a campaign (a running one: text, reward, end)"))
-    @app_commands.rename(campaign=_T("campaign"), name=_T("name"), start=_T("start"),
-                         end=_T("end"), target=_T("target"), family_target=_T("family_target"),
-                         reward_role=_T("reward_role"), metric=_T("metric"),
-                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
-                         enrolment=_T("enrolment"), reminders=_T("reminders"),
-                         clear=_T("clear"))
     @app_commands.describe(
         campaign=_T("The campaign"), name=_T("A new name"),
         start=_T("New first day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)"),
@@ -417,7 +406,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("preview"),
                       description=_T("See a campaign and its announcement; schedule a draft"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
@@ -426,7 +414,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         await preview(interaction, found)
 
     @campaign.command(name=_T("cancel"), description=_T("Cancel a campaign"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
@@ -447,7 +434,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                     manager=manager)
 
     @campaign.command(name=_T("join"), description=_T("Take part in a campaign"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
@@ -461,7 +447,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("progress"),
                       description=_T("Your progress in a campaign, or your family's"))
-    @app_commands.rename(campaign=_T("campaign"), family=_T("family"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"),
                            family=_T("A family (leaders: your own; managers: any)"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
@@ -484,7 +469,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         await reply(interaction, "discord/campaigns/family.md.j2", family=result)
 
     @campaign.command(name=_T("board"), description=_T("The campaign's leaderboard"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
@@ -500,7 +484,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("results"),
                       description=_T("A finished campaign's results, with a CSV file"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()

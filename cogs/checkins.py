@@ -234,7 +234,6 @@ class CheckinsCog(commands.Cog, name="Checkins"):
 
     @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
     @app_commands.guild_only()
-    @app_commands.rename(mood=_T("mood"), day=_T("day"))
     @app_commands.describe(mood=_T("How you feel today, 1 (bad) to 5 (great)"),
                            day=_T("Today, or yesterday until the cut-off hour"))
     @app_commands.choices(
@@ -260,7 +259,6 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         )
 
     @checkins.command(name=_T("history"), description=_T("Your last days, or a member's"))
-    @app_commands.rename(member=_T("member"), days=_T("days"))
     @app_commands.describe(member=_T("A member of your family (leaders); empty for yourself"),
                            days=_T("How many days back, 1 to 90"))
     @creator_only()
@@ -274,8 +272,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
                     streak=streak, best=best, days=days, own=user_id == interaction.user.id)
 
     @checkins.command(name=_T("settings"), description=_T("Check-in posts, roll-call, summary"))
-    @app_commands.rename(posts=_T("posts"), rollcall=_T("roll-call"), summary=_T("summary"),
-                         rest_days=_T("rest-days"))
+    @app_commands.rename(rollcall=_T("roll-call"), rest_days=_T("rest-days"))
     @app_commands.describe(
         posts=_T("What the family channel shows of each check-in"),
         rollcall=_T("Daily roll-call time (server zone) such as 20:00, or off"),

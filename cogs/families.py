@@ -84,8 +84,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- managers ----------------------------------------------------------------------------
 
     @family.command(name=_T("create"), description=_T("Create a family with its channel and role"))
-    @app_commands.rename(name=_T("name"), leader=_T("leader"), capacity=_T("capacity"),
-                         co_leader=_T("co-leader"))
+    @app_commands.rename(co_leader=_T("co-leader"))
     @app_commands.describe(name=_T("The family's name"), leader=_T("Who leads it"),
                            capacity=_T("Most members it can have (empty: no limit)"),
                            co_leader=_T("An optional co-leader"))
@@ -120,7 +119,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
-    @app_commands.rename(family=_T("family"), name=_T("name"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
     @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
@@ -134,7 +132,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="rename")
 
     @family.command(name=_T("archive"), description=_T("Archive a family, keeping its history"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family to archive"))
     @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
@@ -153,7 +150,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="archive", ended=len(ended))
 
     @family.command(name=_T("appoint"), description=_T("Set a family's leader or co-leader"))
-    @app_commands.rename(family=_T("family"), position=_T("position"), member=_T("member"))
     @app_commands.describe(family=_T("The family"), position=_T("Leader or co-leader"),
                            member=_T("Who (empty clears the co-leader)"))
     @app_commands.choices(position=POSITIONS)
@@ -177,7 +173,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="appoint")
 
     @family.command(name=_T("capacity"), description=_T("Set how many members a family takes"))
-    @app_commands.rename(family=_T("family"), capacity=_T("capacity"))
     @app_commands.describe(family=_T("The family"), capacity=_T("Most members (empty: no limit)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
@@ -193,7 +188,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="capacity")
 
     @family.command(name=_T("list"), description=_T("All families (managers)"))
-    @app_commands.rename(archived=_T("archived"))
     @app_commands.describe(archived=_T("Include archived families"))
     @manager_only()
     async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
@@ -201,7 +195,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         await reply(interaction, "discord/families/list.md.j2", families=found)
 
     @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
-    @app_commands.rename(apply=_T("apply"))
     @app_commands.describe(apply=_T("Apply the changes (default: only show them)"))
     @manager_only()
     async def sync(self, interaction: discord.Interaction, apply: bool = False) -> None:
@@ -242,7 +235,6 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- joining and leaving -----------------------------------------------------------------
 
     @family.command(name=_T("join"), description=_T("Ask to join a family"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family you want to join"))
     @app_commands.autocomplete(family=family_autocomplete)
     async def join(self, interaction: discord.Interaction, family: str) -> None:
@@ -260,7 +252,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     invited=invite is not None, version=AGREEMENT_VERSION)
 
     @family.command(name=_T("invite"), description=_T("Invite a creator to your family"))
-    @app_commands.rename(member=_T("member"), family=_T("family"))
     @app_commands.describe(member=_T("The creator to invite"),
                            family=_T("The family (managers; leaders invite to their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
@@ -283,7 +274,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     user_id=member.id, dm_sent=sent is not None)
 
     @family.command(name=_T("leave"), description=_T("Leave your family"))
-    @app_commands.rename(note=_T("note"))
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
     @creator_only()
     async def leave(self, interaction: discord.Interaction, note: str | None = None) -> None:
@@ -293,7 +283,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     view=LeaveView(locale, self.bot, note))
 
     @family.command(name=_T("remove"), description=_T("Remove a creator from your family"))
-    @app_commands.rename(member=_T("member"), reason=_T("reason"))
     @app_commands.describe(member=_T("The creator to remove"), reason=_T("Why (required)"))
     @leader_or_manager()
     async def remove(
@@ -309,7 +298,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                     user_id=member.id)
 
     @family.command(name=_T("transfer"), description=_T("Move a creator to another family"))
-    @app_commands.rename(family=_T("family"), member=_T("member"))
     @app_commands.describe(family=_T("The family to move to"),
                            member=_T("Who moves (default: you)"))
     @app_commands.autocomplete(family=family_autocomplete)
@@ -349,7 +337,6 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- views -------------------------------------------------------------------------------
 
     @family.command(name=_T("info"), description=_T("About a family (default: yours)"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family (default: yours)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @creator_only()
@@ -364,7 +351,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                         accepted is None or accepted[0] < AGREEMENT_VERSION))
 
     @family.command(name=_T("roster"), description=_T("Members of a family"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family (leaders: their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
@@ -374,7 +360,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
 
     @family.command(name=_T("history"), description=_T("A creator's family history"))
-    @app_commands.rename(member=_T("member"))
     @app_commands.describe(member=_T("Whose history (default: yours)"))
     @creator_only()
     async def history(
@@ -390,7 +375,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         await reply(interaction, "discord/families/history.md.j2", user_id=who, rows=rows)
 
     @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
-    @app_commands.rename(family=_T("family"), days=_T("days"))
     @app_commands.describe(family=_T("The family (managers: empty for the whole program)"),
                            days=_T("How many days back (default 30)"))
     @app_commands.autocomplete(family=family_autocomplete)

@@ -171,9 +171,7 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
             self.bot.scheduler.remove_job(JOB_ID)
 
     @leaderboard.command(name=_T("creators"), description=_T("Rank creators by a metric"))
-    @app_commands.rename(metric=_T("metric"), period=_T("period"), scope=_T("scope"),
-                         family=_T("family"), tier=_T("tier"), start=_T("from"), end=_T("to"),
-                         former=_T("former"))
+    @app_commands.rename(start=_T("from"), end=_T("to"))
     @app_commands.describe(
         metric=_T("What to rank by"), period=_T("Which days count"),
         scope=_T("Who is ranked"), family=_T("The family, for the family scope"),
@@ -201,7 +199,6 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         await send(interaction, text, view=view, files=[file] if file else [])
 
     @leaderboard.command(name=_T("families"), description=_T("Rank families: total and average"))
-    @app_commands.rename(metric=_T("metric"), period=_T("period"), by=_T("by"))
     @app_commands.describe(metric=_T("What to rank by"), period=_T("Which days count"),
                            by=_T("Average per member (default) or total"))
     @app_commands.choices(metric=METRIC_CHOICES[:4], period=PERIOD_CHOICES[:5] + PERIOD_CHOICES[6:],
@@ -217,7 +214,6 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
 
     @leaderboard.command(name=_T("post"),
                          description=_T("Post a final board to the leaderboard channel again"))
-    @app_commands.rename(period=_T("period"))
     @app_commands.describe(period=_T("Which finished period"))
     @app_commands.choices(period=POST_CHOICES)
     @manager_only()

@@ -38,7 +38,6 @@ class MeCog(commands.Cog):
         await self._show(interaction)
 
     @me.command(name=_T("timezone"), description=_T("Set your own time zone"))
-    @app_commands.rename(zone=_T("zone"))
     @app_commands.describe(zone=_T("An IANA time zone; leave empty to use the server's"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
     async def timezone(self, interaction: discord.Interaction, zone: str | None = None) -> None:
@@ -48,7 +47,6 @@ class MeCog(commands.Cog):
         await self._show(interaction, changed="timezone")
 
     @me.command(name=_T("language"), description=_T("Set the language Familia speaks to you"))
-    @app_commands.rename(language=_T("language"))
     @app_commands.describe(language=_T("Your language, or Automatic to follow Discord"))
     @app_commands.choices(
         language=[*LANGUAGE_CHOICES, app_commands.Choice(name=_T("Automatic"), value=FOLLOW)]

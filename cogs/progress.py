@@ -44,7 +44,6 @@ class ProgressCog(commands.Cog, name="Progress"):
             self.bot.scheduler.remove_job(JOB_ID)
 
     @progress.command(name=_T("view"), description=_T("Your last 30 days and your tier pace"))
-    @app_commands.rename(member=_T("member"))
     @app_commands.describe(member=_T("Leaders and managers: a member of the family"))
     @creator_only()
     async def view(self, interaction: discord.Interaction,
@@ -66,7 +65,6 @@ class ProgressCog(commands.Cog, name="Progress"):
                     files=[file])
 
     @progress.command(name=_T("family"), description=_T("A family's hours and diamonds by week"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
@@ -88,7 +86,6 @@ class ProgressCog(commands.Cog, name="Progress"):
 
     @progress.command(name=_T("risk"),
                       description=_T("Creators not on pace for their tier this month"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
@@ -103,7 +100,6 @@ class ProgressCog(commands.Cog, name="Progress"):
 
     @progress.command(name=_T("nudge"),
                       description=_T("A weekly DM when your pace misses your tier"))
-    @app_commands.rename(state=_T("state"))
     @app_commands.describe(state=_T("On or off"))
     @app_commands.choices(state=NUDGE_CHOICES)
     @creator_only()

@@ -97,7 +97,6 @@ class RemindersCog(commands.Cog, name="Reminders"):
     # -- commands ----------------------------------------------------------------------------
 
     @dm.command(name=_T("on"), description=_T("Get a DM if you have not checked in by a time"))
-    @app_commands.rename(time=_T("time"))
     @app_commands.describe(time=_T("Your local time, such as 20:00"))
     @creator_only()
     async def dm_on(self, interaction: discord.Interaction, time: str) -> None:

@@ -40,7 +40,6 @@ class SettingsCog(commands.Cog):
         await self._show(interaction)
 
     @settings.command(name=_T("timezone"), description=_T("Set the program's time zone"))
-    @app_commands.rename(zone=_T("zone"))
     @app_commands.describe(zone=_T("An IANA time zone, for example America/Mexico_City"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
     @manager_only()
@@ -51,7 +50,6 @@ class SettingsCog(commands.Cog):
         await self._show(interaction, changed="timezone")
 
     @settings.command(name=_T("language"), description=_T("Set the program's default language"))
-    @app_commands.rename(language=_T("language"))
     @app_commands.describe(language=_T("The language used when a member has not chosen one"))
     @app_commands.choices(language=LANGUAGE_CHOICES)
     @manager_only()
@@ -65,7 +63,6 @@ class SettingsCog(commands.Cog):
     @settings.command(
         name=_T("manager-role"), description=_T("Set or clear the role of program managers")
     )
-    @app_commands.rename(role=_T("role"))
     @app_commands.describe(role=_T("Members with this role are managers; leave empty to clear"))
     @manager_only()
     async def manager_role(
@@ -77,7 +74,7 @@ class SettingsCog(commands.Cog):
         await self._show(interaction, changed="manager_role")
 
     @settings.command(name=_T("channel"), description=_T("Choose where Familia posts"))
-    @app_commands.rename(kind=_T("purpose"), channel=_T("channel"))
+    @app_commands.rename(kind=_T("purpose"))
     @app_commands.describe(
         kind=_T("What Familia posts there"),
         channel=_T("The channel (a category for family channels); leave empty to clear"),

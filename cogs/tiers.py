@@ -72,9 +72,7 @@ class TiersCog(commands.Cog, name="Tiers"):
             await dd.post(self.bot, family.channel_id, text)
 
     @tier.command(name=_T("define"), description=_T("Create or change a tier"))
-    @app_commands.rename(name=_T("name"), rank=_T("rank"), role=_T("role"), hours=_T("hours"),
-                         diamonds=_T("diamonds"), days=_T("valid-days"),
-                         followers=_T("followers"))
+    @app_commands.rename(days=_T("valid-days"))
     @app_commands.describe(
         name=_T("The tier's name"), rank=_T("Its level: 1 is the lowest"),
         role=_T("A role members of this tier get (optional)"),
@@ -99,7 +97,6 @@ class TiersCog(commands.Cog, name="Tiers"):
         await reply(interaction, "discord/families/tiers.md.j2", tiers=[tier], changed=True)
 
     @tier.command(name=_T("delete"), description=_T("Delete a tier"))
-    @app_commands.rename(name=_T("name"))
     @app_commands.describe(name=_T("The tier to delete"))
     @app_commands.autocomplete(name=tier_autocomplete)
     @manager_only()
@@ -115,7 +112,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
-    @app_commands.rename(member=_T("member"), name=_T("tier"))
+    @app_commands.rename(name=_T("tier"))
     @app_commands.describe(member=_T("The creator"), name=_T("The tier (empty: no tier)"))
     @app_commands.autocomplete(name=tier_autocomplete)
     @manager_only()
@@ -131,7 +128,6 @@ class TiersCog(commands.Cog, name="Tiers"):
                     period=None)
 
     @tier.command(name=_T("sweep"), description=_T("Recompute tiers from a month's progress"))
-    @app_commands.rename(month=_T("month"), apply=_T("apply"))
     @app_commands.describe(month=_T("The month as YYYY-MM (default: last month)"),
                            apply=_T("Apply the changes (default: only show them)"))
     @manager_only()
