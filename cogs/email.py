@@ -110,7 +110,6 @@ class EmailCog(commands.Cog):
     # -- commands ------------------------------------------------------------------------
 
     @email.command(name=_T("set"), description=_T("Set your email address; a code is sent to it"))
-    @app_commands.rename(address=_T("address"))
     @app_commands.describe(address=_T("Your email address, like name@example.com"))
     async def set_(self, interaction: discord.Interaction, address: str) -> None:
         found = await self.service.set_address(
@@ -120,7 +119,6 @@ class EmailCog(commands.Cog):
                     minutes=15)
 
     @email.command(name=_T("verify"), description=_T("Confirm your address with the code"))
-    @app_commands.rename(code=_T("code"))
     @app_commands.describe(code=_T("The 6-digit code from the email"))
     async def verify(self, interaction: discord.Interaction, code: str) -> None:
         found = await self.service.verify(
@@ -131,9 +129,6 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("preferences"),
                    description=_T("See or change which emails you get"))
-    @app_commands.rename(digest=_T("digest"), day=_T("day"), campaigns=_T("campaigns"),
-                         broadcasts=_T("broadcasts"), reminders=_T("reminders"),
-                         language=_T("language"))
     @app_commands.describe(
         digest=_T("The weekly digest"), day=_T("The day your weekly digest comes"),
         campaigns=_T("News about campaigns and events"),
@@ -161,7 +156,6 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("schedule"),
                    description=_T("When weekly digests go out in this server (managers)"))
-    @app_commands.rename(day=_T("day"), hour=_T("hour"))
     @app_commands.describe(day=_T("The day digests go out"),
                            hour=_T("The hour (0-23), in each person's own time zone"))
     @app_commands.choices(day=DAY_CHOICES)
