@@ -11,6 +11,7 @@ from typing import Any
 
 import discord
 
+from bot import cogkit
 from bot.checks import is_manager
 from bot.interactions import (
     FamiliaView,
@@ -197,7 +198,7 @@ class LeaveView(FamiliaView):
         if interaction.guild is not None:
             dd.need(interaction.guild, dd.MANAGE_ROLES)
         _, family = await bot.services.families.leave(
-            interaction.guild_id, interaction.user.id, select.values[0], self.note  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, select.values[0], self.note
         )
         if interaction.guild is not None:
             await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])

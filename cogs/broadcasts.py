@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.interactions import (
@@ -64,7 +65,7 @@ class TextModal(FamiliaModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
         broadcast, recipients = await familia(interaction).services.broadcasts.draft(
-            interaction.guild_id, interaction.user.id, self.text.value,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.text.value,
             **self.request)
         await preview(interaction, broadcast, recipients)
         log_command(interaction, "ok")
@@ -104,7 +105,7 @@ class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         broadcast = await bot.services.broadcasts.confirm(
-            interaction.guild_id, interaction.user.id, self.broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
         cog = bot.get_cog("Broadcasts")
         if cog is not None:
             cog.sender.wake()  # type: ignore[attr-defined]
@@ -126,7 +127,7 @@ class CancelButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 
     async def run(self, interaction: discord.Interaction) -> None:
         broadcast = await familia(interaction).services.broadcasts.cancel(
-            interaction.guild_id, interaction.user.id, self.broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
         await reply(interaction, "discord/broadcasts/cancelled.md.j2", broadcast=broadcast)
 
 
@@ -175,19 +176,19 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
                   families: str | None = None, tiers: str | None = None,
                   at: str | None = None, everyone: bool = False) -> None:
         services = self.bot.services
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         ids: list[int] = []
         if audience == "families":
-            ids = [(await services.families.resolve(guild_id, n)).id  # type: ignore[arg-type]
+            ids = [(await services.families.resolve(guild_id, n)).id
                    for n in _names(families)]
         elif audience == "tiers":
-            ids = [(await services.tiers.get(guild_id, n)).id  # type: ignore[arg-type]
+            ids = [(await services.tiers.get(guild_id, n)).id
                    for n in _names(tiers)]
         request = {"audience": audience, "audience_ids": ids,
                    "routes": tuple(routes.split(",")), "allow_everyone": everyone,
                    "send_at": await services.broadcasts.parse_when(
-                       guild_id, interaction.user.id, at)}  # type: ignore[arg-type]
-        await services.broadcasts.check(guild_id, audience, ids, request["routes"])  # type: ignore[arg-type]
+                       guild_id, interaction.user.id, at)}
+        await services.broadcasts.check(guild_id, audience, ids, request["routes"])
         locale = await locale_for(interaction)
         await interaction.response.send_modal(TextModal(self.bot, locale, request))
 
@@ -199,11 +200,11 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
                      broadcast_id: int | None = None) -> None:
         service = self.bot.services.broadcasts
         if broadcast_id is None:
-            latest = await service.recent(interaction.guild_id, 1)  # type: ignore[arg-type]
+            latest = await service.recent(cogkit.guild_id(interaction), 1)
             broadcast_id = latest[0].id if latest else 0
-        found = await service.report(interaction.guild_id, broadcast_id)  # type: ignore[arg-type]
+        found = await service.report(cogkit.guild_id(interaction), broadcast_id)
         tz = await self.bot.services.members.timezone_of(
-            interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id)
         await reply(interaction, "discord/broadcasts/report.md.j2", report=found, timezone=tz)
 
     @broadcast.command(name=_T("cancel"), description=_T("Cancel a scheduled broadcast"))
@@ -212,7 +213,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @manager_only()
     async def cancel(self, interaction: discord.Interaction, broadcast_id: int) -> None:
         found = await self.bot.services.broadcasts.cancel(
-            interaction.guild_id, interaction.user.id, broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, broadcast_id)
         await reply(interaction, "discord/broadcasts/cancelled.md.j2", broadcast=found)
 
     @broadcast.command(name=_T("optin"),
@@ -223,7 +224,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
         if enabled:
             channel_id = (await interaction.user.create_dm()).id
         await self.bot.services.broadcasts.set_optin(
-            interaction.guild_id, interaction.user.id, enabled, channel_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, enabled, channel_id)
         await reply(interaction, "discord/broadcasts/optin.md.j2", enabled=enabled)
 
 

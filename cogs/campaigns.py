@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.errors import NotAllowed, UserError
@@ -101,7 +102,7 @@ async def campaign_autocomplete(
     states = (("draft", "scheduled", "running", "finished") if await is_manager(interaction)
               else ("scheduled", "running", "finished"))
     found = await familia(interaction).services.campaigns.search(
-        interaction.guild_id, current, states)  # type: ignore[arg-type]
+        cogkit.guild_id(interaction), current, states)
     return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
 
 
@@ -154,9 +155,9 @@ class DetailsModal(FamiliaModal):
         spec = replace(self.spec, description=self.description.value,
                        reward_text=self.reward.value)
         if self.campaign_id is None:
-            campaign = await service.create(interaction.guild_id, interaction.user.id, spec)  # type: ignore[arg-type]
+            campaign = await service.create(cogkit.guild_id(interaction), interaction.user.id, spec)
         else:
-            campaign = await service.update(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            campaign = await service.update(cogkit.guild_id(interaction), interaction.user.id,
                                             self.campaign_id, spec)
         await preview(interaction, campaign)
         log_command(interaction, "ok")
@@ -184,11 +185,11 @@ class ScheduleButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         await bot.services.campaigns.schedule(
-            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         cog = bot.get_cog("Campaigns")
         if cog is not None:  # a campaign starting today starts now
             await cog.poster.tick()  # type: ignore[attr-defined]
-        campaign = await bot.services.campaigns.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
+        campaign = await bot.services.campaigns.get(cogkit.guild_id(interaction), self.campaign_id)
         await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
                     timezone=campaign.timezone)
 
@@ -206,7 +207,7 @@ class DiscardButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 
     async def run(self, interaction: discord.Interaction) -> None:
         campaign = await familia(interaction).services.campaigns.cancel(
-            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=campaign)
 
 
@@ -227,7 +228,7 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 
     async def run(self, interaction: discord.Interaction) -> None:
         campaign, new = await familia(interaction).services.campaigns.enrol(
-            interaction.guild_id, interaction.user.id, self.campaign_id, "button")  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id, "button")
         await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=campaign, new=new)
 
 
@@ -246,8 +247,8 @@ class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 
     async def run(self, interaction: discord.Interaction) -> None:
         service = familia(interaction).services.campaigns
-        campaign = await service.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
-        progress = await service.progress_of(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+        campaign = await service.get(cogkit.guild_id(interaction), self.campaign_id)
+        progress = await service.progress_of(cogkit.guild_id(interaction), interaction.user.id,
                                              campaign.name)
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
 
@@ -255,7 +256,7 @@ class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 async def send_results(interaction: discord.Interaction, campaign_id: int) -> None:
     """The analysis of a finished campaign with every creator's figures as a CSV file."""
     service = familia(interaction).services.campaigns
-    guild_id: int = interaction.guild_id  # type: ignore[assignment]
+    guild_id: int = cogkit.guild_id(interaction)
     results = await service.results(guild_id, campaign_id)
     await reply(interaction, "discord/campaigns/results.md.j2", results=results,
                 files=[await results_file(service, guild_id, campaign_id)])
@@ -350,7 +351,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                   tiers: str | None = None, enrolment: str = "optin",
                   reminders: str = "midway,3days,lastday",
                   reward_role: discord.Role | None = None) -> None:
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
         spec = Spec(name, metric, start, end, target, family_target, audience,
                     await self._ids(guild_id, audience, families, tiers), enrolment,
@@ -388,7 +389,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    audience: str | None = None, families: str | None = None,
                    tiers: str | None = None, enrolment: str | None = None,
                    reminders: str | None = None, clear: str | None = None) -> None:
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
         kind = audience or ("families" if families else "tiers" if tiers else None)
         ids = await self._ids(guild_id, kind, families, tiers) if kind and (
@@ -410,7 +411,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
     async def preview_command(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.resolve(cogkit.guild_id(interaction), campaign)
         await preview(interaction, found)
 
     @campaign.command(name=_T("cancel"), description=_T("Cancel a campaign"))
@@ -419,7 +420,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @manager_only()
     async def cancel(self, interaction: discord.Interaction, campaign: str) -> None:
         service = self.bot.services.campaigns
-        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        found = await service.resolve(cogkit.guild_id(interaction), campaign)
         found = await service.cancel(found.guild_id, interaction.user.id, found.id)
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=found)
 
@@ -429,7 +430,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         manager = await is_manager(interaction)
         states = (("draft", "scheduled", "running", "finished") if manager
                   else ("scheduled", "running", "finished"))
-        found = await self.bot.services.campaigns.list(interaction.guild_id, states)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.list(cogkit.guild_id(interaction), states)
         await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
                     manager=manager)
 
@@ -439,7 +440,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @creator_only()
     async def join(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         found = (await service.resolve(guild_id, campaign) if campaign
                  else await service.current_for(guild_id, interaction.user.id))
         found, new = await service.enrol(guild_id, interaction.user.id, found.id, "command")
@@ -454,7 +455,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
                        family: str | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         if family is None:
             found = await service.progress_of(guild_id, interaction.user.id, campaign)
             await reply(interaction, "discord/campaigns/progress.md.j2", progress=found)
@@ -474,7 +475,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @creator_only()
     async def board(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         found = (await service.resolve(guild_id, campaign) if campaign
                  else await service.current_for(guild_id, interaction.user.id))
         rows = await service.board_rows(found)
@@ -488,7 +489,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
     async def results(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.resolve(cogkit.guild_id(interaction), campaign)
         await send_results(interaction, found.id)
 
 

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.errors import UserError
@@ -93,7 +94,7 @@ class CheckinModal(FamiliaModal):
         async with gate.slots:
             await gate.step()
             done = await bot.services.checkins.submit(
-                interaction.guild_id, self.user_id, values, mood=self.mood,  # type: ignore[arg-type]
+                cogkit.guild_id(interaction), self.user_id, values, mood=self.mood,
                 yesterday=self.yesterday,
             )
             await gate.step()
@@ -118,7 +119,7 @@ class FeedbackButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         checkin = await bot.services.checkins.check_feedback(
-            interaction.guild_id, interaction.user.id, self.checkin_id  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.checkin_id
         )
         locale = await locale_for(interaction)
         await interaction.response.send_modal(FeedbackModal(bot, locale, checkin.id))
@@ -136,9 +137,9 @@ class FeedbackModal(FamiliaModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
         bot = familia(interaction)
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         feedback = await bot.services.checkins.give_feedback(
-            guild_id, interaction.user.id, self.checkin_id, self.text.value  # type: ignore[arg-type]
+            guild_id, interaction.user.id, self.checkin_id, self.text.value
         )
         text = bot.templates.render(
             await locale_of(bot, guild_id, feedback.user_id), "discord/checkins/feedback_dm.md.j2",
@@ -248,10 +249,10 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         services = self.bot.services
         yesterday = day == "yesterday"
         _, local_day, _ = await services.checkins.target_day(
-            interaction.guild_id, interaction.user.id, yesterday  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, yesterday
         )
         current = await services.checkins.day_of(
-            interaction.guild_id, interaction.user.id, local_day  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, local_day
         )
         locale = await locale_for(interaction)
         await interaction.response.send_modal(
@@ -265,7 +266,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     async def history(self, interaction: discord.Interaction,
                       member: discord.Member | None = None, days: int = 7) -> None:
         user_id, rows, streak, best = await self.bot.services.checkins.history(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             member.id if member else None, days, as_manager=await is_manager(interaction),
         )
         await reply(interaction, "discord/checkins/history.md.j2", user_id=user_id, rows=rows,
@@ -284,14 +285,14 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     async def settings(self, interaction: discord.Interaction, posts: str | None = None,
                        rollcall: str | None = None, summary: str | None = None,
                        rest_days: int | None = None) -> None:
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         if any(v is not None for v in (posts, rollcall, summary, rest_days)):
             await self.bot.services.checkins.update_settings(
-                guild_id, interaction.user.id, post_mode=posts,  # type: ignore[arg-type]
+                guild_id, interaction.user.id, post_mode=posts,
                 rollcall_time=rollcall, summary_time=summary, rest_days=rest_days,
             )
-        current = await self.bot.services.checkins.settings(guild_id)  # type: ignore[arg-type]
-        guild = await self.bot.services.guilds.get(guild_id)  # type: ignore[arg-type]
+        current = await self.bot.services.checkins.settings(guild_id)
+        guild = await self.bot.services.guilds.get(guild_id)
         await reply(interaction, "discord/checkins/settings.md.j2", settings=current,
                     timezone=guild.timezone)
 

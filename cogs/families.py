@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
 from bot.errors import NotAllowed, UserError
@@ -41,7 +42,7 @@ async def family_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     found = await interaction.client.services.families.search(  # type: ignore[attr-defined]
-        interaction.guild_id, current
+        cogkit.guild_id(interaction), current
     )
     return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
 
@@ -67,14 +68,14 @@ class FamiliesCog(commands.Cog, name="Families"):
         """The family an option names (default: the one the user leads or belongs to) and
         whether the user is a manager; a leader may only name their own family."""
         manager = await is_manager(interaction)
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         if text:
-            family = await self.families.resolve(guild_id, text)  # type: ignore[arg-type]
+            family = await self.families.resolve(guild_id, text)
         else:
             family = await led_family(interaction)
-            membership = await self.families.membership_of(guild_id, interaction.user.id)  # type: ignore[arg-type]
+            membership = await self.families.membership_of(guild_id, interaction.user.id)
             if family is None and membership is not None:
-                family = await self.families.get(guild_id, membership.family_id)  # type: ignore[arg-type]
+                family = await self.families.get(guild_id, membership.family_id)
         if own and not manager and (family is None or not family.leads(interaction.user.id)):
             raise NotAllowed("families.not_your_family")
         if own and family is None:
@@ -94,7 +95,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         capacity: app_commands.Range[int, 1, 1000] | None = None,
         co_leader: discord.Member | None = None,
     ) -> None:
-        guild, guild_id = interaction.guild, interaction.guild_id
+        guild, guild_id = interaction.guild, cogkit.guild_id(interaction)
         assert guild is not None and guild_id is not None
         co_id = co_leader.id if co_leader else None
         clean = await self.families.check_new(guild_id, name, leader.id, co_id, capacity)
@@ -123,11 +124,11 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
     async def rename(self, interaction: discord.Interaction, family: str, name: str) -> None:
-        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
+        target = await self.families.resolve(cogkit.guild_id(interaction), family)
         renamed = await self.families.rename(
-            interaction.guild_id, interaction.user.id, target.id, name  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, target.id, name
         )
-        await dd.rename(interaction.guild, renamed)  # type: ignore[arg-type]
+        await dd.rename(cogkit.guild(interaction), renamed)
         await reply(interaction, "discord/families/updated.md.j2", family=renamed,
                     changed="rename")
 
@@ -180,9 +181,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         self, interaction: discord.Interaction, family: str,
         capacity: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
+        target = await self.families.resolve(cogkit.guild_id(interaction), family)
         updated = await self.families.set_capacity(
-            interaction.guild_id, interaction.user.id, target.id, capacity  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, target.id, capacity
         )
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="capacity")
@@ -191,7 +192,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(archived=_T("Include archived families"))
     @manager_only()
     async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
-        found = await self.families.list(interaction.guild_id, archived=archived)  # type: ignore[arg-type]
+        found = await self.families.list(cogkit.guild_id(interaction), archived=archived)
         await reply(interaction, "discord/families/list.md.j2", families=found)
 
     @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
@@ -238,15 +239,15 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(family=_T("The family you want to join"))
     @app_commands.autocomplete(family=family_autocomplete)
     async def join(self, interaction: discord.Interaction, family: str) -> None:
-        guild_id, user_id = interaction.guild_id, interaction.user.id
-        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
+        target = await self.families.resolve(guild_id, family)
         locale = await locale_for(interaction)
-        invite = await self.families.pending_invite(guild_id, user_id, target.id)  # type: ignore[arg-type]
+        invite = await self.families.pending_invite(guild_id, user_id, target.id)
         if invite is not None:
             view = decide_view(self.bot, locale, invite)
         else:
-            await self.families.check_join(guild_id, user_id, target.id)  # type: ignore[arg-type]
-            view = single(JoinButton(guild_id, target.id, AGREEMENT_VERSION,  # type: ignore[arg-type]
+            await self.families.check_join(guild_id, user_id, target.id)
+            view = single(JoinButton(guild_id, target.id, AGREEMENT_VERSION,
                                      label(self.bot, locale, "accept_and_ask")))
         await reply(interaction, "discord/families/join.md.j2", family=target, view=view,
                     invited=invite is not None, version=AGREEMENT_VERSION)
@@ -263,7 +264,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         if target is None:
             raise NotAllowed("families.not_your_family")
         request = await self.families.invite(
-            interaction.guild_id, interaction.user.id, target.id, member.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, target.id, member.id,
             as_manager=manager,
         )
         locale = await self.bot.services.members.locale_of(member.guild.id, member.id)
@@ -277,7 +278,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
     @creator_only()
     async def leave(self, interaction: discord.Interaction, note: str | None = None) -> None:
-        membership = await self.families.check_leave(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        membership = await self.families.check_leave(cogkit.guild_id(interaction),
+                                                     interaction.user.id)
         locale = await locale_for(interaction)
         await reply(interaction, "discord/families/leave.md.j2", membership=membership,
                     view=LeaveView(locale, self.bot, note))
@@ -291,7 +293,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
         _, family = await self.families.remove(
-            interaction.guild_id, interaction.user.id, member.id, reason, as_manager=manager  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, member.id, reason, as_manager=manager
         )
         await dd.set_roles(member.guild, member.id, remove=[family.role_id])
         await reply(interaction, "discord/families/removed.md.j2", family=family,
@@ -305,20 +307,20 @@ class FamiliesCog(commands.Cog, name="Families"):
     async def transfer(
         self, interaction: discord.Interaction, family: str, member: discord.Member | None = None
     ) -> None:
-        guild_id, who = interaction.guild_id, (member or interaction.user).id
-        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
+        target = await self.families.resolve(guild_id, family)
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
-            dd.need(interaction.guild, dd.MANAGE_ROLES)  # type: ignore[arg-type]
+            dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
         outcome = await self.families.request_transfer(
-            guild_id, interaction.user.id, who, target.id,  # type: ignore[arg-type]
+            guild_id, interaction.user.id, who, target.id,
             as_manager=manager,
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
         if done:
             old = outcome.left_family.role_id if outcome.left_family else None
-            await dd.set_roles(interaction.guild, who, add=[target.role_id], remove=[old])  # type: ignore[arg-type]
+            await dd.set_roles(cogkit.guild(interaction), who, add=[target.role_id], remove=[old])
         else:
             posted = await post_request(self.bot, outcome, target)  # type: ignore[arg-type]
         await reply(interaction, "discord/families/transferred.md.j2", family=target,
@@ -326,10 +328,11 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
     async def agreement(self, interaction: discord.Interaction) -> None:
-        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        accepted = await self.families.agreement_of(guild_id, interaction.user.id)
         view = None
         if accepted is None or accepted[0] < AGREEMENT_VERSION:
-            view = single(AgreeButton(interaction.guild_id, AGREEMENT_VERSION,  # type: ignore[arg-type]
+            view = single(AgreeButton(guild_id, AGREEMENT_VERSION,
                                       label(self.bot, await locale_for(interaction), "accept")))
         await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
                     current=AGREEMENT_VERSION, just_accepted=False, view=view)
@@ -344,8 +347,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         target, _ = await self._target(interaction, family, own=False)
         if target is None:
             raise NotAllowed("families.not_a_member_hint")
-        membership = await self.families.membership_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
-        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        membership = await self.families.membership_of(guild_id, interaction.user.id)
+        accepted = await self.families.agreement_of(guild_id, interaction.user.id)
         await reply(interaction, "discord/families/info.md.j2", family=target,
                     membership=membership, needs_agreement=membership is not None and (
                         accepted is None or accepted[0] < AGREEMENT_VERSION))
@@ -356,7 +360,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @leader_or_manager()
     async def roster(self, interaction: discord.Interaction, family: str | None = None) -> None:
         target, _ = await self._target(interaction, family)
-        entries = await self.families.roster(interaction.guild_id, target.id)  # type: ignore[arg-type,union-attr]
+        entries = await self.families.roster(cogkit.guild_id(interaction), target.id)  # type: ignore[union-attr]
         await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
 
     @family.command(name=_T("history"), description=_T("A creator's family history"))
@@ -365,13 +369,13 @@ class FamiliesCog(commands.Cog, name="Families"):
     async def history(
         self, interaction: discord.Interaction, member: discord.Member | None = None
     ) -> None:
-        guild_id, who = interaction.guild_id, (member or interaction.user).id
+        guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
         if who != interaction.user.id and not await is_manager(interaction):
-            current = await self.families.membership_of(guild_id, who)  # type: ignore[arg-type]
+            current = await self.families.membership_of(guild_id, who)
             led = await led_family(interaction)
             if led is None or current is None or current.family_id != led.id:
                 raise NotAllowed("families.not_your_family")
-        rows = await self.families.history(guild_id, who)  # type: ignore[arg-type]
+        rows = await self.families.history(guild_id, who)
         await reply(interaction, "discord/families/history.md.j2", user_id=who, rows=rows)
 
     @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
@@ -388,7 +392,8 @@ class FamiliesCog(commands.Cog, name="Families"):
         # Up to now inclusive: times are stored to the second, and the period ends before `end`.
         end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
         result, quality = await self.bot.services.kpis.report(
-            interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), target.id if target else None,
+            end - timedelta(days=days), end,
         )
         await reply(interaction, "discord/families/stats.md.j2", family=target, stats=result,
                     quality=quality, days=days)

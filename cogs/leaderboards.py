@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot import charts
+from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.errors import UserError
@@ -129,7 +129,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
             await interaction.response.defer(ephemeral=True, thinking=True)
         b = self.board
         board = await bot.services.leaderboards.page(
-            interaction.guild_id, interaction.user.id, b.metric, b.period, b.scope,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, b.metric, b.period, b.scope,
             b.scope_id, self.target, include_left=b.include_left,
         )
         locale = await locale_for(interaction)
@@ -190,7 +190,7 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         former: bool = False,
     ) -> None:
         board = await self.bot.services.leaderboards.open(
-            interaction.guild_id, interaction.user.id, metric, period, scope,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, metric, period, scope,
             start=start, end=end, family=family, tier=tier, include_left=former,
             manager=await is_manager(interaction),
         )
@@ -207,8 +207,8 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
     async def families(self, interaction: discord.Interaction, metric: str = "hours",
                        period: str = "this_week", by: str = "average") -> None:
         lb = self.bot.services.leaderboards
-        resolved = await lb.resolve_period(interaction.guild_id, period)  # type: ignore[arg-type]
-        rows = await lb.family_board(interaction.guild_id, metric, resolved, by)  # type: ignore[arg-type]
+        resolved = await lb.resolve_period(cogkit.guild_id(interaction), period)
+        rows = await lb.family_board(cogkit.guild_id(interaction), metric, resolved, by)
         await reply(interaction, "discord/leaderboards/families.md.j2", rows=rows,
                     metric=metric, period=resolved, by=by)
 
@@ -218,14 +218,14 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
     @app_commands.choices(period=POST_CHOICES)
     @manager_only()
     async def post(self, interaction: discord.Interaction, period: str = "last_week") -> None:
-        guild_id = interaction.guild_id
-        channel_id = (await self.bot.services.guilds.get(guild_id)).channels.get(  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        channel_id = (await self.bot.services.guilds.get(guild_id)).channels.get(
             "leaderboard")
         if not channel_id:
             raise UserError("leaderboards.no_channel")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)  # type: ignore[arg-type]
-        await self.publish(guild_id, channel_id, resolved)  # type: ignore[arg-type]
+        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)
+        await self.publish(guild_id, channel_id, resolved)
         await reply(interaction, "discord/leaderboards/posted.md.j2", channel=channel_id)
 
     async def publish(self, guild_id: int, channel_id: int, period: Period) -> discord.Message:

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot import charts
+from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.interactions import locale_for, reply
@@ -49,7 +49,7 @@ class ProgressCog(commands.Cog, name="Progress"):
     async def view(self, interaction: discord.Interaction,
                    member: discord.Member | None = None) -> None:
         report = await self.bot.services.pace.report_for(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             member.id if member else None, await is_manager(interaction),
         )
         locale = await locale_for(interaction)
@@ -70,9 +70,9 @@ class ProgressCog(commands.Cog, name="Progress"):
     @leader_or_manager()
     async def family(self, interaction: discord.Interaction, family: str | None = None) -> None:
         pace = self.bot.services.pace
-        found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
+        found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))
-        weeks = await pace.family_trend(interaction.guild_id, found.id)  # type: ignore[arg-type]
+        weeks = await pace.family_trend(cogkit.guild_id(interaction), found.id)
         locale = await locale_for(interaction)
         png = await asyncio.to_thread(
             charts.dual_chart, [w[0].split("-")[1] for w in weeks], [w[1] for w in weeks],
@@ -91,10 +91,10 @@ class ProgressCog(commands.Cog, name="Progress"):
     @leader_or_manager()
     async def risk(self, interaction: discord.Interaction, family: str | None = None) -> None:
         pace = self.bot.services.pace
-        found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
+        found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))
-        risks = await pace.at_risk(interaction.guild_id, found.id)  # type: ignore[arg-type]
-        has_tiers = bool(await self.bot.services.tiers.list(interaction.guild_id))  # type: ignore[arg-type]
+        risks = await pace.at_risk(cogkit.guild_id(interaction), found.id)
+        has_tiers = bool(await self.bot.services.tiers.list(cogkit.guild_id(interaction)))
         await reply(interaction, "discord/leaderboards/risk.md.j2", family=found, risks=risks,
                     has_tiers=has_tiers)
 
@@ -105,7 +105,7 @@ class ProgressCog(commands.Cog, name="Progress"):
     @creator_only()
     async def nudge(self, interaction: discord.Interaction, state: str) -> None:
         enabled = await self.bot.services.pace.set_nudge(
-            interaction.guild_id, interaction.user.id, state == "on")  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, state == "on")
         await reply(interaction, "discord/leaderboards/nudge_set.md.j2", enabled=enabled)
 
     async def nudge_sweep(self) -> None:

@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.interactions import reply
@@ -31,7 +32,7 @@ class SettingsCog(commands.Cog):
         self.bot = bot
 
     async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
-        current = await self.bot.services.guilds.get(interaction.guild_id)  # type: ignore[arg-type]
+        current = await self.bot.services.guilds.get(cogkit.guild_id(interaction))
         await reply(interaction, "discord/settings/view.md.j2", settings=current, changed=changed)
 
     @settings.command(name=_T("view"), description=_T("Show the current settings"))
@@ -45,7 +46,7 @@ class SettingsCog(commands.Cog):
     @manager_only()
     async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
         await self.bot.services.guilds.set_timezone(
-            interaction.guild_id, interaction.user.id, zone  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, zone
         )
         await self._show(interaction, changed="timezone")
 
@@ -55,7 +56,7 @@ class SettingsCog(commands.Cog):
     @manager_only()
     async def language(self, interaction: discord.Interaction, language: str) -> None:
         await self.bot.services.guilds.set_locale(
-            interaction.guild_id, interaction.user.id, language  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, language
         )
         interaction.extras.pop("locale", None)
         await self._show(interaction, changed="language")
@@ -69,7 +70,7 @@ class SettingsCog(commands.Cog):
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
         await self.bot.services.guilds.set_manager_role(
-            interaction.guild_id, interaction.user.id, role.id if role else None  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, role.id if role else None
         )
         await self._show(interaction, changed="manager_role")
 
@@ -88,7 +89,7 @@ class SettingsCog(commands.Cog):
         channel: discord.TextChannel | discord.CategoryChannel | None = None,
     ) -> None:
         await self.bot.services.guilds.set_channel(
-            interaction.guild_id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction),
             interaction.user.id,
             kind,
             channel.id if channel else None,

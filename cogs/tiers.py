@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
 from bot.errors import UserError
@@ -20,7 +21,7 @@ from cogs import _family_discord as dd
 async def tier_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    tiers = await interaction.client.services.tiers.list(interaction.guild_id)  # type: ignore[attr-defined]
+    tiers = await interaction.client.services.tiers.list(cogkit.guild_id(interaction))  # type: ignore[attr-defined]
     return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
             if current.lower() in t.name.lower()][:25]
 
@@ -88,9 +89,9 @@ class TiersCog(commands.Cog, name="Tiers"):
         days: app_commands.Range[int, 0, 31] | None = None,
         followers: app_commands.Range[int, 0] | None = None,
     ) -> None:
-        dd.can_give(interaction.guild, [role.id if role else None])  # type: ignore[arg-type]
+        dd.can_give(cogkit.guild(interaction), [role.id if role else None])
         tier = await self.tiers.define(
-            interaction.guild_id, interaction.user.id, name, rank,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, name, rank,
             role.id if role else None, min_hours=hours, min_diamonds=diamonds,
             min_valid_days=days, min_followers=followers,
         )
@@ -101,14 +102,14 @@ class TiersCog(commands.Cog, name="Tiers"):
     @app_commands.autocomplete(name=tier_autocomplete)
     @manager_only()
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
-        await self.tiers.delete(interaction.guild_id, interaction.user.id, name)  # type: ignore[arg-type]
-        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name)
+        tiers = await self.tiers.list(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
 
     @tier.command(name=_T("list"), description=_T("The tiers and their thresholds"))
     @creator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
-        tiers = await self.tiers.list(interaction.guild_id)  # type: ignore[arg-type]
+        tiers = await self.tiers.list(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
@@ -121,7 +122,7 @@ class TiersCog(commands.Cog, name="Tiers"):
     ) -> None:
         await self._check_roles(member.guild)
         change = await self.tiers.set_manual(
-            interaction.guild_id, interaction.user.id, member.id, name, self._period(None)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, member.id, name, self._period(None)
         )
         await self._apply_roles(member.guild, [change])
         await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,
