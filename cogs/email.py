@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only, member_is_manager
 from bot.i18n import normalise
@@ -113,7 +114,7 @@ class EmailCog(commands.Cog):
     @app_commands.describe(address=_T("Your email address, like name@example.com"))
     async def set_(self, interaction: discord.Interaction, address: str) -> None:
         found = await self.service.set_address(
-            interaction.guild_id, interaction.user.id, address,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, address,
             normalise(interaction.locale.value))
         await reply(interaction, "discord/email/code_sent.md.j2", masked=found.masked,
                     minutes=15)
@@ -122,7 +123,7 @@ class EmailCog(commands.Cog):
     @app_commands.describe(code=_T("The 6-digit code from the email"))
     async def verify(self, interaction: discord.Interaction, code: str) -> None:
         found = await self.service.verify(
-            interaction.guild_id, interaction.user.id, code,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, code,
             await is_manager(interaction))
         await reply(interaction, "discord/email/preferences.md.j2", found=found,
                     changed="verified")
@@ -141,7 +142,7 @@ class EmailCog(commands.Cog):
         reminders: bool | None = None, language: str | None = None,
     ) -> None:
         found = await self.service.set_preferences(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             await is_manager(interaction), weekly_digest=digest, digest_day=day,
             campaigns=campaigns, broadcasts=broadcasts, reminders=reminders, locale=language)
         changed = any(v is not None for v in (digest, day, campaigns, broadcasts, reminders,
@@ -151,7 +152,7 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("remove"), description=_T("Forget your email address"))
     async def remove(self, interaction: discord.Interaction) -> None:
-        await self.service.remove(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        await self.service.remove(cogkit.guild_id(interaction), interaction.user.id)
         await reply(interaction, "discord/email/removed.md.j2")
 
     @email.command(name=_T("schedule"),
@@ -163,7 +164,7 @@ class EmailCog(commands.Cog):
     async def schedule(self, interaction: discord.Interaction, day: int,
                        hour: app_commands.Range[int, 0, 23] = 9) -> None:
         found = await self.bot.services.digests.set_schedule(
-            interaction.guild_id, interaction.user.id, day, hour)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, day, hour)
         await reply(interaction, "discord/email/schedule.md.j2", schedule=found)
 
 
