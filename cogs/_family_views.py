@@ -13,6 +13,7 @@ import discord
 
 from bot import cogkit
 from bot.checks import is_manager
+from bot.cogkit.buttons import labels
 from bot.interactions import (
     FamiliaView,
     PersistentItem,
@@ -33,8 +34,7 @@ from cogs import _family_discord as dd
 LABELS = "discord/families/labels.j2"
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 async def guild_locale(bot: Any, guild_id: int) -> str:

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
+from bot.cogkit.buttons import labels
 from bot.interactions import (
     FamiliaModal,
     PersistentItem,
@@ -43,8 +44,7 @@ AUDIENCE_CHOICES = [
 ]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def _names(text: str | None) -> list[str]:

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
+from bot.cogkit.buttons import labels
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -74,8 +75,7 @@ CLEAR_CHOICES = [
 ]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def _names(text: str | None) -> list[str]:

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
+from bot.cogkit.buttons import labels
 from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
@@ -34,8 +35,7 @@ NO_PINGS = discord.AllowedMentions.none()
 WORK_SLOTS = 16
 
 
-def label(bot: Any, locale: str, name: str) -> str:
-    return bot.templates.macro(locale, LABELS, name)
+label = labels(LABELS)
 
 
 async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:

@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
+from bot.cogkit.buttons import labels
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
@@ -65,8 +66,7 @@ BY_CHOICES = [
 POST_CHOICES = [c for c in PERIOD_CHOICES if c.value in ("last_week", "last_month")]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def display_name(guild: discord.Guild | None, user_id: int) -> str:

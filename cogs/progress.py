@@ -16,12 +16,14 @@ from discord.ext import commands
 from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
+from bot.cogkit.buttons import labels
 from bot.interactions import locale_for, reply
 from cogs.families import family_autocomplete
-from cogs.leaderboards import NO_PINGS, label
 
 log = logging.getLogger("familia.progress")
 JOB_ID = "progress.nudges"
+NO_PINGS = discord.AllowedMentions.none()
+label = labels("discord/leaderboards/labels.j2")  # the charts share the boards' labels
 NUDGE_CHOICES = [app_commands.Choice(name=_T("On"), value="on"),
                  app_commands.Choice(name=_T("Off"), value="off")]
 
