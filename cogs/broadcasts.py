@@ -13,10 +13,9 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
-from bot.cogkit.buttons import labels
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.interactions import (
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -78,8 +77,8 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
     locale = await locale_for(interaction)
     tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmButton(broadcast.id, label(bot, locale, "confirm")))
-    view.add_item(CancelButton(broadcast.id, label(bot, locale, "cancel")))
+    view.add_item(ConfirmButton(label(bot, locale, "confirm"), broadcast_id=broadcast.id))
+    view.add_item(CancelButton(label(bot, locale, "cancel"), broadcast_id=broadcast.id))
     await reply(interaction, "discord/broadcasts/preview.md.j2", view=view,
                 broadcast=broadcast, recipients=recipients, timezone=tz)
     for part in broadcast.parts:
@@ -87,20 +86,11 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
                                         allowed_mentions=discord.AllowedMentions.none())
 
 
-class _Persistent(PersistentItem):
+class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_id}"):
+    style = discord.ButtonStyle.success
+    default_label = "✓"
     managers_only = True
-
-
-class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:bc:confirm:(?P<id>\d+)"):
-    def __init__(self, broadcast_id: int, text: str = "✓") -> None:
-        self.broadcast_id = broadcast_id
-        super().__init__(discord.ui.Button(label=text, style=discord.ButtonStyle.success,
-                                           custom_id=f"familia:bc:confirm:{broadcast_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✓")
+    broadcast_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -114,16 +104,10 @@ class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
                     timezone=tz)
 
 
-class CancelButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                   template=r"familia:bc:cancel:(?P<id>\d+)"):
-    def __init__(self, broadcast_id: int, text: str = "✗") -> None:
-        self.broadcast_id = broadcast_id
-        super().__init__(discord.ui.Button(label=text, style=discord.ButtonStyle.secondary,
-                                           custom_id=f"familia:bc:cancel:{broadcast_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✗")
+class CancelButton(PersistentButton, custom_id="familia:bc:cancel:{broadcast_id}"):
+    default_label = "✗"
+    managers_only = True
+    broadcast_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         broadcast = await familia(interaction).services.broadcasts.cancel(
