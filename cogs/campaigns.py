@@ -17,11 +17,10 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
-from bot.cogkit.buttons import labels
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -119,8 +118,8 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
     view = None
     if campaign.state == "draft":
         view = discord.ui.View(timeout=None)
-        view.add_item(ScheduleButton(campaign.id, label(bot, locale, "schedule")))
-        view.add_item(DiscardButton(campaign.id, label(bot, locale, "discard")))
+        view.add_item(ScheduleButton(label(bot, locale, "schedule"), campaign_id=campaign.id))
+        view.add_item(DiscardButton(label(bot, locale, "discard"), campaign_id=campaign.id))
     await reply(interaction, "discord/campaigns/preview.md.j2", view=view, campaign=campaign,
                 people=len(people), channels=channels, no_channel=len(used) - channels)
     text = bot.templates.render(
@@ -163,24 +162,11 @@ class DetailsModal(FamiliaModal):
         log_command(interaction, "ok")
 
 
-class _Persistent(PersistentItem):
-    managers_only = True  # but Enrol and My progress
-
-
-def _button(custom_id: str, text: str, style: discord.ButtonStyle) -> discord.ui.Button:
-    return discord.ui.Button(label=text, style=style, custom_id=custom_id)
-
-
-class ScheduleButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:cp:schedule:(?P<id>\d+)"):
-    def __init__(self, campaign_id: int, text: str = "✓") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:schedule:{campaign_id}", text,
-                                 discord.ButtonStyle.success))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✓")
+class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_id}"):
+    style = discord.ButtonStyle.success
+    default_label = "✓"
+    managers_only = True
+    campaign_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -194,16 +180,10 @@ class ScheduleButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
                     timezone=campaign.timezone)
 
 
-class DiscardButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:cp:discard:(?P<id>\d+)"):
-    def __init__(self, campaign_id: int, text: str = "✗") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:discard:{campaign_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✗")
+class DiscardButton(PersistentButton, custom_id="familia:cp:discard:{campaign_id}"):
+    default_label = "✗"
+    managers_only = True
+    campaign_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         campaign = await familia(interaction).services.campaigns.cancel(
@@ -211,20 +191,13 @@ class DiscardButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=campaign)
 
 
-class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                  template=r"familia:cp:enrol:(?P<id>\d+):(?P<post>\d+)"):
+class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{post_id}"):
     """On opt-in announcements; the post id lets a restart find the message it is on."""
 
-    managers_only = False
-
-    def __init__(self, campaign_id: int, post_id: int, text: str = "✋") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:enrol:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.primary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "✋")
+    style = discord.ButtonStyle.primary
+    default_label = "✋"
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         campaign, new = await familia(interaction).services.campaigns.enrol(
@@ -232,18 +205,10 @@ class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=campaign, new=new)
 
 
-class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:cp:me:(?P<id>\d+):(?P<post>\d+)"):
-    managers_only = False
-
-    def __init__(self, campaign_id: int, post_id: int, text: str = "📈") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:me:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "📈")
+class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{post_id}"):
+    default_label = "📈"
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         service = familia(interaction).services.campaigns
@@ -262,18 +227,13 @@ async def send_results(interaction: discord.Interaction, campaign_id: int) -> No
                 files=[await results_file(service, guild_id, campaign_id)])
 
 
-class ResultsButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:cp:results:(?P<id>\d+):(?P<post>\d+)"):
+class ResultsButton(PersistentButton, custom_id="familia:cp:results:{campaign_id}:{post_id}"):
     """On the managers' copy of the results: the figures again (reward roles given since)."""
 
-    def __init__(self, campaign_id: int, post_id: int, text: str = "📊") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:results:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "📊")
+    default_label = "📊"
+    managers_only = True
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         await send_results(interaction, self.campaign_id)
@@ -283,11 +243,14 @@ def post_view(bot: Any) -> Any:
     def build(campaign: Campaign, post: Post, locale: str) -> discord.ui.View:
         view = discord.ui.View(timeout=None)
         if post.for_managers:
-            view.add_item(ResultsButton(campaign.id, post.id, label(bot, locale, "results")))
+            view.add_item(ResultsButton(label(bot, locale, "results"),
+                                        campaign_id=campaign.id, post_id=post.id))
             return view
         if campaign.opt_in and post.stage != "results":
-            view.add_item(EnrolButton(campaign.id, post.id, label(bot, locale, "enrol")))
-        view.add_item(ProgressButton(campaign.id, post.id, label(bot, locale, "my_progress")))
+            view.add_item(EnrolButton(label(bot, locale, "enrol"),
+                                      campaign_id=campaign.id, post_id=post.id))
+        view.add_item(ProgressButton(label(bot, locale, "my_progress"),
+                                     campaign_id=campaign.id, post_id=post.id))
         return view
     return build
 
