@@ -14,12 +14,11 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
-from bot.cogkit.buttons import labels
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -104,17 +103,10 @@ class CheckinModal(FamiliaModal):
         await post_checkin(bot, done)
 
 
-class FeedbackButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:fb:(?P<id>\d+)"):
-    def __init__(self, checkin_id: int, text: str = "") -> None:
-        self.checkin_id = checkin_id
-        super().__init__(discord.ui.Button(label=text or "Feedback", emoji="💬",
-                                           style=discord.ButtonStyle.secondary,
-                                           custom_id=f"familia:fb:{checkin_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "")
+class FeedbackButton(PersistentButton, custom_id="familia:fb:{checkin_id}"):
+    default_label = "Feedback"
+    emoji = "💬"
+    checkin_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -169,7 +161,8 @@ async def post_checkin(bot: Any, done: Submitted) -> None:
     locale = await locale_of(bot, done.checkin.guild_id)
     text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(done.checkin.id, label(bot, locale, "give_feedback")))
+    view.add_item(FeedbackButton(label(bot, locale, "give_feedback"),
+                                 checkin_id=done.checkin.id))
     try:
         if done.edited and done.checkin.message_id and done.checkin.channel_id == channel.id:
             await channel.get_partial_message(done.checkin.message_id).edit(content=text,
