@@ -13,10 +13,9 @@ import discord
 
 from bot import cogkit
 from bot.checks import is_manager
-from bot.cogkit.buttons import labels
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.interactions import (
     FamiliaView,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -41,21 +40,19 @@ async def guild_locale(bot: Any, guild_id: int) -> str:
     return (await bot.services.guilds.get(guild_id)).locale
 
 
-class DecideButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:req:(?P<yes>[yn]):(?P<guild>\d+):(?P<id>\d+)",
-):
-    def __init__(self, approve: bool, guild_id: int, request_id: int, text: str) -> None:
-        self.approve, self.guild_id, self.request_id = approve, guild_id, request_id
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success if approve else
-            discord.ButtonStyle.secondary,
-            custom_id=f"familia:req:{'y' if approve else 'n'}:{guild_id}:{request_id}",
-        ))
+class DecideButton(PersistentButton,
+                   custom_id="familia:req:{answer}:{guild_id}:{request_id}"):
+    patterns = {"answer": "[yn]"}
+    answer: str  # y approves, n declines
+    guild_id: int
+    request_id: int
 
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(match["yes"] == "y", int(match["guild"]), int(match["id"]), item.label or "")
+    @property
+    def approve(self) -> bool:
+        return self.answer == "y"
+
+    def button_style(self) -> discord.ButtonStyle:
+        return discord.ButtonStyle.success if self.approve else discord.ButtonStyle.secondary
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -73,21 +70,11 @@ class DecideButton(
         await after_decision(interaction, decision, self.approve)
 
 
-class JoinButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:join:(?P<guild>\d+):(?P<family>\d+):(?P<version>\d+)",
-):
-    def __init__(self, guild_id: int, family_id: int, version: int, text: str) -> None:
-        self.guild_id, self.family_id, self.version = guild_id, family_id, version
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success,
-            custom_id=f"familia:join:{guild_id}:{family_id}:{version}",
-        ))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["guild"]), int(match["family"]), int(match["version"]),
-                   item.label or "")
+class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id}:{version}"):
+    style = discord.ButtonStyle.success
+    guild_id: int
+    family_id: int
+    version: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -100,20 +87,10 @@ class JoinButton(
                     posted=posted is not None)
 
 
-class AgreeButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:agree:(?P<guild>\d+):(?P<version>\d+)",
-):
-    def __init__(self, guild_id: int, version: int, text: str) -> None:
-        self.guild_id, self.version = guild_id, version
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success,
-            custom_id=f"familia:agree:{guild_id}:{version}",
-        ))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["guild"]), int(match["version"]), item.label or "")
+class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version}"):
+    style = discord.ButtonStyle.success
+    guild_id: int
+    version: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = familia(interaction).services
@@ -129,8 +106,9 @@ PERSISTENT = (DecideButton, JoinButton, AgreeButton)
 def decide_view(bot: Any, locale: str, request: FamilyRequest) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     names = ("accept", "decline") if request.kind == "invite" else ("approve", "decline")
-    view.add_item(DecideButton(True, request.guild_id, request.id, label(bot, locale, names[0])))
-    view.add_item(DecideButton(False, request.guild_id, request.id, label(bot, locale, names[1])))
+    for answer, name in zip("yn", names, strict=True):
+        view.add_item(DecideButton(label(bot, locale, name), answer=answer,
+                                   guild_id=request.guild_id, request_id=request.id))
     return view
 
 

@@ -247,8 +247,8 @@ class FamiliesCog(commands.Cog, name="Families"):
             view = decide_view(self.bot, locale, invite)
         else:
             await self.families.check_join(guild_id, user_id, target.id)
-            view = single(JoinButton(guild_id, target.id, AGREEMENT_VERSION,
-                                     label(self.bot, locale, "accept_and_ask")))
+            view = single(JoinButton(label(self.bot, locale, "accept_and_ask"), guild_id=guild_id,
+                                     family_id=target.id, version=AGREEMENT_VERSION))
         await reply(interaction, "discord/families/join.md.j2", family=target, view=view,
                     invited=invite is not None, version=AGREEMENT_VERSION)
 
@@ -332,8 +332,8 @@ class FamiliesCog(commands.Cog, name="Families"):
         accepted = await self.families.agreement_of(guild_id, interaction.user.id)
         view = None
         if accepted is None or accepted[0] < AGREEMENT_VERSION:
-            view = single(AgreeButton(guild_id, AGREEMENT_VERSION,
-                                      label(self.bot, await locale_for(interaction), "accept")))
+            text = label(self.bot, await locale_for(interaction), "accept")
+            view = single(AgreeButton(text, guild_id=guild_id, version=AGREEMENT_VERSION))
         await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
                     current=AGREEMENT_VERSION, just_accepted=False, view=view)
 
