@@ -18,16 +18,14 @@ from discord.ext import commands
 from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
-from bot.cogkit.buttons import labels
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
     familia,
-    handle_error,
     locale_for,
     reply,
     send,
-    start_timer,
 )
 from bot.services.leaderboards import Board, Period
 from cogs.families import family_autocomplete
@@ -93,31 +91,28 @@ async def board_message(bot: Any, locale: str, guild: discord.Guild | None, boar
     return text, file, BoardPages(bot, locale, board)
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
-        r"familia:lb:(?P<metric>\w+):(?P<kind>\w+):(?P<key>[\w.-]+):(?P<scope>\w+):"
-        r"(?P<sid>\d+):(?P<left>[01]):(?P<page>\d+)")):
+class PageButton(PersistentButton, custom_id=(
+        "familia:lb:{metric}:{kind}:{key}:{scope}:{scope_id}:{left}:{page}")):
     """Prev/Next: everything needed to draw the page is in the custom id."""
 
-    def __init__(self, board: Board, page: int, text: str = "", emoji: str = "▶️") -> None:
-        self.board, self.target = board, page
-        custom_id = (f"familia:lb:{board.metric}:{board.period.kind}:{board.period.key}:"
-                     f"{board.scope}:{board.scope_id}:{int(board.include_left)}:{page}")
-        super().__init__(discord.ui.Button(label=text or None, emoji=emoji, custom_id=custom_id,
-                                           style=discord.ButtonStyle.secondary))
+    patterns = {"metric": r"\w+", "kind": r"\w+", "scope": r"\w+", "left": "[01]"}
+    emoji = "▶️"
+    metric: str
+    kind: str  # of the period
+    key: str
+    scope: str
+    scope_id: int
+    left: int  # 1: members who left are included
+    page: int
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        board = Board(match["metric"], Period(match["kind"], match["key"]), match["scope"],
-                      int(match["sid"]), 0, [], False, None, None,
-                      include_left=match["left"] == "1")
-        return cls(board, int(match["page"]), item.label or "", str(item.emoji or ""))
+    def of(cls, board: Board, page: int, text: str, emoji: str) -> PageButton:
+        return cls(text, emoji=emoji, metric=board.metric, kind=board.period.kind,
+                   key=board.period.key, scope=board.scope, scope_id=board.scope_id,
+                   left=int(board.include_left), page=page)
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            await self._turn(interaction)
-        except Exception as exc:
-            await handle_error(interaction, exc)
+    async def run(self, interaction: discord.Interaction) -> None:
+        await self._turn(interaction)
 
     async def _turn(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -127,10 +122,10 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
             await interaction.response.defer()
         else:  # a posted board: the next page is for the clicker only
             await interaction.response.defer(ephemeral=True, thinking=True)
-        b = self.board
         board = await bot.services.leaderboards.page(
-            cogkit.guild_id(interaction), interaction.user.id, b.metric, b.period, b.scope,
-            b.scope_id, self.target, include_left=b.include_left,
+            cogkit.guild_id(interaction), interaction.user.id, self.metric,
+            Period(self.kind, self.key), self.scope, self.scope_id, self.page,
+            include_left=self.left == 1,
         )
         locale = await locale_for(interaction)
         text, file, view = await board_message(bot, locale, interaction.guild, board)
@@ -146,9 +141,9 @@ class BoardPages(FamiliaView):
     def __init__(self, bot: Any, locale: str, board: Board) -> None:
         super().__init__(timeout=None)
         if board.has_prev:
-            self.add_item(PageButton(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
+            self.add_item(PageButton.of(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
         if board.has_next:
-            self.add_item(PageButton(board, board.page + 1, label(bot, locale, "next"), "▶️"))
+            self.add_item(PageButton.of(board, board.page + 1, label(bot, locale, "next"), "▶️"))
 
 
 class LeaderboardCog(commands.Cog, name="Leaderboards"):

@@ -85,14 +85,15 @@ class PersistentButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button[
         cls.custom_id_format, cls.fields = custom_id, fields
         super().__init_subclass__(template="".join(parts), **kwargs)
 
-    def __init__(self, text: str | None = None, **values: Any) -> None:
+    def __init__(self, text: str | None = None, *, emoji: str | None = None,
+                 **values: Any) -> None:
         if set(values) != set(self.fields):
             raise TypeError(f"{type(self).__name__} takes {sorted(self.fields)}, "
                             f"not {sorted(values)}")
         for name, value in values.items():
             setattr(self, name, value)
         super().__init__(discord.ui.Button(
-            label=text or self.default_label or None, emoji=self.emoji,
+            label=text or self.default_label or None, emoji=emoji or self.emoji,
             style=self.button_style(), custom_id=self.custom_id_format.format(**values),
         ))
 
@@ -106,4 +107,4 @@ class PersistentButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button[
         match: re.Match[str],
     ) -> Self:
         values = {name: kind(match[name]) for name, kind in cls.fields.items()}
-        return cls(item.label or None, **values)
+        return cls(item.label or None, emoji=str(item.emoji) if item.emoji else None, **values)
