@@ -13,6 +13,7 @@ import discord
 
 from bot import cogkit
 from bot.checks import is_manager
+from bot.cogkit import discord_ops as dd
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.interactions import (
     FamiliaView,
@@ -28,7 +29,6 @@ from bot.services.families import (
     Family,
     FamilyRequest,
 )
-from cogs import _family_discord as dd
 
 LABELS = "discord/families/labels.j2"
 

@@ -17,10 +17,10 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
+from bot.cogkit import discord_ops as dd
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
 from bot.services.families import AGREEMENT_VERSION, Decision, Family
-from cogs import _family_discord as dd
 from cogs._family_views import (
     PERSISTENT,
     AgreeButton,

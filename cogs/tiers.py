@@ -12,10 +12,10 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
+from bot.cogkit import discord_ops as dd
 from bot.errors import UserError
 from bot.interactions import reply
 from bot.services.tiers import TierChange
-from cogs import _family_discord as dd
 
 
 async def tier_autocomplete(

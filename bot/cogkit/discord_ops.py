@@ -1,4 +1,4 @@
-"""The Discord side of families: channels, roles and the role diff (private helper module).
+"""The Discord side of families and tiers: channels, roles and the role diff.
 
 Every call is awaited one after another, so discord.py's rate-limit handling spaces them out.
 A refused call (Forbidden) becomes ``common.bot_missing_permissions`` naming the permission.
