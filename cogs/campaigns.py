@@ -18,6 +18,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.options import campaign_autocomplete
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -94,15 +95,6 @@ def check_reward_role(guild: discord.Guild | None, role: discord.Role | None) ->
             or role.managed or role.is_default()):
         raise UserError("campaigns.reward_role_unmanageable", role=role.name)
 
-
-async def campaign_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    states = (("draft", "scheduled", "running", "finished") if await is_manager(interaction)
-              else ("scheduled", "running", "finished"))
-    found = await familia(interaction).services.campaigns.search(
-        cogkit.guild_id(interaction), current, states)
-    return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
 
 
 async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:

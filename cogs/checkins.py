@@ -15,6 +15,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
@@ -30,28 +31,11 @@ from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Submitted
 
 LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 WORK_SLOTS = 16
 
 
 label = labels(LABELS)
 
-
-async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:
-    """The language of messages a member did not ask for (see MemberService.locale_of)."""
-    return await bot.services.members.locale_of(guild_id, user_id)
-
-
-async def channel_of(bot: Any, channel_id: int | None) -> Any:
-    if not channel_id:
-        return None
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except discord.HTTPException:
-            return None
-    return channel
 
 
 class CheckinModal(FamiliaModal):

@@ -18,6 +18,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
 from bot.cogkit import discord_ops as dd
+from bot.cogkit.options import family_autocomplete
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
 from bot.services.families import AGREEMENT_VERSION, Decision, Family
@@ -37,14 +38,6 @@ POSITIONS = [
     app_commands.Choice(name=_T("Co-leader"), value="co_leader"),
 ]
 
-
-async def family_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    found = await interaction.client.services.families.search(  # type: ignore[attr-defined]
-        cogkit.guild_id(interaction), current
-    )
-    return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
 
 
 class FamiliesCog(commands.Cog, name="Families"):

@@ -19,6 +19,7 @@ from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.options import family_autocomplete, tier_autocomplete
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
@@ -28,8 +29,6 @@ from bot.interactions import (
     send,
 )
 from bot.services.leaderboards import Board, Period
-from cogs.families import family_autocomplete
-from cogs.tiers import tier_autocomplete
 
 log = logging.getLogger("familia.leaderboards")
 LABELS = "discord/leaderboards/labels.j2"

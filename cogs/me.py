@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
+from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
 from bot.interactions import FamiliaView, familia, reply
-from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
 
 FOLLOW = "auto"
 

@@ -17,8 +17,8 @@ from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.cogkit.buttons import labels
+from bot.cogkit.options import family_autocomplete
 from bot.interactions import locale_for, reply
-from cogs.families import family_autocomplete
 
 log = logging.getLogger("familia.progress")
 JOB_ID = "progress.nudges"

@@ -16,9 +16,9 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only
+from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.interactions import reply
 from bot.services.reminders import Due, Outcome
-from cogs.checkins import NO_PINGS, channel_of, locale_of
 
 log = logging.getLogger("familia.reminders")
 JOB_ID = "familia:reminders:sweep"

@@ -10,8 +10,8 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
+from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
 from bot.interactions import reply
-from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
 
 CHANNEL_KIND_CHOICES = [
     app_commands.Choice(name=_T("Announcements"), value="announcements"),

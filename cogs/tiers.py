@@ -13,17 +13,10 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
 from bot.cogkit import discord_ops as dd
+from bot.cogkit.options import tier_autocomplete
 from bot.errors import UserError
 from bot.interactions import reply
 from bot.services.tiers import TierChange
-
-
-async def tier_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    tiers = await interaction.client.services.tiers.list(cogkit.guild_id(interaction))  # type: ignore[attr-defined]
-    return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
-            if current.lower() in t.name.lower()][:25]
 
 
 class TiersCog(commands.Cog, name="Tiers"):
