@@ -16,13 +16,13 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only, member_is_manager
+from bot.cogkit.options import LANGUAGE_CHOICES
 from bot.i18n import normalise
 from bot.interactions import reply
 from bot.mail.rendering import Renderer
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig
 from bot.web import WebServer
-from cogs._options import LANGUAGE_CHOICES
 
 log = logging.getLogger(__name__)
 
