@@ -18,7 +18,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.options import family_autocomplete
+from bot.cogkit.options import FamilyArg
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
 from bot.services.families import AGREEMENT_VERSION, Decision, Family
@@ -56,15 +56,14 @@ class FamiliesCog(commands.Cog, name="Families"):
         self.bot.remove_dynamic_items(*PERSISTENT)
 
     async def _target(
-        self, interaction: discord.Interaction, text: str | None, *, own: bool = True
+        self, interaction: discord.Interaction, named: Family | None, *, own: bool = True
     ) -> tuple[Family | None, bool]:
         """The family an option names (default: the one the user leads or belongs to) and
         whether the user is a manager; a leader may only name their own family."""
         manager = await is_manager(interaction)
         guild_id = cogkit.guild_id(interaction)
-        if text:
-            family = await self.families.resolve(guild_id, text)
-        else:
+        family = named
+        if family is None:
             family = await led_family(interaction)
             membership = await self.families.membership_of(guild_id, interaction.user.id)
             if family is None and membership is not None:
@@ -114,12 +113,10 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
-    async def rename(self, interaction: discord.Interaction, family: str, name: str) -> None:
-        target = await self.families.resolve(cogkit.guild_id(interaction), family)
+    async def rename(self, interaction: discord.Interaction, family: FamilyArg, name: str) -> None:
         renamed = await self.families.rename(
-            cogkit.guild_id(interaction), interaction.user.id, target.id, name
+            cogkit.guild_id(interaction), interaction.user.id, family.id, name
         )
         await dd.rename(cogkit.guild(interaction), renamed)
         await reply(interaction, "discord/families/updated.md.j2", family=renamed,
@@ -127,15 +124,13 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("archive"), description=_T("Archive a family, keeping its history"))
     @app_commands.describe(family=_T("The family to archive"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
-    async def archive(self, interaction: discord.Interaction, family: str) -> None:
+    async def archive(self, interaction: discord.Interaction, family: FamilyArg) -> None:
         guild = interaction.guild
         assert guild is not None
-        target = await self.families.resolve(guild.id, family)
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
-        archived, ended = await self.families.archive(guild.id, interaction.user.id, target.id)
+        archived, ended = await self.families.archive(guild.id, interaction.user.id, family.id)
         for user_id in ended:
             await dd.set_roles(guild, user_id, remove=[archived.role_id])
         settings = await self.bot.services.guilds.get(guild.id)
@@ -147,19 +142,17 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(family=_T("The family"), position=_T("Leader or co-leader"),
                            member=_T("Who (empty clears the co-leader)"))
     @app_commands.choices(position=POSITIONS)
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
     async def appoint(
-        self, interaction: discord.Interaction, family: str, position: str,
+        self, interaction: discord.Interaction, family: FamilyArg, position: str,
         member: discord.Member | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
-        target = await self.families.resolve(guild.id, family)
-        if member is not None and target.role_id:
+        if member is not None and family.role_id:
             dd.need(guild, dd.MANAGE_ROLES)
         updated = await self.families.appoint(
-            guild.id, interaction.user.id, target.id, position, member.id if member else None
+            guild.id, interaction.user.id, family.id, position, member.id if member else None
         )
         if member is not None:
             await dd.set_roles(guild, member.id, add=[updated.role_id])
@@ -168,15 +161,13 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("capacity"), description=_T("Set how many members a family takes"))
     @app_commands.describe(family=_T("The family"), capacity=_T("Most members (empty: no limit)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
     async def capacity(
-        self, interaction: discord.Interaction, family: str,
+        self, interaction: discord.Interaction, family: FamilyArg,
         capacity: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        target = await self.families.resolve(cogkit.guild_id(interaction), family)
         updated = await self.families.set_capacity(
-            cogkit.guild_id(interaction), interaction.user.id, target.id, capacity
+            cogkit.guild_id(interaction), interaction.user.id, family.id, capacity
         )
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="capacity")
@@ -230,28 +221,26 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("join"), description=_T("Ask to join a family"))
     @app_commands.describe(family=_T("The family you want to join"))
-    @app_commands.autocomplete(family=family_autocomplete)
-    async def join(self, interaction: discord.Interaction, family: str) -> None:
+    async def join(self, interaction: discord.Interaction, family: FamilyArg) -> None:
         guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
-        target = await self.families.resolve(guild_id, family)
         locale = await locale_for(interaction)
-        invite = await self.families.pending_invite(guild_id, user_id, target.id)
+        invite = await self.families.pending_invite(guild_id, user_id, family.id)
         if invite is not None:
             view = decide_view(self.bot, locale, invite)
         else:
-            await self.families.check_join(guild_id, user_id, target.id)
+            await self.families.check_join(guild_id, user_id, family.id)
             view = single(JoinButton(label(self.bot, locale, "accept_and_ask"), guild_id=guild_id,
-                                     family_id=target.id, version=AGREEMENT_VERSION))
-        await reply(interaction, "discord/families/join.md.j2", family=target, view=view,
+                                     family_id=family.id, version=AGREEMENT_VERSION))
+        await reply(interaction, "discord/families/join.md.j2", family=family, view=view,
                     invited=invite is not None, version=AGREEMENT_VERSION)
 
     @family.command(name=_T("invite"), description=_T("Invite a creator to your family"))
     @app_commands.describe(member=_T("The creator to invite"),
                            family=_T("The family (managers; leaders invite to their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def invite(
-        self, interaction: discord.Interaction, member: discord.Member, family: str | None = None
+        self, interaction: discord.Interaction, member: discord.Member,
+        family: FamilyArg | None = None,
     ) -> None:
         target, manager = await self._target(interaction, family)
         if target is None:
@@ -295,28 +284,27 @@ class FamiliesCog(commands.Cog, name="Families"):
     @family.command(name=_T("transfer"), description=_T("Move a creator to another family"))
     @app_commands.describe(family=_T("The family to move to"),
                            member=_T("Who moves (default: you)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @creator_only()
     async def transfer(
-        self, interaction: discord.Interaction, family: str, member: discord.Member | None = None
+        self, interaction: discord.Interaction, family: FamilyArg,
+        member: discord.Member | None = None,
     ) -> None:
         guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
-        target = await self.families.resolve(guild_id, family)
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
             dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
         outcome = await self.families.request_transfer(
-            guild_id, interaction.user.id, who, target.id,
+            guild_id, interaction.user.id, who, family.id,
             as_manager=manager,
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
         if done:
             old = outcome.left_family.role_id if outcome.left_family else None
-            await dd.set_roles(cogkit.guild(interaction), who, add=[target.role_id], remove=[old])
+            await dd.set_roles(cogkit.guild(interaction), who, add=[family.role_id], remove=[old])
         else:
-            posted = await post_request(self.bot, outcome, target)  # type: ignore[arg-type]
-        await reply(interaction, "discord/families/transferred.md.j2", family=target,
+            posted = await post_request(self.bot, outcome, family)  # type: ignore[arg-type]
+        await reply(interaction, "discord/families/transferred.md.j2", family=family,
                     user_id=who, done=done, posted=posted is not None)
 
     @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
@@ -334,9 +322,8 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("info"), description=_T("About a family (default: yours)"))
     @app_commands.describe(family=_T("The family (default: yours)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @creator_only()
-    async def info(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def info(self, interaction: discord.Interaction, family: FamilyArg | None = None) -> None:
         target, _ = await self._target(interaction, family, own=False)
         if target is None:
             raise NotAllowed("families.not_a_member_hint")
@@ -349,9 +336,10 @@ class FamiliesCog(commands.Cog, name="Families"):
 
     @family.command(name=_T("roster"), description=_T("Members of a family"))
     @app_commands.describe(family=_T("The family (leaders: their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
-    async def roster(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def roster(
+        self, interaction: discord.Interaction, family: FamilyArg | None = None
+    ) -> None:
         target, _ = await self._target(interaction, family)
         entries = await self.families.roster(cogkit.guild_id(interaction), target.id)  # type: ignore[union-attr]
         await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
@@ -374,10 +362,9 @@ class FamiliesCog(commands.Cog, name="Families"):
     @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
     @app_commands.describe(family=_T("The family (managers: empty for the whole program)"),
                            days=_T("How many days back (default 30)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def stats(
-        self, interaction: discord.Interaction, family: str | None = None,
+        self, interaction: discord.Interaction, family: FamilyArg | None = None,
         days: app_commands.Range[int, 1, 3660] = 30,
     ) -> None:
         manager = await is_manager(interaction)
