@@ -13,7 +13,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.options import tier_autocomplete
+from bot.cogkit.options import TierArg
 from bot.errors import UserError
 from bot.interactions import reply
 from bot.services.tiers import TierChange
@@ -92,10 +92,9 @@ class TiersCog(commands.Cog, name="Tiers"):
 
     @tier.command(name=_T("delete"), description=_T("Delete a tier"))
     @app_commands.describe(name=_T("The tier to delete"))
-    @app_commands.autocomplete(name=tier_autocomplete)
     @manager_only()
-    async def delete(self, interaction: discord.Interaction, name: str) -> None:
-        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name)
+    async def delete(self, interaction: discord.Interaction, name: TierArg) -> None:
+        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name.name)
         tiers = await self.tiers.list(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
 
@@ -106,17 +105,15 @@ class TiersCog(commands.Cog, name="Tiers"):
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
-    @app_commands.rename(name=_T("tier"))
-    @app_commands.describe(member=_T("The creator"), name=_T("The tier (empty: no tier)"))
-    @app_commands.autocomplete(name=tier_autocomplete)
+    @app_commands.describe(member=_T("The creator"), tier=_T("The tier (empty: no tier)"))
     @manager_only()
     async def set_(
-        self, interaction: discord.Interaction, member: discord.Member, name: str | None = None
+        self, interaction: discord.Interaction, member: discord.Member, tier: TierArg | None = None
     ) -> None:
         await self._check_roles(member.guild)
-        change = await self.tiers.set_manual(
-            cogkit.guild_id(interaction), interaction.user.id, member.id, name, self._period(None)
-        )
+        change = await self.tiers.set_manual(cogkit.guild_id(interaction), interaction.user.id,
+                                             member.id, tier.name if tier else None,
+                                             self._period(None))
         await self._apply_roles(member.guild, [change])
         await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,
                     period=None)
