@@ -18,7 +18,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import campaign_autocomplete
+from bot.cogkit.options import CampaignArg, PlainFamilyArg, campaign_autocomplete
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -363,20 +363,17 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @campaign.command(name=_T("preview"),
                       description=_T("See a campaign and its announcement; schedule a draft"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def preview_command(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(cogkit.guild_id(interaction), campaign)
-        await preview(interaction, found)
+    async def preview_command(self, interaction: discord.Interaction,
+                              campaign: CampaignArg) -> None:
+        await preview(interaction, campaign)
 
     @campaign.command(name=_T("cancel"), description=_T("Cancel a campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def cancel(self, interaction: discord.Interaction, campaign: str) -> None:
-        service = self.bot.services.campaigns
-        found = await service.resolve(cogkit.guild_id(interaction), campaign)
-        found = await service.cancel(found.guild_id, interaction.user.id, found.id)
+    async def cancel(self, interaction: discord.Interaction, campaign: CampaignArg) -> None:
+        found = await self.bot.services.campaigns.cancel(campaign.guild_id, interaction.user.id,
+                                                         campaign.id)
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=found)
 
     @campaign.command(name=_T("list"), description=_T("The program's campaigns"))
@@ -391,13 +388,12 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("join"), description=_T("Take part in a campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def join(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+    async def join(self, interaction: discord.Interaction,
+                   campaign: CampaignArg | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = cogkit.guild_id(interaction)
-        found = (await service.resolve(guild_id, campaign) if campaign
-                 else await service.current_for(guild_id, interaction.user.id))
+        guild_id = cogkit.guild_id(interaction)
+        found = campaign or await service.current_for(guild_id, interaction.user.id)
         found, new = await service.enrol(guild_id, interaction.user.id, found.id, "command")
         await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=found, new=new)
 
@@ -408,31 +404,29 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
     async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
-                       family: str | None = None) -> None:
+                       family: PlainFamilyArg | None = None) -> None:
         service = self.bot.services.campaigns
         guild_id: int = cogkit.guild_id(interaction)
         if family is None:
             found = await service.progress_of(guild_id, interaction.user.id, campaign)
             await reply(interaction, "discord/campaigns/progress.md.j2", progress=found)
             return
-        chosen = await self.bot.services.families.resolve(guild_id, family)
         if not await is_manager(interaction):
             led = await led_family(interaction)
-            if led is None or led.id != chosen.id:
+            if led is None or led.id != family.id:
                 raise NotAllowed("campaigns.own_family_only")
-        result = await service.family_progress(guild_id, campaign, chosen.id,
+        result = await service.family_progress(guild_id, campaign, family.id,
                                                interaction.user.id)
         await reply(interaction, "discord/campaigns/family.md.j2", family=result)
 
     @campaign.command(name=_T("board"), description=_T("The campaign's leaderboard"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def board(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+    async def board(self, interaction: discord.Interaction,
+                    campaign: CampaignArg | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = cogkit.guild_id(interaction)
-        found = (await service.resolve(guild_id, campaign) if campaign
-                 else await service.current_for(guild_id, interaction.user.id))
+        found = campaign or await service.current_for(cogkit.guild_id(interaction),
+                                                      interaction.user.id)
         rows = await service.board_rows(found)
         me = next((r for r in rows if r.user_id == interaction.user.id), None)
         await reply(interaction, "discord/campaigns/board.md.j2", campaign=found,
@@ -441,11 +435,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @campaign.command(name=_T("results"),
                       description=_T("A finished campaign's results, with a CSV file"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def results(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(cogkit.guild_id(interaction), campaign)
-        await send_results(interaction, found.id)
+    async def results(self, interaction: discord.Interaction, campaign: CampaignArg) -> None:
+        await send_results(interaction, campaign.id)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -81,12 +81,16 @@ LANGUAGE_CHOICES = [
 
 # -- transformers --------------------------------------------------------------------------
 
-class FamilyOption(app_commands.Transformer):
-    """A family (not archived): its id from autocomplete, or its name typed by hand."""
+class PlainFamilyOption(app_commands.Transformer):
+    """A family (not archived) typed by name (or id), without suggestions."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> Family:
         families = familia(interaction).services.families
         return await _refusing(families.resolve(guild_id(interaction), str(value)))
+
+
+class FamilyOption(PlainFamilyOption):
+    """A family (not archived): its id from autocomplete, or its name typed by hand."""
 
     async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
         self, interaction: discord.Interaction, value: str
@@ -121,5 +125,6 @@ class CampaignOption(app_commands.Transformer):
 
 
 FamilyArg = app_commands.Transform[Family, FamilyOption]
+PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
 TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
