@@ -7,7 +7,7 @@ row decides (a second click answers "already decided").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import discord
 
@@ -163,11 +163,12 @@ class LeaveView(FamiliaView):
     def __init__(self, locale: str, bot: Any, note: str | None) -> None:
         super().__init__(timeout=600)
         self.note = note
-        self.reason.options = [
+        select = cast("discord.ui.Select[LeaveView]", self.reason)  # the decorated item
+        select.options = [
             discord.SelectOption(label=label(bot, locale, "reason", code), value=code)
             for code in LEAVE_REASONS
         ]
-        self.reason.placeholder = label(bot, locale, "reason_placeholder")
+        select.placeholder = label(bot, locale, "reason_placeholder")
 
     @discord.ui.select(custom_id="familia:leave:reason", min_values=1, max_values=1,
                        options=[discord.SelectOption(label="-", value="-")])

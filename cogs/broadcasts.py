@@ -56,7 +56,7 @@ class TextModal(FamiliaModal):
     def __init__(self, bot: Any, locale: str, request: dict[str, Any]) -> None:
         super().__init__(title=label(bot, locale, "modal_title"), timeout=900)
         self.request = request
-        self.text = discord.ui.TextInput(
+        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_text"), custom_id="text",
             style=discord.TextStyle.paragraph, max_length=TEXT_LIMIT)
         self.add_item(self.text)
@@ -97,8 +97,8 @@ class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_i
         broadcast = await bot.services.broadcasts.confirm(
             cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
         cog = bot.get_cog("Broadcasts")
-        if cog is not None:
-            cog.sender.wake()  # type: ignore[attr-defined]
+        if isinstance(cog, BroadcastCog):
+            cog.sender.wake()
         tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
         await reply(interaction, "discord/broadcasts/confirmed.md.j2", broadcast=broadcast,
                     timezone=tz)
@@ -168,11 +168,12 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
         elif audience == "tiers":
             ids = [(await services.tiers.get(guild_id, n)).id
                    for n in _names(tiers)]
+        chosen = tuple(routes.split(","))
         request = {"audience": audience, "audience_ids": ids,
-                   "routes": tuple(routes.split(",")), "allow_everyone": everyone,
+                   "routes": chosen, "allow_everyone": everyone,
                    "send_at": await services.broadcasts.parse_when(
                        guild_id, interaction.user.id, at)}
-        await services.broadcasts.check(guild_id, audience, ids, request["routes"])
+        await services.broadcasts.check(guild_id, audience, ids, chosen)
         locale = await locale_for(interaction)
         await interaction.response.send_modal(TextModal(self.bot, locale, request))
 

@@ -130,11 +130,11 @@ class DetailsModal(FamiliaModal):
         title = label(bot, locale, "modal_edit" if campaign_id else "modal_new")
         super().__init__(title=title, timeout=900)
         self.spec, self.campaign_id = spec, campaign_id
-        self.description = discord.ui.TextInput(
+        self.description: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_description"), custom_id="description",
             style=discord.TextStyle.paragraph, max_length=DESCRIPTION_MAX, required=False,
             default=spec.description or None)
-        self.reward = discord.ui.TextInput(
+        self.reward: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_reward"), custom_id="reward", required=False,
             max_length=REWARD_MAX, default=spec.reward_text or None)
         self.add_item(self.description)
@@ -165,8 +165,8 @@ class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_
         await bot.services.campaigns.schedule(
             cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         cog = bot.get_cog("Campaigns")
-        if cog is not None:  # a campaign starting today starts now
-            await cog.poster.tick()  # type: ignore[attr-defined]
+        if isinstance(cog, CampaignCog):  # a campaign starting today starts now
+            await cog.poster.tick()
         campaign = await bot.services.campaigns.get(cogkit.guild_id(interaction), self.campaign_id)
         await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
                     timezone=campaign.timezone)

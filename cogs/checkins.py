@@ -45,8 +45,8 @@ class CheckinModal(FamiliaModal):
                          timeout=900)
         self.user_id, self.mood, self.yesterday = user_id, mood, yesterday
 
-        def field(name: str, value: Any, **kw: Any) -> discord.ui.TextInput:
-            item = discord.ui.TextInput(
+        def field(name: str, value: Any, **kw: Any) -> discord.ui.TextInput[Any]:
+            item: discord.ui.TextInput[Any] = discord.ui.TextInput(
                 label=label(bot, locale, name), custom_id=name,
                 default=None if value is None else str(value), **kw,
             )
@@ -66,7 +66,7 @@ class CheckinModal(FamiliaModal):
         start_timer(interaction)
         bot = familia(interaction)
         cog = bot.get_cog("Checkins")
-        gate: AckFirst = cog.gate if cog else AckFirst(WORK_SLOTS)  # type: ignore[attr-defined]
+        gate = cog.gate if isinstance(cog, CheckinsCog) else AckFirst(WORK_SLOTS)
         # Acknowledge at once: under load the write may queue behind others for longer than
         # Discord's 3 s; the answer (or the error) follows up.
         await gate.defer(interaction, ephemeral=True, thinking=True)
@@ -105,7 +105,8 @@ class FeedbackModal(FamiliaModal):
     def __init__(self, bot: Any, locale: str, checkin_id: int) -> None:
         super().__init__(title=label(bot, locale, "feedback_title"), timeout=900)
         self.checkin_id = checkin_id
-        self.text = discord.ui.TextInput(label=label(bot, locale, "feedback"),
+        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                                         label=label(bot, locale, "feedback"),
                                          custom_id="feedback", max_length=FEEDBACK_MAX,
                                          style=discord.TextStyle.paragraph)
         self.add_item(self.text)
@@ -214,12 +215,10 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     @app_commands.guild_only()
     @app_commands.describe(mood=_T("How you feel today, 1 (bad) to 5 (great)"),
                            day=_T("Today, or yesterday until the cut-off hour"))
-    @app_commands.choices(
-        mood=[app_commands.Choice(name=f"{n} {e}", value=n)
-              for n, e in zip(range(1, 6), "😞😕😐🙂😄", strict=True)],
-        day=[app_commands.Choice(name=_T("Today"), value="today"),
-             app_commands.Choice(name=_T("Yesterday"), value="yesterday")],
-    )
+    @app_commands.choices(mood=[app_commands.Choice(name=f"{n} {e}", value=n)
+                                for n, e in zip(range(1, 6), "😞😕😐🙂😄", strict=True)])
+    @app_commands.choices(day=[app_commands.Choice(name=_T("Today"), value="today"),
+                               app_commands.Choice(name=_T("Yesterday"), value="yesterday")])
     @creator_only()
     async def checkin(self, interaction: discord.Interaction, mood: int | None = None,
                       day: str = "today") -> None:

@@ -299,11 +299,11 @@ class FamiliesCog(commands.Cog, name="Families"):
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
-        if done:
+        if isinstance(outcome, Decision):
             old = outcome.left_family.role_id if outcome.left_family else None
             await dd.set_roles(cogkit.guild(interaction), who, add=[family.role_id], remove=[old])
         else:
-            posted = await post_request(self.bot, outcome, family)  # type: ignore[arg-type]
+            posted = await post_request(self.bot, outcome, family)
         await reply(interaction, "discord/families/transferred.md.j2", family=family,
                     user_id=who, done=done, posted=posted is not None)
 
@@ -341,7 +341,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         self, interaction: discord.Interaction, family: FamilyArg | None = None
     ) -> None:
         target, _ = await self._target(interaction, family)
-        entries = await self.families.roster(cogkit.guild_id(interaction), target.id)  # type: ignore[union-attr]
+        if target is None:  # _target refuses this already (own=True)
+            raise UserError("families.family_required")
+        entries = await self.families.roster(cogkit.guild_id(interaction), target.id)
         await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
 
     @family.command(name=_T("history"), description=_T("A creator's family history"))

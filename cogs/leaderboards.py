@@ -230,8 +230,8 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         guild = self.bot.get_guild(guild_id)
         text, file, view = await board_message(self.bot, locale, guild, board, final=True)
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
-        return await channel.send(text, view=view, files=[file] if file else [],  # type: ignore[union-attr]
-                                  allowed_mentions=NO_PINGS)
+        return await channel.send(  # type: ignore[union-attr]  # /settings takes text channels
+            text, view=view, files=[file] if file else [], allowed_mentions=NO_PINGS)
 
     async def sweep(self) -> None:
         """Post every finished week and month not posted yet (claimed first: never twice)."""
