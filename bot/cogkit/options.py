@@ -1,6 +1,6 @@
-"""Options that arrive typed: a family, a tier, a campaign — with their autocomplete and the
-same localised refusal as before (``families.unknown_family`` …), so a cog receives the
-record, never the text.
+"""Options that arrive typed: a family, a tier, a campaign (with their autocomplete), a day, a
+moment on the reader's clock — each with a localised refusal (``families.unknown_family``,
+``common.bad_day`` …), so a cog receives the record or the value, never the text.
 
 What a user may send is accepted exactly as when cogs resolved the text themselves: the value
 autocomplete offers (a family's id, a tier's or campaign's name) or a name typed by hand (a
@@ -12,6 +12,7 @@ Use ``app_commands.Transform[Family, FamilyOption]`` (``| None = None`` when opt
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import discord
@@ -21,8 +22,9 @@ from discord.app_commands import locale_str as _T
 from bot import timezones
 from bot.checks import is_manager
 from bot.cogkit import guild_id
-from bot.errors import FamiliaError
+from bot.errors import FamiliaError, UserError
 from bot.interactions import familia
+from bot.localtime import parse_day, parse_moment
 from bot.services.campaign_models import Campaign
 from bot.services.families import Family
 from bot.services.tiers import Tier
@@ -124,7 +126,32 @@ class CampaignOption(app_commands.Transformer):
         return await campaign_autocomplete(interaction, value)
 
 
+class DayOption(app_commands.Transformer):
+    """A calendar day written YYYY-MM-DD."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> date:
+        day = parse_day(str(value))
+        if day is None:
+            raise Refused(UserError("common.bad_day", value=str(value)))
+        return day
+
+
+class MomentOption(app_commands.Transformer):
+    """A moment written YYYY-MM-DD HH:MM on the reader's clock (their time zone), as a UTC
+    instant. Whether it may be in the past is the service's rule, not the option's."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> datetime:
+        members = familia(interaction).services.members
+        tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
+        when = parse_moment(str(value), tz)
+        if when is None:
+            raise Refused(UserError("common.bad_moment", value=str(value), timezone=tz))
+        return when
+
+
 FamilyArg = app_commands.Transform[Family, FamilyOption]
 PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
 TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
+DayArg = app_commands.Transform[date, DayOption]
+MomentArg = app_commands.Transform[datetime, MomentOption]
