@@ -102,9 +102,11 @@ class PersistentButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button[
         return self.style
 
     @classmethod
-    async def from_custom_id(  # type: ignore[override]  # DynamicItem's is generic over Item
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
-        match: re.Match[str],
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+        match: re.Match[str], /,
     ) -> Self:
         values = {name: kind(match[name]) for name, kind in cls.fields.items()}
+        if not isinstance(item, discord.ui.Button):  # a button's id in another component
+            return cls(**values)
         return cls(item.label or None, emoji=str(item.emoji) if item.emoji else None, **values)
