@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy bot cogs
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -21,7 +22,7 @@ YELLOW = "#FEE75C"
 GREEN = "#57F287"
 
 
-def _figure() -> tuple[Figure, object]:
+def _figure() -> tuple[Figure, Axes]:
     fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, facecolor=BACKGROUND)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -29,7 +30,7 @@ def _figure() -> tuple[Figure, object]:
     return fig, ax
 
 
-def _style(ax) -> None:
+def _style(ax: Axes) -> None:
     ax.set_facecolor(BACKGROUND)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

@@ -38,7 +38,7 @@ class Catalog(gettext.NullTranslations):
         return found if isinstance(found, str) and found else message
 
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        return self.npgettext(None, msgid1, msgid2, n)  # type: ignore[arg-type]
+        return self.npgettext(None, msgid1, msgid2, n)
 
     def npgettext(self, context: str | None, msgid1: str, msgid2: str, n: int) -> str:
         found = self._lookup(context, msgid1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
+import discord
 from discord import app_commands
 from jinja2.ext import babel_extract
 
@@ -42,11 +43,13 @@ def template_messages() -> list[Message]:
                 where = f"templates/{name}:{lineno}"
                 if isinstance(message, str):
                     found.append(Message(message, where=where))
-                elif func in ("ngettext",):
+                elif not message:
+                    continue
+                elif func in ("ngettext",) and message[0] is not None:
                     found.append(Message(message[0], message[1], where=where))
-                elif func == "pgettext":
+                elif func == "pgettext" and message[1] is not None:
                     found.append(Message(message[1], context=message[0], where=where))
-                elif message and message[0]:
+                elif message[0]:
                     found.append(Message(message[0], where=where))
     return found
 
@@ -55,7 +58,12 @@ class _Recorder(app_commands.Translator):
     def __init__(self) -> None:
         self.seen: list[Message] = []
 
-    async def translate(self, string, locale, context):  # type: ignore[override]
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContext,
+    ) -> str | None:
         ctx = NAME_CONTEXT if context.location in NAME_PLACES else None
         self.seen.append(Message(string.message, context=ctx, where=context.location.name))
         return None

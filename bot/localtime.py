@@ -56,3 +56,28 @@ def month(day: date) -> str:
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+_MOMENT = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T]+(\S+)\s*$")
+
+
+def parse_day(text: str | None) -> date | None:
+    """'2026-03-05' as a date, else None."""
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
+def parse_moment(text: str | None, tz: str) -> datetime | None:
+    """'2026-03-05 18:30' on the clock of zone ``tz`` as a UTC instant, else None (the time
+    may be written as :func:`parse_hhmm` reads it)."""
+    match = _MOMENT.match(text or "")
+    if match is None:
+        return None
+    clock_time = parse_hhmm(match.group(4))
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    return None if clock_time is None else at_local(day, clock_time, tz)

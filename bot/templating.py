@@ -58,7 +58,7 @@ class Templates:
             # Templates ship with the code: don't stat the files on every get_template().
             auto_reload=False,
         )
-        env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]  # i18n ext
         env.globals.update(_direct_gettext(catalog))
         locale = catalog.locale
         env.globals["locale"] = locale

@@ -7,14 +7,16 @@ row decides (a second click answers "already decided").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import discord
 
+from bot import cogkit
 from bot.checks import is_manager
+from bot.cogkit import discord_ops as dd
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.interactions import (
     FamiliaView,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -27,34 +29,30 @@ from bot.services.families import (
     Family,
     FamilyRequest,
 )
-from cogs import _family_discord as dd
 
 LABELS = "discord/families/labels.j2"
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 async def guild_locale(bot: Any, guild_id: int) -> str:
     return (await bot.services.guilds.get(guild_id)).locale
 
 
-class DecideButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:req:(?P<yes>[yn]):(?P<guild>\d+):(?P<id>\d+)",
-):
-    def __init__(self, approve: bool, guild_id: int, request_id: int, text: str) -> None:
-        self.approve, self.guild_id, self.request_id = approve, guild_id, request_id
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success if approve else
-            discord.ButtonStyle.secondary,
-            custom_id=f"familia:req:{'y' if approve else 'n'}:{guild_id}:{request_id}",
-        ))
+class DecideButton(PersistentButton,
+                   custom_id="familia:req:{answer}:{guild_id}:{request_id}"):
+    patterns = {"answer": "[yn]"}
+    answer: str  # y approves, n declines
+    guild_id: int
+    request_id: int
 
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(match["yes"] == "y", int(match["guild"]), int(match["id"]), item.label or "")
+    @property
+    def approve(self) -> bool:
+        return self.answer == "y"
+
+    def button_style(self) -> discord.ButtonStyle:
+        return discord.ButtonStyle.success if self.approve else discord.ButtonStyle.secondary
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -72,21 +70,11 @@ class DecideButton(
         await after_decision(interaction, decision, self.approve)
 
 
-class JoinButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:join:(?P<guild>\d+):(?P<family>\d+):(?P<version>\d+)",
-):
-    def __init__(self, guild_id: int, family_id: int, version: int, text: str) -> None:
-        self.guild_id, self.family_id, self.version = guild_id, family_id, version
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success,
-            custom_id=f"familia:join:{guild_id}:{family_id}:{version}",
-        ))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["guild"]), int(match["family"]), int(match["version"]),
-                   item.label or "")
+class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id}:{version}"):
+    style = discord.ButtonStyle.success
+    guild_id: int
+    family_id: int
+    version: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -99,20 +87,10 @@ class JoinButton(
                     posted=posted is not None)
 
 
-class AgreeButton(
-    PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-    template=r"familia:agree:(?P<guild>\d+):(?P<version>\d+)",
-):
-    def __init__(self, guild_id: int, version: int, text: str) -> None:
-        self.guild_id, self.version = guild_id, version
-        super().__init__(discord.ui.Button(
-            label=text, style=discord.ButtonStyle.success,
-            custom_id=f"familia:agree:{guild_id}:{version}",
-        ))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["guild"]), int(match["version"]), item.label or "")
+class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version}"):
+    style = discord.ButtonStyle.success
+    guild_id: int
+    version: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = familia(interaction).services
@@ -128,8 +106,9 @@ PERSISTENT = (DecideButton, JoinButton, AgreeButton)
 def decide_view(bot: Any, locale: str, request: FamilyRequest) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     names = ("accept", "decline") if request.kind == "invite" else ("approve", "decline")
-    view.add_item(DecideButton(True, request.guild_id, request.id, label(bot, locale, names[0])))
-    view.add_item(DecideButton(False, request.guild_id, request.id, label(bot, locale, names[1])))
+    for answer, name in zip("yn", names, strict=True):
+        view.add_item(DecideButton(label(bot, locale, name), answer=answer,
+                                   guild_id=request.guild_id, request_id=request.id))
     return view
 
 
@@ -184,11 +163,12 @@ class LeaveView(FamiliaView):
     def __init__(self, locale: str, bot: Any, note: str | None) -> None:
         super().__init__(timeout=600)
         self.note = note
-        self.reason.options = [
+        select = cast("discord.ui.Select[LeaveView]", self.reason)  # the decorated item
+        select.options = [
             discord.SelectOption(label=label(bot, locale, "reason", code), value=code)
             for code in LEAVE_REASONS
         ]
-        self.reason.placeholder = label(bot, locale, "reason_placeholder")
+        select.placeholder = label(bot, locale, "reason_placeholder")
 
     @discord.ui.select(custom_id="familia:leave:reason", min_values=1, max_values=1,
                        options=[discord.SelectOption(label="-", value="-")])
@@ -197,7 +177,7 @@ class LeaveView(FamiliaView):
         if interaction.guild is not None:
             dd.need(interaction.guild, dd.MANAGE_ROLES)
         family = (await bot.services.families.leave(
-            interaction.guild_id, interaction.user.id, select.values[0], self.note  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, select.values[0], self.note
         )).family
         if interaction.guild is not None:
             await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])

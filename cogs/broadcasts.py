@@ -10,11 +10,12 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.interactions import (
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -42,8 +43,7 @@ AUDIENCE_CHOICES = [
 ]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def _names(text: str | None) -> list[str]:
@@ -56,7 +56,7 @@ class TextModal(FamiliaModal):
     def __init__(self, bot: Any, locale: str, request: dict[str, Any]) -> None:
         super().__init__(title=label(bot, locale, "modal_title"), timeout=900)
         self.request = request
-        self.text = discord.ui.TextInput(
+        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_text"), custom_id="text",
             style=discord.TextStyle.paragraph, max_length=TEXT_LIMIT)
         self.add_item(self.text)
@@ -64,7 +64,7 @@ class TextModal(FamiliaModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
         draft = await familia(interaction).services.broadcasts.draft(
-            interaction.guild_id, interaction.user.id, self.text.value,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.text.value,
             **self.request)
         await preview(interaction, draft.broadcast, draft.recipients)
         log_command(interaction, "ok")
@@ -77,8 +77,8 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
     locale = await locale_for(interaction)
     tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmButton(broadcast.id, label(bot, locale, "confirm")))
-    view.add_item(CancelButton(broadcast.id, label(bot, locale, "cancel")))
+    view.add_item(ConfirmButton(label(bot, locale, "confirm"), broadcast_id=broadcast.id))
+    view.add_item(CancelButton(label(bot, locale, "cancel"), broadcast_id=broadcast.id))
     await reply(interaction, "discord/broadcasts/preview.md.j2", view=view,
                 broadcast=broadcast, recipients=recipients, timezone=tz)
     for part in broadcast.parts:
@@ -86,47 +86,32 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
                                         allowed_mentions=discord.AllowedMentions.none())
 
 
-class _Persistent(PersistentItem):
+class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_id}"):
+    style = discord.ButtonStyle.success
+    default_label = "✓"
     managers_only = True
-
-
-class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:bc:confirm:(?P<id>\d+)"):
-    def __init__(self, broadcast_id: int, text: str = "✓") -> None:
-        self.broadcast_id = broadcast_id
-        super().__init__(discord.ui.Button(label=text, style=discord.ButtonStyle.success,
-                                           custom_id=f"familia:bc:confirm:{broadcast_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✓")
+    broadcast_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         broadcast = await bot.services.broadcasts.confirm(
-            interaction.guild_id, interaction.user.id, self.broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
         cog = bot.get_cog("Broadcasts")
-        if cog is not None:
-            cog.sender.wake()  # type: ignore[attr-defined]
+        if isinstance(cog, BroadcastCog):
+            cog.sender.wake()
         tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
         await reply(interaction, "discord/broadcasts/confirmed.md.j2", broadcast=broadcast,
                     timezone=tz)
 
 
-class CancelButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                   template=r"familia:bc:cancel:(?P<id>\d+)"):
-    def __init__(self, broadcast_id: int, text: str = "✗") -> None:
-        self.broadcast_id = broadcast_id
-        super().__init__(discord.ui.Button(label=text, style=discord.ButtonStyle.secondary,
-                                           custom_id=f"familia:bc:cancel:{broadcast_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✗")
+class CancelButton(PersistentButton, custom_id="familia:bc:cancel:{broadcast_id}"):
+    default_label = "✗"
+    managers_only = True
+    broadcast_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         broadcast = await familia(interaction).services.broadcasts.cancel(
-            interaction.guild_id, interaction.user.id, self.broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
         await reply(interaction, "discord/broadcasts/cancelled.md.j2", broadcast=broadcast)
 
 
@@ -159,8 +144,6 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
         self.sender.wake()
 
     @broadcast.command(name=_T("new"), description=_T("Write a broadcast, preview it, send it"))
-    @app_commands.rename(audience=_T("audience"), routes=_T("routes"), families=_T("families"),
-                         tiers=_T("tiers"), at=_T("at"), everyone=_T("everyone"))
     @app_commands.describe(
         audience=_T("Who receives it"),
         routes=_T("How it reaches them"),
@@ -175,19 +158,20 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
                   families: str | None = None, tiers: str | None = None,
                   at: str | None = None, everyone: bool = False) -> None:
         services = self.bot.services
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         ids: list[int] = []
         if audience == "families":
-            ids = [(await services.families.resolve(guild_id, n)).id  # type: ignore[arg-type]
+            ids = [(await services.families.resolve(guild_id, n)).id
                    for n in _names(families)]
         elif audience == "tiers":
-            ids = [(await services.tiers.get(guild_id, n)).id  # type: ignore[arg-type]
+            ids = [(await services.tiers.get(guild_id, n)).id
                    for n in _names(tiers)]
+        chosen = tuple(routes.split(","))
         request = {"audience": audience, "audience_ids": ids,
-                   "routes": tuple(routes.split(",")), "allow_everyone": everyone,
+                   "routes": chosen, "allow_everyone": everyone,
                    "send_at": await services.broadcasts.parse_when(
-                       guild_id, interaction.user.id, at)}  # type: ignore[arg-type]
-        await services.broadcasts.check(guild_id, audience, ids, request["routes"])  # type: ignore[arg-type]
+                       guild_id, interaction.user.id, at)}
+        await services.broadcasts.check(guild_id, audience, ids, chosen)
         locale = await locale_for(interaction)
         await interaction.response.send_modal(TextModal(self.bot, locale, request))
 
@@ -199,11 +183,11 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
                      broadcast_id: int | None = None) -> None:
         service = self.bot.services.broadcasts
         if broadcast_id is None:
-            latest = await service.recent(interaction.guild_id, 1)  # type: ignore[arg-type]
+            latest = await service.recent(cogkit.guild_id(interaction), 1)
             broadcast_id = latest[0].id if latest else 0
-        found = await service.report(interaction.guild_id, broadcast_id)  # type: ignore[arg-type]
+        found = await service.report(cogkit.guild_id(interaction), broadcast_id)
         tz = await self.bot.services.members.timezone_of(
-            interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id)
         await reply(interaction, "discord/broadcasts/report.md.j2", report=found, timezone=tz)
 
     @broadcast.command(name=_T("cancel"), description=_T("Cancel a scheduled broadcast"))
@@ -212,19 +196,18 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @manager_only()
     async def cancel(self, interaction: discord.Interaction, broadcast_id: int) -> None:
         found = await self.bot.services.broadcasts.cancel(
-            interaction.guild_id, interaction.user.id, broadcast_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, broadcast_id)
         await reply(interaction, "discord/broadcasts/cancelled.md.j2", broadcast=found)
 
     @broadcast.command(name=_T("optin"),
                        description=_T("Get (or stop getting) broadcasts as direct messages"))
-    @app_commands.rename(enabled=_T("enabled"))
     @app_commands.describe(enabled=_T("On to receive broadcasts by DM, off to stop"))
     async def optin(self, interaction: discord.Interaction, enabled: bool) -> None:
         channel_id = None
         if enabled:
             channel_id = (await interaction.user.create_dm()).id
         await self.bot.services.broadcasts.set_optin(
-            interaction.guild_id, interaction.user.id, enabled, channel_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, enabled, channel_id)
         await reply(interaction, "discord/broadcasts/optin.md.j2", enabled=enabled)
 
 

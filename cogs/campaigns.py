@@ -14,12 +14,14 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
+from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.options import CampaignArg, PlainFamilyArg, campaign_autocomplete
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -73,8 +75,7 @@ CLEAR_CHOICES = [
 ]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def _names(text: str | None) -> list[str]:
@@ -95,15 +96,6 @@ def check_reward_role(guild: discord.Guild | None, role: discord.Role | None) ->
         raise UserError("campaigns.reward_role_unmanageable", role=role.name)
 
 
-async def campaign_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    states = (("draft", "scheduled", "running", "finished") if await is_manager(interaction)
-              else ("scheduled", "running", "finished"))
-    found = await familia(interaction).services.campaigns.search(
-        interaction.guild_id, current, states)  # type: ignore[arg-type]
-    return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
-
 
 async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
     """The campaign's summary and its start announcement, with Schedule / Discard."""
@@ -118,8 +110,8 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
     view = None
     if campaign.state == "draft":
         view = discord.ui.View(timeout=None)
-        view.add_item(ScheduleButton(campaign.id, label(bot, locale, "schedule")))
-        view.add_item(DiscardButton(campaign.id, label(bot, locale, "discard")))
+        view.add_item(ScheduleButton(label(bot, locale, "schedule"), campaign_id=campaign.id))
+        view.add_item(DiscardButton(label(bot, locale, "discard"), campaign_id=campaign.id))
     await reply(interaction, "discord/campaigns/preview.md.j2", view=view, campaign=campaign,
                 people=len(people), channels=channels, no_channel=len(used) - channels)
     text = bot.templates.render(
@@ -138,11 +130,11 @@ class DetailsModal(FamiliaModal):
         title = label(bot, locale, "modal_edit" if campaign_id else "modal_new")
         super().__init__(title=title, timeout=900)
         self.spec, self.campaign_id = spec, campaign_id
-        self.description = discord.ui.TextInput(
+        self.description: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_description"), custom_id="description",
             style=discord.TextStyle.paragraph, max_length=DESCRIPTION_MAX, required=False,
             default=spec.description or None)
-        self.reward = discord.ui.TextInput(
+        self.reward: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_reward"), custom_id="reward", required=False,
             max_length=REWARD_MAX, default=spec.reward_text or None)
         self.add_item(self.description)
@@ -154,101 +146,67 @@ class DetailsModal(FamiliaModal):
         spec = replace(self.spec, description=self.description.value,
                        reward_text=self.reward.value)
         if self.campaign_id is None:
-            campaign = await service.create(interaction.guild_id, interaction.user.id, spec)  # type: ignore[arg-type]
+            campaign = await service.create(cogkit.guild_id(interaction), interaction.user.id, spec)
         else:
-            campaign = await service.update(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            campaign = await service.update(cogkit.guild_id(interaction), interaction.user.id,
                                             self.campaign_id, spec)
         await preview(interaction, campaign)
         log_command(interaction, "ok")
 
 
-class _Persistent(PersistentItem):
-    managers_only = True  # but Enrol and My progress
-
-
-def _button(custom_id: str, text: str, style: discord.ButtonStyle) -> discord.ui.Button:
-    return discord.ui.Button(label=text, style=style, custom_id=custom_id)
-
-
-class ScheduleButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:cp:schedule:(?P<id>\d+)"):
-    def __init__(self, campaign_id: int, text: str = "✓") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:schedule:{campaign_id}", text,
-                                 discord.ButtonStyle.success))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✓")
+class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_id}"):
+    style = discord.ButtonStyle.success
+    default_label = "✓"
+    managers_only = True
+    campaign_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         await bot.services.campaigns.schedule(
-            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         cog = bot.get_cog("Campaigns")
-        if cog is not None:  # a campaign starting today starts now
-            await cog.poster.tick()  # type: ignore[attr-defined]
-        campaign = await bot.services.campaigns.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
+        if isinstance(cog, CampaignCog):  # a campaign starting today starts now
+            await cog.poster.tick()
+        campaign = await bot.services.campaigns.get(cogkit.guild_id(interaction), self.campaign_id)
         await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
                     timezone=campaign.timezone)
 
 
-class DiscardButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:cp:discard:(?P<id>\d+)"):
-    def __init__(self, campaign_id: int, text: str = "✗") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:discard:{campaign_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "✗")
+class DiscardButton(PersistentButton, custom_id="familia:cp:discard:{campaign_id}"):
+    default_label = "✗"
+    managers_only = True
+    campaign_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         campaign = await familia(interaction).services.campaigns.cancel(
-            interaction.guild_id, interaction.user.id, self.campaign_id)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=campaign)
 
 
-class EnrolButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                  template=r"familia:cp:enrol:(?P<id>\d+):(?P<post>\d+)"):
+class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{post_id}"):
     """On opt-in announcements; the post id lets a restart find the message it is on."""
 
-    managers_only = False
-
-    def __init__(self, campaign_id: int, post_id: int, text: str = "✋") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:enrol:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.primary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "✋")
+    style = discord.ButtonStyle.primary
+    default_label = "✋"
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         done = await familia(interaction).services.campaigns.enrol(
-            interaction.guild_id, interaction.user.id, self.campaign_id, "button")  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.campaign_id, "button")
         await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
                     new=done.added)
 
 
-class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:cp:me:(?P<id>\d+):(?P<post>\d+)"):
-    managers_only = False
-
-    def __init__(self, campaign_id: int, post_id: int, text: str = "📈") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:me:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "📈")
+class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{post_id}"):
+    default_label = "📈"
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         service = familia(interaction).services.campaigns
-        campaign = await service.get(interaction.guild_id, self.campaign_id)  # type: ignore[arg-type]
-        progress = await service.progress_of(interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+        campaign = await service.get(cogkit.guild_id(interaction), self.campaign_id)
+        progress = await service.progress_of(cogkit.guild_id(interaction), interaction.user.id,
                                              campaign.name)
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
 
@@ -256,24 +214,19 @@ class ProgressButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
 async def send_results(interaction: discord.Interaction, campaign_id: int) -> None:
     """The analysis of a finished campaign with every creator's figures as a CSV file."""
     service = familia(interaction).services.campaigns
-    guild_id: int = interaction.guild_id  # type: ignore[assignment]
+    guild_id: int = cogkit.guild_id(interaction)
     results = await service.results(guild_id, campaign_id)
     await reply(interaction, "discord/campaigns/results.md.j2", results=results,
                 files=[await results_file(service, guild_id, campaign_id)])
 
 
-class ResultsButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"familia:cp:results:(?P<id>\d+):(?P<post>\d+)"):
+class ResultsButton(PersistentButton, custom_id="familia:cp:results:{campaign_id}:{post_id}"):
     """On the managers' copy of the results: the figures again (reward roles given since)."""
 
-    def __init__(self, campaign_id: int, post_id: int, text: str = "📊") -> None:
-        self.campaign_id = campaign_id
-        super().__init__(_button(f"familia:cp:results:{campaign_id}:{post_id}", text,
-                                 discord.ButtonStyle.secondary))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), int(match["post"]), item.label or "📊")
+    default_label = "📊"
+    managers_only = True
+    campaign_id: int
+    post_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         await send_results(interaction, self.campaign_id)
@@ -283,11 +236,14 @@ def post_view(bot: Any) -> Any:
     def build(campaign: Campaign, post: Post, locale: str) -> discord.ui.View:
         view = discord.ui.View(timeout=None)
         if post.for_managers:
-            view.add_item(ResultsButton(campaign.id, post.id, label(bot, locale, "results")))
+            view.add_item(ResultsButton(label(bot, locale, "results"),
+                                        campaign_id=campaign.id, post_id=post.id))
             return view
         if campaign.opt_in and post.stage != "results":
-            view.add_item(EnrolButton(campaign.id, post.id, label(bot, locale, "enrol")))
-        view.add_item(ProgressButton(campaign.id, post.id, label(bot, locale, "my_progress")))
+            view.add_item(EnrolButton(label(bot, locale, "enrol"),
+                                      campaign_id=campaign.id, post_id=post.id))
+        view.add_item(ProgressButton(label(bot, locale, "my_progress"),
+                                     campaign_id=campaign.id, post_id=post.id))
         return view
     return build
 
@@ -323,11 +279,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         return []
 
     @campaign.command(name=_T("new"), description=_T("Create a campaign and preview it"))
-    @app_commands.rename(name=_T("name"), metric=_T("metric"), start=_T("start"), end=_T("end"),
-                         target=_T("target"), family_target=_T("family_target"),
-                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
-                         enrolment=_T("enrolment"), reminders=_T("reminders"),
-                         reward_role=_T("reward_role"))
     @app_commands.describe(
         name=_T("A short name creators will recognise"),
         metric=_T("What counts toward the goal"),
@@ -351,7 +302,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                   tiers: str | None = None, enrolment: str = "optin",
                   reminders: str = "midway,3days,lastday",
                   reward_role: discord.Role | None = None) -> None:
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
         spec = Spec(name, metric, start, end, target, family_target, audience,
                     await self._ids(guild_id, audience, families, tiers), enrolment,
@@ -362,12 +313,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("edit"),
                       description=_T("Change a campaign (a running one: text, reward, end)"))
-    @app_commands.rename(campaign=_T("campaign"), name=_T("name"), start=_T("start"),
-                         end=_T("end"), target=_T("target"), family_target=_T("family_target"),
-                         reward_role=_T("reward_role"), metric=_T("metric"),
-                         audience=_T("audience"), families=_T("families"), tiers=_T("tiers"),
-                         enrolment=_T("enrolment"), reminders=_T("reminders"),
-                         clear=_T("clear"))
     @app_commands.describe(
         campaign=_T("The campaign"), name=_T("A new name"),
         start=_T("New first day, YYYY-MM-DD (or YYYY-MM-DD HH:MM)"),
@@ -395,7 +340,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    audience: str | None = None, families: str | None = None,
                    tiers: str | None = None, enrolment: str | None = None,
                    reminders: str | None = None, clear: str | None = None) -> None:
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
         kind = audience or ("families" if families else "tiers" if tiers else None)
         ids = await self._ids(guild_id, kind, families, tiers) if kind and (
@@ -414,23 +359,18 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("preview"),
                       description=_T("See a campaign and its announcement; schedule a draft"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def preview_command(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
-        await preview(interaction, found)
+    async def preview_command(self, interaction: discord.Interaction,
+                              campaign: CampaignArg) -> None:
+        await preview(interaction, campaign)
 
     @campaign.command(name=_T("cancel"), description=_T("Cancel a campaign"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def cancel(self, interaction: discord.Interaction, campaign: str) -> None:
-        service = self.bot.services.campaigns
-        found = await service.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
-        found = await service.cancel(found.guild_id, interaction.user.id, found.id)
+    async def cancel(self, interaction: discord.Interaction, campaign: CampaignArg) -> None:
+        found = await self.bot.services.campaigns.cancel(campaign.guild_id, interaction.user.id,
+                                                         campaign.id)
         await reply(interaction, "discord/campaigns/cancelled.md.j2", campaign=found)
 
     @campaign.command(name=_T("list"), description=_T("The program's campaigns"))
@@ -439,58 +379,53 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         manager = await is_manager(interaction)
         states = (("draft", "scheduled", "running", "finished") if manager
                   else ("scheduled", "running", "finished"))
-        found = await self.bot.services.campaigns.list_campaigns(interaction.guild_id, states)  # type: ignore[arg-type]
+        found = await self.bot.services.campaigns.list_campaigns(cogkit.guild_id(interaction),
+                                                                 states)
         await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
                     manager=manager)
 
     @campaign.command(name=_T("join"), description=_T("Take part in a campaign"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def join(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+    async def join(self, interaction: discord.Interaction,
+                   campaign: CampaignArg | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
-        found = (await service.resolve(guild_id, campaign) if campaign
-                 else await service.current_for(guild_id, interaction.user.id))
+        guild_id = cogkit.guild_id(interaction)
+        found = campaign or await service.current_for(guild_id, interaction.user.id)
         done = await service.enrol(guild_id, interaction.user.id, found.id, "command")
         await reply(interaction, "discord/campaigns/enrolled.md.j2", campaign=done.campaign,
                     new=done.added)
 
     @campaign.command(name=_T("progress"),
                       description=_T("Your progress in a campaign, or your family's"))
-    @app_commands.rename(campaign=_T("campaign"), family=_T("family"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"),
                            family=_T("A family (leaders: your own; managers: any)"))
     @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
     async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
-                       family: str | None = None) -> None:
+                       family: PlainFamilyArg | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
+        guild_id: int = cogkit.guild_id(interaction)
         if family is None:
             found = await service.progress_of(guild_id, interaction.user.id, campaign)
             await reply(interaction, "discord/campaigns/progress.md.j2", progress=found)
             return
-        chosen = await self.bot.services.families.resolve(guild_id, family)
         if not await is_manager(interaction):
             led = await led_family(interaction)
-            if led is None or led.id != chosen.id:
+            if led is None or led.id != family.id:
                 raise NotAllowed("campaigns.own_family_only")
-        result = await service.family_progress(guild_id, campaign, chosen.id,
+        result = await service.family_progress(guild_id, campaign, family.id,
                                                interaction.user.id)
         await reply(interaction, "discord/campaigns/family.md.j2", family=result)
 
     @campaign.command(name=_T("board"), description=_T("The campaign's leaderboard"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def board(self, interaction: discord.Interaction, campaign: str | None = None) -> None:
+    async def board(self, interaction: discord.Interaction,
+                    campaign: CampaignArg | None = None) -> None:
         service = self.bot.services.campaigns
-        guild_id: int = interaction.guild_id  # type: ignore[assignment]
-        found = (await service.resolve(guild_id, campaign) if campaign
-                 else await service.current_for(guild_id, interaction.user.id))
+        found = campaign or await service.current_for(cogkit.guild_id(interaction),
+                                                      interaction.user.id)
         rows = await service.board_rows(found)
         me = next((r for r in rows if r.user_id == interaction.user.id), None)
         await reply(interaction, "discord/campaigns/board.md.j2", campaign=found,
@@ -498,13 +433,10 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     @campaign.command(name=_T("results"),
                       description=_T("A finished campaign's results, with a CSV file"))
-    @app_commands.rename(campaign=_T("campaign"))
     @app_commands.describe(campaign=_T("The campaign"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def results(self, interaction: discord.Interaction, campaign: str) -> None:
-        found = await self.bot.services.campaigns.resolve(interaction.guild_id, campaign)  # type: ignore[arg-type]
-        await send_results(interaction, found.id)
+    async def results(self, interaction: discord.Interaction, campaign: CampaignArg) -> None:
+        await send_results(interaction, campaign.id)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -11,13 +11,15 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
+from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
     FamiliaModal,
-    PersistentItem,
     familia,
     locale_for,
     log_command,
@@ -29,29 +31,11 @@ from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Submitted
 
 LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 WORK_SLOTS = 16
 
 
-def label(bot: Any, locale: str, name: str) -> str:
-    return bot.templates.macro(locale, LABELS, name)
+label = labels(LABELS)
 
-
-async def locale_of(bot: Any, guild_id: int, user_id: int | None = None) -> str:
-    """The language of messages a member did not ask for (see MemberService.locale_of)."""
-    return await bot.services.members.locale_of(guild_id, user_id)
-
-
-async def channel_of(bot: Any, channel_id: int | None) -> Any:
-    if not channel_id:
-        return None
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except discord.HTTPException:
-            return None
-    return channel
 
 
 class CheckinModal(FamiliaModal):
@@ -61,8 +45,8 @@ class CheckinModal(FamiliaModal):
                          timeout=900)
         self.user_id, self.mood, self.yesterday = user_id, mood, yesterday
 
-        def field(name: str, value: Any, **kw: Any) -> discord.ui.TextInput:
-            item = discord.ui.TextInput(
+        def field(name: str, value: Any, **kw: Any) -> discord.ui.TextInput[Any]:
+            item: discord.ui.TextInput[Any] = discord.ui.TextInput(
                 label=label(bot, locale, name), custom_id=name,
                 default=None if value is None else str(value), **kw,
             )
@@ -82,7 +66,7 @@ class CheckinModal(FamiliaModal):
         start_timer(interaction)
         bot = familia(interaction)
         cog = bot.get_cog("Checkins")
-        gate: AckFirst = cog.gate if cog else AckFirst(WORK_SLOTS)  # type: ignore[attr-defined]
+        gate = cog.gate if isinstance(cog, CheckinsCog) else AckFirst(WORK_SLOTS)
         # Acknowledge at once: under load the write may queue behind others for longer than
         # Discord's 3 s; the answer (or the error) follows up.
         await gate.defer(interaction, ephemeral=True, thinking=True)
@@ -93,7 +77,7 @@ class CheckinModal(FamiliaModal):
         async with gate.slots:
             await gate.step()
             done = await bot.services.checkins.submit(
-                interaction.guild_id, self.user_id, values, mood=self.mood,  # type: ignore[arg-type]
+                cogkit.guild_id(interaction), self.user_id, values, mood=self.mood,
                 yesterday=self.yesterday,
             )
             await gate.step()
@@ -103,22 +87,15 @@ class CheckinModal(FamiliaModal):
         await post_checkin(bot, done)
 
 
-class FeedbackButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button],
-                     template=r"familia:fb:(?P<id>\d+)"):
-    def __init__(self, checkin_id: int, text: str = "") -> None:
-        self.checkin_id = checkin_id
-        super().__init__(discord.ui.Button(label=text or "Feedback", emoji="💬",
-                                           style=discord.ButtonStyle.secondary,
-                                           custom_id=f"familia:fb:{checkin_id}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        return cls(int(match["id"]), item.label or "")
+class FeedbackButton(PersistentButton, custom_id="familia:fb:{checkin_id}"):
+    default_label = "Feedback"
+    emoji = "💬"
+    checkin_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         checkin = await bot.services.checkins.check_feedback(
-            interaction.guild_id, interaction.user.id, self.checkin_id  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, self.checkin_id
         )
         locale = await locale_for(interaction)
         await interaction.response.send_modal(FeedbackModal(bot, locale, checkin.id))
@@ -128,7 +105,8 @@ class FeedbackModal(FamiliaModal):
     def __init__(self, bot: Any, locale: str, checkin_id: int) -> None:
         super().__init__(title=label(bot, locale, "feedback_title"), timeout=900)
         self.checkin_id = checkin_id
-        self.text = discord.ui.TextInput(label=label(bot, locale, "feedback"),
+        self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                                         label=label(bot, locale, "feedback"),
                                          custom_id="feedback", max_length=FEEDBACK_MAX,
                                          style=discord.TextStyle.paragraph)
         self.add_item(self.text)
@@ -136,9 +114,9 @@ class FeedbackModal(FamiliaModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
         bot = familia(interaction)
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         feedback = await bot.services.checkins.give_feedback(
-            guild_id, interaction.user.id, self.checkin_id, self.text.value  # type: ignore[arg-type]
+            guild_id, interaction.user.id, self.checkin_id, self.text.value
         )
         text = bot.templates.render(
             await locale_of(bot, guild_id, feedback.user_id), "discord/checkins/feedback_dm.md.j2",
@@ -168,7 +146,8 @@ async def post_checkin(bot: Any, done: Submitted) -> None:
     locale = await locale_of(bot, done.checkin.guild_id)
     text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(done.checkin.id, label(bot, locale, "give_feedback")))
+    view.add_item(FeedbackButton(label(bot, locale, "give_feedback"),
+                                 checkin_id=done.checkin.id))
     try:
         if done.edited and done.checkin.message_id and done.checkin.channel_id == channel.id:
             await channel.get_partial_message(done.checkin.message_id).edit(content=text,
@@ -234,25 +213,22 @@ class CheckinsCog(commands.Cog, name="Checkins"):
 
     @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
     @app_commands.guild_only()
-    @app_commands.rename(mood=_T("mood"), day=_T("day"))
     @app_commands.describe(mood=_T("How you feel today, 1 (bad) to 5 (great)"),
                            day=_T("Today, or yesterday until the cut-off hour"))
-    @app_commands.choices(
-        mood=[app_commands.Choice(name=f"{n} {e}", value=n)
-              for n, e in zip(range(1, 6), "😞😕😐🙂😄", strict=True)],
-        day=[app_commands.Choice(name=_T("Today"), value="today"),
-             app_commands.Choice(name=_T("Yesterday"), value="yesterday")],
-    )
+    @app_commands.choices(mood=[app_commands.Choice(name=f"{n} {e}", value=n)
+                                for n, e in zip(range(1, 6), "😞😕😐🙂😄", strict=True)])
+    @app_commands.choices(day=[app_commands.Choice(name=_T("Today"), value="today"),
+                               app_commands.Choice(name=_T("Yesterday"), value="yesterday")])
     @creator_only()
     async def checkin(self, interaction: discord.Interaction, mood: int | None = None,
                       day: str = "today") -> None:
         services = self.bot.services
         yesterday = day == "yesterday"
         _, local_day, _ = await services.checkins.target_day(
-            interaction.guild_id, interaction.user.id, yesterday  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, yesterday
         )
         current = await services.checkins.day_of(
-            interaction.guild_id, interaction.user.id, local_day  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, local_day
         )
         locale = await locale_for(interaction)
         await interaction.response.send_modal(
@@ -260,14 +236,13 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         )
 
     @checkins.command(name=_T("history"), description=_T("Your last days, or a member's"))
-    @app_commands.rename(member=_T("member"), days=_T("days"))
     @app_commands.describe(member=_T("A member of your family (leaders); empty for yourself"),
                            days=_T("How many days back, 1 to 90"))
     @creator_only()
     async def history(self, interaction: discord.Interaction,
                       member: discord.Member | None = None, days: int = 7) -> None:
         found = await self.bot.services.checkins.history(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             member.id if member else None, days, as_manager=await is_manager(interaction),
         )
         await reply(interaction, "discord/checkins/history.md.j2", user_id=found.user_id,
@@ -275,8 +250,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
                     own=found.user_id == interaction.user.id)
 
     @checkins.command(name=_T("settings"), description=_T("Check-in posts, roll-call, summary"))
-    @app_commands.rename(posts=_T("posts"), rollcall=_T("roll-call"), summary=_T("summary"),
-                         rest_days=_T("rest-days"))
+    @app_commands.rename(rollcall=_T("roll-call"), rest_days=_T("rest-days"))
     @app_commands.describe(
         posts=_T("What the family channel shows of each check-in"),
         rollcall=_T("Daily roll-call time (server zone) such as 20:00, or off"),
@@ -288,14 +262,14 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     async def settings(self, interaction: discord.Interaction, posts: str | None = None,
                        rollcall: str | None = None, summary: str | None = None,
                        rest_days: int | None = None) -> None:
-        guild_id = interaction.guild_id
+        guild_id = cogkit.guild_id(interaction)
         if any(v is not None for v in (posts, rollcall, summary, rest_days)):
             await self.bot.services.checkins.update_settings(
-                guild_id, interaction.user.id, post_mode=posts,  # type: ignore[arg-type]
+                guild_id, interaction.user.id, post_mode=posts,
                 rollcall_time=rollcall, summary_time=summary, rest_days=rest_days,
             )
-        current = await self.bot.services.checkins.settings(guild_id)  # type: ignore[arg-type]
-        guild = await self.bot.services.guilds.get(guild_id)  # type: ignore[arg-type]
+        current = await self.bot.services.checkins.settings(guild_id)
+        guild = await self.bot.services.guilds.get(guild_id)
         await reply(interaction, "discord/checkins/settings.md.j2", settings=current,
                     timezone=guild.timezone)
 

@@ -11,11 +11,12 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only
+from bot.cogkit.options import LANGUAGE_CHOICES
 from bot.i18n import normalise
 from bot.interactions import reply
-from cogs._options import LANGUAGE_CHOICES
 
 DAY_CHOICES = [
     app_commands.Choice(name=_T(day), value=i)
@@ -40,30 +41,25 @@ class EmailCog(commands.Cog):
     # -- commands ------------------------------------------------------------------------
 
     @email.command(name=_T("set"), description=_T("Set your email address; a code is sent to it"))
-    @app_commands.rename(address=_T("address"))
     @app_commands.describe(address=_T("Your email address, like name@example.com"))
     async def set_(self, interaction: discord.Interaction, address: str) -> None:
         found = await self.service.set_address(
-            interaction.guild_id, interaction.user.id, address,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, address,
             normalise(interaction.locale.value))
         await reply(interaction, "discord/email/code_sent.md.j2", masked=found.masked,
                     minutes=15)
 
     @email.command(name=_T("verify"), description=_T("Confirm your address with the code"))
-    @app_commands.rename(code=_T("code"))
     @app_commands.describe(code=_T("The 6-digit code from the email"))
     async def verify(self, interaction: discord.Interaction, code: str) -> None:
         found = await self.service.verify(
-            interaction.guild_id, interaction.user.id, code,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, code,
             await is_manager(interaction))
         await reply(interaction, "discord/email/preferences.md.j2", found=found,
                     changed="verified")
 
     @email.command(name=_T("preferences"),
                    description=_T("See or change which emails you get"))
-    @app_commands.rename(digest=_T("digest"), day=_T("day"), campaigns=_T("campaigns"),
-                         broadcasts=_T("broadcasts"), reminders=_T("reminders"),
-                         language=_T("language"))
     @app_commands.describe(
         digest=_T("The weekly digest"), day=_T("The day your weekly digest comes"),
         campaigns=_T("News about campaigns and events"),
@@ -76,7 +72,7 @@ class EmailCog(commands.Cog):
         reminders: bool | None = None, language: str | None = None,
     ) -> None:
         found = await self.service.set_preferences(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             await is_manager(interaction), weekly_digest=digest, digest_day=day,
             campaigns=campaigns, broadcasts=broadcasts, reminders=reminders, locale=language)
         changed = any(v is not None for v in (digest, day, campaigns, broadcasts, reminders,
@@ -86,12 +82,11 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("remove"), description=_T("Forget your email address"))
     async def remove(self, interaction: discord.Interaction) -> None:
-        await self.service.remove(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        await self.service.remove(cogkit.guild_id(interaction), interaction.user.id)
         await reply(interaction, "discord/email/removed.md.j2")
 
     @email.command(name=_T("schedule"),
                    description=_T("When weekly digests go out in this server (managers)"))
-    @app_commands.rename(day=_T("day"), hour=_T("hour"))
     @app_commands.describe(day=_T("The day digests go out"),
                            hour=_T("The hour (0-23), in each person's own time zone"))
     @app_commands.choices(day=DAY_CHOICES)
@@ -99,7 +94,7 @@ class EmailCog(commands.Cog):
     async def schedule(self, interaction: discord.Interaction, day: int,
                        hour: app_commands.Range[int, 0, 23] = 9) -> None:
         found = await self.bot.services.digests.set_schedule(
-            interaction.guild_id, interaction.user.id, day, hour)  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, day, hour)
         await reply(interaction, "discord/email/schedule.md.j2", schedule=found)
 
 

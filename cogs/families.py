@@ -14,12 +14,14 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
+from bot.cogkit import discord_ops as dd
+from bot.cogkit.options import FamilyArg
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
 from bot.services.families import AGREEMENT_VERSION, Decision, Family
-from cogs import _family_discord as dd
 from cogs._family_views import (
     PERSISTENT,
     AgreeButton,
@@ -36,14 +38,6 @@ POSITIONS = [
     app_commands.Choice(name=_T("Co-leader"), value="co_leader"),
 ]
 
-
-async def family_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    found = await interaction.client.services.families.search(  # type: ignore[attr-defined]
-        interaction.guild_id, current
-    )
-    return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
 
 
 class FamiliesCog(commands.Cog, name="Families"):
@@ -62,19 +56,18 @@ class FamiliesCog(commands.Cog, name="Families"):
         self.bot.remove_dynamic_items(*PERSISTENT)
 
     async def _target(
-        self, interaction: discord.Interaction, text: str | None, *, own: bool = True
+        self, interaction: discord.Interaction, named: Family | None, *, own: bool = True
     ) -> tuple[Family | None, bool]:
         """The family an option names (default: the one the user leads or belongs to) and
         whether the user is a manager; a leader may only name their own family."""
         manager = await is_manager(interaction)
-        guild_id = interaction.guild_id
-        if text:
-            family = await self.families.resolve(guild_id, text)  # type: ignore[arg-type]
-        else:
+        guild_id = cogkit.guild_id(interaction)
+        family = named
+        if family is None:
             family = await led_family(interaction)
-            membership = await self.families.membership_of(guild_id, interaction.user.id)  # type: ignore[arg-type]
+            membership = await self.families.membership_of(guild_id, interaction.user.id)
             if family is None and membership is not None:
-                family = await self.families.get(guild_id, membership.family_id)  # type: ignore[arg-type]
+                family = await self.families.get(guild_id, membership.family_id)
         if own and not manager and (family is None or not family.leads(interaction.user.id)):
             raise NotAllowed("families.not_your_family")
         if own and family is None:
@@ -84,8 +77,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- managers ----------------------------------------------------------------------------
 
     @family.command(name=_T("create"), description=_T("Create a family with its channel and role"))
-    @app_commands.rename(name=_T("name"), leader=_T("leader"), capacity=_T("capacity"),
-                         co_leader=_T("co-leader"))
+    @app_commands.rename(co_leader=_T("co-leader"))
     @app_commands.describe(name=_T("The family's name"), leader=_T("Who leads it"),
                            capacity=_T("Most members it can have (empty: no limit)"),
                            co_leader=_T("An optional co-leader"))
@@ -95,7 +87,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         capacity: app_commands.Range[int, 1, 1000] | None = None,
         co_leader: discord.Member | None = None,
     ) -> None:
-        guild, guild_id = interaction.guild, interaction.guild_id
+        guild, guild_id = interaction.guild, cogkit.guild_id(interaction)
         assert guild is not None and guild_id is not None
         co_id = co_leader.id if co_leader else None
         clean = await self.families.check_new(guild_id, name, leader.id, co_id, capacity)
@@ -120,31 +112,25 @@ class FamiliesCog(commands.Cog, name="Families"):
         await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
-    @app_commands.rename(family=_T("family"), name=_T("name"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
-    async def rename(self, interaction: discord.Interaction, family: str, name: str) -> None:
-        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
+    async def rename(self, interaction: discord.Interaction, family: FamilyArg, name: str) -> None:
         renamed = await self.families.rename(
-            interaction.guild_id, interaction.user.id, target.id, name  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, family.id, name
         )
-        await dd.rename(interaction.guild, renamed)  # type: ignore[arg-type]
+        await dd.rename(cogkit.guild(interaction), renamed)
         await reply(interaction, "discord/families/updated.md.j2", family=renamed,
                     changed="rename")
 
     @family.command(name=_T("archive"), description=_T("Archive a family, keeping its history"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family to archive"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
-    async def archive(self, interaction: discord.Interaction, family: str) -> None:
+    async def archive(self, interaction: discord.Interaction, family: FamilyArg) -> None:
         guild = interaction.guild
         assert guild is not None
-        target = await self.families.resolve(guild.id, family)
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
-        done = await self.families.archive(guild.id, interaction.user.id, target.id)
+        done = await self.families.archive(guild.id, interaction.user.id, family.id)
         archived, ended = done.family, done.ended_user_ids
         for user_id in ended:
             await dd.set_roles(guild, user_id, remove=[archived.role_id])
@@ -154,23 +140,20 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="archive", ended=len(ended))
 
     @family.command(name=_T("appoint"), description=_T("Set a family's leader or co-leader"))
-    @app_commands.rename(family=_T("family"), position=_T("position"), member=_T("member"))
     @app_commands.describe(family=_T("The family"), position=_T("Leader or co-leader"),
                            member=_T("Who (empty clears the co-leader)"))
     @app_commands.choices(position=POSITIONS)
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
     async def appoint(
-        self, interaction: discord.Interaction, family: str, position: str,
+        self, interaction: discord.Interaction, family: FamilyArg, position: str,
         member: discord.Member | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
-        target = await self.families.resolve(guild.id, family)
-        if member is not None and target.role_id:
+        if member is not None and family.role_id:
             dd.need(guild, dd.MANAGE_ROLES)
         updated = await self.families.appoint(
-            guild.id, interaction.user.id, target.id, position, member.id if member else None
+            guild.id, interaction.user.id, family.id, position, member.id if member else None
         )
         if member is not None:
             await dd.set_roles(guild, member.id, add=[updated.role_id])
@@ -178,31 +161,26 @@ class FamiliesCog(commands.Cog, name="Families"):
                     changed="appoint")
 
     @family.command(name=_T("capacity"), description=_T("Set how many members a family takes"))
-    @app_commands.rename(family=_T("family"), capacity=_T("capacity"))
     @app_commands.describe(family=_T("The family"), capacity=_T("Most members (empty: no limit)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @manager_only()
     async def capacity(
-        self, interaction: discord.Interaction, family: str,
+        self, interaction: discord.Interaction, family: FamilyArg,
         capacity: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        target = await self.families.resolve(interaction.guild_id, family)  # type: ignore[arg-type]
         updated = await self.families.set_capacity(
-            interaction.guild_id, interaction.user.id, target.id, capacity  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, family.id, capacity
         )
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="capacity")
 
     @family.command(name=_T("list"), description=_T("All families (managers)"))
-    @app_commands.rename(archived=_T("archived"))
     @app_commands.describe(archived=_T("Include archived families"))
     @manager_only()
     async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
-        found = await self.families.list_families(interaction.guild_id, archived=archived)  # type: ignore[arg-type]
+        found = await self.families.list_families(cogkit.guild_id(interaction), archived=archived)
         await reply(interaction, "discord/families/list.md.j2", families=found)
 
     @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
-    @app_commands.rename(apply=_T("apply"))
     @app_commands.describe(apply=_T("Apply the changes (default: only show them)"))
     @manager_only()
     async def sync(self, interaction: discord.Interaction, apply: bool = False) -> None:
@@ -243,37 +221,33 @@ class FamiliesCog(commands.Cog, name="Families"):
     # -- joining and leaving -----------------------------------------------------------------
 
     @family.command(name=_T("join"), description=_T("Ask to join a family"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family you want to join"))
-    @app_commands.autocomplete(family=family_autocomplete)
-    async def join(self, interaction: discord.Interaction, family: str) -> None:
-        guild_id, user_id = interaction.guild_id, interaction.user.id
-        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+    async def join(self, interaction: discord.Interaction, family: FamilyArg) -> None:
+        guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
         locale = await locale_for(interaction)
-        invite = await self.families.pending_invite(guild_id, user_id, target.id)  # type: ignore[arg-type]
+        invite = await self.families.pending_invite(guild_id, user_id, family.id)
         if invite is not None:
             view = decide_view(self.bot, locale, invite)
         else:
-            await self.families.check_join(guild_id, user_id, target.id)  # type: ignore[arg-type]
-            view = single(JoinButton(guild_id, target.id, AGREEMENT_VERSION,  # type: ignore[arg-type]
-                                     label(self.bot, locale, "accept_and_ask")))
-        await reply(interaction, "discord/families/join.md.j2", family=target, view=view,
+            await self.families.check_join(guild_id, user_id, family.id)
+            view = single(JoinButton(label(self.bot, locale, "accept_and_ask"), guild_id=guild_id,
+                                     family_id=family.id, version=AGREEMENT_VERSION))
+        await reply(interaction, "discord/families/join.md.j2", family=family, view=view,
                     invited=invite is not None, version=AGREEMENT_VERSION)
 
     @family.command(name=_T("invite"), description=_T("Invite a creator to your family"))
-    @app_commands.rename(member=_T("member"), family=_T("family"))
     @app_commands.describe(member=_T("The creator to invite"),
                            family=_T("The family (managers; leaders invite to their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def invite(
-        self, interaction: discord.Interaction, member: discord.Member, family: str | None = None
+        self, interaction: discord.Interaction, member: discord.Member,
+        family: FamilyArg | None = None,
     ) -> None:
         target, manager = await self._target(interaction, family)
         if target is None:
             raise NotAllowed("families.not_your_family")
         request = await self.families.invite(
-            interaction.guild_id, interaction.user.id, target.id, member.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, target.id, member.id,
             as_manager=manager,
         )
         locale = await self.bot.services.members.locale_of(member.guild.id, member.id)
@@ -284,17 +258,16 @@ class FamiliesCog(commands.Cog, name="Families"):
                     user_id=member.id, dm_sent=sent is not None)
 
     @family.command(name=_T("leave"), description=_T("Leave your family"))
-    @app_commands.rename(note=_T("note"))
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
     @creator_only()
     async def leave(self, interaction: discord.Interaction, note: str | None = None) -> None:
-        membership = await self.families.check_leave(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        membership = await self.families.check_leave(cogkit.guild_id(interaction),
+                                                     interaction.user.id)
         locale = await locale_for(interaction)
         await reply(interaction, "discord/families/leave.md.j2", membership=membership,
                     view=LeaveView(locale, self.bot, note))
 
     @family.command(name=_T("remove"), description=_T("Remove a creator from your family"))
-    @app_commands.rename(member=_T("member"), reason=_T("reason"))
     @app_commands.describe(member=_T("The creator to remove"), reason=_T("Why (required)"))
     @leader_or_manager()
     async def remove(
@@ -303,101 +276,98 @@ class FamiliesCog(commands.Cog, name="Families"):
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
         family = (await self.families.remove(
-            interaction.guild_id, interaction.user.id, member.id, reason, as_manager=manager  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, member.id, reason, as_manager=manager
         )).family
         await dd.set_roles(member.guild, member.id, remove=[family.role_id])
         await reply(interaction, "discord/families/removed.md.j2", family=family,
                     user_id=member.id)
 
     @family.command(name=_T("transfer"), description=_T("Move a creator to another family"))
-    @app_commands.rename(family=_T("family"), member=_T("member"))
     @app_commands.describe(family=_T("The family to move to"),
                            member=_T("Who moves (default: you)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @creator_only()
     async def transfer(
-        self, interaction: discord.Interaction, family: str, member: discord.Member | None = None
+        self, interaction: discord.Interaction, family: FamilyArg,
+        member: discord.Member | None = None,
     ) -> None:
-        guild_id, who = interaction.guild_id, (member or interaction.user).id
-        target = await self.families.resolve(guild_id, family)  # type: ignore[arg-type]
+        guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
-            dd.need(interaction.guild, dd.MANAGE_ROLES)  # type: ignore[arg-type]
+            dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
         outcome = await self.families.request_transfer(
-            guild_id, interaction.user.id, who, target.id,  # type: ignore[arg-type]
+            guild_id, interaction.user.id, who, family.id,
             as_manager=manager,
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
-        if done:
+        if isinstance(outcome, Decision):
             old = outcome.left_family.role_id if outcome.left_family else None
-            await dd.set_roles(interaction.guild, who, add=[target.role_id], remove=[old])  # type: ignore[arg-type]
+            await dd.set_roles(cogkit.guild(interaction), who, add=[family.role_id], remove=[old])
         else:
-            posted = await post_request(self.bot, outcome, target)  # type: ignore[arg-type]
-        await reply(interaction, "discord/families/transferred.md.j2", family=target,
+            posted = await post_request(self.bot, outcome, family)
+        await reply(interaction, "discord/families/transferred.md.j2", family=family,
                     user_id=who, done=done, posted=posted is not None)
 
     @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
     async def agreement(self, interaction: discord.Interaction) -> None:
-        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        accepted = await self.families.agreement_of(guild_id, interaction.user.id)
         view = None
         if accepted is None or accepted.version < AGREEMENT_VERSION:
-            view = single(AgreeButton(interaction.guild_id, AGREEMENT_VERSION,  # type: ignore[arg-type]
-                                      label(self.bot, await locale_for(interaction), "accept")))
+            text = label(self.bot, await locale_for(interaction), "accept")
+            view = single(AgreeButton(text, guild_id=guild_id, version=AGREEMENT_VERSION))
         await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
                     current=AGREEMENT_VERSION, just_accepted=False, view=view)
 
     # -- views -------------------------------------------------------------------------------
 
     @family.command(name=_T("info"), description=_T("About a family (default: yours)"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family (default: yours)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @creator_only()
-    async def info(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def info(self, interaction: discord.Interaction, family: FamilyArg | None = None) -> None:
         target, _ = await self._target(interaction, family, own=False)
         if target is None:
             raise NotAllowed("families.not_a_member_hint")
-        membership = await self.families.membership_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
-        accepted = await self.families.agreement_of(interaction.guild_id, interaction.user.id)  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        membership = await self.families.membership_of(guild_id, interaction.user.id)
+        accepted = await self.families.agreement_of(guild_id, interaction.user.id)
         await reply(interaction, "discord/families/info.md.j2", family=target,
                     membership=membership, needs_agreement=membership is not None and (
                         accepted is None or accepted.version < AGREEMENT_VERSION))
 
     @family.command(name=_T("roster"), description=_T("Members of a family"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("The family (leaders: their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
-    async def roster(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def roster(
+        self, interaction: discord.Interaction, family: FamilyArg | None = None
+    ) -> None:
         target, _ = await self._target(interaction, family)
-        entries = await self.families.roster(interaction.guild_id, target.id)  # type: ignore[arg-type,union-attr]
+        if target is None:  # _target refuses this already (own=True)
+            raise UserError("families.family_required")
+        entries = await self.families.roster(cogkit.guild_id(interaction), target.id)
         await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
 
     @family.command(name=_T("history"), description=_T("A creator's family history"))
-    @app_commands.rename(member=_T("member"))
     @app_commands.describe(member=_T("Whose history (default: yours)"))
     @creator_only()
     async def history(
         self, interaction: discord.Interaction, member: discord.Member | None = None
     ) -> None:
-        guild_id, who = interaction.guild_id, (member or interaction.user).id
+        guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
         if who != interaction.user.id and not await is_manager(interaction):
-            current = await self.families.membership_of(guild_id, who)  # type: ignore[arg-type]
+            current = await self.families.membership_of(guild_id, who)
             led = await led_family(interaction)
             if led is None or current is None or current.family_id != led.id:
                 raise NotAllowed("families.not_your_family")
-        rows = await self.families.history(guild_id, who)  # type: ignore[arg-type]
+        rows = await self.families.history(guild_id, who)
         await reply(interaction, "discord/families/history.md.j2", user_id=who, rows=rows)
 
     @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
-    @app_commands.rename(family=_T("family"), days=_T("days"))
     @app_commands.describe(family=_T("The family (managers: empty for the whole program)"),
                            days=_T("How many days back (default 30)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def stats(
-        self, interaction: discord.Interaction, family: str | None = None,
+        self, interaction: discord.Interaction, family: FamilyArg | None = None,
         days: app_commands.Range[int, 1, 3660] = 30,
     ) -> None:
         manager = await is_manager(interaction)
@@ -405,7 +375,8 @@ class FamiliesCog(commands.Cog, name="Families"):
         # Up to now inclusive: times are stored to the second, and the period ends before `end`.
         end = self.bot.clock.now().replace(microsecond=0) + timedelta(seconds=1)
         report = await self.bot.services.kpis.report(
-            interaction.guild_id, target.id if target else None, end - timedelta(days=days), end  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), target.id if target else None,
+            end - timedelta(days=days), end,
         )
         await reply(interaction, "discord/families/stats.md.j2", family=target, stats=report.stats,
                     quality=report.quality, days=days)

@@ -15,22 +15,20 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot import charts
+from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
+from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.options import family_autocomplete, tier_autocomplete
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
     familia,
-    handle_error,
     locale_for,
     reply,
     send,
-    start_timer,
 )
 from bot.services.leaderboards import Board, Period
-from cogs.families import family_autocomplete
-from cogs.tiers import tier_autocomplete
 
 log = logging.getLogger("familia.leaderboards")
 LABELS = "discord/leaderboards/labels.j2"
@@ -65,8 +63,7 @@ BY_CHOICES = [
 POST_CHOICES = [c for c in PERIOD_CHOICES if c.value in ("last_week", "last_month")]
 
 
-def label(bot: Any, locale: str, name: str, *args: Any) -> str:
-    return bot.templates.macro(locale, LABELS, name, *args)
+label = labels(LABELS)
 
 
 def display_name(guild: discord.Guild | None, user_id: int) -> str:
@@ -93,31 +90,28 @@ async def board_message(bot: Any, locale: str, guild: discord.Guild | None, boar
     return text, file, BoardPages(bot, locale, board)
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
-        r"familia:lb:(?P<metric>\w+):(?P<kind>\w+):(?P<key>[\w.-]+):(?P<scope>\w+):"
-        r"(?P<sid>\d+):(?P<left>[01]):(?P<page>\d+)")):
+class PageButton(PersistentButton, custom_id=(
+        "familia:lb:{metric}:{kind}:{key}:{scope}:{scope_id}:{left}:{page}")):
     """Prev/Next: everything needed to draw the page is in the custom id."""
 
-    def __init__(self, board: Board, page: int, text: str = "", emoji: str = "▶️") -> None:
-        self.board, self.target = board, page
-        custom_id = (f"familia:lb:{board.metric}:{board.period.kind}:{board.period.key}:"
-                     f"{board.scope}:{board.scope_id}:{int(board.include_left)}:{page}")
-        super().__init__(discord.ui.Button(label=text or None, emoji=emoji, custom_id=custom_id,
-                                           style=discord.ButtonStyle.secondary))
+    patterns = {"metric": r"\w+", "kind": r"\w+", "scope": r"\w+", "left": "[01]"}
+    emoji = "▶️"
+    metric: str
+    kind: str  # of the period
+    key: str
+    scope: str
+    scope_id: int
+    left: int  # 1: members who left are included
+    page: int
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match):  # type: ignore[override]
-        board = Board(match["metric"], Period(match["kind"], match["key"]), match["scope"],
-                      int(match["sid"]), 0, [], False, None, None,
-                      include_left=match["left"] == "1")
-        return cls(board, int(match["page"]), item.label or "", str(item.emoji or ""))
+    def of(cls, board: Board, page: int, text: str, emoji: str) -> PageButton:
+        return cls(text, emoji=emoji, metric=board.metric, kind=board.period.kind,
+                   key=board.period.key, scope=board.scope, scope_id=board.scope_id,
+                   left=int(board.include_left), page=page)
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        start_timer(interaction)
-        try:
-            await self._turn(interaction)
-        except Exception as exc:
-            await handle_error(interaction, exc)
+    async def run(self, interaction: discord.Interaction) -> None:
+        await self._turn(interaction)
 
     async def _turn(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -127,10 +121,10 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=(
             await interaction.response.defer()
         else:  # a posted board: the next page is for the clicker only
             await interaction.response.defer(ephemeral=True, thinking=True)
-        b = self.board
         board = await bot.services.leaderboards.page(
-            interaction.guild_id, interaction.user.id, b.metric, b.period, b.scope,  # type: ignore[arg-type]
-            b.scope_id, self.target, include_left=b.include_left,
+            cogkit.guild_id(interaction), interaction.user.id, self.metric,
+            Period(self.kind, self.key), self.scope, self.scope_id, self.page,
+            include_left=self.left == 1,
         )
         locale = await locale_for(interaction)
         text, file, view = await board_message(bot, locale, interaction.guild, board)
@@ -146,9 +140,9 @@ class BoardPages(FamiliaView):
     def __init__(self, bot: Any, locale: str, board: Board) -> None:
         super().__init__(timeout=None)
         if board.has_prev:
-            self.add_item(PageButton(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
+            self.add_item(PageButton.of(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
         if board.has_next:
-            self.add_item(PageButton(board, board.page + 1, label(bot, locale, "next"), "▶️"))
+            self.add_item(PageButton.of(board, board.page + 1, label(bot, locale, "next"), "▶️"))
 
 
 class LeaderboardCog(commands.Cog, name="Leaderboards"):
@@ -169,9 +163,7 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         self.bot.jobs.remove(JOB_ID)
 
     @leaderboard.command(name=_T("creators"), description=_T("Rank creators by a metric"))
-    @app_commands.rename(metric=_T("metric"), period=_T("period"), scope=_T("scope"),
-                         family=_T("family"), tier=_T("tier"), start=_T("from"), end=_T("to"),
-                         former=_T("former"))
+    @app_commands.rename(start=_T("from"), end=_T("to"))
     @app_commands.describe(
         metric=_T("What to rank by"), period=_T("Which days count"),
         scope=_T("Who is ranked"), family=_T("The family, for the family scope"),
@@ -190,7 +182,7 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         former: bool = False,
     ) -> None:
         board = await self.bot.services.leaderboards.open(
-            interaction.guild_id, interaction.user.id, metric, period, scope,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, metric, period, scope,
             start=start, end=end, family=family, tier=tier, include_left=former,
             manager=await is_manager(interaction),
         )
@@ -199,7 +191,6 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         await send(interaction, text, view=view, files=[file] if file else [])
 
     @leaderboard.command(name=_T("families"), description=_T("Rank families: total and average"))
-    @app_commands.rename(metric=_T("metric"), period=_T("period"), by=_T("by"))
     @app_commands.describe(metric=_T("What to rank by"), period=_T("Which days count"),
                            by=_T("Average per member (default) or total"))
     @app_commands.choices(metric=METRIC_CHOICES[:4], period=PERIOD_CHOICES[:5] + PERIOD_CHOICES[6:],
@@ -208,26 +199,25 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
     async def families(self, interaction: discord.Interaction, metric: str = "hours",
                        period: str = "this_week", by: str = "average") -> None:
         lb = self.bot.services.leaderboards
-        resolved = await lb.resolve_period(interaction.guild_id, period)  # type: ignore[arg-type]
-        rows = await lb.family_board(interaction.guild_id, metric, resolved, by)  # type: ignore[arg-type]
+        resolved = await lb.resolve_period(cogkit.guild_id(interaction), period)
+        rows = await lb.family_board(cogkit.guild_id(interaction), metric, resolved, by)
         await reply(interaction, "discord/leaderboards/families.md.j2", rows=rows,
                     metric=metric, period=resolved, by=by)
 
     @leaderboard.command(name=_T("post"),
                          description=_T("Post a final board to the leaderboard channel again"))
-    @app_commands.rename(period=_T("period"))
     @app_commands.describe(period=_T("Which finished period"))
     @app_commands.choices(period=POST_CHOICES)
     @manager_only()
     async def post(self, interaction: discord.Interaction, period: str = "last_week") -> None:
-        guild_id = interaction.guild_id
-        channel_id = (await self.bot.services.guilds.get(guild_id)).channels.get(  # type: ignore[arg-type]
+        guild_id = cogkit.guild_id(interaction)
+        channel_id = (await self.bot.services.guilds.get(guild_id)).channels.get(
             "leaderboard")
         if not channel_id:
             raise UserError("leaderboards.no_channel")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)  # type: ignore[arg-type]
-        await self.publish(guild_id, channel_id, resolved)  # type: ignore[arg-type]
+        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)
+        await self.publish(guild_id, channel_id, resolved)
         await reply(interaction, "discord/leaderboards/posted.md.j2", channel=channel_id)
 
     async def publish(self, guild_id: int, channel_id: int, period: Period) -> discord.Message:
@@ -238,8 +228,8 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         guild = self.bot.get_guild(guild_id)
         text, file, view = await board_message(self.bot, locale, guild, board, final=True)
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
-        return await channel.send(text, view=view, files=[file] if file else [],  # type: ignore[union-attr]
-                                  allowed_mentions=NO_PINGS)
+        return await channel.send(  # type: ignore[union-attr]  # /settings takes text channels
+            text, view=view, files=[file] if file else [], allowed_mentions=NO_PINGS)
 
     async def sweep(self) -> None:
         """Post every finished week and month not posted yet (claimed first: never twice)."""

@@ -10,9 +10,10 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
+from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
 from bot.interactions import FamiliaView, familia, reply
-from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
 
 FOLLOW = "auto"
 
@@ -26,9 +27,9 @@ class MeCog(commands.Cog):
         self.bot = bot
 
     async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
-        guild_id, user_id = interaction.guild_id, interaction.user.id
-        member = await self.bot.services.members.get(guild_id, user_id)  # type: ignore[arg-type]
-        guild = await self.bot.services.guilds.get(guild_id)  # type: ignore[arg-type]
+        guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
+        member = await self.bot.services.members.get(guild_id, user_id)
+        guild = await self.bot.services.guilds.get(guild_id)
         await reply(
             interaction, "discord/me/view.md.j2", member=member, guild=guild, changed=changed
         )
@@ -38,24 +39,22 @@ class MeCog(commands.Cog):
         await self._show(interaction)
 
     @me.command(name=_T("timezone"), description=_T("Set your own time zone"))
-    @app_commands.rename(zone=_T("zone"))
     @app_commands.describe(zone=_T("An IANA time zone; leave empty to use the server's"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
     async def timezone(self, interaction: discord.Interaction, zone: str | None = None) -> None:
         await self.bot.services.members.set_timezone(
-            interaction.guild_id, interaction.user.id, zone  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, zone
         )
         await self._show(interaction, changed="timezone")
 
     @me.command(name=_T("language"), description=_T("Set the language Familia speaks to you"))
-    @app_commands.rename(language=_T("language"))
     @app_commands.describe(language=_T("Your language, or Automatic to follow Discord"))
     @app_commands.choices(
         language=[*LANGUAGE_CHOICES, app_commands.Choice(name=_T("Automatic"), value=FOLLOW)]
     )
     async def language(self, interaction: discord.Interaction, language: str) -> None:
         await self.bot.services.members.set_locale(
-            interaction.guild_id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction),
             interaction.user.id,
             None if language == FOLLOW else language,
         )
@@ -65,7 +64,7 @@ class MeCog(commands.Cog):
     @me.command(name=_T("export"), description=_T("Get a file with all Familia holds about you"))
     async def export(self, interaction: discord.Interaction) -> None:
         data = await self.bot.services.privacy.export(
-            interaction.guild_id, interaction.user.id  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id
         )
         blob = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         file = discord.File(io.BytesIO(blob), filename=f"familia-{interaction.user.id}.json")
@@ -85,7 +84,7 @@ class DeleteConfirm(FamiliaView):
     @discord.ui.button(label="✓", style=discord.ButtonStyle.danger, custom_id="familia:me:delete")
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         counts = await familia(interaction).services.privacy.delete(
-            interaction.guild_id, interaction.user.id  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id
         )
         interaction.extras.pop("locale", None)
         await reply(interaction, "discord/me/deleted.md.j2", rows=sum(counts.values()))

@@ -13,15 +13,17 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
-from bot import charts
+from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
+from bot.cogkit.buttons import labels
+from bot.cogkit.options import family_autocomplete
 from bot.interactions import locale_for, reply
-from cogs.families import family_autocomplete
-from cogs.leaderboards import NO_PINGS, label
 
 log = logging.getLogger("familia.progress")
 JOB_ID = "progress.nudges"
+NO_PINGS = discord.AllowedMentions.none()
+label = labels("discord/leaderboards/labels.j2")  # the charts share the boards' labels
 NUDGE_CHOICES = [app_commands.Choice(name=_T("On"), value="on"),
                  app_commands.Choice(name=_T("Off"), value="off")]
 
@@ -42,13 +44,12 @@ class ProgressCog(commands.Cog, name="Progress"):
         self.bot.jobs.remove(JOB_ID)
 
     @progress.command(name=_T("view"), description=_T("Your last 30 days and your tier pace"))
-    @app_commands.rename(member=_T("member"))
     @app_commands.describe(member=_T("Leaders and managers: a member of the family"))
     @creator_only()
     async def view(self, interaction: discord.Interaction,
                    member: discord.Member | None = None) -> None:
         report = await self.bot.services.pace.report_for(
-            interaction.guild_id, interaction.user.id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id,
             member.id if member else None, await is_manager(interaction),
         )
         locale = await locale_for(interaction)
@@ -64,15 +65,14 @@ class ProgressCog(commands.Cog, name="Progress"):
                     files=[file])
 
     @progress.command(name=_T("family"), description=_T("A family's hours and diamonds by week"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def family(self, interaction: discord.Interaction, family: str | None = None) -> None:
         pace = self.bot.services.pace
-        found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
+        found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))
-        weeks = await pace.family_trend(interaction.guild_id, found.id)  # type: ignore[arg-type]
+        weeks = await pace.family_trend(cogkit.guild_id(interaction), found.id)
         locale = await locale_for(interaction)
         png = await asyncio.to_thread(
             charts.dual_chart, [w.week.split("-")[1] for w in weeks], [w.hours for w in weeks],
@@ -86,28 +86,26 @@ class ProgressCog(commands.Cog, name="Progress"):
 
     @progress.command(name=_T("risk"),
                       description=_T("Creators not on pace for their tier this month"))
-    @app_commands.rename(family=_T("family"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
     @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
     async def risk(self, interaction: discord.Interaction, family: str | None = None) -> None:
         pace = self.bot.services.pace
-        found = await pace.family_for(interaction.guild_id, interaction.user.id, family,  # type: ignore[arg-type]
+        found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))
-        risks = await pace.at_risk(interaction.guild_id, found.id)  # type: ignore[arg-type]
-        has_tiers = bool(await self.bot.services.tiers.list_tiers(interaction.guild_id))  # type: ignore[arg-type]
+        risks = await pace.at_risk(cogkit.guild_id(interaction), found.id)
+        has_tiers = bool(await self.bot.services.tiers.list_tiers(cogkit.guild_id(interaction)))
         await reply(interaction, "discord/leaderboards/risk.md.j2", family=found, risks=risks,
                     has_tiers=has_tiers)
 
     @progress.command(name=_T("nudge"),
                       description=_T("A weekly DM when your pace misses your tier"))
-    @app_commands.rename(state=_T("state"))
     @app_commands.describe(state=_T("On or off"))
     @app_commands.choices(state=NUDGE_CHOICES)
     @creator_only()
     async def nudge(self, interaction: discord.Interaction, state: str) -> None:
         enabled = await self.bot.services.pace.set_nudge(
-            interaction.guild_id, interaction.user.id, state == "on")  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, state == "on")
         await reply(interaction, "discord/leaderboards/nudge_set.md.j2", enabled=enabled)
 
     async def nudge_sweep(self) -> None:

@@ -13,11 +13,12 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only
+from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.interactions import reply
 from bot.services.reminders import Due, Outcome
-from cogs.checkins import NO_PINGS, channel_of, locale_of
 
 log = logging.getLogger("familia.reminders")
 JOB_ID = "familia:reminders:sweep"
@@ -93,15 +94,14 @@ class RemindersCog(commands.Cog, name="Reminders"):
     # -- commands ----------------------------------------------------------------------------
 
     @dm.command(name=_T("on"), description=_T("Get a DM if you have not checked in by a time"))
-    @app_commands.rename(time=_T("time"))
     @app_commands.describe(time=_T("Your local time, such as 20:00"))
     @creator_only()
     async def dm_on(self, interaction: discord.Interaction, time: str) -> None:
         value = await self.bot.services.reminders.set_dm(
-            interaction.guild_id, interaction.user.id, time  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, time
         )
         zone = await self.bot.services.members.timezone_of(
-            interaction.guild_id, interaction.user.id  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id
         )
         await reply(interaction, "discord/checkins/reminders_set.md.j2", time=value, zone=zone)
 
@@ -109,17 +109,17 @@ class RemindersCog(commands.Cog, name="Reminders"):
     @creator_only()
     async def dm_off(self, interaction: discord.Interaction) -> None:
         await self.bot.services.reminders.set_dm(
-            interaction.guild_id, interaction.user.id, None  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, None
         )
         await reply(interaction, "discord/checkins/reminders_set.md.j2", time=None, zone=None)
 
     @reminders.command(name=_T("why"), description=_T("What reminders were sent to you lately"))
     @creator_only()
     async def why(self, interaction: discord.Interaction) -> None:
-        guild_id, user_id = interaction.guild_id, interaction.user.id
-        items = await self.bot.services.reminders.why(guild_id, user_id)  # type: ignore[arg-type]
-        dm_time = await self.bot.services.reminders.dm_time(guild_id, user_id)  # type: ignore[arg-type]
-        zone = await self.bot.services.members.timezone_of(guild_id, user_id)  # type: ignore[arg-type]
+        guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
+        items = await self.bot.services.reminders.why(guild_id, user_id)
+        dm_time = await self.bot.services.reminders.dm_time(guild_id, user_id)
+        zone = await self.bot.services.members.timezone_of(guild_id, user_id)
         await reply(interaction, "discord/checkins/why.md.j2", items=items, dm_time=dm_time,
                     zone=zone)
 

@@ -7,10 +7,11 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
+from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
 from bot.interactions import reply
-from cogs._options import LANGUAGE_CHOICES, timezone_autocomplete
 
 CHANNEL_KIND_CHOICES = [
     app_commands.Choice(name=_T("Announcements"), value="announcements"),
@@ -31,7 +32,7 @@ class SettingsCog(commands.Cog):
         self.bot = bot
 
     async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
-        current = await self.bot.services.guilds.get(interaction.guild_id)  # type: ignore[arg-type]
+        current = await self.bot.services.guilds.get(cogkit.guild_id(interaction))
         await reply(interaction, "discord/settings/view.md.j2", settings=current, changed=changed)
 
     @settings.command(name=_T("view"), description=_T("Show the current settings"))
@@ -40,24 +41,22 @@ class SettingsCog(commands.Cog):
         await self._show(interaction)
 
     @settings.command(name=_T("timezone"), description=_T("Set the program's time zone"))
-    @app_commands.rename(zone=_T("zone"))
     @app_commands.describe(zone=_T("An IANA time zone, for example America/Mexico_City"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
     @manager_only()
     async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
         await self.bot.services.guilds.set_timezone(
-            interaction.guild_id, interaction.user.id, zone  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, zone
         )
         await self._show(interaction, changed="timezone")
 
     @settings.command(name=_T("language"), description=_T("Set the program's default language"))
-    @app_commands.rename(language=_T("language"))
     @app_commands.describe(language=_T("The language used when a member has not chosen one"))
     @app_commands.choices(language=LANGUAGE_CHOICES)
     @manager_only()
     async def language(self, interaction: discord.Interaction, language: str) -> None:
         await self.bot.services.guilds.set_locale(
-            interaction.guild_id, interaction.user.id, language  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, language
         )
         interaction.extras.pop("locale", None)
         await self._show(interaction, changed="language")
@@ -65,19 +64,18 @@ class SettingsCog(commands.Cog):
     @settings.command(
         name=_T("manager-role"), description=_T("Set or clear the role of program managers")
     )
-    @app_commands.rename(role=_T("role"))
     @app_commands.describe(role=_T("Members with this role are managers; leave empty to clear"))
     @manager_only()
     async def manager_role(
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
         await self.bot.services.guilds.set_manager_role(
-            interaction.guild_id, interaction.user.id, role.id if role else None  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, role.id if role else None
         )
         await self._show(interaction, changed="manager_role")
 
     @settings.command(name=_T("channel"), description=_T("Choose where Familia posts"))
-    @app_commands.rename(kind=_T("purpose"), channel=_T("channel"))
+    @app_commands.rename(kind=_T("purpose"))
     @app_commands.describe(
         kind=_T("What Familia posts there"),
         channel=_T("The channel (a category for family channels); leave empty to clear"),
@@ -91,7 +89,7 @@ class SettingsCog(commands.Cog):
         channel: discord.TextChannel | discord.CategoryChannel | None = None,
     ) -> None:
         await self.bot.services.guilds.set_channel(
-            interaction.guild_id,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction),
             interaction.user.id,
             kind,
             channel.id if channel else None,

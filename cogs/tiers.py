@@ -9,20 +9,14 @@ from discord import app_commands
 from discord.app_commands import locale_str as _T
 from discord.ext import commands
 
+from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
+from bot.cogkit import discord_ops as dd
+from bot.cogkit.options import TierArg
 from bot.errors import UserError
 from bot.interactions import reply
 from bot.services.tiers import TierChange
-from cogs import _family_discord as dd
-
-
-async def tier_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    tiers = await interaction.client.services.tiers.list_tiers(interaction.guild_id)  # type: ignore[attr-defined]
-    return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
-            if current.lower() in t.name.lower()][:25]
 
 
 class TiersCog(commands.Cog, name="Tiers"):
@@ -72,9 +66,7 @@ class TiersCog(commands.Cog, name="Tiers"):
             await dd.post(self.bot, family.channel_id, text)
 
     @tier.command(name=_T("define"), description=_T("Create or change a tier"))
-    @app_commands.rename(name=_T("name"), rank=_T("rank"), role=_T("role"), hours=_T("hours"),
-                         diamonds=_T("diamonds"), days=_T("valid-days"),
-                         followers=_T("followers"))
+    @app_commands.rename(days=_T("valid-days"))
     @app_commands.describe(
         name=_T("The tier's name"), rank=_T("Its level: 1 is the lowest"),
         role=_T("A role members of this tier get (optional)"),
@@ -90,48 +82,43 @@ class TiersCog(commands.Cog, name="Tiers"):
         days: app_commands.Range[int, 0, 31] | None = None,
         followers: app_commands.Range[int, 0] | None = None,
     ) -> None:
-        dd.can_give(interaction.guild, [role.id if role else None])  # type: ignore[arg-type]
+        dd.can_give(cogkit.guild(interaction), [role.id if role else None])
         tier = await self.tiers.define(
-            interaction.guild_id, interaction.user.id, name, rank,  # type: ignore[arg-type]
+            cogkit.guild_id(interaction), interaction.user.id, name, rank,
             role.id if role else None, min_hours=hours, min_diamonds=diamonds,
             min_valid_days=days, min_followers=followers,
         )
         await reply(interaction, "discord/families/tiers.md.j2", tiers=[tier], changed=True)
 
     @tier.command(name=_T("delete"), description=_T("Delete a tier"))
-    @app_commands.rename(name=_T("name"))
     @app_commands.describe(name=_T("The tier to delete"))
-    @app_commands.autocomplete(name=tier_autocomplete)
     @manager_only()
-    async def delete(self, interaction: discord.Interaction, name: str) -> None:
-        await self.tiers.delete(interaction.guild_id, interaction.user.id, name)  # type: ignore[arg-type]
-        tiers = await self.tiers.list_tiers(interaction.guild_id)  # type: ignore[arg-type]
+    async def delete(self, interaction: discord.Interaction, name: TierArg) -> None:
+        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name.name)
+        tiers = await self.tiers.list_tiers(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
 
     @tier.command(name=_T("list"), description=_T("The tiers and their thresholds"))
     @creator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
-        tiers = await self.tiers.list_tiers(interaction.guild_id)  # type: ignore[arg-type]
+        tiers = await self.tiers.list_tiers(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
-    @app_commands.rename(member=_T("member"), name=_T("tier"))
-    @app_commands.describe(member=_T("The creator"), name=_T("The tier (empty: no tier)"))
-    @app_commands.autocomplete(name=tier_autocomplete)
+    @app_commands.describe(member=_T("The creator"), tier=_T("The tier (empty: no tier)"))
     @manager_only()
     async def set_(
-        self, interaction: discord.Interaction, member: discord.Member, name: str | None = None
+        self, interaction: discord.Interaction, member: discord.Member, tier: TierArg | None = None
     ) -> None:
         await self._check_roles(member.guild)
-        change = await self.tiers.set_manual(
-            interaction.guild_id, interaction.user.id, member.id, name, self._period(None)  # type: ignore[arg-type]
-        )
+        change = await self.tiers.set_manual(cogkit.guild_id(interaction), interaction.user.id,
+                                             member.id, tier.name if tier else None,
+                                             self._period(None))
         await self._apply_roles(member.guild, [change])
         await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,
                     period=None)
 
     @tier.command(name=_T("sweep"), description=_T("Recompute tiers from a month's progress"))
-    @app_commands.rename(month=_T("month"), apply=_T("apply"))
     @app_commands.describe(month=_T("The month as YYYY-MM (default: last month)"),
                            apply=_T("Apply the changes (default: only show them)"))
     @manager_only()

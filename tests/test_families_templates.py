@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.cogkit.discord_ops import RolePlan
 from bot.errors import NotAllowed, UserError
 from bot.services.families import Agreement, Family, FamilyRequest, Membership, RosterEntry
 from bot.services.kpis import FamilyStats, Quality
 from bot.services.tiers import Tier, TierChange
-from cogs._family_discord import RolePlan
 
 NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)
 FAMILY = Family(1, 9, "Lobos *del* Sur", 20, 21, 10, 500, 600, NOW, None, 3)

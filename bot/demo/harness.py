@@ -184,7 +184,8 @@ class Demo:
         self._mail_seen[address] = self._mail_seen.get(address, 0) + len(found)
         for message in found:
             self.out.write(f"\n  ✉ email to {address}: “{message['Subject']}”\n")
-            text = message.get_body(preferencelist=("plain",)).get_content().strip()
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content().strip() if body is not None else ""
             shown = [line for line in text.splitlines() if line.strip()]
             for line in shown[:lines]:
                 self.out.write(f"  │ {line}\n")

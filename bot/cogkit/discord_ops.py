@@ -1,4 +1,4 @@
-"""The Discord side of families: channels, roles and the role diff (private helper module).
+"""The Discord side of families and tiers: channels, roles and the role diff.
 
 Every call is awaited one after another, so discord.py's rate-limit handling spaces them out.
 A refused call (Forbidden) becomes ``common.bot_missing_permissions`` naming the permission.
@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import discord
 
@@ -120,7 +121,7 @@ async def delete_quietly(*objects: discord.abc.Snowflake | None) -> None:
     for obj in objects:
         if obj is not None:
             try:
-                await obj.delete(reason=REASON)  # type: ignore[attr-defined]
+                await obj.delete(reason=REASON)  # type: ignore[attr-defined]  # a role/channel
             except discord.HTTPException:
                 log.warning("could not delete %r after a failed create", obj)
 
@@ -192,7 +193,9 @@ async def post(
         return None
 
 
-async def dm(user: discord.abc.User | None, content: str, **kwargs) -> discord.Message | None:
+async def dm(
+    user: discord.User | discord.Member | None, content: str, **kwargs: Any
+) -> discord.Message | None:
     if user is None:
         return None
     try:

@@ -1,0 +1,157 @@
+"""Options that arrive typed: a family, a tier, a campaign (with their autocomplete), a day, a
+moment on the reader's clock — each with a localised refusal (``families.unknown_family``,
+``common.bad_day`` …), so a cog receives the record or the value, never the text.
+
+What a user may send is accepted exactly as when cogs resolved the text themselves: the value
+autocomplete offers (a family's id, a tier's or campaign's name) or a name typed by hand (a
+family named with digits only is found by name when no family has that id).
+
+Use ``app_commands.Transform[Family, FamilyOption]`` (``| None = None`` when optional).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+
+from bot import timezones
+from bot.checks import is_manager
+from bot.cogkit import guild_id
+from bot.errors import FamiliaError, UserError
+from bot.interactions import familia
+from bot.localtime import parse_day, parse_moment
+from bot.services.campaigns.models import Campaign
+from bot.services.families import Family
+from bot.services.tiers import Tier
+
+T = TypeVar("T")
+Choices = list[app_commands.Choice[str]]
+
+
+class Refused(FamiliaError, app_commands.AppCommandError):
+    """A domain refusal met while reading an option. discord.py hands an ``AppCommandError``
+    to the error handler as it is (anything else it wraps in ``TransformerError``, which
+    would read "bad option"), so the user sees the refusal's own message."""
+
+    def __init__(self, error: FamiliaError) -> None:
+        super().__init__(error.code, **error.params)
+        self.original = error
+
+
+async def _refusing(found: Awaitable[T]) -> T:
+    try:
+        return await found
+    except FamiliaError as exc:
+        raise Refused(exc) from exc
+
+
+# -- autocomplete --------------------------------------------------------------------------
+
+async def family_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
+    found = await familia(interaction).services.families.search(guild_id(interaction), current)
+    return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
+
+
+async def tier_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
+    tiers = await familia(interaction).services.tiers.list_tiers(guild_id(interaction))
+    return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
+            if current.lower() in t.name.lower()][:25]
+
+
+async def campaign_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
+    states = (("draft", "scheduled", "running", "finished") if await is_manager(interaction)
+              else ("scheduled", "running", "finished"))
+    found = await familia(interaction).services.campaigns.search(
+        guild_id(interaction), current, states)
+    return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
+
+
+async def timezone_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
+    return [app_commands.Choice(name=z, value=z) for z in timezones.search(current)]
+
+
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name=_T("English"), value="en"),
+    app_commands.Choice(name=_T("Spanish"), value="es"),
+]
+
+
+# -- transformers --------------------------------------------------------------------------
+
+class PlainFamilyOption(app_commands.Transformer):
+    """A family (not archived) typed by name (or id), without suggestions."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Family:
+        families = familia(interaction).services.families
+        return await _refusing(families.resolve(guild_id(interaction), str(value)))
+
+
+class FamilyOption(PlainFamilyOption):
+    """A family (not archived): its id from autocomplete, or its name typed by hand."""
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await family_autocomplete(interaction, value)
+
+
+class TierOption(app_commands.Transformer):
+    """A tier, by name (any case)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Tier:
+        tiers = familia(interaction).services.tiers
+        return await _refusing(tiers.get(guild_id(interaction), str(value)))
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await tier_autocomplete(interaction, value)
+
+
+class CampaignOption(app_commands.Transformer):
+    """A campaign: its name (any case), or its id."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Campaign:
+        campaigns = familia(interaction).services.campaigns
+        return await _refusing(campaigns.resolve(guild_id(interaction), str(value)))
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await campaign_autocomplete(interaction, value)
+
+
+class DayOption(app_commands.Transformer):
+    """A calendar day written YYYY-MM-DD."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> date:
+        day = parse_day(str(value))
+        if day is None:
+            raise Refused(UserError("common.bad_day", value=str(value)))
+        return day
+
+
+class MomentOption(app_commands.Transformer):
+    """A moment written YYYY-MM-DD HH:MM on the reader's clock (their time zone), as a UTC
+    instant. Whether it may be in the past is the service's rule, not the option's."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> datetime:
+        members = familia(interaction).services.members
+        tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
+        when = parse_moment(str(value), tz)
+        if when is None:
+            raise Refused(UserError("common.bad_moment", value=str(value), timezone=tz))
+        return when
+
+
+FamilyArg = app_commands.Transform[Family, FamilyOption]
+PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
+TierArg = app_commands.Transform[Tier, TierOption]
+CampaignArg = app_commands.Transform[Campaign, CampaignOption]
+DayArg = app_commands.Transform[date, DayOption]
+MomentArg = app_commands.Transform[datetime, MomentOption]

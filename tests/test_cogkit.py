@@ -1,0 +1,62 @@
+"""The cog toolkit: options read into typed values with the refusal a user sees."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+
+import pytest
+from discord import app_commands
+
+from bot.cogkit import guild_id
+from bot.cogkit.options import DayOption, MomentOption, Refused
+from bot.errors import FamiliaError, UserError
+from bot.localtime import parse_day, parse_moment
+from bot.templating import Templates
+
+
+def _interaction(tz: str = "America/Mexico_City", guild: int | None = 1) -> SimpleNamespace:
+    async def timezone_of(guild_id: int, user_id: int) -> str:
+        return tz
+
+    services = SimpleNamespace(members=SimpleNamespace(timezone_of=timezone_of))
+    return SimpleNamespace(guild_id=guild, user=SimpleNamespace(id=2),
+                           client=SimpleNamespace(services=services))
+
+
+def test_guild_id_refuses_outside_a_guild():
+    assert guild_id(_interaction()) == 1
+    with pytest.raises(UserError) as caught:
+        guild_id(_interaction(guild=None))
+    assert caught.value.code == "common.guild_only"
+
+
+def test_parse_day_and_moment():
+    assert parse_day(" 2026-03-05 ") == date(2026, 3, 5)
+    assert parse_day("2026-02-30") is None and parse_day("tomorrow") is None
+    # 18:30 in Mexico City (UTC-6) is 00:30 UTC the next day; 18h30 and 18.30 read the same
+    for text in ("2026-03-05 18:30", "2026-03-05T18h30", " 2026-03-05  18.30 "):
+        assert parse_moment(text, "America/Mexico_City") == datetime(2026, 3, 6, 0, 30,
+                                                                     tzinfo=UTC)
+    for text in ("2026-03-05", "2026-02-30 10:00", "tomorrow 5pm", "2026-03-05 25:00", ""):
+        assert parse_moment(text, "UTC") is None
+
+
+async def test_day_and_moment_options_refuse_in_the_readers_words():
+    assert await DayOption().transform(_interaction(), "2026-03-05") == date(2026, 3, 5)
+    when = await MomentOption().transform(_interaction("Europe/Madrid"), "2026-03-05 18:30")
+    assert when == datetime(2026, 3, 5, 17, 30, tzinfo=UTC)
+    templates = Templates()
+    with pytest.raises(Refused) as day:
+        await DayOption().transform(_interaction(), "5/3/2026")
+    with pytest.raises(Refused) as moment:
+        await MomentOption().transform(_interaction("Europe/Madrid"), "mañana")
+    for refusal in (day.value, moment.value):
+        # discord.py passes an AppCommandError to the error handler as it is
+        assert isinstance(refusal, app_commands.AppCommandError)
+        assert isinstance(refusal, FamiliaError)
+    assert "“5/3/2026” is not a date" in templates.render_error("en", day.value)
+    text = templates.render_error("en", moment.value)
+    assert "I can't read the time “mañana”" in text and "(Europe/Madrid)" in text
+    assert "No entiendo la hora “mañana”" in templates.render_error("es", moment.value)
+    assert "no es una fecha" in templates.render_error("es", day.value)
