@@ -239,7 +239,7 @@ class Database:
     async def version(self) -> int:
         async with self.writer.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
-        return int(row[0])
+        return int(row[0]) if row is not None else 0
 
     async def status(
         self, migrations: list[Migration] | None = None

@@ -41,7 +41,7 @@ async def locale_for(interaction: discord.Interaction) -> str:
         return cached
     services = familia(interaction).services
     chosen = None
-    guild_default = familia(interaction).settings.default_locale
+    guild_default: str = familia(interaction).settings.default_locale
     if interaction.guild_id is not None:
         member = await services.members.get(interaction.guild_id, interaction.user.id)
         chosen = member.locale if member else None
@@ -65,7 +65,9 @@ async def send(
 ) -> None:
     """Reply, or follow up when the interaction was already answered or deferred."""
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+        if content is not None:
+            kwargs["content"] = content
+        await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
 
@@ -94,7 +96,7 @@ def _unwrap(error: Exception) -> Exception:
     while isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         if isinstance(error, app_commands.TransformerError):
             return error
-        error = error.original  # type: ignore[assignment]
+        error = error.original
     return error
 
 
@@ -154,7 +156,7 @@ async def _safe_locale(interaction: discord.Interaction, bot: FamiliaBot) -> str
 def _name(interaction: discord.Interaction) -> str:
     if interaction.command is not None:
         return interaction.command.qualified_name
-    data = interaction.data or {}
+    data: dict[str, Any] = dict(interaction.data or {})
     return str(data.get("custom_id") or data.get("name") or "?")
 
 
@@ -188,7 +190,10 @@ class FamiliaView(discord.ui.View):
 class FamiliaModal(discord.ui.Modal):
     """Base for modals, with the same error handling."""
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # discord.py's Modal.on_error drops the ``item`` parameter of BaseView.on_error
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception
+    ) -> None:
         await handle_error(interaction, error)
 
 

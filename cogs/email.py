@@ -65,7 +65,8 @@ class EmailCog(commands.Cog):
         campaigns=_T("News about campaigns and events"),
         broadcasts=_T("Announcements from the program managers"),
         reminders=_T("Check-in reminders by email"), language=_T("The language of your emails"))
-    @app_commands.choices(day=DAY_CHOICES, language=LANGUAGE_CHOICES)
+    # day's choices are ints and language's strings: one decorator cannot type both
+    @app_commands.choices(day=DAY_CHOICES, language=LANGUAGE_CHOICES)  # type: ignore[misc]
     async def preferences(
         self, interaction: discord.Interaction, digest: bool | None = None,
         day: int | None = None, campaigns: bool | None = None, broadcasts: bool | None = None,

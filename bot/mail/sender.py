@@ -128,9 +128,10 @@ class Sender:
             log.warning("email %s not delivered yet (try %s): %s", row["id"], row["attempts"], exc)
             return outbox.Outcome(row["id"], row["recipient"], row["attempts"], str(exc))
         if self.outbox_dir is not None:
-            self._write_eml(row, data)
+            self._write_eml(self.outbox_dir, row, data)
         return outbox.Outcome(row["id"], row["recipient"], row["attempts"])
 
-    def _write_eml(self, row, data: bytes) -> None:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
-        (self.outbox_dir / f"{row['id']:08d}-{row['kind']}.eml").write_bytes(data)
+    @staticmethod
+    def _write_eml(folder: Path, row, data: bytes) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{row['id']:08d}-{row['kind']}.eml").write_bytes(data)

@@ -54,10 +54,10 @@ class Period:
     @property
     def last(self) -> date | None:
         first = self.first
-        if self.kind == "week":
-            return first + timedelta(days=6)  # type: ignore[operator]
-        if self.kind == "month":
-            return _month_end(first)  # type: ignore[arg-type]
+        if first is not None and self.kind == "week":
+            return first + timedelta(days=6)
+        if first is not None and self.kind == "month":
+            return _month_end(first)
         if self.kind == "range":
             return date.fromisoformat(self.key.split("..")[1])
         return first

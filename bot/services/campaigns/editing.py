@@ -172,7 +172,8 @@ class CampaignEditing(CampaignStore):
             ids = found.audience_ids if audience == found.audience else []
         spec = replace(found.spec(), **{k: v for k, v in changes.items() if v is not None},
                        audience=audience, audience_ids=[] if audience == "all" else ids)
-        spec = replace(spec, **{name: None for name in clear})
+        cleared: dict[str, Any] = {name: None for name in clear}
+        spec = replace(spec, **cleared)
         await self._refuse_locked(found, await self.check(guild_id, spec, existing=found))
         return Edit(found, spec)
 
