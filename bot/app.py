@@ -80,7 +80,7 @@ class FamiliaBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions(
                 everyone=False, roles=False, users=True, replied_user=False
             ),
-            **options,  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]  # discord.py's options, passed through
         )
         self.settings = root.settings
         self.clock = root.clock
@@ -205,6 +205,6 @@ def _yield_between_gateway_events(ws: object) -> None:
         await poll()
         await asyncio.sleep(0)
 
-    poll_event.familia_fair = True  # type: ignore[attr-defined]
-    ws.poll_event = poll_event  # type: ignore[attr-defined]
+    poll_event.familia_fair = True  # type: ignore[attr-defined]  # a mark on the function
+    ws.poll_event = poll_event  # type: ignore[attr-defined]  # the one replaced method
 

@@ -31,7 +31,7 @@ class Denied(app_commands.CheckFailure):
 
 
 def familia(interaction: discord.Interaction) -> FamiliaBot:
-    return interaction.client  # type: ignore[return-value]
+    return interaction.client  # type: ignore[return-value]  # the one client is a FamiliaBot
 
 
 async def locale_for(interaction: discord.Interaction) -> str:

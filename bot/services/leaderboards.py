@@ -87,7 +87,10 @@ def split_range(first: date, last: date) -> tuple[list[str], list[tuple[date, da
 def _range_source(guild_id: int, column: str, period: Period) -> Source:
     """A custom range: whole weeks from their stored totals (each creator's weeks hold exactly
     their check-ins of those local days), the loose days from the check-ins."""
-    weeks, loose = split_range(period.first, period.last)  # type: ignore[arg-type]
+    first, last = period.first, period.last
+    if first is None or last is None:
+        raise ValueError(f"not a range: {period}")
+    weeks, loose = split_range(first, last)
     parts, params = [], []
     if weeks:
         marks = ",".join("?" * len(weeks))

@@ -94,8 +94,9 @@ class MemberService:
         """The language of messages a member did not ask for (DMs, emails, posts about them):
         their choice, else their Discord app's, else the server's."""
         member = await self.get(guild_id, user_id) if user_id else None
-        if member is not None and (member.locale or member.discord_locale):
-            return member.locale or member.discord_locale  # type: ignore[return-value]
+        chosen = (member.locale or member.discord_locale) if member is not None else None
+        if chosen:
+            return chosen
         return (await self.guilds.get(guild_id)).locale
 
     async def timezone_of(self, guild_id: int, user_id: int) -> str:

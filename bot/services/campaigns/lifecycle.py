@@ -92,7 +92,8 @@ class CampaignLifeCycle(CampaignStandings):
                 return False
             for stage in due[:-1]:  # missed while down and already superseded
                 await self._queue(tx, found, stage, skip="superseded")
-            late = now - found.due(latest) > timedelta(hours=1)  # type: ignore[operator]
+            due_at = found.due(latest)
+            late = due_at is not None and now - due_at > timedelta(hours=1)
             posted = await self._queue(tx, found, latest, late=late)
             now_standing = await self.standings(found)
             people, values = now_standing.people, now_standing.values

@@ -280,12 +280,14 @@ def parse_moment(text: str, tz: str, *, end: bool) -> tuple[datetime, bool]:
     A bare end date means the end of that day."""
     match = _DATE.match(text or "")
     try:
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
+        if match is None:
+            raise ValueError(text)
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
         raise UserError("campaigns.bad_date", value=text or "", timezone=tz) from None
-    if match.group(4) is None:  # type: ignore[union-attr]
+    if match.group(4) is None:
         return day_start(day + timedelta(days=1) if end else day, tz), False
-    clock_time = parse_hhmm(match.group(4))  # type: ignore[union-attr]
+    clock_time = parse_hhmm(match.group(4))
     if clock_time is None:
         raise UserError("campaigns.bad_date", value=text, timezone=tz)
     return at_local(day, clock_time, tz), True
