@@ -18,7 +18,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import CampaignArg, PlainFamilyArg, campaign_autocomplete
+from bot.cogkit.options import CampaignArg, PlainFamilyArg
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -207,7 +207,7 @@ class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{p
         service = familia(interaction).services.campaigns
         campaign = await service.get(cogkit.guild_id(interaction), self.campaign_id)
         progress = await service.progress_of(cogkit.guild_id(interaction), interaction.user.id,
-                                             campaign.name)
+                                             campaign)
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
 
 
@@ -331,9 +331,8 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
                           enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES,
                           clear=CLEAR_CHOICES)
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def edit(self, interaction: discord.Interaction, campaign: str,
+    async def edit(self, interaction: discord.Interaction, campaign: CampaignArg,
                    name: str | None = None, start: str | None = None, end: str | None = None,
                    target: float | None = None, family_target: float | None = None,
                    reward_role: discord.Role | None = None, metric: str | None = None,
@@ -352,7 +351,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    "enrolment": enrolment,
                    "reminders": _reminders(reminders) if reminders else None}
         edit = await self.bot.services.campaigns.prepare_edit(
-            guild_id, campaign, changes, tuple(clear.split(",")) if clear else ())
+            campaign, changes, tuple(clear.split(",")) if clear else ())
         found, spec = edit.campaign, edit.spec
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
@@ -400,9 +399,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                       description=_T("Your progress in a campaign, or your family's"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"),
                            family=_T("A family (leaders: your own; managers: any)"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
+    async def progress(self, interaction: discord.Interaction,
+                       campaign: CampaignArg | None = None,
                        family: PlainFamilyArg | None = None) -> None:
         service = self.bot.services.campaigns
         guild_id: int = cogkit.guild_id(interaction)

@@ -402,7 +402,10 @@ async def test_a_draft_can_change_everything(services, program):
     _, osos = program
     c = await services.campaigns.create(
         G, MANAGER, spec(target_family=20.0, reward_role_id=77))
-    edit = services.campaigns.prepare_edit
+    async def edit(guild_id, name, changes, clear=()):  # the campaign as the option reads it
+        found = await services.campaigns.resolve(guild_id, name)
+        return await services.campaigns.prepare_edit(found, changes, clear)
+
     prepared = await edit(G, "march push", {
         "metric": "days", "target_creator": 5.0, "audience": "families",
         "audience_ids": [osos.id], "enrolment": "auto", "reminders": ("lastday",)},
@@ -441,7 +444,10 @@ async def test_a_running_campaign_refuses_new_rules_before_the_form(services, cl
     await services.campaigns.schedule(G, MANAGER, c.id)
     clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=UTC))
     await services.campaigns.sweep()
-    edit = services.campaigns.prepare_edit
+    async def edit(guild_id, name, changes, clear=()):  # the campaign as the option reads it
+        found = await services.campaigns.resolve(guild_id, name)
+        return await services.campaigns.prepare_edit(found, changes, clear)
+
     for changes, clear in [({"metric": "diamonds"}, ()), ({"enrolment": "auto"}, ()),
                            ({"reminders": ()}, ()), ({}, ("target_family",))]:
         with pytest.raises(UserError) as caught:

@@ -62,8 +62,9 @@ async def test_only_leaders_of_the_family_see_a_members_progress(services, lobos
     with pytest.raises(NotAllowed):
         await services.pace.report_for(G, 99, ANA, False)
     with pytest.raises(NotAllowed):
-        await services.pace.family_for(G, LEADER, str(other.id), False)
-    assert (await services.pace.family_for(G, MANAGER, "Osos", True)).id == other.id
+        await services.pace.family_for(G, LEADER, other, False)
+    osos = await services.families.resolve(G, "Osos")
+    assert (await services.pace.family_for(G, MANAGER, osos, True)).id == other.id
 
 
 async def test_weekly_nudge_only_for_opted_in_creators_at_risk_once_a_week(services, lobos,

@@ -152,15 +152,14 @@ class CampaignEditing(CampaignStore):
     # Fields a running campaign may still change (its rules are fixed once people compete).
     RUNNING_EDITABLE = ("description", "reward_text", "ends_at", "last_day", "reward_role_id")
 
-    async def prepare_edit(self, guild_id: int, text: str, changes: dict[str, Any],
+    async def prepare_edit(self, found: Campaign, changes: dict[str, Any],
                            clear: tuple[str, ...] = ()) -> Edit:
-        """The campaign ``text`` names and what it becomes with ``changes`` (Spec fields; None
+        """The campaign and what it becomes with ``changes`` (Spec fields; None
         leaves a field as it is) and the ``clear`` fields emptied — checked as :meth:`update`
         will check it, so a refusal comes before the form opens.
 
         ``audience`` and ``audience_ids`` go together: a new audience without ids keeps the
         current ids only if it is the same kind (every family needs none)."""
-        found = await self.resolve(guild_id, text)
         self._editable(found)
         changes = dict(changes)
         for name in clear:
@@ -174,7 +173,7 @@ class CampaignEditing(CampaignStore):
                        audience=audience, audience_ids=[] if audience == "all" else ids)
         cleared: dict[str, Any] = {name: None for name in clear}
         spec = replace(spec, **cleared)
-        await self._refuse_locked(found, await self.check(guild_id, spec, existing=found))
+        await self._refuse_locked(found, await self.check(found.guild_id, spec, existing=found))
         return Edit(found, spec)
 
     @staticmethod
