@@ -9,7 +9,15 @@ import pytest
 from discord import app_commands
 
 from bot.cogkit import guild_id
-from bot.cogkit.options import DayOption, MomentOption, Refused
+from bot.cogkit.options import (
+    DayOption,
+    FamilyListOption,
+    InferredFamilyListOption,
+    InferredTierListOption,
+    MomentOption,
+    Refused,
+    TierListOption,
+)
 from bot.errors import FamiliaError, UserError
 from bot.localtime import parse_day, parse_moment
 from bot.templating import Templates
@@ -60,3 +68,44 @@ async def test_day_and_moment_options_refuse_in_the_readers_words():
     assert "I can't read the time “mañana”" in text and "(Europe/Madrid)" in text
     assert "No entiendo la hora “mañana”" in templates.render_error("es", moment.value)
     assert "no es una fecha" in templates.render_error("es", day.value)
+
+
+def _listing(audience=None, families=None, tiers=None) -> SimpleNamespace:
+    """An interaction whose command got these options (as text), over a fake program with
+    the family Lobos (id 7) and the tier Gold."""
+    async def resolve(guild_id: int, text: str) -> SimpleNamespace:
+        if text.lower() not in ("lobos", "7"):
+            raise UserError("families.unknown_family", value=text)
+        return SimpleNamespace(id=7, name="Lobos")
+
+    async def get(guild_id: int, name: str) -> SimpleNamespace:
+        if name.lower() != "gold":
+            raise UserError("families.unknown_tier", value=name)
+        return SimpleNamespace(id=3, name="Gold")
+
+    services = SimpleNamespace(families=SimpleNamespace(resolve=resolve),
+                               tiers=SimpleNamespace(get=get))
+    return SimpleNamespace(guild_id=1, user=SimpleNamespace(id=2),
+                           client=SimpleNamespace(services=services),
+                           namespace=SimpleNamespace(audience=audience, families=families,
+                                                     tiers=tiers))
+
+
+async def test_lists_are_read_only_for_the_audience_that_uses_them():
+    found = await FamilyListOption().transform(_listing("families", "Lobos, 7,"), "Lobos, 7,")
+    assert [f.id for f in found] == [7, 7]
+    assert [t.id for t in await TierListOption().transform(_listing("tiers"), "gold")] == [3]
+    with pytest.raises(Refused) as unknown:
+        await FamilyListOption().transform(_listing("families"), "Lobos, Osos")
+    assert (unknown.value.code, unknown.value.params) == ("families.unknown_family",
+                                                          {"value": "Osos"})
+    # an audience that ignores the list: it is not read, so not refused
+    assert await FamilyListOption().transform(_listing("all", "Osos"), "Osos") == []
+    assert await TierListOption().transform(_listing(None, tiers="Plata"), "Plata") == []
+    # /campaign edit with no audience: the first list given is the audience
+    assert [t.id for t in await InferredTierListOption().transform(
+        _listing(None, tiers="gold"), "gold")] == [3]
+    assert await InferredTierListOption().transform(
+        _listing(None, families="Lobos", tiers="Plata"), "Plata") == []
+    with pytest.raises(Refused):
+        await InferredFamilyListOption().transform(_listing(None, families="Osos"), "Osos")

@@ -149,9 +149,68 @@ class MomentOption(app_commands.Transformer):
         return when
 
 
+class _NamesOption(app_commands.Transformer):
+    """Names separated by commas, each read as one record; read only when the command's
+    ``audience`` option picks this list (a list the chosen audience ignores is not refused).
+    ``infer``: with no audience named, the first list given names it (/campaign edit)."""
+
+    kind: str = ""
+    infer = False
+
+    def _read(self, interaction: discord.Interaction) -> bool:
+        given = interaction.namespace  # the options as sent (text), before any transform
+        audience = given.audience
+        if audience is None and self.infer:
+            audience = "families" if given.families else "tiers" if given.tiers else None
+        return audience == self.kind
+
+    @staticmethod
+    def names(value: Any) -> list[str]:
+        return [n.strip() for n in str(value).split(",") if n.strip()]
+
+
+class FamilyListOption(_NamesOption):
+    """Families (not archived) by name or id, separated by commas."""
+
+    kind = "families"
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> list[Family]:
+        if not self._read(interaction):
+            return []
+        families = familia(interaction).services.families
+        return [await _refusing(families.resolve(guild_id(interaction), name))
+                for name in self.names(value)]
+
+
+class TierListOption(_NamesOption):
+    """Tiers by name (any case), separated by commas."""
+
+    kind = "tiers"
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> list[Tier]:
+        if not self._read(interaction):
+            return []
+        tiers = familia(interaction).services.tiers
+        return [await _refusing(tiers.get(guild_id(interaction), name))
+                for name in self.names(value)]
+
+
+class InferredFamilyListOption(FamilyListOption):
+    infer = True
+
+
+class InferredTierListOption(TierListOption):
+    infer = True
+
+
 FamilyArg = app_commands.Transform[Family, FamilyOption]
 PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
 TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
 DayArg = app_commands.Transform[date, DayOption]
 MomentArg = app_commands.Transform[datetime, MomentOption]
+FamilyListArg = app_commands.Transform[list[Family], FamilyListOption]
+TierListArg = app_commands.Transform[list[Tier], TierListOption]
+# /campaign edit: with no audience named, the first list given is the new audience
+InferredFamilyListArg = app_commands.Transform[list[Family], InferredFamilyListOption]
+InferredTierListArg = app_commands.Transform[list[Tier], InferredTierListOption]
