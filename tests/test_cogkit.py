@@ -15,7 +15,11 @@ from bot.cogkit.options import (
     InferredFamilyListOption,
     InferredTierListOption,
     MomentOption,
+    RangeEndOption,
+    RangeStartOption,
     Refused,
+    ScopeFamilyOption,
+    ScopeTierOption,
     TierListOption,
 )
 from bot.errors import FamiliaError, UserError
@@ -109,3 +113,27 @@ async def test_lists_are_read_only_for_the_audience_that_uses_them():
         _listing(None, families="Lobos", tiers="Plata"), "Plata") == []
     with pytest.raises(Refused):
         await InferredFamilyListOption().transform(_listing(None, families="Osos"), "Osos")
+
+
+async def test_leaderboard_options_are_read_only_for_the_scope_and_period_that_use_them():
+    def given(**options):
+        interaction = _listing()
+        interaction.namespace = SimpleNamespace(**{"scope": None, "period": None, "from": None,
+                                                   "to": None, **options})
+        return interaction
+
+    assert await ScopeFamilyOption().transform(given(scope="tier"), "Osos") is None
+    assert await ScopeTierOption().transform(given(), "Plata") is None  # program scope
+    assert (await ScopeFamilyOption().transform(given(scope="family"), "7")).id == 7
+    with pytest.raises(Refused) as unknown:
+        await ScopeTierOption().transform(given(scope="tier"), "Plata")
+    assert unknown.value.code == "families.unknown_tier"
+    # a range's bound: only for a custom period with both bounds (else: range needed)
+    assert await RangeStartOption().transform(given(**{"from": "x", "to": "y"}), "x") is None
+    assert await RangeEndOption().transform(given(period="custom", to="y"), "y") is None
+    bounds = given(period="custom", to="2026-03-02", **{"from": "2026-02-31"})
+    assert await RangeEndOption().transform(bounds, "2026-03-02") == date(2026, 3, 2)
+    with pytest.raises(Refused) as bad:
+        await RangeStartOption().transform(bounds, "2026-02-31")
+    assert (bad.value.code, bad.value.params) == ("leaderboards.bad_date",
+                                                  {"field": "from", "value": "2026-02-31"})

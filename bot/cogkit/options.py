@@ -149,6 +149,61 @@ class MomentOption(app_commands.Transformer):
         return when
 
 
+class ScopeFamilyOption(app_commands.Transformer):
+    """/leaderboard creators: a family as :class:`FamilyOption` reads it, but only for the
+    family scope (another scope ignores the option, so it is not refused: None)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Family | None:
+        if interaction.namespace.scope != "family":
+            return None
+        return await FamilyOption().transform(interaction, value)
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await family_autocomplete(interaction, value)
+
+
+class ScopeTierOption(app_commands.Transformer):
+    """/leaderboard creators: a tier as :class:`TierOption` reads it, only for the tier
+    scope."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Tier | None:
+        if interaction.namespace.scope != "tier":
+            return None
+        return await TierOption().transform(interaction, value)
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await tier_autocomplete(interaction, value)
+
+
+class _RangeDayOption(app_commands.Transformer):
+    """A bound of a custom leaderboard range, YYYY-MM-DD: read only when the period is custom
+    and both bounds are given (else the service says the range is needed, as it always did),
+    refused as ``leaderboards.bad_date`` naming the option."""
+
+    field = ""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> date | None:
+        given = interaction.namespace
+        if given.period != "custom" or not getattr(given, "from") or not given.to:
+            return None
+        day = parse_day(str(value))
+        if day is None:
+            raise Refused(UserError("leaderboards.bad_date", field=self.field, value=str(value)))
+        return day
+
+
+class RangeStartOption(_RangeDayOption):
+    field = "from"
+
+
+class RangeEndOption(_RangeDayOption):
+    field = "to"
+
+
 class _NamesOption(app_commands.Transformer):
     """Names separated by commas, each read as one record; read only when the command's
     ``audience`` option picks this list (a list the chosen audience ignores is not refused).
@@ -209,6 +264,11 @@ TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
 DayArg = app_commands.Transform[date, DayOption]
 MomentArg = app_commands.Transform[datetime, MomentOption]
+# None as well when the scope or the period does not read them
+ScopeFamilyArg = app_commands.Transform[Family, ScopeFamilyOption]
+ScopeTierArg = app_commands.Transform[Tier, ScopeTierOption]
+RangeStartArg = app_commands.Transform[date, RangeStartOption]
+RangeEndArg = app_commands.Transform[date, RangeEndOption]
 FamilyListArg = app_commands.Transform[list[Family], FamilyListOption]
 TierListArg = app_commands.Transform[list[Tier], TierListOption]
 # /campaign edit: with no audience named, the first list given is the new audience
