@@ -14,7 +14,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import FamilyListArg, TierListArg
+from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
 from bot.interactions import (
     FamiliaModal,
     familia,
@@ -153,7 +153,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @manager_only()
     async def new(self, interaction: discord.Interaction, audience: str, routes: str,
                   families: FamilyListArg | None = None, tiers: TierListArg | None = None,
-                  at: str | None = None, everyone: bool = False) -> None:
+                  at: SendAtArg | None = None, everyone: bool = False) -> None:
         services = self.bot.services
         guild_id = cogkit.guild_id(interaction)
         ids: list[int] = []
@@ -164,7 +164,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
         chosen = tuple(routes.split(","))
         request = {"audience": audience, "audience_ids": ids,
                    "routes": chosen, "allow_everyone": everyone,
-                   "send_at": await services.broadcasts.parse_when(
+                   "send_at": await services.broadcasts.check_send_at(
                        guild_id, interaction.user.id, at)}
         await services.broadcasts.check(guild_id, audience, ids, chosen)
         locale = await locale_for(interaction)

@@ -141,12 +141,30 @@ class MomentOption(app_commands.Transformer):
     instant. Whether it may be in the past is the service's rule, not the option's."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> datetime:
-        members = familia(interaction).services.members
-        tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
-        when = parse_moment(str(value), tz)
+        tz, when = await _moment(interaction, str(value))
         if when is None:
             raise Refused(UserError("common.bad_moment", value=str(value), timezone=tz))
         return when
+
+
+class SendAtOption(app_commands.Transformer):
+    """/broadcast new's ``at``: a moment as :class:`MomentOption` reads it, refused as
+    ``broadcasts.bad_time``; blank is None (send now)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> datetime | None:
+        if not str(value).strip():
+            return None
+        tz, when = await _moment(interaction, str(value))
+        if when is None:
+            raise Refused(UserError("broadcasts.bad_time", value=str(value), timezone=tz))
+        return when
+
+
+async def _moment(interaction: discord.Interaction, text: str) -> tuple[str, datetime | None]:
+    """The reader's time zone, and ``text`` read on their clock (None: unreadable)."""
+    members = familia(interaction).services.members
+    tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
+    return tz, parse_moment(text, tz)
 
 
 class ScopeFamilyOption(app_commands.Transformer):
@@ -264,6 +282,7 @@ TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
 DayArg = app_commands.Transform[date, DayOption]
 MomentArg = app_commands.Transform[datetime, MomentOption]
+SendAtArg = app_commands.Transform[datetime, SendAtOption]  # None as well: blank
 # None as well when the scope or the period does not read them
 ScopeFamilyArg = app_commands.Transform[Family, ScopeFamilyOption]
 ScopeTierArg = app_commands.Transform[Tier, ScopeTierOption]
