@@ -20,6 +20,7 @@ from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     CampaignArg,
+    CampaignDateArg,
     FamilyListArg,
     InferredFamilyListArg,
     InferredTierListArg,
@@ -302,8 +303,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
                           enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES)
     @manager_only()
-    async def new(self, interaction: discord.Interaction, name: str, metric: str, start: str,
-                  end: str, target: float | None = None, family_target: float | None = None,
+    async def new(self, interaction: discord.Interaction, name: str, metric: str,
+                  start: CampaignDateArg, end: CampaignDateArg, target: float | None = None,
+                  family_target: float | None = None,
                   audience: str = "all", families: FamilyListArg | None = None,
                   tiers: TierListArg | None = None, enrolment: str = "optin",
                   reminders: str = "midway,3days,lastday",
@@ -339,7 +341,8 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                           clear=CLEAR_CHOICES)
     @manager_only()
     async def edit(self, interaction: discord.Interaction, campaign: CampaignArg,
-                   name: str | None = None, start: str | None = None, end: str | None = None,
+                   name: str | None = None, start: CampaignDateArg | None = None,
+                   end: CampaignDateArg | None = None,
                    target: float | None = None, family_target: float | None = None,
                    reward_role: discord.Role | None = None, metric: str | None = None,
                    audience: str | None = None,

@@ -23,7 +23,7 @@ from bot.cogkit.options import (
     TierListOption,
 )
 from bot.errors import FamiliaError, UserError
-from bot.localtime import parse_day, parse_moment
+from bot.localtime import parse_day, parse_local, parse_moment
 from bot.templating import Templates
 
 
@@ -137,3 +137,14 @@ async def test_leaderboard_options_are_read_only_for_the_scope_and_period_that_u
         await RangeStartOption().transform(bounds, "2026-02-31")
     assert (bad.value.code, bad.value.params) == ("leaderboards.bad_date",
                                                   {"field": "from", "value": "2026-02-31"})
+
+
+def test_campaign_dates_are_days_or_moments_read_in_the_campaigns_zone():
+    day, timed = parse_local(" 2026-3-5 "), parse_local("2026-03-05T18h30")
+    assert (str(day), str(timed)) == ("2026-03-05", "2026-03-05 18:30")
+    # a bare day begins at its start and, as an end, means the end of that day
+    assert day.start("America/Mexico_City") == datetime(2026, 3, 5, 6, 0, tzinfo=UTC)
+    assert day.end("America/Mexico_City") == datetime(2026, 3, 6, 6, 0, tzinfo=UTC)
+    assert timed.start("UTC") == timed.end("UTC") == datetime(2026, 3, 5, 18, 30, tzinfo=UTC)
+    for text in ("3rd of March", "2026-02-30", "2026-03-05 25:00", ""):
+        assert parse_local(text) is None

@@ -24,7 +24,7 @@ from bot.checks import is_manager
 from bot.cogkit import guild_id
 from bot.errors import FamiliaError, UserError
 from bot.interactions import familia
-from bot.localtime import parse_day, parse_moment
+from bot.localtime import LocalMoment, parse_day, parse_local, parse_moment
 from bot.services.campaigns.models import Campaign
 from bot.services.families import Family
 from bot.services.tiers import Tier
@@ -222,6 +222,31 @@ class RangeEndOption(_RangeDayOption):
     field = "to"
 
 
+class CampaignDateOption(app_commands.Transformer):
+    """A campaign's start or end: YYYY-MM-DD, or YYYY-MM-DD HH:MM for a time, on the
+    campaign's clock. Which instant it is (a bare end date means the end of that day) is the
+    campaign's rule, read in its zone; an unreadable one is refused naming that zone (the
+    server's, or an edited campaign's own)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> LocalMoment:
+        found = parse_local(str(value))
+        if found is None:
+            raise Refused(UserError("campaigns.bad_date", value=str(value),
+                                    timezone=await _campaign_zone(interaction)))
+        return found
+
+
+async def _campaign_zone(interaction: discord.Interaction) -> str:
+    services = familia(interaction).services
+    named = interaction.namespace.campaign  # /campaign edit: the campaign keeps its zone
+    if named:
+        try:
+            return (await services.campaigns.resolve(guild_id(interaction), str(named))).timezone
+        except FamiliaError:
+            pass  # refused by its own option
+    return (await services.guilds.get(guild_id(interaction))).timezone
+
+
 class _NamesOption(app_commands.Transformer):
     """Names separated by commas, each read as one record; read only when the command's
     ``audience`` option picks this list (a list the chosen audience ignores is not refused).
@@ -282,6 +307,7 @@ TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
 DayArg = app_commands.Transform[date, DayOption]
 MomentArg = app_commands.Transform[datetime, MomentOption]
+CampaignDateArg = app_commands.Transform[LocalMoment, CampaignDateOption]
 SendAtArg = app_commands.Transform[datetime, SendAtOption]  # None as well: blank
 # None as well when the scope or the period does not read them
 ScopeFamilyArg = app_commands.Transform[Family, ScopeFamilyOption]
