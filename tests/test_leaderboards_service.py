@@ -163,7 +163,7 @@ async def test_family_and_tier_scopes(services, lobos):
     assert ranks(await lb.board(G, "hours", WEEK, "family", other.id, viewer_id=ANA)) == [
         (1, EVA, 9)]
     gold = await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=50)
-    await services.tiers.set_manual(G, MANAGER, ANA, gold.name, "2026-03")
+    await services.tiers.set_manual(G, MANAGER, ANA, gold, "2026-03")
     assert ranks(await lb.board(G, "hours", WEEK, "tier", gold.id)) == [(1, ANA, 2)]
 
 
