@@ -7,6 +7,11 @@ autocomplete offers (a family's id, a tier's or campaign's name) or a name typed
 family named with digits only is found by name when no family has that id).
 
 Use ``app_commands.Transform[Family, FamilyOption]`` (``| None = None`` when optional).
+
+An option that another option of the command can make irrelevant (a family for the tier
+scope, a list of families for every family, a range's day for "this week") reads
+``interaction.namespace`` — the options as sent — and is not read then (None, or an empty
+list), so it is never refused for a value the command ignores, as before.
 """
 
 from __future__ import annotations
