@@ -8,6 +8,7 @@ the length of the gap; times that happen twice (clocks go back) mean the first o
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -81,3 +82,46 @@ def parse_moment(text: str | None, tz: str) -> datetime | None:
     except ValueError:
         return None
     return None if clock_time is None else at_local(day, clock_time, tz)
+
+
+_LOCAL = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\S+))?\s*$")
+
+
+@dataclass(frozen=True)
+class LocalMoment:
+    """A day, with or without a time of day, on a clock not named yet ('2026-03-05' or
+    '2026-03-05 18:30'): which instant it is depends on the zone it is read in."""
+
+    day: date
+    time: time | None = None
+
+    def __str__(self) -> str:
+        if self.time is None:
+            return self.day.isoformat()
+        return f"{self.day.isoformat()} {self.time:%H:%M}"
+
+    def start(self, tz: str) -> datetime:
+        """As a beginning: a bare day begins at its start."""
+        return day_start(self.day, tz) if self.time is None else at_local(self.day, self.time, tz)
+
+    def end(self, tz: str) -> datetime:
+        """As an end: a bare day means the end of that day."""
+        if self.time is None:
+            return day_start(self.day + timedelta(days=1), tz)
+        return at_local(self.day, self.time, tz)
+
+
+def parse_local(text: str | None) -> LocalMoment | None:
+    """'YYYY-MM-DD', or 'YYYY-MM-DD HH:MM' (the time as :func:`parse_hhmm` reads it), else
+    None."""
+    match = _LOCAL.match(text or "")
+    if match is None:
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    if match.group(4) is None:
+        return LocalMoment(day)
+    clock_time = parse_hhmm(match.group(4))
+    return None if clock_time is None else LocalMoment(day, clock_time)

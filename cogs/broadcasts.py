@@ -14,6 +14,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
 from bot.interactions import (
     FamiliaModal,
     familia,
@@ -44,10 +45,6 @@ AUDIENCE_CHOICES = [
 
 
 label = labels(LABELS)
-
-
-def _names(text: str | None) -> list[str]:
-    return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
 class TextModal(FamiliaModal):
@@ -155,21 +152,19 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @app_commands.choices(audience=AUDIENCE_CHOICES, routes=ROUTE_CHOICES)
     @manager_only()
     async def new(self, interaction: discord.Interaction, audience: str, routes: str,
-                  families: str | None = None, tiers: str | None = None,
-                  at: str | None = None, everyone: bool = False) -> None:
+                  families: FamilyListArg | None = None, tiers: TierListArg | None = None,
+                  at: SendAtArg | None = None, everyone: bool = False) -> None:
         services = self.bot.services
         guild_id = cogkit.guild_id(interaction)
         ids: list[int] = []
         if audience == "families":
-            ids = [(await services.families.resolve(guild_id, n)).id
-                   for n in _names(families)]
+            ids = [f.id for f in families or []]
         elif audience == "tiers":
-            ids = [(await services.tiers.get(guild_id, n)).id
-                   for n in _names(tiers)]
+            ids = [t.id for t in tiers or []]
         chosen = tuple(routes.split(","))
         request = {"audience": audience, "audience_ids": ids,
                    "routes": chosen, "allow_everyone": everyone,
-                   "send_at": await services.broadcasts.parse_when(
+                   "send_at": await services.broadcasts.check_send_at(
                        guild_id, interaction.user.id, at)}
         await services.broadcasts.check(guild_id, audience, ids, chosen)
         locale = await locale_for(interaction)

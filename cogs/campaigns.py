@@ -18,7 +18,15 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import CampaignArg, PlainFamilyArg, campaign_autocomplete
+from bot.cogkit.options import (
+    CampaignArg,
+    CampaignDateArg,
+    FamilyListArg,
+    InferredFamilyListArg,
+    InferredTierListArg,
+    PlainFamilyArg,
+    TierListArg,
+)
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -36,6 +44,8 @@ from bot.services.campaigns import (
     Post,
     Spec,
 )
+from bot.services.families import Family
+from bot.services.tiers import Tier
 from bot.text import split_text
 from cogs._campaign_posts import CampaignPoster, results_file
 
@@ -78,8 +88,14 @@ CLEAR_CHOICES = [
 label = labels(LABELS)
 
 
-def _names(text: str | None) -> list[str]:
-    return [n.strip() for n in (text or "").split(",") if n.strip()]
+def _ids(audience: str | None, families: list[Family] | None, tiers: list[Tier] | None
+         ) -> list[int]:
+    """The ids of the list the audience reads (the other list is not read)."""
+    if audience == "families":
+        return [f.id for f in families or []]
+    if audience == "tiers":
+        return [t.id for t in tiers or []]
+    return []
 
 
 def _reminders(choice: str) -> tuple[str, ...]:
@@ -207,7 +223,7 @@ class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{p
         service = familia(interaction).services.campaigns
         campaign = await service.get(cogkit.guild_id(interaction), self.campaign_id)
         progress = await service.progress_of(cogkit.guild_id(interaction), interaction.user.id,
-                                             campaign.name)
+                                             campaign)
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
 
 
@@ -269,15 +285,6 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                                       ProgressButton, ResultsButton)
         self.bot.jobs.remove(JOB_ID)
 
-    async def _ids(self, guild_id: int, audience: str, families: str | None,
-                   tiers: str | None) -> list[int]:
-        services = self.bot.services
-        if audience == "families":
-            return [(await services.families.resolve(guild_id, n)).id for n in _names(families)]
-        if audience == "tiers":
-            return [(await services.tiers.get(guild_id, n)).id for n in _names(tiers)]
-        return []
-
     @campaign.command(name=_T("new"), description=_T("Create a campaign and preview it"))
     @app_commands.describe(
         name=_T("A short name creators will recognise"),
@@ -296,16 +303,17 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
                           enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES)
     @manager_only()
-    async def new(self, interaction: discord.Interaction, name: str, metric: str, start: str,
-                  end: str, target: float | None = None, family_target: float | None = None,
-                  audience: str = "all", families: str | None = None,
-                  tiers: str | None = None, enrolment: str = "optin",
+    async def new(self, interaction: discord.Interaction, name: str, metric: str,
+                  start: CampaignDateArg, end: CampaignDateArg, target: float | None = None,
+                  family_target: float | None = None,
+                  audience: str = "all", families: FamilyListArg | None = None,
+                  tiers: TierListArg | None = None, enrolment: str = "optin",
                   reminders: str = "midway,3days,lastday",
                   reward_role: discord.Role | None = None) -> None:
         guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
         spec = Spec(name, metric, start, end, target, family_target, audience,
-                    await self._ids(guild_id, audience, families, tiers), enrolment,
+                    _ids(audience, families, tiers), enrolment,
                     _reminders(reminders), reward_role.id if reward_role else None)
         await self.bot.services.campaigns.check(guild_id, spec)  # refuse before the modal
         locale = await locale_for(interaction)
@@ -331,20 +339,22 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
                           enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES,
                           clear=CLEAR_CHOICES)
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @manager_only()
-    async def edit(self, interaction: discord.Interaction, campaign: str,
-                   name: str | None = None, start: str | None = None, end: str | None = None,
+    async def edit(self, interaction: discord.Interaction, campaign: CampaignArg,
+                   name: str | None = None, start: CampaignDateArg | None = None,
+                   end: CampaignDateArg | None = None,
                    target: float | None = None, family_target: float | None = None,
                    reward_role: discord.Role | None = None, metric: str | None = None,
-                   audience: str | None = None, families: str | None = None,
-                   tiers: str | None = None, enrolment: str | None = None,
+                   audience: str | None = None,
+                   families: InferredFamilyListArg | None = None,
+                   tiers: InferredTierListArg | None = None, enrolment: str | None = None,
                    reminders: str | None = None, clear: str | None = None) -> None:
-        guild_id: int = cogkit.guild_id(interaction)
         check_reward_role(interaction.guild, reward_role)
-        kind = audience or ("families" if families else "tiers" if tiers else None)
-        ids = await self._ids(guild_id, kind, families, tiers) if kind and (
-            families or tiers) else None
+        # with no audience named, the first list given is the new audience
+        kind = audience or ("families" if families is not None
+                            else "tiers" if tiers is not None else None)
+        ids = _ids(kind, families, tiers) if kind and (
+            families is not None or tiers is not None) else None
         changes = {"name": name, "start": start, "end": end, "target_creator": target,
                    "target_family": family_target,
                    "reward_role_id": reward_role.id if reward_role else None,
@@ -352,7 +362,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                    "enrolment": enrolment,
                    "reminders": _reminders(reminders) if reminders else None}
         edit = await self.bot.services.campaigns.prepare_edit(
-            guild_id, campaign, changes, tuple(clear.split(",")) if clear else ())
+            campaign, changes, tuple(clear.split(",")) if clear else ())
         found, spec = edit.campaign, edit.spec
         locale = await locale_for(interaction)
         await interaction.response.send_modal(DetailsModal(self.bot, locale, spec, found.id))
@@ -400,9 +410,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                       description=_T("Your progress in a campaign, or your family's"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"),
                            family=_T("A family (leaders: your own; managers: any)"))
-    @app_commands.autocomplete(campaign=campaign_autocomplete)
     @creator_only()
-    async def progress(self, interaction: discord.Interaction, campaign: str | None = None,
+    async def progress(self, interaction: discord.Interaction,
+                       campaign: CampaignArg | None = None,
                        family: PlainFamilyArg | None = None) -> None:
         service = self.bot.services.campaigns
         guild_id: int = cogkit.guild_id(interaction)

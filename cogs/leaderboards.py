@@ -19,7 +19,7 @@ from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import family_autocomplete, tier_autocomplete
+from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
@@ -173,12 +173,12 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         former=_T("Managers: include people who left"),
     )
     @app_commands.choices(metric=METRIC_CHOICES, period=PERIOD_CHOICES, scope=SCOPE_CHOICES)
-    @app_commands.autocomplete(family=family_autocomplete, tier=tier_autocomplete)
     @creator_only()
     async def creators(
         self, interaction: discord.Interaction, metric: str = "hours",
-        period: str = "this_week", scope: str = "program", family: str | None = None,
-        tier: str | None = None, start: str | None = None, end: str | None = None,
+        period: str = "this_week", scope: str = "program",
+        family: ScopeFamilyArg | None = None, tier: ScopeTierArg | None = None,
+        start: RangeStartArg | None = None, end: RangeEndArg | None = None,
         former: bool = False,
     ) -> None:
         board = await self.bot.services.leaderboards.open(

@@ -17,7 +17,7 @@ from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.cogkit.buttons import labels
-from bot.cogkit.options import family_autocomplete
+from bot.cogkit.options import FamilyArg
 from bot.interactions import locale_for, reply
 
 log = logging.getLogger("familia.progress")
@@ -66,9 +66,9 @@ class ProgressCog(commands.Cog, name="Progress"):
 
     @progress.command(name=_T("family"), description=_T("A family's hours and diamonds by week"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
-    async def family(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def family(self, interaction: discord.Interaction,
+                     family: FamilyArg | None = None) -> None:
         pace = self.bot.services.pace
         found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))
@@ -87,9 +87,9 @@ class ProgressCog(commands.Cog, name="Progress"):
     @progress.command(name=_T("risk"),
                       description=_T("Creators not on pace for their tier this month"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))
-    @app_commands.autocomplete(family=family_autocomplete)
     @leader_or_manager()
-    async def risk(self, interaction: discord.Interaction, family: str | None = None) -> None:
+    async def risk(self, interaction: discord.Interaction,
+                   family: FamilyArg | None = None) -> None:
         pace = self.bot.services.pace
         found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))

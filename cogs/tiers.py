@@ -94,7 +94,7 @@ class TiersCog(commands.Cog, name="Tiers"):
     @app_commands.describe(name=_T("The tier to delete"))
     @manager_only()
     async def delete(self, interaction: discord.Interaction, name: TierArg) -> None:
-        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name.name)
+        await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name)
         tiers = await self.tiers.list_tiers(cogkit.guild_id(interaction))
         await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
 
@@ -112,7 +112,7 @@ class TiersCog(commands.Cog, name="Tiers"):
     ) -> None:
         await self._check_roles(member.guild)
         change = await self.tiers.set_manual(cogkit.guild_id(interaction), interaction.user.id,
-                                             member.id, tier.name if tier else None,
+                                             member.id, tier,
                                              self._period(None))
         await self._apply_roles(member.guild, [change])
         await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,

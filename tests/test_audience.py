@@ -22,7 +22,7 @@ async def test_audiences_by_kind(services):
     await _join(services, gone, 31)
     await services.families.archive(G, MANAGER, gone.id)
     gold = await services.tiers.define(G, MANAGER, "Gold", 1)
-    await services.tiers.set_manual(G, MANAGER, 11, gold.name, "2026-03")
+    await services.tiers.set_manual(G, MANAGER, 11, gold, "2026-03")
 
     db = services.db
     assert await audience.creators(db, G, "all", []) == {10: red.id, 11: red.id, 20: blue.id,

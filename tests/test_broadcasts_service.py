@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from bot.cogkit.options import Refused, SendAtOption
 from bot.errors import UserError
 from bot.services.families import AGREEMENT_VERSION
 from bot.text import PART_LIMIT, split_text
@@ -68,11 +70,22 @@ async def test_bad_input_is_refused_and_nothing_is_stored(services, program, clo
                        ) == "broadcasts.too_long"
     assert await _code(b.draft(G, MANAGER, "   ", "all", [], ("channel",), False, None)
                        ) == "broadcasts.empty_text"
-    assert await _code(b.parse_when(G, MANAGER, "2026-03-02 14:59")) == "broadcasts.in_past"
-    assert await _code(b.parse_when(G, MANAGER, "tomorrow 5pm")) == "broadcasts.bad_time"
-    assert await _code(b.parse_when(G, MANAGER, "2026-02-30 10:00")) == "broadcasts.bad_time"
+
+    async def parse_when(guild_id, user_id, text):
+        """``at`` as /broadcast new reads it: the option (its refusal), the service's check."""
+        author = SimpleNamespace(guild_id=guild_id, user=SimpleNamespace(id=user_id),
+                                 client=SimpleNamespace(services=services))
+        try:
+            when = await SendAtOption().transform(author, text)
+        except Refused as refused:
+            raise refused.original from None
+        return await b.check_send_at(guild_id, user_id, when)
+
+    assert await _code(parse_when(G, MANAGER, "2026-03-02 14:59")) == "broadcasts.in_past"
+    assert await _code(parse_when(G, MANAGER, "tomorrow 5pm")) == "broadcasts.bad_time"
+    assert await _code(parse_when(G, MANAGER, "2026-02-30 10:00")) == "broadcasts.bad_time"
     assert await services.db.fetchval("SELECT count(*) FROM broadcasts") == 0
-    when = await b.parse_when(G, MANAGER, "2026-03-02 15:30")
+    when = await parse_when(G, MANAGER, "2026-03-02 15:30")
     assert when == clock.now() + timedelta(minutes=30)
 
 

@@ -7,10 +7,13 @@ import csv
 import io
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from bot.cogkit.options import CampaignDateOption, Refused
 from bot.errors import NotAllowed, UserError
+from bot.localtime import LocalMoment, parse_local
 from bot.services.campaigns import MANAGERS, Spec
 from bot.services.campaigns.arithmetic import Uplift, best_streak, group, ranked
 from bot.services.families import AGREEMENT_VERSION
@@ -45,10 +48,35 @@ async def program(services):
     return lobos, osos
 
 
+BASE = {"name": "March push", "metric": "hours", "start": "2026-03-03", "end": "2026-03-16",
+        "target_creator": 10.0}
+
+
+def local(text: str) -> LocalMoment:
+    """A campaign date as the start/end options read it (written readably here)."""
+    found = parse_local(text)
+    assert found is not None, text
+    return found
+
+
 def spec(**changes) -> Spec:
-    base = {"name": "March push", "metric": "hours", "start": "2026-03-03",
-            "end": "2026-03-16", "target_creator": 10.0}
-    return Spec(**(base | changes))
+    fields = BASE | changes
+    return Spec(**fields | {"start": local(fields["start"]), "end": local(fields["end"])})
+
+
+async def requested(services, **changes) -> Spec:
+    """What /campaign new hands the service: the dates read by their option (which refuses
+    an unreadable one in the campaign's words)."""
+    fields = BASE | changes
+    author = SimpleNamespace(guild_id=G, user=SimpleNamespace(id=MANAGER),
+                             client=SimpleNamespace(services=services),
+                             namespace=SimpleNamespace(campaign=None))
+    try:
+        dates = {name: await CampaignDateOption().transform(author, fields[name])
+                 for name in ("start", "end")}
+    except Refused as refused:
+        raise refused.original from None
+    return Spec(**fields | dates)
 
 
 async def count(services, table):
@@ -74,7 +102,7 @@ async def count(services, table):
 ])
 async def test_bad_requests_are_refused_and_nothing_is_stored(services, program, changes, code):
     with pytest.raises(UserError) as caught:
-        await services.campaigns.create(G, MANAGER, spec(**changes))
+        await services.campaigns.create(G, MANAGER, await requested(services, **changes))
     assert caught.value.code == code
     assert await count(services, "campaigns") == 0
 
@@ -169,7 +197,7 @@ async def test_running_campaign_keeps_its_rules(services, clock, program):
         await services.campaigns.update(G, MANAGER, c.id, replace(c.spec(), target_creator=5.0))
     assert caught.value.code == "campaigns.locked_while_running"
     edited = await services.campaigns.update(
-        G, MANAGER, c.id, replace(c.spec(), end="2026-03-20", description="Longer now"))
+        G, MANAGER, c.id, replace(c.spec(), end=local("2026-03-20"), description="Longer now"))
     assert (edited.last_day, edited.description) == (date(2026, 3, 20), "Longer now")
     assert await count(services, "campaign_enrolments") == 6  # automatic: every roster
     with pytest.raises(UserError) as caught:
@@ -402,7 +430,10 @@ async def test_a_draft_can_change_everything(services, program):
     _, osos = program
     c = await services.campaigns.create(
         G, MANAGER, spec(target_family=20.0, reward_role_id=77))
-    edit = services.campaigns.prepare_edit
+    async def edit(guild_id, name, changes, clear=()):  # the campaign as the option reads it
+        found = await services.campaigns.resolve(guild_id, name)
+        return await services.campaigns.prepare_edit(found, changes, clear)
+
     prepared = await edit(G, "march push", {
         "metric": "days", "target_creator": 5.0, "audience": "families",
         "audience_ids": [osos.id], "enrolment": "auto", "reminders": ("lastday",)},
@@ -441,12 +472,15 @@ async def test_a_running_campaign_refuses_new_rules_before_the_form(services, cl
     await services.campaigns.schedule(G, MANAGER, c.id)
     clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=UTC))
     await services.campaigns.sweep()
-    edit = services.campaigns.prepare_edit
+    async def edit(guild_id, name, changes, clear=()):  # the campaign as the option reads it
+        found = await services.campaigns.resolve(guild_id, name)
+        return await services.campaigns.prepare_edit(found, changes, clear)
+
     for changes, clear in [({"metric": "diamonds"}, ()), ({"enrolment": "auto"}, ()),
                            ({"reminders": ()}, ()), ({}, ("target_family",))]:
         with pytest.raises(UserError) as caught:
             await edit(G, "March push", changes, clear)
         assert caught.value.code == "campaigns.locked_while_running"
-    spec_now = (await edit(G, "March push", {"end": "2026-03-20"}, ("reward_role_id",))).spec
+    spec_now = (await edit(G, "March push", {"end": local("2026-03-20")}, ("reward_role_id",))).spec
     edited = await services.campaigns.update(G, MANAGER, c.id, spec_now)
     assert (edited.reward_role_id, edited.last_day) == (None, date(2026, 3, 20))

@@ -147,13 +147,15 @@ async def lobos(services, clock, members=(20, 21, 22)):
 
 async def test_leader_digest_names_top_performers_slipping_members_and_campaigns(
         services, smtp, clock):
+    from bot.localtime import parse_local
     from bot.services.campaigns.models import Spec
 
     await lobos(services, clock)
     await verified(services, 10, LENA)
     clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
     campaign = await services.campaigns.create(1, 99, Spec(
-        name="Spring push", metric="hours", start="2026-02-23", end="2026-03-08",
+        name="Spring push", metric="hours", start=parse_local("2026-02-23"),
+        end=parse_local("2026-03-08"),
         target_creator=5.0, target_family=20.0, enrolment="auto"))
     await services.campaigns.schedule(1, 99, campaign.id)
     for day in (17, 18, 19):  # the week before: Caro 3 days, Dani 2, Bea 1
@@ -190,6 +192,7 @@ async def test_leader_digest_names_top_performers_slipping_members_and_campaigns
 
 
 async def test_creator_digest_shows_tier_pace_and_campaign_standing(services, smtp, clock):
+    from bot.localtime import parse_local
     from bot.services.campaigns.models import Spec
 
     await lobos(services, clock, members=(20, 21))
@@ -198,7 +201,8 @@ async def test_creator_digest_shows_tier_pace_and_campaign_standing(services, sm
     await verified(services, 20, "bea@example.org", weekly_digest=True, locale="es")
     clock.set(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
     campaign = await services.campaigns.create(1, 99, Spec(
-        name="Marzo", metric="hours", start="2026-03-06", end="2026-03-20",
+        name="Marzo", metric="hours", start=parse_local("2026-03-06"),
+        end=parse_local("2026-03-20"),
         target_creator=20.0, enrolment="auto"))
     await services.campaigns.schedule(1, 99, campaign.id)
     clock.set(datetime(2026, 3, 6, 1, 0, tzinfo=UTC))

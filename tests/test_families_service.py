@@ -212,7 +212,7 @@ async def test_capacity_and_expected_roles(services):
     )
     assert (await services.families.set_capacity(G, MANAGER, family.id, 2)).full
     tier = await services.tiers.define(G, MANAGER, "Gold", 1, role_id=700)
-    await services.tiers.set_manual(G, MANAGER, ANA, tier.name, "2026-03")
+    await services.tiers.set_manual(G, MANAGER, ANA, tier, "2026-03")
     roles = await services.families.expected_roles(G)
     expected, managed = roles.by_member, roles.managed
     assert expected == {LEADER: {600}, ANA: {600, 700}}

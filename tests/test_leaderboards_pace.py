@@ -14,9 +14,9 @@ async def lobos(services):
 
 
 async def test_pace_projects_the_month_and_the_daily_need(services, lobos, templates):
-    await services.tiers.define(G, MANAGER, "Silver", 1, min_hours=10)
+    silver = await services.tiers.define(G, MANAGER, "Silver", 1, min_hours=10)
     await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=60, min_diamonds=1000)
-    await services.tiers.set_manual(G, MANAGER, ANA, "Silver", "2026-03")
+    await services.tiers.set_manual(G, MANAGER, ANA, silver, "2026-03")
     await stat(services, ANA, date(2026, 2, 20), 6, diamonds=50)
     await stat(services, ANA, date(2026, 3, 1), 1.5, diamonds=400)
     await stat(services, ANA, date(2026, 3, 2), 2, diamonds=400)
@@ -41,8 +41,8 @@ async def test_pace_projects_the_month_and_the_daily_need(services, lobos, templ
 async def test_at_risk_lists_members_whose_pace_misses_their_tier(services, lobos, templates):
     assert await services.pace.at_risk(G, lobos.id) == []  # no tiers: nobody at risk
     await services.tiers.define(G, MANAGER, "Silver", 1, min_hours=40)
-    await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=100)
-    await services.tiers.set_manual(G, MANAGER, BEN, "Gold", "2026-03")
+    gold = await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=100)
+    await services.tiers.set_manual(G, MANAGER, BEN, gold, "2026-03")
     await stat(services, ANA, date(2026, 3, 2), 5)   # 77.5 h projected: keeps to Silver
     await stat(services, BEN, date(2026, 3, 2), 5)   # holds Gold, 77.5 < 100: at risk
     risks = await services.pace.at_risk(G, lobos.id)
@@ -62,8 +62,9 @@ async def test_only_leaders_of_the_family_see_a_members_progress(services, lobos
     with pytest.raises(NotAllowed):
         await services.pace.report_for(G, 99, ANA, False)
     with pytest.raises(NotAllowed):
-        await services.pace.family_for(G, LEADER, str(other.id), False)
-    assert (await services.pace.family_for(G, MANAGER, "Osos", True)).id == other.id
+        await services.pace.family_for(G, LEADER, other, False)
+    osos = await services.families.resolve(G, "Osos")
+    assert (await services.pace.family_for(G, MANAGER, osos, True)).id == other.id
 
 
 async def test_weekly_nudge_only_for_opted_in_creators_at_risk_once_a_week(services, lobos,

@@ -2,9 +2,11 @@
 leavers, family against family, all-time history, scheduled-post claims."""
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
 import pytest
 
+from bot.cogkit.options import RangeEndOption, RangeStartOption, Refused
 from bot.errors import UserError
 from bot.services.families import AGREEMENT_VERSION
 from bot.services.leaderboards import Period
@@ -39,6 +41,14 @@ async def family(services, name, leader, members):
 @pytest.fixture
 async def lobos(services):
     return await family(services, "Lobos", LEADER, [ANA, BEN, CLA, DAN])
+
+
+async def range_days(start, end):
+    """The custom range's bounds as the options of /leaderboard creators read them."""
+    given = SimpleNamespace(period="custom", to=end, **{"from": start})
+    interaction = SimpleNamespace(namespace=given)
+    return (await RangeStartOption().transform(interaction, start) if start else None,
+            await RangeEndOption().transform(interaction, end) if end else None)
 
 
 def ranks(board):
@@ -96,7 +106,7 @@ async def test_custom_range_sums_days_and_refuses_bad_ranges(services, lobos):
     await stat(services, ANA, MONDAY, 3, diamonds=50)
     await stat(services, BEN, date(2026, 2, 20), 9)
     lb = services.leaderboards
-    period = await lb.resolve_period(G, "custom", "2026-02-25", "2026-03-02")
+    period = await lb.resolve_period(G, "custom", date(2026, 2, 25), MONDAY)
     board = await lb.board(G, "hours", period)
     assert ranks(board) == [(1, ANA, 5)]
     assert ranks(await lb.board(G, "days", period)) == [(1, ANA, 2)]
@@ -106,8 +116,9 @@ async def test_custom_range_sums_days_and_refuses_bad_ranges(services, lobos):
                              ("2026-02-31", "2026-03-01", "bad_date"),
                              ("2026-04-01", "2026-04-02", "range_future"),
                              (None, "2026-03-01", "range_needed")):
-        with pytest.raises(UserError) as caught:
-            await lb.resolve_period(G, "custom", start, end)
+        # the days as /leaderboard's options read them (a bad one is refused by its option)
+        with pytest.raises((UserError, Refused)) as caught:
+            await lb.resolve_period(G, "custom", *await range_days(start, end))
         assert caught.value.code == f"leaderboards.{code}"
 
 
@@ -152,7 +163,7 @@ async def test_family_and_tier_scopes(services, lobos):
     assert ranks(await lb.board(G, "hours", WEEK, "family", other.id, viewer_id=ANA)) == [
         (1, EVA, 9)]
     gold = await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=50)
-    await services.tiers.set_manual(G, MANAGER, ANA, gold.name, "2026-03")
+    await services.tiers.set_manual(G, MANAGER, ANA, gold, "2026-03")
     assert ranks(await lb.board(G, "hours", WEEK, "tier", gold.id)) == [(1, ANA, 2)]
 
 
@@ -226,6 +237,6 @@ async def test_a_range_of_whole_weeks_and_loose_days_adds_up(services, lobos):
                        (date(2026, 3, 2), 8), (date(2026, 3, 3), 16)):
         await stat(services, ANA, day, hours)
     lb = services.leaderboards
-    period = await lb.resolve_period(G, "custom", "2026-02-22", "2026-03-02")
+    period = await lb.resolve_period(G, "custom", date(2026, 2, 22), MONDAY)
     assert ranks(await lb.board(G, "hours", period)) == [(1, ANA, 15)]
     assert ranks(await lb.board(G, "days", period, "family", lobos.id)) == [(1, ANA, 4)]

@@ -7,6 +7,11 @@ autocomplete offers (a family's id, a tier's or campaign's name) or a name typed
 family named with digits only is found by name when no family has that id).
 
 Use ``app_commands.Transform[Family, FamilyOption]`` (``| None = None`` when optional).
+
+An option that another option of the command can make irrelevant (a family for the tier
+scope, a list of families for every family, a range's day for "this week") reads
+``interaction.namespace`` — the options as sent — and is not read then (None, or an empty
+list), so it is never refused for a value the command ignores, as before.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from bot.checks import is_manager
 from bot.cogkit import guild_id
 from bot.errors import FamiliaError, UserError
 from bot.interactions import familia
-from bot.localtime import parse_day, parse_moment
+from bot.localtime import LocalMoment, parse_day, parse_local, parse_moment
 from bot.services.campaigns.models import Campaign
 from bot.services.families import Family
 from bot.services.tiers import Tier
@@ -141,12 +146,164 @@ class MomentOption(app_commands.Transformer):
     instant. Whether it may be in the past is the service's rule, not the option's."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> datetime:
-        members = familia(interaction).services.members
-        tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
-        when = parse_moment(str(value), tz)
+        tz, when = await _moment(interaction, str(value))
         if when is None:
             raise Refused(UserError("common.bad_moment", value=str(value), timezone=tz))
         return when
+
+
+class SendAtOption(app_commands.Transformer):
+    """/broadcast new's ``at``: a moment as :class:`MomentOption` reads it, refused as
+    ``broadcasts.bad_time``; blank is None (send now)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> datetime | None:
+        if not str(value).strip():
+            return None
+        tz, when = await _moment(interaction, str(value))
+        if when is None:
+            raise Refused(UserError("broadcasts.bad_time", value=str(value), timezone=tz))
+        return when
+
+
+async def _moment(interaction: discord.Interaction, text: str) -> tuple[str, datetime | None]:
+    """The reader's time zone, and ``text`` read on their clock (None: unreadable)."""
+    members = familia(interaction).services.members
+    tz = await members.timezone_of(guild_id(interaction), interaction.user.id)
+    return tz, parse_moment(text, tz)
+
+
+class ScopeFamilyOption(app_commands.Transformer):
+    """/leaderboard creators: a family as :class:`FamilyOption` reads it, but only for the
+    family scope (another scope ignores the option, so it is not refused: None)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Family | None:
+        if interaction.namespace.scope != "family":
+            return None
+        return await FamilyOption().transform(interaction, value)
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await family_autocomplete(interaction, value)
+
+
+class ScopeTierOption(app_commands.Transformer):
+    """/leaderboard creators: a tier as :class:`TierOption` reads it, only for the tier
+    scope."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> Tier | None:
+        if interaction.namespace.scope != "tier":
+            return None
+        return await TierOption().transform(interaction, value)
+
+    async def autocomplete(  # type: ignore[override]  # discord.py's allows int/float choices
+        self, interaction: discord.Interaction, value: str
+    ) -> Choices:
+        return await tier_autocomplete(interaction, value)
+
+
+class _RangeDayOption(app_commands.Transformer):
+    """A bound of a custom leaderboard range, YYYY-MM-DD: read only when the period is custom
+    and both bounds are given (else the service says the range is needed, as it always did),
+    refused as ``leaderboards.bad_date`` naming the option."""
+
+    field = ""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> date | None:
+        given = interaction.namespace
+        if given.period != "custom" or not getattr(given, "from") or not given.to:
+            return None
+        day = parse_day(str(value))
+        if day is None:
+            raise Refused(UserError("leaderboards.bad_date", field=self.field, value=str(value)))
+        return day
+
+
+class RangeStartOption(_RangeDayOption):
+    field = "from"
+
+
+class RangeEndOption(_RangeDayOption):
+    field = "to"
+
+
+class CampaignDateOption(app_commands.Transformer):
+    """A campaign's start or end: YYYY-MM-DD, or YYYY-MM-DD HH:MM for a time, on the
+    campaign's clock. Which instant it is (a bare end date means the end of that day) is the
+    campaign's rule, read in its zone; an unreadable one is refused naming that zone (the
+    server's, or an edited campaign's own)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> LocalMoment:
+        found = parse_local(str(value))
+        if found is None:
+            raise Refused(UserError("campaigns.bad_date", value=str(value),
+                                    timezone=await _campaign_zone(interaction)))
+        return found
+
+
+async def _campaign_zone(interaction: discord.Interaction) -> str:
+    services = familia(interaction).services
+    named = interaction.namespace.campaign  # /campaign edit: the campaign keeps its zone
+    if named:
+        try:
+            return (await services.campaigns.resolve(guild_id(interaction), str(named))).timezone
+        except FamiliaError:
+            pass  # refused by its own option
+    return (await services.guilds.get(guild_id(interaction))).timezone
+
+
+class _NamesOption(app_commands.Transformer):
+    """Names separated by commas, each read as one record; read only when the command's
+    ``audience`` option picks this list (a list the chosen audience ignores is not refused).
+    ``infer``: with no audience named, the first list given names it (/campaign edit)."""
+
+    kind: str = ""
+    infer = False
+
+    def _read(self, interaction: discord.Interaction) -> bool:
+        given = interaction.namespace  # the options as sent (text), before any transform
+        audience = given.audience
+        if audience is None and self.infer:
+            audience = "families" if given.families else "tiers" if given.tiers else None
+        return audience == self.kind
+
+    @staticmethod
+    def names(value: Any) -> list[str]:
+        return [n.strip() for n in str(value).split(",") if n.strip()]
+
+
+class FamilyListOption(_NamesOption):
+    """Families (not archived) by name or id, separated by commas."""
+
+    kind = "families"
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> list[Family]:
+        if not self._read(interaction):
+            return []
+        families = familia(interaction).services.families
+        return [await _refusing(families.resolve(guild_id(interaction), name))
+                for name in self.names(value)]
+
+
+class TierListOption(_NamesOption):
+    """Tiers by name (any case), separated by commas."""
+
+    kind = "tiers"
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> list[Tier]:
+        if not self._read(interaction):
+            return []
+        tiers = familia(interaction).services.tiers
+        return [await _refusing(tiers.get(guild_id(interaction), name))
+                for name in self.names(value)]
+
+
+class InferredFamilyListOption(FamilyListOption):
+    infer = True
+
+
+class InferredTierListOption(TierListOption):
+    infer = True
 
 
 FamilyArg = app_commands.Transform[Family, FamilyOption]
@@ -155,3 +312,15 @@ TierArg = app_commands.Transform[Tier, TierOption]
 CampaignArg = app_commands.Transform[Campaign, CampaignOption]
 DayArg = app_commands.Transform[date, DayOption]
 MomentArg = app_commands.Transform[datetime, MomentOption]
+CampaignDateArg = app_commands.Transform[LocalMoment, CampaignDateOption]
+SendAtArg = app_commands.Transform[datetime, SendAtOption]  # None as well: blank
+# None as well when the scope or the period does not read them
+ScopeFamilyArg = app_commands.Transform[Family, ScopeFamilyOption]
+ScopeTierArg = app_commands.Transform[Tier, ScopeTierOption]
+RangeStartArg = app_commands.Transform[date, RangeStartOption]
+RangeEndArg = app_commands.Transform[date, RangeEndOption]
+FamilyListArg = app_commands.Transform[list[Family], FamilyListOption]
+TierListArg = app_commands.Transform[list[Tier], TierListOption]
+# /campaign edit: with no audience named, the first list given is the new audience
+InferredFamilyListArg = app_commands.Transform[list[Family], InferredFamilyListOption]
+InferredTierListArg = app_commands.Transform[list[Tier], InferredTierListOption]

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import NotFound, UserError
-from bot.localtime import at_local, parse_hhmm
+from bot.localtime import zone
 from bot.mail.outbox import Email
 from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
@@ -41,7 +41,6 @@ _EMAIL_STATES = {"queued": "pending", "sending": "claimed", "sent": "sent", "fai
                  "suppressed": "failed"}
 _MENTION = re.compile(r"<(@[!&]?|#)\d+>")
 _MARKS = re.compile(r"\*\*|__|~~|\|\||`|(?<!\w)[*_]|[*_](?!\w)")
-_WHEN = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T]+(\S+)\s*$")
 
 
 def email_context(text: str) -> dict[str, Any]:
@@ -152,23 +151,15 @@ class BroadcastService:
 
     # -- checking what a manager asked for ----------------------------------------------------
 
-    async def parse_when(self, guild_id: int, user_id: int, text: str | None) -> datetime | None:
-        """'2026-03-05 18:30' in the author's time zone; None for "now"."""
-        if text is None or not text.strip():
-            return None
-        match = _WHEN.match(text)
-        clock_time = parse_hhmm(match.group(4)) if match else None
+    async def check_send_at(self, guild_id: int, user_id: int, when: datetime | None
+                            ) -> datetime | None:
+        """The moment the author picked (None: now), refused unless it is still to come
+        (named on the author's clock)."""
+        if when is None or when > self.clock.now():
+            return when
         tz = await self.members.timezone_of(guild_id, user_id)
-        try:
-            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))  # type: ignore[union-attr]
-        except (AttributeError, ValueError):
-            clock_time = None
-        if clock_time is None:
-            raise UserError("broadcasts.bad_time", value=text, timezone=tz)
-        when = at_local(day, clock_time, tz)
-        if when <= self.clock.now():
-            raise UserError("broadcasts.in_past", value=text, now=self.clock.now(), timezone=tz)
-        return when
+        typed = when.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+        raise UserError("broadcasts.in_past", value=typed, now=self.clock.now(), timezone=tz)
 
     async def check(self, guild_id: int, audience: str, audience_ids: list[int],
                     routes: tuple[str, ...]) -> Recipients:

@@ -20,9 +20,9 @@ from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
-from bot.services.families import FamilyService
+from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
-from bot.services.tiers import TierService
+from bot.services.tiers import Tier, TierService
 
 METRICS = ("hours", "diamonds", "followers", "days", "streak")
 PERIODS = ("today", "this_week", "last_week", "this_month", "last_month", "custom", "all")
@@ -107,13 +107,6 @@ def _range_source(guild_id: int, column: str, period: Period) -> Source:
     return Source(table, tuple(params), "", (), "t.value")
 
 
-def parse_day(text: str | None, name: str) -> date:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise UserError("leaderboards.bad_date", field=name, value=text or "") from None
-
-
 @dataclass(frozen=True)
 class Row:
     rank: int
@@ -172,10 +165,11 @@ class LeaderboardService:
 
     async def open(
         self, guild_id: int, viewer_id: int, metric: str, period: str, scope: str = "program",
-        *, start: str | None = None, end: str | None = None, family: str | None = None,
-        tier: str | None = None, include_left: bool = False, manager: bool = False,
+        *, start: date | None = None, end: date | None = None, family: Family | None = None,
+        tier: Tier | None = None, include_left: bool = False, manager: bool = False,
     ) -> Board:
-        """The first page of the board a /leaderboard command asks for."""
+        """The first page of the board a /leaderboard command asks for (``start`` and ``end``
+        bound a custom period; ``family`` and ``tier`` name the family and tier scopes)."""
         if include_left and not manager:
             raise NotAllowed("leaderboards.former_managers_only")
         resolved = await self.resolve_period(guild_id, period, start, end)
@@ -197,19 +191,19 @@ class LeaderboardService:
                         "?")
         return replace(board, scope_name=name, include_left=include_left)
 
-    async def scope_id(self, guild_id: int, viewer_id: int, scope: str, family: str | None,
-                       tier: str | None) -> int:
+    async def scope_id(self, guild_id: int, viewer_id: int, scope: str, family: Family | None,
+                       tier: Tier | None) -> int:
         if scope == "family":
-            if family:
-                return (await self.families.resolve(guild_id, family)).id
+            if family is not None:
+                return family.id
             membership = await self.families.membership_of(guild_id, viewer_id)
             if membership is None:
                 raise UserError("leaderboards.no_family")
             return membership.family_id
         if scope == "tier":
-            if not tier:
+            if tier is None:
                 raise UserError("leaderboards.tier_needed")
-            return (await self.tiers.get(guild_id, tier)).id
+            return tier.id
         if scope != "program":
             raise UserError("leaderboards.unknown_scope", value=scope)
         return 0
@@ -220,7 +214,7 @@ class LeaderboardService:
         return local_date(self.clock.now(), (await self.guilds.get(guild_id)).timezone)
 
     async def resolve_period(
-        self, guild_id: int, name: str, start: str | None = None, end: str | None = None,
+        self, guild_id: int, name: str, start: date | None = None, end: date | None = None,
     ) -> Period:
         """The period a board option names, in the guild's zone."""
         today = await self.today(guild_id)
@@ -236,9 +230,9 @@ class LeaderboardService:
             return Period("all", "all")
         if name != "custom":
             raise UserError("leaderboards.unknown_period", value=name)
-        if not start or not end:
+        if start is None or end is None:
             raise UserError("leaderboards.range_needed")
-        first, last = parse_day(start, "from"), parse_day(end, "to")
+        first, last = start, end
         if last < first:
             raise UserError("leaderboards.range_backwards", start=first, end=last)
         if (last - first).days >= RANGE_MAX_DAYS:

@@ -168,12 +168,11 @@ class PaceService:
                 raise NotAllowed("leaderboards.not_your_member")
         return await self.report(guild_id, member_id)
 
-    async def family_for(self, guild_id: int, viewer_id: int, text: str | None, manager: bool
-                         ) -> Family:
+    async def family_for(self, guild_id: int, viewer_id: int, family: Family | None,
+                         manager: bool) -> Family:
         """The family a leader (their own) or a manager (any, by name) asks about."""
         led = await self.families.family_led_by(guild_id, viewer_id)
-        if text:
-            family = await self.families.resolve(guild_id, text)
+        if family is not None:
             if manager or (led is not None and led.id == family.id):
                 return family
             raise NotAllowed("leaderboards.not_your_family")

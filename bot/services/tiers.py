@@ -134,8 +134,7 @@ class TierService:
             )
         return await self.get(guild_id, name)
 
-    async def delete(self, guild_id: int, actor_id: int, name: str) -> Tier:
-        tier = await self.get(guild_id, name)
+    async def delete(self, guild_id: int, actor_id: int, tier: Tier) -> Tier:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM tiers WHERE id = ?", (tier.id,))
             await self.audit.record(tx, guild_id, actor_id, "tier.delete", tier.name)
@@ -149,9 +148,9 @@ class TierService:
         return next((t for t in await self.list_tiers(guild_id) if t.id == tier_id), None)
 
     async def set_manual(
-        self, guild_id: int, actor_id: int, user_id: int, name: str | None, period: str
+        self, guild_id: int, actor_id: int, user_id: int, new: Tier | None, period: str
     ) -> TierChange:
-        new = await self.get(guild_id, name) if name else None
+        """Give a creator ``new`` (None: no tier) by hand."""
         family_id = await self.db.fetchval(
             "SELECT family_id FROM family_members WHERE guild_id = ? AND user_id = ?"
             " AND left_at IS NULL", (guild_id, user_id),
@@ -162,7 +161,7 @@ class TierService:
         async with self.db.transaction() as tx:
             await self._write(tx, guild_id, change, period, "manual")
             await self.audit.record(tx, guild_id, actor_id, "tier.set", str(user_id),
-                                    tier=name, period=period)
+                                    tier=new.name if new else None, period=period)
         return change
 
     async def plan(self, guild_id: int, period: str) -> list[TierChange]:

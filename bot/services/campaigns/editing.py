@@ -19,7 +19,6 @@ from bot.services.campaigns.models import (
     Edit,
     Enrolment,
     Spec,
-    parse_moment,
 )
 from bot.services.campaigns.store import ENROL, CampaignStore
 
@@ -84,20 +83,21 @@ class CampaignEditing(CampaignStore):
         if target_creator is None and target_family is None:
             raise UserError("campaigns.target_needed")
         tz = existing.timezone if existing else (await self.guilds.get(guild_id)).timezone
-        starts_at, start_timed = parse_moment(spec.start, tz, end=False)
-        ends_at, _ = parse_moment(spec.end, tz, end=True)
+        starts_at, start_timed = spec.start.start(tz), spec.start.time is not None
+        ends_at = spec.end.end(tz)
         if ends_at <= starts_at:
-            raise UserError("campaigns.end_before_start", start=spec.start, end=spec.end)
+            raise UserError("campaigns.end_before_start", start=str(spec.start),
+                            end=str(spec.end))
         if ends_at - starts_at > LONGEST:
             raise UserError("campaigns.too_long", days=LONGEST.days)
         now = self.clock.now()
         running = existing is not None and existing.state == "running"
         if running:
             if ends_at <= now:
-                raise UserError("campaigns.end_in_past", value=spec.end, timezone=tz)
+                raise UserError("campaigns.end_in_past", value=str(spec.end), timezone=tz)
         elif (starts_at < now - PAST_SLACK if start_timed
               else local_date(starts_at, tz) < local_date(now, tz)):
-            raise UserError("campaigns.start_in_past", value=spec.start, timezone=tz)
+            raise UserError("campaigns.start_in_past", value=str(spec.start), timezone=tz)
         first_day = local_date(starts_at, tz)
         last_day = local_date(ends_at - timedelta(microseconds=1), tz)
         days = (last_day - first_day).days + 1
@@ -152,15 +152,14 @@ class CampaignEditing(CampaignStore):
     # Fields a running campaign may still change (its rules are fixed once people compete).
     RUNNING_EDITABLE = ("description", "reward_text", "ends_at", "last_day", "reward_role_id")
 
-    async def prepare_edit(self, guild_id: int, text: str, changes: dict[str, Any],
+    async def prepare_edit(self, found: Campaign, changes: dict[str, Any],
                            clear: tuple[str, ...] = ()) -> Edit:
-        """The campaign ``text`` names and what it becomes with ``changes`` (Spec fields; None
+        """The campaign and what it becomes with ``changes`` (Spec fields; None
         leaves a field as it is) and the ``clear`` fields emptied — checked as :meth:`update`
         will check it, so a refusal comes before the form opens.
 
         ``audience`` and ``audience_ids`` go together: a new audience without ids keeps the
         current ids only if it is the same kind (every family needs none)."""
-        found = await self.resolve(guild_id, text)
         self._editable(found)
         changes = dict(changes)
         for name in clear:
@@ -174,7 +173,7 @@ class CampaignEditing(CampaignStore):
                        audience=audience, audience_ids=[] if audience == "all" else ids)
         cleared: dict[str, Any] = {name: None for name in clear}
         spec = replace(spec, **cleared)
-        await self._refuse_locked(found, await self.check(guild_id, spec, existing=found))
+        await self._refuse_locked(found, await self.check(found.guild_id, spec, existing=found))
         return Edit(found, spec)
 
     @staticmethod

@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.clock import from_db
-from bot.errors import UserError
-from bot.localtime import at_local, day_start, parse_hhmm, zone
+from bot.localtime import LocalMoment, day_start, zone
 from bot.services.campaigns import arithmetic as cm
 
 REMINDERS = ("midway", "3days", "lastday")
 MANAGERS = 0  # the family id of a post that goes to the managers' channel (the analysis)
 REACHED_SHOWN = 20  # names listed in a family's results post, then "and N more"
-_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\S+))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -26,8 +23,8 @@ class Spec:
 
     name: str
     metric: str
-    start: str
-    end: str
+    start: LocalMoment  # on the campaign's clock (the server's zone when it was created)
+    end: LocalMoment  # a bare day: the end of that day
     target_creator: float | None = None
     target_family: float | None = None
     audience: str = "all"
@@ -87,21 +84,31 @@ class Campaign:
         """Starts and ends on local midnights (dates alone describe it)."""
         return ":" not in self.start_text() + self.end_text()
 
+    def start_local(self) -> LocalMoment:
+        """The start as a manager writes it: the day alone when it is the start of a local
+        day."""
+        if self.starts_at == day_start(self.first_day, self.timezone):
+            return LocalMoment(self.first_day)
+        return _on_clock(self.starts_at, self.timezone)
+
+    def end_local(self) -> LocalMoment:
+        """The end as a manager writes it: the day alone (that whole day) when it ends a
+        local day."""
+        if self.ends_at == day_start(self.last_day + timedelta(days=1), self.timezone):
+            return LocalMoment(self.last_day)
+        return _on_clock(self.ends_at, self.timezone)
+
     def start_text(self) -> str:
         """The start as typed: 'YYYY-MM-DD' when it is the start of a local day."""
-        if self.starts_at == day_start(self.first_day, self.timezone):
-            return self.first_day.isoformat()
-        return self.starts_at.astimezone(zone(self.timezone)).strftime("%Y-%m-%d %H:%M")
+        return str(self.start_local())
 
     def end_text(self) -> str:
         """The end as typed: 'YYYY-MM-DD' (that whole day) when it ends a local day."""
-        if self.ends_at == day_start(self.last_day + timedelta(days=1), self.timezone):
-            return self.last_day.isoformat()
-        return self.ends_at.astimezone(zone(self.timezone)).strftime("%Y-%m-%d %H:%M")
+        return str(self.end_local())
 
     def spec(self) -> Spec:
         """What would create this campaign again (the start point of an edit)."""
-        return Spec(self.name, self.metric, self.start_text(), self.end_text(),
+        return Spec(self.name, self.metric, self.start_local(), self.end_local(),
                     self.target_creator, self.target_family,
                     self.audience, list(self.audience_ids), self.enrolment, self.reminders,
                     self.reward_role_id, self.description, self.reward_text)
@@ -256,6 +263,11 @@ class Post:
         return self.family_id == MANAGERS
 
 
+def _on_clock(when: datetime, tz: str) -> LocalMoment:
+    local = when.astimezone(zone(tz))
+    return LocalMoment(local.date(), local.time().replace(second=0, microsecond=0))
+
+
 def campaign_from_row(row: Any) -> Campaign:
     return Campaign(
         row["id"], row["guild_id"], row["name"], row["description"], from_db(row["starts_at"]),
@@ -273,21 +285,3 @@ def post_from_row(row: Any) -> Post:
     return Post(row["id"], row["campaign_id"], row["guild_id"], row["stage"], row["family_id"],
                 row["channel_id"], row["attempts"],
                 from_db(row["claimed_at"]) if row["claimed_at"] else None, bool(row["late"]))
-
-
-def parse_moment(text: str, tz: str, *, end: bool) -> tuple[datetime, bool]:
-    """'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM' in ``tz`` → (UTC instant, whether a time was given).
-    A bare end date means the end of that day."""
-    match = _DATE.match(text or "")
-    try:
-        if match is None:
-            raise ValueError(text)
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        raise UserError("campaigns.bad_date", value=text or "", timezone=tz) from None
-    if match.group(4) is None:
-        return day_start(day + timedelta(days=1) if end else day, tz), False
-    clock_time = parse_hhmm(match.group(4))
-    if clock_time is None:
-        raise UserError("campaigns.bad_date", value=text, timezone=tz)
-    return at_local(day, clock_time, tz), True

@@ -78,10 +78,10 @@ class CampaignStandings(CampaignStore):
         return [Row(rank, user_id, value)
                 for rank, user_id, value in cm.ranked((await self.standings(found)).values)]
 
-    async def progress_of(self, guild_id: int, user_id: int, campaign: str | None
+    async def progress_of(self, guild_id: int, user_id: int, campaign: Campaign | None
                           ) -> CreatorProgress:
-        found = (await self.resolve(guild_id, campaign) if campaign
-                 else await self.current_for(guild_id, user_id))
+        """A creator's progress in ``campaign`` (None: the one they most likely mean)."""
+        found = campaign or await self.current_for(guild_id, user_id)
         now = await self.standings(found)
         people, values = now.people, now.values
         in_audience = user_id in people or user_id in await self.audience(guild_id, found)
@@ -92,10 +92,9 @@ class CampaignStandings(CampaignStore):
         return CreatorProgress(found, user_id, user_id in people, in_audience,
                                values.get(user_id, 0.0), rank, family)
 
-    async def family_progress(self, guild_id: int, campaign: str | None, family_id: int,
+    async def family_progress(self, guild_id: int, campaign: Campaign | None, family_id: int,
                               viewer_id: int) -> FamilyProgress:
-        found = (await self.resolve(guild_id, campaign) if campaign
-                 else await self.current_for(guild_id, viewer_id))
+        found = campaign or await self.current_for(guild_id, viewer_id)
         return await self.progress_of_family(found, family_id)
 
     async def progress_of_family(self, found: Campaign, family_id: int) -> FamilyProgress:
