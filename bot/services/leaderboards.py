@@ -42,6 +42,7 @@ RANGE_MAX_DAYS = 366
 # question asks the board for a page, a count above a value, or one creator's value. SQLite
 # flattens ``t`` and ``board`` into the question, so a program board is still read in order
 # straight from the metric's index (0005's progress_rank_*, alltime_top_*, checkins_day_*).
+# Family against family is the one other statement: WITH t AS (<source>) FAMILY_TOTALS.
 #
 # The only part filled in is a metric's column in a source: ``{total}`` (its column in the
 # stored totals) and ``{checkin}`` (its value in one check-in), from the whitelists below.
@@ -116,7 +117,7 @@ COUNT_ABOVE = "SELECT count(*) FROM board WHERE value > :value"
 VALUE_OF = "SELECT value FROM board WHERE user_id = :user_id"
 
 # Family against family: active families, their active members and the members' values in
-# ``t`` (a source, as above: WITH t AS (<source>) FAMILY_TOTALS).
+# ``t`` (a source, as above).
 FAMILY_TOTALS = """
     SELECT f.id, f.name, count(fm.user_id) AS members, coalesce(sum(t.value), 0) AS total
     FROM families f
