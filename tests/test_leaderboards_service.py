@@ -9,7 +9,7 @@ import pytest
 from bot.cogkit.options import RangeEndOption, RangeStartOption, Refused
 from bot.errors import UserError
 from bot.services.families import AGREEMENT_VERSION
-from bot.services.leaderboards import Period
+from bot.services.leaderboards import PAGE, Period
 
 G, MANAGER, LEADER, OTHER_LEADER = 1, 10, 20, 21
 ANA, BEN, CLA, DAN, EVA = 30, 31, 32, 33, 34
@@ -213,11 +213,9 @@ async def test_unknown_metric_or_scope_is_refused(services):
 async def test_week_boards_are_read_in_order_from_an_index(services, lobos):
     """The top of a board comes straight from an index: no sort of the whole period."""
     lb = services.leaderboards
-    src = await lb._source(G, "days", WEEK)
-    body, params = lb._scoped(G, src, "program", 0, False)
+    query = await lb._query(G, "days", WEEK, "program", 0, False)
     plan = await services.db.fetchall(
-        f"EXPLAIN QUERY PLAN SELECT t.user_id {body} ORDER BY {src.value} DESC, t.user_id"
-        " LIMIT 25", params)
+        "EXPLAIN QUERY PLAN " + query.statement(PAGE), {**query.params, "limit": 25, "offset": 0})
     details = " | ".join(r["detail"] for r in plan)
     assert "progress_rank_checkins" in details and "TEMP B-TREE" not in details
 
@@ -240,3 +238,12 @@ async def test_a_range_of_whole_weeks_and_loose_days_adds_up(services, lobos):
     period = await lb.resolve_period(G, "custom", date(2026, 2, 22), MONDAY)
     assert ranks(await lb.board(G, "hours", period)) == [(1, ANA, 15)]
     assert ranks(await lb.board(G, "days", period, "family", lobos.id)) == [(1, ANA, 4)]
+
+
+async def test_a_days_board_of_one_day_lists_everyone_by_user_id(services, lobos):
+    """Every creator has the same value (1): one shared rank, listed by user id."""
+    for user in (DAN, ANA, CLA):
+        await stat(services, user, MONDAY, 2)
+    lb = services.leaderboards
+    today = await lb.resolve_period(G, "today")
+    assert ranks(await lb.board(G, "days", today)) == [(1, ANA, 1), (1, CLA, 1), (1, DAN, 1)]

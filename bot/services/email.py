@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -47,6 +48,45 @@ CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creat
 # The preferences that let event mail through (each also an unsubscribe scope).
 NEWS = ("broadcasts", "campaigns", "reminders")
 EXIT_REASONS = LEAVE_REASONS  # the answers an exit survey offers, one link each
+# Who of some members (one JSON array, read with json_each) wants one kind of NEWS mail: a
+# verified address with that preference on, in their email language (else their own, else
+# their Discord app's, else the server's, else the default).
+RECIPIENTS = """
+    SELECT e.user_id, e.address,
+           coalesce(e.locale, m.locale, m.discord_locale, g.locale, :default_locale) AS locale
+    FROM email_addresses e
+    LEFT JOIN members m ON m.guild_id = e.guild_id AND m.user_id = e.user_id
+    LEFT JOIN guilds g ON g.guild_id = e.guild_id
+    WHERE e.guild_id = :guild_id AND e.verified_at IS NOT NULL
+      AND CASE :preference WHEN 'broadcasts' THEN e.broadcasts
+                           WHEN 'campaigns' THEN e.campaigns
+                           WHEN 'reminders' THEN e.reminders END = 1
+      AND e.user_id IN (SELECT value FROM json_each(:user_ids))
+    ORDER BY e.user_id"""
+# A change of preferences: a NULL parameter leaves its column as it is.
+SET_PREFERENCES = """
+    UPDATE email_addresses SET
+        weekly_digest = coalesce(:weekly_digest, weekly_digest),
+        digest_day = coalesce(:digest_day, digest_day),
+        campaigns = coalesce(:campaigns, campaigns),
+        broadcasts = coalesce(:broadcasts, broadcasts),
+        reminders = coalesce(:reminders, reminders),
+        locale = coalesce(:locale, locale),
+        updated_at = :now
+    WHERE guild_id = :guild_id AND user_id = :user_id"""
+# One-click unsubscribe: one statement per scope a token can carry.
+UNSUBSCRIBE = {
+    "digest": "UPDATE email_addresses SET weekly_digest = 0, updated_at = ?"
+              " WHERE guild_id = ? AND user_id = ?",
+    "campaigns": "UPDATE email_addresses SET campaigns = 0, updated_at = ?"
+                 " WHERE guild_id = ? AND user_id = ?",
+    "broadcasts": "UPDATE email_addresses SET broadcasts = 0, updated_at = ?"
+                  " WHERE guild_id = ? AND user_id = ?",
+    "reminders": "UPDATE email_addresses SET reminders = 0, updated_at = ?"
+                 " WHERE guild_id = ? AND user_id = ?",
+    "all": "UPDATE email_addresses SET weekly_digest = 0, campaigns = 0, broadcasts = 0,"
+           " reminders = 0, updated_at = ? WHERE guild_id = ? AND user_id = ?",
+}
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -171,20 +211,10 @@ class EmailService:
         server's). Suppressed addresses are still listed; the outbox records them as such."""
         if preference not in NEWS:
             raise ValueError(preference)
-        users = sorted(set(user_ids))
-        found: list[Recipient] = []
-        for start in range(0, len(users), 500):
-            chunk = users[start:start + 500]
-            rows = await self.db.fetchall(
-                "SELECT e.user_id, e.address, coalesce(e.locale, m.locale, m.discord_locale,"
-                " g.locale, ?) AS"
-                " locale FROM email_addresses e LEFT JOIN members m ON m.guild_id = e.guild_id"
-                " AND m.user_id = e.user_id LEFT JOIN guilds g ON g.guild_id = e.guild_id"
-                f" WHERE e.guild_id = ? AND e.verified_at IS NOT NULL AND e.{preference} = 1"
-                f" AND e.user_id IN ({','.join('?' * len(chunk))}) ORDER BY e.user_id",
-                (self.settings.default_locale, guild_id, *chunk))
-            found += [Recipient(r["user_id"], r["address"], r["locale"]) for r in rows]
-        return found
+        rows = await self.db.fetchall(RECIPIENTS, {
+            "default_locale": self.settings.default_locale, "guild_id": guild_id,
+            "preference": preference, "user_ids": json.dumps(sorted(set(user_ids)))})
+        return [Recipient(r["user_id"], r["address"], r["locale"]) for r in rows]
 
     async def prepare(self, guild_id: int, recipients: list[Recipient], kind: str, key: str,
                       context: Callable[[Recipient], dict[str, Any]],
@@ -320,13 +350,11 @@ class EmailService:
             await tx.execute(
                 "UPDATE email_addresses SET manager = ? WHERE guild_id = ? AND user_id = ?",
                 (int(is_manager), guild_id, user_id))
-            for column, value in changes.items():  # each checked against PREFERENCES above
-                stored = int(value) if isinstance(value, bool) else value
-                await tx.execute(
-                    f"UPDATE email_addresses SET {column} = ?, updated_at = ?"
-                    " WHERE guild_id = ? AND user_id = ?",
-                    (stored, to_db(self.clock.now()), guild_id, user_id))
             if changes:
+                await tx.execute(SET_PREFERENCES, {
+                    **{p: None for p in PREFERENCES},
+                    **{p: int(v) if isinstance(v, bool) else v for p, v in changes.items()},
+                    "now": to_db(self.clock.now()), "guild_id": guild_id, "user_id": user_id})
                 await self.audit.record(tx, guild_id, user_id, "email.preferences",
                                         str(user_id), **changes)
         found = await self.get(guild_id, user_id)
@@ -364,15 +392,9 @@ class EmailService:
         if checked is None:
             return None
         parsed, _ = checked
-        columns = {"digest": ("weekly_digest",), "campaigns": ("campaigns",),
-                   "broadcasts": ("broadcasts",), "reminders": ("reminders",),
-                   "all": ("weekly_digest", "campaigns", "broadcasts", "reminders")}
         async with self.db.transaction() as tx:
-            for column in columns[parsed.scope]:
-                await tx.execute(
-                    f"UPDATE email_addresses SET {column} = 0, updated_at = ?"
-                    " WHERE guild_id = ? AND user_id = ?",
-                    (to_db(self.clock.now()), parsed.guild_id, parsed.user_id))
+            await tx.execute(UNSUBSCRIBE[parsed.scope],
+                             (to_db(self.clock.now()), parsed.guild_id, parsed.user_id))
             await self.audit.record(tx, parsed.guild_id, parsed.user_id, "email.unsubscribed",
                                     str(parsed.user_id), scope=parsed.scope)
         return checked

@@ -13,6 +13,16 @@ from bot.services.audit import AuditLog
 
 # The purposes Familia posts for; a feature that needs a new one adds it here.
 CHANNEL_KINDS = ("announcements", "leaderboard", "managers", "family_category")
+# A server setting: how to read it and how to change it (the setting is never from user input).
+_SETTING = {
+    "timezone": ("SELECT timezone FROM guilds WHERE guild_id = ?",
+                 "UPDATE guilds SET timezone = ?, updated_at = ? WHERE guild_id = ?"),
+    "locale": ("SELECT locale FROM guilds WHERE guild_id = ?",
+               "UPDATE guilds SET locale = ?, updated_at = ? WHERE guild_id = ?"),
+    "manager_role_id": (
+        "SELECT manager_role_id FROM guilds WHERE guild_id = ?",
+        "UPDATE guilds SET manager_role_id = ?, updated_at = ? WHERE guild_id = ?"),
+}
 
 
 @dataclass(frozen=True)
@@ -61,15 +71,13 @@ class GuildService:
         )
 
     async def _update(self, guild_id: int, actor_id: int, column: str, value: object) -> None:
-        if column not in ("timezone", "locale", "manager_role_id"):  # never from user input
+        if column not in _SETTING:
             raise ValueError(f"not a server setting: {column!r}")
+        read, write = _SETTING[column]
         async with self.db.transaction() as tx:
             await self.ensure(tx, guild_id)
-            old = await tx.fetchval(f"SELECT {column} FROM guilds WHERE guild_id = ?", (guild_id,))
-            await tx.execute(
-                f"UPDATE guilds SET {column} = ?, updated_at = ? WHERE guild_id = ?",
-                (value, to_db(self.clock.now()), guild_id),
-            )
+            old = await tx.fetchval(read, (guild_id,))
+            await tx.execute(write, (value, to_db(self.clock.now()), guild_id))
             await self.audit.record(
                 tx, guild_id, actor_id, f"settings.{column}", None, old=old, new=value
             )

@@ -13,8 +13,10 @@ creator's totals are counted in their own zone, as the check-ins store them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
@@ -29,8 +31,107 @@ PERIODS = ("today", "this_week", "last_week", "this_month", "last_month", "custo
 SCOPES = ("program", "family", "tier")
 PAGE_SIZE = 10
 RANGE_MAX_DAYS = 366
-_COLUMN = {"hours": "hours", "diamonds": "diamonds", "followers": "followers",
-           "days": "checkins"}
+
+# -- statements ----------------------------------------------------------------------------
+# Every board statement is put together in one way only, from three whole statements:
+#
+#     WITH t AS (<source>), board AS (<scope>) <question>
+#
+# A source gives each creator's value for the period, ``t`` (guild_id, user_id, value); a
+# scope keeps the creators of the program, a tier or a family, ``board`` (user_id, value); a
+# question asks the board for a page, a count above a value, or one creator's value. SQLite
+# flattens ``t`` and ``board`` into the question, so a program board is still read in order
+# straight from the metric's index (0005's progress_rank_*, alltime_top_*, checkins_day_*).
+# Family against family is the one other statement: WITH t AS (<source>) FAMILY_TOTALS.
+#
+# The only part filled in is a metric's column in a source: ``{total}`` (its column in the
+# stored totals) and ``{checkin}`` (its value in one check-in), from the whitelists below.
+
+# The column of a metric in progress_totals and progress_alltime ...
+_TOTAL = {"hours": "hours", "diamonds": "diamonds", "followers": "followers",
+          "days": "checkins"}
+# ... and its value in one check-in (a check-in is one day).
+_CHECKIN = {"hours": "hours", "diamonds": "diamonds", "followers": "followers", "days": "1"}
+
+# Sources: one per kind of period.
+WEEK_OR_MONTH = """
+    SELECT guild_id, user_id, {total} AS value FROM progress_totals
+    WHERE guild_id = :guild_id AND period_kind = :period_kind AND period = :period"""
+ALL_TIME = """
+    SELECT guild_id, user_id, {total} AS value FROM progress_alltime
+    WHERE guild_id = :guild_id"""
+ONE_DAY = """
+    SELECT guild_id, user_id, {checkin} AS value FROM checkins
+    WHERE guild_id = :guild_id AND local_date = :day"""
+# A custom range: whole weeks from their stored totals (each creator's weeks hold exactly
+# their check-ins of those local days), the loose days before and after them from the
+# check-ins. Weeks and days are each ONE parameter, a JSON array read with json_each.
+WEEKS_AND_DAYS = """
+    SELECT guild_id, user_id, sum(v) AS value FROM (
+        SELECT guild_id, user_id, {total} AS v FROM progress_totals
+        WHERE guild_id = :guild_id AND period_kind = 'week'
+          AND period IN (SELECT value FROM json_each(:weeks))
+        UNION ALL
+        SELECT guild_id, user_id, {checkin} AS v FROM checkins
+        WHERE guild_id = :guild_id AND local_date IN (SELECT value FROM json_each(:days))
+    ) GROUP BY guild_id, user_id"""
+# Current streaks (whatever the period) that are not broken yet.
+STREAKS = """
+    SELECT guild_id, user_id, current AS value FROM checkin_streaks
+    WHERE guild_id = :guild_id AND last_date >= :cutoff"""
+
+# Scopes: creators with a value, and an active family membership unless :include_left.
+IN_PROGRAM = """
+    SELECT t.user_id, t.value FROM t
+    WHERE t.value > 0
+      AND (:include_left OR EXISTS (
+          SELECT 1 FROM family_members fm WHERE fm.guild_id = t.guild_id
+            AND fm.user_id = t.user_id AND fm.left_at IS NULL))"""
+IN_TIER = """
+    SELECT t.user_id, t.value FROM t
+    WHERE t.value > 0
+      AND (:include_left OR EXISTS (
+          SELECT 1 FROM family_members fm WHERE fm.guild_id = t.guild_id
+            AND fm.user_id = t.user_id AND fm.left_at IS NULL))
+      AND EXISTS (
+          SELECT 1 FROM member_tiers mt WHERE mt.guild_id = t.guild_id
+            AND mt.user_id = t.user_id AND mt.tier_id = :scope_id)"""
+# A family has few members: start from them and look each one up by key.
+IN_FAMILY = """
+    SELECT t.user_id, t.value FROM family_members fm
+    CROSS JOIN t ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id
+    WHERE fm.guild_id = :guild_id AND fm.family_id = :scope_id
+      AND (:include_left OR fm.left_at IS NULL) AND t.value > 0"""
+_SCOPES = {"program": IN_PROGRAM, "family": IN_FAMILY, "tier": IN_TIER}
+
+# Questions to a board.
+PAGE = """
+    SELECT user_id, value FROM board ORDER BY value DESC, user_id
+    LIMIT :limit OFFSET :offset"""
+# The same page when every value is the same (days on one day: 1 each). SQLite does not see
+# that a constant orders nothing, and would sort the whole day instead of reading its index.
+PAGE_OF_EQUALS = """
+    SELECT user_id, value FROM board ORDER BY user_id
+    LIMIT :limit OFFSET :offset"""
+COUNT_ABOVE = "SELECT count(*) FROM board WHERE value > :value"
+VALUE_OF = "SELECT value FROM board WHERE user_id = :user_id"
+
+# Family against family: active families, their active members and the members' values in
+# ``t`` (a source, as above).
+FAMILY_TOTALS = """
+    SELECT f.id, f.name, count(fm.user_id) AS members, coalesce(sum(t.value), 0) AS total
+    FROM families f
+    JOIN family_members fm ON fm.family_id = f.id AND fm.left_at IS NULL
+    LEFT JOIN t ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id
+    WHERE f.guild_id = :guild_id AND f.archived_at IS NULL
+    GROUP BY f.id"""
+
+
+def _fill(source: str, metric: str) -> str:
+    """A source with the metric's columns filled in (only from the whitelists above)."""
+    if metric not in _TOTAL:
+        raise ValueError(f"not a metric with a column: {metric!r}")
+    return source.format(total=_TOTAL[metric], checkin=_CHECKIN[metric])
 
 
 @dataclass(frozen=True)
@@ -84,27 +185,16 @@ def split_range(first: date, last: date) -> tuple[list[str], list[tuple[date, da
     return weeks, loose
 
 
-def _range_source(guild_id: int, column: str, period: Period) -> Source:
-    """A custom range: whole weeks from their stored totals (each creator's weeks hold exactly
-    their check-ins of those local days), the loose days from the check-ins."""
+def _range_source(metric: str, period: Period) -> Source:
+    """A custom range: its whole weeks and its loose days (see WEEKS_AND_DAYS)."""
     first, last = period.first, period.last
     if first is None or last is None:
         raise ValueError(f"not a range: {period}")
     weeks, loose = split_range(first, last)
-    parts, params = [], []
-    if weeks:
-        marks = ",".join("?" * len(weeks))
-        parts.append(f"SELECT guild_id, user_id, {column} AS v FROM progress_totals"
-                     f" WHERE guild_id = ? AND period_kind = 'week' AND period IN ({marks})")
-        params += [guild_id, *weeks]
-    daily = "1" if column == "checkins" else column
-    for start, end in loose:
-        parts.append(f"SELECT guild_id, user_id, {daily} AS v FROM checkins"
-                     " WHERE guild_id = ? AND local_date BETWEEN ? AND ?")
-        params += [guild_id, start.isoformat(), end.isoformat()]
-    table = (f"(SELECT guild_id, user_id, sum(v) AS value FROM ({' UNION ALL '.join(parts)})"
-             " GROUP BY guild_id, user_id) t")
-    return Source(table, tuple(params), "", (), "t.value")
+    days = [(start + timedelta(days=i)).isoformat()
+            for start, end in loose for i in range((end - start).days + 1)]
+    return Source(_fill(WEEKS_AND_DAYS, metric),
+                  {"weeks": json.dumps(weeks), "days": json.dumps(days)})
 
 
 @dataclass(frozen=True)
@@ -145,13 +235,25 @@ class FamilyRow:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a metric's per-creator value comes from for a period: ``t`` with its value."""
+    """Where a metric's per-creator values come from for a period: a whole statement of
+    (guild_id, user_id, value), and its parameters other than ``guild_id``."""
 
-    table: str
-    params: tuple
-    where: str
-    where_params: tuple
-    value: str
+    sql: str
+    params: dict[str, Any]
+    page: str = PAGE  # PAGE_OF_EQUALS when every creator's value is the same
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """A board ready to be asked a question: a source, a scope and their parameters."""
+
+    source: Source
+    scope: str
+    params: dict[str, Any]
+
+    def statement(self, question: str) -> str:
+        """The one way a board statement is put together (see the top of this module)."""
+        return f"WITH t AS ({self.source.sql}), board AS ({self.scope}) {question}"
 
 
 class LeaderboardService:
@@ -254,46 +356,30 @@ class LeaderboardService:
             raise UserError("leaderboards.unknown_metric", value=metric)
         if metric == "streak":
             cutoff = await self._streak_cutoff(guild_id, await self.today(guild_id))
-            return Source("checkin_streaks t", (), "AND t.last_date >= ?", (cutoff,),
-                          "t.current")
-        column = _COLUMN[metric]
+            return Source(STREAKS, {"cutoff": cutoff})
         if period.kind in ("week", "month"):
-            return Source("progress_totals t", (), "AND t.period_kind = ? AND t.period = ?",
-                          (period.kind, period.key), f"t.{column}")
+            return Source(_fill(WEEK_OR_MONTH, metric),
+                          {"period_kind": period.kind, "period": period.key})
         if period.kind == "all":
-            return Source("progress_alltime t", (), "", (), f"t.{column}")
+            return Source(_fill(ALL_TIME, metric), {})
         if period.kind == "day":
-            value = "1" if metric == "days" else f"t.{column}"
-            return Source("checkins t", (), "AND t.local_date = ?", (period.key,), value)
+            return Source(_fill(ONE_DAY, metric), {"day": period.key},
+                          PAGE_OF_EQUALS if metric == "days" else PAGE)
         if period.kind == "range":
-            return _range_source(guild_id, column, period)
+            return _range_source(metric, period)
         raise UserError("leaderboards.unknown_period", value=period.kind)
 
     # -- creators --------------------------------------------------------------------------
 
-    def _scoped(self, guild_id: int, src: Source, scope: str, scope_id: int,
-                include_left: bool) -> tuple[str, tuple]:
-        """FROM ... WHERE ... for the creators of a scope (params in order)."""
-        left = "" if include_left else " AND fm.left_at IS NULL"
-        if scope == "family":
-            # Few members: start from the family and look each one up by key.
-            sql = (f"FROM family_members fm CROSS JOIN {src.table} ON t.guild_id = fm.guild_id"
-                   f" AND t.user_id = fm.user_id {src.where} WHERE fm.guild_id = ?"
-                   f" AND fm.family_id = ?{left} AND {src.value} > 0")
-            return sql, (*src.params, *src.where_params, guild_id, scope_id)
-        if include_left:
-            member = ""
-        else:
-            member = (" AND EXISTS (SELECT 1 FROM family_members fm WHERE fm.guild_id = t.guild_id"
-                      " AND fm.user_id = t.user_id AND fm.left_at IS NULL)")
-        if scope == "tier":
-            member += (" AND EXISTS (SELECT 1 FROM member_tiers mt WHERE mt.guild_id = t.guild_id"
-                       " AND mt.user_id = t.user_id AND mt.tier_id = ?)")
-        elif scope != "program":
+    async def _query(self, guild_id: int, metric: str, period: Period, scope: str,
+                     scope_id: int, include_left: bool) -> BoardQuery:
+        """The board of ``metric`` over ``period`` for the creators of a scope."""
+        src = await self._source(guild_id, metric, period)
+        if scope not in _SCOPES:
             raise UserError("leaderboards.unknown_scope", value=scope)
-        sql = f"FROM {src.table} WHERE t.guild_id = ? {src.where} AND {src.value} > 0{member}"
-        params = (*src.params, guild_id, *src.where_params)
-        return sql, (*params, scope_id) if scope == "tier" else params
+        return BoardQuery(src, _SCOPES[scope], {
+            **src.params, "guild_id": guild_id, "scope_id": scope_id,
+            "include_left": include_left})
 
     async def board(
         self, guild_id: int, metric: str, period: Period, scope: str = "program",
@@ -301,15 +387,11 @@ class LeaderboardService:
         include_left: bool = False, size: int = PAGE_SIZE,
     ) -> Board:
         """One page of a board, and the viewer's own place in it."""
-        src = await self._source(guild_id, metric, period)
-        body, params = self._scoped(guild_id, src, scope, scope_id, include_left)
+        query = await self._query(guild_id, metric, period, scope, scope_id, include_left)
         page = max(0, page)
         start = max(0, page * size - 1)  # one row before the page: does a tie cross over?
-        rows = await self.db.fetchall(
-            f"SELECT t.user_id AS user_id, {src.value} AS value {body}"
-            f" ORDER BY {src.value} DESC, t.user_id LIMIT ? OFFSET ?",
-            (*params, size + 1 + (page > 0), start),
-        )
+        rows = await self.db.fetchall(query.statement(query.source.page), {
+            **query.params, "limit": size + 1 + (page > 0), "offset": start})
         found = [(r["user_id"], r["value"]) for r in rows]
         before = found.pop(0) if page > 0 and found else None
         has_next = len(found) > size
@@ -319,7 +401,7 @@ class LeaderboardService:
             if ranked and ranked[-1].value == value:
                 rank = ranked[-1].rank
             elif not ranked and before is not None and before[1] == value:
-                rank = await self._rank_of(src, body, params, value)
+                rank = await self._rank_of(query, value)
             else:
                 rank = page * size + i + 1
             ranked.append(Row(rank, user_id, value))
@@ -327,22 +409,20 @@ class LeaderboardService:
         if viewer_id is not None:
             me = next((r for r in ranked if r.user_id == viewer_id), None)
             if me is None:
-                me = await self._me(src, body, params, viewer_id)
+                me = await self._me(query, viewer_id)
         return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id)
 
-    async def _rank_of(self, src: Source, body: str, params: tuple, value: float) -> int:
-        above = await self.db.fetchval(
-            f"SELECT count(*) {body} AND {src.value} > ?", (*params, value)
-        )
+    async def _rank_of(self, query: BoardQuery, value: float) -> int:
+        above = await self.db.fetchval(query.statement(COUNT_ABOVE),
+                                       {**query.params, "value": value})
         return int(above) + 1
 
-    async def _me(self, src: Source, body: str, params: tuple, user_id: int) -> Row | None:
-        value = await self.db.fetchval(
-            f"SELECT {src.value} {body} AND t.user_id = ?", (*params, user_id)
-        )
+    async def _me(self, query: BoardQuery, user_id: int) -> Row | None:
+        value = await self.db.fetchval(query.statement(VALUE_OF),
+                                       {**query.params, "user_id": user_id})
         if value is None:
             return None
-        return Row(await self._rank_of(src, body, params, value), user_id, value)
+        return Row(await self._rank_of(query, value), user_id, value)
 
     # -- families --------------------------------------------------------------------------
 
@@ -353,14 +433,8 @@ class LeaderboardService:
         if metric == "streak" or by not in ("average", "total"):
             raise UserError("leaderboards.families_metric")
         src = await self._source(guild_id, metric, period)
-        rows = await self.db.fetchall(
-            f"SELECT f.id, f.name, count(fm.user_id) AS members,"
-            f" coalesce(sum({src.value}), 0) AS total FROM families f"
-            f" JOIN family_members fm ON fm.family_id = f.id AND fm.left_at IS NULL"
-            f" LEFT JOIN {src.table} ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id"
-            f" {src.where} WHERE f.guild_id = ? AND f.archived_at IS NULL GROUP BY f.id",
-            (*src.params, *src.where_params, guild_id),
-        )
+        rows = await self.db.fetchall(f"WITH t AS ({src.sql}) {FAMILY_TOTALS}",
+                                      {**src.params, "guild_id": guild_id})
         stats = [(r["id"], r["name"], r["members"], r["total"], r["total"] / r["members"])
                  for r in rows]
         index = 4 if by == "average" else 3

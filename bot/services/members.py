@@ -14,6 +14,11 @@ from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
 
 PROGRAM_ROLES = ("creator", "leader", "manager")
+# A member's own settings, one statement each (the setting is never from user input).
+_SET = {
+    "timezone": "UPDATE members SET timezone = ? WHERE guild_id = ? AND user_id = ?",
+    "locale": "UPDATE members SET locale = ? WHERE guild_id = ? AND user_id = ?",
+}
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,11 @@ class MemberService:
         )
 
     async def _update(self, guild_id: int, user_id: int, column: str, value: object) -> None:
-        if column not in ("timezone", "locale"):  # never from user input
+        if column not in _SET:
             raise ValueError(f"not a member setting: {column!r}")
         async with self.db.transaction() as tx:
             await self.ensure(tx, guild_id, user_id)
-            await tx.execute(
-                f"UPDATE members SET {column} = ? WHERE guild_id = ? AND user_id = ?",
-                (value, guild_id, user_id),
-            )
+            await tx.execute(_SET[column], (value, guild_id, user_id))
             await self.audit.record(tx, guild_id, user_id, f"me.{column}", str(user_id), new=value)
 
     async def set_timezone(self, guild_id: int, user_id: int, value: str | None) -> str | None:

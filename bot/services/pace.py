@@ -9,6 +9,7 @@ weekly DM when they are at risk (``pace_nudges``, one per ISO week).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -103,14 +104,27 @@ class Risk:
     shortfalls: list[Pace]
 
 
+# Some creators' totals for a month; the creators are one JSON array, read with json_each.
+MONTH_TOTALS = (
+    "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
+    " WHERE guild_id = ? AND period_kind = 'month' AND period = ?"
+    " AND user_id IN (SELECT value FROM json_each(?))"
+)
+# A family's current members' totals per week, for some weeks (one JSON array).
+FAMILY_WEEKS = (
+    "SELECT pt.period, sum(pt.hours) AS hours, sum(pt.diamonds) AS diamonds"
+    " FROM family_members fm JOIN progress_totals pt ON pt.guild_id = fm.guild_id"
+    " AND pt.user_id = fm.user_id AND pt.period_kind = 'week'"
+    " AND pt.period IN (SELECT value FROM json_each(?))"
+    " WHERE fm.guild_id = ? AND fm.family_id = ? AND fm.left_at IS NULL GROUP BY pt.period"
+)
+
+
 async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: str
                        ) -> dict[int, Progress]:
     """Each of ``user_ids``' totals for the month ``key`` (YYYY-MM)."""
-    marks = ",".join("?" * len(user_ids))
     rows = await db.fetchall(
-        "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
-        f" WHERE guild_id = ? AND period_kind = 'month' AND period = ? AND user_id IN ({marks})",
-        (guild_id, key, *user_ids),
+        MONTH_TOTALS, (guild_id, key, json.dumps(list(user_ids)))
     ) if user_ids else []
     return {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"], r["followers"])
             for r in rows}
@@ -282,14 +296,6 @@ class PaceService:
         """The family's current members' weekly totals, oldest first."""
         today = await self._today(guild_id)
         keys = [iso_week(today - timedelta(days=7 * i)) for i in range(weeks - 1, -1, -1)]
-        marks = ",".join("?" * len(keys))
-        rows = await self.db.fetchall(
-            "SELECT pt.period, sum(pt.hours) AS hours, sum(pt.diamonds) AS diamonds"
-            " FROM family_members fm JOIN progress_totals pt ON pt.guild_id = fm.guild_id"
-            " AND pt.user_id = fm.user_id AND pt.period_kind = 'week'"
-            f" AND pt.period IN ({marks}) WHERE fm.guild_id = ? AND fm.family_id = ?"
-            " AND fm.left_at IS NULL GROUP BY pt.period",
-            (*keys, guild_id, family_id),
-        )
+        rows = await self.db.fetchall(FAMILY_WEEKS, (json.dumps(keys), guild_id, family_id))
         found = {r["period"]: (round(r["hours"], 2), r["diamonds"]) for r in rows}
         return [WeekTrend(k, *found.get(k, (0.0, 0))) for k in keys]

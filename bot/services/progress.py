@@ -16,6 +16,12 @@ from bot.localtime import iso_week, month
 from bot.services.tiers import Progress
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "checkins")
+# The top of a period by a metric; ``{metric}`` is filled in from METRICS only (one index
+# per metric serves the order).
+TOP = """
+    SELECT user_id, {metric} AS value FROM progress_totals
+    WHERE guild_id = ? AND period_kind = ? AND period = ? AND {metric} > 0
+    ORDER BY {metric} DESC LIMIT ?"""
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,5 @@ class ProgressService:
         """The top ``limit`` creators of a period by ``metric`` (served by an index)."""
         if metric not in METRICS or kind not in ("week", "month"):
             raise ValueError(metric)
-        rows = await self.db.fetchall(
-            f"SELECT user_id, {metric} AS value FROM progress_totals WHERE guild_id = ?"
-            f" AND period_kind = ? AND period = ? AND {metric} > 0 ORDER BY {metric} DESC"
-            " LIMIT ?",
-            (guild_id, kind, period, limit),
-        )
+        rows = await self.db.fetchall(TOP.format(metric=metric), (guild_id, kind, period, limit))
         return [Top(r["user_id"], r["value"]) for r in rows]
