@@ -1,5 +1,6 @@
 """/broadcast: managers send a message to an audience (family channels, opted-in DMs);
-anyone opts in or out of broadcast DMs. Sending is in ``cogs/_broadcast_send.py``."""
+anyone opts in or out of broadcast DMs. Sending is the one Discord sender's
+(:mod:`bot.delivery.sender`), started here until the composition root owns it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from discord.ext import commands
 
 from bot.app import FamiliaBot
 from bot.checks import manager_only
+from bot.delivery.sender import DeliverySender
 from bot.interactions import (
     FamiliaModal,
     PersistentItem,
@@ -22,7 +24,6 @@ from bot.interactions import (
     start_timer,
 )
 from bot.services.broadcasts import TEXT_LIMIT, Broadcast, Recipients
-from cogs._broadcast_send import BroadcastSender
 
 LABELS = "discord/broadcasts/labels.j2"
 JOB_ID = "broadcasts-sweep"
@@ -105,9 +106,6 @@ class ConfirmButton(_Persistent, discord.ui.DynamicItem[discord.ui.Button],
         bot = familia(interaction)
         broadcast = await bot.services.broadcasts.confirm(
             interaction.guild_id, interaction.user.id, self.broadcast_id)  # type: ignore[arg-type]
-        cog = bot.get_cog("Broadcasts")
-        if cog is not None:
-            cog.sender.wake()  # type: ignore[attr-defined]
         tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
         await reply(interaction, "discord/broadcasts/confirmed.md.j2", broadcast=broadcast,
                     timezone=tz)
@@ -138,7 +136,9 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        self.sender = BroadcastSender(bot, rate=bot.settings.broadcast_rate)
+        # The one Discord sender (all kinds); the composition root will own it.
+        self.sender = DeliverySender(bot, bot.services.deliveries,
+                                     rate=bot.settings.broadcast_rate)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmButton, CancelButton)
@@ -158,7 +158,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     async def sweep(self) -> None:
         """Queue scheduled broadcasts that are due, then wake the sender (idempotent)."""
         await self.bot.services.broadcasts.start_due()
-        self.sender.wake()
+        await self.bot.services.broadcasts.finish()
 
     @broadcast.command(name=_T("new"), description=_T("Write a broadcast, preview it, send it"))
     @app_commands.rename(audience=_T("audience"), routes=_T("routes"), families=_T("families"),

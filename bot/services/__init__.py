@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
 from bot.services.campaigns import CampaignService
@@ -40,6 +41,7 @@ class Services:
     families: FamilyService
     tiers: TierService
     kpis: KpiService
+    deliveries: DeliveryQueue
     progress: ProgressService = field(init=False)
     checkins: CheckinService = field(init=False)
     reminders: ReminderService = field(init=False)
@@ -61,6 +63,7 @@ class Services:
             families=FamilyService(db, clock, audit, members),
             tiers=TierService(db, clock, audit, guilds),
             kpis=KpiService(db),
+            deliveries=DeliveryQueue(db, clock),
         )
         services.progress = ProgressService(db, settings.checkin_valid_day_hours)
         services.checkins = CheckinService(
@@ -75,7 +78,8 @@ class Services:
         services.email = EmailService(db, clock, audit, members, settings, services.families)
         services.reminders.email_hook = services.email.reminder
         services.families.on_left_server.append(services.email.exit_survey)
-        services.broadcasts = BroadcastService(db, clock, audit, members, services.email)
+        services.broadcasts = BroadcastService(db, clock, audit, members,
+                                               services.deliveries, services.email)
         services.campaigns = CampaignService(db, clock, audit, guilds, services.families,
                                               services.email)
         services.digests = DigestService(db, clock, services.email, services.kpis,

@@ -1,4 +1,4 @@
-"""The sender's pacing and failure reasons (no Discord needed)."""
+"""The delivery sender's pacing and failure reasons (no Discord needed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import discord
 
-from cogs._broadcast_send import Pacer, failure_reason
+from bot.delivery.sender import Pacer, failure_reason
 
 
 def _http_error(cls, status: int, code: int):
