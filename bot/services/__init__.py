@@ -70,7 +70,8 @@ class Services:
             db, clock, audit, members, services.families, services.progress,
             settings.checkin_edit_cutoff_hour,
         )
-        services.reminders = ReminderService(db, clock, members, settings.reminder_grace_hours)
+        services.reminders = ReminderService(db, clock, members, services.deliveries,
+                                             settings.reminder_grace_hours)
         services.tiers.progress = services.progress.month_progress
         services.leaderboards = LeaderboardService(
             db, clock, guilds, services.families, services.tiers)
