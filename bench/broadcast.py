@@ -1,5 +1,5 @@
 """The Discord delivery queue under Discord-like limits, with a mix of kinds: a broadcast to
-500 family channels + 2,000 opted-in DMs, plus (in the same queue) 300 tier role changes and
+500 family channels + 2,000 opted-in DMs, plus (in the same queue) 60 tier role changes (Discord allows about one a second) and
 200 pace-nudge DMs to people whose DM channel is not open yet.
 
 The emulator (default global limit 50 requests/s, Discord's per-route buckets) runs in this
@@ -11,7 +11,7 @@ again and counts deliveries duplicated (a target that got the text twice) or los
 not there, a role not given).
 Goals: rate_ratio ≥ 0.9, r429_share ≤ 0.01, lost = 0, duplicated = 0.
 
-    .venv/bin/python bench/broadcast.py [--channels 500] [--dms 2000] [--roles 300]
+    .venv/bin/python bench/broadcast.py [--channels 500] [--dms 2000] [--roles 60]
         [--nudges 200]
 """
 
@@ -257,7 +257,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--dms", type=int, default=2000)
-    parser.add_argument("--roles", type=int, default=300)
+    parser.add_argument("--roles", type=int, default=60)
     parser.add_argument("--nudges", type=int, default=200)
     args = parser.parse_args()
     result = asyncio.run(main(args.channels, args.dms, args.roles, args.nudges))

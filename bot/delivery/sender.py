@@ -137,14 +137,18 @@ class DeliverySender:
                 slots.release()
 
         try:
-            while batch := await self.queue.claim(min(self.batch, concurrency), roles=roles):
-                for delivery in batch:
-                    await slots.acquire()
-                    task = asyncio.create_task(one(delivery))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                    tried += 1
-            if running:
+            while True:
+                while batch := await self.queue.claim(min(self.batch, concurrency),
+                                                      roles=roles):
+                    for delivery in batch:
+                        await slots.acquire()
+                        task = asyncio.create_task(one(delivery))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                        tried += 1
+                if not running:
+                    break
+                # then look again: a row that just failed may have queued its fallback
                 await asyncio.gather(*running)
         finally:  # cancelled (shutdown): rows in flight keep their lease, resumed next start
             for task in list(running):
