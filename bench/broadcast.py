@@ -1,6 +1,7 @@
 """The Discord delivery queue under Discord-like limits, with a mix of kinds: a broadcast to
-500 family channels + 2,000 opted-in DMs, plus (in the same queue) 60 tier role changes (Discord allows about one a second) and
-200 pace-nudge DMs to people whose DM channel is not open yet.
+500 family channels + 2,000 opted-in DMs, plus (in the same queue) 60 tier role changes
+(Discord allows about one a second per guild) and 200 pace-nudge DMs to people whose DM
+channel is not open yet.
 
 The emulator (default global limit 50 requests/s, Discord's per-route buckets) runs in this
 process on a fixed port; the real Familia bot runs in a SUBPROCESS pointed at it, so the bot can

@@ -75,7 +75,8 @@ class Services:
         services.tiers.progress = services.progress.month_progress
         services.leaderboards = LeaderboardService(
             db, clock, guilds, services.families, services.tiers)
-        services.pace = PaceService(db, clock, members, services.tiers, services.families)
+        services.pace = PaceService(db, clock, members, services.tiers, services.families,
+                                     services.deliveries)
         services.email = EmailService(db, clock, audit, members, settings, services.families)
         services.reminders.email_hook = services.email.reminder
         services.families.on_left_server.append(services.email.exit_survey)
