@@ -71,7 +71,7 @@ DELIVERY_MESSAGES = LeasedQueue(
     due="SELECT id, state FROM deliveries WHERE target IN ('channel', 'dm')"
         " AND ((state = 'queued' AND next_attempt_at <= ?)"
         " OR (state = 'sending' AND lease_until <= ?))"
-        " ORDER BY next_attempt_at, id LIMIT ?",
+        " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",
     take=_DELIVERIES_TAKE, release=_DELIVERIES_RELEASE, expire=_DELIVERIES_EXPIRE,
 )
 DELIVERY_ROLES = LeasedQueue(
@@ -79,7 +79,7 @@ DELIVERY_ROLES = LeasedQueue(
     due="SELECT id, state FROM deliveries WHERE target IN ('role_add', 'role_remove')"
         " AND ((state = 'queued' AND next_attempt_at <= ?)"
         " OR (state = 'sending' AND lease_until <= ?))"
-        " ORDER BY next_attempt_at, id LIMIT ?",
+        " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",
     take=_DELIVERIES_TAKE, release=_DELIVERIES_RELEASE, expire=_DELIVERIES_EXPIRE,
 )
 

@@ -27,6 +27,8 @@ CREATE TABLE deliveries (
     -- another delivery queued when the DM is refused; "reason": the audit-log reason}
     payload         TEXT    NOT NULL DEFAULT '{}',
     dedupe_key      TEXT    NOT NULL,
+    -- higher first: someone is waiting for it (feedback answered in a form)
+    priority        INTEGER NOT NULL DEFAULT 0,
     state           TEXT    NOT NULL DEFAULT 'queued'
                     CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
     lease_owner     TEXT,

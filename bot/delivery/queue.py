@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ class Send:
     source: str | None = None
     channel_id: int | None = None  # a DM channel already known
     role_id: int | None = None
+    priority: int = 0  # higher first: someone is waiting for it
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -121,11 +123,11 @@ class DeliveryQueue:
         before = await tx.fetchval("SELECT total_changes()")
         await tx.executemany(
             "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
-            " channel_id, payload, dedupe_key, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " channel_id, payload, dedupe_key, priority, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, dedupe_key) DO NOTHING",
             [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
-              json.dumps(s.payload), s.dedupe_key, now, now) for s in sends])
+              json.dumps(s.payload), s.dedupe_key, s.priority, now, now) for s in sends])
         return await tx.fetchval("SELECT total_changes()") - before
 
     def notify(self) -> None:
@@ -230,6 +232,20 @@ class DeliveryQueue:
         return await self.db.fetchval(
             "SELECT count(*) FROM deliveries WHERE source = ? AND state IN ('queued', 'sending')",
             (source,))
+
+    async def wait_settled(self, guild_id: int, keys: list[str], timeout: float,
+                           poll: float = 0.05) -> dict[str, str]:
+        """Wait (at most ``timeout`` seconds) until the rows of ``keys`` are sent or failed;
+        returns each existing key's state then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {r["dedupe_key"]: r["state"] for r in await self.db.fetchall(
+                "SELECT dedupe_key, state FROM deliveries WHERE guild_id = ? AND dedupe_key IN"
+                " (SELECT value FROM json_each(?))", (guild_id, json.dumps(keys)))}
+            if time.monotonic() >= deadline or all(
+                    state in ("sent", "failed") for state in states.values()):
+                return states
+            await asyncio.sleep(poll)
 
     async def get(self, delivery_id: int) -> Delivery:
         return _delivery(await self.db.fetchone("SELECT * FROM deliveries WHERE id = ?",

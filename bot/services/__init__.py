@@ -68,7 +68,7 @@ class Services:
         services.progress = ProgressService(db, settings.checkin_valid_day_hours)
         services.checkins = CheckinService(
             db, clock, audit, members, services.families, services.progress,
-            settings.checkin_edit_cutoff_hour,
+            services.deliveries, settings.checkin_edit_cutoff_hour,
         )
         services.reminders = ReminderService(db, clock, members, services.deliveries,
                                              settings.reminder_grace_hours)

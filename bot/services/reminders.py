@@ -18,10 +18,8 @@ reminders on get one ``email`` reminder a day through it (same claim rules).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -159,18 +157,14 @@ class ReminderService:
         """``done`` once the sender has delivered (or given up on) what the sweep queued,
         each outcome as it turned out (a refused DM: the family channel); rows still in the
         queue after ``timeout`` are reported as being sent."""
-        queued = [due.id for due, outcome in done if outcome.route in ("dm", "channel")]
-        keys = [f"reminder:{i}" for i in queued] + [f"reminder:{i}:fallback" for i in queued]
-        deadline = time.monotonic() + timeout
-        while queued and time.monotonic() < deadline:
-            if not await self.db.fetchval(
-                    "SELECT count(*) FROM deliveries WHERE dedupe_key IN (SELECT value FROM"
-                    " json_each(?)) AND state IN ('queued', 'sending')", (json.dumps(keys),)):
-                break
-            await asyncio.sleep(poll)
+        queued = [due for due, outcome in done if outcome.route in ("dm", "channel")]
+        for due in queued:  # a fallback appears in the transaction that fails its DM
+            await self.deliveries.wait_settled(
+                due.guild_id, [f"reminder:{due.id}", f"reminder:{due.id}:fallback"], timeout,
+                poll)
         rows = {r["id"]: r for r in await self.db.fetchall(
             _WITH_DELIVERIES + " WHERE r.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(queued),))}
+            (json.dumps([due.id for due in queued]),))}
         found = []
         for due, outcome in done:
             if due.id in rows:
