@@ -57,13 +57,14 @@ class Services:
         audit = AuditLog(db, clock)
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
+        deliveries = DeliveryQueue(db, clock)
         services = cls(
             db=db, clock=clock, audit=audit, guilds=guilds, members=members, meta=MetaStore(db),
             privacy=PrivacyService(db),
             families=FamilyService(db, clock, audit, members),
-            tiers=TierService(db, clock, audit, guilds),
+            tiers=TierService(db, clock, audit, guilds, deliveries=deliveries),
             kpis=KpiService(db),
-            deliveries=DeliveryQueue(db, clock),
+            deliveries=deliveries,
         )
         services.progress = ProgressService(db, settings.checkin_valid_day_hours)
         services.checkins = CheckinService(
