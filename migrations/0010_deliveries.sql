@@ -23,8 +23,10 @@ CREATE TABLE deliveries (
     channel_id      INTEGER,
     -- JSON: {"content": text split into messages of at most 2,000 characters, or "parts":
     -- [text, ...] sent as they are; "mentions": allowed mentions ({"everyone": bool,
-    -- "users": [id, ...]}; nothing pings by default); "components": [...]; "fallback":
-    -- another delivery queued when the DM is refused; "reason": the audit-log reason}
+    -- "users": [id, ...]}; nothing pings by default); "components": buttons as
+    -- View.to_components() writes them, and "files": [{"filename", "data" (base64)}], both
+    -- with the last message; "fallback": another delivery queued when the DM is refused;
+    -- "reason": the audit-log reason of a role change}
     payload         TEXT    NOT NULL DEFAULT '{}',
     dedupe_key      TEXT    NOT NULL,
     -- higher first: someone is waiting for it (feedback answered in a form)

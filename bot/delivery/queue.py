@@ -12,6 +12,7 @@ Nothing here imports discord.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -94,6 +95,11 @@ class Delivery:
         """Derived from the row and the part: Discord deduplicates a repeat
         (``enforce_nonce``) and the read-back after a crash recognises it."""
         return f"{self.payload.get('nonce', f'd{self.id}')}p{part}"
+
+
+def attachment(filename: str, data: bytes) -> dict[str, str]:
+    """A file for a payload's ``files``."""
+    return {"filename": filename, "data": base64.b64encode(data).decode()}
 
 
 def _delivery(row: Any, resumed: bool = False) -> Delivery:

@@ -24,6 +24,8 @@ hit; per-route limits are left to discord.py, which waits on the rate-limit head
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import logging
 import time
 from datetime import timedelta
@@ -80,6 +82,30 @@ def allowed_mentions(payload: dict[str, Any]) -> discord.AllowedMentions:
     return discord.AllowedMentions(
         everyone=bool(wanted.get("everyone")), roles=False, replied_user=False,
         users=[discord.Object(u) for u in users] if users else False)
+
+
+def buttons(payload: dict[str, Any]) -> discord.ui.View | None:
+    """The payload's ``components`` (as ``View.to_components()`` wrote them when the row was
+    queued) as buttons; their custom ids are handled by the bot's persistent items."""
+    rows = payload.get("components") or []
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for item in row.get("components", []):
+            emoji = item.get("emoji")
+            view.add_item(discord.ui.Button(
+                style=discord.ButtonStyle(item.get("style", 2)), label=item.get("label"),
+                custom_id=item.get("custom_id"), url=item.get("url"),
+                emoji=discord.PartialEmoji.from_dict(emoji) if emoji else None,
+                disabled=item.get("disabled", False), row=number))
+    return view
+
+
+def files(payload: dict[str, Any]) -> list[discord.File]:
+    """The payload's ``files``: [{"filename", "data" (base64)}]."""
+    return [discord.File(io.BytesIO(base64.b64decode(f["data"])), filename=f["filename"])
+            for f in payload.get("files") or []]
 
 
 class DeliverySender:
@@ -189,9 +215,18 @@ class DeliverySender:
             first += len(found)
         mentions = allowed_mentions(delivery.payload)
         for index in range(first, len(parts)):
+            last = index == len(parts) - 1  # files and buttons go with the last part
+            view = buttons(delivery.payload) if last else None
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            if last and delivery.payload.get("files"):
+                extra["files"] = files(delivery.payload)
             await self.pacer.wait()
-            message = await channel.send(parts[index], nonce=delivery.nonce(index),
-                                         allowed_mentions=mentions)
+            try:
+                message = await channel.send(parts[index], nonce=delivery.nonce(index),
+                                             allowed_mentions=mentions, **extra)
+            finally:
+                if view is not None:
+                    view.stop()  # clicks go to the bot's persistent (dynamic) items
             await self.queue.part_sent(delivery, index, message.id)
 
     async def read_back(self, delivery: Delivery,

@@ -75,7 +75,7 @@ class Services:
                                              settings.reminder_grace_hours)
         services.tiers.progress = services.progress.month_progress
         services.leaderboards = LeaderboardService(
-            db, clock, guilds, services.families, services.tiers)
+            db, clock, guilds, services.families, services.tiers, services.deliveries)
         services.pace = PaceService(db, clock, members, services.tiers, services.families,
                                      services.deliveries)
         services.email = EmailService(db, clock, audit, members, settings, services.families)
