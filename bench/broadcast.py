@@ -1,14 +1,19 @@
-"""Broadcasts under Discord-like limits: 500 family channels + 2,000 opted-in DMs.
+"""The Discord delivery queue under Discord-like limits, with a mix of kinds: a broadcast to
+500 family channels + 2,000 opted-in DMs, plus (in the same queue) 60 tier role changes
+(Discord allows about one a second per guild) and 200 pace-nudge DMs to people whose DM
+channel is not open yet.
 
 The emulator (default global limit 50 requests/s, Discord's per-route buckets) runs in this
 process on a fixed port; the real Familia bot runs in a SUBPROCESS pointed at it, so the bot can
-be killed for real. Phase 1 sends one broadcast to the end and measures the achieved request
+be killed for real. Phase 1 sends one such mix to the end and measures the achieved request
 rate during the send (requests / s ÷ the 50/s global limit), the share of 429 answers and the
-deliveries lost. Phase 2 sends another broadcast, SIGKILLs the bot process halfway, starts it
-again and counts deliveries duplicated (a target that got the text twice) or lost.
+deliveries lost. Phase 2 sends another mix, SIGKILLs the bot process halfway, starts it
+again and counts deliveries duplicated (a target that got the text twice) or lost (a message
+not there, a role not given).
 Goals: rate_ratio ≥ 0.9, r429_share ≤ 0.01, lost = 0, duplicated = 0.
 
-    .venv/bin/python bench/broadcast.py [--channels 500] [--dms 2000]
+    .venv/bin/python bench/broadcast.py [--channels 500] [--dms 2000] [--roles 60]
+        [--nudges 200]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.clock import Clock, to_db
 from bot.config import load_settings
 from bot.db import Database
+from bot.delivery.queue import Send
 from bot.mail.local import free_port
 from bot.services import Services
 from emulator import Emulator
@@ -108,36 +114,64 @@ async def seed(emu: Emulator, services: Services, channels: int, dms: int):
             "INSERT INTO broadcast_optins (guild_id, user_id, dm, dm_channel_id, updated_at)"
             " VALUES (?, ?, 1, ?, ?)",
             [(guild.id, u.id, emu.dm_channel(u).id, now) for u in creators])
-    return guild
+    return guild, creators
 
 
-async def confirm(services: Services, guild_id: int, author: int, text: str) -> int:
-    draft = (await services.broadcasts.draft(guild_id, author, text, "all", [],
+async def confirm(emu: Emulator, services: Services, guild, creators, text: str, phase: int,
+                  roles: int, nudges: int) -> str:
+    """The phase's broadcast, plus role changes and nudge DMs queued in the same queue;
+    returns the phase's source."""
+    author = emu.owner.id
+    draft = (await services.broadcasts.draft(guild.id, author, text, "all", [],
                                                ("channel", "dm"), False, None)).broadcast
-    await services.broadcasts.confirm(guild_id, author, draft.id)
-    return draft.id
+    await services.broadcasts.confirm(guild.id, author, draft.id)
+    role = emu.create_role(guild, f"Tier {phase}")
+    source = f"bench:{phase}"
+    sends = [Send("tier_role", f"{source}:role:{u.id}", "role_add", u.id, source=source,
+                  role_id=role.id, payload={"reason": "bench"})
+             for u in creators[:roles]]
+    sends += [Send("nudge", f"{source}:nudge:{u.id}", "dm", u.id, source=source,
+                   payload={"content": nudge_text(phase)})
+              for u in creators[-nudges:]] if nudges else []
+    async with services.db.transaction() as tx:
+        await services.deliveries.add(tx, guild.id, sends)
+        await tx.execute("UPDATE deliveries SET source = ? WHERE source = ?",
+                         (source, f"broadcast:{draft.id}"))
+    return source
 
 
-async def wait_done(db: Database, broadcast_id: int, timeout: float) -> None:
+def nudge_text(phase: int) -> str:
+    return f"Bench nudge, phase {phase}: three check-ins to go this week."
+
+
+async def wait_done(db: Database, source: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = await db.fetchval("SELECT count(*) FROM broadcast_deliveries WHERE"
-                                 " broadcast_id = ? AND state IN ('pending', 'claimed')",
-                                 (broadcast_id,))
+        left = await db.fetchval("SELECT count(*) FROM deliveries WHERE source = ?"
+                                 " AND state IN ('queued', 'sending')", (source,))
         if left == 0:
             return
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"broadcast {broadcast_id} not finished after {timeout}s")
+    raise TimeoutError(f"{source} not finished after {timeout}s")
 
 
-async def outcome(db: Database, rec: Recorder, broadcast_id: int, text: str):
-    """(lost, duplicated): targets that never got the text, extra copies of it."""
-    rows = await db.fetchall("SELECT channel_id, state FROM broadcast_deliveries"
-                             " WHERE broadcast_id = ?", (broadcast_id,))
-    per_channel: dict[int, int] = {}
-    for _, channel_id in rec.posts[text]:
-        per_channel[channel_id] = per_channel.get(channel_id, 0) + 1
-    lost = sum(1 for r in rows if r["state"] != "sent" or not per_channel.get(r["channel_id"]))
+async def outcome(db: Database, emu: Emulator, guild, rec: Recorder, source: str,
+                  texts: list[str]):
+    """(lost, duplicated, rows): targets that never got their text or role, extra copies."""
+    rows = await db.fetchall("SELECT kind, target, target_id, role_id, channel_id, state"
+                             " FROM deliveries WHERE source = ?", (source,))
+    text_of = {"broadcast": texts[0], "nudge": texts[1]}
+    per_channel: dict[tuple[str, int], int] = {}  # (text, channel) -> copies
+    for text in texts:
+        for _, channel_id in rec.posts[text]:
+            per_channel[text, channel_id] = per_channel.get((text, channel_id), 0) + 1
+    lost = 0
+    for r in rows:
+        if r["target"] == "role_add":
+            landed = r["role_id"] in emu.member(guild, r["target_id"]).roles
+        else:
+            landed = bool(per_channel.get((text_of[r["kind"]], r["channel_id"])))
+        lost += r["state"] != "sent" or not landed
     duplicated = sum(n - 1 for n in per_channel.values() if n > 1)
     return lost, duplicated, len(rows)
 
@@ -148,7 +182,7 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     process.wait(timeout=30)
 
 
-async def main(channels: int, dms: int) -> dict:
+async def main(channels: int, dms: int, roles: int, nudges: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="familia-bench-"))
     db_path = folder / "familia.db"
     port = free_port()
@@ -159,24 +193,27 @@ async def main(channels: int, dms: int) -> dict:
     await db.migrate()
     settings = load_settings(env_file=None, database_path=db_path)
     services = Services.build(db, settings, Clock())
-    guild = await seed(emu, services, channels, dms)
-    total = channels + dms
-    result: dict = {"channels": channels, "dms": dms, "global_limit": GLOBAL_RATE}
+    guild, creators = await seed(emu, services, channels, dms)
+    total = channels + dms + roles + nudges
+    result: dict = {"channels": channels, "dms": dms, "roles": roles, "nudges": nudges,
+                    "global_limit": GLOBAL_RATE}
     try:
         # Phase 1: one broadcast, start to end.
         text1 = "Bench broadcast, phase 1: live marathon on Saturday at 20:00!"
         rec.posts[text1] = []
-        first = await confirm(services, guild.id, emu.owner.id, text1)
+        rec.posts[nudge_text(1)] = []
+        first = await confirm(emu, services, guild, creators, text1, 1, roles, nudges)
         bot = start_bot(port, db_path, emu.app.token)
         try:
             await wait_done(db, first, timeout=total / 10 + 120)
         finally:
             stop(bot)
-        times = [t for t, _ in rec.posts[text1]]
+        times = [t for t, _ in rec.posts[text1] + rec.posts[nudge_text(1)]]
         t0, t1 = min(times), max(times)
         window = [s for t, s in rec.requests if t0 <= t <= t1]
         rate = (len(window) - 1) / (t1 - t0)
-        lost1, dup1, rows1 = await outcome(db, rec, first, text1)
+        lost1, dup1, rows1 = await outcome(db, emu, guild, rec, first,
+                                           [text1, nudge_text(1)])
         result |= {
             "phase1_deliveries": rows1, "phase1_seconds": round(t1 - t0, 2),
             "requests_per_s": round(rate, 2), "rate_ratio": round(rate / GLOBAL_RATE, 3),
@@ -187,22 +224,24 @@ async def main(channels: int, dms: int) -> dict:
         # Phase 2: killed halfway (SIGKILL: the process, not a task), then restarted.
         text2 = "Bench broadcast, phase 2: the sender is killed halfway through this one."
         rec.posts[text2] = []
-        second = await confirm(services, guild.id, emu.owner.id, text2)
+        rec.posts[nudge_text(2)] = []
+        second = await confirm(emu, services, guild, creators, text2, 2, roles, nudges)
         bot = start_bot(port, db_path, emu.app.token)
-        while len(rec.posts[text2]) < total // 2:
+        while len(rec.posts[text2]) < (channels + dms) // 2:
             if bot.poll() is not None:
                 raise RuntimeError("the bot exited before it was killed")
             await asyncio.sleep(0.01)
         stop(bot, signal.SIGKILL)
         killed_at = len(rec.posts[text2])
-        claimed = await db.fetchval("SELECT count(*) FROM broadcast_deliveries WHERE"
-                                    " broadcast_id = ? AND state = 'claimed'", (second,))
+        claimed = await db.fetchval("SELECT count(*) FROM deliveries WHERE source = ?"
+                                    " AND state = 'sending'", (second,))
         bot = start_bot(port, db_path, emu.app.token)
         try:
             await wait_done(db, second, timeout=total / 10 + 120)
         finally:
             stop(bot)
-        lost2, dup2, rows2 = await outcome(db, rec, second, text2)
+        lost2, dup2, rows2 = await outcome(db, emu, guild, rec, second,
+                                           [text2, nudge_text(2)])
         result |= {"phase2_deliveries": rows2, "killed_after_posts": killed_at,
                    "claimed_at_kill": claimed, "lost_phase2": lost2, "duplicated": dup2,
                    "lost": lost1 + lost2}
@@ -219,8 +258,10 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--dms", type=int, default=2000)
+    parser.add_argument("--roles", type=int, default=60)
+    parser.add_argument("--nudges", type=int, default=200)
     args = parser.parse_args()
-    result = asyncio.run(main(args.channels, args.dms))
+    result = asyncio.run(main(args.channels, args.dms, args.roles, args.nudges))
     ok = (result["rate_ratio"] >= 0.9 and result["r429_share"] <= 0.01
           and result["lost"] == 0 and result["duplicated"] == 0)
     print(json.dumps(result | {"goals_met": ok}))

@@ -117,6 +117,18 @@ def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> 
     return conn._execute(lambda: fn(SyncTransaction(raw), *args))
 
 
+async def _to_the_end(step: Awaitable[Any]) -> None:
+    """Await ``step``; if the waiting task is cancelled meanwhile, let the step finish first
+    (a BEGIN, COMMIT or ROLLBACK half-awaited leaves the connection in an unknown state),
+    then pass the cancellation on."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
 class Transaction:
     """The handle a unit of work gets: statements on the writer inside BEGIN IMMEDIATE, one
     trip to the database thread each."""
@@ -207,14 +219,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
         async with self._lock:
-            await self.writer.execute("BEGIN IMMEDIATE")
             try:
+                await _to_the_end(self.writer.execute("BEGIN IMMEDIATE"))
                 yield Transaction(self.writer)
-            except BaseException:
-                await self.writer.execute("ROLLBACK")
+            except BaseException:  # a task cancelled mid-way must not leave it open
+                if self.writer.in_transaction:
+                    await _to_the_end(self.writer.execute("ROLLBACK"))
                 raise
             else:
-                await self.writer.execute("COMMIT")
+                await _to_the_end(self.writer.execute("COMMIT"))
 
     async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
         """``fn(tx)`` as one unit of work (BEGIN IMMEDIATE … COMMIT, ROLLBACK if it raises)

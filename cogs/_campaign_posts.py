@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.delivery.sender import failure_reason
 from bot.services.campaigns import Post
 from bot.text import split_text
-from cogs._broadcast_send import failure_reason
 
 if TYPE_CHECKING:
     from bot.app import FamiliaBot

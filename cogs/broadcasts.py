@@ -1,5 +1,6 @@
 """/broadcast: managers send a message to an audience (family channels, opted-in DMs);
-anyone opts in or out of broadcast DMs. Sending is in ``cogs/_broadcast_send.py``."""
+anyone opts in or out of broadcast DMs. Sending is the one Discord sender's
+(:mod:`bot.delivery.sender`), started here until the composition root owns it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
+from bot.delivery.sender import DeliverySender
 from bot.interactions import (
     FamiliaModal,
     familia,
@@ -24,7 +26,6 @@ from bot.interactions import (
     start_timer,
 )
 from bot.services.broadcasts import TEXT_LIMIT, Broadcast, Recipients
-from cogs._broadcast_send import BroadcastSender
 
 LABELS = "discord/broadcasts/labels.j2"
 JOB_ID = "broadcasts-sweep"
@@ -93,9 +94,6 @@ class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_i
         bot = familia(interaction)
         broadcast = await bot.services.broadcasts.confirm(
             cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
-        cog = bot.get_cog("Broadcasts")
-        if isinstance(cog, BroadcastCog):
-            cog.sender.wake()
         tz = await bot.services.members.timezone_of(broadcast.guild_id, interaction.user.id)
         await reply(interaction, "discord/broadcasts/confirmed.md.j2", broadcast=broadcast,
                     timezone=tz)
@@ -120,7 +118,9 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        self.sender = BroadcastSender(bot, rate=bot.settings.broadcast_rate)
+        # The one Discord sender (all kinds); the composition root will own it.
+        self.sender = DeliverySender(bot, bot.services.deliveries,
+                                     rate=bot.settings.broadcast_rate)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmButton, CancelButton)
@@ -138,7 +138,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     async def sweep(self) -> None:
         """Queue scheduled broadcasts that are due, then wake the sender (idempotent)."""
         await self.bot.services.broadcasts.start_due()
-        self.sender.wake()
+        await self.bot.services.broadcasts.finish()
 
     @broadcast.command(name=_T("new"), description=_T("Write a broadcast, preview it, send it"))
     @app_commands.describe(

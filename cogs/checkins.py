@@ -16,6 +16,7 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
+from bot.delivery.queue import Send
 from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
@@ -27,11 +28,12 @@ from bot.interactions import (
     send,
     start_timer,
 )
-from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Submitted
+from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Feedback, Submitted
 
 LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
 WORK_SLOTS = 16
+FEEDBACK_WAIT = 1.5  # seconds the form's answer waits to say whether the DM got through
 
 
 label = labels(LABELS)
@@ -115,22 +117,29 @@ class FeedbackModal(FamiliaModal):
         start_timer(interaction)
         bot = familia(interaction)
         guild_id = cogkit.guild_id(interaction)
-        feedback = await bot.services.checkins.give_feedback(
-            guild_id, interaction.user.id, self.checkin_id, self.text.value
-        )
-        text = bot.templates.render(
-            await locale_of(bot, guild_id, feedback.user_id), "discord/checkins/feedback_dm.md.j2",
-            feedback=[feedback], guild=interaction.guild.name if interaction.guild else "",
-        )
-        delivered = False
-        try:
-            user = bot.get_user(feedback.user_id) or await bot.fetch_user(feedback.user_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
-            delivered = True
-        except discord.Forbidden:
-            pass  # DMs closed: the creator sees it on their next /checkin
-        if delivered:
-            await bot.services.checkins.feedback_delivered(feedback.id, "dm")
+        checkins = bot.services.checkins
+        creator = (await checkins.check_feedback(
+            guild_id, interaction.user.id, self.checkin_id)).user_id
+        locale = await locale_of(bot, guild_id, creator)
+        guild_name = interaction.guild.name if interaction.guild else ""
+
+        def dm(feedback: Feedback) -> Send:
+            text = bot.templates.render(locale, "discord/checkins/feedback_dm.md.j2",
+                                        feedback=[feedback], guild=guild_name)
+            return Send("feedback", f"feedback:{feedback.id}", "dm", feedback.user_id,
+                        {"content": text}, priority=1)
+
+        feedback = await checkins.give_feedback(
+            guild_id, interaction.user.id, self.checkin_id, self.text.value,
+            dm=dm)
+        # The sender takes it first; the answer says whether it reached them by DM (if not,
+        # DMs closed: the creator sees it after their next command).
+        key = f"feedback:{feedback.id}"
+        state = (await bot.services.deliveries.wait_settled(
+            guild_id, [key], FEEDBACK_WAIT)).get(key)
+        delivered = state != "failed"
+        if state == "sent":
+            await checkins.feedback_delivered(feedback.id, "dm")
         await reply(interaction, "discord/checkins/feedback_sent.md.j2", feedback=feedback,
                     delivered=delivered)
         log_command(interaction, "ok")

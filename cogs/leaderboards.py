@@ -20,6 +20,7 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
+from bot.delivery.queue import Send, attachment
 from bot.errors import UserError
 from bot.interactions import (
     FamiliaView,
@@ -33,6 +34,7 @@ from bot.services.leaderboards import Board, Period
 log = logging.getLogger("familia.leaderboards")
 LABELS = "discord/leaderboards/labels.j2"
 NO_PINGS = discord.AllowedMentions.none()
+POST_WAIT = 30.0  # seconds a sweep waits for its board posts to be delivered
 JOB_ID = "leaderboards.posts"
 
 METRIC_CHOICES = [
@@ -232,24 +234,42 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
             text, view=view, files=[file] if file else [], allowed_mentions=NO_PINGS)
 
     async def sweep(self) -> None:
-        """Post every finished week and month not posted yet (claimed first: never twice)."""
+        """Queue every finished week and month not posted yet (claimed with the post in one
+        transaction: never twice), then wait for the sender to deliver them."""
         lb = self.bot.services.leaderboards
         for guild_id, channel_id in await lb.guilds_with_channel():
+            queued = []
             for kind, period, late in await lb.due_posts(guild_id):
-                post_id = await lb.claim_post(guild_id, kind, period.key, late)
-                if post_id is None:
-                    continue
                 try:
                     board = await lb.board(guild_id, "hours", period)
                     if not board.rows:
-                        await lb.finish_post(post_id, "empty", channel_id)
+                        post_id = await lb.claim_post(guild_id, kind, period.key, late)
+                        if post_id is not None:
+                            await lb.finish_post(post_id, "empty", channel_id)
                         continue
-                    message = await self.publish(guild_id, channel_id, period)
-                    await lb.finish_post(post_id, "sent", channel_id, message.id)
-                except Exception as exc:
+                    key = f"board:{kind}:{period.key}"
+                    post = await self.board_post(guild_id, channel_id, period, key)
+                    if await lb.claim_post(guild_id, kind, period.key, late, post) is not None:
+                        queued.append(key)
+                except Exception as exc:  # nothing claimed: the next sweep tries again
                     log.warning("board post %s %s of guild %s failed: %r", kind, period.key,
                                 guild_id, exc)
-                    await lb.finish_post(post_id, "failed", channel_id, detail=repr(exc)[:300])
+            if queued:
+                await self.bot.services.deliveries.wait_settled(guild_id, queued, POST_WAIT)
+
+    async def board_post(self, guild_id: int, channel_id: int, period: Period,
+                         key: str) -> Send:
+        """A period's final hours board (top 10) as a queued post, without pings."""
+        board = await self.bot.services.leaderboards.page(
+            guild_id, None, "hours", period, "program", 0, 0)
+        locale = (await self.bot.services.guilds.get(guild_id)).locale
+        text, file, view = await board_message(self.bot, locale, self.bot.get_guild(guild_id),
+                                               board, final=True)
+        payload: dict[str, Any] = {"content": text, "components": view.to_components()}
+        if file is not None:
+            payload["files"] = [attachment(file.filename, file.fp.read())]
+        return Send("board", key, "channel", channel_id, payload, source=key,
+                    channel_id=channel_id)
 
 
 async def setup(bot: FamiliaBot) -> None:

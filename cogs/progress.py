@@ -18,6 +18,7 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.cogkit.buttons import labels
 from bot.cogkit.options import FamilyArg
+from bot.delivery.queue import Send
 from bot.interactions import locale_for, reply
 
 log = logging.getLogger("familia.progress")
@@ -109,27 +110,20 @@ class ProgressCog(commands.Cog, name="Progress"):
         await reply(interaction, "discord/leaderboards/nudge_set.md.j2", enabled=enabled)
 
     async def nudge_sweep(self) -> None:
-        """DM each opted-in creator at risk once per ISO week (claimed before sending)."""
+        """Queue a DM for each opted-in creator at risk, once per ISO week (the claim and
+        the message in one transaction; the delivery sender sends it)."""
         pace, services = self.bot.services.pace, self.bot.services
         for guild_id in await pace.nudge_guilds():
             week, risks = await pace.nudges_due(guild_id)
             guild = self.bot.get_guild(guild_id)
             for risk in risks:
-                nudge_id = await pace.claim_nudge(guild_id, risk.user_id, week)
-                if nudge_id is None:
-                    continue
-                try:
-                    locale = await services.members.locale_of(guild_id, risk.user_id)
-                    text = self.bot.templates.render(
-                        locale, "discord/leaderboards/nudge_dm.md.j2", risk=risk,
-                        guild=guild.name if guild else "")
-                    user = self.bot.get_user(risk.user_id) or await self.bot.fetch_user(
-                        risk.user_id)
-                    await user.send(text, allowed_mentions=NO_PINGS)
-                    await pace.finish_nudge(nudge_id, "sent")
-                except Exception as exc:  # closed DMs, unknown user: recorded, not retried
-                    log.info("pace nudge to %s failed: %r", risk.user_id, exc)
-                    await pace.finish_nudge(nudge_id, "failed", repr(exc)[:300])
+                locale = await services.members.locale_of(guild_id, risk.user_id)
+                text = self.bot.templates.render(
+                    locale, "discord/leaderboards/nudge_dm.md.j2", risk=risk,
+                    guild=guild.name if guild else "")
+                await pace.claim_nudge(guild_id, risk.user_id, week, Send(
+                    "nudge", f"nudge:{risk.user_id}:{week}", "dm", risk.user_id,
+                    {"content": text}))
 
 
 async def setup(bot: FamiliaBot) -> None:

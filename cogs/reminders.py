@@ -1,12 +1,14 @@
-"""/reminders dm on|off and /reminders why; delivers what the reminder sweep claims.
+"""/reminders dm on|off and /reminders why; renders what the reminder sweep claims.
 
 APScheduler only wakes the sweep (every REMINDER_SWEEP_SECONDS, plus one catch-up at start);
-ReminderService decides what is due and guarantees each reminder is sent at most once.
+ReminderService decides what is due and queues each reminder's messages exactly once in the
+Discord delivery queue; the one sender (:mod:`bot.delivery.sender`) delivers them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import discord
 from discord import app_commands
@@ -16,13 +18,13 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only
-from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
+from bot.cogkit.messages import locale_of
+from bot.delivery.queue import Send
 from bot.interactions import reply
 from bot.services.reminders import Due, Outcome
 
 log = logging.getLogger("familia.reminders")
 JOB_ID = "familia:reminders:sweep"
-DMS_CLOSED = 50007
 
 ROLLCALL_MENTIONS = 60  # a mention is at most 25 characters with its comma
 
@@ -45,51 +47,47 @@ class RemindersCog(commands.Cog, name="Reminders"):
         self.bot.jobs.remove(JOB_ID)
 
     async def sweep(self) -> list[tuple[Due, Outcome]]:
+        """Queue what is due, and report it once the sender has delivered it."""
         await self.bot.wait_until_ready()
-        return await self.bot.services.reminders.sweep(self.deliver)
+        reminders = self.bot.services.reminders
+        return await reminders.settled(await reminders.sweep(self.render))
 
-    # -- delivery ----------------------------------------------------------------------------
+    # -- what is sent ------------------------------------------------------------------------
 
-    async def deliver(self, due: Due) -> Outcome:
+    async def render(self, due: Due) -> list[Send]:
+        """A reminder's Discord messages: a roll-call in the family channel, or a DM (the
+        recipient's language) whose fallback, if the DMs are closed, is the family channel
+        (the server's language)."""
+        key, source = f"reminder:{due.id}", f"reminder:{due.id}"
         if due.kind == "rollcall":
-            await self._rollcall(due, due.users)
-            return Outcome("sent", "channel")
+            return [await self._rollcall(due, due.users, key)]
         name = "reminder_dm.md.j2" if due.kind == "dm" else "summary.md.j2"
         locale = await locale_of(self.bot, due.guild_id, due.recipient_id)
         text = self.bot.templates.render(locale, f"discord/checkins/{name}", due=due)
-        try:
-            user = self.bot.get_user(due.recipient_id) or await self.bot.fetch_user(
-                due.recipient_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
-            return Outcome("sent", "dm")
-        except discord.Forbidden as exc:
-            if exc.code != DMS_CLOSED:
-                raise
-        # DMs closed: fall back to the family channel, and say so in the record.
-        if due.kind == "dm":
-            await self._rollcall(due, [due.recipient_id])
-        else:
-            channel = await channel_of(self.bot, due.channel_id)
-            if channel is None:
-                return Outcome("failed", "none", {"error": "dms_closed_no_channel"})
+        fallback = None
+        if due.kind == "dm" and due.channel_id:
+            fallback = await self._rollcall(due, [due.recipient_id], f"{key}:fallback")
+        elif due.channel_id:
             guild_locale = await locale_of(self.bot, due.guild_id)
-            await channel.send(self.bot.templates.render(
-                guild_locale, "discord/checkins/summary.md.j2", due=due), allowed_mentions=NO_PINGS)
-        return Outcome("sent", "channel", {"fallback": "dms_closed"})
+            fallback = Send("summary", f"{key}:fallback", "channel", due.channel_id, {
+                "content": self.bot.templates.render(
+                    guild_locale, "discord/checkins/summary.md.j2", due=due),
+            }, source=source, channel_id=due.channel_id)
+        payload = {"content": text, "fallback": asdict(fallback) if fallback else None}
+        return [Send(due.kind, key, "dm", due.recipient_id, payload, source=source)]
 
-    async def _rollcall(self, due: Due, users: list[int]) -> None:
-        channel = await channel_of(self.bot, due.channel_id)
-        if channel is None:
-            raise LookupError(f"family channel {due.channel_id} not found")
+    async def _rollcall(self, due: Due, users: list[int], key: str) -> Send:
+        """One message per family; a very big one is cut into messages of ROLLCALL_MENTIONS
+        names so that each stays within Discord's 2,000 characters."""
         locale = await locale_of(self.bot, due.guild_id)
-        # One message per family; a very big one is cut into messages of ROLLCALL_MENTIONS
-        # names so that each stays within Discord's 2,000 characters.
-        for start in range(0, len(users), ROLLCALL_MENTIONS):
-            part = users[start:start + ROLLCALL_MENTIONS]
-            text = self.bot.templates.render(locale, "discord/checkins/rollcall.md.j2", due=due,
-                                             users=part)
-            await channel.send(text, allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, users=[discord.Object(u) for u in part]))
+        parts = [self.bot.templates.render(locale, "discord/checkins/rollcall.md.j2", due=due,
+                                           users=users[start:start + ROLLCALL_MENTIONS])
+                 for start in range(0, len(users), ROLLCALL_MENTIONS)]
+        if due.channel_id is None:
+            raise LookupError(f"reminder {due.id}: the family has no channel")
+        return Send("rollcall", key, "channel", due.channel_id,
+                    {"parts": parts, "mentions": {"users": users}},
+                    source=f"reminder:{due.id}", channel_id=due.channel_id)
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import discord
@@ -14,6 +15,7 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import TierArg
+from bot.delivery.queue import Send
 from bot.errors import UserError
 from bot.interactions import reply
 from bot.services.tiers import TierChange
@@ -45,25 +47,25 @@ class TiersCog(commands.Cog, name="Tiers"):
         """Before saving a tier change: Familia must be able to move every tier role."""
         dd.can_give(guild, [t.role_id for t in await self.tiers.list_tiers(guild.id)])
 
-    async def _apply_roles(self, guild: discord.Guild, changes: list[TierChange]) -> None:
-        for change in changes:
-            await dd.set_roles(
-                guild, change.user_id, add=[change.new.role_id if change.new else None],
-                remove=[change.old.role_id if change.old else None],
-            )
-
-    async def _announce(self, guild_id: int, changes: list[TierChange]) -> None:
+    async def _promotions(self, guild_id: int, changes: list[TierChange]) -> list[Send]:
         """Promotions are announced in each family's channel (in the server's language)."""
         locale = (await self.bot.services.guilds.get(guild_id)).locale
         by_family: dict[int, list[TierChange]] = {}
         for change in changes:
             if change.promotion:
                 by_family.setdefault(change.family_id, []).append(change)
+        posts = []
         for family_id, promoted in by_family.items():
             family = await self.bot.services.families.get(guild_id, family_id)
+            if not family.channel_id:
+                continue
             text = self.bot.templates.render(locale, "discord/families/promotions.md.j2",
                                              changes=promoted)
-            await dd.post(self.bot, family.channel_id, text)
+            which = ",".join(f"{c.user_id}:{c.new.id if c.new else 0}" for c in promoted)
+            key = f"tier-promotions:{family_id}:{hashlib.sha1(which.encode()).hexdigest()[:16]}"
+            posts.append(Send("tier_promotion", key, "channel", family.channel_id,
+                              {"content": text}, channel_id=family.channel_id))
+        return posts
 
     @tier.command(name=_T("define"), description=_T("Create or change a tier"))
     @app_commands.rename(days=_T("valid-days"))
@@ -114,7 +116,6 @@ class TiersCog(commands.Cog, name="Tiers"):
         change = await self.tiers.set_manual(cogkit.guild_id(interaction), interaction.user.id,
                                              member.id, tier,
                                              self._period(None))
-        await self._apply_roles(member.guild, [change])
         await reply(interaction, "discord/families/sweep.md.j2", changes=[change], applied=True,
                     period=None)
 
@@ -130,10 +131,10 @@ class TiersCog(commands.Cog, name="Tiers"):
         period = self._period(month)
         if apply:
             await self._check_roles(guild)
-            changes = await self.tiers.sweep(guild.id, interaction.user.id, period)
+            changes = await self.tiers.sweep(  # roles and posts: queued, durable and paced
+                guild.id, interaction.user.id, period,
+                announce=lambda found: self._promotions(guild.id, found))
             await interaction.response.defer(ephemeral=True)
-            await self._apply_roles(guild, changes)
-            await self._announce(guild.id, changes)
         else:
             changes = await self.tiers.plan(guild.id, period)
         await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,

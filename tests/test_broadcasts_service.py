@@ -103,14 +103,14 @@ async def test_confirm_queues_every_delivery_once(services, program):
                                  False, None)
     draft, found = made.broadcast, made.recipients
     assert draft.state == "draft"
-    assert await services.db.fetchval("SELECT count(*) FROM broadcast_deliveries") == 0
+    assert await services.db.fetchval("SELECT count(*) FROM deliveries") == 0
     sent = await b.confirm(G, MANAGER, draft.id)
     assert sent.state == "sending"
-    rows = await services.db.fetchall("SELECT route, target_id, channel_id, state FROM"
-                                      " broadcast_deliveries ORDER BY route, target_id")
+    rows = await services.db.fetchall("SELECT target, target_id, channel_id, state FROM"
+                                      " deliveries ORDER BY target, target_id")
     assert len(rows) == found.total == 5
     assert await _code(b.confirm(G, MANAGER, draft.id)) == "broadcasts.not_draft"
-    assert await services.db.fetchval("SELECT count(*) FROM broadcast_deliveries") == 5
+    assert await services.db.fetchval("SELECT count(*) FROM deliveries") == 5
 
 
 async def test_claim_send_fail_and_report(services, program):
@@ -118,17 +118,20 @@ async def test_claim_send_fail_and_report(services, program):
     draft = (await b.draft(G, MANAGER, "One\n\n" + "y" * 2500, "families",
                              [program[1].id], ("channel", "dm"), False, None)).broadcast
     await b.confirm(G, MANAGER, draft.id)
-    claimed = await b.claim(10)
-    assert {d.route for d in claimed} == {"channel", "dm"}
-    assert await b.claim(10) == []  # nothing is handed out twice
-    channel, dm = sorted(claimed, key=lambda d: d.route)
+    queue = services.deliveries
+    claimed = await queue.claim(10)
+    assert {d.target for d in claimed} == {"channel", "dm"}
+    assert await queue.claim(10) == []  # nothing is handed out twice
+    channel, dm = sorted(claimed, key=lambda d: d.target)
     assert [len(p) for p in channel.parts] == [3, 2000, 500]
     assert channel.claimed_at is not None
-    await b.part_sent(channel, 0, 111)
-    assert (await b.ambiguous())[0].parts_sent == 1  # half-sent stays claimed
-    await b.part_sent(channel, 1, 112)
-    await b.part_sent(channel, 2, 113)
-    await b.failed(dm, "dms_closed")
+    await queue.part_sent(channel, 0, 111)
+    assert (await queue.get(channel.id)).parts_sent == 1  # half-sent stays claimed
+    assert await queue.unfinished(f"broadcast:{draft.id}") == 2
+    await queue.part_sent(channel, 1, 112)
+    await queue.part_sent(channel, 2, 113)
+    assert (await queue.get(channel.id)).message_ids == [111, 112, 113]
+    await queue.failed(dm, "dms_closed")
     assert await b.finish() == [draft.id]
     report = await b.report(G, draft.id)
     assert report.broadcast.state == "done"
@@ -146,7 +149,7 @@ async def test_scheduled_broadcast_starts_when_due_and_can_be_cancelled(services
     clock.advance(hours=1)
     assert await b.start_due() == [draft.id]
     assert await b.start_due() == []
-    assert await services.db.fetchval("SELECT count(*) FROM broadcast_deliveries") == 2
+    assert await services.db.fetchval("SELECT count(*) FROM deliveries") == 2
     other = (await b.draft(G, MANAGER, "Never", "all", [], ("channel",), False,
                              clock.now() + timedelta(hours=1))).broadcast
     await b.confirm(G, MANAGER, other.id)

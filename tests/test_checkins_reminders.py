@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.delivery.queue import Send
 from bot.services.families import AGREEMENT_VERSION
-from bot.services.reminders import Outcome
 from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER, LEADER, ANA, BEN = 1, 10, 20, 30, 40
@@ -15,7 +15,7 @@ STATS = {"hours": "2", "diamonds": "0", "followers": "0", "peak_viewers": "0"}
 
 
 class Recorder:
-    """A fake delivery: roll-calls go to the channel, the rest by DM."""
+    """A fake rendering: roll-calls go to the channel, the rest by DM."""
 
     def __init__(self):
         self.sent = []
@@ -23,7 +23,9 @@ class Recorder:
     async def __call__(self, due):
         self.sent.append(due)
         await asyncio.sleep(0)
-        return Outcome("sent", "channel" if due.kind == "rollcall" else due.kind)
+        if due.kind == "rollcall":
+            return [Send(due.kind, f"reminder:{due.id}", "channel", CHANNEL, {"content": "."})]
+        return [Send(due.kind, f"reminder:{due.id}", "dm", due.recipient_id, {"content": "."})]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import leases
 from bot.clock import to_db
 from bot.db import Database, Transaction
 
@@ -105,31 +106,18 @@ async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> i
     return await tx.fetchval("SELECT total_changes()") - before
 
 
-async def claim(db: Database, now: datetime, limit: int, lease: timedelta) -> list:
-    """Take up to ``limit`` due rows (queued, or sending with an expired lease)."""
-    stamp = to_db(now)
-    async with db.transaction() as tx:
-        return await tx.fetchall(
-            "UPDATE email_outbox SET state = 'sending', lease_until = ?,"
-            " attempts = attempts + 1 WHERE id IN (SELECT id FROM email_outbox"
-            " WHERE (state = 'queued' AND next_attempt_at <= ?)"
-            " OR (state = 'sending' AND lease_until <= ?)"
-            " ORDER BY next_attempt_at, id LIMIT ?)"
-            " RETURNING id, recipient, kind, dedupe_key, subject, body_text, body_html, headers,"
-            " images, attempts",
-            (to_db(now + lease), stamp, stamp, limit),
-        )
+async def claim(db: Database, now: datetime, limit: int, lease: timedelta,
+                owner: str = "email-sender") -> list:
+    """Take up to ``limit`` due rows (queued, or sending with an expired lease: resent, as
+    SMTP has no way to ask whether it arrived) under the shared lease helper."""
+    claimed = await leases.claim(db, leases.EMAIL_OUTBOX, owner, now, limit, lease)
+    return [c.row for c in claimed]
 
 
 async def release(db: Database, ids: list[int]) -> None:
     """Give back rows claimed but not tried (the server turned unhappy meanwhile): queued
     again as they were, the claim's try not counted."""
-    if ids:
-        async with db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE email_outbox SET state = 'queued', lease_until = NULL,"
-                " attempts = attempts - 1 WHERE id = ? AND state = 'sending'",
-                [(i,) for i in ids])
+    await leases.release(db, leases.EMAIL_OUTBOX, ids)
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue
 from bot.events import Events, MemberLeftServer
 from bot.mail.rendering import Renderer
 from bot.services.audit import AuditLog
@@ -45,6 +46,7 @@ class Services:
     progress: ProgressService
     tiers: TierService
     kpis: KpiService
+    deliveries: DeliveryQueue
     checkins: CheckinService
     email: EmailService
     reminders: ReminderService
@@ -71,24 +73,26 @@ class Services:
         audit = AuditLog(db, clock)
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
+        deliveries = DeliveryQueue(db, clock)
         families = FamilyService(db, clock, audit, guilds, members, events)
         progress = ProgressService(db, settings.checkin_valid_day_hours)
-        tiers = TierService(db, clock, audit, guilds, progress.month_progress)
+        tiers = TierService(db, clock, audit, guilds, progress.month_progress,
+                            deliveries=deliveries)
         kpis = KpiService(db)
         checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
-                                  settings.checkin_edit_cutoff_hour)
+                                  deliveries, settings.checkin_edit_cutoff_hour)
         email = EmailService(db, clock, audit, members, settings, families, renderer, on_queued)
-        reminders = ReminderService(db, clock, members, settings.reminder_grace_hours,
+        reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
                                     email_hook=email.reminder)
         campaigns = CampaignService(db, clock, audit, guilds, families, email)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db), families=families,
-            progress=progress, tiers=tiers, kpis=kpis, checkins=checkins, email=email,
-            reminders=reminders,
-            leaderboards=LeaderboardService(db, clock, guilds, families, tiers),
-            pace=PaceService(db, clock, guilds, members, tiers, families),
-            broadcasts=BroadcastService(db, clock, audit, members, email),
+            progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
+            email=email, reminders=reminders,
+            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries),
+            pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
+            broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
         )

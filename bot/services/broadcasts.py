@@ -3,11 +3,9 @@ email (verified addresses with the broadcasts preference on).
 
 A broadcast is a draft until its author confirms it; then (at once, or when its time comes,
 via :meth:`BroadcastService.start_due`) every delivery is written in ONE transaction into
-``broadcast_deliveries``, the durable send queue (emails: into the email outbox, same
-transaction). The sender (``cogs/_broadcast_send.py``)
-claims rows, sends, and marks each one sent with its Discord message id, so a crash neither
-loses nor repeats a delivery: a row left ``claimed`` by a dead process is resolved against
-Discord before anything else is sent (see :meth:`ambiguous`).
+the Discord delivery queue (``deliveries``, kind ``broadcast``, source ``broadcast:<id>``;
+emails: into the email outbox, same transaction). The one Discord sender
+(:mod:`bot.delivery.sender`) sends them exactly once; the report counts the rows back.
 
 Long texts are split on paragraph, then line, then word boundaries into messages of at most
 2,000 characters; texts over 4,000 characters (the modal's own limit) are refused.
@@ -17,12 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.localtime import zone
 from bot.mail.outbox import Email
@@ -35,10 +34,9 @@ from bot.text import split_text
 ROUTES = ("channel", "dm", "email")
 AUDIENCES = ("all", "families", "tiers", "leaders")
 TEXT_LIMIT = 4000  # the modal's limit; longer texts are refused
-CLAIM_BATCH = 16
-# Outbox states as delivery states (the report counts them the same way).
-_EMAIL_STATES = {"queued": "pending", "sending": "claimed", "sent": "sent", "failed": "failed",
-                 "suppressed": "failed"}
+# Queue and outbox states as the report counts them.
+_STATES = {"queued": "pending", "sending": "claimed", "sent": "sent", "failed": "failed",
+           "suppressed": "failed"}
 _MENTION = re.compile(r"<(@[!&]?|#)\d+>")
 _MARKS = re.compile(r"\*\*|__|~~|\|\||`|(?<!\w)[*_]|[*_](?!\w)")
 
@@ -99,29 +97,6 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    id: int
-    broadcast_id: int
-    guild_id: int
-    route: str
-    target_id: int
-    channel_id: int | None
-    parts_sent: int
-    claimed_at: datetime | None
-    text: str
-    allow_everyone: bool
-
-    @property
-    def parts(self) -> list[str]:
-        return split_text(self.text)
-
-    @property
-    def nonce(self) -> str:
-        """Discord deduplicates a re-sent part with the same nonce (``enforce_nonce``)."""
-        return f"b{self.id}p{self.parts_sent}"
-
-
-@dataclass(frozen=True)
 class Report:
     broadcast: Broadcast
     counts: dict[str, dict[str, int]]  # route -> state -> n
@@ -142,8 +117,9 @@ def _broadcast(row: Any) -> Broadcast:
 
 class BroadcastService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, members: MemberService,
-                 email: EmailService | None = None):
+                 deliveries: DeliveryQueue, email: EmailService | None = None):
         self.db = db
+        self.deliveries = deliveries
         self.clock = clock
         self.audit = audit
         self.members = members
@@ -268,6 +244,7 @@ class BroadcastService:
                                     send_at=to_db(found.send_at) if found.send_at else None)
         if emails and self.email is not None:
             self.email.on_queued()
+        self.deliveries.notify()
         return await self.get(guild_id, broadcast_id)
 
     async def cancel(self, guild_id: int, actor_id: int, broadcast_id: int) -> Broadcast:
@@ -296,11 +273,17 @@ class BroadcastService:
         if emails and self.email is not None:
             await self.email.queue_rendered(tx, emails)
         now = to_db(self.clock.now())
-        await tx.executemany(
-            "INSERT OR IGNORE INTO broadcast_deliveries (broadcast_id, guild_id, route,"
-            " target_id, channel_id) VALUES (?, ?, ?, ?, ?)",
-            [(found.id, found.guild_id, "channel", fid, cid) for fid, cid in recipients.channels]
-            + [(found.id, found.guild_id, "dm", uid, cid) for uid, cid in recipients.dms])
+        source = f"broadcast:{found.id}"
+        payload = {"content": found.text, "mentions": {"everyone": found.allow_everyone}}
+        await self.deliveries.add(tx, found.guild_id, [
+            Send("broadcast", f"{source}:channel:{family_id}", "channel", channel_id, payload,
+                 source=source, channel_id=channel_id)
+            for family_id, channel_id in recipients.channels
+        ] + [
+            Send("broadcast", f"{source}:dm:{user_id}", "dm", user_id, payload, source=source,
+                 channel_id=channel_id)
+            for user_id, channel_id in recipients.dms
+        ])
         await tx.execute("UPDATE broadcasts SET started_at = ? WHERE id = ?", (now, found.id))
 
     async def start_due(self) -> list[int]:
@@ -321,6 +304,8 @@ class BroadcastService:
                     started.append(found.id)
             if emails and self.email is not None:
                 self.email.on_queued()
+        if started:
+            self.deliveries.notify()
         return started
 
     # -- DM opt-in ---------------------------------------------------------------------------
@@ -340,106 +325,36 @@ class BroadcastService:
             "SELECT dm FROM broadcast_optins WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id)))
 
-    # -- the send queue (used by the sender) -------------------------------------------------
-
-    _DELIVERY = ("SELECT d.id, d.broadcast_id, d.guild_id, d.route, d.target_id, d.channel_id,"
-                 " d.parts_sent, d.claimed_at, b.text, b.allow_everyone FROM"
-                 " broadcast_deliveries d JOIN broadcasts b ON b.id = d.broadcast_id")
-
-    @staticmethod
-    def _delivery(row: Any) -> Delivery:
-        return Delivery(row["id"], row["broadcast_id"], row["guild_id"], row["route"],
-                        row["target_id"], row["channel_id"], row["parts_sent"],
-                        from_db(row["claimed_at"]) if row["claimed_at"] else None,
-                        row["text"], bool(row["allow_everyone"]))
-
-    async def ambiguous(self) -> list[Delivery]:
-        """Rows a previous process claimed and may or may not have sent. The sender resolves
-        each against Discord (a bot message with the part's text in the target channel since
-        the claim means sent) before claiming anything new."""
-        rows = await self.db.fetchall(self._DELIVERY + " WHERE d.state = 'claimed'"
-                                      " ORDER BY d.id")
-        return [self._delivery(r) for r in rows]
-
-    async def claim(self, limit: int = CLAIM_BATCH) -> list[Delivery]:
-        now = to_db(self.clock.now())
-        async with self.db.transaction() as tx:
-            rows = await tx.fetchall(
-                self._DELIVERY + " WHERE d.state = 'pending' AND b.state = 'sending'"
-                " ORDER BY d.id LIMIT ?", (limit,))
-            ids = [r["id"] for r in rows]
-            if ids:
-                await tx.execute(
-                    "UPDATE broadcast_deliveries SET state = 'claimed', claimed_at = ?,"
-                    f" attempts = attempts + 1 WHERE id IN ({','.join('?' * len(ids))})",
-                    [now, *ids])
-        return [replace(self._delivery(r), claimed_at=from_db(now)) for r in rows]
-
-    async def set_channel(self, delivery: Delivery, channel_id: int) -> None:
-        """The DM channel was opened: remember it for this delivery and the opt-in."""
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE broadcast_deliveries SET channel_id = ? WHERE id = ?",
-                             (channel_id, delivery.id))
-            await tx.execute("UPDATE broadcast_optins SET dm_channel_id = ? WHERE guild_id = ?"
-                             " AND user_id = ?", (channel_id, delivery.guild_id,
-                                                  delivery.target_id))
-
-    async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
-        """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
-        done = part + 1 >= len(delivery.parts)
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE broadcast_deliveries SET parts_sent = ?, message_id = coalesce("
-                "message_id, ?), state = ?, sent_at = ? WHERE id = ?",
-                (part + 1, message_id, "sent" if done else "claimed",
-                 to_db(self.clock.now()) if done else None, delivery.id))
-
-    async def failed(self, delivery: Delivery, reason: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE broadcast_deliveries SET state = 'failed', error = ?"
-                             " WHERE id = ?", (reason, delivery.id))
-
-    async def release(self, delivery: Delivery) -> None:
-        """Put a claimed row back (the sender stopped before trying it)."""
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE broadcast_deliveries SET state = 'pending' WHERE id = ?"
-                             " AND state = 'claimed'", (delivery.id,))
-
     async def finish(self) -> list[int]:
         """Mark broadcasts with nothing left to send as done."""
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
                 "SELECT id FROM broadcasts b WHERE state = 'sending' AND NOT EXISTS (SELECT 1"
-                " FROM broadcast_deliveries d WHERE d.broadcast_id = b.id AND d.state IN"
-                " ('pending', 'claimed'))")
+                " FROM deliveries d WHERE d.source = 'broadcast:' || b.id AND d.state IN"
+                " ('queued', 'sending'))")
             for row in rows:
                 await tx.execute("UPDATE broadcasts SET state = 'done', finished_at = ?"
                                  " WHERE id = ?", (to_db(self.clock.now()), row["id"]))
         return [r["id"] for r in rows]
 
-    async def has_work(self) -> bool:
-        return bool(await self.db.fetchval(
-            "SELECT 1 FROM broadcast_deliveries d JOIN broadcasts b ON b.id = d.broadcast_id"
-            " WHERE d.state = 'pending' AND b.state = 'sending' LIMIT 1"))
-
     # -- reports -----------------------------------------------------------------------------
 
     async def report(self, guild_id: int, broadcast_id: int) -> Report:
         found = await self.get(guild_id, broadcast_id)
+        if found.state == "sending" and await self.finish():  # the last row just went out
+            found = await self.get(guild_id, broadcast_id)
+        source = f"broadcast:{broadcast_id}"
         counts: dict[str, dict[str, int]] = {}
-        for row in await self.db.fetchall(
-                "SELECT route, state, count(*) AS n FROM broadcast_deliveries WHERE"
-                " broadcast_id = ? GROUP BY route, state", (broadcast_id,)):
-            counts.setdefault(row["route"], {})[row["state"]] = row["n"]
-        failures = [(r["route"], r["error"] or "unknown", r["n"]) for r in await self.db.fetchall(
-            "SELECT route, error, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = ?"
-            " AND state = 'failed' GROUP BY route, error ORDER BY n DESC", (broadcast_id,))]
+        for route, by_state in (await self.deliveries.counts(source)).items():
+            for state, n in by_state.items():
+                counts.setdefault(route, {})[_STATES[state]] = n
+        failures = await self.deliveries.failures(source)
         # Email copies live in the outbox; their keys are "broadcast:<id>:<user>".
         low, high = f"broadcast:{broadcast_id}:", f"broadcast:{broadcast_id};"
         for row in await self.db.fetchall(
                 "SELECT state, count(*) AS n FROM email_outbox WHERE dedupe_key >= ? AND"
                 " dedupe_key < ? GROUP BY state", (low, high)):
-            state = _EMAIL_STATES[row["state"]]
+            state = _STATES[row["state"]]
             by_state = counts.setdefault("email", {})
             by_state[state] = by_state.get(state, 0) + row["n"]
             if state == "failed":

@@ -10,12 +10,14 @@ today never counts as missed until it is over. Milestones 7, 30 and 100 are cele
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, SyncTransaction, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
 from bot.services.audit import AuditLog
@@ -139,12 +141,17 @@ _SAVE_STREAK = (
 )
 
 
+# Feedback ``f`` whose DM is not queued, on its way or delivered (none, or Discord refused).
+_NOT_BY_DM = ("NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.guild_id = f.guild_id"
+              " AND d.dedupe_key = 'feedback:' || f.id AND d.state != 'failed')")
+
+
 def _take_pending_feedback(tx: SyncTransaction, guild_id: int, user_id: int, now: str
                            ) -> list[Feedback]:
     """Feedback the creator has not seen yet, marked as delivered with this check-in."""
     rows = tx.fetchall(
-        "UPDATE checkin_feedback SET delivered_via = 'checkin', delivered_at = ?"
-        " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL"
+        "UPDATE checkin_feedback AS f SET delivered_via = 'checkin', delivered_at = ?"
+        " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL AND " + _NOT_BY_DM +
         " RETURNING id, checkin_id, leader_id, text",
         (now, guild_id, user_id),
     )
@@ -218,9 +225,11 @@ class CheckinService:
     def __init__(
         self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
         members: MemberService, families: FamilyService, progress: ProgressService,
+        deliveries: DeliveryQueue,
         cutoff_hour: int = 12,
     ) -> None:
         self.db = db
+        self.deliveries = deliveries
         self.clock = clock
         self.audit = audit
         self.guilds = guilds
@@ -443,8 +452,12 @@ class CheckinService:
             raise NotAllowed("checkins.leaders_of_family_only")
         return checkin
 
-    async def give_feedback(self, guild_id: int, leader_id: int, checkin_id: int, text: str
-                            ) -> Feedback:
+    async def give_feedback(self, guild_id: int, leader_id: int, checkin_id: int, text: str,
+                            dm: Callable[[Feedback], Send] | None = None) -> Feedback:
+        """Store the feedback; with ``dm`` (the creator's message, rendered from the
+        feedback), queue it for the Discord sender in the same transaction (dedupe key
+        ``feedback:<id>``). Feedback whose DM Discord refused stays pending (see
+        :meth:`pending_feedback`)."""
         checkin = await self.check_feedback(guild_id, leader_id, checkin_id)
         text = (text or "").strip()
         if not text or len(text) > FEEDBACK_MAX:
@@ -465,8 +478,13 @@ class CheckinService:
             )
             await self.audit.record(tx, guild_id, leader_id, "checkin.feedback",
                                     str(checkin.user_id), checkin=checkin_id)
-        return Feedback(feedback_id, checkin_id, checkin.user_id, leader_id, text,
-                        checkin.local_date)
+            feedback = Feedback(feedback_id, checkin_id, checkin.user_id, leader_id, text,
+                                checkin.local_date)
+            if dm is not None:
+                await self.deliveries.add(tx, guild_id, [dm(feedback)])
+        if dm is not None:
+            self.deliveries.notify()
+        return feedback
 
     async def pending_feedback(self, guild_id: int, user_id: int) -> list[Feedback]:
         """Feedback a creator has not seen yet (their DMs were closed), oldest first: shown
@@ -474,7 +492,8 @@ class CheckinService:
         rows = await self.db.fetchall(
             "SELECT f.id, f.checkin_id, f.leader_id, f.text, c.local_date FROM checkin_feedback f"
             " JOIN checkins c ON c.id = f.checkin_id WHERE f.guild_id = ? AND f.user_id = ?"
-            " AND f.delivered_at IS NULL ORDER BY f.id", (guild_id, user_id))
+            " AND f.delivered_at IS NULL AND " + _NOT_BY_DM + " ORDER BY f.id",
+            (guild_id, user_id))
         return [Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
                          date.fromisoformat(r["local_date"])) for r in rows]
 

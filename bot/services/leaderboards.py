@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.services.families import Family, FamilyService
@@ -258,8 +259,9 @@ class BoardQuery:
 
 class LeaderboardService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService,
-                 families: FamilyService, tiers: TierService) -> None:
+                 families: FamilyService, tiers: TierService, deliveries: DeliveryQueue) -> None:
         self.db = db
+        self.deliveries = deliveries
         self.clock = clock
         self.guilds = guilds
         self.families = families
@@ -470,14 +472,24 @@ class LeaderboardService:
                 out.append((kind, period, days_late > 0))
         return out
 
-    async def claim_post(self, guild_id: int, kind: str, key: str, late: bool) -> int | None:
-        """Claim a scheduled post; None if it was claimed before (never posted twice)."""
+    async def claim_post(self, guild_id: int, kind: str, key: str, late: bool,
+                         post: Send | None = None) -> int | None:
+        """Claim a scheduled post; None if it was claimed before (never posted twice). With
+        ``post``, the message is queued for the Discord sender in the same transaction and
+        the post is handed over (``sent``; the queue row tells whether Discord took it)."""
         async with self.db.transaction() as tx:
-            return await tx.fetchval(
+            post_id = await tx.fetchval(
                 "INSERT INTO board_posts (guild_id, kind, period_key, state, claimed_at, late)"
                 " VALUES (?, ?, ?, 'claimed', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 (guild_id, kind, key, to_db(self.clock.now()), int(late)),
             )
+            if post_id is not None and post is not None:
+                await self.deliveries.add(tx, guild_id, [post])
+                await _finish(tx, post_id, "sent", post.channel_id, None, None,
+                              to_db(self.clock.now()))
+        if post_id is not None and post is not None:
+            self.deliveries.notify()
+        return post_id
 
     async def finish_post(self, post_id: int, state: str, channel_id: int | None = None,
                           message_id: int | None = None, detail: str | None = None) -> None:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from bot.clock import Clock, to_db
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.services.families import Family, FamilyService
@@ -163,13 +164,14 @@ class WeekTrend:
 
 class PaceService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService, members: MemberService,
-                 tiers: TierService, families: FamilyService) -> None:
+                 tiers: TierService, families: FamilyService, deliveries: DeliveryQueue) -> None:
         self.db = db
         self.clock = clock
         self.guilds = guilds
         self.members = members
         self.tiers = tiers
         self.families = families
+        self.deliveries = deliveries
 
     async def report_for(self, guild_id: int, viewer_id: int, member_id: int | None,
                          manager: bool) -> Report:
@@ -275,14 +277,26 @@ class PaceService:
         risks = await self._risks(guild_id, NUDGE_CANDIDATES, (guild_id, week))
         return week, risks
 
-    async def claim_nudge(self, guild_id: int, user_id: int, week: str) -> int | None:
-        """Claim this week's nudge; None if it was claimed before (never sent twice)."""
+    async def claim_nudge(self, guild_id: int, user_id: int, week: str,
+                          dm: Send | None = None) -> int | None:
+        """Claim this week's nudge; None if it was claimed before (never sent twice). With
+        ``dm``, the message is queued for the Discord sender in the same transaction (the
+        nudge is then handed over: ``sent``; the queue row ``nudge:<user>:<week>`` tells
+        whether Discord took it)."""
         async with self.db.transaction() as tx:
-            return await tx.fetchval(
+            nudge_id = await tx.fetchval(
                 "INSERT INTO pace_nudges (guild_id, user_id, week, state, claimed_at)"
                 " VALUES (?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING RETURNING id",
                 (guild_id, user_id, week, to_db(self.clock.now())),
             )
+            if nudge_id is not None and dm is not None:
+                await self.deliveries.add(tx, guild_id, [dm])
+                await tx.execute(
+                    "UPDATE pace_nudges SET state = 'sent', finished_at = ? WHERE id = ?",
+                    (to_db(self.clock.now()), nudge_id))
+        if nudge_id is not None and dm is not None:
+            self.deliveries.notify()
+        return nudge_id
 
     async def finish_nudge(self, nudge_id: int, state: str, detail: str | None = None) -> None:
         async with self.db.transaction() as tx:

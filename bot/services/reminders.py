@@ -2,10 +2,14 @@
 
 APScheduler only wakes :meth:`ReminderService.sweep`; the database decides. Each reminder is a
 ``reminders`` row keyed (guild, recipient, kind, local date), inserted as ``claimed`` in a
-transaction before anything is sent and finished as ``sent`` or ``failed``: overlapping sweeps
-and restarts cannot send twice. A claim left behind by a crash is taken over once it is
-``stale_minutes`` old, so nothing is skipped. A reminder whose time passed while the bot was
-down is sent once, marked late, if it is still within ``grace_hours``.
+transaction before anything is rendered; its messages are then queued in the Discord delivery
+queue (dedupe key ``reminder:<id>``) in the transaction that marks it ``sent`` (handed over),
+and the one Discord sender delivers them exactly once. Overlapping sweeps and restarts cannot
+send twice. A claim left behind by a crash is taken over once it is ``stale_minutes`` old, so
+nothing is skipped. A reminder whose time passed while the bot was down is sent once, marked
+late, if it is still within ``grace_hours``. A DM refused because the person's DMs are closed
+has a fallback in the family channel, queued by the sender when Discord refuses
+(``reminder:<id>:fallback``); what reached whom is read back from the queue (:meth:`why`).
 
 Email: ``email_hook`` (:meth:`EmailService.reminder`, given when the services are built):
 creators with a personal reminder time who also have a verified address with email
@@ -23,6 +27,7 @@ from typing import Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import UserError
 from bot.localtime import at_local, local_date, parse_hhmm
 from bot.services.members import MemberService
@@ -59,6 +64,35 @@ class Outcome:
 
 
 Deliver = Callable[[Due], Awaitable[Outcome]]
+Render = Callable[[Due], Awaitable[list[Send]]]  # the Discord messages of a reminder
+
+# A reminder's deliveries as /reminders why and the sweep report them.
+_QUEUE_STATES = {"queued": "claimed", "sending": "claimed", "sent": "sent", "failed": "failed"}
+_WITH_DELIVERIES = (
+    "SELECT r.id, r.kind, r.local_date, r.state, r.route, r.due_at, r.finished_at, r.late,"
+    " r.detail, d.target AS d_target, d.state AS d_state, d.error AS d_error,"
+    " d.sent_at AS d_sent_at, f.state AS f_state, f.sent_at AS f_sent_at"
+    " FROM reminders r"
+    " LEFT JOIN deliveries d ON d.guild_id = r.guild_id AND d.dedupe_key = 'reminder:' || r.id"
+    " LEFT JOIN deliveries f ON f.guild_id = r.guild_id"
+    " AND f.dedupe_key = 'reminder:' || r.id || ':fallback'"
+)
+
+
+def delivered(row: Any) -> tuple[str, str, dict[str, Any], datetime | None]:
+    """(state, route, detail, finished at) of a reminder, its deliveries included."""
+    detail = json.loads(row["detail"] or "{}")
+    finished = from_db(row["finished_at"]) if row["finished_at"] else None
+    if row["d_state"] is None:  # nothing for Discord: skipped, emailed, or not handed over
+        return row["state"], row["route"], detail, finished
+    if row["f_state"] is not None:  # the DM was refused: the family channel instead
+        detail["fallback"] = "dms_closed"
+        return (_QUEUE_STATES[row["f_state"]], "channel", detail,
+                from_db(row["f_sent_at"]) if row["f_sent_at"] else finished)
+    if row["d_state"] == "failed":
+        detail["error"] = row["d_error"]
+    return (_QUEUE_STATES[row["d_state"]], row["d_target"], detail,
+            from_db(row["d_sent_at"]) if row["d_sent_at"] else finished)
 
 
 @dataclass(frozen=True)
@@ -77,9 +111,10 @@ class SentReminder:
 
 class ReminderService:
     def __init__(self, db: Database, clock: Clock, members: MemberService,
-                 grace_hours: float = 6, stale_minutes: float = 10,
-                 email_hook: Deliver | None = None) -> None:
+                 deliveries: DeliveryQueue, grace_hours: float = 6,
+                 stale_minutes: float = 10, email_hook: Deliver | None = None) -> None:
         self.db = db
+        self.deliveries = deliveries
         self.clock = clock
         self.members = members
         self.grace = timedelta(hours=grace_hours)
@@ -116,25 +151,48 @@ class ReminderService:
         """What was sent to the user lately: kind, day, state, route, when, late."""
         since = to_db(self.clock.now() - timedelta(days=days))
         rows = await self.db.fetchall(
-            "SELECT kind, local_date, state, route, due_at, finished_at, late, detail FROM"
-            " reminders r WHERE guild_id = ? AND claimed_at >= ? AND (recipient_id = ? OR"
-            " (kind = 'rollcall' AND EXISTS (SELECT 1 FROM json_each(r.detail, '$.users')"
-            " WHERE value = ?))) ORDER BY due_at DESC, kind",
+            _WITH_DELIVERIES + " WHERE r.guild_id = ? AND r.claimed_at >= ? AND"
+            " (r.recipient_id = ? OR (r.kind = 'rollcall' AND EXISTS (SELECT 1 FROM"
+            " json_each(r.detail, '$.users') WHERE value = ?))) ORDER BY r.due_at DESC, r.kind",
             (guild_id, since, user_id, user_id),
         )
-        return [SentReminder(r["kind"], date.fromisoformat(r["local_date"]), r["state"],
-                             r["route"], from_db(r["due_at"]),
-                             from_db(r["finished_at"]) if r["finished_at"] else None,
-                             r["late"], json.loads(r["detail"] or "{}"))
-                for r in rows]
+        found = []
+        for r in rows:
+            state, route, detail, finished = delivered(r)
+            found.append(SentReminder(r["kind"], date.fromisoformat(r["local_date"]), state,
+                                      route, from_db(r["due_at"]), finished, r["late"],
+                                      detail))
+        return found
+
+    async def settled(self, done: list[tuple[Due, Outcome]], timeout: float = 30.0,
+                      poll: float = 0.05) -> list[tuple[Due, Outcome]]:
+        """``done`` once the sender has delivered (or given up on) what the sweep queued,
+        each outcome as it turned out (a refused DM: the family channel); rows still in the
+        queue after ``timeout`` are reported as being sent."""
+        queued = [due for due, outcome in done if outcome.route in ("dm", "channel")]
+        for due in queued:  # a fallback appears in the transaction that fails its DM
+            await self.deliveries.wait_settled(
+                due.guild_id, [f"reminder:{due.id}", f"reminder:{due.id}:fallback"], timeout,
+                poll)
+        rows = {r["id"]: r for r in await self.db.fetchall(
+            _WITH_DELIVERIES + " WHERE r.id IN (SELECT value FROM json_each(?))",
+            (json.dumps([due.id for due in queued]),))}
+        found = []
+        for due, outcome in done:
+            if due.id in rows:
+                state, route, detail, _ = delivered(rows[due.id])
+                outcome = Outcome(state, route, detail)
+            found.append((due, outcome))
+        return found
 
     # -- the sweep -------------------------------------------------------------------------
 
-    async def sweep(self, deliver: Deliver) -> list[tuple[Due, Outcome]]:
-        """Claim and deliver every reminder that is due now; safe to run any time, twice,
-        or concurrently."""
+    async def sweep(self, render: Render) -> list[tuple[Due, Outcome]]:
+        """Claim every reminder that is due now and queue its messages (``render`` writes
+        them) in the delivery queue; safe to run any time, twice, or concurrently."""
         now = self.clock.now()
         done = []
+        queued = False
         for candidate in await self._candidates(now):
             due = await self._claim(candidate, now)
             if due is None:
@@ -150,12 +208,19 @@ class ReminderService:
                 elif due.kind == "email" and self.email_hook is not None:
                     outcome = await self.email_hook(due)
                 else:
-                    outcome = await deliver(due)
+                    sends = await render(due)
+                    outcome = Outcome("sent", sends[0].target if sends else "none")
+                    await self._finish(due, outcome, sends)
+                    done.append((due, outcome))
+                    queued = True
+                    continue
             except Exception as exc:  # one bad recipient must not stop the sweep
                 log.exception("reminder %s failed", due.id)
                 outcome = Outcome("failed", "none", {"error": type(exc).__name__})
             await self._finish(due, outcome)
             done.append((due, outcome))
+        if queued:
+            self.deliveries.notify()
         return done
 
     def _window(self, tz: str, hhmm: str | None, now: datetime) -> list[tuple[date, datetime]]:
@@ -234,11 +299,15 @@ class ReminderService:
         return Due(reminder_id, guild_id, kind, recipient, day, family_id, channel_id, due_at,
                    late)
 
-    async def _finish(self, due: Due, outcome: Outcome) -> None:
+    async def _finish(self, due: Due, outcome: Outcome, sends: list[Send] | None = None) -> None:
+        """Record the outcome; the reminder's Discord messages are queued in the same
+        transaction."""
         detail = dict(outcome.detail)
         if due.kind == "rollcall":
             detail["users"] = due.users
         async with self.db.transaction() as tx:
+            if sends:
+                await self.deliveries.add(tx, due.guild_id, sends)
             await tx.execute(
                 "UPDATE reminders SET state = ?, route = ?, finished_at = ?, detail = ?"
                 " WHERE id = ?",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
@@ -32,6 +33,7 @@ class Progress:
 
 # (guild_id, "YYYY-MM") -> {user_id: Progress}
 ProgressSource = Callable[[int, str], Awaitable[dict[int, Progress]]]
+ROLE_REASON = "Familia"  # the audit-log reason of a tier's role change
 
 
 async def no_progress(guild_id: int, period: str) -> dict[int, Progress]:
@@ -67,12 +69,16 @@ class TierChange:
         return self.new is not None and (self.old is None or self.new.rank > self.old.rank)
 
 
+Announce = Callable[[list[TierChange]], Awaitable[list[Send]]]  # a sweep's posts, rendered
+
+
 class TierService:
     def __init__(
         self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-        progress: ProgressSource = no_progress,
+        progress: ProgressSource = no_progress, deliveries: DeliveryQueue | None = None,
     ) -> None:
         self.guilds = guilds
+        self.deliveries = deliveries
         self.db = db
         self.clock = clock
         self.audit = audit
@@ -162,6 +168,7 @@ class TierService:
             await self._write(tx, guild_id, change, period, "manual")
             await self.audit.record(tx, guild_id, actor_id, "tier.set", str(user_id),
                                     tier=new.name if new else None, period=period)
+        self._queued()
         return change
 
     async def plan(self, guild_id: int, period: str) -> list[TierChange]:
@@ -185,15 +192,44 @@ class TierService:
                 changes.append(TierChange(row["user_id"], row["family_id"], old, new))
         return changes
 
-    async def sweep(self, guild_id: int, actor_id: int | None, period: str) -> list[TierChange]:
-        """Apply the plan; running it again changes nothing."""
+    async def sweep(self, guild_id: int, actor_id: int | None, period: str,
+                    announce: Announce | None = None) -> list[TierChange]:
+        """Apply the plan; running it again changes nothing. Each member's role diff (and
+        the posts ``announce`` writes for the changes, if given) is queued for the Discord
+        sender in the same transaction: durable and paced."""
         changes = await self.plan(guild_id, period)
+        posts = await announce(changes) if announce is not None and changes else []
         async with self.db.transaction() as tx:
             for change in changes:
                 await self._write(tx, guild_id, change, period, "sweep")
+            if posts and self.deliveries is not None:
+                await self.deliveries.add(tx, guild_id, posts)
             await self.audit.record(tx, guild_id, actor_id, "tier.sweep", period,
                                     changes=len(changes))
+        self._queued()
         return changes
+
+    def _queued(self) -> None:
+        if self.deliveries is not None:
+            self.deliveries.notify()
+
+    async def _role_diff(self, tx: Transaction, guild_id: int, change_id: int,
+                         change: TierChange) -> None:
+        """The member's Discord roles follow: the old tier's role off, the new one's on."""
+        if self.deliveries is None:
+            return
+        old = change.old.role_id if change.old else None
+        new = change.new.role_id if change.new else None
+        source = f"tier-change:{change_id}"
+        sends = []
+        if old and old != new:
+            sends.append(Send("tier_role", f"{source}:remove", "role_remove", change.user_id,
+                              {"reason": ROLE_REASON}, source=source, role_id=old))
+        if new and new != old:
+            sends.append(Send("tier_role", f"{source}:add", "role_add", change.user_id,
+                              {"reason": ROLE_REASON}, source=source, role_id=new))
+        if sends:
+            await self.deliveries.add(tx, guild_id, sends)
 
     async def _write(
         self, tx: Transaction, guild_id: int, change: TierChange, period: str, source: str
@@ -206,9 +242,10 @@ class TierService:
             " tier_id = excluded.tier_id, since = excluded.since, source = excluded.source",
             (guild_id, change.user_id, new_id, now, source),
         )
-        await tx.execute(
+        change_id = await tx.execute(
             "INSERT INTO tier_changes (guild_id, user_id, old_tier_id, new_tier_id, period,"
             " source, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (guild_id, change.user_id, change.old.id if change.old else None, new_id, period,
              source, now),
         )
+        await self._role_diff(tx, guild_id, change_id, change)

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.delivery.queue import DeliveryQueue
+from bot.delivery.sender import DeliverySender
 from bot.services.families import AGREEMENT_VERSION
-from cogs._broadcast_send import BroadcastSender
 from tests.test_email_support import smtp_server  # noqa: F401
 
 
@@ -40,7 +41,7 @@ async def _finished(app):
         await app.services.broadcasts.finish()
         return not await app.services.db.fetchval(
             "SELECT count(*) FROM broadcasts WHERE state = 'sending'")
-    rows = await app.services.db.fetchall("SELECT * FROM broadcast_deliveries")
+    rows = await app.services.db.fetchall("SELECT * FROM deliveries")
     await app.emu.wait_for(done, what=f"broadcast done {[dict(r) for r in rows]}")
 
 
@@ -142,12 +143,13 @@ async def test_a_delivery_left_claimed_by_a_crash_is_not_sent_twice(app, program
     cog = app.bot.get_cog("Broadcasts")
     cog.sender.stop()  # the running sender plays no part here
     await b.confirm(app.guild.id, app.owner.id, draft.id)
-    red, _ = sorted(await b.claim(10), key=lambda d: d.target_id)
-    dead = BroadcastSender(app.bot)
-    await dead.post(red.channel_id, "Exactly once", f"b{red.id}p0", False)  # then it died
-    fresh = BroadcastSender(app.bot)
-    assert await fresh.resolve_ambiguous() == 2
-    await fresh.drain()
+    red, _ = sorted(await app.services.deliveries.claim(10),
+                    key=lambda d: d.target_id != channels["Red"].id)
+    dead = app.bot.get_partial_messageable(red.channel_id)
+    await dead.send("Exactly once", nonce=red.nonce(0))  # then it died
+    fresh = DeliverySender(app.bot, DeliveryQueue(app.services.db, app.bot.clock))
+    assert await fresh.queue.take_over() == 2
+    assert await fresh.drain() == 2
     assert [p.content for p in app.emu.messages(channels["Red"])] == ["Exactly once"]
     assert [p.content for p in app.emu.messages(channels["Blue"])] == ["Exactly once"]
     report = await b.report(app.guild.id, draft.id)
@@ -156,12 +158,12 @@ async def test_a_delivery_left_claimed_by_a_crash_is_not_sent_twice(app, program
 
 async def test_enforce_nonce_returns_the_first_message(app, program):
     _, channels = program
-    sender = BroadcastSender(app.bot)
-    first = await sender.post(channels["Red"].id, "once", "b9p0", False)
-    again = await sender.post(channels["Red"].id, "once", "b9p0", False)
-    assert first["id"] == again["id"]
-    other = await sender.post(channels["Red"].id, "once", "b9p1", False)
-    assert other["id"] != first["id"]
+    channel = app.bot.get_partial_messageable(channels["Red"].id)
+    first = await channel.send("once", nonce="b9p0")  # discord.py sets enforce_nonce
+    again = await channel.send("once", nonce="b9p0")
+    assert first.id == again.id
+    other = await channel.send("once", nonce="b9p1")
+    assert other.id != first.id
     assert len(app.emu.messages(channels["Red"])) == 2
 
 

@@ -1,0 +1,242 @@
+"""The Discord delivery queue: one ``deliveries`` row per channel post, DM or role change.
+
+A service queues a row in the transaction of the event that causes it (:meth:`add`), with a
+dedupe key unique per guild, so queueing twice is a no-op; it never imports discord. The
+sender (:mod:`bot.delivery.sender`) claims rows under a lease (:mod:`bot.leases`), sends, and
+records each message on Discord as it lands (:meth:`part_sent`); a row is ``sent`` only once
+Discord accepted all of it. Reports read the rows back by ``source``.
+
+Nothing here imports discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import leases
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database, Transaction
+from bot.text import split_text
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
+TARGETS = ("channel", "dm", "role_add", "role_remove")
+LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_ROLES)
+
+
+@dataclass(frozen=True)
+class Send:
+    """One delivery a service wants made (see the migration for the payload's keys)."""
+
+    kind: str
+    dedupe_key: str
+    target: str  # channel | dm | role_add | role_remove
+    target_id: int  # channel id | user id
+    payload: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    channel_id: int | None = None  # a DM channel already known
+    role_id: int | None = None
+    priority: int = 0  # higher first: someone is waiting for it
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"unknown delivery target {self.target!r}")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    guild_id: int
+    kind: str
+    source: str | None
+    target: str
+    target_id: int
+    role_id: int | None
+    channel_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    parts_sent: int
+    message_ids: list[int]
+    claimed_at: datetime | None
+    resumed: bool = False  # taken back from a lease that ran out: read Discord back first
+
+    @property
+    def parts(self) -> list[str]:
+        """The messages, in order: the payload's parts, or its content split to fit."""
+        if "parts" in self.payload:
+            return list(self.payload["parts"])
+        return split_text(self.payload.get("content", ""))
+
+    def nonce(self, part: int) -> str:
+        """Derived from the row and the part: Discord deduplicates a repeat
+        (``enforce_nonce``) and the read-back after a crash recognises it."""
+        return f"{self.payload.get('nonce', f'd{self.id}')}p{part}"
+
+
+def attachment(filename: str, data: bytes) -> dict[str, str]:
+    """A file for a payload's ``files``."""
+    return {"filename": filename, "data": base64.b64encode(data).decode()}
+
+
+def _delivery(row: Any, resumed: bool = False) -> Delivery:
+    return Delivery(
+        row["id"], row["guild_id"], row["kind"], row["source"], row["target"],
+        row["target_id"], row["role_id"], row["channel_id"], json.loads(row["payload"]),
+        row["attempts"], row["parts_sent"], json.loads(row["message_ids"]),
+        from_db(row["claimed_at"]) if row["claimed_at"] else None, resumed,
+    )
+
+
+class DeliveryQueue:
+    def __init__(self, db: Database, clock: Clock, *, lease: timedelta = LEASE,
+                 owner: str | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.lease = lease
+        self.owner = owner or uuid.uuid4().hex  # this process
+        self._queued = asyncio.Event()
+
+    # -- services: queueing ------------------------------------------------------------------
+
+    async def add(self, tx: Transaction, guild_id: int, sends: list[Send]) -> int:
+        """Queue ``sends`` in ``tx`` (one statement); returns how many were new. Call
+        :meth:`notify` once the transaction committed."""
+        now = to_db(self.clock.now())
+        before = await tx.fetchval("SELECT total_changes()")
+        await tx.executemany(
+            "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
+            " channel_id, payload, dedupe_key, priority, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, dedupe_key) DO NOTHING",
+            [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
+              json.dumps(s.payload), s.dedupe_key, s.priority, now, now) for s in sends])
+        return await tx.fetchval("SELECT total_changes()") - before
+
+    def notify(self) -> None:
+        """Something was queued: wake the sender now rather than at its next poll."""
+        self._queued.set()
+
+    async def wait_queued(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._queued.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._queued.clear()
+
+    # -- the sender: claim, settle -----------------------------------------------------------
+
+    async def claim(self, limit: int = 16, *, roles: bool | None = None) -> list[Delivery]:
+        """Lease due rows: messages (posts and DMs), role changes (``roles=True``) or both."""
+        lanes = {None: LANES, False: LANES[:1], True: LANES[1:]}[roles]
+        found: list[Delivery] = []
+        for lane in lanes:
+            claimed = await leases.claim(self.db, lane, self.owner, self.clock.now(),
+                                         limit - len(found), self.lease)
+            found += [_delivery(c.row, c.resumed) for c in claimed]
+        return found
+
+    async def take_over(self) -> int:
+        """The sender starts: rows another process left ``sending`` are resumed at once."""
+        return await leases.take_over(self.db, LANES[0], self.owner, self.clock.now())
+
+    async def release(self, delivery: Delivery) -> None:
+        """Give back a claimed row the sender did not try."""
+        await leases.release(self.db, LANES[0], [delivery.id])
+
+    async def set_channel(self, delivery: Delivery, channel_id: int) -> None:
+        """The DM channel was opened: remember it for this delivery."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE deliveries SET channel_id = ? WHERE id = ?",
+                             (channel_id, delivery.id))
+
+    async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
+        """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
+        done = part + 1 >= len(delivery.parts)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
+                " message_ids = json_insert(message_ids, '$[#]', ?),"
+                " state = CASE WHEN ? THEN 'sent' ELSE state END,"
+                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
+                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
+                " WHERE id = ?",
+                (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
+                 delivery.id))
+
+    async def done(self, delivery: Delivery) -> None:
+        """A role change is in place."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL,"
+                " lease_until = NULL WHERE id = ?", (to_db(self.clock.now()), delivery.id))
+
+    async def failed(self, delivery: Delivery, reason: str) -> bool:
+        """Failed for good; a refused DM with a fallback queues it in the same transaction
+        (True when it did)."""
+        fallback = delivery.payload.get("fallback") if reason == "dms_closed" else None
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'failed', error = ?, lease_owner = NULL,"
+                " lease_until = NULL WHERE id = ?", (reason, delivery.id))
+            if fallback:
+                await self.add(tx, delivery.guild_id, [Send(**fallback)])
+        if fallback:
+            self.notify()
+        return bool(fallback)
+
+    async def retry(self, delivery: Delivery, error: str) -> None:
+        """A temporary failure: queued again a little later."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'queued', error = ?, next_attempt_at = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                (error, to_db(self.clock.now() + RETRY_AFTER), delivery.id))
+
+    # -- reports -----------------------------------------------------------------------------
+
+    async def counts(self, source: str) -> dict[str, dict[str, int]]:
+        """target -> state -> n for the rows of ``source``."""
+        counts: dict[str, dict[str, int]] = {}
+        for row in await self.db.fetchall(
+                "SELECT target, state, count(*) AS n FROM deliveries WHERE source = ?"
+                " GROUP BY target, state", (source,)):
+            counts.setdefault(row["target"], {})[row["state"]] = row["n"]
+        return counts
+
+    async def failures(self, source: str) -> list[tuple[str, str, int]]:
+        """(target, reason, n) of the failed rows of ``source``, most frequent first."""
+        return [(r["target"], r["error"] or "unknown", r["n"]) for r in await self.db.fetchall(
+            "SELECT target, error, count(*) AS n FROM deliveries WHERE source = ?"
+            " AND state = 'failed' GROUP BY target, error ORDER BY n DESC", (source,))]
+
+    async def unfinished(self, source: str) -> int:
+        return await self.db.fetchval(
+            "SELECT count(*) FROM deliveries WHERE source = ? AND state IN ('queued', 'sending')",
+            (source,))
+
+    async def wait_settled(self, guild_id: int, keys: list[str], timeout: float,
+                           poll: float = 0.05) -> dict[str, str]:
+        """Wait (at most ``timeout`` seconds) until the rows of ``keys`` are sent or failed;
+        returns each existing key's state then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {r["dedupe_key"]: r["state"] for r in await self.db.fetchall(
+                "SELECT dedupe_key, state FROM deliveries WHERE guild_id = ? AND dedupe_key IN"
+                " (SELECT value FROM json_each(?))", (guild_id, json.dumps(keys)))}
+            if time.monotonic() >= deadline or all(
+                    state in ("sent", "failed") for state in states.values()):
+                return states
+            await asyncio.sleep(poll)
+
+    async def get(self, delivery_id: int) -> Delivery:
+        return _delivery(await self.db.fetchone("SELECT * FROM deliveries WHERE id = ?",
+                                                (delivery_id,)))

@@ -1,0 +1,285 @@
+"""The one Discord sender: drains the ``deliveries`` queue, exactly once.
+
+One owned task per bot, woken when a service queues something (:meth:`DeliveryQueue.notify`)
+and at least every minute. It claims a small batch of due rows under a lease and works a few
+at a time: a channel post or DM is sent part by part, each part with a nonce derived from the
+row and the part (discord.py's ``send(nonce=…)`` also sets ``enforce_nonce``: Discord answers
+a repeat within minutes with the first message), and each part is recorded with its message
+id as soon as Discord accepted it; a role change is applied to the member.
+
+Exactly-once rule, one for every kind: a row claimed back from a lease that ran out (its
+process died between Discord accepting and the mark; at start-up the sender takes over every
+lease of a previous process) is *read back* before anything is sent again:
+- a post or DM: the target channel's history since the claim (minus a minute of clock slack);
+  a message from the bot is the next unsent part when it carries that part's nonce, or, when
+  Discord does not return nonces in history (real Discord does not), when its content is the
+  part's content. Found parts are recorded; only the rest is sent (with the same nonces).
+- a role change: the member's roles; a role already there (or already gone) is done.
+
+Requests are paced client-side (a gap of 1/``rate`` s between request starts, default 48/s,
+under Discord's 50/s global limit) with a few requests in flight, so the global limit is not
+hit; per-route limits are left to discord.py, which waits on the rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot.delivery.queue import MAX_ATTEMPTS, Delivery, DeliveryQueue
+
+log = logging.getLogger(__name__)
+
+RESOLVE_SLACK = timedelta(seconds=60)
+RESOLVE_MESSAGES = 500
+POLL_SECONDS = 60.0
+
+
+class Pacer:
+    """At most ``rate`` request starts per second, evenly spaced (no bursts)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self.interval
+
+
+def failure_reason(error: Exception) -> str | None:
+    """A short reason for the report, or None when the error is worth retrying."""
+    if isinstance(error, discord.Forbidden):
+        return "dms_closed" if error.code == 50007 else "missing_permissions"
+    if isinstance(error, discord.NotFound):
+        return {10007: "member_gone", 10011: "role_gone", 10013: "user_gone"}.get(
+            error.code, "channel_gone")
+    if isinstance(error, discord.DiscordServerError):
+        return None
+    if isinstance(error, discord.HTTPException):
+        return f"rejected_{error.status}"
+    if isinstance(error, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        return None
+    return "unexpected"
+
+
+def allowed_mentions(payload: dict[str, Any]) -> discord.AllowedMentions:
+    """Nothing pings unless the payload says so: ``everyone`` (bool), ``users`` (ids)."""
+    wanted = payload.get("mentions") or {}
+    users = wanted.get("users") or []
+    return discord.AllowedMentions(
+        everyone=bool(wanted.get("everyone")), roles=False, replied_user=False,
+        users=[discord.Object(u) for u in users] if users else False)
+
+
+def buttons(payload: dict[str, Any]) -> discord.ui.View | None:
+    """The payload's ``components`` (as ``View.to_components()`` wrote them when the row was
+    queued) as buttons; their custom ids are handled by the bot's persistent items."""
+    rows = payload.get("components") or []
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for item in row.get("components", []):
+            emoji = item.get("emoji")
+            view.add_item(discord.ui.Button(
+                style=discord.ButtonStyle(item.get("style", 2)), label=item.get("label"),
+                custom_id=item.get("custom_id"), url=item.get("url"),
+                emoji=discord.PartialEmoji.from_dict(emoji) if emoji else None,
+                disabled=item.get("disabled", False), row=number))
+    return view
+
+
+def files(payload: dict[str, Any]) -> list[discord.File]:
+    """The payload's ``files``: [{"filename", "data" (base64)}]."""
+    return [discord.File(io.BytesIO(base64.b64decode(f["data"])), filename=f["filename"])
+            for f in payload.get("files") or []]
+
+
+class DeliverySender:
+    def __init__(self, client: discord.Client, queue: DeliveryQueue, *, rate: float = 48.0,
+                 concurrency: int = 10, batch: int = 16, role_concurrency: int = 2) -> None:
+        self.client = client
+        self.queue = queue
+        self.pacer = Pacer(rate)
+        self.concurrency = concurrency
+        self.role_concurrency = role_concurrency
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run until :meth:`stop` (a no-op while running). The task is kept and its failure
+        logged; the rows stay in the queue."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="delivery-sender")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def wake(self) -> None:
+        self.queue.notify()
+
+    async def run(self) -> None:
+        await self.client.wait_until_ready()
+        await self.queue.take_over()
+        while True:
+            try:
+                await self.drain()
+            except Exception:  # keep the loop alive; the rows stay in the queue
+                log.exception("delivery sender pass failed")
+            await self.queue.wait_queued(POLL_SECONDS)
+
+    async def drain(self) -> int:
+        """Deliver everything due now; returns how many rows were tried. Messages and role
+        changes go in two lanes, each a few at a time, both under the one pacer."""
+        tried = await asyncio.gather(self._drain(False, self.concurrency),
+                                     self._drain(True, self.role_concurrency))
+        return sum(tried)
+
+    async def _drain(self, roles: bool, concurrency: int) -> int:
+        slots = asyncio.Semaphore(concurrency)
+        running: set[asyncio.Task[None]] = set()
+        tried = 0
+
+        async def one(delivery: Delivery) -> None:
+            try:
+                await self.deliver(delivery)
+            finally:
+                slots.release()
+
+        try:
+            while True:
+                while batch := await self.queue.claim(min(self.batch, concurrency),
+                                                      roles=roles):
+                    for delivery in batch:
+                        await slots.acquire()
+                        task = asyncio.create_task(one(delivery))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                        tried += 1
+                if not running:
+                    break
+                # then look again: a row that just failed may have queued its fallback
+                await asyncio.gather(*running)
+        finally:  # cancelled (shutdown): rows in flight keep their lease, resumed next start
+            for task in list(running):
+                task.cancel()
+        return tried
+
+    # -- one row -----------------------------------------------------------------------------
+
+    async def deliver(self, delivery: Delivery) -> None:
+        try:
+            if delivery.target in ("role_add", "role_remove"):
+                await self._change_role(delivery)
+            else:
+                await self._post(delivery)
+        except Exception as exc:
+            reason = failure_reason(exc)
+            if reason is None and delivery.attempts < MAX_ATTEMPTS:
+                log.warning("delivery %s will be retried (%s)", delivery.id, exc)
+                await self.queue.retry(delivery, type(exc).__name__)
+            else:
+                if reason == "unexpected":
+                    log.exception("delivery %s failed", delivery.id)
+                await self.queue.failed(delivery, reason or "discord_unavailable")
+
+    async def _post(self, delivery: Delivery) -> None:
+        channel_id = delivery.channel_id
+        if channel_id is None:  # a DM never opened: nothing of it can be on Discord
+            await self.pacer.wait()
+            channel_id = (await self.client.create_dm(discord.Object(delivery.target_id))).id
+            await self.queue.set_channel(delivery, channel_id)
+        channel = self.client.get_partial_messageable(channel_id)
+        parts = delivery.parts
+        first = delivery.parts_sent
+        if delivery.resumed:
+            found = await self.read_back(delivery, channel)
+            for offset, message_id in enumerate(found):
+                await self.queue.part_sent(delivery, first + offset, message_id)
+            first += len(found)
+        mentions = allowed_mentions(delivery.payload)
+        for index in range(first, len(parts)):
+            last = index == len(parts) - 1  # files and buttons go with the last part
+            view = buttons(delivery.payload) if last else None
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            if last and delivery.payload.get("files"):
+                extra["files"] = files(delivery.payload)
+            await self.pacer.wait()
+            try:
+                message = await channel.send(parts[index], nonce=delivery.nonce(index),
+                                             allowed_mentions=mentions, **extra)
+            finally:
+                if view is not None:
+                    view.stop()  # clicks go to the bot's persistent (dynamic) items
+            await self.queue.part_sent(delivery, index, message.id)
+
+    async def read_back(self, delivery: Delivery,
+                        channel: discord.abc.Messageable) -> list[int]:
+        """Ids of the delivery's unsent parts already on Discord, in order (maybe none)."""
+        if delivery.claimed_at is None:
+            return []
+        parts = delivery.parts
+        wanted = list(range(delivery.parts_sent, len(parts)))
+        me = self.client.user.id if self.client.user else 0
+        after = discord.Object(discord.utils.time_snowflake(
+            delivery.claimed_at - RESOLVE_SLACK))
+        found: list[int] = []
+        seen = 0
+        async for message in channel.history(limit=RESOLVE_MESSAGES, after=after,
+                                             oldest_first=True):
+            if seen % 100 == 0:
+                await self.pacer.wait()  # one page of history per 100 messages
+            seen += 1
+            if len(found) == len(wanted) or message.author.id != me:
+                continue
+            index = wanted[len(found)]
+            if message.nonce is not None:
+                same = str(message.nonce) == delivery.nonce(index)
+            else:
+                same = message.content == parts[index]
+            if same:
+                found.append(message.id)
+        return found
+
+    async def _change_role(self, delivery: Delivery) -> None:
+        guild = self.client.get_guild(delivery.guild_id)
+        if guild is None:
+            raise discord.NotFound(_Gone(), {"code": 10004, "message": "Unknown Guild"})
+        member = guild.get_member(delivery.target_id) if not delivery.resumed else None
+        if member is None:  # the read-back: the member's roles as Discord has them now
+            await self.pacer.wait()
+            member = await guild.fetch_member(delivery.target_id)
+        has = any(role.id == delivery.role_id for role in member.roles)
+        wanted = delivery.target == "role_add"
+        if has != wanted:
+            role = discord.Object(delivery.role_id or 0)
+            reason = delivery.payload.get("reason")
+            await self.pacer.wait()
+            if wanted:
+                await member.add_roles(role, reason=reason)
+            else:
+                await member.remove_roles(role, reason=reason)
+        await self.queue.done(delivery)
+
+
+class _Gone:
+    """A stand-in response for a guild the bot is no longer in (no request was made)."""
+
+    status = 404
+    reason = "Not Found"

@@ -1,0 +1,126 @@
+"""The one Discord sender against the emulator: a process killed between Discord accepting a
+message (or a role change) and the row being marked settles exactly once after a restart,
+by reading Discord back; the sender keeps to its pace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from bot.delivery.queue import DeliveryQueue, Send
+from bot.delivery.sender import DeliverySender
+
+
+class DiesAfterDiscord(DeliveryQueue):
+    """A queue whose process is killed right after Discord accepted something: the mark
+    that would have recorded it never happens."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, owner="dead", **kwargs)
+        self.accepted = asyncio.Event()
+
+    async def _killed(self) -> None:
+        self.accepted.set()
+        await asyncio.Event().wait()  # cancelled here, as by the kill
+
+    async def part_sent(self, delivery, part, message_id):
+        await self._killed()
+
+    async def done(self, delivery):
+        await self._killed()
+
+
+@pytest.fixture
+def queue(app):
+    app.bot.get_cog("Broadcasts").sender.stop()  # the running sender plays no part here
+    return app.services.deliveries
+
+
+async def _queue(app, *sends: Send) -> None:
+    async with app.services.db.transaction() as tx:
+        await app.services.deliveries.add(tx, app.guild.id, list(sends))
+
+
+async def _crash_then_restart(app) -> DeliverySender:
+    dead = DeliverySender(app.bot, DiesAfterDiscord(app.services.db, app.bot.clock))
+    task = asyncio.create_task(dead.drain())
+    await asyncio.wait_for(dead.queue.accepted.wait(), 10)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    fresh = DeliverySender(app.bot, DeliveryQueue(app.services.db, app.bot.clock))
+    assert await fresh.queue.take_over() == 1  # the dead process's lease runs out at once
+    assert await fresh.drain() == 1
+    return fresh
+
+
+async def _row(app):
+    return await app.services.db.fetchone("SELECT * FROM deliveries")
+
+
+async def test_a_post_killed_after_discord_accepted_its_first_part_is_finished_once(app, queue):
+    channel = app.emu.create_channel(app.guild, "news")
+    text = ("First paragraph. " * 100).strip() + "\n\n" + ("Second paragraph. " * 100).strip()
+    await _queue(app, Send("test", "post:1", "channel", channel.id, {"content": text},
+                           channel_id=channel.id))
+    await _crash_then_restart(app)
+    posts = [m.content for m in app.emu.messages(channel)]
+    assert len(posts) == 2 and "\n\n".join(posts) == text  # part 1 read back, part 2 sent
+    row = await _row(app)
+    assert row["state"] == "sent" and row["parts_sent"] == 2 and row["attempts"] == 2
+    assert len(set(__import__("json").loads(row["message_ids"]))) == 2
+
+
+async def test_a_dm_killed_after_discord_accepted_it_is_not_sent_again(app, queue):
+    ana = app.user("ana")
+    await _queue(app, Send("test", "dm:1", "dm", ana.id, {"content": "Hello once"}))
+    await _crash_then_restart(app)
+    assert [m.content for m in app.emu.dms(ana)] == ["Hello once"]
+    row = await _row(app)
+    assert row["state"] == "sent" and row["channel_id"] == app.emu.dm_channel(ana).id
+
+
+async def test_a_role_change_killed_after_discord_applied_it_settles_by_the_roles(app, queue):
+    ana = app.user("ana")
+    role = app.emu.create_role(app.guild, "Gold")
+    await _queue(app, Send("test", "role:1", "role_add", ana.id, role_id=role.id,
+                           payload={"reason": "test"}))
+    fresh = await _crash_then_restart(app)
+    assert role.id in app.emu.member(app.guild, ana.id).roles
+    assert (await _row(app))["state"] == "sent"
+    # and taking it away goes the same way
+    await _queue(app, Send("test", "role:2", "role_remove", ana.id, role_id=role.id))
+    await fresh.drain()
+    assert role.id not in app.emu.member(app.guild, ana.id).roles
+
+
+async def test_a_closed_dm_with_a_fallback_queues_it_once(app, queue):
+    ana = app.user("ana")
+    channel = app.emu.create_channel(app.guild, "family")
+    app.emu.close_dms(ana)
+    fallback = {"kind": "test", "dedupe_key": "dm:1:fallback", "target": "channel",
+                "target_id": channel.id, "channel_id": channel.id,
+                "payload": {"content": f"<@{ana.id}> instead", "mentions": {"users": [ana.id]}}}
+    await _queue(app, Send("test", "dm:1", "dm", ana.id,
+                           {"content": "Hi", "fallback": fallback}))
+    sender = DeliverySender(app.bot, queue)
+    await sender.drain()
+    [post] = app.emu.messages(channel)
+    assert post.mentions == [ana.id]
+    states = {r["dedupe_key"]: (r["state"], r["error"]) for r in await app.services.db.fetchall(
+        "SELECT dedupe_key, state, error FROM deliveries")}
+    assert states == {"dm:1": ("failed", "dms_closed"), "dm:1:fallback": ("sent", None)}
+
+
+async def test_the_sender_keeps_to_its_pace(app, queue):
+    channel = app.emu.create_channel(app.guild, "paced")
+    await _queue(app, *(Send("test", f"p:{i}", "channel", channel.id, {"content": f"n{i}"},
+                             channel_id=channel.id) for i in range(6)))
+    sender = DeliverySender(app.bot, queue, rate=10)  # one request start per 100 ms
+    started = time.monotonic()
+    assert await sender.drain() == 6
+    assert time.monotonic() - started >= 0.5 * 0.95
+    assert sorted(m.content for m in app.emu.messages(channel)) == [f"n{i}" for i in range(6)]

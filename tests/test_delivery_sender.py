@@ -1,0 +1,95 @@
+"""The delivery sender's pacing and failure reasons (no Discord needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import discord
+
+from bot.delivery.sender import Pacer, failure_reason
+
+
+def _http_error(cls, status: int, code: int):
+    response = SimpleNamespace(status=status, reason="x")
+    return cls(response, {"code": code, "message": "x"})
+
+
+async def test_pacer_spaces_requests_evenly_even_when_called_together():
+    pacer = Pacer(rate=200)  # one start every 5 ms
+    starts: list[float] = []
+
+    async def one() -> None:
+        await pacer.wait()
+        starts.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(21)))
+    assert starts[-1] - starts[0] >= 20 * 0.005 * 0.95
+    # No burst: any 10 consecutive gaps span at least 10 intervals (a late wake-up is made
+    # up by the next start, never by several at once).
+    assert min(starts[i + 10] - starts[i] for i in range(11)) >= 10 * 0.005 * 0.8
+
+
+def test_failure_reasons_for_the_report():
+    assert failure_reason(_http_error(discord.Forbidden, 403, 50007)) == "dms_closed"
+    assert failure_reason(_http_error(discord.Forbidden, 403, 50013)) == "missing_permissions"
+    assert failure_reason(_http_error(discord.NotFound, 404, 10003)) == "channel_gone"
+    assert failure_reason(_http_error(discord.HTTPException, 400, 50035)) == "rejected_400"
+    assert failure_reason(_http_error(discord.DiscordServerError, 503, 0)) is None  # retried
+    assert failure_reason(OSError("reset")) is None
+
+
+# -- the queue on a real SQLite file ----------------------------------------------------------
+
+async def test_a_lease_that_ran_out_is_claimed_again_as_resumed(services, clock):
+    from bot.delivery.queue import DeliveryQueue, Send
+
+    async with services.db.transaction() as tx:
+        await services.deliveries.add(tx, 1, [Send("test", "k", "dm", 42, {"content": "x"})])
+        assert await services.deliveries.add(tx, 1, [Send("test", "k", "dm", 42)]) == 0
+    first = DeliveryQueue(services.db, clock, owner="first")
+    other = DeliveryQueue(services.db, clock, owner="other")
+    [claimed] = await first.claim()
+    assert not claimed.resumed and claimed.attempts == 1
+    assert await other.claim() == []  # leased
+    clock.advance(minutes=3)  # the lease (2 minutes) ran out: its process died
+    [again] = await other.claim()
+    assert again.id == claimed.id and again.resumed and again.attempts == 2
+    await other.release(again)
+    [back] = await other.claim()
+    assert back.attempts == 2 and not back.resumed
+
+
+async def test_read_back_matches_by_nonce_or_else_by_content():
+    """Discord returns a message's nonce when it is created, not in history: there, the
+    content of the part decides (the emulator returns nonces, so this is checked here)."""
+    from datetime import UTC, datetime
+
+    from bot.delivery.queue import Delivery
+    from bot.delivery.sender import DeliverySender
+
+    me = SimpleNamespace(id=1)
+
+    def message(mid, content, nonce=None, author=me):
+        return SimpleNamespace(id=mid, content=content, nonce=nonce, author=author)
+
+    class Channel:
+        def __init__(self, messages):
+            self.messages = messages
+
+        def history(self, **_):
+            async def pages():
+                for m in self.messages:
+                    yield m
+            return pages()
+
+    delivery = Delivery(7, 1, "test", None, "channel", 5, None, 5,
+                        {"parts": ["one", "two", "three"]}, 1, 1, [100], datetime.now(UTC),
+                        resumed=True)
+    sender = DeliverySender(SimpleNamespace(user=me), None, rate=1000)  # type: ignore[arg-type]
+    history = [message(200, "two"), message(201, "two", author=SimpleNamespace(id=2)),
+               message(202, "other"), message(203, "three")]
+    assert await sender.read_back(delivery, Channel(history)) == [200, 203]
+    with_nonces = [message(300, "two", nonce="d7p2"), message(301, "changed", nonce="d7p1")]
+    assert await sender.read_back(delivery, Channel(with_nonces)) == [301]
