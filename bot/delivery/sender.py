@@ -129,6 +129,7 @@ class DeliverySender:
         logged; the rows stay in the queue."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name="delivery-sender")
+            self._task.add_done_callback(_log_end)
 
     def stop(self) -> None:
         if self._task is not None:
@@ -283,6 +284,11 @@ class DeliverySender:
             else:
                 await member.remove_roles(role, reason=reason)
         await self.queue.done(delivery)
+
+
+def _log_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery sender stopped", exc_info=task.exception())
 
 
 class _Gone:
