@@ -10,8 +10,8 @@ A row claimed back from an expired lease is *resumed*: its last attempt may have
 other side, and the worker settles that before trying again (the email sender resends; the
 Discord sender reads back). Releasing gives a row back without counting the attempt.
 
-The statements are written whole per queue (:data:`EMAIL_OUTBOX`, :data:`DELIVERY_MESSAGES`,
-:data:`DELIVERY_ROLES`); a
+The statements are written whole per queue (:data:`EMAIL_OUTBOX`, and the lanes of the
+Discord queue: :data:`DELIVERY_MESSAGES`, :data:`DELIVERY_NEW_DMS`, :data:`DELIVERY_ROLES`); a
 queue is one of those, never a table name from input.
 """
 
@@ -64,11 +64,21 @@ _DELIVERIES_RELEASE = ("UPDATE deliveries SET state = 'queued', lease_owner = NU
 _DELIVERIES_EXPIRE = ("UPDATE deliveries SET lease_until = ? WHERE state = 'sending'"
                       " AND lease_owner IS NOT ?")
 
-# The Discord queue has two lanes, claimed apart so that role changes (Discord lets a bot
-# change about one member's roles a second per guild) never hold the slots of messages.
+# The Discord queue has lanes, claimed apart so that what Discord limits more tightly never
+# holds the slots of ordinary messages: opening a DM channel (about 10 a second) and changing
+# a member's roles (about one a second per guild).
 DELIVERY_MESSAGES = LeasedQueue(
     name="deliveries (messages)",
-    due="SELECT id, state FROM deliveries WHERE target IN ('channel', 'dm')"
+    due="SELECT id, state FROM deliveries"
+        " WHERE (target = 'channel' OR (target = 'dm' AND channel_id IS NOT NULL))"
+        " AND ((state = 'queued' AND next_attempt_at <= ?)"
+        " OR (state = 'sending' AND lease_until <= ?))"
+        " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",
+    take=_DELIVERIES_TAKE, release=_DELIVERIES_RELEASE, expire=_DELIVERIES_EXPIRE,
+)
+DELIVERY_NEW_DMS = LeasedQueue(
+    name="deliveries (DMs to open)",
+    due="SELECT id, state FROM deliveries WHERE target = 'dm' AND channel_id IS NULL"
         " AND ((state = 'queued' AND next_attempt_at <= ?)"
         " OR (state = 'sending' AND lease_until <= ?))"
         " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",

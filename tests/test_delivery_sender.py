@@ -93,3 +93,39 @@ async def test_read_back_matches_by_nonce_or_else_by_content():
     assert await sender.read_back(delivery, Channel(history)) == [200, 203]
     with_nonces = [message(300, "two", nonce="d7p2"), message(301, "changed", nonce="d7p1")]
     assert await sender.read_back(delivery, Channel(with_nonces)) == [301]
+
+
+async def test_upgrade_moves_unfinished_broadcast_deliveries_into_the_queue(tmp_path):
+    """A broadcast queued (or half-sent) at upgrade time is still sent once: its rows move
+    to the delivery queue, a claimed one resumed with the nonce it was sent with."""
+    import json
+
+    from bot.db import Database, load_migrations
+
+    migrations = load_migrations()
+    db = await Database.open(tmp_path / "up.db")
+    try:
+        await db.migrate(migrations[:9])
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO broadcasts (id, guild_id, author_id, text, audience, routes,"
+                " allow_everyone, state, created_at, started_at) VALUES (4, 1, 9, 'Hi all',"
+                " 'all', 'channel,dm', 1, 'sending', 't0', 't1')")
+            await tx.executemany(
+                "INSERT INTO broadcast_deliveries (id, broadcast_id, guild_id, route,"
+                " target_id, channel_id, state, parts_sent, attempts, message_id, claimed_at,"
+                " sent_at) VALUES (?, 4, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(1, "channel", 30, 500, "sent", 1, 1, 900, "t1", "t2"),
+                 (2, "channel", 31, 501, "claimed", 0, 1, None, "t1", None),
+                 (3, "dm", 77, None, "pending", 0, 0, None, None, None)])
+        await db.migrate(migrations)
+        rows = {r["id"]: r for r in await db.fetchall("SELECT * FROM deliveries ORDER BY id")}
+        assert {i: (r["target"], r["target_id"], r["state"]) for i, r in rows.items()} == {
+            1: ("channel", 500, "sent"), 2: ("channel", 501, "sending"), 3: ("dm", 77, "queued")}
+        assert json.loads(rows[1]["message_ids"]) == [900]
+        assert json.loads(rows[2]["payload"]) == {
+            "content": "Hi all", "mentions": {"everyone": True}, "nonce": "b2"}
+        assert rows[2]["lease_until"] == "t1"  # long run out: resumed and read back
+        assert {r["source"] for r in rows.values()} == {"broadcast:4"}
+    finally:
+        await db.close()

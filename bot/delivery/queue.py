@@ -29,7 +29,8 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
 TARGETS = ("channel", "dm", "role_add", "role_remove")
-LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_ROLES)
+# messages (posts, DMs to open channels), DMs whose channel is not open yet, role changes
+LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_NEW_DMS, leases.DELIVERY_ROLES)
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,11 @@ class DeliveryQueue:
 
     # -- the sender: claim, settle -----------------------------------------------------------
 
-    async def claim(self, limit: int = 16, *, roles: bool | None = None) -> list[Delivery]:
-        """Lease due rows: messages (posts and DMs), role changes (``roles=True``) or both."""
-        lanes = {None: LANES, False: LANES[:1], True: LANES[1:]}[roles]
+    async def claim(self, limit: int = 16, *, lane: int | None = None) -> list[Delivery]:
+        """Lease due rows of one lane (an index of :data:`LANES`), or of all of them."""
         found: list[Delivery] = []
-        for lane in lanes:
-            claimed = await leases.claim(self.db, lane, self.owner, self.clock.now(),
+        for queue in LANES if lane is None else LANES[lane:lane + 1]:
+            claimed = await leases.claim(self.db, queue, self.owner, self.clock.now(),
                                          limit - len(found), self.lease)
             found += [_delivery(c.row, c.resumed) for c in claimed]
         return found

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 RESOLVE_SLACK = timedelta(seconds=60)
 RESOLVE_MESSAGES = 500
 POLL_SECONDS = 60.0
+DM_OPEN_RATE = 8.0
 
 
 class Pacer:
@@ -110,12 +111,14 @@ def files(payload: dict[str, Any]) -> list[discord.File]:
 
 class DeliverySender:
     def __init__(self, client: discord.Client, queue: DeliveryQueue, *, rate: float = 48.0,
-                 concurrency: int = 10, batch: int = 16, role_concurrency: int = 2) -> None:
+                 concurrency: int = 16, batch: int = 16, new_dm_concurrency: int = 4,
+                 role_concurrency: int = 2) -> None:
         self.client = client
         self.queue = queue
         self.pacer = Pacer(rate)
-        self.concurrency = concurrency
-        self.role_concurrency = role_concurrency
+        # Opening DM channels has a tighter limit of its own (Discord: about 10 a second).
+        self.dm_pacer = Pacer(min(rate, DM_OPEN_RATE))
+        self.lanes = (concurrency, new_dm_concurrency, role_concurrency)  # see queue.LANES
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
 
@@ -126,6 +129,7 @@ class DeliverySender:
         logged; the rows stay in the queue."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name="delivery-sender")
+            self._task.add_done_callback(_log_end)
 
     def stop(self) -> None:
         if self._task is not None:
@@ -145,13 +149,16 @@ class DeliverySender:
             await self.queue.wait_queued(POLL_SECONDS)
 
     async def drain(self) -> int:
-        """Deliver everything due now; returns how many rows were tried. Messages and role
-        changes go in two lanes, each a few at a time, both under the one pacer."""
-        tried = await asyncio.gather(self._drain(False, self.concurrency),
-                                     self._drain(True, self.role_concurrency))
-        return sum(tried)
+        """Deliver everything due now; returns how many rows were tried. Messages, DMs whose
+        channel is still to open and role changes go in lanes, each a few at a time, all
+        under the one pacer."""
+        total = 0
+        while tried := sum(await asyncio.gather(*(  # again: a refused DM queues its fallback
+                self._drain(lane, concurrency) for lane, concurrency in enumerate(self.lanes)))):
+            total += tried
+        return total
 
-    async def _drain(self, roles: bool, concurrency: int) -> int:
+    async def _drain(self, lane: int, concurrency: int) -> int:
         slots = asyncio.Semaphore(concurrency)
         running: set[asyncio.Task[None]] = set()
         tried = 0
@@ -165,7 +172,7 @@ class DeliverySender:
         try:
             while True:
                 while batch := await self.queue.claim(min(self.batch, concurrency),
-                                                      roles=roles):
+                                                      lane=lane):
                     for delivery in batch:
                         await slots.acquire()
                         task = asyncio.create_task(one(delivery))
@@ -202,6 +209,7 @@ class DeliverySender:
     async def _post(self, delivery: Delivery) -> None:
         channel_id = delivery.channel_id
         if channel_id is None:  # a DM never opened: nothing of it can be on Discord
+            await self.dm_pacer.wait()
             await self.pacer.wait()
             channel_id = (await self.client.create_dm(discord.Object(delivery.target_id))).id
             await self.queue.set_channel(delivery, channel_id)
@@ -276,6 +284,11 @@ class DeliverySender:
             else:
                 await member.remove_roles(role, reason=reason)
         await self.queue.done(delivery)
+
+
+def _log_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery sender stopped", exc_info=task.exception())
 
 
 class _Gone:

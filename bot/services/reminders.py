@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -170,10 +171,14 @@ class ReminderService:
         each outcome as it turned out (a refused DM: the family channel); rows still in the
         queue after ``timeout`` are reported as being sent."""
         queued = [due for due, outcome in done if outcome.route in ("dm", "channel")]
-        for due in queued:  # a fallback appears in the transaction that fails its DM
+        keys: dict[int, list[str]] = {}  # guild -> keys (a fallback appears in the
+        for due in queued:               # transaction that fails its DM)
+            keys.setdefault(due.guild_id, []).extend(
+                [f"reminder:{due.id}", f"reminder:{due.id}:fallback"])
+        deadline = time.monotonic() + timeout
+        for guild_id, guild_keys in keys.items():
             await self.deliveries.wait_settled(
-                due.guild_id, [f"reminder:{due.id}", f"reminder:{due.id}:fallback"], timeout,
-                poll)
+                guild_id, guild_keys, max(0.0, deadline - time.monotonic()), poll)
         rows = {r["id"]: r for r in await self.db.fetchall(
             _WITH_DELIVERIES + " WHERE r.id IN (SELECT value FROM json_each(?))",
             (json.dumps([due.id for due in queued]),))}
