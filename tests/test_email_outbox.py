@@ -6,7 +6,7 @@ import hashlib
 
 from bot.mail import outbox
 from bot.mail.sender import Sender
-from tests.test_email_support import SmtpSink, body, make_sender, smtp_config, smtp_server  # noqa: F401
+from tests._email import SmtpSink, body, make_sender
 
 ANA = "ana@example.org"
 
@@ -102,8 +102,8 @@ async def test_temporary_failures_back_off_then_deliver(services, smtp, clock):
 
 
 async def test_smtp_down_keeps_mail_queued(services, clock):
+    from bot.mail.local import free_port
     from bot.mail.smtp import SmtpConfig
-    from tests.test_email_support import free_port
 
     await queue(services)
     sender = Sender(services.db, SmtpConfig("127.0.0.1", free_port(), timeout=2), clock)

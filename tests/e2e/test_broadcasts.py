@@ -9,7 +9,6 @@ import pytest
 
 from bot.services.families import AGREEMENT_VERSION
 from cogs._broadcast_send import BroadcastSender
-from tests.test_email_support import smtp_server  # noqa: F401
 
 
 @pytest.fixture
@@ -167,7 +166,7 @@ async def test_enforce_nonce_returns_the_first_message(app, program):
 
 async def test_email_route_through_a_real_smtp_server(app, program, smtp):
     from bot.mail.smtp import Connection
-    from tests.test_email_support import body, smtp_config
+    from tests._email import body, smtp_config
 
     sender = app.bot.get_cog("EmailCog").sender
     sender.config = smtp_config(smtp)
