@@ -123,7 +123,7 @@ async def test_long_text_is_split_and_bad_input_refused(app, program):
 
 async def test_scheduled_broadcast_waits_for_its_time(app, program):
     _, channels = program
-    when = (app.bot.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    when = (app.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
     preview = await _draft(app, "Later news", {"at": when})
     head = await preview.wait_message()
     confirmed = await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
