@@ -14,6 +14,7 @@ and right before it in even ones):
   raw_msgs_per_s. Goal ≥ 0.8.
 
     .venv/bin/python bench/digests.py [--recipients 10000] [--connections 4] [--rounds 3]
+        [--render-processes N (default: one per core but one, 1 to 4)]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bot.clock import FrozenClock, to_db
 from bot.config import load_settings
 from bot.db import Database
 from bot.mail.local import free_port
-from bot.mail.rendering import Renderer
+from bot.mail.rendering import Renderer, default_processes
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig, build_message
 from bot.services import Services
@@ -163,7 +164,7 @@ async def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--render-processes", type=int, default=1)
+    parser.add_argument("--render-processes", type=int, default=default_processes())
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     port = free_port()

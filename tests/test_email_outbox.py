@@ -201,3 +201,9 @@ async def test_a_refused_message_is_failed_but_only_a_refused_address_bounces(se
     await queue(services, key="gone")
     await sender.drain()
     assert await services.db.fetchval("SELECT bounces FROM email_suppressions") == 1
+
+
+def test_render_workers_follow_the_cores_keeping_one_for_the_bot():
+    from bot.mail.rendering import default_processes
+
+    assert [default_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 1, 2, 3, 4, 4]
