@@ -3,15 +3,18 @@ delivered by the real sender, against raw aiosmtplib sending 10,000 pre-rendered
 
 The SMTP server (aiosmtpd, accepting everything) runs in a subprocess on 127.0.0.1. Figures
 (medians over ``--rounds``, both measured in the same run over the same number of
-connections):
+connections, in alternating rounds: the raw baseline runs right after Familia in odd rounds
+and right before it in even ones):
 
 - ``msgs_per_s``: from the digest sweep's start (recipients picked, contents queried,
   templates rendered, rows queued) until every row is marked sent by the sender.
 - ``raw_msgs_per_s``: ``aiosmtplib.SMTP.sendmail`` of the same messages, pre-rendered to
   bytes (taken from that round's outbox), over the same N connections.
-- ``ratio_to_raw_smtp`` = msgs_per_s / raw_msgs_per_s. Goal ≥ 0.8.
+- ``ratio_to_raw_smtp``: the median over the rounds of that round's msgs_per_s /
+  raw_msgs_per_s. Goal ≥ 0.8.
 
     .venv/bin/python bench/digests.py [--recipients 10000] [--connections 4] [--rounds 3]
+        [--render-processes N (default: one per core but one, 1 to 4)]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from bot.clock import FrozenClock, to_db
 from bot.config import load_settings
 from bot.db import Database
 from bot.mail.local import free_port
-from bot.mail.rendering import Renderer
+from bot.mail.rendering import Renderer, default_processes
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig, build_message
 from bot.services import Services
@@ -114,12 +117,9 @@ async def familia_round(template: Path, work: Path, port: int, connections: int,
                              smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
     db = await Database.open(path)
     clock = FrozenClock(NOW)
-    services = Services.build(db, settings, clock)
-    services.email.templates = renderer.templates
-    services.email.renderer = renderer
     sender = Sender(db, SmtpConfig.from_settings(settings), clock, connections=connections,
                     batch=500, poll=0.05)
-    services.email.on_queued = sender.wake
+    services = Services.build(db, settings, clock, renderer=renderer, on_queued=sender.wake)
     started = time.perf_counter()
     task = asyncio.create_task(sender.run())
     queued = await services.digests.sweep(cap=10**9)
@@ -161,7 +161,7 @@ async def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--render-processes", type=int, default=1)
+    parser.add_argument("--render-processes", type=int, default=default_processes())
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     port = free_port()
@@ -173,14 +173,23 @@ async def main() -> None:
             await seed(template, args.recipients)
             renderer = Renderer(Templates(), processes=args.render_processes)
             await renderer.warm()
-            ours, raw = [], []
+            ours, raw, ratios = [], [], []
+            messages: list[tuple[str, bytes]] = []
             for n in range(args.rounds):
+                # Alternating rounds under the same conditions: the raw baseline sends the
+                # same messages (from a Familia round), right after Familia in rounds 1, 3, …
+                # and right before it in rounds 2, 4, …, so neither side always goes first.
+                if n % 2 and messages:
+                    raw.append(len(messages) / await raw_round(messages, port, args.connections))
                 elapsed, messages = await familia_round(template, work, port,
                                                         args.connections, renderer)
                 ours.append(len(messages) / elapsed)
-                raw.append(len(messages) / await raw_round(messages, port, args.connections))
-                print(f"round {n + 1}: familia {ours[-1]:.0f}/s, raw {raw[-1]:.0f}/s",
-                      file=sys.stderr)
+                if len(raw) < len(ours):
+                    raw.append(len(messages) / await raw_round(messages, port, args.connections))
+                ratios.append(ours[-1] / raw[-1])
+                print(f"round {n + 1}: familia {ours[-1]:.0f}/s, raw {raw[-1]:.0f}/s, "
+                      f"ratio {ratios[-1]:.3f}", file=sys.stderr)
+            renderer.close()
     finally:
         server.stdin.close()
         server.wait(timeout=10)
@@ -189,7 +198,9 @@ async def main() -> None:
         "rounds": args.rounds, "msgs_per_s": round(statistics.median(ours), 1),
         "raw_msgs_per_s": round(statistics.median(raw), 1),
     }
-    result["ratio_to_raw_smtp"] = round(result["msgs_per_s"] / result["raw_msgs_per_s"], 3)
+    # The median of each round's ratio: a round's two figures were measured back to back, so
+    # a neighbour's load on the machine weighs on both alike.
+    result["ratio_to_raw_smtp"] = round(statistics.median(ratios), 3)
     print(json.dumps(result))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,14 +59,29 @@ INTENT_MESSAGE_CONTENT = 1 << 15
 
 
 class Snowflakes:
-    """Snowflake ids whose timestamps are the real time of creation."""
+    """Snowflake ids whose timestamps are the time of creation by ``now`` (the real time unless
+    a test gives its own clock, e.g. the bot's frozen one, so that the bot's "messages after
+    this moment" and the emulator's ids agree). Ids only grow, even if that clock is set back.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self._counter = itertools.count()
+        self._last_ms = 0
 
     def next(self) -> int:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = int(self.now().timestamp() * 1000) - DISCORD_EPOCH_MS
+        self._last_ms = ms = max(ms, self._last_ms)
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
+
+    def iso_now(self) -> str:
+        return self.now().isoformat()
+
+
+def snowflake_iso(snowflake: int) -> str:
+    """The moment a snowflake was made (Discord's message ``timestamp``)."""
+    ms = (snowflake >> 22) + DISCORD_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 def iso_now() -> str:
@@ -256,7 +272,7 @@ class Message:
     guild_id: int | None = None
     mentions: list[int] = field(default_factory=list)
     mention_everyone: bool = False
-    timestamp: str = field(default_factory=iso_now)
+    timestamp: str = ""  # default: the moment of its id
     edited: str | None = None
     interaction_id: int | None = None
     deleted: bool = False
@@ -264,6 +280,10 @@ class Message:
     reference: dict[str, Any] | None = None
     nonce: str | None = None  # as sent; with enforce_nonce, a repeat returns this message
     created: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if not self.timestamp:
+            self.timestamp = snowflake_iso(self.id)
 
     @property
     def ephemeral(self) -> bool:

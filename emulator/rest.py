@@ -439,7 +439,8 @@ async def join_thread(ctx: Ctx, cid: str) -> Reply:
 async def list_thread_members(ctx: Ctx, cid: str) -> Reply:
     thread = ctx.emu.channel(int(cid))
     _flag_channel(ctx, thread)
-    return [{"id": str(thread.id), "user_id": str(u), "join_timestamp": m.iso_now(), "flags": 0}
+    joined = ctx.emu.ids.iso_now()
+    return [{"id": str(thread.id), "user_id": str(u), "join_timestamp": joined, "flags": 0}
             for u in sorted(thread.thread_members)], 200
 
 

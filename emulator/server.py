@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -72,8 +74,11 @@ class Emulator(Actions):
         presences_intent_enabled: bool = True, interaction_timeout: float = 3.0,
         followup_ttl: float = 15 * 60, route_limits: dict[str, tuple[int, float]] | None = None,
         default_route_limit: tuple[int, float] = (50, 1.0), bot_name: str = "Familia",
+        now: Callable[[], datetime] | None = None,
     ) -> None:
-        self.ids = m.Snowflakes()
+        # ``now``: the clock of ids and timestamps (default: real time); give the bot's clock
+        # when the bot runs on a frozen one. Deadlines and rate limits always use real time.
+        self.ids = m.Snowflakes(now)
         self._init_world()
         self.gateway = Gateway(self, heartbeat_interval)
         self.global_rate = global_rate

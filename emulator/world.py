@@ -193,7 +193,7 @@ class World:
         guild = m.Guild(self.ids.next(), name, owner.id, locale)
         guild.roles[guild.id] = m.Role(guild.id, guild.id, "@everyone", m.EVERYONE_DEFAULT, 0)
         self.guilds[guild.id] = guild
-        guild.members[owner.id] = m.Member(owner, guild.id)
+        guild.members[owner.id] = m.Member(owner, guild.id, joined_at=self.ids.iso_now())
         self.create_channel(guild, "general", dispatch_event=None)
         for app in apps if apps is not None else [self.app]:
             self.add_bot(guild, app, permissions=bot_permissions)
@@ -208,7 +208,7 @@ class World:
         guild.roles[role.id] = role
         self.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()},
                       guild_id=guild.id)
-        member = m.Member(app.bot, guild.id, [role.id])
+        member = m.Member(app.bot, guild.id, [role.id], joined_at=self.ids.iso_now())
         guild.members[app.bot.id] = member
         for other in self.apps.values():
             if other is not app and other.bot.id in guild.members:
@@ -233,7 +233,8 @@ class World:
                    *, dispatch: bool = True) -> m.Member:
         """``user`` joins ``guild`` (GUILD_MEMBER_ADD unless ``dispatch=False``: already there
         when the bot connects)."""
-        member = m.Member(user, guild.id, [r.id for r in roles or []])
+        member = m.Member(user, guild.id, [r.id for r in roles or []],
+                          joined_at=self.ids.iso_now())
         guild.members[user.id] = member
         if dispatch:
             self.dispatch("GUILD_MEMBER_ADD", member.payload() | {"guild_id": str(guild.id)},
@@ -357,7 +358,7 @@ class World:
             "id": str(thread.id), "guild_id": str(thread.guild_id),
             "member_count": len(thread.thread_members),
             "added_members": [{"id": str(thread.id), "user_id": str(user.id),
-                               "join_timestamp": m.iso_now(), "flags": 0}],
+                               "join_timestamp": self.ids.iso_now(), "flags": 0}],
         }, guild_id=thread.guild_id)
 
     def dm_channel(self, user: m.User, app: m.Application | None = None) -> m.Channel:
@@ -459,7 +460,7 @@ class World:
             keep = {int(a["id"]) for a in payload.get("attachments") or []
                     if str(a.get("id", "")).isdigit()}
             message.attachments = [a for a in message.attachments if a.id in keep] + files
-        message.edited = m.iso_now()
+        message.edited = self.ids.iso_now()
         if not message.ephemeral:
             self._dispatch_message("MESSAGE_UPDATE", self.channel(message.channel_id), message)
 

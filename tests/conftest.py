@@ -1,7 +1,9 @@
-"""Shared fixtures: real SQLite files in a temp folder, a frozen clock, services."""
+"""Shared fixtures: real SQLite files in a temp folder, a frozen clock, services, a real SMTP
+server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +13,7 @@ from bot.config import Settings, load_settings
 from bot.db import Database
 from bot.services import Services
 from bot.templating import Templates
+from tests._email import SmtpSink
 
 
 @pytest.fixture
@@ -41,3 +44,12 @@ def services(db, settings, clock) -> Services:
 @pytest.fixture(scope="session")
 def templates() -> Templates:
     return Templates()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 (a free port) keeping what it accepts."""
+    sink = SmtpSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()

@@ -11,7 +11,6 @@ from bot.cogkit.options import Refused, SendAtOption
 from bot.errors import UserError
 from bot.services.families import AGREEMENT_VERSION
 from bot.text import PART_LIMIT, split_text
-from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER = 1, 900
 
@@ -161,8 +160,7 @@ async def test_scheduled_broadcast_starts_when_due_and_can_be_cancelled(services
 
 async def test_email_route_mails_verified_addresses_with_broadcasts_on(services, program,
                                                                       smtp):
-    from tests.test_email_digests import verified
-    from tests.test_email_support import body, make_sender
+    from tests._email import body, make_sender, verified
 
     red, _, _ = program
     await verified(services, 11, "ana@example.org", locale="es")

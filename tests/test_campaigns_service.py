@@ -17,7 +17,6 @@ from bot.localtime import LocalMoment, parse_local
 from bot.services.campaigns import MANAGERS, Spec
 from bot.services.campaigns.arithmetic import Uplift, best_streak, group, ranked
 from bot.services.families import AGREEMENT_VERSION
-from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER, LEADER, OTHER_LEADER = 1, 10, 20, 21
 ANA, BEN, CLA, DAN = 30, 31, 32, 33
@@ -284,8 +283,7 @@ async def test_the_campaign_meant_by_default_is_the_running_one(services, clock,
 
 
 async def test_campaign_news_by_email_to_those_who_want_it(services, clock, program, smtp):
-    from tests.test_email_digests import verified
-    from tests.test_email_support import body, make_sender
+    from tests._email import body, make_sender, verified
 
     await verified(services, ANA, "ana@example.org", locale="es")
     await verified(services, BEN, "ben@example.org", campaigns=False)  # no campaign news

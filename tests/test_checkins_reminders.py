@@ -7,7 +7,6 @@ import pytest
 
 from bot.delivery.queue import Send
 from bot.services.families import AGREEMENT_VERSION
-from tests.test_email_support import smtp_server  # noqa: F401
 
 G, MANAGER, LEADER, ANA, BEN = 1, 10, 20, 30, 40
 CHANNEL = 500
@@ -130,8 +129,7 @@ async def test_leader_summary_lists_checked_in_and_missed(services, clock, lobos
 
 async def test_email_reminder_for_a_verified_address_with_reminders_on(services, clock, lobos,
                                                                         smtp):
-    from tests.test_email_digests import verified
-    from tests.test_email_support import body, make_sender
+    from tests._email import body, make_sender, verified
 
     await services.reminders.set_dm(G, ANA, "21:00")
     await services.reminders.set_dm(G, BEN, "21:00")

@@ -86,7 +86,8 @@ async def test_familia_email_test_and_status(tmp_path, capsys):
 
     from bot.config import load_settings
     from bot.mail.cli import email_main
-    from tests.test_email_support import SmtpSink, free_port
+    from bot.mail.local import free_port
+    from tests._email import SmtpSink
 
     sink = SmtpSink()
     sink.controller.start()

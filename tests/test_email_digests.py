@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from bot.clock import to_db
 from bot.services.digests import due_at
 from bot.services.families import AGREEMENT_VERSION
-from tests.test_email_support import body, make_sender, smtp_server  # noqa: F401
+from tests._email import body, make_sender, verified
 
 LENA = "lena@example.org"
-
-
-async def verified(services, user, address, **prefs):
-    async with services.db.transaction() as tx:
-        await services.members.ensure(tx, 1, user)
-        stamp = to_db(services.clock.now() - timedelta(days=30))
-        await tx.execute(
-            "INSERT INTO email_addresses (guild_id, user_id, address, verified_at, created_at,"
-            " updated_at) VALUES (1, ?, ?, ?, ?, ?)", (user, address, stamp, stamp, stamp))
-    if prefs:
-        await services.email.set_preferences(1, user, **prefs)
 
 
 def test_due_at_is_the_last_local_digest_moment():

@@ -6,7 +6,7 @@ import hashlib
 
 from bot.mail import outbox
 from bot.mail.sender import Sender
-from tests.test_email_support import SmtpSink, body, make_sender, smtp_config, smtp_server  # noqa: F401
+from tests._email import SmtpSink, body, make_sender
 
 ANA = "ana@example.org"
 
@@ -101,8 +101,8 @@ async def test_temporary_failures_back_off_then_deliver(services, smtp, clock):
 
 
 async def test_smtp_down_keeps_mail_queued(services, clock):
+    from bot.mail.local import free_port
     from bot.mail.smtp import SmtpConfig
-    from tests.test_email_support import free_port
 
     await queue(services)
     sender = Sender(services.db, SmtpConfig("127.0.0.1", free_port(), timeout=2), clock)
@@ -200,3 +200,9 @@ async def test_a_refused_message_is_failed_but_only_a_refused_address_bounces(se
     await queue(services, key="gone")
     await sender.drain()
     assert await services.db.fetchval("SELECT bounces FROM email_suppressions") == 1
+
+
+def test_render_workers_follow_the_cores_keeping_one_for_the_bot():
+    from bot.mail.rendering import default_processes
+
+    assert [default_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 1, 2, 3, 4, 4]

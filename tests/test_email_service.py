@@ -10,7 +10,7 @@ import pytest
 from bot.errors import UserError
 from bot.mail import tokens
 from bot.web import WebServer
-from tests.test_email_support import body, make_sender, smtp_server  # noqa: F401
+from tests._email import body, make_sender
 
 ANA = "ana.maria@example.org"
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from bot.errors import NotAllowed
-from tests.test_leaderboards_service import ANA, BEN, CLA, LEADER, MANAGER, G, family, stat
+from tests._leaderboards import ANA, BEN, CLA, LEADER, MANAGER, G, family, stat
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -66,6 +67,14 @@ def _charts(templates: Templates, locale: str, kind: str, context: dict[str, Any
 
 
 Job = tuple[str, str, dict[str, Any]]  # locale, kind, context
+
+
+def default_processes(cpus: int | None = None) -> int:
+    """Rendering workers for this machine: one per core but one (the bot process keeps a core
+    for Discord and the SMTP sends), at least one, at most four."""
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(1, min(4, cpus - 1))
+
 
 _worker_templates: Templates | None = None  # a worker process's own (see _start_worker)
 

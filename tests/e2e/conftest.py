@@ -2,19 +2,30 @@
 
 The ``app`` fixture hands over an :class:`App`: the emulator (``app.emu``, its whole test API),
 the running bot, a guild whose owner is a manager, and helpers to add people.
+
+Time is frozen: the bot, its services and the emulator's message ids and timestamps all read
+one :class:`FrozenClock` (``app.clock``), pinned to :data:`NOW`, far from midnight in every
+zone the tests use, so that "today" and "a minute ago" never straddle two days. A test that
+travels in time moves ``app.clock`` itself (``advance``/``set``), forward only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.app import FamiliaBot
+from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.runner import familia_bot
 from emulator import Emulator, Guild, User
 from emulator.testing import start_bot, stop_bot
+
+# A Wednesday in mid-month (no week or month boundary within a few days), at noon UTC: 07:00 in
+# Bogotá, 06:00 in Mexico City, 19:00 in Jakarta: hours from midnight in each of them.
+NOW = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -24,6 +35,7 @@ class App:
     guild: Guild
     owner: User
     settings: Settings
+    clock: FrozenClock
 
     @property
     def services(self):
@@ -63,12 +75,13 @@ async def app(tmp_path, monkeypatch):
     if "outbox_dir" in Settings.model_fields:
         overrides["outbox_dir"] = tmp_path / "outbox"
     settings = load_settings(env_file=None, **overrides)
-    async with Emulator() as emu:
+    clock = FrozenClock(NOW)
+    async with Emulator(now=clock.now) as emu:
         owner = emu.owner
         guild = emu.create_guild("Familia Test", owner=owner)
-        async with familia_bot(settings, guild_ready_timeout=0.05) as bot:
+        async with familia_bot(settings, clock=clock, guild_ready_timeout=0.05) as bot:
             task = await start_bot(emu, bot)
             try:
-                yield App(emu, bot, guild, owner, settings)
+                yield App(emu, bot, guild, owner, settings, clock)
             finally:
                 await stop_bot(bot, task)

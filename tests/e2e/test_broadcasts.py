@@ -10,7 +10,6 @@ import pytest
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.sender import DeliverySender
 from bot.services.families import AGREEMENT_VERSION
-from tests.test_email_support import smtp_server  # noqa: F401
 
 
 @pytest.fixture
@@ -125,7 +124,7 @@ async def test_long_text_is_split_and_bad_input_refused(app, program):
 
 async def test_scheduled_broadcast_waits_for_its_time(app, program):
     _, channels = program
-    when = (app.bot.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    when = (app.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
     preview = await _draft(app, "Later news", {"at": when})
     head = await preview.wait_message()
     confirmed = await app.emu.click(app.owner, head, _button(head, "familia:bc:confirm:"))
@@ -169,7 +168,7 @@ async def test_enforce_nonce_returns_the_first_message(app, program):
 
 async def test_email_route_through_a_real_smtp_server(app, program, smtp):
     from bot.mail.smtp import Connection
-    from tests.test_email_support import body, smtp_config
+    from tests._email import body, smtp_config
 
     sender = app.bot.email_sender
     sender.config = smtp_config(smtp)

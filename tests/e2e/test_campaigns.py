@@ -1,6 +1,6 @@
 """/campaign end to end: create with options and a modal, preview, schedule, the start
 announcement with its Enrol button, progress, the board, reminders and results posted on their
-own (time travel on the campaigns service), reward roles, the CSV, refusals, and a post left
+own (time travel on the frozen clock), reward roles, the CSV, refusals, and a post left
 claimed by a dead process settled without a second message."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import FrozenClock
 from bot.services.families import AGREEMENT_VERSION
 from cogs._campaign_posts import CampaignPoster
 from cogs.campaigns import post_view
@@ -40,7 +39,7 @@ async def program(app):
 
 
 def today(app, days=0):
-    return (app.bot.clock.now() + timedelta(days=days)).strftime("%Y-%m-%d")
+    return (app.clock.now() + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 async def stat(app, user, day, hours):
@@ -114,7 +113,8 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     # Time travel: halfway, the family channels get a reminder with the family's total
     # (just after it is due: later, "3 days left" would be due too and only it is posted).
     [running] = await app.services.campaigns.list_campaigns(app.guild.id, ("running",))
-    app.services.campaigns.clock = FrozenClock(running.due("midway") + timedelta(minutes=1))
+    started = app.clock.now()
+    app.clock.set(running.due("midway") + timedelta(minutes=1))
     await poster(app).tick()
     await poster(app).tick()
     reminders = await app.emu.wait_for(
@@ -126,7 +126,7 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     log = app.emu.create_channel(app.guild, "managers-log")
     await app.reply(app.owner, "settings", {"purpose": "managers", "channel": log},
                     subcommand="channel")
-    app.services.campaigns.clock = FrozenClock(app.bot.clock.now() + timedelta(days=8))
+    app.clock.set(started + timedelta(days=8))
     await poster(app).tick()
     await poster(app).tick()
     results = await app.emu.wait_for(

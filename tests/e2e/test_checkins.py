@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -50,7 +50,7 @@ async def test_checkin_modal_reply_and_family_post(app, lobos):
 
 async def test_a_seven_day_streak_is_celebrated_in_the_family_channel(app, lobos):
     _, channel, _, ana = lobos
-    today = datetime.now(UTC).date()  # the guild's zone is UTC
+    today = app.clock.now().date()  # the guild's zone is UTC
     async with app.services.db.transaction() as tx:  # six earlier days, already reported
         for back in range(1, 7):
             await tx.execute(
@@ -113,8 +113,8 @@ async def test_feedback_button_leaders_only_dm_or_next_checkin(app, lobos):
     text = await (await checkin(app, ana)).reply_text()
     assert "Remember the weekly goal" in text and "Great energy" not in text
     stats = await app.services.checkins.feedback_stats(
-        app.guild.id, None, datetime.now(UTC) - timedelta(hours=1),
-        datetime.now(UTC) + timedelta(hours=1))
+        app.guild.id, None, app.clock.now() - timedelta(hours=1),
+        app.clock.now() + timedelta(hours=1))
     assert stats["feedback_rate"] == 1.0
     text = await app.reply(lena, "family", subcommand="stats")  # the service-quality KPI
     assert "Check-ins: 1 · with a leader's feedback: 1 (100 %)" in text
@@ -144,7 +144,7 @@ async def test_a_very_big_rollcall_is_cut_to_fit_discord(app, lobos):
         request = await families.request_join(app.guild.id, user.id, family.id,
                                               AGREEMENT_VERSION)
         await families.decide(app.guild.id, lena.id, request.id, True)
-    now = datetime.now(UTC) - timedelta(minutes=1)
+    now = app.clock.now() - timedelta(minutes=1)
     await app.services.checkins.update_settings(app.guild.id, app.owner.id,
                                                 rollcall_time=now.strftime("%H:%M"))
     before = len(app.emu.messages(channel))
@@ -182,7 +182,7 @@ async def _reminder_cog(app):
 async def test_rollcall_mentions_only_the_missing(app, lobos):
     _, channel, lena, ana = lobos
     await (await checkin(app, ana)).reply_text()
-    now = datetime.now(UTC) - timedelta(minutes=1)
+    now = app.clock.now() - timedelta(minutes=1)
     await app.services.checkins.update_settings(app.guild.id, app.owner.id,
                                                 rollcall_time=now.strftime("%H:%M"))
     done = await (await _reminder_cog(app)).sweep()
@@ -195,7 +195,7 @@ async def test_rollcall_mentions_only_the_missing(app, lobos):
 
 async def test_dm_reminder_falls_back_to_channel_when_dms_closed(app, lobos):
     _, channel, _, ana = lobos
-    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    when = (app.clock.now() - timedelta(minutes=1)).strftime("%H:%M")
     text = await app.reply(ana, "reminders", {"time": when}, subcommand=["dm", "on"])
     assert f"at {when} (UTC)" in text
     app.emu.close_dms(ana)
@@ -205,13 +205,13 @@ async def test_dm_reminder_falls_back_to_channel_when_dms_closed(app, lobos):
     assert fallback.mentions == [ana.id] and "not checked in yet" in fallback.content
     text = await app.reply(ana, "reminders", subcommand="why")
     assert "DMs were closed" in text
-    today = datetime.now(UTC).date()
+    today = app.clock.now().date()
     assert f"**{today:%b} {today.day}, {today.year}**" in text  # a date, not ISO text
 
 
 async def test_dm_reminder_by_dm_and_history(app, lobos):
     _, _, lena, ana = lobos
-    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    when = (app.clock.now() - timedelta(minutes=1)).strftime("%H:%M")
     await app.reply(ana, "reminders", {"time": when}, subcommand=["dm", "on"])
     await (await _reminder_cog(app)).sweep()
     dm = await app.emu.wait_for(lambda: app.emu.dms(ana), what="reminder DM")
@@ -230,7 +230,7 @@ async def test_settings_and_leader_summary(app, lobos):
     assert (await app.services.checkins.settings(app.guild.id)).rollcall_time is None
     text = await app.reply(ana, "checkins", {"posts": "full"}, subcommand="settings")
     assert "Only program managers" in text
-    when = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    when = (app.clock.now() - timedelta(minutes=1)).strftime("%H:%M")
     text = await app.reply(app.owner, "checkins", {"posts": "full", "summary": when},
                            subcommand="settings")
     assert "Full" in text and f"{when} (UTC)" in text

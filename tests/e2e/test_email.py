@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.mail.smtp import Connection
-from tests.test_email_support import body, smtp_config, smtp_server  # noqa: F401
+from tests._email import body, smtp_config
 
 ANA = "ana@example.org"
 

@@ -31,7 +31,7 @@ async def lobos(app):
     families = app.services.families
     family = await families.create(app.guild.id, app.owner.id, "Lobos", lena.id)
     people = []
-    today = app.bot.clock.now().date()
+    today = app.clock.now().date()
     for i in range(12):
         user = app.user(f"c{i:02d}")
         request = await families.request_join(app.guild.id, user.id, family.id,
@@ -97,8 +97,8 @@ async def test_weekly_post_once_and_its_buttons_answer_privately(app, lobos):
     channel = app.emu.create_channel(app.guild, "leaderboard")
     await app.services.guilds.set_channel(app.guild.id, app.owner.id, "leaderboard", channel.id)
     # This week's stats become last week's: move them back seven days.
-    week = iso_week(app.bot.clock.now().date())
-    last = iso_week(app.bot.clock.now().date() - timedelta(days=7))
+    week = iso_week(app.clock.now().date())
+    last = iso_week(app.clock.now().date() - timedelta(days=7))
     async with app.services.db.transaction() as tx:
         await tx.execute("UPDATE progress_totals SET period = ? WHERE period = ?", (last, week))
     cog = app.bot.get_cog("Leaderboards")

@@ -7,7 +7,7 @@ import discord
 import pytest
 
 from emulator.testing import running_bot
-from tests.emulator.conftest import TestBot
+from tests.emulator._bot import TestBot
 
 
 async def test_subcommand_group_with_every_option_type(world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from emulator.serve import RemoteEmulator
-from tests.emulator.conftest import TestBot
+from tests.emulator._bot import TestBot
 
 
 async def test_modal_burst_in_a_separate_process() -> None:

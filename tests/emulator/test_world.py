@@ -114,7 +114,7 @@ async def test_member_leave_event_and_fetch(world):
 
 async def test_user_messages_and_history(emu):
     from emulator.testing import default_intents, running_bot
-    from tests.emulator.conftest import TestBot
+    from tests.emulator._bot import TestBot
 
     guild = emu.create_guild("G")
     ana = emu.create_user("ana")

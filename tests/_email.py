@@ -1,4 +1,5 @@
-"""A real SMTP server for the email tests (aiosmtpd on 127.0.0.1, a free port) and helpers.
+"""Helpers for the email tests: a real SMTP server (aiosmtpd on 127.0.0.1, a free port; the
+``smtp`` fixture in ``tests/conftest.py`` runs one), a sender and a verified address.
 
 ``SmtpSink`` keeps every message it accepted; ``fail_next(n, "451 …")`` makes the next ``n``
 DATA commands fail with that reply, and ``refuse`` holds addresses answered with 550.
@@ -6,9 +7,10 @@ DATA commands fail with that reply, and ``refuse`` holds addresses answered with
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from bot.mail.local import LocalSmtpServer, free_port  # noqa: F401 (free_port for the tests)
+from bot.clock import to_db
+from bot.mail.local import LocalSmtpServer
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig
 
@@ -39,14 +41,6 @@ class SmtpSink(LocalSmtpServer):
         return [m for m in self.messages if m["To"] == address]
 
 
-@pytest.fixture(name="smtp")
-def smtp_server():
-    sink = SmtpSink()
-    sink.controller.start()
-    yield sink
-    sink.controller.stop()
-
-
 def smtp_config(sink: SmtpSink) -> SmtpConfig:
     return SmtpConfig("127.0.0.1", sink.port, "none", sender="Familia <familia@example.org>",
                       timeout=5)
@@ -59,3 +53,15 @@ def make_sender(services, sink: SmtpSink, **options) -> Sender:
 
 def body(message, subtype: str) -> str:
     return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+async def verified(services, user, address, **prefs):
+    """``user`` (in guild 1) has a verified ``address``, verified 30 days ago."""
+    async with services.db.transaction() as tx:
+        await services.members.ensure(tx, 1, user)
+        stamp = to_db(services.clock.now() - timedelta(days=30))
+        await tx.execute(
+            "INSERT INTO email_addresses (guild_id, user_id, address, verified_at, created_at,"
+            " updated_at) VALUES (1, ?, ?, ?, ?, ?)", (user, address, stamp, stamp, stamp))
+    if prefs:
+        await services.email.set_preferences(1, user, **prefs)
