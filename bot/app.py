@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from bot.delivery.sender import DeliverySender
 from bot.interactions import handle_error, log_command, start_timer
 from bot.scheduling import Jobs
 from bot.translator import FamiliaTranslator
@@ -88,6 +89,9 @@ class FamiliaBot(commands.Bot):
         self.templates = root.templates
         self.renderer = root.renderer
         self.email_sender = root.sender
+        # The one Discord sender (every kind of delivery); it needs this client to send.
+        self.delivery_sender = DeliverySender(self, root.services.deliveries,
+                                              rate=root.settings.broadcast_rate)
         self.events = root.events
         self.services = root.services
         self.web = root.web
@@ -101,6 +105,7 @@ class FamiliaBot(commands.Bot):
         # after it; the scheduler starts last, when every job is registered.
         await self.load_features()
         await self.start_email()
+        self.delivery_sender.start()  # sends once connected (it waits until ready)
         await self.sync_commands()
         self.jobs.start()
 
@@ -174,6 +179,7 @@ class FamiliaBot(commands.Bot):
         background tasks (the email sender closes its SMTP connections), the web server,
         the render workers; then discord.py unloads the cogs and disconnects."""
         self.jobs.stop()
+        await self.delivery_sender.close()
         for task in list(self.background_tasks):
             task.cancel()
         if self.background_tasks:

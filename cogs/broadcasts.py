@@ -1,6 +1,6 @@
 """/broadcast: managers send a message to an audience (family channels, opted-in DMs);
 anyone opts in or out of broadcast DMs. Sending is the one Discord sender's
-(:mod:`bot.delivery.sender`), started here until the composition root owns it."""
+(:mod:`bot.delivery.sender`), which the bot starts and stops."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
-from bot.delivery.sender import DeliverySender
 from bot.interactions import (
     FamiliaModal,
     familia,
@@ -118,22 +117,14 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        # The one Discord sender (all kinds); the composition root will own it.
-        self.sender = DeliverySender(bot, bot.services.deliveries,
-                                     rate=bot.settings.broadcast_rate)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ConfirmButton, CancelButton)
         self.bot.jobs.every(JOB_ID, self.sweep, seconds=30)
 
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        self.sender.start()  # once connected (a no-op while it runs)
-
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ConfirmButton, CancelButton)
         self.bot.jobs.remove(JOB_ID)
-        self.sender.stop()
 
     async def sweep(self) -> None:
         """Queue scheduled broadcasts that are due, then wake the sender (idempotent)."""

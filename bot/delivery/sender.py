@@ -135,6 +135,13 @@ class DeliverySender:
         if self._task is not None:
             self._task.cancel()
 
+    async def close(self) -> None:
+        """Stop and wait until the task has ended (rows in flight stay leased: the next
+        start reads them back)."""
+        self.stop()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
     def wake(self) -> None:
         self.queue.notify()
 

@@ -139,8 +139,7 @@ async def test_a_delivery_left_claimed_by_a_crash_is_not_sent_twice(app, program
     b = app.services.broadcasts
     draft = (await b.draft(app.guild.id, app.owner.id, "Exactly once", "all", [],
                              ("channel",), False, None)).broadcast
-    cog = app.bot.get_cog("Broadcasts")
-    cog.sender.stop()  # the running sender plays no part here
+    app.bot.delivery_sender.stop()  # the running sender plays no part here
     await b.confirm(app.guild.id, app.owner.id, draft.id)
     red, _ = sorted(await app.services.deliveries.claim(10),
                     key=lambda d: d.target_id != channels["Red"].id)

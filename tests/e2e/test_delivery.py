@@ -35,7 +35,7 @@ class DiesAfterDiscord(DeliveryQueue):
 
 @pytest.fixture
 def queue(app):
-    app.bot.get_cog("Broadcasts").sender.stop()  # the running sender plays no part here
+    app.bot.delivery_sender.stop()  # the running sender plays no part here
     return app.services.deliveries
 
 

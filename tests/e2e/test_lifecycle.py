@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 
@@ -23,3 +25,22 @@ async def test_a_cog_removes_its_sweep_when_unloaded(app):
     assert bot.scheduler.get_job("leaderboards.posts") is None
     await bot.load_extension("cogs.leaderboards")
     assert bot.scheduler.get_job("leaderboards.posts") is not None
+
+
+async def test_the_discord_sender_is_the_bots_and_outlives_the_broadcasts_cog(app):
+    """What services queue reaches Discord with no cog loaded that once started the sender."""
+    from bot.delivery.queue import Send
+
+    bot = app.bot
+    await bot.unload_extension("cogs.broadcasts")
+    channel = app.emu.create_channel(app.guild, "news")
+    async with app.services.db.transaction() as tx:
+        await app.services.deliveries.add(tx, app.guild.id, [
+            Send("test", "lifecycle:1", "channel", channel.id, {"content": "still sent"},
+                 channel_id=channel.id)])
+    for _ in range(200):
+        if app.emu.messages(channel):
+            break
+        await asyncio.sleep(0.02)
+    assert [m.content for m in app.emu.messages(channel)] == ["still sent"]
+    await bot.load_extension("cogs.broadcasts")
