@@ -233,10 +233,12 @@ class ReminderService:
         if not hhmm:
             return []
         at = parse_hhmm(hhmm)
+        if at is None:  # stored by a setting that refuses what does not parse: never here
+            return []
         today = local_date(now, tz)
         found = []
         for day in (today - timedelta(days=1), today):
-            due = at_local(day, at, tz)  # type: ignore[arg-type]
+            due = at_local(day, at, tz)
             if due <= now < due + self.grace:
                 found.append((day, due))
         return found
