@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from emulator.models import Attachment
 
@@ -92,6 +92,8 @@ async def read_body(request: web.Request, new_id: Callable[[], int]
         payload: dict[str, Any] = {}
         reader = await request.multipart()
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # Discord sends no nested multipart
+                continue
             if part.name == "payload_json":
                 payload = json.loads(await part.text())
             elif part.name and part.name.startswith("files["):
