@@ -11,8 +11,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.clock import to_db
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.sender import DeliverySender, buttons
+from bot.services.campaigns.models import post_from_row
 from bot.services.families import AGREEMENT_VERSION
 from emulator.models import BOT_DEFAULT, MANAGE_ROLES
 
@@ -166,6 +168,30 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     assert "can no longer be changed" in edit
 
 
+async def test_a_reward_role_already_held_is_counted_apart_and_kept(app, program):
+    people, channels, star = program
+    ana = people["ana"]
+    app.emu.give_role(app.guild, ana, star)  # before the campaign: not Familia's doing
+    head = await (await draft(app, {"reward_role": star, "audience": "families",
+                                    "families": "Red"})).wait_message()
+    scheduled = await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+    assert "is running" in await scheduled.reply_text()
+    assert "You are in" in await app.reply(ana, "campaign", subcommand="join")
+    await stat(app, ana, today(app), 6)
+    found = await app.services.campaigns.resolve(app.guild.id, "Spring push")
+    app.clock.set(app.clock.now() + timedelta(days=8))
+    await tick(app)
+    await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(channels["Red"]) if "has ended" in m.content])
+    states = await app.services.deliveries.wait_settled(
+        app.guild.id, [f"campaign-reward:{found.id}:{ana.id}"], 10)
+    assert list(states.values()) == ["sent"]
+    text = await app.reply(app.owner, "campaign", {"campaign": "Spring push"},
+                           subcommand="results")
+    assert "0 given, 1 already had it, 0 pending, 0 failed" in text
+    assert star in app.emu.member_roles(app.guild, ana)
+
+
 @pytest.mark.parametrize(("options", "expected"), [
     ({"end": "2020-01-01"}, "must come after the start"),
     ({"target": 0.0}, "more than zero"),
@@ -249,6 +275,37 @@ async def test_a_post_claimed_but_never_sent_is_sent_once_after_restart(app, pro
     await restarted(app)
     posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
     assert len(posts) == 1 and "starts now" in posts[0].content
+
+
+async def test_a_post_the_old_poster_left_claimed_is_read_back_after_the_upgrade(app, program):
+    _, channels, _ = program
+    await (await draft(app, {"audience": "families", "families": "Red"})).wait_message()
+    service = app.services.campaigns
+    campaign = await service.resolve(app.guild.id, "Spring push")
+    await service.schedule(app.guild.id, app.owner.id, campaign.id)
+    await service.sweep()
+    # Before the upgrade, the old poster claimed the post and sent it with its own nonce;
+    # migration 0011 leaves such a post pending with the time it was claimed.
+    post_id = await app.services.db.fetchval("SELECT id FROM campaign_posts")
+    async with app.services.db.transaction() as tx:
+        await tx.execute("UPDATE campaign_posts SET claimed_at = ? WHERE id = ?",
+                         (to_db(app.clock.now()), post_id))
+    [post] = [p async for p in _pending(app)]
+    payload = await app.bot.get_cog("Campaigns").render(post)
+    channel = app.bot.get_partial_messageable(post.channel_id, guild_id=app.guild.id)
+    sent = await channel.send(payload["content"], nonce=f"cp{post_id}")
+
+    await tick(app)  # handed over to the queue: read back, not sent again
+    states = await app.services.deliveries.wait_settled(
+        app.guild.id, [f"campaign-post:{post_id}"], 10)
+    assert list(states.values()) == ["sent"]
+    assert [m.id for m in app.emu.messages(channels["Red"])] == [sent.id]
+
+
+async def _pending(app):
+    for row in await app.services.db.fetchall(
+            "SELECT * FROM campaign_posts WHERE state = 'pending'"):
+        yield post_from_row(row)
 
 
 async def test_a_long_announcement_is_split_cleanly_with_the_buttons_last(app, program):
