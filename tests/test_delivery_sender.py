@@ -168,3 +168,26 @@ async def test_upgrade_hands_unfinished_campaign_posts_and_rewards_to_the_queue(
                 reward["dedupe_key"]) == ("role_add", 31, 77, "queued", "campaign-reward:3:31")
     finally:
         await db.close()
+
+
+async def test_a_resumed_row_is_read_back_from_the_claim_that_may_have_landed(services, clock):
+    """Claimed again after its lease ran out, a row keeps the time of the claim whose send
+    may have reached Discord (the read-back looks from there), however late the restart; a
+    row queued again after a failure is claimed afresh."""
+    from datetime import timedelta
+
+    from bot.delivery.queue import DeliveryQueue, Send
+
+    async with services.db.transaction() as tx:
+        await services.deliveries.add(tx, 1, [
+            Send("test", "k", "channel", 5, {"content": "x"}, channel_id=5)])
+    [dead] = await DeliveryQueue(services.db, clock, owner="dead").claim()
+    clock.set(clock.now() + timedelta(minutes=10))  # the process died; restarted later
+    fresh = DeliveryQueue(services.db, clock)
+    await fresh.take_over()
+    [resumed] = await fresh.claim()
+    assert resumed.resumed and resumed.claimed_at == dead.claimed_at
+    await fresh.retry(resumed, "TimeoutError")
+    clock.set(clock.now() + timedelta(minutes=1))
+    [again] = await fresh.claim()
+    assert not again.resumed and again.claimed_at == clock.now()
