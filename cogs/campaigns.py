@@ -189,7 +189,7 @@ class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_
             cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         cog = bot.get_cog("Campaigns")
         if isinstance(cog, CampaignCog):  # a campaign starting today starts now
-            await cog.tick()
+            await cog.tick(wait=False)  # the answer does not wait for Discord
         campaign = await bot.services.campaigns.get(cogkit.guild_id(interaction), self.campaign_id)
         await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
                     timezone=campaign.timezone)
@@ -300,11 +300,11 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         # catch_up: what fell due while the bot was down goes out once it is ready
         self.bot.jobs.every(JOB_ID, self.tick, seconds=30, catch_up=True)
 
-    async def tick(self) -> None:
+    async def tick(self, *, wait: bool = True) -> None:
         """One pass of the campaign clock: the sweep (start, remind, finish; reward roles
         queued), then every stage post rendered and handed to the delivery queue. A managers'
-        copy of results goes once the family posts it reports on are settled (waited for
-        here, at most :data:`POST_WAIT` seconds; else the next pass)."""
+        copy of results goes once the family posts it reports on are settled (with ``wait``,
+        waited for here, at most :data:`POST_WAIT` seconds; else the next pass)."""
         if self._lock.locked():
             return  # a pass is running; it will see whatever is due
         async with self._lock:
@@ -313,7 +313,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
             if any(done.values()):
                 log.info("campaigns: %s", done)
             while queued := await service.queue_posts(self.render):
-                if await service.managers_copy_waiting():
+                if wait and await service.managers_copy_waiting():
                     for guild_id, keys in queued.items():
                         await self.bot.services.deliveries.wait_settled(guild_id, keys,
                                                                         POST_WAIT)
