@@ -9,6 +9,7 @@ import pytest
 
 from bot.localtime import iso_week
 from bot.services.families import AGREEMENT_VERSION
+from emulator.models import SEND_MESSAGES, Overwrite
 
 
 async def stat(app, user_id, day, hours, diamonds=0):
@@ -133,6 +134,13 @@ async def test_a_manager_posts_a_final_board_again(app, lobos):
     assert len(posts) == 2 and all("Final standings" in p.content for p in posts)
     assert posts[0].mentions == [] and posts[0].attachments
     assert "managers" in (await app.reply(lena, "leaderboard", subcommand="post")).lower()
+    # A channel Familia may not post in: the answer says so, as when it posted directly.
+    closed = app.emu.create_channel(app.guild, "closed-board", overwrites=[
+        Overwrite(app.emu.bot_role(app.guild).id, 0, deny=SEND_MESSAGES)])
+    await app.services.guilds.set_channel(app.guild.id, app.owner.id, "leaderboard", closed.id)
+    text = await app.reply(app.owner, "leaderboard", subcommand="post")
+    assert "missing a Discord permission" in text and "Posted" not in text
+    assert app.emu.messages(closed) == []
 
 
 async def test_progress_view_and_leader_risk_list(app, lobos):
