@@ -4,10 +4,13 @@
 -- channel ('pending', or 'skipped' with why) in the transaction of the stage; the campaigns
 -- cog then renders it and hands it to the queue, marking it 'claimed' in the transaction
 -- that queues the delivery 'campaign-post:<id>' (that row says whether Discord took it).
--- 'sent' and 'failed' remain only on rows finished before this upgrade.
+-- 'sent' remains only on rows finished before this upgrade, 'failed' on those and on a post
+-- that could not be rendered.
 --
 -- A post the old poster left claimed may be on Discord already: it becomes pending again with
--- its claimed_at kept, and is handed over as a send to read back first (with its old nonces).
+-- its claimed_at kept, and is handed over as a delivery to read back first: queued 'sending'
+-- with its lease run out, claimed_at the old claim, and the payload's "nonces" the ones the
+-- old poster used ('cp<id>p<part>', the last part 'cp<id>').
 UPDATE campaign_posts SET state = 'pending' WHERE state = 'claimed';
 
 -- What a role change found: 'done' (changed) or 'already' (the member already had the role,
