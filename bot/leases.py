@@ -55,9 +55,12 @@ EMAIL_OUTBOX = LeasedQueue(
            " AND lease_owner IS NOT ?",
 )
 
-_DELIVERIES_TAKE = ("UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?,"
-                    " claimed_at = ?, attempts = attempts + 1"
-                    " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *")
+# A row taken back from a lease that ran out keeps the time of the claim whose send may have
+# reached Discord: the sender reads the channel back from there, however late the restart.
+_DELIVERIES_TAKE = ("UPDATE deliveries SET state = 'sending', lease_owner = ?1, lease_until = ?2,"
+                    " claimed_at = CASE state WHEN 'sending' THEN coalesce(claimed_at, ?3)"
+                    " ELSE ?3 END, attempts = attempts + 1"
+                    " WHERE id IN (SELECT value FROM json_each(?4)) RETURNING *")
 _DELIVERIES_RELEASE = ("UPDATE deliveries SET state = 'queued', lease_owner = NULL,"
                        " lease_until = NULL, attempts = attempts - 1"
                        " WHERE id IN (SELECT value FROM json_each(?)) AND state = 'sending'")

@@ -1,10 +1,14 @@
 """/campaign: managers create, preview, schedule, edit and cancel campaigns and read their
-results; creators join and follow their progress; leaders follow their family's. Posting the
-announcements (and the managers' copy of the results) and giving reward roles is in
-``cogs/_campaign_posts.py``."""
+results; creators join and follow their progress; leaders follow their family's. The campaign
+clock (:meth:`CampaignCog.tick`, every 30 s and right after a manager schedules) runs the
+service's sweep and renders each stage post (the announcement or the managers' copy of the
+results with its CSV) for the Discord delivery queue; the queue's sender posts them and gives
+the reward roles the sweep queued."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 from dataclasses import replace
 from typing import Any
@@ -27,6 +31,7 @@ from bot.cogkit.options import (
     PlainFamilyArg,
     TierListArg,
 )
+from bot.delivery.queue import attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -41,19 +46,21 @@ from bot.services.campaigns import (
     REMINDERS,
     REWARD_MAX,
     Campaign,
+    FamilyProgress,
     Post,
+    Results,
     Spec,
 )
 from bot.services.families import Family
 from bot.services.tiers import Tier
 from bot.text import split_text
-from cogs._campaign_posts import CampaignPoster, results_file
 
 log = logging.getLogger(__name__)
 
 LABELS = "discord/campaigns/labels.j2"
 JOB_ID = "campaigns-sweep"
 BOARD_SIZE = 15
+POST_WAIT = 30.0  # seconds a pass waits for the family posts a managers' copy reports on
 METRIC_CHOICES = [
     app_commands.Choice(name=_T("Hours live"), value="hours"),
     app_commands.Choice(name=_T("Diamonds"), value="diamonds"),
@@ -182,7 +189,7 @@ class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_
             cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)
         cog = bot.get_cog("Campaigns")
         if isinstance(cog, CampaignCog):  # a campaign starting today starts now
-            await cog.poster.tick()
+            await cog.tick(wait=False)  # the answer does not wait for Discord
         campaign = await bot.services.campaigns.get(cogkit.guild_id(interaction), self.campaign_id)
         await reply(interaction, "discord/campaigns/scheduled.md.j2", campaign=campaign,
                     timezone=campaign.timezone)
@@ -225,6 +232,18 @@ class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{p
         progress = await service.progress_of(cogkit.guild_id(interaction), interaction.user.id,
                                              campaign)
         await reply(interaction, "discord/campaigns/progress.md.j2", progress=progress)
+
+
+async def results_csv(service: Any, guild_id: int, campaign_id: int) -> tuple[str, bytes]:
+    """Every creator's figures of a finished campaign: (file name, CSV)."""
+    data = (await service.results_csv(guild_id, campaign_id)).encode()
+    return f"campaign-{campaign_id}-results.csv", data
+
+
+async def results_file(service: Any, guild_id: int, campaign_id: int) -> discord.File:
+    """The CSV of :func:`results_csv` as an attachment."""
+    filename, data = await results_csv(service, guild_id, campaign_id)
+    return discord.File(io.BytesIO(data), filename=filename)
 
 
 async def send_results(interaction: discord.Interaction, campaign_id: int) -> None:
@@ -272,13 +291,59 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
-        self.poster = CampaignPoster(bot, post_view(bot))
+        self.views = post_view(bot)
+        self._lock = asyncio.Lock()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton,
                                    ResultsButton)
         # catch_up: what fell due while the bot was down goes out once it is ready
-        self.bot.jobs.every(JOB_ID, self.poster.tick, seconds=30, catch_up=True)
+        self.bot.jobs.every(JOB_ID, self.tick, seconds=30, catch_up=True)
+
+    async def tick(self, *, wait: bool = True) -> None:
+        """One pass of the campaign clock: the sweep (start, remind, finish; reward roles
+        queued), then every stage post rendered and handed to the delivery queue. A managers'
+        copy of results goes once the family posts it reports on are settled (with ``wait``,
+        waited for here, at most :data:`POST_WAIT` seconds; else the next pass)."""
+        if self._lock.locked():
+            return  # a pass is running; it will see whatever is due
+        async with self._lock:
+            service = self.bot.services.campaigns
+            done = await service.sweep()
+            if any(done.values()):
+                log.info("campaigns: %s", done)
+            while queued := await service.queue_posts(self.render):
+                if wait and await service.managers_copy_waiting():
+                    for guild_id, keys in queued.items():
+                        await self.bot.services.deliveries.wait_settled(guild_id, keys,
+                                                                        POST_WAIT)
+
+    async def render(self, post: Post) -> dict[str, Any]:
+        """A post's payload for the delivery queue: a family's announcement, or the managers'
+        copy of the results (the analysis of ``/campaign results`` with its CSV); the buttons
+        last, no pings."""
+        service = self.bot.services.campaigns
+        campaign = await service.get(post.guild_id, post.campaign_id)
+        locale = (await self.bot.services.guilds.get(post.guild_id)).locale
+        view = self.views(campaign, post, locale)
+        if post.for_managers:
+            analysis = await service.results(post.guild_id, campaign.id)
+            text = self.bot.templates.render(locale, "discord/campaigns/results.md.j2",
+                                             results=analysis)
+            filename, data = await results_csv(service, post.guild_id, campaign.id)
+            return {"content": text, "components": view.to_components(),
+                    "files": [attachment(filename, data)]}
+        family: FamilyProgress | None = None
+        results: Results | None = None
+        if post.stage == "results":
+            results = await service.results(post.guild_id, campaign.id)
+        elif post.stage != "start":
+            family = await service.progress_of_family(campaign, post.family_id)
+        text = self.bot.templates.render(
+            locale, "discord/campaigns/announcement.md.j2", campaign=campaign,
+            stage=post.stage, family=family, results=results, family_id=post.family_id,
+            late=post.late)
+        return {"content": text, "components": view.to_components()}
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ScheduleButton, DiscardButton, EnrolButton,

@@ -21,7 +21,7 @@ from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
 from bot.delivery.queue import Send, attachment
-from bot.errors import UserError
+from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaView,
     familia,
@@ -33,8 +33,7 @@ from bot.services.leaderboards import Board, Period
 
 log = logging.getLogger("familia.leaderboards")
 LABELS = "discord/leaderboards/labels.j2"
-NO_PINGS = discord.AllowedMentions.none()
-POST_WAIT = 30.0  # seconds a sweep waits for its board posts to be delivered
+POST_WAIT = 30.0  # seconds a sweep (or /leaderboard post) waits for its board posts
 JOB_ID = "leaderboards.posts"
 
 METRIC_CHOICES = [
@@ -218,20 +217,18 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         if not channel_id:
             raise UserError("leaderboards.no_channel")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        resolved = await self.bot.services.leaderboards.resolve_period(guild_id, period)
-        await self.publish(guild_id, channel_id, resolved)
+        lb = self.bot.services.leaderboards
+        resolved = await lb.resolve_period(guild_id, period)
+        key = f"board-repost:{resolved.key}:{interaction.id}"  # each re-post its own
+        await lb.repost(guild_id, await self.board_post(guild_id, channel_id, resolved, key))
+        # The sender takes it; the answer waits for Discord's (a refusal is the error reply).
+        deliveries = self.bot.services.deliveries
+        if (await deliveries.wait_settled(guild_id, [key], POST_WAIT)).get(key) == "failed":
+            [(_, reason, _)] = await deliveries.failures(key)  # the board post's source
+            if reason == "missing_permissions":
+                raise NotAllowed("common.bot_missing_permissions", permissions=[])
+            raise RuntimeError(f"the board could not be posted: {reason}")
         await reply(interaction, "discord/leaderboards/posted.md.j2", channel=channel_id)
-
-    async def publish(self, guild_id: int, channel_id: int, period: Period) -> discord.Message:
-        """Post a period's final hours board (top 10) to a channel, without pings."""
-        board = await self.bot.services.leaderboards.page(
-            guild_id, None, "hours", period, "program", 0, 0)
-        locale = (await self.bot.services.guilds.get(guild_id)).locale
-        guild = self.bot.get_guild(guild_id)
-        text, file, view = await board_message(self.bot, locale, guild, board, final=True)
-        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
-        return await channel.send(  # type: ignore[union-attr]  # /settings takes text channels
-            text, view=view, files=[file] if file else [], allowed_mentions=NO_PINGS)
 
     async def sweep(self) -> None:
         """Queue every finished week and month not posted yet (claimed with the post in one

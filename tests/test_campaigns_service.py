@@ -51,6 +51,11 @@ BASE = {"name": "March push", "metric": "hours", "start": "2026-03-03", "end": "
         "target_creator": 10.0}
 
 
+async def render(post):
+    """A stage post's payload, as the cog would render it (its words do not matter here)."""
+    return {"content": f"{post.stage} for family {post.family_id}"}
+
+
 def local(text: str) -> LocalMoment:
     """A campaign date as the start/end options read it (written readably here)."""
     found = parse_local(text)
@@ -170,9 +175,15 @@ async def test_life_cycle_reminders_results_and_rewards(services, clock, program
     assert results.uplift.participants.change == pytest.approx(2.75)
     assert results.uplift.others.change == pytest.approx(0.5)
     assert results.uplift.difference == pytest.approx(2.25)
-    assert await services.campaigns.pending_rewards() == [(c.id, G, ANA, 77)]
-    await services.campaigns.reward_done(c.id, ANA, "granted")
-    assert await services.campaigns.pending_rewards() == []
+    # The reward role was queued with the results: one role to add, to Ana.
+    rewards = await services.db.fetchall(
+        "SELECT target, target_id, role_id, state FROM deliveries WHERE kind = ?",
+        ("campaign_reward",))
+    assert [tuple(r) for r in rewards] == [("role_add", ANA, 77, "queued")]
+    assert (await services.campaigns.results(G, c.id)).rewards == {"pending": 1, "none": 5}
+    [given] = await services.deliveries.claim()  # the sender gives it
+    await services.deliveries.done(given)
+    assert await services.deliveries.claim() == []
 
     rows = list(csv.DictReader(io.StringIO(await services.campaigns.results_csv(G, c.id))))
     assert [(r["user_id"], r["hours"], r["reached"], r["reward"]) for r in rows[:2]] == [
@@ -210,7 +221,7 @@ async def test_cancel_stops_pending_announcements(services, clock, program):
     clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
     await services.campaigns.sweep()
     await services.campaigns.cancel(G, MANAGER, c.id)
-    assert await services.campaigns.claim_posts() == []
+    assert await services.campaigns.queue_posts(render) == {}
     clock.set(datetime(2026, 3, 20, tzinfo=UTC))
     assert await services.campaigns.sweep() == {"started": [], "reminded": [], "finished": []}
 
@@ -225,20 +236,21 @@ async def test_a_campaign_missed_entirely_posts_only_its_results(services, clock
     assert stages == ["results"]
 
 
-async def test_claimed_posts_are_not_claimed_again(services, clock, program):
+async def test_posts_are_queued_once_and_reported_as_the_queue_has_them(services, clock,
+                                                                         program):
     c = await services.campaigns.create(G, MANAGER, spec())
     await services.campaigns.schedule(G, MANAGER, c.id)
     clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
     await services.campaigns.sweep()
-    first, second = await asyncio.gather(services.campaigns.claim_posts(),
-                                         services.campaigns.claim_posts())
-    assert len(first) + len(second) == 1
-    post = (first or second)[0]
-    assert [p.id for p in await services.campaigns.ambiguous_posts()] == [post.id]
-    await services.campaigns.finish_post(post, error="timeout", retry=True)
-    again = await services.campaigns.claim_posts()
-    assert [p.attempts for p in again] == [2]
-    await services.campaigns.finish_post(again[0], message_id=42)
+    first, second = await asyncio.gather(services.campaigns.queue_posts(render),
+                                         services.campaigns.queue_posts(render))
+    assert sum(len(keys) for found in (first, second) for keys in found.values()) == 1
+    [post] = await services.deliveries.claim()
+    assert (post.kind, post.target, post.target_id) == ("campaign_post", "channel", 500)
+    await services.deliveries.retry(post, "TimeoutError")  # a temporary failure
+    [again] = await services.deliveries.claim()
+    assert again.attempts == 2
+    await services.deliveries.part_sent(again, 0, 42)
     report = await services.campaigns.post_report(c.id)
     assert (report.states, report.reasons) == ({"sent": 1, "skipped": 1}, {})
 
@@ -363,13 +375,21 @@ async def test_the_analysis_goes_to_the_managers_channel_once(services, clock, p
     # The families' posts first, then one copy for the managers (Osos has no channel).
     assert [tuple(r) for r in rows] == [(lobos.id, 500, "pending"), (osos.id, None, "skipped"),
                                         (MANAGERS, 900, "pending")]
-    posts = await services.campaigns.claim_posts()
-    assert [p.for_managers for p in posts] == [False, False, True]
-    await services.campaigns.finish_post(posts[1], error="missing_permissions")
+    # The family posts go first; the managers' copy reports on them, so it waits.
+    queued = await services.campaigns.queue_posts(render)
+    assert len(queued[G]) == 2 and await services.campaigns.managers_copy_waiting()
+    start, results = await services.deliveries.claim()
+    assert (start.target_id, results.target_id) == (500, 500)
+    await services.deliveries.failed(results, "missing_permissions")
     report = await services.campaigns.post_report(c.id)  # the managers' copy is not counted
     assert (report.sent, report.failed, report.waiting) == (0, 1, 1)  # the start: claimed
-    await services.campaigns.finish_post(posts[0], message_id=7)
+    await services.deliveries.part_sent(start, 0, 7)
     assert report.reasons == {"missing_permissions": 1}
+    [key] = (await services.campaigns.queue_posts(render))[G]  # now the managers' copy
+    [managers] = await services.deliveries.claim()
+    assert key.startswith("campaign-post:") and managers.target_id == 900
+    assert managers.payload["content"] == f"results for family {MANAGERS}"
+    assert not await services.campaigns.managers_copy_waiting()
 
     results = await services.campaigns.results(G, c.id)
     text = templates.render("en", "discord/campaigns/results.md.j2", results=results)

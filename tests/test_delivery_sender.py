@@ -129,3 +129,65 @@ async def test_upgrade_moves_unfinished_broadcast_deliveries_into_the_queue(tmp_
         assert {r["source"] for r in rows.values()} == {"broadcast:4"}
     finally:
         await db.close()
+
+
+async def test_upgrade_hands_unfinished_campaign_posts_and_rewards_to_the_queue(tmp_path):
+    """At upgrade time a post the old poster left claimed becomes pending again with its
+    claim time (handed over, it is read back first); a reward role not given yet becomes a
+    role addition in the queue; finished rows keep their record."""
+    from bot.db import Database, load_migrations
+
+    migrations = load_migrations()
+    db = await Database.open(tmp_path / "up.db")
+    try:
+        await db.migrate(migrations[:10])
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO campaigns (id, guild_id, name, starts_at, ends_at, first_day,"
+                " last_day, timezone, audience, metric, target_creator, reward_role_id,"
+                " enrolment, state, created_by, created_at, updated_at, finished_at)"
+                " VALUES (3, 1, 'Push', 't0', 't9', '2026-03-01', '2026-03-07', 'UTC', 'all',"
+                " 'hours', 5, 77, 'optin', 'finished', 9, 't0', 't0', 't9')")
+            await tx.executemany(
+                "INSERT INTO campaign_posts (id, campaign_id, guild_id, stage, family_id,"
+                " channel_id, state, attempts, message_id, queued_at, claimed_at, sent_at)"
+                " VALUES (?, 3, 1, ?, 5, 500, ?, ?, ?, 't0', ?, ?)",
+                [(1, "start", "sent", 1, 900, "t1", "t2"),
+                 (2, "midway", "claimed", 1, None, "t4", None),
+                 (3, "results", "pending", 0, None, None, None)])
+            await tx.executemany(
+                "INSERT INTO campaign_results (campaign_id, guild_id, user_id, participant,"
+                " value, before, reached, reward_state) VALUES (3, 1, ?, 1, 6, 0, 1, ?)",
+                [(30, "granted"), (31, "pending")])
+        await db.migrate(migrations)
+        posts = {r["id"]: (r["state"], r["claimed_at"]) for r in await db.fetchall(
+            "SELECT id, state, claimed_at FROM campaign_posts")}
+        assert posts == {1: ("sent", "t1"), 2: ("pending", "t4"), 3: ("pending", None)}
+        [reward] = await db.fetchall("SELECT * FROM deliveries")
+        assert (reward["target"], reward["target_id"], reward["role_id"], reward["state"],
+                reward["dedupe_key"]) == ("role_add", 31, 77, "queued", "campaign-reward:3:31")
+    finally:
+        await db.close()
+
+
+async def test_a_resumed_row_is_read_back_from_the_claim_that_may_have_landed(services, clock):
+    """Claimed again after its lease ran out, a row keeps the time of the claim whose send
+    may have reached Discord (the read-back looks from there), however late the restart; a
+    row queued again after a failure is claimed afresh."""
+    from datetime import timedelta
+
+    from bot.delivery.queue import DeliveryQueue, Send
+
+    async with services.db.transaction() as tx:
+        await services.deliveries.add(tx, 1, [
+            Send("test", "k", "channel", 5, {"content": "x"}, channel_id=5)])
+    [dead] = await DeliveryQueue(services.db, clock, owner="dead").claim()
+    clock.set(clock.now() + timedelta(minutes=10))  # the process died; restarted later
+    fresh = DeliveryQueue(services.db, clock)
+    await fresh.take_over()
+    [resumed] = await fresh.claim()
+    assert resumed.resumed and resumed.claimed_at == dead.claimed_at
+    await fresh.retry(resumed, "TimeoutError")
+    clock.set(clock.now() + timedelta(minutes=1))
+    [again] = await fresh.claim()
+    assert not again.resumed and again.claimed_at == clock.now()

@@ -46,6 +46,9 @@ class Send:
     channel_id: int | None = None  # a DM channel already known
     role_id: int | None = None
     priority: int = 0  # higher first: someone is waiting for it
+    # Maybe on Discord already since then (an attempt of an older sender, taken over by an
+    # upgrade): queued as a lease run out, so the sender reads back before sending.
+    sent_since: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -78,7 +81,10 @@ class Delivery:
 
     def nonce(self, part: int) -> str:
         """Derived from the row and the part: Discord deduplicates a repeat
-        (``enforce_nonce``) and the read-back after a crash recognises it."""
+        (``enforce_nonce``) and the read-back after a crash recognises it. A payload taken
+        over from an older sender lists the nonces that sender used (``nonces``)."""
+        if "nonces" in self.payload:
+            return str(self.payload["nonces"][part])
         return f"{self.payload.get('nonce', f'd{self.id}')}p{part}"
 
 
@@ -114,11 +120,16 @@ class DeliveryQueue:
         before = await tx.fetchval("SELECT total_changes()")
         await tx.executemany(
             "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
-            " channel_id, payload, dedupe_key, priority, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " channel_id, payload, dedupe_key, priority, state, lease_until, claimed_at,"
+            " next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, dedupe_key) DO NOTHING",
             [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
-              json.dumps(s.payload), s.dedupe_key, s.priority, now, now) for s in sends])
+              json.dumps(s.payload), s.dedupe_key, s.priority,
+              "queued" if s.sent_since is None else "sending",
+              None if s.sent_since is None else now,
+              None if s.sent_since is None else to_db(s.sent_since), now, now)
+             for s in sends])
         return await tx.fetchval("SELECT total_changes()") - before
 
     def notify(self) -> None:
@@ -172,12 +183,14 @@ class DeliveryQueue:
                 (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
                  delivery.id))
 
-    async def done(self, delivery: Delivery) -> None:
-        """A role change is in place."""
+    async def done(self, delivery: Delivery, *, already: bool = False) -> None:
+        """A role change is in place; ``already``: it was before (the member already had
+        the role, or no longer had it), recorded as the outcome ``already``."""
         async with self.db.transaction() as tx:
             await tx.execute(
-                "UPDATE deliveries SET state = 'sent', sent_at = ?, lease_owner = NULL,"
-                " lease_until = NULL WHERE id = ?", (to_db(self.clock.now()), delivery.id))
+                "UPDATE deliveries SET state = 'sent', sent_at = ?, outcome = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                (to_db(self.clock.now()), "already" if already else "done", delivery.id))
 
     async def failed(self, delivery: Delivery, reason: str) -> bool:
         """Failed for good; a refused DM with a fallback queues it in the same transaction

@@ -14,7 +14,9 @@ lease of a previous process) is *read back* before anything is sent again:
   a message from the bot is the next unsent part when it carries that part's nonce, or, when
   Discord does not return nonces in history (real Discord does not), when its content is the
   part's content. Found parts are recorded; only the rest is sent (with the same nonces).
-- a role change: the member's roles; a role already there (or already gone) is done.
+- a role change: the member's roles; a role already there (or already gone) is done. A role
+  found in place on a first attempt is recorded as ``already`` (a campaign's "already had
+  it"); on a resumed one it may be our own change, so it counts as done.
 
 Requests are paced client-side (a gap of 1/``rate`` s between request starts, default 48/s,
 under Discord's 50/s global limit) with a few requests in flight, so the global limit is not
@@ -282,6 +284,7 @@ class DeliverySender:
             member = await guild.fetch_member(delivery.target_id)
         has = any(role.id == delivery.role_id for role in member.roles)
         wanted = delivery.target == "role_add"
+        already = has == wanted and not delivery.resumed  # resumed: maybe our own change
         if has != wanted:
             role = discord.Object(delivery.role_id or 0)
             reason = delivery.payload.get("reason")
@@ -290,7 +293,7 @@ class DeliverySender:
                 await member.add_roles(role, reason=reason)
             else:
                 await member.remove_roles(role, reason=reason)
-        await self.queue.done(delivery)
+        await self.queue.done(delivery, already=already)
 
 
 def _log_end(task: asyncio.Task[None]) -> None:

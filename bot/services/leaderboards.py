@@ -491,6 +491,13 @@ class LeaderboardService:
             self.deliveries.notify()
         return post_id
 
+    async def repost(self, guild_id: int, post: Send) -> None:
+        """Queue a manager's re-post of a final board (``/leaderboard post``): not a
+        scheduled post, so no ``board_posts`` record; its own dedupe key."""
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, [post])
+        self.deliveries.notify()
+
     async def finish_post(self, post_id: int, state: str, channel_id: int | None = None,
                           message_id: int | None = None, detail: str | None = None) -> None:
         async with self.db.transaction() as tx:

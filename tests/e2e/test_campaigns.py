@@ -1,7 +1,7 @@
 """/campaign end to end: create with options and a modal, preview, schedule, the start
 announcement with its Enrol button, progress, the board, reminders and results posted on their
 own (time travel on the frozen clock), reward roles, the CSV, refusals, and a post left
-claimed by a dead process settled without a second message."""
+unfinished by a dead process settled by the delivery sender without a second message."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.clock import to_db
+from bot.delivery.queue import DeliveryQueue
+from bot.delivery.sender import DeliverySender, buttons
+from bot.services.campaigns.models import post_from_row
 from bot.services.families import AGREEMENT_VERSION
-from cogs._campaign_posts import CampaignPoster
-from cogs.campaigns import post_view
 from emulator.models import BOT_DEFAULT, MANAGE_ROLES
 
 
@@ -50,8 +52,9 @@ async def stat(app, user, day, hours):
             " VALUES (?, ?, ?, 'UTC', ?, 0, 0, 0, 'x', 'x')", (app.guild.id, user.id, day, hours))
 
 
-def poster(app) -> CampaignPoster:
-    return app.bot.get_cog("Campaigns").poster
+async def tick(app) -> None:
+    """One pass of the campaign clock (as the scheduler runs it)."""
+    await app.bot.get_cog("Campaigns").tick()
 
 
 def button(message, prefix):
@@ -115,8 +118,8 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     [running] = await app.services.campaigns.list_campaigns(app.guild.id, ("running",))
     started = app.clock.now()
     app.clock.set(running.due("midway") + timedelta(minutes=1))
-    await poster(app).tick()
-    await poster(app).tick()
+    await tick(app)
+    await tick(app)
     reminders = await app.emu.wait_for(
         lambda: [m for m in app.emu.messages(channels["Red"]) if "halfway" in m.content])
     assert len(reminders) == 1 and "**Red**: 8 hours" in reminders[0].content
@@ -127,8 +130,8 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     await app.reply(app.owner, "settings", {"purpose": "managers", "channel": log},
                     subcommand="channel")
     app.clock.set(started + timedelta(days=8))
-    await poster(app).tick()
-    await poster(app).tick()
+    await tick(app)
+    await tick(app)
     results = await app.emu.wait_for(
         lambda: [m for m in app.emu.messages(channels["Red"]) if "has ended" in m.content])
     assert "1 of 2 participants reached the goal." in results[0].content
@@ -142,7 +145,7 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     found = await app.services.campaigns.resolve(app.guild.id, "Spring push")
     assert analysis.attachments[0].filename == f"campaign-{found.id}-results.csv"
     assert "reached" in analysis.attachments[0].data.decode().splitlines()[0]
-    await poster(app).tick()
+    await tick(app)
     assert len(app.emu.messages(log)) == 1
     again = await app.emu.click(app.owner, analysis, button(analysis, "familia:cp:results:"))
     assert "Participation: 2 of 5 creators" in await again.reply_text()
@@ -163,6 +166,30 @@ async def test_create_preview_schedule_enrol_progress_results(app, program):
     edit = await app.reply(app.owner, "campaign", {"campaign": "Spring push", "name": "X"},
                            subcommand="edit")
     assert "can no longer be changed" in edit
+
+
+async def test_a_reward_role_already_held_is_counted_apart_and_kept(app, program):
+    people, channels, star = program
+    ana = people["ana"]
+    app.emu.give_role(app.guild, ana, star)  # before the campaign: not Familia's doing
+    head = await (await draft(app, {"reward_role": star, "audience": "families",
+                                    "families": "Red"})).wait_message()
+    scheduled = await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+    assert "is running" in await scheduled.reply_text()
+    assert "You are in" in await app.reply(ana, "campaign", subcommand="join")
+    await stat(app, ana, today(app), 6)
+    found = await app.services.campaigns.resolve(app.guild.id, "Spring push")
+    app.clock.set(app.clock.now() + timedelta(days=8))
+    await tick(app)
+    await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(channels["Red"]) if "has ended" in m.content])
+    states = await app.services.deliveries.wait_settled(
+        app.guild.id, [f"campaign-reward:{found.id}:{ana.id}"], 10)
+    assert list(states.values()) == ["sent"]
+    text = await app.reply(app.owner, "campaign", {"campaign": "Spring push"},
+                           subcommand="results")
+    assert "0 given, 1 already had it, 0 pending, 0 failed" in text
+    assert star in app.emu.member_roles(app.guild, ana)
 
 
 @pytest.mark.parametrize(("options", "expected"), [
@@ -199,43 +226,86 @@ async def test_creators_cannot_manage_and_unmanageable_roles_are_refused(app, pr
     assert await app.services.db.fetchval("SELECT count(*) FROM campaigns") == 0
 
 
-async def test_a_post_left_claimed_by_a_dead_process_is_not_sent_twice(app, program):
-    _, channels, _ = program
-    head = await (await draft(app, {"audience": "families", "families": "Red"})).wait_message()
+async def queued_start_post(app, families):
+    """A campaign scheduled for ``families`` and started, its announcement rendered and
+    queued for Discord; the bot's own sender is stopped: the test plays the processes."""
+    app.bot.get_cog("Broadcasts").sender.stop()
+    await (await draft(app, {"audience": "families", "families": families})).wait_message()
     service = app.services.campaigns
     campaign = await service.resolve(app.guild.id, "Spring push")
-    # Schedule without the button so no tick runs; then do by hand what a dying process did:
-    # claim the post, send it, and die before recording it as sent.
+    # Schedule without the button so no pass of the campaign clock runs.
     await service.schedule(app.guild.id, app.owner.id, campaign.id)
     await service.sweep()
-    [post] = await service.claim_posts()
-    dying = CampaignPoster(app.bot, post_view(app.bot))
-    text, view, _ = await dying.render(post)
-    channel = app.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
-    sent = await channel.send(text, view=view)
-    assert head is not None
+    [keys] = (await service.queue_posts(app.bot.get_cog("Campaigns").render)).values()
+    return keys
 
-    fresh = CampaignPoster(app.bot, post_view(app.bot))  # the restarted process
-    await fresh.tick()
+
+async def restarted(app) -> DeliverySender:
+    """The restarted process's sender: takes over the dead one's lease and drains."""
+    fresh = DeliverySender(app.bot, DeliveryQueue(app.services.db, app.bot.clock))
+    await fresh.queue.take_over()
+    await fresh.drain()
+    return fresh
+
+
+async def test_a_post_left_claimed_by_a_dead_process_is_not_sent_twice(app, program):
+    _, channels, _ = program
+    [key] = await queued_start_post(app, "Red")
+    # Do by hand what a dying process did: claim the post, send it, and die before
+    # recording it as sent.
+    [delivery] = await DeliveryQueue(app.services.db, app.bot.clock, owner="dying").claim()
+    channel = app.bot.get_partial_messageable(delivery.channel_id, guild_id=app.guild.id)
+    view = buttons(delivery.payload)
+    sent = await channel.send(delivery.parts[0], nonce=delivery.nonce(0), view=view)
+    view.stop()
+
+    await restarted(app)
     assert [m.id for m in app.emu.messages(channels["Red"])] == [sent.id]
     row = await app.services.db.fetchone(
-        "SELECT state, message_id FROM campaign_posts WHERE id = ?", (post.id,))
-    assert (row["state"], row["message_id"]) == ("sent", sent.id)
+        "SELECT state, message_ids FROM deliveries WHERE dedupe_key = ?", (key,))
+    assert (row["state"], row["message_ids"]) == ("sent", f"[{sent.id}]")
     assert not app.emu.messages(channels["Blue"])  # not in the audience
 
 
 async def test_a_post_claimed_but_never_sent_is_sent_once_after_restart(app, program):
     _, channels, _ = program
-    await (await draft(app, {"audience": "families", "families": "Blue"})).wait_message()
+    await queued_start_post(app, "Blue")
+    # claimed, then the process died before sending
+    await DeliveryQueue(app.services.db, app.bot.clock, owner="dying").claim()
+    await restarted(app)
+    posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
+    assert len(posts) == 1 and "starts now" in posts[0].content
+
+
+async def test_a_post_the_old_poster_left_claimed_is_read_back_after_the_upgrade(app, program):
+    _, channels, _ = program
+    await (await draft(app, {"audience": "families", "families": "Red"})).wait_message()
     service = app.services.campaigns
     campaign = await service.resolve(app.guild.id, "Spring push")
     await service.schedule(app.guild.id, app.owner.id, campaign.id)
     await service.sweep()
-    await service.claim_posts()  # claimed, then the process died before sending
-    await CampaignPoster(app.bot, post_view(app.bot)).tick()
-    posts = await app.emu.wait_for(lambda: app.emu.messages(channels["Blue"]))
-    assert len(posts) == 1 and "starts now" in posts[0].content
+    # Before the upgrade, the old poster claimed the post and sent it with its own nonce;
+    # migration 0011 leaves such a post pending with the time it was claimed.
+    post_id = await app.services.db.fetchval("SELECT id FROM campaign_posts")
+    async with app.services.db.transaction() as tx:
+        await tx.execute("UPDATE campaign_posts SET claimed_at = ? WHERE id = ?",
+                         (to_db(app.clock.now()), post_id))
+    [post] = [p async for p in _pending(app)]
+    payload = await app.bot.get_cog("Campaigns").render(post)
+    channel = app.bot.get_partial_messageable(post.channel_id, guild_id=app.guild.id)
+    sent = await channel.send(payload["content"], nonce=f"cp{post_id}")
 
+    await tick(app)  # handed over to the queue: read back, not sent again
+    states = await app.services.deliveries.wait_settled(
+        app.guild.id, [f"campaign-post:{post_id}"], 10)
+    assert list(states.values()) == ["sent"]
+    assert [m.id for m in app.emu.messages(channels["Red"])] == [sent.id]
+
+
+async def _pending(app):
+    for row in await app.services.db.fetchall(
+            "SELECT * FROM campaign_posts WHERE state = 'pending'"):
+        yield post_from_row(row)
 
 
 async def test_a_long_announcement_is_split_cleanly_with_the_buttons_last(app, program):

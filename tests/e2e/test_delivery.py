@@ -29,7 +29,7 @@ class DiesAfterDiscord(DeliveryQueue):
     async def part_sent(self, delivery, part, message_id):
         await self._killed()
 
-    async def done(self, delivery):
+    async def done(self, delivery, **_):
         await self._killed()
 
 

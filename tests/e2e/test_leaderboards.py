@@ -9,6 +9,7 @@ import pytest
 
 from bot.localtime import iso_week
 from bot.services.families import AGREEMENT_VERSION
+from emulator.models import SEND_MESSAGES, Overwrite
 
 
 async def stat(app, user_id, day, hours, diamonds=0):
@@ -114,6 +115,32 @@ async def test_weekly_post_once_and_its_buttons_answer_privately(app, lobos):
     text = await click.reply_text()
     assert click.ephemeral and "page 2" in text
     assert "Final standings" in app.emu.messages(channel)[0].content  # post unchanged
+
+
+async def test_a_manager_posts_a_final_board_again(app, lobos):
+    _, lena, _ = lobos
+    text = await app.reply(app.owner, "leaderboard", subcommand="post")
+    assert "leaderboard channel" in text.lower()  # none set yet
+    channel = app.emu.create_channel(app.guild, "leaderboard")
+    await app.services.guilds.set_channel(app.guild.id, app.owner.id, "leaderboard", channel.id)
+    week = iso_week(app.clock.now().date())
+    last = iso_week(app.clock.now().date() - timedelta(days=7))
+    async with app.services.db.transaction() as tx:
+        await tx.execute("UPDATE progress_totals SET period = ? WHERE period = ?", (last, week))
+    for _ in range(2):  # each time asked, once
+        text = await app.reply(app.owner, "leaderboard", subcommand="post")
+        assert f"Posted the board in <#{channel.id}>." in text
+    posts = app.emu.messages(channel)
+    assert len(posts) == 2 and all("Final standings" in p.content for p in posts)
+    assert posts[0].mentions == [] and posts[0].attachments
+    assert "managers" in (await app.reply(lena, "leaderboard", subcommand="post")).lower()
+    # A channel Familia may not post in: the answer says so, as when it posted directly.
+    closed = app.emu.create_channel(app.guild, "closed-board", overwrites=[
+        Overwrite(app.emu.bot_role(app.guild).id, 0, deny=SEND_MESSAGES)])
+    await app.services.guilds.set_channel(app.guild.id, app.owner.id, "leaderboard", closed.id)
+    text = await app.reply(app.owner, "leaderboard", subcommand="post")
+    assert "missing a Discord permission" in text and "Posted" not in text
+    assert app.emu.messages(closed) == []
 
 
 async def test_progress_view_and_leader_risk_list(app, lobos):

@@ -51,8 +51,8 @@ async def play(demo) -> None:
     services.campaigns.clock = FrozenClock(demo.bot.clock.now() + timedelta(days=7))
     cog = demo.bot.get_cog("Campaigns")
     if cog is not None:
-        await cog.poster.tick()
-        await cog.poster.tick()
+        await cog.tick()
+        await cog.tick()
     await demo.wait_posts(channel)
     await demo.command(maria, "campaign", {"campaign": "Spring push"}, subcommand="results")
     services.campaigns.clock = demo.bot.clock

@@ -1,4 +1,5 @@
-"""Campaigns: editing, standings, the life cycle, results and the post queue (service.py)."""
+"""Campaigns: editing, standings, the life cycle, results and handing posts and reward roles
+to the delivery queue (service.py)."""
 
 from bot.services.campaigns.editing import (
     AUDIENCES,
@@ -23,12 +24,12 @@ from bot.services.campaigns.models import (
     Spec,
     Standings,
 )
-from bot.services.campaigns.posts import POST_ATTEMPTS
+from bot.services.campaigns.posts import Render
 from bot.services.campaigns.service import CampaignService
 
 __all__ = [
-    "AUDIENCES", "DESCRIPTION_MAX", "MANAGERS", "METRICS", "NAME_MAX", "POST_ATTEMPTS",
+    "AUDIENCES", "DESCRIPTION_MAX", "MANAGERS", "METRICS", "NAME_MAX",
     "REMINDERS", "REWARD_MAX", "STAGES", "Campaign", "CampaignColumns", "CampaignService",
-    "CreatorProgress", "Edit", "Enrolment", "FamilyProgress", "Post", "PostReport", "Results",
-    "Spec", "Standings",
+    "CreatorProgress", "Edit", "Enrolment", "FamilyProgress", "Post", "PostReport", "Render",
+    "Results", "Spec", "Standings",
 ]

@@ -8,9 +8,10 @@ or ``cancelled`` from any of the first three. Every change of state is one guard
 and still start, remind and finish each campaign exactly once.
 
 Announcements (start, reminders, results) are rows of ``campaign_posts``, one per family
-channel of the audience, queued by the sweep and drained by ``cogs/_campaign_posts.py``;
-when it finishes, one more for the managers' channel if one is set (family id ``MANAGERS``:
-the analysis of ``/campaign results`` with the CSV).
+channel of the audience, recorded by the sweep and handed to the Discord delivery queue by
+:meth:`~bot.services.campaigns.posts.CampaignPosts.queue_posts`; when it finishes, one more
+for the managers' channel if one is set (family id ``MANAGERS``: the analysis of
+``/campaign results`` with the CSV), and the reward roles, queued with the results.
 A reminder that came due while the bot was down is sent late only if it is still the latest
 one (older ones are marked skipped, so nobody gets "midway" after "last day").
 """
@@ -28,6 +29,7 @@ from bot.db import Transaction
 from bot.services import audience as audience_of
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import MANAGERS, REMINDERS, Campaign, campaign_from_row
+from bot.services.campaigns.posts import reward_send
 from bot.services.campaigns.standings import CampaignStandings
 from bot.services.campaigns.store import ENROL
 
@@ -56,6 +58,8 @@ class CampaignLifeCycle(CampaignStandings):
                     done["finished"].append(found.id)
             elif await self._remind(found, now):
                 done["reminded"].append(found.id)
+        if done["finished"]:
+            self.deliveries.notify()  # reward roles were queued with the results
         if self.email is not None and any(done.values()):
             self.email.on_queued()  # the email copies were queued with the posts
         return done
@@ -177,6 +181,10 @@ class CampaignLifeCycle(CampaignStandings):
                 "INSERT OR REPLACE INTO campaign_results (campaign_id, guild_id, user_id,"
                 " family_id, participant, value, before, reached, reward_state)"
                 " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            if found.reward_role_id:  # the role to each member who reached the goal
+                await self.deliveries.add(tx, found.guild_id, [
+                    reward_send(found.id, r[2], found.reward_role_id)
+                    for r in rows if r[8] == "pending"])
             summary = await self._summary(tx, found, rows, family_totals, family_met)
             await tx.execute("UPDATE campaigns SET summary = ? WHERE id = ?",
                              (json.dumps(summary), found.id))

@@ -12,6 +12,37 @@ from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import MANAGERS, PostReport, Results
 from bot.services.campaigns.store import CampaignStore
 
+# A reward's state: as its delivery 'campaign-reward:<campaign>:<user>' went (a role already
+# in place: 'had'), else as recorded (none; or granted, had, failed before the queue).
+REWARD_COUNTS = (
+    "SELECT CASE WHEN d.id IS NULL THEN r.reward_state WHEN d.state = 'sent' THEN"
+    " CASE d.outcome WHEN 'already' THEN 'had' ELSE 'granted' END"
+    " WHEN d.state = 'failed' THEN 'failed' ELSE 'pending' END AS reward, count(*) AS n"
+    " FROM campaign_results r LEFT JOIN deliveries d ON d.guild_id = r.guild_id"
+    " AND d.dedupe_key = 'campaign-reward:' || r.campaign_id || ':' || r.user_id"
+    " WHERE r.campaign_id = ? GROUP BY reward"
+)
+RESULT_ROWS = (
+    "SELECT r.*, f.name AS family,"
+    " CASE WHEN d.id IS NULL THEN r.reward_state WHEN d.state = 'sent' THEN"
+    " CASE d.outcome WHEN 'already' THEN 'had' ELSE 'granted' END"
+    " WHEN d.state = 'failed' THEN 'failed' ELSE 'pending' END AS reward"
+    " FROM campaign_results r LEFT JOIN families f ON f.id = r.family_id"
+    " LEFT JOIN deliveries d ON d.guild_id = r.guild_id"
+    " AND d.dedupe_key = 'campaign-reward:' || r.campaign_id || ':' || r.user_id"
+    " WHERE r.campaign_id = ? ORDER BY r.participant DESC, r.value DESC, r.user_id"
+)
+# A post's state: as its delivery 'campaign-post:<id>' went (queued: pending, sending:
+# claimed), else as recorded (pending, skipped; or sent, failed before the queue).
+POST_STATES = (
+    "SELECT CASE d.state WHEN 'queued' THEN 'pending' WHEN 'sending' THEN 'claimed'"
+    " ELSE coalesce(d.state, p.state) END AS state,"
+    " CASE WHEN d.id IS NULL THEN p.error ELSE d.error END AS error, count(*) AS n"
+    " FROM campaign_posts p LEFT JOIN deliveries d ON d.guild_id = p.guild_id"
+    " AND d.dedupe_key = 'campaign-post:' || p.id"
+    " WHERE p.campaign_id = ? AND p.family_id != ? GROUP BY 1, 2"
+)
+
 
 class CampaignResults(CampaignStore):
     async def results(self, guild_id: int, campaign_id: int) -> Results:
@@ -19,9 +50,8 @@ class CampaignResults(CampaignStore):
         if found.state != "finished" or not found.summary:
             raise UserError("campaigns.no_results_yet", state=found.state)
         s = found.summary
-        rewards = {r["reward_state"]: r["n"] for r in await self.db.fetchall(
-            "SELECT reward_state, count(*) AS n FROM campaign_results WHERE campaign_id = ?"
-            " GROUP BY reward_state", (campaign_id,))}
+        rewards = {r["reward"]: r["n"] for r in await self.db.fetchall(
+            REWARD_COUNTS, (campaign_id,))}
         uplift = cm.Uplift(cm.Group(*s["uplift"]["participants"]),
                            cm.Group(*s["uplift"]["others"]))
         reached: dict[int, list[int]] = defaultdict(list)
@@ -38,10 +68,7 @@ class CampaignResults(CampaignStore):
         found = await self.get(guild_id, campaign_id)
         if found.state != "finished":
             raise UserError("campaigns.no_results_yet", state=found.state)
-        rows = await self.db.fetchall(
-            "SELECT r.*, f.name AS family FROM campaign_results r LEFT JOIN families f"
-            " ON f.id = r.family_id WHERE r.campaign_id = ? ORDER BY r.participant DESC,"
-            " r.value DESC, r.user_id", (campaign_id,))
+        rows = await self.db.fetchall(RESULT_ROWS, (campaign_id,))
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["user_id", "family_id", "family", "participant", f"{found.metric}",
@@ -49,16 +76,15 @@ class CampaignResults(CampaignStore):
         for r in rows:
             writer.writerow([r["user_id"], r["family_id"] or "", r["family"] or "",
                              r["participant"], _plain(r["value"]), _plain(r["before"]),
-                             r["reached"], r["reward_state"]])
+                             r["reached"], r["reward"]])
         return out.getvalue()
 
     async def post_report(self, campaign_id: int) -> PostReport:
-        """How the family-channel announcements went (every stage; not the managers' copy)."""
+        """How the family-channel announcements went (every stage; not the managers' copy),
+        as the delivery queue has them."""
         states: dict[str, int] = defaultdict(int)
         reasons: dict[str, int] = defaultdict(int)
-        for r in await self.db.fetchall(
-                "SELECT state, error, count(*) AS n FROM campaign_posts WHERE campaign_id = ?"
-                " AND family_id != ? GROUP BY state, error", (campaign_id, MANAGERS)):
+        for r in await self.db.fetchall(POST_STATES, (campaign_id, MANAGERS)):
             states[r["state"]] += r["n"]
             if r["state"] == "failed":
                 reasons[r["error"] or "unexpected"] += r["n"]

@@ -3,7 +3,8 @@
 :class:`CampaignService` is one service made of parts, each in its own module over the shared
 :class:`~bot.services.campaigns.store.CampaignStore`: editing (:mod:`.editing`), standings
 (:mod:`.standings`), the life-cycle sweep (:mod:`.lifecycle`, which states the exactly-once
-rule), results (:mod:`.results`) and the post/reward queue (:mod:`.posts`).
+rule), results (:mod:`.results`) and handing posts and reward roles to the Discord delivery
+queue (:mod:`.posts`).
 """
 
 from __future__ import annotations
@@ -15,4 +16,4 @@ from bot.services.campaigns.results import CampaignResults
 
 
 class CampaignService(CampaignLifeCycle, CampaignEditing, CampaignResults, CampaignPosts):
-    """Built as ``CampaignService(db, clock, audit, guilds, families, email)``."""
+    """Built as ``CampaignService(db, clock, audit, guilds, families, deliveries, email)``."""

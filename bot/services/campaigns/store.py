@@ -7,6 +7,7 @@ import json
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.delivery.queue import DeliveryQueue
 from bot.errors import NotFound, UserError
 from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
@@ -42,8 +43,10 @@ ENROLLED = (
 
 class CampaignStore:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-                 families: FamilyService, email: EmailService | None = None) -> None:
+                 families: FamilyService, deliveries: DeliveryQueue,
+                 email: EmailService | None = None) -> None:
         self.db = db
+        self.deliveries = deliveries
         self.clock = clock
         self.audit = audit
         self.guilds = guilds
