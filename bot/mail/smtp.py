@@ -4,12 +4,13 @@ permanent ones."""
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import functools
 import hashlib
 import json
-import quopri
 import re
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
@@ -52,7 +53,16 @@ def mask(address: str) -> str:
 
 def message_id(dedupe_key: str) -> str:
     """The same dedupe key always gives the same Message-ID, so a resend is recognisable."""
-    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()}@familia>"
+    return f"<{_digest(dedupe_key)}@familia>"
+
+
+def _digest(dedupe_key: str) -> str:
+    return hashlib.sha256(dedupe_key.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)  # one formatting a second, not one a message
+def _date(second: int) -> str:
+    return formatdate(second, localtime=False)
 
 
 def _header(value: str) -> str:
@@ -69,27 +79,30 @@ def _address(value: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    return quopri.encodestring(text.replace("\r\n", "\n").encode()).replace(b"\n", b"\r\n")
+    # quopri.encodestring's own encoder, called directly.
+    return binascii.b2a_qp(text.replace("\r\n", "\n").encode()).replace(b"\n", b"\r\n")
 
 
 def build_message(row, sender: str) -> bytes:
     """One outbox row as multipart/alternative wire bytes (text first, then HTML — inside a
     multipart/related with its inline images when it has some), built directly: the stdlib's
     EmailMessage costs milliseconds per message."""
-    boundary = "=_familia_" + hashlib.sha256(row["dedupe_key"].encode()).hexdigest()[:24]
+    digest = _digest(row["dedupe_key"])
+    boundary = "=_familia_" + digest[:24]
     headers = [
         ("From", _address(sender)), ("To", row["recipient"]),
-        ("Subject", _header(row["subject"])), ("Date", formatdate(localtime=False)),
-        ("Message-ID", message_id(row["dedupe_key"])), ("MIME-Version", "1.0"),
+        ("Subject", _header(row["subject"])), ("Date", _date(int(time.time()))),
+        ("Message-ID", f"<{digest}@familia>"), ("MIME-Version", "1.0"),
         *((name, _header(value)) for name, value in json.loads(row["headers"]).items()),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode()
     part = ("--{b}\r\nContent-Type: text/{sub}; charset=\"utf-8\"\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-    html = part.format(b=boundary, sub="html").encode() + _qp(row["body_html"]) + b"\r\n"
     images = json.loads(row["images"]) if "images" in row.keys() and row["images"] else None
-    if images:
+    if not images:
+        html = part.format(b=boundary, sub="html").encode() + _qp(row["body_html"]) + b"\r\n"
+    else:
         related = boundary + "_r"
         html = b"".join([
             f'--{boundary}\r\nContent-Type: multipart/related; boundary="{related}"\r\n\r\n'
