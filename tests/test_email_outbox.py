@@ -268,3 +268,41 @@ async def test_a_greeted_session_sorts_outcomes_as_the_first_message_does(smtp):
          {"unreachable": False}),
         "sent",
     ]
+
+
+async def test_a_render_batch_the_workers_never_answer_is_rendered_here(caplog):
+    """A worker that hangs (stopped here with SIGSTOP) cannot stall a digest sweep: after
+    the renderer's timeout the workers are stopped and the batch renders in the bot
+    process, the same emails; the next batch starts a fresh pool."""
+    import multiprocessing
+    import os
+    import signal
+
+    from bot.mail.rendering import POOL_MIN, Renderer
+    from bot.templating import Templates
+
+    jobs = [("es" if n % 2 else "en", "verify", {"code": f"{n:06d}", "minutes": 15,
+                                                 "unsubscribe_url": None})
+            for n in range(POOL_MIN)]
+    before = set(multiprocessing.active_children())
+    pooled = Renderer(Templates(), processes=1, timeout=1.0)
+    try:
+        await pooled.warm()
+        workers = [p for p in multiprocessing.active_children() if p not in before]
+        assert workers
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            assert await pooled.many(jobs) == await Renderer(Templates()).many(jobs)
+        finally:
+            for worker in workers:
+                if worker.is_alive():
+                    os.kill(worker.pid, signal.SIGCONT)
+        assert "gave no answer in 1.0 s" in caplog.text
+        for worker in workers:  # stopped for good, not left behind
+            worker.join(5)
+            assert not worker.is_alive()
+        assert await pooled.many(jobs) == await Renderer(Templates()).many(jobs)
+        assert pooled._pool is not None  # a new pool took over
+    finally:
+        pooled.close()
