@@ -124,10 +124,14 @@ async def familia_round(template: Path, work: Path, port: int, connections: int,
     task = asyncio.create_task(sender.run())
     queued = await services.digests.sweep(cap=10**9)
     # An index seek, not a count: polling must not eat the CPU being measured.
+    polls, progress = 0, (-1, time.perf_counter())
     while await db.fetchval(
             "SELECT 1 FROM email_outbox WHERE state IN ('queued', 'sending') LIMIT 1"):
         sender.wake()
         await asyncio.sleep(0.01)
+        polls += 1
+        if polls % 100 == 0:  # about once a second
+            progress = await check_progress(db, task, progress)
     elapsed = time.perf_counter() - started
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -136,6 +140,27 @@ async def familia_round(template: Path, work: Path, port: int, connections: int,
     assert len(rows) == queued, (len(rows), queued)
     # The very same messages, pre-rendered, for the raw comparison.
     return elapsed, [(r["recipient"], build_message(r, settings.smtp_from)) for r in rows]
+
+
+async def check_progress(db: Database, sender: asyncio.Task, last: tuple[int, float]
+                         ) -> tuple[int, float]:
+    """Fail the round rather than wait forever: the clock is frozen, so a row put back for a
+    later try (a temporary SMTP failure) would never be due again, and rows whose sending
+    went wrong would stay leased. ``last``: (rows sent, when that changed)."""
+    if sender.done():
+        raise RuntimeError(f"the sender stopped: {sender.exception()!r}")
+    later = await db.fetchone(
+        "SELECT count(*) AS n, max(last_error) AS error FROM email_outbox"
+        " WHERE state = 'queued' AND next_attempt_at > ?", (to_db(NOW),))
+    if later["n"]:
+        raise RuntimeError(f"{later['n']} emails failed for now and wait for a later try"
+                           f" (the clock is frozen): {later['error']}")
+    sent = await db.fetchval("SELECT count(*) FROM email_outbox WHERE state = 'sent'")
+    if sent != last[0]:
+        return sent, time.perf_counter()
+    if time.perf_counter() - last[1] > 60:
+        raise RuntimeError(f"no email sent for a minute ({sent} sent)")
+    return last
 
 
 async def raw_round(messages: list[tuple[str, bytes]], port: int, connections: int) -> float:
@@ -163,7 +188,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--render-processes", type=int, default=default_processes())
     args = parser.parse_args()
-    logging.disable(logging.WARNING)
+    logging.disable(logging.INFO)  # warnings (a retry, a renderer fallback) are shown
     port = free_port()
     server = start_server(port)
     try:

@@ -206,3 +206,103 @@ def test_render_workers_follow_the_cores_keeping_one_for_the_bot():
     from bot.mail.rendering import default_processes
 
     assert [default_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 1, 2, 3, 4, 4]
+
+
+async def test_a_greeted_session_sorts_outcomes_as_the_first_message_does(smtp):
+    """A session's first message goes through aiosmtplib's ``sendmail`` (it greets the
+    server); the next ones by MAIL, RCPT and DATA directly: the same outcomes, the same
+    texts, and the session stays usable after a refusal."""
+    import asyncio
+    import dataclasses
+
+    from bot.mail.smtp import Connection, PermanentFailure, TemporaryFailure
+    from tests._email import smtp_config
+
+    data = b"Subject: hello\r\n\r\nhello\r\n"
+    config = dataclasses.replace(smtp_config(smtp), timeout=0.5)
+    slow = asyncio.Event()
+    original = smtp.handle_DATA
+
+    async def handle_data(server, session, envelope):
+        if slow.is_set():
+            await asyncio.sleep(1)
+        return await original(server, session, envelope)
+
+    smtp.handle_DATA = handle_data
+    smtp.refuse.add(ANA)
+
+    async def outcome(connection: Connection, case: str):
+        slow.clear()
+        recipient = ANA if case == "refused address" else "bo@example.org"
+        if case == "try later":
+            smtp.fail_next(1)
+        elif case == "refused message":
+            smtp.fail_next(1, "554 5.7.1 message rejected as spam")
+        elif case == "no reply":
+            slow.set()
+        try:
+            await connection.send(recipient, data)
+        except (PermanentFailure, TemporaryFailure) as exc:
+            return type(exc).__name__, str(exc), vars(exc)
+        return "sent"
+
+    cases = ["refused address", "try later", "refused message", "no reply", "delivered"]
+    first = []
+    for case in cases:
+        connection = Connection(config)
+        first.append(await outcome(connection, case))
+        await connection.close()
+    greeted = Connection(config)
+    await greeted.send("bo@example.org", data)
+    try:
+        again = [await outcome(greeted, case) for case in cases]
+    finally:
+        await greeted.close()
+    assert again == first
+    assert first == [
+        ("PermanentFailure", "550 [SMTPRecipientRefused(550, '5.1.1 <a•••@e•••.org> no such"
+         " user', 'a•••@e•••.org')]", {"mailbox": True}),
+        ("TemporaryFailure", "451 4.3.0 try again later", {"unreachable": False}),
+        ("PermanentFailure", "554 5.7.1 message rejected as spam", {"mailbox": False}),
+        ("TemporaryFailure", "SMTPReadTimeoutError: Timed out waiting for server response",
+         {"unreachable": False}),
+        "sent",
+    ]
+
+
+async def test_a_render_batch_the_workers_never_answer_is_rendered_here(caplog):
+    """A worker that hangs (stopped here with SIGSTOP) cannot stall a digest sweep: after
+    the renderer's timeout the workers are stopped and the batch renders in the bot
+    process, the same emails; the next batch starts a fresh pool."""
+    import multiprocessing
+    import os
+    import signal
+
+    from bot.mail.rendering import POOL_MIN, Renderer
+    from bot.templating import Templates
+
+    jobs = [("es" if n % 2 else "en", "verify", {"code": f"{n:06d}", "minutes": 15,
+                                                 "unsubscribe_url": None})
+            for n in range(POOL_MIN)]
+    before = set(multiprocessing.active_children())
+    pooled = Renderer(Templates(), processes=1, timeout=1.0)
+    try:
+        await pooled.warm()
+        workers = [p for p in multiprocessing.active_children() if p not in before]
+        assert workers
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            assert await pooled.many(jobs) == await Renderer(Templates()).many(jobs)
+        finally:
+            for worker in workers:
+                if worker.is_alive():
+                    os.kill(worker.pid, signal.SIGCONT)
+        assert "gave no answer in 1.0 s" in caplog.text
+        for worker in workers:  # stopped for good, not left behind
+            worker.join(5)
+            assert not worker.is_alive()
+        assert await pooled.many(jobs) == await Renderer(Templates()).many(jobs)
+        assert pooled._pool is not None  # a new pool took over
+    finally:
+        pooled.close()

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # Batches smaller than this render in the bot process: a trip to a worker costs more.
 POOL_MIN = 32
+# Seconds a batch may take in the workers (a digest chunk takes well under one) before they
+# are taken for hung: stopped, and the batch rendered in the bot process. A sweep waits for
+# its rendering, so this bounds how long a lost job can stall it.
+POOL_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -93,34 +97,61 @@ def _render_in_worker(jobs: list[Job]) -> list[tuple]:
     return out
 
 
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's worker processes now, even one that hangs (then the pool is broken and
+    its manager thread ends, so the interpreter can still exit). Python 3.14 has
+    ``terminate_workers``; before it, the workers are only reachable through the pool's
+    private ``_processes`` — the one private attribute used here."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
+
+
 class Renderer:
     """Renders emails; ``processes`` > 0 lets batches of :data:`POOL_MIN` or more go to that
-    many worker processes (started on first use, stopped by :meth:`close`)."""
+    many worker processes (started on first use, stopped by :meth:`close`). A batch the
+    workers do not answer within ``timeout`` seconds is rendered here instead (logged), so a
+    sweep never waits forever."""
 
-    def __init__(self, templates: Templates, processes: int = 0) -> None:
+    def __init__(self, templates: Templates, processes: int = 0,
+                 timeout: float = POOL_TIMEOUT) -> None:
         self.templates = templates
         self.processes = processes
+        self.timeout = timeout
         self._pool: ProcessPoolExecutor | None = None
 
     def one(self, locale: str, kind: str, context: dict[str, Any]) -> Rendered:
         return render_email(self.templates, locale, kind, **context)
 
+    def _here(self, jobs: list[Job]) -> list[Rendered]:
+        return [self.one(*job) for job in jobs]
+
     async def many(self, jobs: list[Job]) -> list[Rendered]:
         if self.processes <= 0 or len(jobs) < POOL_MIN:
             # In a thread: a batch (or one chart) is tens of milliseconds of CPU that the
             # event loop (Discord's heartbeats and replies) should not wait for.
-            return await asyncio.to_thread(lambda: [self.one(*job) for job in jobs])
+            return await asyncio.to_thread(self._here, jobs)
         loop = asyncio.get_running_loop()
         size = -(-len(jobs) // self.processes)
         slices = [jobs[i:i + size] for i in range(0, len(jobs), size)]
         try:
             pool = self.start()
-            done = await asyncio.gather(
-                *(loop.run_in_executor(pool, _render_in_worker, part) for part in slices))
+            done = await asyncio.wait_for(asyncio.gather(
+                *(loop.run_in_executor(pool, _render_in_worker, part) for part in slices)),
+                self.timeout)
         except BrokenProcessPool:  # a worker died (killed, out of memory): render here
             log.exception("email rendering workers died; rendering in the bot process")
             self.close()
-            return [self.one(*job) for job in jobs]
+            return self._here(jobs)
+        except TimeoutError:
+            log.warning("email rendering workers gave no answer in %s s: stopping them and"
+                        " rendering %d emails in the bot process", self.timeout, len(jobs))
+            self.close(stop=True)
+            return await asyncio.to_thread(self._here, jobs)
         return [Rendered(*r) for part in done for r in part]
 
     def start(self) -> ProcessPoolExecutor:
@@ -140,7 +171,10 @@ class Renderer:
             await asyncio.gather(*(loop.run_in_executor(pool, _render_in_worker, [])
                                    for _ in range(self.processes)))
 
-    def close(self) -> None:
+    def close(self, stop: bool = False) -> None:
+        """Shut the workers down (when idle); ``stop``: now, even in the middle of a job."""
         pool, self._pool = self._pool, None
         if pool is not None:
+            if stop:
+                _stop_workers(pool)
             pool.shutdown(wait=False, cancel_futures=True)
