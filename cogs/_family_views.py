@@ -137,13 +137,10 @@ async def post_request(bot: Any, request: FamilyRequest, family: Family) -> disc
 async def after_decision(
     interaction: discord.Interaction, decision: Decision, approve: bool
 ) -> None:
-    """Roles follow the decision; the clicked message loses its buttons and says who decided."""
+    """The clicked message loses its buttons and says who decided (the roles follow through
+    the delivery queue: the service queued them with the decision)."""
     bot = familia(interaction)
     request, family = decision.request, decision.family
-    guild = bot.get_guild(request.guild_id)
-    if approve and guild is not None and decision.joined is not None:
-        old_role = decision.left_family.role_id if decision.left_family else None
-        await dd.set_roles(guild, request.user_id, add=[family.role_id], remove=[old_role])
     locale = (await locale_for(interaction)) if request.kind == "invite" else (
         await guild_locale(bot, request.guild_id))
     text = bot.templates.render(
@@ -176,11 +173,9 @@ class LeaveView(FamiliaView):
         bot = familia(interaction)
         if interaction.guild is not None:
             dd.need(interaction.guild, dd.MANAGE_ROLES)
-        family = (await bot.services.families.leave(
+        family = (await bot.services.families.leave(  # the family role: queued to come off
             cogkit.guild_id(interaction), interaction.user.id, select.values[0], self.note
         )).family
-        if interaction.guild is not None:
-            await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])
         text = bot.templates.render(
             await locale_for(interaction), "discord/families/left.md.j2", family=family,
             reason=select.values[0],

@@ -130,10 +130,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         assert guild is not None
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
+        # every member's family role is queued to come off with the archive
         done = await self.families.archive(guild.id, interaction.user.id, family.id)
         archived, ended = done.family, done.ended_user_ids
-        for user_id in ended:
-            await dd.set_roles(guild, user_id, remove=[archived.role_id])
         settings = await self.bot.services.guilds.get(guild.id)
         await dd.make_read_only(guild, archived, settings.manager_role_id)
         await reply(interaction, "discord/families/updated.md.j2", family=archived,
@@ -152,11 +151,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         assert guild is not None
         if member is not None and family.role_id:
             dd.need(guild, dd.MANAGE_ROLES)
-        updated = await self.families.appoint(
+        updated = await self.families.appoint(  # the family role: queued for the sender
             guild.id, interaction.user.id, family.id, position, member.id if member else None
         )
-        if member is not None:
-            await dd.set_roles(guild, member.id, add=[updated.role_id])
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="appoint")
 
@@ -275,10 +272,9 @@ class FamiliesCog(commands.Cog, name="Families"):
     ) -> None:
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
-        family = (await self.families.remove(
+        family = (await self.families.remove(  # the family role: queued to come off
             cogkit.guild_id(interaction), interaction.user.id, member.id, reason, as_manager=manager
         )).family
-        await dd.set_roles(member.guild, member.id, remove=[family.role_id])
         await reply(interaction, "discord/families/removed.md.j2", family=family,
                     user_id=member.id)
 
@@ -294,16 +290,13 @@ class FamiliesCog(commands.Cog, name="Families"):
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
             dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
-        outcome = await self.families.request_transfer(
+        outcome = await self.families.request_transfer(  # a manager's: roles queued
             guild_id, interaction.user.id, who, family.id,
             as_manager=manager,
         )
         posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
-        if isinstance(outcome, Decision):
-            old = outcome.left_family.role_id if outcome.left_family else None
-            await dd.set_roles(cogkit.guild(interaction), who, add=[family.role_id], remove=[old])
-        else:
+        if not isinstance(outcome, Decision):
             posted = await post_request(self.bot, outcome, family)
         await reply(interaction, "discord/families/transferred.md.j2", family=family,
                     user_id=who, done=done, posted=posted is not None)

@@ -115,6 +115,7 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, user_id, "family.leave", str(user_id), family=current.family_id,
                 reason=reason,
             )
+        self._queued()  # the family role comes off
         return Departure(current, await self.get(guild_id, current.family_id))
 
     async def remove(
@@ -137,6 +138,7 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, actor_id, "family.remove", str(user_id), family=family.id,
                 reason=reason,
             )
+        self._queued()  # the family role comes off
         return Departure(current, family)
 
     async def left_server(self, guild_id: int, user_id: int) -> Membership | None:
@@ -146,8 +148,8 @@ class FamilyMemberships(FamilyStore):
             current = await self.membership_of(guild_id, user_id, tx=tx)
             await tx.execute(CANCEL_PENDING_OF_MEMBER, (guild_id, user_id))
             if current is not None:
-                await self._end(tx, guild_id, current.id, user_id, "left_server",
-                                "left_server", None, None)
+                await self._end(tx, guild_id, current.id, user_id, "left_server",  # no member
+                                "left_server", None, None, take_role=False)  # to change
             await self.events.publish(MemberLeftServer(tx, guild_id, user_id))
             if current is None:
                 return None

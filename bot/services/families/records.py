@@ -133,8 +133,9 @@ class FamilyRecords(FamilyStore):
                 (guild_id, name, leader_id, co_leader_id, capacity, channel_id, role_id,
                  actor_id, now),
             )
+            # the cog gave the leaders the new role before the family was stored
             for user_id in filter(None, (leader_id, co_leader_id)):
-                await self._start(tx, guild_id, family_id, user_id, "leader")
+                await self._start(tx, guild_id, family_id, user_id, "leader", give_role=False)
             await self.audit.record(
                 tx, guild_id, actor_id, "family.create", str(family_id), name=name,
                 leader=leader_id, co_leader=co_leader_id, capacity=capacity,
@@ -203,21 +204,27 @@ class FamilyRecords(FamilyStore):
                 fresh = await self.get(guild_id, family_id, tx=tx)
                 if fresh.full:
                     raise UserError("families.full", name=family.name, capacity=family.capacity)
-                await self._start(tx, guild_id, family_id, user_id, "leader")
+                await self._start(tx, guild_id, family_id, user_id, "leader", give_role=False)
             old = getattr(family, field_name)
             await tx.execute(statement, (user_id, family_id))
             if user_id is not None:
                 await self._set_program_role(tx, guild_id, user_id, "leader")
+                # new in the family or not, the appointed member holds its role
+                await self._family_role(
+                    tx, guild_id, family_id, user_id, "role_add",
+                    f"family-appoint:{family_id}:{position}:{user_id}", to_db(self.clock.now()))
             if old is not None and old != user_id:
                 await self._set_program_role(tx, guild_id, old, "creator")
             await self.audit.record(
                 tx, guild_id, actor_id, f"family.{position}", str(family_id), old=old, new=user_id
             )
-            return await self.get(guild_id, family_id, tx=tx)
+            appointed = await self.get(guild_id, family_id, tx=tx)
+        self._queued()
+        return appointed
 
     async def archive(self, guild_id: int, actor_id: int, family_id: int) -> Archived:
-        """Archive: end every membership (ended_by archived), cancel pending requests. Returns
-        the family and the members whose family role must go."""
+        """Archive: end every membership (ended_by archived; each family role queued to come
+        off), cancel pending requests. Returns the family and the members whose role goes."""
         await self._active(guild_id, family_id)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
@@ -230,5 +237,7 @@ class FamilyRecords(FamilyStore):
             await self.audit.record(
                 tx, guild_id, actor_id, "family.archive", str(family_id), members=len(rows)
             )
-            return Archived(await self.get(guild_id, family_id, tx=tx),
-                            [r["user_id"] for r in rows])
+            archived = Archived(await self.get(guild_id, family_id, tx=tx),
+                                [r["user_id"] for r in rows])
+        self._queued()  # every member's family role comes off
+        return archived

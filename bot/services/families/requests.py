@@ -153,7 +153,8 @@ class FamilyRequests(FamilyStore):
                 tx, guild_id, actor_id, f"family.{request.kind}.{status}", str(request.user_id),
                 family=family.id, request=request_id,
             )
-            return decision
+        self._queued()  # approved: the roles follow (the old family's off, the new one's on)
+        return decision
 
     async def _admit(
         self, tx: Transaction, guild_id: int, request: FamilyRequest, family: Family,
