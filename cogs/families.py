@@ -7,6 +7,7 @@ stored (and removed again if storing fails), so a refused call leaves nothing ha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import discord
@@ -19,17 +20,19 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import FamilyArg
+from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
-from bot.services.families import AGREEMENT_VERSION, Decision, Family
+from bot.services.families import AGREEMENT_VERSION, Decision, Family, FamilyRequest
 from cogs._family_views import (
     PERSISTENT,
+    POST_WAIT,
     AgreeButton,
     JoinButton,
     LeaveView,
+    RequestPost,
     decide_view,
     label,
-    post_request,
     single,
 )
 
@@ -207,11 +210,12 @@ class FamiliesCog(commands.Cog, name="Families"):
                 channel = await dd.create_channel(guild, family.name, role,
                                                   settings.channels.get("family_category"),
                                                   settings.manager_role_id)
-                await self.families.attach_discord(guild.id, family.id, channel_id=channel.id)
                 # Requests made while the channel was gone reach the leaders now.
-                repaired = await self.families.get(guild.id, family.id)
-                for request in await self.families.pending_requests(guild.id, family.id):
-                    await post_request(self.bot, request, repaired)
+                post = await RequestPost.prepare(self.bot, replace(family,
+                                                                   channel_id=channel.id))
+                await self.families.attach_discord(guild.id, family.id, channel_id=channel.id,
+                                                   repost=post)
+                await post.posted()
             elif family in plan.missing_roles and isinstance(channel, discord.TextChannel):
                 await dd.allow(channel, role)
 
@@ -243,16 +247,28 @@ class FamiliesCog(commands.Cog, name="Families"):
         target, manager = await self._target(interaction, family)
         if target is None:
             raise NotAllowed("families.not_your_family")
-        request = await self.families.invite(
-            cogkit.guild_id(interaction), interaction.user.id, target.id, member.id,
-            as_manager=manager,
-        )
+        guild_id = cogkit.guild_id(interaction)
         locale = await self.bot.services.members.locale_of(member.guild.id, member.id)
         text = self.bot.templates.render(locale, "discord/families/invite.md.j2", family=target,
                                          inviter_id=interaction.user.id, version=AGREEMENT_VERSION)
-        sent = await dd.dm(member, text, view=decide_view(self.bot, locale, request))
+
+        def dm(request: FamilyRequest) -> list[Send]:
+            """The invitation by DM, with Accept / Decline, queued with the invite."""
+            return [Send("family_invite", f"family-invite:{request.id}", "dm", member.id, {
+                "content": text, "mentions": {"users": [interaction.user.id]},
+                "components": decide_view(self.bot, locale, request).to_components(),
+            }, priority=1)]
+
+        request = await self.families.invite(guild_id, interaction.user.id, target.id, member.id,
+                                             as_manager=manager, posts=dm)
+        # The sender takes it first; the answer says whether it reached them (DMs closed:
+        # they can accept with /family join).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        key = f"family-invite:{request.id}"
+        state = (await self.bot.services.deliveries.wait_settled(
+            guild_id, [key], POST_WAIT)).get(key)
         await reply(interaction, "discord/families/invite_sent.md.j2", family=target,
-                    user_id=member.id, dm_sent=sent is not None)
+                    user_id=member.id, dm_sent=state != "failed")
 
     @family.command(name=_T("leave"), description=_T("Leave your family"))
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
@@ -290,16 +306,18 @@ class FamiliesCog(commands.Cog, name="Families"):
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
             dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
+        post = await RequestPost.prepare(self.bot, family)
         outcome = await self.families.request_transfer(  # a manager's: roles queued
             guild_id, interaction.user.id, who, family.id,
-            as_manager=manager,
+            as_manager=manager, posts=post,
         )
-        posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
-        if not isinstance(outcome, Decision):
-            posted = await post_request(self.bot, outcome, family)
+        posted = False
+        if not done:  # the request's post to the receiving leaders: wait for Discord
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            posted = await post.posted()
         await reply(interaction, "discord/families/transferred.md.j2", family=family,
-                    user_id=who, done=done, posted=posted is not None)
+                    user_id=who, done=done, posted=posted)
 
     @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
     async def agreement(self, interaction: discord.Interaction) -> None:

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
-from bot.services.families.models import Archived, Family, clean_name, family_from_row
-from bot.services.families.store import FAMILY_BY_ID, FamilyStore
+from bot.services.families.models import (
+    Archived,
+    Family,
+    FamilyRequest,
+    clean_name,
+    family_from_row,
+    request_from_row,
+)
+from bot.services.families.requests import PENDING_FOR_LEADERS
+from bot.services.families.store import FAMILY_BY_ID, FamilyStore, Posts
 
 # Every family read returns the same columns (and the active member count).
 FAMILY_BY_NAME = (
@@ -70,6 +78,7 @@ CANCEL_PENDING_REQUESTS = (
     " WHERE family_id = ? AND status = 'pending'"
 )
 ARCHIVE = "UPDATE families SET archived_at = ? WHERE id = ?"
+
 
 
 class FamilyRecords(FamilyStore):
@@ -144,15 +153,20 @@ class FamilyRecords(FamilyStore):
 
     async def attach_discord(
         self, guild_id: int, family_id: int, *, channel_id: int | None = None,
-        role_id: int | None = None,
+        role_id: int | None = None, repost: Posts[FamilyRequest] | None = None,
     ) -> None:
-        """Record a (re)created channel or role of a family."""
+        """Record a (re)created channel or role of a family; with a new channel, ``repost``
+        (each waiting request's post to the leaders) is queued for every waiting request."""
         async with self.db.transaction() as tx:
             await tx.execute(ATTACH_DISCORD, (channel_id, role_id, guild_id, family_id))
             await self.audit.record(
                 tx, guild_id, None, "family.discord", str(family_id), channel=channel_id,
                 role=role_id,
             )
+            if channel_id is not None and repost is not None:
+                for row in await tx.fetchall(PENDING_FOR_LEADERS, (guild_id, family_id)):
+                    await self._post(tx, guild_id, repost, request_from_row(row))
+        self._queued()
 
     async def rename(self, guild_id: int, actor_id: int, family_id: int, name: str) -> Family:
         family = await self._active(guild_id, family_id)

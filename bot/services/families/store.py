@@ -8,6 +8,9 @@ co-leaders are active members of the family they lead.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
@@ -64,6 +67,12 @@ MARK_AGREEMENT = (
     "UPDATE family_members SET agreement_version = ?, agreement_accepted_at = ?"
     " WHERE guild_id = ? AND user_id = ? AND left_at IS NULL"
 )
+
+
+T = TypeVar("T")
+# What the cog wants posted about an event (a request's post, the invite DM, a welcome or
+# leave notice), rendered from what the event made; queued in the event's transaction.
+Posts = Callable[[T], Sequence[Send]]
 
 
 class FamilyStore:
@@ -145,6 +154,23 @@ class FamilyStore:
         await self.deliveries.add(tx, guild_id, [Send(
             "family_role", f"{source}:{event}", target, user_id, {"reason": ROLE_REASON},
             source=source, role_id=role_id)])
+
+    async def _post(self, tx: Transaction, guild_id: int, posts: Posts[T] | None,
+                    made: T) -> None:
+        """Queue what ``posts`` renders from ``made`` (in ``tx``; :meth:`_queued` after)."""
+        if posts is not None and self.deliveries is not None:
+            sends = list(posts(made))
+            if sends:
+                await self.deliveries.add(tx, guild_id, sends)
+
+    async def queue(self, guild_id: int, sends: Sequence[Send]) -> None:
+        """Queue posts that follow no change of record: the managers' notice when Discord
+        refused a request's post."""
+        if self.deliveries is None or not sends:
+            return
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, list(sends))
+        self._queued()
 
     def _queued(self) -> None:
         """Wake the Discord sender: role changes may have been queued."""
