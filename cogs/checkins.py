@@ -149,7 +149,7 @@ class FeedbackModal(FamiliaModal):
 
 async def post_checkin(bot: Any, done: Submitted) -> None:
     """The family-channel post and milestones, queued for the Discord sender; a replaced
-    check-in's post is edited in place (directly: the queue sends new messages only)."""
+    check-in's post is edited in place (an ``edit`` delivery of the message)."""
     if done.post_mode == "off":
         return
     channel = await channel_of(bot, done.channel_id)
@@ -161,19 +161,19 @@ async def post_checkin(bot: Any, done: Submitted) -> None:
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(label(bot, locale, "give_feedback"), checkin_id=checkin.id))
     source = f"checkin-post:{checkin.id}"
+    version = to_db(checkin.updated_at)  # a replaced check-in's post: edited, or posted again
     if done.edited:
         # its first post may still be on its way: wait for it (a while) before editing
         await bot.services.deliveries.wait_settled(checkin.guild_id, [source], POST_WAIT)
         where = await checkins.post_of(checkin)
         if where is not None and where[0] == channel.id:
-            try:
-                await channel.get_partial_message(where[1]).edit(content=text, view=view)
-            except discord.HTTPException as exc:  # stored; the post is a courtesy
-                if exc.status >= 500:
-                    raise
+            await checkins.queue_post(checkin.guild_id, [Send(
+                "checkin_edit", f"checkin-edit:{checkin.id}:{version}", "edit", channel.id,
+                {"message_id": where[1], "content": text, "components": view.to_components()},
+                source=f"checkin-edit:{checkin.id}", channel_id=channel.id)])
             return
     # a first post, or the post of a replaced check-in whose post is elsewhere or missing
-    key = source if not done.edited else f"{source}:{to_db(checkin.updated_at)}"
+    key = source if not done.edited else f"{source}:{version}"
     sends = [Send("checkin_post", key, "channel", channel.id,
                   {"content": text, "components": view.to_components()}, source=source,
                   channel_id=channel.id)]

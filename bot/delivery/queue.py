@@ -28,8 +28,8 @@ from bot.text import split_text
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
-TARGETS = ("channel", "dm", "role_add", "role_remove")
-# messages (posts, DMs to open channels), DMs whose channel is not open yet, role changes
+TARGETS = ("channel", "dm", "role_add", "role_remove", "edit")
+# messages (posts, DMs to open channels, edits), DMs whose channel is not open yet, role changes
 LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_NEW_DMS, leases.DELIVERY_ROLES)
 
 
@@ -39,8 +39,8 @@ class Send:
 
     kind: str
     dedupe_key: str
-    target: str  # channel | dm | role_add | role_remove
-    target_id: int  # channel id | user id
+    target: str  # channel | dm | role_add | role_remove | edit
+    target_id: int  # channel id | user id (edit: the message's channel id)
     payload: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     channel_id: int | None = None  # a DM channel already known
@@ -184,8 +184,8 @@ class DeliveryQueue:
                  delivery.id))
 
     async def done(self, delivery: Delivery, *, already: bool = False) -> None:
-        """A role change is in place; ``already``: it was before (the member already had
-        the role, or no longer had it), recorded as the outcome ``already``."""
+        """A role change (or an edit) is in place; ``already``: it was before (the member
+        already had the role, or no longer had it), recorded as the outcome ``already``."""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE deliveries SET state = 'sent', sent_at = ?, outcome = ?,"

@@ -402,9 +402,9 @@ class CheckinService:
 
     async def queue_post(self, guild_id: int, sends: list[Send]) -> None:
         """A check-in's post in the family channel (source ``checkin-post:<id>``) and its
-        milestone, queued for the Discord sender once the check-in is stored (the check-in's
-        own write stays one trip to the database: the post is rendered from what it
-        returned)."""
+        milestone, or the edit of that post (``checkin-edit:<id>``), queued for the Discord
+        sender once the check-in is stored (the check-in's own write stays one trip to the
+        database: the post is rendered from what it returned)."""
         async with self.db.transaction() as tx:
             await self.deliveries.add(tx, guild_id, sends)
         self.deliveries.notify()
