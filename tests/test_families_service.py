@@ -273,3 +273,17 @@ async def test_family_roles_are_queued_with_each_membership_event(services):
         (f"family-membership:{cai.id}:join", "role_add", 50, 600),
         (f"family-membership:{leader.id}:end", "role_remove", LEADER, 600),
     ]
+
+
+async def test_appointing_queues_the_family_role_each_time(services, clock):
+    """An appointment gives the family role (new in the family or not: a role taken away by
+    hand comes back); each appointment is its own delivery."""
+    lobos = await _family(services)
+    await _join(services, lobos, ANA)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", ANA)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", None)
+    clock.advance(seconds=1)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", ANA)
+    appointed = [c for c in await _role_changes(services) if c[0].startswith("family-appoint:")]
+    assert [(c[1], c[2], c[3]) for c in appointed] == [("role_add", ANA, 600)] * 2
+    assert len({c[0] for c in appointed}) == 2

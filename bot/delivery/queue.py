@@ -192,6 +192,15 @@ class DeliveryQueue:
                 " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 (to_db(self.clock.now()), "already" if already else "done", delivery.id))
 
+    async def superseded(self, delivery: Delivery) -> bool:
+        """An edit queued later for the same message exists: this one need not be made (the
+        edits of a message may be in flight together; the last one queued wins)."""
+        return bool(await self.db.fetchval(
+            "SELECT 1 FROM deliveries WHERE guild_id = ? AND target = 'edit' AND target_id = ?"
+            " AND json_extract(payload, '$.message_id') = ? AND id > ? LIMIT 1",
+            (delivery.guild_id, delivery.target_id, delivery.payload["message_id"],
+             delivery.id)))
+
     async def failed(self, delivery: Delivery, reason: str) -> bool:
         """Failed for good; a refused DM with a fallback queues it in the same transaction
         (True when it did)."""

@@ -15,7 +15,8 @@ lease of a previous process) is *read back* before anything is sent again:
   Discord does not return nonces in history (real Discord does not), when its content is the
   part's content. Found parts are recorded; only the rest is sent (with the same nonces).
 - an edit (``edit``: the payload's ``message_id`` gets its ``content`` and ``components``):
-  the message as Discord has it; already saying so, it is done (an edit is idempotent).
+  the message as Discord has it; already saying so, it is done (an edit is idempotent). Of
+  the edits of one message, only the last one queued is made.
 - a role change: the member's roles; a role already there (or already gone) is done. A role
   found in place on a first attempt is recorded as ``already`` (a campaign's "already had
   it"); on a resumed one it may be our own change, so it counts as done.
@@ -280,7 +281,11 @@ class DeliverySender:
         return found
 
     async def _edit(self, delivery: Delivery) -> None:
-        """Edit a message Familia posted; resumed, read it back first."""
+        """Edit a message Familia posted (unless a later edit of it is queued: that one is
+        made); resumed, read it back first."""
+        if await self.queue.superseded(delivery):
+            await self.queue.done(delivery, already=True)
+            return
         channel = self.client.get_partial_messageable(delivery.channel_id or delivery.target_id)
         message = channel.get_partial_message(int(delivery.payload["message_id"]))
         content = delivery.payload.get("content", "")

@@ -120,6 +120,16 @@ async def test_an_edit_killed_after_discord_applied_it_settles_by_reading_the_me
     assert await app.services.db.fetchval(
         "SELECT error FROM deliveries WHERE dedupe_key = 'edit:2'") == "message_gone"
     assert [m.content for m in app.emu.messages(channel)] == ["After"]
+    # of two edits of one message in flight together, the last one queued is what it says
+    await _queue(app, Send("test", "edit:3", "edit", channel.id,
+                           {"message_id": post.id, "content": "Third"}, channel_id=channel.id),
+                 Send("test", "edit:4", "edit", channel.id,
+                      {"message_id": post.id, "content": "Fourth"}, channel_id=channel.id))
+    await fresh.drain()
+    assert [m.content for m in app.emu.messages(channel)] == ["Fourth"]
+    assert [tuple(r) for r in await app.services.db.fetchall(
+        "SELECT state, outcome FROM deliveries WHERE dedupe_key IN ('edit:3', 'edit:4')"
+        " ORDER BY id")] == [("sent", "already"), ("sent", "done")]  # edit:3 not made
 
 
 async def test_a_closed_dm_with_a_fallback_queues_it_once(app, queue):
