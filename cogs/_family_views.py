@@ -140,7 +140,7 @@ class RequestPost:
     """What a join or transfer request posts, queued with the request: the post to the
     family's leaders (Approve / Decline) in its channel, or, the channel gone, the managers'
     notice (/family sync reposts waiting requests). Called by the service with the request;
-    :meth:`posted` then waits for Discord."""
+    :meth:`posted` then waits for Discord (someone waits for the answer: sent first)."""
 
     bot: Any
     family: Family
@@ -166,7 +166,7 @@ class RequestPost:
         return [Send("family_request", key, "channel", channel_id, {
             "content": text, "mentions": {"users": [request.user_id]},
             "components": decide_view(self.bot, self.locale, request).to_components(),
-        }, source=f"family-request:{request.id}", channel_id=channel_id)]
+        }, source=f"family-request:{request.id}", channel_id=channel_id, priority=1)]
 
     def channel_missing(self, request: FamilyRequest) -> list[Send]:
         if not self.managers:
@@ -176,7 +176,7 @@ class RequestPost:
         key = f"family-channel-missing:{request.id}:{self.family.channel_id or 0}"
         self.keys.append(key)
         return [Send("family_notice", key, "channel", self.managers, {"content": text},
-                     channel_id=self.managers)]
+                     channel_id=self.managers, priority=1)]
 
     async def posted(self) -> bool:
         """Wait for Discord to take what was queued; whether the leaders see the request (a
