@@ -73,7 +73,7 @@ _DELIVERIES_EXPIRE = ("UPDATE deliveries SET lease_until = ? WHERE state = 'send
 DELIVERY_MESSAGES = LeasedQueue(
     name="deliveries (messages)",
     due="SELECT id, state FROM deliveries"
-        " WHERE (target = 'channel' OR (target = 'dm' AND channel_id IS NOT NULL))"
+        " WHERE (target IN ('channel', 'edit') OR (target = 'dm' AND channel_id IS NOT NULL))"
         " AND ((state = 'queued' AND next_attempt_at <= ?)"
         " OR (state = 'sending' AND lease_until <= ?))"
         " ORDER BY priority DESC, next_attempt_at, id LIMIT ?",

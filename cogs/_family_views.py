@@ -7,6 +7,8 @@ row decides (a second click answers "already decided").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import discord
@@ -15,6 +17,7 @@ from bot import cogkit
 from bot.checks import is_manager
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.buttons import PersistentButton, labels
+from bot.delivery.queue import Send
 from bot.interactions import (
     FamiliaView,
     familia,
@@ -26,11 +29,13 @@ from bot.services.families import (
     AGREEMENT_VERSION,
     LEAVE_REASONS,
     Decision,
+    Departure,
     Family,
     FamilyRequest,
 )
 
 LABELS = "discord/families/labels.j2"
+POST_WAIT = 30.0  # seconds an answer waits for Discord to take the post or DM it reports on
 
 
 label = labels(LABELS)
@@ -63,9 +68,13 @@ class DecideButton(PersistentButton,
         as_manager = False
         if request.kind != "invite" and isinstance(interaction.user, discord.Member):
             as_manager = await is_manager(interaction)
+        welcome = None
+        if self.approve and request.kind == "invite":  # the family channel welcomes them
+            welcome = await notice(bot, request.guild_id, "discord/families/welcome.md.j2",
+                                   f"family-welcome:{request.id}", request.user_id)
         decision = await bot.services.families.decide(
             self.guild_id, interaction.user.id, self.request_id, self.approve,
-            as_manager=as_manager, agreement_version=AGREEMENT_VERSION,
+            as_manager=as_manager, agreement_version=AGREEMENT_VERSION, posts=welcome,
         )
         await after_decision(interaction, decision, self.approve)
 
@@ -78,13 +87,14 @@ class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
-        request = await bot.services.families.request_join(
-            self.guild_id, interaction.user.id, self.family_id, self.version
-        )
         family = await bot.services.families.get(self.guild_id, self.family_id)
-        posted = await post_request(bot, request, family)
+        post = await RequestPost.prepare(bot, family)
+        await bot.services.families.request_join(
+            self.guild_id, interaction.user.id, self.family_id, self.version, posts=post
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
         await reply(interaction, "discord/families/request_sent.md.j2", family=family,
-                    posted=posted is not None)
+                    posted=await post.posted())
 
 
 class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version}"):
@@ -118,32 +128,94 @@ def single(item: discord.ui.Item) -> discord.ui.View:
     return view
 
 
-async def post_request(bot: Any, request: FamilyRequest, family: Family) -> discord.Message | None:
-    """Show a join or transfer request to the family's leaders, with Approve / Decline."""
-    locale = await guild_locale(bot, family.guild_id)
-    text = bot.templates.render(locale, "discord/families/request.md.j2", request=request,
-                                family=family)
-    message = await dd.post(bot, family.channel_id, text, view=decide_view(bot, locale, request))
-    if message is not None:
-        await bot.services.families.set_request_message(request.id, message.channel.id,
-                                                        message.id)
-    else:  # the channel is gone: tell the managers (/family sync reposts waiting requests)
-        managers = (await bot.services.guilds.get(family.guild_id)).channels.get("managers")
-        await dd.post(bot, managers, bot.templates.render(
-            locale, "discord/families/channel_missing.md.j2", family=family))
-    return message
+def channel_open(bot: Any, channel_id: int | None) -> bool:
+    """Whether the channel is there for Familia to post in (a family channel deleted by hand
+    is not: /family sync recreates it)."""
+    channel = bot.get_channel(channel_id) if channel_id else None
+    return isinstance(channel, discord.abc.Messageable)
+
+
+@dataclass
+class RequestPost:
+    """What a join or transfer request posts, queued with the request: the post to the
+    family's leaders (Approve / Decline) in its channel, or, the channel gone, the managers'
+    notice (/family sync reposts waiting requests). Called by the service with the request;
+    :meth:`posted` then waits for Discord (someone waits for the answer: sent first)."""
+
+    bot: Any
+    family: Family
+    locale: str
+    managers: int | None
+    keys: list[str] = field(default_factory=list)
+    posts: dict[str, FamilyRequest] = field(default_factory=dict)  # key -> its request
+
+    @classmethod
+    async def prepare(cls, bot: Any, family: Family) -> RequestPost:
+        settings = await bot.services.guilds.get(family.guild_id)
+        return cls(bot, family, settings.locale, settings.channels.get("managers"))
+
+    def __call__(self, request: FamilyRequest) -> list[Send]:
+        channel_id = self.family.channel_id
+        if channel_id is None or not channel_open(self.bot, channel_id):
+            return self.channel_missing(request)
+        text = self.bot.templates.render(self.locale, "discord/families/request.md.j2",
+                                         request=request, family=self.family)
+        key = f"family-request:{request.id}:{channel_id}"  # a recreated channel: posted again
+        self.keys.append(key)
+        self.posts[key] = request
+        return [Send("family_request", key, "channel", channel_id, {
+            "content": text, "mentions": {"users": [request.user_id]},
+            "components": decide_view(self.bot, self.locale, request).to_components(),
+        }, source=f"family-request:{request.id}", channel_id=channel_id, priority=1)]
+
+    def channel_missing(self, request: FamilyRequest) -> list[Send]:
+        if not self.managers:
+            return []
+        text = self.bot.templates.render(self.locale, "discord/families/channel_missing.md.j2",
+                                         family=self.family)
+        key = f"family-channel-missing:{request.id}:{self.family.channel_id or 0}"
+        self.keys.append(key)
+        return [Send("family_notice", key, "channel", self.managers, {"content": text},
+                     channel_id=self.managers, priority=1)]
+
+    async def posted(self) -> bool:
+        """Wait for Discord to take what was queued; whether the leaders see the request (a
+        post Discord refused is followed by the managers' notice, as a missing channel)."""
+        guild_id = self.family.guild_id
+        deliveries = self.bot.services.deliveries
+        states = await deliveries.wait_settled(guild_id, self.keys, POST_WAIT)
+        refused = [r for key, r in self.posts.items() if states.get(key) == "failed"]
+        if refused:
+            sends = [s for request in refused for s in self.channel_missing(request)]
+            await self.bot.services.families.queue(guild_id, sends)
+            await deliveries.wait_settled(guild_id, [s.dedupe_key for s in sends], POST_WAIT)
+        return bool(self.posts) and not refused
+
+
+async def notice(bot: Any, guild_id: int, template: str, key: str,
+                 user_id: int) -> Callable[[Decision | Departure], Sequence[Send]]:
+    """A notice about ``user_id`` in a family's channel (in the server's language), to queue
+    with the event: the posts callback a service takes (nothing when the channel is gone)."""
+    locale = await guild_locale(bot, guild_id)
+    text = bot.templates.render(locale, template, user_id=user_id)
+
+    def posts(event: Decision | Departure) -> Sequence[Send]:
+        channel_id = event.family.channel_id
+        if channel_id is None or not channel_open(bot, channel_id):
+            return []
+        return [Send("family_notice", key, "channel", channel_id,
+                     {"content": text, "mentions": {"users": [user_id]}},
+                     channel_id=channel_id)]
+    return posts
 
 
 async def after_decision(
     interaction: discord.Interaction, decision: Decision, approve: bool
 ) -> None:
-    """Roles follow the decision; the clicked message loses its buttons and says who decided."""
+    """The clicked message loses its buttons and says who decided (the roles follow through
+    the delivery queue: the service queued them with the decision)."""
     bot = familia(interaction)
     request, family = decision.request, decision.family
-    guild = bot.get_guild(request.guild_id)
-    if approve and guild is not None and decision.joined is not None:
-        old_role = decision.left_family.role_id if decision.left_family else None
-        await dd.set_roles(guild, request.user_id, add=[family.role_id], remove=[old_role])
     locale = (await locale_for(interaction)) if request.kind == "invite" else (
         await guild_locale(bot, request.guild_id))
     text = bot.templates.render(
@@ -151,10 +223,6 @@ async def after_decision(
         approved=approve, actor_id=interaction.user.id,
     )
     await interaction.response.edit_message(content=text, view=None)
-    if approve and request.kind == "invite":
-        channel_locale = await guild_locale(bot, request.guild_id)
-        await dd.post(bot, family.channel_id, bot.templates.render(
-            channel_locale, "discord/families/welcome.md.j2", user_id=request.user_id))
 
 
 class LeaveView(FamiliaView):
@@ -176,18 +244,17 @@ class LeaveView(FamiliaView):
         bot = familia(interaction)
         if interaction.guild is not None:
             dd.need(interaction.guild, dd.MANAGE_ROLES)
-        family = (await bot.services.families.leave(
-            cogkit.guild_id(interaction), interaction.user.id, select.values[0], self.note
+        guild_id = cogkit.guild_id(interaction)
+        membership = await bot.services.families.check_leave(guild_id, interaction.user.id)
+        left = await notice(bot, guild_id, "discord/families/left_notice.md.j2",
+                            f"family-left:{membership.id}", interaction.user.id)
+        family = (await bot.services.families.leave(  # the role off, the notice: queued
+            guild_id, interaction.user.id, select.values[0], self.note, posts=left
         )).family
-        if interaction.guild is not None:
-            await dd.set_roles(interaction.guild, interaction.user.id, remove=[family.role_id])
         text = bot.templates.render(
             await locale_for(interaction), "discord/families/left.md.j2", family=family,
             reason=select.values[0],
         )
         await interaction.response.edit_message(content=text, view=None)
         self.stop()
-        channel_locale = await guild_locale(bot, family.guild_id)
-        await dd.post(bot, family.channel_id, bot.templates.render(
-            channel_locale, "discord/families/left_notice.md.j2", user_id=interaction.user.id))
         log_command(interaction, "ok")

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only
+from bot.clock import to_db
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.delivery.queue import Send
@@ -34,6 +35,7 @@ LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
 WORK_SLOTS = 16
 FEEDBACK_WAIT = 1.5  # seconds the form's answer waits to say whether the DM got through
+POST_WAIT = 10.0  # seconds a replaced check-in waits for its first post before editing it
 
 
 label = labels(LABELS)
@@ -146,33 +148,42 @@ class FeedbackModal(FamiliaModal):
 
 
 async def post_checkin(bot: Any, done: Submitted) -> None:
-    """The family-channel post (edited when the day's check-in is replaced) and milestones."""
+    """The family-channel post and milestones, queued for the Discord sender; a replaced
+    check-in's post is edited in place (an ``edit`` delivery of the message)."""
     if done.post_mode == "off":
         return
     channel = await channel_of(bot, done.channel_id)
     if channel is None:
         return
-    locale = await locale_of(bot, done.checkin.guild_id)
+    checkin, checkins = done.checkin, bot.services.checkins
+    locale = await locale_of(bot, checkin.guild_id)
     text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(label(bot, locale, "give_feedback"),
-                                 checkin_id=done.checkin.id))
-    try:
-        if done.edited and done.checkin.message_id and done.checkin.channel_id == channel.id:
-            await channel.get_partial_message(done.checkin.message_id).edit(content=text,
-                                                                          view=view)
-        else:
-            message = await channel.send(text, view=view, allowed_mentions=NO_PINGS)
-            await bot.services.checkins.set_message(done.checkin.id, channel.id, message.id)
-        if done.milestone:
-            await channel.send(
-                bot.templates.render(locale, "discord/checkins/milestone.md.j2", done=done),
-                allowed_mentions=discord.AllowedMentions(users=[discord.Object(
-                    done.checkin.user_id)]),
-            )
-    except discord.HTTPException as exc:  # the check-in is stored; the post is a courtesy
-        if exc.status >= 500:
-            raise
+    view.add_item(FeedbackButton(label(bot, locale, "give_feedback"), checkin_id=checkin.id))
+    source = f"checkin-post:{checkin.id}"
+    version = to_db(checkin.updated_at)  # a replaced check-in's post: edited, or posted again
+    if done.edited:
+        # its first post may still be on its way: wait for it (a while) before editing
+        await bot.services.deliveries.wait_settled(checkin.guild_id, [source], POST_WAIT)
+        where = await checkins.post_of(checkin)
+        if where is not None and where[0] == channel.id:
+            await checkins.queue_post(checkin.guild_id, [Send(
+                "checkin_edit", f"checkin-edit:{checkin.id}:{version}", "edit", channel.id,
+                {"message_id": where[1], "content": text, "components": view.to_components()},
+                source=f"checkin-edit:{checkin.id}", channel_id=channel.id)])
+            return
+    # a first post, or the post of a replaced check-in whose post is elsewhere or missing
+    key = source if not done.edited else f"{source}:{version}"
+    sends = [Send("checkin_post", key, "channel", channel.id,
+                  {"content": text, "components": view.to_components()}, source=source,
+                  channel_id=channel.id)]
+    if done.milestone:
+        sends.append(Send(
+            "checkin_milestone", f"checkin-milestone:{checkin.id}", "channel", channel.id,
+            {"content": bot.templates.render(locale, "discord/checkins/milestone.md.j2",
+                                             done=done),
+             "mentions": {"users": [checkin.user_id]}}, channel_id=channel.id))
+    await checkins.queue_post(checkin.guild_id, sends)
 
 
 POST_CHOICES = [

@@ -7,6 +7,7 @@ stored (and removed again if storing fails), so a refused call leaves nothing ha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import discord
@@ -19,17 +20,19 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import FamilyArg
+from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
-from bot.services.families import AGREEMENT_VERSION, Decision, Family
+from bot.services.families import AGREEMENT_VERSION, Decision, Family, FamilyRequest
 from cogs._family_views import (
     PERSISTENT,
+    POST_WAIT,
     AgreeButton,
     JoinButton,
     LeaveView,
+    RequestPost,
     decide_view,
     label,
-    post_request,
     single,
 )
 
@@ -130,10 +133,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         assert guild is not None
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
+        # every member's family role is queued to come off with the archive
         done = await self.families.archive(guild.id, interaction.user.id, family.id)
         archived, ended = done.family, done.ended_user_ids
-        for user_id in ended:
-            await dd.set_roles(guild, user_id, remove=[archived.role_id])
         settings = await self.bot.services.guilds.get(guild.id)
         await dd.make_read_only(guild, archived, settings.manager_role_id)
         await reply(interaction, "discord/families/updated.md.j2", family=archived,
@@ -152,11 +154,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         assert guild is not None
         if member is not None and family.role_id:
             dd.need(guild, dd.MANAGE_ROLES)
-        updated = await self.families.appoint(
+        updated = await self.families.appoint(  # the family role: queued for the sender
             guild.id, interaction.user.id, family.id, position, member.id if member else None
         )
-        if member is not None:
-            await dd.set_roles(guild, member.id, add=[updated.role_id])
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="appoint")
 
@@ -210,11 +210,12 @@ class FamiliesCog(commands.Cog, name="Families"):
                 channel = await dd.create_channel(guild, family.name, role,
                                                   settings.channels.get("family_category"),
                                                   settings.manager_role_id)
-                await self.families.attach_discord(guild.id, family.id, channel_id=channel.id)
                 # Requests made while the channel was gone reach the leaders now.
-                repaired = await self.families.get(guild.id, family.id)
-                for request in await self.families.pending_requests(guild.id, family.id):
-                    await post_request(self.bot, request, repaired)
+                post = await RequestPost.prepare(self.bot, replace(family,
+                                                                   channel_id=channel.id))
+                await self.families.attach_discord(guild.id, family.id, channel_id=channel.id,
+                                                   repost=post)
+                await post.posted()
             elif family in plan.missing_roles and isinstance(channel, discord.TextChannel):
                 await dd.allow(channel, role)
 
@@ -246,16 +247,28 @@ class FamiliesCog(commands.Cog, name="Families"):
         target, manager = await self._target(interaction, family)
         if target is None:
             raise NotAllowed("families.not_your_family")
-        request = await self.families.invite(
-            cogkit.guild_id(interaction), interaction.user.id, target.id, member.id,
-            as_manager=manager,
-        )
+        guild_id = cogkit.guild_id(interaction)
         locale = await self.bot.services.members.locale_of(member.guild.id, member.id)
         text = self.bot.templates.render(locale, "discord/families/invite.md.j2", family=target,
                                          inviter_id=interaction.user.id, version=AGREEMENT_VERSION)
-        sent = await dd.dm(member, text, view=decide_view(self.bot, locale, request))
+
+        def dm(request: FamilyRequest) -> list[Send]:
+            """The invitation by DM, with Accept / Decline, queued with the invite."""
+            return [Send("family_invite", f"family-invite:{request.id}", "dm", member.id, {
+                "content": text, "mentions": {"users": [interaction.user.id]},
+                "components": decide_view(self.bot, locale, request).to_components(),
+            }, priority=1)]
+
+        request = await self.families.invite(guild_id, interaction.user.id, target.id, member.id,
+                                             as_manager=manager, posts=dm)
+        # The sender takes it first; the answer says whether it reached them (DMs closed:
+        # they can accept with /family join).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        key = f"family-invite:{request.id}"
+        state = (await self.bot.services.deliveries.wait_settled(
+            guild_id, [key], POST_WAIT)).get(key)
         await reply(interaction, "discord/families/invite_sent.md.j2", family=target,
-                    user_id=member.id, dm_sent=sent is not None)
+                    user_id=member.id, dm_sent=state != "failed")
 
     @family.command(name=_T("leave"), description=_T("Leave your family"))
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
@@ -275,10 +288,9 @@ class FamiliesCog(commands.Cog, name="Families"):
     ) -> None:
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
-        family = (await self.families.remove(
+        family = (await self.families.remove(  # the family role: queued to come off
             cogkit.guild_id(interaction), interaction.user.id, member.id, reason, as_manager=manager
         )).family
-        await dd.set_roles(member.guild, member.id, remove=[family.role_id])
         await reply(interaction, "discord/families/removed.md.j2", family=family,
                     user_id=member.id)
 
@@ -294,19 +306,18 @@ class FamiliesCog(commands.Cog, name="Families"):
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
             dd.need(cogkit.guild(interaction), dd.MANAGE_ROLES)
-        outcome = await self.families.request_transfer(
+        post = await RequestPost.prepare(self.bot, family)
+        outcome = await self.families.request_transfer(  # a manager's: roles queued
             guild_id, interaction.user.id, who, family.id,
-            as_manager=manager,
+            as_manager=manager, posts=post,
         )
-        posted = None
         done = isinstance(outcome, Decision)  # a manager's move is done at once
-        if isinstance(outcome, Decision):
-            old = outcome.left_family.role_id if outcome.left_family else None
-            await dd.set_roles(cogkit.guild(interaction), who, add=[family.role_id], remove=[old])
-        else:
-            posted = await post_request(self.bot, outcome, family)
+        posted = False
+        if not done:  # the request's post to the receiving leaders: wait for Discord
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            posted = await post.posted()
         await reply(interaction, "discord/families/transferred.md.j2", family=family,
-                    user_id=who, done=done, posted=posted is not None)
+                    user_id=who, done=done, posted=posted)
 
     @family.command(name=_T("agreement"), description=_T("Read the program agreement"))
     async def agreement(self, interaction: discord.Interaction) -> None:

@@ -234,3 +234,56 @@ async def test_a_name_of_digits_is_found_by_name_when_no_family_has_that_id(serv
     family = await services.families.create(G, MANAGER, "2026", LEADER)
     assert (await services.families.resolve(G, "2026")).id == family.id  # typed by hand
     assert (await services.families.resolve(G, str(family.id))).name == "2026"  # autocomplete
+
+
+async def _role_changes(services):
+    rows = await services.db.fetchall(
+        "SELECT kind, dedupe_key, target, target_id, role_id, state FROM deliveries"
+        " ORDER BY id")
+    return [(r["dedupe_key"], r["target"], r["target_id"], r["role_id"]) for r in rows
+            if r["kind"] == "family_role"]
+
+
+async def test_family_roles_are_queued_with_each_membership_event(services):
+    """Joining, moving, leaving, a removal and an archive queue the family role change in the
+    transaction of the membership change, one key per membership event; the leaders of a new
+    family got the role from the cog before it was stored, and leaving the server changes no
+    role (the member is gone)."""
+    lobos = await _family(services)
+    osos = await services.families.create(G, MANAGER, "Osos", 21, channel_id=501, role_id=601)
+    assert await _role_changes(services) == []
+    joined = (await _join(services, lobos, ANA)).joined
+    moved = await services.families.request_transfer(G, MANAGER, ANA, osos.id, as_manager=True)
+    assert await _role_changes(services) == [
+        (f"family-membership:{joined.id}:join", "role_add", ANA, 600),
+        (f"family-membership:{joined.id}:end", "role_remove", ANA, 600),
+        (f"family-membership:{moved.joined.id}:join", "role_add", ANA, 601),
+    ]
+    ben = (await _join(services, lobos, BEN)).joined
+    await services.families.remove(G, LEADER, BEN, "Inactive", as_manager=False)
+    await services.families.leave(G, ANA, "time")
+    cai = (await _join(services, lobos, 50)).joined
+    await services.families.left_server(G, 50)
+    await services.families.archive(G, MANAGER, lobos.id)
+    leader = (await services.families.history(G, LEADER))[-1]
+    assert (await _role_changes(services))[3:] == [
+        (f"family-membership:{ben.id}:join", "role_add", BEN, 600),
+        (f"family-membership:{ben.id}:end", "role_remove", BEN, 600),
+        (f"family-membership:{moved.joined.id}:end", "role_remove", ANA, 601),
+        (f"family-membership:{cai.id}:join", "role_add", 50, 600),
+        (f"family-membership:{leader.id}:end", "role_remove", LEADER, 600),
+    ]
+
+
+async def test_appointing_queues_the_family_role_each_time(services, clock):
+    """An appointment gives the family role (new in the family or not: a role taken away by
+    hand comes back); each appointment is its own delivery."""
+    lobos = await _family(services)
+    await _join(services, lobos, ANA)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", ANA)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", None)
+    clock.advance(seconds=1)
+    await services.families.appoint(G, MANAGER, lobos.id, "co_leader", ANA)
+    appointed = [c for c in await _role_changes(services) if c[0].startswith("family-appoint:")]
+    assert [(c[1], c[2], c[3]) for c in appointed] == [("role_add", ANA, 600)] * 2
+    assert len({c[0] for c in appointed}) == 2

@@ -2,6 +2,8 @@
 
 Every call is awaited one after another, so discord.py's rate-limit handling spaces them out.
 A refused call (Forbidden) becomes ``common.bot_missing_permissions`` naming the permission.
+Posts, DMs and the role changes of memberships are not here: the families service queues them
+for the one Discord sender (bot/delivery/).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import discord
 
@@ -177,31 +178,6 @@ async def make_read_only(guild: discord.Guild, family: Family, manager_role_id: 
         )
     except discord.Forbidden as exc:
         raise missing(MANAGE_CHANNELS) from exc
-
-
-async def post(
-    bot: discord.Client, channel_id: int | None, content: str, **kwargs
-) -> discord.Message | None:
-    """Post to a family channel; None when it is gone or closed to the bot (sync reports it)."""
-    channel = bot.get_channel(channel_id) if channel_id else None
-    if not isinstance(channel, discord.abc.Messageable):
-        return None
-    try:
-        return await channel.send(content, **kwargs)
-    except discord.HTTPException as exc:
-        log.warning("could not post to channel %s: %s", channel_id, exc)
-        return None
-
-
-async def dm(
-    user: discord.User | discord.Member | None, content: str, **kwargs: Any
-) -> discord.Message | None:
-    if user is None:
-        return None
-    try:
-        return await user.send(content, **kwargs)
-    except discord.HTTPException:
-        return None  # DMs closed: the creator can still accept through /family join
 
 
 @dataclass

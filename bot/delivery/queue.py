@@ -28,8 +28,8 @@ from bot.text import split_text
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
-TARGETS = ("channel", "dm", "role_add", "role_remove")
-# messages (posts, DMs to open channels), DMs whose channel is not open yet, role changes
+TARGETS = ("channel", "dm", "role_add", "role_remove", "edit")
+# messages (posts, DMs to open channels, edits), DMs whose channel is not open yet, role changes
 LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_NEW_DMS, leases.DELIVERY_ROLES)
 
 
@@ -39,8 +39,8 @@ class Send:
 
     kind: str
     dedupe_key: str
-    target: str  # channel | dm | role_add | role_remove
-    target_id: int  # channel id | user id
+    target: str  # channel | dm | role_add | role_remove | edit
+    target_id: int  # channel id | user id (edit: the message's channel id)
     payload: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     channel_id: int | None = None  # a DM channel already known
@@ -184,13 +184,22 @@ class DeliveryQueue:
                  delivery.id))
 
     async def done(self, delivery: Delivery, *, already: bool = False) -> None:
-        """A role change is in place; ``already``: it was before (the member already had
-        the role, or no longer had it), recorded as the outcome ``already``."""
+        """A role change (or an edit) is in place; ``already``: it was before (the member
+        already had the role, or no longer had it), recorded as the outcome ``already``."""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE deliveries SET state = 'sent', sent_at = ?, outcome = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ?",
                 (to_db(self.clock.now()), "already" if already else "done", delivery.id))
+
+    async def superseded(self, delivery: Delivery) -> bool:
+        """An edit queued later for the same message exists: this one need not be made (the
+        edits of a message may be in flight together; the last one queued wins)."""
+        return bool(await self.db.fetchval(
+            "SELECT 1 FROM deliveries WHERE guild_id = ? AND target = 'edit' AND target_id = ?"
+            " AND json_extract(payload, '$.message_id') = ? AND id > ? LIMIT 1",
+            (delivery.guild_id, delivery.target_id, delivery.payload["message_id"],
+             delivery.id)))
 
     async def failed(self, delivery: Delivery, reason: str) -> bool:
         """Failed for good; a refused DM with a fallback queues it in the same transaction

@@ -14,6 +14,9 @@ lease of a previous process) is *read back* before anything is sent again:
   a message from the bot is the next unsent part when it carries that part's nonce, or, when
   Discord does not return nonces in history (real Discord does not), when its content is the
   part's content. Found parts are recorded; only the rest is sent (with the same nonces).
+- an edit (``edit``: the payload's ``message_id`` gets its ``content`` and ``components``):
+  the message as Discord has it; already saying so, it is done (an edit is idempotent). Of
+  the edits of one message, only the last one queued is made.
 - a role change: the member's roles; a role already there (or already gone) is done. A role
   found in place on a first attempt is recorded as ``already`` (a campaign's "already had
   it"); on a resumed one it may be our own change, so it counts as done.
@@ -67,7 +70,8 @@ def failure_reason(error: Exception) -> str | None:
     if isinstance(error, discord.Forbidden):
         return "dms_closed" if error.code == 50007 else "missing_permissions"
     if isinstance(error, discord.NotFound):
-        return {10007: "member_gone", 10011: "role_gone", 10013: "user_gone"}.get(
+        return {10007: "member_gone", 10008: "message_gone", 10011: "role_gone",
+                10013: "user_gone"}.get(
             error.code, "channel_gone")
     if isinstance(error, discord.DiscordServerError):
         return None
@@ -203,6 +207,8 @@ class DeliverySender:
         try:
             if delivery.target in ("role_add", "role_remove"):
                 await self._change_role(delivery)
+            elif delivery.target == "edit":
+                await self._edit(delivery)
             else:
                 await self._post(delivery)
         except Exception as exc:
@@ -273,6 +279,30 @@ class DeliverySender:
             if same:
                 found.append(message.id)
         return found
+
+    async def _edit(self, delivery: Delivery) -> None:
+        """Edit a message Familia posted (unless a later edit of it is queued: that one is
+        made); resumed, read it back first."""
+        if await self.queue.superseded(delivery):
+            await self.queue.done(delivery, already=True)
+            return
+        channel = self.client.get_partial_messageable(delivery.channel_id or delivery.target_id)
+        message = channel.get_partial_message(int(delivery.payload["message_id"]))
+        content = delivery.payload.get("content", "")
+        if delivery.resumed:
+            await self.pacer.wait()
+            if (await message.fetch()).content == content:
+                await self.queue.done(delivery)
+                return
+        view = buttons(delivery.payload)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        await self.pacer.wait()
+        try:
+            await message.edit(content=content, **extra)
+        finally:
+            if view is not None:
+                view.stop()  # clicks go to the bot's persistent (dynamic) items
+        await self.queue.done(delivery)
 
     async def _change_role(self, delivery: Delivery) -> None:
         guild = self.client.get_guild(delivery.guild_id)

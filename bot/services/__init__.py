@@ -74,7 +74,7 @@ class Services:
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
         deliveries = DeliveryQueue(db, clock)
-        families = FamilyService(db, clock, audit, guilds, members, events)
+        families = FamilyService(db, clock, audit, guilds, members, events, deliveries)
         progress = ProgressService(db, settings.checkin_valid_day_hours)
         tiers = TierService(db, clock, audit, guilds, progress.month_progress,
                             deliveries=deliveries)

@@ -400,10 +400,27 @@ class CheckinService:
         )
         return Streak(current, max(current, best or 0))
 
-    async def set_message(self, checkin_id: int, channel_id: int, message_id: int) -> None:
+    async def queue_post(self, guild_id: int, sends: list[Send]) -> None:
+        """A check-in's post in the family channel (source ``checkin-post:<id>``) and its
+        milestone, or the edit of that post (``checkin-edit:<id>``), queued for the Discord
+        sender once the check-in is stored (the check-in's own write stays one trip to the
+        database: the post is rendered from what it returned)."""
         async with self.db.transaction() as tx:
-            await tx.execute("UPDATE checkins SET channel_id = ?, message_id = ? WHERE id = ?",
-                             (channel_id, message_id, checkin_id))
+            await self.deliveries.add(tx, guild_id, sends)
+        self.deliveries.notify()
+
+    async def post_of(self, checkin: Checkin) -> tuple[int, int] | None:
+        """Where the check-in's post is on Discord, (channel id, message id): its latest post
+        Discord took, or the one recorded on the check-in before posts were queued."""
+        row = await self.db.fetchone(
+            "SELECT channel_id, json_extract(message_ids, '$[0]') AS message_id FROM deliveries"
+            " WHERE guild_id = ? AND source = ? AND state = 'sent' ORDER BY id DESC LIMIT 1",
+            (checkin.guild_id, f"checkin-post:{checkin.id}"))
+        if row is not None and row["message_id"] is not None:
+            return row["channel_id"], row["message_id"]
+        if checkin.channel_id and checkin.message_id:
+            return checkin.channel_id, checkin.message_id
+        return None
 
     async def day_of(self, guild_id: int, user_id: int, day: date) -> Checkin | None:
         row = await self.db.fetchone(

@@ -229,7 +229,7 @@ async def test_creators_cannot_manage_and_unmanageable_roles_are_refused(app, pr
 async def queued_start_post(app, families):
     """A campaign scheduled for ``families`` and started, its announcement rendered and
     queued for Discord; the bot's own sender is stopped: the test plays the processes."""
-    app.bot.get_cog("Broadcasts").sender.stop()
+    app.bot.delivery_sender.stop()
     await (await draft(app, {"audience": "families", "families": families})).wait_message()
     service = app.services.campaigns
     campaign = await service.resolve(app.guild.id, "Spring push")

@@ -259,3 +259,22 @@ async def test_feedback_waiting_for_closed_dms_follows_the_next_command(app, lob
     again = await app.run(ana, "checkins", {"days": 7}, subcommand="history")
     await again.reply_text()
     assert all("Lovely stream" not in m.content for m in again.messages)  # shown once
+
+
+async def test_the_family_post_is_queued_and_a_replaced_checkin_edits_what_it_sent(app, lobos):
+    """The post goes through the delivery queue (source checkin-post:<id>); replacing the
+    check-in edits the message that delivery put on Discord, sending nothing new."""
+    _, channel, _, ana = lobos
+    await (await checkin(app, ana)).reply_text()
+    [post] = await app.emu.wait_for(lambda: app.emu.messages(channel), what="the post")
+    checkin_id = await app.services.db.fetchval("SELECT id FROM checkins")
+    key = f"checkin-post:{checkin_id}"
+    assert (await app.services.deliveries.wait_settled(app.guild.id, [key], 10)) == {
+        key: "sent"}
+    assert await app.services.db.fetchval(
+        "SELECT message_ids FROM deliveries WHERE dedupe_key = ?", (key,)) == f"[{post.id}]"
+    await (await checkin(app, ana, {**STATS, "hours": "5"})).reply_text()
+    await app.emu.wait_for(lambda: "5 hours live" in post.content, what="the edited post")
+    assert app.emu.messages(channel) == [post]
+    assert await app.services.db.fetchval("SELECT count(*) FROM deliveries WHERE source = ?",
+                                          (key,)) == 1

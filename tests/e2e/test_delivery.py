@@ -97,6 +97,41 @@ async def test_a_role_change_killed_after_discord_applied_it_settles_by_the_role
     assert role.id not in app.emu.member(app.guild, ana.id).roles
 
 
+async def test_an_edit_killed_after_discord_applied_it_settles_by_reading_the_message(
+        app, queue):
+    channel = app.emu.create_channel(app.guild, "news")
+    await _queue(app, Send("test", "post:1", "channel", channel.id, {"content": "Before"},
+                           channel_id=channel.id))
+    fresh = DeliverySender(app.bot, queue)
+    await fresh.drain()
+    [post] = app.emu.messages(channel)
+    await _queue(app, Send("test", "edit:1", "edit", channel.id,
+                           {"message_id": post.id, "content": "After"}, channel_id=channel.id))
+    await _crash_then_restart(app)
+    assert [m.content for m in app.emu.messages(channel)] == ["After"]  # edited, nothing new
+    edit = await app.services.db.fetchone(
+        "SELECT state, attempts FROM deliveries WHERE dedupe_key = 'edit:1'")
+    assert (edit["state"], edit["attempts"]) == ("sent", 2)
+    # a message gone is a failed edit, not a new post
+    await _queue(app, Send("test", "edit:2", "edit", channel.id,
+                           {"message_id": post.id + 999, "content": "Lost"},
+                           channel_id=channel.id))
+    await fresh.drain()
+    assert await app.services.db.fetchval(
+        "SELECT error FROM deliveries WHERE dedupe_key = 'edit:2'") == "message_gone"
+    assert [m.content for m in app.emu.messages(channel)] == ["After"]
+    # of two edits of one message in flight together, the last one queued is what it says
+    await _queue(app, Send("test", "edit:3", "edit", channel.id,
+                           {"message_id": post.id, "content": "Third"}, channel_id=channel.id),
+                 Send("test", "edit:4", "edit", channel.id,
+                      {"message_id": post.id, "content": "Fourth"}, channel_id=channel.id))
+    await fresh.drain()
+    assert [m.content for m in app.emu.messages(channel)] == ["Fourth"]
+    assert [tuple(r) for r in await app.services.db.fetchall(
+        "SELECT state, outcome FROM deliveries WHERE dedupe_key IN ('edit:3', 'edit:4')"
+        " ORDER BY id")] == [("sent", "already"), ("sent", "done")]  # edit:3 not made
+
+
 async def test_a_closed_dm_with_a_fallback_queues_it_once(app, queue):
     ana = app.user("ana")
     channel = app.emu.create_channel(app.guild, "family")

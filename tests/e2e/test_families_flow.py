@@ -279,3 +279,32 @@ async def test_rename_renames_the_channel_and_role(app):
     assert "Saved." in text and "**Lobos Grises**" in text
     assert family.role.name == "Lobos Grises"
     assert app.guild.channels[family.channel.id].name in ("lobos-grises", "Lobos Grises")
+
+
+async def test_request_post_invite_dm_and_roles_go_through_the_delivery_queue(app):
+    """What families send to Discord is queued with the event that causes it and sent by the
+    bot's one sender: the request's post (its message on Discord), the invite DM, the roles
+    of each membership and the notices."""
+    sofia, ana, ben = app.user("sofia"), app.user("ana"), app.user("ben")
+    family = await create(app, "Lobos", sofia)
+    await ask_to_join(app, ana, family)
+    post = request_post(app, family, ana)
+    request = (await app.services.db.fetchone("SELECT id FROM family_requests"))["id"]
+    row = await app.services.db.fetchone(
+        "SELECT state, message_ids FROM deliveries WHERE dedupe_key = ?",
+        (f"family-request:{request}:{family.channel.id}",))
+    assert (row["state"], row["message_ids"]) == ("sent", f"[{post.id}]")
+    await decide(app, sofia, family, ana)
+    await roles_become(app, ana, has=family.role)
+    await app.reply(sofia, "family", {"member": ben}, subcommand="invite")
+    dm = app.emu.dms(ben)[-1]
+    await (await app.emu.click(ben, dm, button(dm, "familia:req:y:"))).wait_response()
+    await roles_become(app, ben, has=family.role)
+    states = await app.services.deliveries.wait_settled(app.guild.id, [
+        f"family-invite:{request + 1}", f"family-welcome:{request + 1}"], 10)
+    assert states == {f"family-invite:{request + 1}": "sent",
+                      f"family-welcome:{request + 1}": "sent"}
+    kinds = {r["kind"]: r["n"] for r in await app.services.db.fetchall(
+        "SELECT kind, count(*) AS n FROM deliveries WHERE state = 'sent' GROUP BY kind")}
+    assert kinds == {"family_request": 1, "family_invite": 1, "family_notice": 1,
+                     "family_role": 2}

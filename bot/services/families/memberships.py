@@ -18,7 +18,7 @@ from bot.services.families.models import (
     RosterEntry,
     membership_from_row,
 )
-from bot.services.families.store import LATEST_AGREEMENT, FamilyStore
+from bot.services.families.store import LATEST_AGREEMENT, FamilyStore, Posts
 
 HISTORY = (
     "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
@@ -103,8 +103,11 @@ class FamilyMemberships(FamilyStore):
         return current
 
     async def leave(
-        self, guild_id: int, user_id: int, reason: str, note: str | None = None
+        self, guild_id: int, user_id: int, reason: str, note: str | None = None,
+        posts: Posts[Departure] | None = None,
     ) -> Departure:
+        """The member leaves (the family role queued to come off, and ``posts``, a notice
+        in the family channel, with it)."""
         if reason not in LEAVE_REASONS:
             raise UserError("families.bad_reason", choices=LEAVE_REASONS)
         current = await self.check_leave(guild_id, user_id)
@@ -115,7 +118,10 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, user_id, "family.leave", str(user_id), family=current.family_id,
                 reason=reason,
             )
-        return Departure(current, await self.get(guild_id, current.family_id))
+            departure = Departure(current, await self.get(guild_id, current.family_id, tx=tx))
+            await self._post(tx, guild_id, posts, departure)
+        self._queued()
+        return departure
 
     async def remove(
         self, guild_id: int, actor_id: int, user_id: int, reason: str, *, as_manager: bool
@@ -137,6 +143,7 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, actor_id, "family.remove", str(user_id), family=family.id,
                 reason=reason,
             )
+        self._queued()  # the family role comes off
         return Departure(current, family)
 
     async def left_server(self, guild_id: int, user_id: int) -> Membership | None:
@@ -146,8 +153,8 @@ class FamilyMemberships(FamilyStore):
             current = await self.membership_of(guild_id, user_id, tx=tx)
             await tx.execute(CANCEL_PENDING_OF_MEMBER, (guild_id, user_id))
             if current is not None:
-                await self._end(tx, guild_id, current.id, user_id, "left_server",
-                                "left_server", None, None)
+                await self._end(tx, guild_id, current.id, user_id, "left_server",  # no member
+                                "left_server", None, None, take_role=False)  # to change
             await self.events.publish(MemberLeftServer(tx, guild_id, user_id))
             if current is None:
                 return None

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
-from bot.services.families.models import Archived, Family, clean_name, family_from_row
-from bot.services.families.store import FAMILY_BY_ID, FamilyStore
+from bot.services.families.models import (
+    Archived,
+    Family,
+    FamilyRequest,
+    clean_name,
+    family_from_row,
+    request_from_row,
+)
+from bot.services.families.requests import PENDING_FOR_LEADERS
+from bot.services.families.store import FAMILY_BY_ID, FamilyStore, Posts
 
 # Every family read returns the same columns (and the active member count).
 FAMILY_BY_NAME = (
@@ -72,6 +80,7 @@ CANCEL_PENDING_REQUESTS = (
 ARCHIVE = "UPDATE families SET archived_at = ? WHERE id = ?"
 
 
+
 class FamilyRecords(FamilyStore):
     # -- reads -----------------------------------------------------------------------------
 
@@ -133,8 +142,9 @@ class FamilyRecords(FamilyStore):
                 (guild_id, name, leader_id, co_leader_id, capacity, channel_id, role_id,
                  actor_id, now),
             )
+            # the cog gave the leaders the new role before the family was stored
             for user_id in filter(None, (leader_id, co_leader_id)):
-                await self._start(tx, guild_id, family_id, user_id, "leader")
+                await self._start(tx, guild_id, family_id, user_id, "leader", give_role=False)
             await self.audit.record(
                 tx, guild_id, actor_id, "family.create", str(family_id), name=name,
                 leader=leader_id, co_leader=co_leader_id, capacity=capacity,
@@ -143,15 +153,20 @@ class FamilyRecords(FamilyStore):
 
     async def attach_discord(
         self, guild_id: int, family_id: int, *, channel_id: int | None = None,
-        role_id: int | None = None,
+        role_id: int | None = None, repost: Posts[FamilyRequest] | None = None,
     ) -> None:
-        """Record a (re)created channel or role of a family."""
+        """Record a (re)created channel or role of a family; with a new channel, ``repost``
+        (each waiting request's post to the leaders) is queued for every waiting request."""
         async with self.db.transaction() as tx:
             await tx.execute(ATTACH_DISCORD, (channel_id, role_id, guild_id, family_id))
             await self.audit.record(
                 tx, guild_id, None, "family.discord", str(family_id), channel=channel_id,
                 role=role_id,
             )
+            if channel_id is not None and repost is not None:
+                for row in await tx.fetchall(PENDING_FOR_LEADERS, (guild_id, family_id)):
+                    await self._post(tx, guild_id, repost, request_from_row(row))
+        self._queued()
 
     async def rename(self, guild_id: int, actor_id: int, family_id: int, name: str) -> Family:
         family = await self._active(guild_id, family_id)
@@ -203,21 +218,27 @@ class FamilyRecords(FamilyStore):
                 fresh = await self.get(guild_id, family_id, tx=tx)
                 if fresh.full:
                     raise UserError("families.full", name=family.name, capacity=family.capacity)
-                await self._start(tx, guild_id, family_id, user_id, "leader")
+                await self._start(tx, guild_id, family_id, user_id, "leader", give_role=False)
             old = getattr(family, field_name)
             await tx.execute(statement, (user_id, family_id))
             if user_id is not None:
                 await self._set_program_role(tx, guild_id, user_id, "leader")
+                # new in the family or not, the appointed member holds its role
+                await self._family_role(
+                    tx, guild_id, family_id, user_id, "role_add",
+                    f"family-appoint:{family_id}:{position}:{user_id}", to_db(self.clock.now()))
             if old is not None and old != user_id:
                 await self._set_program_role(tx, guild_id, old, "creator")
             await self.audit.record(
                 tx, guild_id, actor_id, f"family.{position}", str(family_id), old=old, new=user_id
             )
-            return await self.get(guild_id, family_id, tx=tx)
+            appointed = await self.get(guild_id, family_id, tx=tx)
+        self._queued()
+        return appointed
 
     async def archive(self, guild_id: int, actor_id: int, family_id: int) -> Archived:
-        """Archive: end every membership (ended_by archived), cancel pending requests. Returns
-        the family and the members whose family role must go."""
+        """Archive: end every membership (ended_by archived; each family role queued to come
+        off), cancel pending requests. Returns the family and the members whose role goes."""
         await self._active(guild_id, family_id)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
@@ -230,5 +251,7 @@ class FamilyRecords(FamilyStore):
             await self.audit.record(
                 tx, guild_id, actor_id, "family.archive", str(family_id), members=len(rows)
             )
-            return Archived(await self.get(guild_id, family_id, tx=tx),
-                            [r["user_id"] for r in rows])
+            archived = Archived(await self.get(guild_id, family_id, tx=tx),
+                                [r["user_id"] for r in rows])
+        self._queued()  # every member's family role comes off
+        return archived

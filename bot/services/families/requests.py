@@ -14,7 +14,7 @@ from bot.services.families.models import (
     membership_from_row,
     request_from_row,
 )
-from bot.services.families.store import FamilyStore
+from bot.services.families.store import FamilyStore, Posts
 
 REQUEST_BY_ID = "SELECT * FROM family_requests WHERE guild_id = ? AND id = ?"
 REQUEST_BY_ROW_ID = "SELECT * FROM family_requests WHERE id = ?"
@@ -30,7 +30,6 @@ PENDING_INVITE = (
     "SELECT * FROM family_requests WHERE guild_id = ? AND user_id = ? AND family_id = ?"
     " AND kind = 'invite' AND status = 'pending'"
 )
-SET_MESSAGE = "UPDATE family_requests SET channel_id = ?, message_id = ? WHERE id = ?"
 DECIDE = "UPDATE family_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?"
 INSERT_REQUEST = (
     "INSERT INTO family_requests (guild_id, family_id, user_id, kind, from_family_id,"
@@ -74,28 +73,40 @@ class FamilyRequests(FamilyStore):
         return None if row is None else request_from_row(row)
 
     async def request_join(
-        self, guild_id: int, user_id: int, family_id: int, agreement_version: int
+        self, guild_id: int, user_id: int, family_id: int, agreement_version: int,
+        posts: Posts[FamilyRequest] | None = None,
     ) -> FamilyRequest:
-        """A creator asks to join, accepting the agreement as they do."""
+        """A creator asks to join, accepting the agreement as they do; ``posts`` (the post
+        to the family's leaders) is queued with the request."""
         await self.check_join(guild_id, user_id, family_id)
         async with self.db.transaction() as tx:
             await self._accept(tx, guild_id, user_id, agreement_version)
-            return await self._new_request(tx, guild_id, family_id, user_id, "request", user_id)
+            request = await self._new_request(tx, guild_id, family_id, user_id, "request",
+                                              user_id, posts=posts)
+        self._queued()
+        return request
 
     async def invite(
-        self, guild_id: int, actor_id: int, family_id: int, user_id: int, *, as_manager: bool
+        self, guild_id: int, actor_id: int, family_id: int, user_id: int, *, as_manager: bool,
+        posts: Posts[FamilyRequest] | None = None,
     ) -> FamilyRequest:
+        """A leader or manager invites a creator; ``posts`` (the invitation DM) is queued
+        with the invite."""
         family = await self.check_join(guild_id, user_id, family_id)
         if not (as_manager or family.leads(actor_id)):
             raise NotAllowed("families.not_your_family")
         async with self.db.transaction() as tx:
-            return await self._new_request(tx, guild_id, family_id, user_id, "invite", actor_id)
+            request = await self._new_request(tx, guild_id, family_id, user_id, "invite",
+                                              actor_id, posts=posts)
+        self._queued()
+        return request
 
     async def request_transfer(
-        self, guild_id: int, actor_id: int, user_id: int, family_id: int, *, as_manager: bool
+        self, guild_id: int, actor_id: int, user_id: int, family_id: int, *, as_manager: bool,
+        posts: Posts[FamilyRequest] | None = None,
     ) -> FamilyRequest | Decision:
         """Move a member to another family: a manager's move is immediate, anyone else's waits
-        for the receiving leader."""
+        for the receiving leader (``posts``, the post to them, is queued with the request)."""
         target = await self._active(guild_id, family_id)
         current = await self.membership_of(guild_id, user_id)
         if current is None:
@@ -113,22 +124,22 @@ class FamilyRequests(FamilyStore):
             if await tx.fetchval(ANY_PENDING, (guild_id, user_id, family_id)):
                 raise UserError("families.already_pending", name=target.name)
             request = await self._new_request(
-                tx, guild_id, family_id, user_id, "transfer", actor_id, current.family_id
+                tx, guild_id, family_id, user_id, "transfer", actor_id, current.family_id,
+                posts=None if as_manager else posts,
             )
         if as_manager:
             return await self.decide(guild_id, actor_id, request.id, True, as_manager=True)
+        self._queued()
         return request
-
-    async def set_request_message(self, request_id: int, channel_id: int, message_id: int) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(SET_MESSAGE, (channel_id, message_id, request_id))
 
     async def decide(
         self, guild_id: int, actor_id: int, request_id: int, approve: bool, *,
         as_manager: bool = False, agreement_version: int | None = None,
+        posts: Posts[Decision] | None = None,
     ) -> Decision:
         """Approve or decline a request (its family's leaders or a manager) or an invite (only
-        the invited creator, who accepts the agreement by accepting)."""
+        the invited creator, who accepts the agreement by accepting). The roles follow, and
+        ``posts`` (a welcome in the family channel), queued with the decision."""
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             row = await tx.fetchone(REQUEST_BY_ID, (guild_id, request_id))
@@ -153,7 +164,9 @@ class FamilyRequests(FamilyStore):
                 tx, guild_id, actor_id, f"family.{request.kind}.{status}", str(request.user_id),
                 family=family.id, request=request_id,
             )
-            return decision
+            await self._post(tx, guild_id, posts, decision)
+        self._queued()  # approved: the roles follow (the old family's off, the new one's on)
+        return decision
 
     async def _admit(
         self, tx: Transaction, guild_id: int, request: FamilyRequest, family: Family,
@@ -184,6 +197,7 @@ class FamilyRequests(FamilyStore):
     async def _new_request(
         self, tx: Transaction, guild_id: int, family_id: int, user_id: int, kind: str,
         requested_by: int, from_family_id: int | None = None,
+        posts: Posts[FamilyRequest] | None = None,
     ) -> FamilyRequest:
         request_id = await tx.execute(
             INSERT_REQUEST,
@@ -193,4 +207,6 @@ class FamilyRequests(FamilyStore):
         await self.audit.record(
             tx, guild_id, requested_by, f"family.{kind}", str(user_id), family=family_id
         )
-        return request_from_row(await tx.fetchone(REQUEST_BY_ROW_ID, (request_id,)))
+        request = request_from_row(await tx.fetchone(REQUEST_BY_ROW_ID, (request_id,)))
+        await self._post(tx, guild_id, posts, request)
+        return request

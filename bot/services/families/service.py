@@ -15,4 +15,5 @@ from bot.services.families.requests import FamilyRequests
 
 
 class FamilyService(FamilyRecords, FamilyRequests, FamilyMemberships):
-    """Built as ``FamilyService(db, clock, audit, guilds, members, events)`` (see FamilyStore)."""
+    """Built as ``FamilyService(db, clock, audit, guilds, members, events, deliveries)`` (see
+    FamilyStore)."""

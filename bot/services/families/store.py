@@ -8,8 +8,12 @@ co-leaders are active members of the family they lead.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.events import Events
 from bot.services.audit import AuditLog
@@ -56,21 +60,34 @@ ACCEPT_AGREEMENT = (
     "INSERT OR IGNORE INTO agreement_acceptances (guild_id, user_id, version, accepted_at)"
     " VALUES (?, ?, ?, ?)"
 )
+FAMILY_ROLE = "SELECT role_id FROM families WHERE id = ?"
+MEMBERSHIP_FAMILY = "SELECT family_id FROM family_members WHERE id = ?"
+ROLE_REASON = "Familia"  # the audit-log reason of a family role change
 MARK_AGREEMENT = (
     "UPDATE family_members SET agreement_version = ?, agreement_accepted_at = ?"
     " WHERE guild_id = ? AND user_id = ? AND left_at IS NULL"
 )
 
 
+T = TypeVar("T")
+# What the cog wants posted about an event (a request's post, the invite DM, a welcome or
+# leave notice), rendered from what the event made; queued in the event's transaction.
+Posts = Callable[[T], Sequence[Send]]
+
+
 class FamilyStore:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-                 members: MemberService, events: Events) -> None:
+                 members: MemberService, events: Events,
+                 deliveries: DeliveryQueue | None = None) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
         self.guilds = guilds
         self.members = members
         self.events = events  # publishes MemberLeftServer (in the transaction ending it)
+        # the family role follows each membership: queued in the transaction that starts or
+        # ends it (see _start, _end), sent by the bot's Discord sender
+        self.deliveries = deliveries
 
     async def get(self, guild_id: int, family_id: int, *, tx: Transaction | None = None) -> Family:
         row = await (tx or self.db).fetchone(FAMILY_BY_ID, (guild_id, family_id))
@@ -91,8 +108,11 @@ class FamilyStore:
         return family
 
     async def _start(
-        self, tx: Transaction, guild_id: int, family_id: int, user_id: int, role: str
+        self, tx: Transaction, guild_id: int, family_id: int, user_id: int, role: str, *,
+        give_role: bool = True,
     ) -> int:
+        """Start a membership; with ``give_role``, the family's role is queued for the member
+        (``family-membership:<id>:join``)."""
         now = to_db(self.clock.now())
         await self.members.ensure(tx, guild_id, user_id)
         accepted = await tx.fetchone(LATEST_AGREEMENT, (guild_id, user_id))
@@ -102,17 +122,60 @@ class FamilyStore:
              accepted["accepted_at"] if accepted else None),
         )
         await self._set_program_role(tx, guild_id, user_id, role)
+        if give_role:
+            await self._family_role(tx, guild_id, family_id, user_id, "role_add",
+                                    f"family-membership:{membership_id}", "join")
         return membership_id
 
     async def _end(
         self, tx: Transaction, guild_id: int, membership_id: int, user_id: int, ended_by: str,
-        reason: str | None, note: str | None, actor_id: int | None,
+        reason: str | None, note: str | None, actor_id: int | None, *, take_role: bool = True,
     ) -> None:
-        await tx.execute(
+        """End a membership; with ``take_role``, the family's role is queued to come off
+        (``family-membership:<id>:end``)."""
+        ended = await tx.execute(
             END_MEMBERSHIP,
             (to_db(self.clock.now()), ended_by, reason, note, actor_id, membership_id),
         )
         await self._set_program_role(tx, guild_id, user_id, None)
+        if take_role and ended:
+            family_id = await tx.fetchval(MEMBERSHIP_FAMILY, (membership_id,))
+            await self._family_role(tx, guild_id, family_id, user_id, "role_remove",
+                                    f"family-membership:{membership_id}", "end")
+
+    async def _family_role(self, tx: Transaction, guild_id: int, family_id: int, user_id: int,
+                           target: str, source: str, event: str) -> None:
+        """Queue the family's role on (``role_add``) or off (``role_remove``) a member, keyed
+        ``<source>:<event>``; nothing when the family has no role. Call :meth:`_queued` once
+        the transaction committed."""
+        role_id = await tx.fetchval(FAMILY_ROLE, (family_id,))
+        if self.deliveries is None or not role_id:
+            return
+        await self.deliveries.add(tx, guild_id, [Send(
+            "family_role", f"{source}:{event}", target, user_id, {"reason": ROLE_REASON},
+            source=source, role_id=role_id)])
+
+    async def _post(self, tx: Transaction, guild_id: int, posts: Posts[T] | None,
+                    made: T) -> None:
+        """Queue what ``posts`` renders from ``made`` (in ``tx``; :meth:`_queued` after)."""
+        if posts is not None and self.deliveries is not None:
+            sends = list(posts(made))
+            if sends:
+                await self.deliveries.add(tx, guild_id, sends)
+
+    async def queue(self, guild_id: int, sends: Sequence[Send]) -> None:
+        """Queue posts that follow no change of record: the managers' notice when Discord
+        refused a request's post."""
+        if self.deliveries is None or not sends:
+            return
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, list(sends))
+        self._queued()
+
+    def _queued(self) -> None:
+        """Wake the Discord sender: role changes may have been queued."""
+        if self.deliveries is not None:
+            self.deliveries.notify()
 
     async def _set_program_role(
         self, tx: Transaction, guild_id: int, user_id: int, role: str | None
