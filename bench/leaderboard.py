@@ -139,7 +139,7 @@ async def measure(path: Path, repeat: int) -> dict:
     for scope, scope_id in scopes:
         boards += await timed(lambda s=scope, i=scope_id: lb.board(
             G, "streak", today, s, i, size=25), repeat)
-    week = await lb.resolve_period(G, "custom", "2026-03-09", "2026-03-15")
+    week = await lb.resolve_period(G, "custom", date(2026, 3, 9), date(2026, 3, 15))
     ranges += await timed(lambda: lb.board(G, "hours", week, size=25), 5)
     this_month = await lb.resolve_period(G, "this_month")
     middle = 100 + len(await db.fetchall("SELECT 1 FROM family_members")) // 2
