@@ -49,11 +49,6 @@ class FamilyRequests(FamilyStore):
             raise NotFound("families.unknown_request")
         return request_from_row(row)
 
-    async def pending_requests(self, guild_id: int, family_id: int) -> list[FamilyRequest]:
-        """Join and transfer requests still waiting for the family's leaders, oldest first."""
-        rows = await self.db.fetchall(PENDING_FOR_LEADERS, (guild_id, family_id))
-        return [request_from_row(r) for r in rows]
-
     async def check_join(self, guild_id: int, user_id: int, family_id: int) -> Family:
         """Why ``user_id`` cannot ask to join ``family_id`` now, as a UserError; else the family."""
         family = await self._active(guild_id, family_id)
