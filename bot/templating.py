@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,19 @@ def _escape_markdown(text: Any) -> str:
     return value.replace("@", "@\u200b")
 
 
+class _Environment(Environment):
+    """An Environment whose templates see its globals as one plain dict.
+
+    Jinja gives each template a ``ChainMap`` over the environment's globals so that globals
+    changed later still show. Familia sets every global before its first template loads, and
+    never after, and the ChainMap is slow where it is used most: every render copies it into
+    the context and every ``{% import %}`` compares its keys with the context's. A plain dict
+    makes an email's render a quarter faster (``bench/digests.py``)."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 class Templates:
     """Renders templates by name for a locale."""
 
@@ -47,7 +61,7 @@ class Templates:
         return list(self._envs)
 
     def _make_env(self, catalog: Catalog) -> Environment:
-        env = Environment(
+        env = _Environment(
             loader=PackageLoader("templates", ""),
             extensions=["jinja2.ext.i18n"],
             autoescape=select_autoescape(["html"]),
