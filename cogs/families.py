@@ -40,6 +40,9 @@ POSITIONS = [
     app_commands.Choice(name=_T("Leader"), value="leader"),
     app_commands.Choice(name=_T("Co-leader"), value="co_leader"),
 ]
+# Seconds /family sync apply waits for its role changes before answering (the rest are
+# reported as still on their way).
+SYNC_WAIT = 10.0
 
 
 
@@ -103,6 +106,8 @@ class FamiliesCog(commands.Cog, name="Families"):
             channel = await dd.create_channel(guild, clean, role,
                                               settings.channels.get("family_category"),
                                               settings.manager_role_id)
+            # Given here, not queued: Discord's answer is what tells whether Familia can hand
+            # out the new role at all (its own role high enough), before anything is stored.
             for user_id in filter(None, (leader.id, co_id)):
                 await dd.set_roles(guild, user_id, add=[role.id])
             family = await self.families.create(
@@ -190,13 +195,22 @@ class FamiliesCog(commands.Cog, name="Families"):
         families = await self.families.list_families(guild.id)
         roles = await self.families.expected_roles(guild.id)
         plan = dd.plan(guild, families, roles.by_member, roles.managed)
+        states: dict[str, str] = {}
         if apply and not plan.empty:
             dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
             await self._repair(guild, plan)
             roles = await self.families.expected_roles(guild.id)
-            for user_id, add, remove in dd.plan(guild, [], roles.by_member, roles.managed).changes:
-                await dd.set_roles(guild, user_id, add=add, remove=remove)
-        await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply)
+            changes = dd.plan(guild, [], roles.by_member, roles.managed).changes
+            # queued for the one Discord sender (about one role change a second); the answer
+            # waits a little, then says how many are still on their way
+            keys = await self.families.queue_role_repairs(guild.id, interaction.user.id, changes)
+            if keys:
+                states = await self.bot.services.deliveries.wait_settled(guild.id, keys,
+                                                                         SYNC_WAIT)
+        pending = sum(state not in ("sent", "failed") for state in states.values())
+        failed = sum(state == "failed" for state in states.values())
+        await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply,
+                    pending=pending, failed=failed)
 
     async def _repair(self, guild: discord.Guild, plan: dd.RolePlan) -> None:
         settings = await self.bot.services.guilds.get(guild.id)

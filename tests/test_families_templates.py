@@ -46,6 +46,10 @@ def test_family_messages_render(templates, locale):
     render("list", families=[FAMILY])
     plan = RolePlan(changes=[(30, [600], [700])], missing_channels=[FAMILY])
     assert "+<@&600>" in render("sync", plan=plan, applied=False)
+    applied = render("sync", plan=plan, applied=True, pending=3, failed=1)
+    assert ("3 role changes are still on their way" in applied
+            or "3 cambios de rol siguen en camino" in applied)
+    assert "1 role change was refused" in applied or "rechazó 1 cambio de rol" in applied
     render("agreement", accepted=Agreement(1, NOW), current=1, just_accepted=False)
     render("tiers", tiers=[GOLD], changed=True)
     change = TierChange(30, 1, None, GOLD)

@@ -2,8 +2,8 @@
 
 Every call is awaited one after another, so discord.py's rate-limit handling spaces them out.
 A refused call (Forbidden) becomes ``common.bot_missing_permissions`` naming the permission.
-Posts, DMs and the role changes of memberships are not here: the families service queues them
-for the one Discord sender (bot/delivery/).
+Posts, DMs and role changes are not here (but for the leaders of a new family: see /family
+create): the families service queues them for the one Discord sender (bot/delivery/).
 """
 
 from __future__ import annotations

@@ -86,9 +86,17 @@ async def test_sync_preview_then_apply_after_roles_changed_by_hand(app):
     assert "Run /family sync apply:True" in preview
     assert not holds(app, ana, lobos.role) and holds(app, ben, lobos.role)  # only a preview
     applied = await app.reply(app.owner, "family", {"apply": True}, subcommand="sync")
-    assert "**Roles synced**" in applied
+    assert "**Roles synced**" in applied and "on their way" not in applied
     await roles_become(app, ana, has=lobos.role)
     await roles_become(app, ben, lacks=lobos.role)
+    # made by the one Discord sender, from the queue, and recorded in the audit log
+    queued = await app.services.db.fetchall(
+        "SELECT target, target_id, state FROM deliveries WHERE kind = 'role_sync'"
+        " ORDER BY target")
+    assert [tuple(r) for r in queued] == [("role_add", ana.id, "sent"),
+                                          ("role_remove", ben.id, "sent")]
+    assert await app.services.db.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'family.sync'") == 1
     await app.emu.wait_for(lambda: lobos.role.id in cached_roles(app, ana), what="cache")
     again = await app.reply(app.owner, "family", subcommand="sync")
     assert "Nothing to do" in again

@@ -3,8 +3,9 @@ program agreement, and how a membership ends — leaving, a removal, leaving the
 
 from __future__ import annotations
 
-from bot.clock import from_db
+from bot.clock import from_db, to_db
 from bot.db import Transaction
+from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.events import MemberLeftServer
 from bot.services.families.models import (
@@ -18,7 +19,7 @@ from bot.services.families.models import (
     RosterEntry,
     membership_from_row,
 )
-from bot.services.families.store import LATEST_AGREEMENT, FamilyStore, Posts
+from bot.services.families.store import LATEST_AGREEMENT, ROLE_REASON, FamilyStore, Posts
 
 HISTORY = (
     "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
@@ -189,3 +190,26 @@ class FamilyMemberships(FamilyStore):
         for row in rows:
             expected[row["user_id"]] = {r for r in (row["family_role"], row["tier_role"]) if r}
         return ExpectedRoles(expected, managed)
+
+    async def queue_role_repairs(
+        self, guild_id: int, actor_id: int, changes: list[tuple[int, list[int], list[int]]],
+    ) -> list[str]:
+        """Queue ``/family sync``'s role changes (member, roles to add, roles to take) for the
+        Discord sender, recorded in the audit log; returns their dedupe keys (to wait for).
+        Keyed by the run, so a later sync queues its own changes."""
+        run = f"family-sync:{to_db(self.clock.now())}"
+        sends = [
+            Send("role_sync", f"{run}:{user_id}:{role_id}:{target}", target, user_id,
+                 {"reason": ROLE_REASON}, source=run, role_id=role_id)
+            for user_id, add, remove in changes
+            for target, role_ids in (("role_add", add), ("role_remove", remove))
+            for role_id in role_ids
+        ]
+        if not sends or self.deliveries is None:
+            return []
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, sends)
+            await self.audit.record(tx, guild_id, actor_id, "family.sync", None,
+                                    members=len(changes), changes=len(sends))
+        self._queued()
+        return [s.dedupe_key for s in sends]
