@@ -8,22 +8,54 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 
+DESCRIPTION = """\
+Familia runs a live-streaming creator family program on Discord and by email:
+families, daily check-ins, leaderboards, campaigns, broadcasts, weekly digests.
+Settings come from the environment or .env (see README)."""
+EPILOG = """\
+examples:
+  familia run              run the bot (without DISCORD_TOKEN: offline, against a local
+                           Discord emulator, after playing the demo)
+  familia demo             play the scripted walk-through and exit
+  familia db status        show the schema version and pending migrations
+  familia email test ADDR  send one test email now
+
+`familia COMMAND --help` tells more about a command."""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="familia", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot")
-    run.add_argument("--offline", action="store_true", help="use the local Discord emulator")
-    db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "status"])
-    sub.add_parser("demo", help="play a scripted walk-through against the local emulator")
-    email = sub.add_parser("email", help="email: send a test message, show the outbox")
-    email_sub = email.add_subparsers(dest="action", required=True)
+    parser = argparse.ArgumentParser(
+        prog="familia", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, title="commands",
+                                metavar="COMMAND")
+    run = sub.add_parser(
+        "run", help="run the bot (offline without DISCORD_TOKEN)",
+        description="Run the bot. Without DISCORD_TOKEN (or with --offline) Familia runs "
+                    "against a local Discord emulator with a temporary database: it plays the "
+                    "demo, then keeps running until Ctrl-C.")
+    run.add_argument("--offline", action="store_true",
+                     help="use the local Discord emulator even if DISCORD_TOKEN is set")
+    db = sub.add_parser("db", help="database: schema version and migrations",
+                        description="The database at DATABASE_PATH: its schema version and "
+                                    "migrations (also applied at every start).")
+    db.add_argument("action", choices=["upgrade", "status"],
+                    help="status: version and pending migrations; upgrade: apply them")
+    sub.add_parser("demo", help="play a scripted walk-through against the local emulator",
+                   description="Play the demo scenes against a local Discord emulator, with a "
+                               "temporary database and a local mail server, then exit. No "
+                               "Discord account or internet needed.")
+    email = sub.add_parser("email", help="email: send a test message, show the outbox",
+                           description="Email through the SMTP_* settings.")
+    email_sub = email.add_subparsers(dest="action", required=True, title="actions",
+                                     metavar="ACTION")
     email_test = email_sub.add_parser("test", help="queue and deliver one test email now")
-    email_test.add_argument("address")
+    email_test.add_argument("address", help="where to send it")
     email_sub.add_parser("status", help="outbox counts by state and the latest errors")
-    i18n = sub.add_parser("i18n", help="translations")
-    i18n.add_argument("action", choices=["missing"])
+    i18n = sub.add_parser("i18n", help="translations: list what has no Spanish yet",
+                          description="List the messages without a translation, as .po "
+                                      "entries (exit status 1 when there are some).")
+    i18n.add_argument("action", choices=["missing"], help="missing: untranslated messages")
     return parser
 
 

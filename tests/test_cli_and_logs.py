@@ -109,3 +109,20 @@ async def test_familia_email_test_and_status(tmp_path, capsys):
     assert status["counts"] == {"sent": 1, "queued": 1}
     assert status["errors"][0]["state"] == "queued" and status["errors"][0]["last_error"]
     assert "ops@example.org" not in json.dumps(status)
+
+
+def test_help_describes_familia_and_each_command(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":class:" not in out  # no raw docstring markup
+    assert "Familia runs a live-streaming creator family program" in out
+    for command, said in [("run", "run the bot"), ("demo", "scripted walk-through"),
+                          ("db", "migrations"), ("email", "test message"),
+                          ("i18n", "no Spanish yet")]:
+        line = next(line for line in out.splitlines() if line.strip().startswith(command + " "))
+        assert said in line
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "--offline" in capsys.readouterr().out

@@ -49,3 +49,32 @@ def test_offline_settings_never_use_the_real_smtp_login(settings, tmp_path):
     assert offline.smtp_user is None and offline.smtp_password is None
     assert offline.discord_token is None and offline.database_path != real.database_path
     assert offline.public_base_url == f"http://127.0.0.1:{offline.http_port}"
+
+
+async def test_secret_key_warning_only_for_a_real_database(settings, tmp_path, clock, caplog):
+    """A real database without SECRET_KEY warns (its links depend on the key kept there);
+    offline mode's database is temporary, so it gets a key for the run and no warning."""
+    from bot.db import Database
+    from bot.demo.harness import offline_settings
+    from bot.services import Services
+
+    async def warned(config) -> bool:
+        caplog.clear()
+        db = await Database.open(config.database_path)
+        try:
+            await db.migrate()
+            await Services.build(db, config, clock).email.secret()
+        finally:
+            await db.close()
+        return any("SECRET_KEY is not set" in r.getMessage() for r in caplog.records)
+
+    assert settings.secret_key is None
+    assert await warned(settings)
+    (tmp_path / "offline").mkdir()
+    offline = offline_settings(settings, tmp_path / "offline", smtp_port=2525)
+    assert offline.secret_key is not None and not await warned(offline)
+    again = offline_settings(settings, tmp_path / "offline", smtp_port=2525)
+    assert again.secret_key != offline.secret_key  # a new one each run, as the database
+    kept = offline_settings(settings.model_copy(update={"secret_key": offline.secret_key}),
+                            tmp_path / "offline")
+    assert kept.secret_key == offline.secret_key  # the user's own key is kept

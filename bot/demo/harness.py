@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -228,6 +229,10 @@ def offline_settings(base: Settings, folder: Path, *, smtp_port: int | None = No
         overrides |= {"smtp_host": LocalSmtpServer.host, "smtp_port": smtp_port,
                       "smtp_security": "none", "http_host": "127.0.0.1", "http_port": http_port,
                       "public_base_url": f"http://127.0.0.1:{http_port}"}
+    if base.secret_key is None:
+        # The database lives and dies with this run, so a key for this run is all its links
+        # need (and no warning about keeping one in the database).
+        overrides["secret_key"] = secrets.token_urlsafe(32)
     data = base.model_dump() | overrides
     data = {k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
             for k, v in data.items() if v is not None}
