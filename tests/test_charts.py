@@ -1,4 +1,5 @@
-"""Charts are real PNG files of the expected size, on Discord's dark background."""
+"""Charts are real PNG files of the expected size: on Discord's dark background for Discord,
+on a light one with labels readable at 560 px for emails."""
 
 import io
 import struct
@@ -42,3 +43,28 @@ def test_dual_chart_for_thirty_days():
                              line_label="Diamantes", every=5)
     assert png_size(data) == (1000, 500)
     assert corner_pixel(data) == (0x31, 0x33, 0x38)
+
+
+def test_email_week_chart_is_light_and_sized_to_be_shown_560_px_wide():
+    days = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
+    data = charts.week_chart(days, [3, 0, 5.5, 2, 7, 1, 0], [2, 1, 3, 4, 6, 0.5, 2],
+                             title="Horas en vivo por día", this_label="Esta semana",
+                             last_label="La semana anterior")
+    assert png_size(data) == (1120, 640)  # twice the 560 px the email shows, for sharpness
+    assert corner_pixel(data) == (255, 255, 255)
+    assert light_share(data) > 0.6  # mostly light, not a dark chart in a white frame
+    # as shown 560 px wide, the smallest text (the legend's) is at least 11 px tall
+    shown = charts.EMAIL.shown_px
+    assert min(shown(charts.EMAIL.ticks, 560), shown(charts.EMAIL.legend, 560)) >= 11
+    # while the Discord theme stays dark
+    dark = charts.week_chart(days, [1] * 7, [1] * 7, title="t", this_label="a",
+                             last_label="b", theme=charts.DISCORD)
+    assert corner_pixel(dark) == (0x31, 0x33, 0x38)
+
+
+def light_share(data: bytes) -> float:
+    """The share of pixels whose luminance is above 0.85."""
+    from matplotlib.image import imread
+    rgb = imread(io.BytesIO(data), format="png")[..., :3]
+    luminance = 0.2126 * rgb[..., 0] + 0.7152 * rgb[..., 1] + 0.0722 * rgb[..., 2]
+    return float((luminance > 0.85).mean())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bot.services.digests import due_at
 from bot.services.families import AGREEMENT_VERSION
 from tests._email import body, make_sender, verified
+from tests.test_charts import corner_pixel, png_size
 
 LENA = "lena@example.org"
 
@@ -100,6 +101,10 @@ async def test_leader_digest_has_an_inline_chart_of_the_week(services, smtp, clo
     assert 'src="cid:daily"' in html.get_content()
     assert image.get_content_type() == "image/png" and image["Content-ID"] == "<daily>"
     assert image.get_content().startswith(b"\x89PNG")
+    # drawn for a light email read 560 px wide (twice that for sharp screens)
+    assert 'width="560"' in html.get_content()
+    assert png_size(image.get_content()) == (1120, 640)
+    assert corner_pixel(image.get_content()) == (255, 255, 255)
 
 
 async def test_a_digest_without_check_ins_has_no_chart(services, smtp, clock):

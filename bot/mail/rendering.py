@@ -54,12 +54,13 @@ def render_email(templates: Templates, locale: str, kind: str, **context: Any) -
 
 def _charts(templates: Templates, locale: str, kind: str, context: dict[str, Any]
             ) -> dict[str, bytes] | None:
-    """The inline charts of an email, drawn with labels in the recipient's language: a
-    leader's digest shows the family's hours per day against the week before."""
+    """The inline charts of an email, drawn with labels in the recipient's language and in
+    the email theme (light, shown 560 px wide): a leader's digest shows the family's hours
+    per day against the week before."""
     daily = context.get("daily") if kind == "digest_leader" else None
     if not daily:
         return None
-    from bot.charts import week_chart  # matplotlib: imported only when a chart is drawn
+    from bot.charts import EMAIL, week_chart  # matplotlib: imported only when a chart is drawn
 
     def label(name: str) -> str:
         return templates.macro(locale, "email/_labels.j2", name)
@@ -67,7 +68,7 @@ def _charts(templates: Templates, locale: str, kind: str, context: dict[str, Any
     days = [format_date(day, "EEE", locale=locale) for day in daily["days"]]
     return {"daily": week_chart(days, daily["hours"], daily["prev_hours"],
                                 title=label("daily_title"), this_label=label("this_week"),
-                                last_label=label("last_week"))}
+                                last_label=label("last_week"), theme=EMAIL)}
 
 
 Job = tuple[str, str, dict[str, Any]]  # locale, kind, context
