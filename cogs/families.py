@@ -23,7 +23,14 @@ from bot.cogkit.options import FamilyArg
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import locale_for, reply
-from bot.services.families import AGREEMENT_VERSION, Decision, Family, FamilyRequest
+from bot.services.families import (
+    AGREEMENT_VERSION,
+    Appointed,
+    Decision,
+    Family,
+    FamilyRequest,
+)
+from bot.services.families.store import Posts
 from cogs._family_views import (
     PERSISTENT,
     POST_WAIT,
@@ -113,11 +120,32 @@ class FamiliesCog(commands.Cog, name="Families"):
             family = await self.families.create(
                 guild_id, interaction.user.id, clean, leader.id, co_leader_id=co_id,
                 capacity=capacity, channel_id=channel.id, role_id=role.id,
+                ask_agreement=await self._agreement_dm(guild_id, leader.id, co_id),
             )
         except Exception:
             await dd.delete_quietly(channel, role)
             raise
         await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
+
+    async def _agreement_dm(self, guild_id: int, *user_ids: int | None) -> Posts[Appointed]:
+        """The DM asking a newly appointed leader to accept the program agreement (an Accept
+        button), in their language; the service queues it for those who have not."""
+        locales = {u: await self.bot.services.members.locale_of(guild_id, u)
+                   for u in user_ids if u is not None}
+
+        def dm(made: Appointed) -> list[Send]:
+            locale = locales[made.user_id]
+            text = self.bot.templates.render(
+                locale, "discord/families/appointed.md.j2", family=made.family,
+                position=made.position, actor_id=made.actor_id, version=AGREEMENT_VERSION)
+            accept = AgreeButton(label(self.bot, locale, "accept"), guild_id=guild_id,
+                                 version=AGREEMENT_VERSION)
+            key = (f"family-appointed:{made.family.id}:{made.position}:{made.user_id}"
+                   f":{AGREEMENT_VERSION}")
+            return [Send("family_notice", key, "dm", made.user_id, {
+                "content": text, "mentions": {"users": []},
+                "components": single(accept).to_components()})]
+        return dm
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
@@ -160,7 +188,8 @@ class FamiliesCog(commands.Cog, name="Families"):
         if member is not None and family.role_id:
             dd.need(guild, dd.MANAGE_ROLES)
         updated = await self.families.appoint(  # the family role: queued for the sender
-            guild.id, interaction.user.id, family.id, position, member.id if member else None
+            guild.id, interaction.user.id, family.id, position, member.id if member else None,
+            ask_agreement=await self._agreement_dm(guild.id, member.id if member else None),
         )
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="appoint")

@@ -6,6 +6,7 @@ from bot.services.families.models import (
     NAME_MAX,
     NOTE_MAX,
     Agreement,
+    Appointed,
     Archived,
     Decision,
     Departure,
@@ -19,7 +20,8 @@ from bot.services.families.models import (
 from bot.services.families.service import FamilyService
 
 __all__ = [
-    "AGREEMENT_VERSION", "LEAVE_REASONS", "NAME_MAX", "NOTE_MAX", "Agreement", "Archived",
+    "AGREEMENT_VERSION", "LEAVE_REASONS", "NAME_MAX", "NOTE_MAX", "Agreement", "Appointed",
+    "Archived",
     "Decision", "Departure", "ExpectedRoles", "Family", "FamilyRequest", "FamilyService",
     "Membership", "RosterEntry", "clean_name",
 ]

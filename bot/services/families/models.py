@@ -105,6 +105,17 @@ class Departure:
 
 
 @dataclass(frozen=True)
+class Appointed:
+    """A member a manager made leader or co-leader who has not accepted the program agreement
+    in force: a manager cannot accept it for them, so they are asked to."""
+
+    family: Family
+    user_id: int
+    position: str  # leader | co_leader
+    actor_id: int
+
+
+@dataclass(frozen=True)
 class Archived:
     """An archived family and the members whose family role must go."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
 from bot.services.families.models import (
+    Appointed,
     Archived,
     Family,
     FamilyRequest,
@@ -132,7 +133,10 @@ class FamilyRecords(FamilyStore):
         self, guild_id: int, actor_id: int, name: str, leader_id: int, *,
         co_leader_id: int | None = None, capacity: int | None = None,
         channel_id: int | None = None, role_id: int | None = None,
+        ask_agreement: Posts[Appointed] | None = None,
     ) -> Family:
+        """A new family led by ``leader_id`` (and ``co_leader_id``); ``ask_agreement``: what
+        to send a leader who has not accepted the program agreement (queued with it)."""
         name = await self.check_new(guild_id, name, leader_id, co_leader_id, capacity)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
@@ -145,11 +149,18 @@ class FamilyRecords(FamilyStore):
             # the cog gave the leaders the new role before the family was stored
             for user_id in filter(None, (leader_id, co_leader_id)):
                 await self._start(tx, guild_id, family_id, user_id, "leader", give_role=False)
+            appointed = {"leader": leader_id, "co_leader": co_leader_id}
+            for position, leader in appointed.items():
+                if leader is not None and ask_agreement is not None:
+                    await self._ask_agreement(tx, guild_id, family_id, leader, position,
+                                              actor_id, ask_agreement)
             await self.audit.record(
                 tx, guild_id, actor_id, "family.create", str(family_id), name=name,
                 leader=leader_id, co_leader=co_leader_id, capacity=capacity,
             )
-            return await self.get(guild_id, family_id, tx=tx)
+            created = await self.get(guild_id, family_id, tx=tx)
+        self._queued()
+        return created
 
     async def attach_discord(
         self, guild_id: int, family_id: int, *, channel_id: int | None = None,
@@ -197,10 +208,12 @@ class FamilyRecords(FamilyStore):
             return await self.get(guild_id, family_id, tx=tx)
 
     async def appoint(
-        self, guild_id: int, actor_id: int, family_id: int, position: str, user_id: int | None
+        self, guild_id: int, actor_id: int, family_id: int, position: str, user_id: int | None,
+        *, ask_agreement: Posts[Appointed] | None = None,
     ) -> Family:
         """Make ``user_id`` the family's leader or co-leader (None clears the co-leader).
-        The previous one stays in the family as a creator."""
+        The previous one stays in the family as a creator. ``ask_agreement``: what to send
+        the appointed member if they have not accepted the program agreement."""
         if position not in POSITIONS:
             raise ValueError(f"unknown position {position!r}")
         statement, field_name = POSITIONS[position]
@@ -227,6 +240,9 @@ class FamilyRecords(FamilyStore):
                 await self._family_role(
                     tx, guild_id, family_id, user_id, "role_add",
                     f"family-appoint:{family_id}:{position}:{user_id}", to_db(self.clock.now()))
+                if ask_agreement is not None:
+                    await self._ask_agreement(tx, guild_id, family_id, user_id, position,
+                                              actor_id, ask_agreement)
             if old is not None and old != user_id:
                 await self._set_program_role(tx, guild_id, old, "creator")
             await self.audit.record(

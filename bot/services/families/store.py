@@ -19,6 +19,7 @@ from bot.events import Events
 from bot.services.audit import AuditLog
 from bot.services.families.models import (
     AGREEMENT_VERSION,
+    Appointed,
     Family,
     Membership,
     family_from_row,
@@ -162,6 +163,18 @@ class FamilyStore:
             sends = list(posts(made))
             if sends:
                 await self.deliveries.add(tx, guild_id, sends)
+
+    async def _ask_agreement(self, tx: Transaction, guild_id: int, family_id: int,
+                             user_id: int, position: str, actor_id: int,
+                             posts: Posts[Appointed] | None) -> None:
+        """Queue what ``posts`` renders (the appointed member's DM asking them to accept the
+        agreement) when a manager made ``user_id`` a leader who has not accepted the current
+        version: a manager cannot accept it for them."""
+        accepted = await tx.fetchone(LATEST_AGREEMENT, (guild_id, user_id))
+        if accepted is not None and accepted["version"] >= AGREEMENT_VERSION:
+            return
+        family = await self.get(guild_id, family_id, tx=tx)
+        await self._post(tx, guild_id, posts, Appointed(family, user_id, position, actor_id))
 
     async def queue(self, guild_id: int, sends: Sequence[Send]) -> None:
         """Queue posts that follow no change of record: the managers' notice when Discord
