@@ -142,7 +142,7 @@ class FamiliesCog(commands.Cog, name="Families"):
                                  version=AGREEMENT_VERSION)
             key = (f"family-appointed:{made.family.id}:{made.position}:{made.user_id}"
                    f":{AGREEMENT_VERSION}")
-            return [Send("family_notice", key, "dm", made.user_id, {
+            return [Send("family_agreement", key, "dm", made.user_id, {
                 "content": text, "mentions": {"users": []},
                 "components": single(accept).to_components()})]
         return dm
