@@ -1,6 +1,7 @@
 """The offline demo plays every scene against the emulator and reads like a transcript."""
 
 import io
+import re
 
 import pytest
 
@@ -8,32 +9,71 @@ from bot.demo.play import demo_main
 
 
 @pytest.mark.slow
-async def test_demo_transcript(settings, tmp_path):
+async def test_demo_transcript(settings, tmp_path, caplog):
     out = io.StringIO()
     assert await demo_main(settings, out=out, mail_dir=tmp_path / "mail") == 0
     text = out.getvalue()
+    assert "Familia Demo already runs a program: 2 families (Soles, Lunas)" in text
     assert "maria ▸ /settings timezone zone:America/Mexico_City" in text
     assert "Time zone: `America/Mexico_City`" in text
     assert "Solo los gestores del programa" in text  # lucia's Discord is Spanish
-    assert "Traceback" not in text
-    assert "━━ 2 · Families ━━" in text and "#estrellas" in text
+    assert "Traceback" not in text and "Something went wrong" not in text
     assert "<@" not in text  # mentions shown as names
-    assert "━━ 3 · A check-in day ━━" in text and "[Give feedback]" in text
-    assert "DM to lucia" in text
-    assert "━━ 5b · A campaign ━━" in text and "[Enrol | My progress]" in text
+    # scenes numbered 1, 2, 3… in the order they play
+    titles = re.findall(r"━━ (\d+) · (.+) ━━", text)
+    assert [int(n) for n, _ in titles] == list(range(1, len(titles) + 1))
+    assert [t for _, t in titles] == [
+        "Setting up the program", "Families", "A check-in day", "Reminders", "Tiers",
+        "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving", "Email",
+        "Weekly digests"]
+    scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
+                     strict=True))
+    # families: the leader a manager appointed is asked to accept the agreement, and does
+    assert "#estrellas" in scene["Families"]
+    assert "DM to sofia" in scene["Families"]
+    assert "@maria made you the leader of the family **Estrellas**" in scene["Families"]
+    assert "you accepted version 1 of the program agreement" in scene["Families"]
+    assert "**Roster of Estrellas** (2)" in scene["Families"]
+    assert "agreement not accepted" not in scene["Families"]
+    assert "[Give feedback]" in scene["A check-in day"] and "DM to lucia" in text
+    # reminders: the roll-call names who has not checked in, the summary, what was sent
+    assert "**Roll-call for" in scene["Reminders"] and "@ana" in scene["Reminders"]
+    assert "**Daily summary for" in scene["Reminders"]
+    assert "personal reminder: sent by DM" in scene["Reminders"]
+    # tiers: a preview, then the promotions in the family channels
+    assert "**Tier preview for" in scene["Tiers"]
+    assert "#soles" in scene["Tiers"] and "reached the tier Silver!" in scene["Tiers"]
+    assert "[Enrol | My progress]" in scene["A campaign"]
     assert "“Spring push” has ended" in text and "campaign-1-results.csv" in text
-    # email: a code by mail (Spanish for lucía), a digest, one-click unsubscribe, .eml files
-    assert "━━ 7 · Email ━━" in text
-    assert "✉ email to lucia@example.org: “Tu código de Familia" in text
-    assert "That code is not right" in text
-    assert "✉ email to sofia@example.org: “Estrellas: your family's week”" in text
-    assert "1. lucia: 3.5 hours" in text
-    assert "the bot answers 200 OK" in text and "Weekly digest: off" in text
+    assert "Announcements in the family channels: 2 posted, 0 failed." in scene["A campaign"]
+    # every family has its channel: the broadcast reaches all three
+    assert "Family channels: 3 family channels\n" in scene["Broadcasts"]
+    assert "no channel" not in text
+    assert "Family channels: 3 sent, 0 failed, 0 waiting" in scene["Broadcasts"]
+    moving = scene["Moving and leaving"]
+    assert "@carla joined Lunas (approved by @tomas)" in moving
+    assert "You left Soles (Personal reasons)" in moving and "@gala left the family" in moving
+    assert "**Stats of Soles**" in moving and "- Moved to another family: 1" in moving
+    assert "**Program stats**" in moving
+    # email: a code by mail (Spanish for lucía); the digests; one-click unsubscribe; .eml
+    assert "✉ email to lucia@example.org: “Tu código de Familia" in scene["Email"]
+    assert "That code is not right" in scene["Email"]
+    digests = scene["Weekly digests"]
+    assert "✉ email to sofia@example.org: “Estrellas: your family's week”" in digests
+    assert "1. lucia: 3.5 hours" in digests
+    assert "✉ email to maria@example.org: “Your program's week" in digests
+    assert "✉ email to lucia@example.org: “Tu semana en vivo" in digests
+    assert "the bot answers 200 OK" in digests and "Weekly digest: off" in digests
     saved = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
-    assert saved[-1].endswith("-digest_leader.eml") and len(saved) == 3
-    digest = (tmp_path / "mail" / saved[-1]).read_text()
+    assert sorted(name.split("-", 1)[1] for name in saved) == [
+        "digest_creator.eml", "digest_leader.eml", "digest_manager.eml", "verify.eml",
+        "verify.eml", "verify.eml"]
+    [leader] = [name for name in saved if name.endswith("-digest_leader.eml")]
+    digest = (tmp_path / "mail" / leader).read_text()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in digest
     assert "Content-ID: <daily>" in digest
+    # a temporary database: no warning about SECRET_KEY
+    assert not [r for r in caplog.records if "SECRET_KEY" in r.getMessage()]
 
 
 def test_offline_settings_never_use_the_real_smtp_login(settings, tmp_path):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -50,6 +51,30 @@ class Demo:
 
     def scene(self, title: str) -> None:
         self.out.write(f"\n━━ {title} ━━\n")
+
+    @contextlib.contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Act without printing (what a scene only needs done, not shown)."""
+        out, self.out = self.out, io.StringIO()
+        try:
+            yield
+        finally:
+            self.out = out
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait until the Discord delivery queue has sent (or given up on) everything."""
+        db = self.bot.services.db
+
+        async def idle() -> bool:
+            return not await db.fetchval(
+                "SELECT count(*) FROM deliveries WHERE state NOT IN ('sent', 'failed')")
+
+        with contextlib.suppress(AssertionError):
+            await self.emu.wait_for(idle, timeout, "the delivery queue to empty")
+
+    def skip(self, channel: Channel) -> None:
+        """Mark what is in ``channel`` so far as seen, without printing it."""
+        self._seen[channel.id] = len(self.emu.messages(channel))
 
     def narrate(self, text: str) -> None:
         self.out.write(f"  ({text})\n")

@@ -10,6 +10,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.demo.harness import Demo, mail_folder, running_demo
 from bot.demo.scenes import scenes
+from bot.demo.seed import seed
 
 BANNER = (
     "Familia demo — the real bot against a local Discord emulator (no Discord account or\n"
@@ -18,8 +19,11 @@ BANNER = (
 
 
 async def play_scenes(demo: Demo) -> None:
-    for scene in scenes():
-        demo.scene(scene.TITLE)
+    """Seed the server, then play every scene, numbered in the order they play."""
+    seeded = await seed(demo)
+    demo.narrate(seeded.summary())
+    for number, scene in enumerate(scenes(), start=1):
+        demo.scene(f"{number} · {scene.TITLE}")
         await scene.play(demo)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-TITLE = "1 · Setting up the program"
+TITLE = "Setting up the program"
 
 
 async def play(demo) -> None:

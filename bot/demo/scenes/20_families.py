@@ -1,9 +1,10 @@
-"""A manager creates a family; a creator asks to join, accepts the agreement; the leader
-approves in the family channel."""
+"""A manager creates a family; its new leader is asked by DM to accept the program agreement
+and does; a creator asks to join, accepting it too; the leader approves in the family
+channel, and her roster shows everyone has accepted."""
 
 from __future__ import annotations
 
-TITLE = "2 · Families"
+TITLE = "Families"
 
 
 async def play(demo) -> None:
@@ -15,6 +16,12 @@ async def play(demo) -> None:
     if channel is not None:
         demo.narrate(f"a private channel #{channel.name} and a role now exist; only the "
                      "family, its leaders and managers can see the channel")
+    demo.narrate("a manager cannot accept the program agreement for sofia: Familia asks her")
+    await demo.emu.wait_for(lambda: demo.emu.dms(sofia), 5, "the agreement DM")
+    for dm in demo.dms(sofia):
+        accept = next((c for c in dm.custom_ids if c.startswith("familia:agree:")), None)
+        if accept is not None:
+            await demo.click(sofia, dm, accept, "I accept")
     asked = await demo.command(lucia, "family", {"family": "Estrellas"}, subcommand="join")
     message = await asked.wait_message()
     join_button = next((c for c in message.custom_ids if c.startswith("familia:join:")), None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-TITLE = "3 · A check-in day"
+TITLE = "A check-in day"
 
 
 async def play(demo) -> None:
@@ -11,7 +11,7 @@ async def play(demo) -> None:
     if channel is None:
         demo.narrate("no family channel: the families scene did not run")
         return
-    demo.posts(channel)  # skip what the families scene already showed
+    demo.skip(channel)  # what the families scene already showed
     form = await demo.command(lucia, "checkin", {"mood": 4})
     if form.modal is None:
         return

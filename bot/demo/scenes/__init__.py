@@ -1,6 +1,8 @@
-"""Demo scenes, played in order of their module names (``NN_feature.py``).
+"""Demo scenes, played in order of their module names (``NN_feature.py``) and numbered 1, 2,
+3… in that order when shown (a new scene between two others needs no renumbering).
 
-Each module has ``TITLE`` and ``async def play(demo)``; every feature adds its scene.
+Each module has ``TITLE`` (without a number) and ``async def play(demo)``; every feature adds
+its scene. The server is seeded before the first one (:mod:`bot.demo.seed`).
 """
 
 from __future__ import annotations

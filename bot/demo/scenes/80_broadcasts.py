@@ -3,7 +3,7 @@ family channel, a DM to the creator who opted in, and the delivery report."""
 
 from __future__ import annotations
 
-TITLE = "6 · Broadcasts"
+TITLE = "Broadcasts"
 TEXT = ("Marathon weekend! Saturday from 18:00 every family goes live together.\n\n"
         "@everyone bring a friend — this ping will not notify anyone unless ticked.")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.clock import FrozenClock
 from bot.localtime import local_date
 
-TITLE = "5b · A campaign"
+TITLE = "A campaign"
 
 
 async def play(demo) -> None:
@@ -19,7 +19,7 @@ async def play(demo) -> None:
     if channel is None:
         demo.narrate("no family channel: the families scene did not run")
         return
-    demo.posts(channel)  # skip what earlier scenes showed
+    demo.skip(channel)  # what earlier scenes showed
     services, gid = demo.bot.services, demo.guild.id
     today = local_date(demo.bot.clock.now(), (await services.guilds.get(gid)).timezone)
     options = {"name": "Spring push", "metric": "hours", "start": today.isoformat(),
@@ -54,5 +54,6 @@ async def play(demo) -> None:
         await cog.tick()
         await cog.tick()
     await demo.wait_posts(channel)
+    await demo.settled()
     await demo.command(maria, "campaign", {"campaign": "Spring push"}, subcommand="results")
     services.campaigns.clock = demo.bot.clock
