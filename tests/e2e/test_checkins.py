@@ -216,6 +216,8 @@ async def test_dm_reminder_by_dm_and_history(app, lobos):
     await (await _reminder_cog(app)).sweep()
     dm = await app.emu.wait_for(lambda: app.emu.dms(ana), what="reminder DM")
     assert "not checked in yet" in dm[-1].content
+    assert "personal reminder: sent by DM" in await app.reply(ana, "reminders",
+                                                              subcommand="why")
     await (await checkin(app, ana)).reply_text()
     text = await app.reply(lena, "checkins", {"member": ana}, subcommand="history")
     assert "Check-ins of the last 7 days" in text and "2.5 hours live" in text
