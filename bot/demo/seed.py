@@ -45,7 +45,7 @@ async def seed(demo) -> Seeded:
 
 async def program(demo) -> Seeded:
     """Two families, twelve creators (a big family of nine and a small one of three) and
-    their check-ins, with rest days, written as check-ins write them."""
+    their check-ins and their leaders', with rest days, written as check-ins write them."""
     services, gid = demo.bot.services, demo.guild.id
     maria = demo.people["maria"]
     teams = []
@@ -55,12 +55,17 @@ async def program(demo) -> Seeded:
         teams.append(await services.families.create(gid, maria.id, name, user.id))
     now = demo.bot.clock.now()
     today = now.date()
+    streamers = []  # the creators, then the leaders (who stream too)
     for i, name in enumerate(CREATORS):
         user = demo.person(name)
         team = teams[0] if i < 9 else teams[1]
         request = await services.families.request_join(gid, user.id, team.id,
                                                        AGREEMENT_VERSION)
         await services.families.decide(gid, team.leader_user_id, request.id, True)
+        streamers.append((user, team))
+    streamers += [(demo.person(leader), team)
+                  for (_, leader), team in zip(FAMILIES, teams, strict=True)]
+    for i, (user, team) in enumerate(streamers):
         for back in range(DAYS):
             day = today - timedelta(days=back)
             if (i + back) % 4 == 0:
