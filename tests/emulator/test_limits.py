@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from emulator import limits as lim
+from emulator.http import ApiError
 from emulator.testing import running_bot
 from emulator.world import NONCE_WINDOW
 
@@ -477,3 +478,28 @@ async def test_discord_py_send_with_a_nonce_returns_the_first_message(world):
     first = await general.send("hello", nonce="d1p0")
     second = await general.send("hello", nonce="d1p0")
     assert first.id == second.id and len(emu.messages(general.id)) == 1
+
+
+def _input(n: int) -> dict[str, Any]:
+    return _row({"type": 4, "custom_id": f"i{n}", "label": "L", "style": 1})
+
+
+@pytest.mark.parametrize(("modal", "path", "code"), [
+    ({"title": "T", "custom_id": "m", "components": [_input(i) for i in range(6)]},
+     "data.components", "BASE_TYPE_BAD_LENGTH"),
+    ({"title": "T", "custom_id": "m", "components": []}, "data.components",
+     "BASE_TYPE_BAD_LENGTH"),
+    ({"title": "T", "custom_id": "m", "components": [_row(_button(1))]},
+     "data.components.0.components.0.type", "UNION_TYPE_CHOICES"),
+    ({"title": "T", "custom_id": "m", "components": [_input(1), _input(1)]},
+     "data.components.1.components.0.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED"),
+    ({"title": "T", "custom_id": "m", "components": [
+        {"type": 18, "label": "x" * 46, "component": {"type": 4, "custom_id": "a", "style": 1}}]},
+     "data.components.0.label", "BASE_TYPE_BAD_LENGTH"),
+])
+def test_modal_shapes(modal, path, code):
+    """Shapes discord.py's Modal does not build but Discord refuses (checked directly)."""
+    with pytest.raises(ApiError) as refused:
+        lim.check_modal(modal)
+    assert refused.value.status == 400 and _fault(refused.value.body(), path) == code
+    lim.check_modal(modal | {"components": [_input(i) for i in range(5)]})
