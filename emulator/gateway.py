@@ -1,9 +1,11 @@
 """The gateway websocket, as discord.py 2.7 expects it (plain JSON text frames).
 
-HELLO → heartbeats (op 1 → op 11) → IDENTIFY → READY + one GUILD_CREATE per guild; RESUME
-replays what a session missed, then RESUMED; op 8 REQUEST_GUILD_MEMBERS → GUILD_MEMBERS_CHUNK
-(1,000 per chunk). Large guilds (more members than the identify's ``large_threshold``) arrive
-with only the bot's member, as on Discord, and the client chunks the rest.
+HELLO (``heartbeat_interval`` 41,250 ms, as Discord) → heartbeats (op 1 → op 11 after a
+network-like round trip; the server may ask for one with op 1) → IDENTIFY → READY + one
+GUILD_CREATE per guild; RESUME replays what a session missed, then RESUMED; op 8
+REQUEST_GUILD_MEMBERS → GUILD_MEMBERS_CHUNK (1,000 per chunk). Large guilds (more members than
+the identify's ``large_threshold``) arrive with only the bot's member, as on Discord, and the
+client chunks the rest.
 
 Each session belongs to one application; events reach only sessions of bots in the guild
 concerned and are filtered by the session's intents (no message content without the
@@ -28,6 +30,12 @@ if TYPE_CHECKING:
     from emulator.server import Emulator
 
 BUFFER = 10_000  # frames kept per session for RESUME
+# Seconds between a HEARTBEAT and its ACK: Discord's ACK crosses a network, a local one would
+# not. discord.py's keep-alive thread records the send time only after the send resolves in
+# its own thread; an ACK handled before that is measured from the PREVIOUS heartbeat, which
+# logs "Can't keep up, shard ID None websocket is 41.3s behind" on an idle bot. A small round
+# trip lets that thread run first, so the bot's latency is the true time to the ACK.
+ACK_DELAY = 0.05
 CHUNK = 1000
 
 _MEMBER_EVENTS = {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE",
@@ -103,9 +111,12 @@ def _redacted(data: dict[str, Any]) -> dict[str, Any]:
 class Gateway:
     """All gateway sessions of an emulator."""
 
-    def __init__(self, emu: Emulator, heartbeat_interval: int = 41250) -> None:
+    def __init__(self, emu: Emulator, heartbeat_interval: int = 41250,
+                 heartbeat_ack_delay: float = ACK_DELAY) -> None:
         self.emu = emu
         self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_ack_delay = heartbeat_ack_delay
+        self.heartbeats = 0  # op 1 heartbeats received, all connections
         self.sessions: dict[str, Session] = {}
         self.identifies = 0
         self.resumes = 0
@@ -173,6 +184,7 @@ class Gateway:
         await ws.prepare(request)
         await ws.send_str(_control(10, {"heartbeat_interval": self.heartbeat_interval}))
         session: Session | None = None
+        acks: set[asyncio.Task[None]] = set()
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -186,7 +198,10 @@ class Gateway:
                     await self._close(ws, 4002, b"Error while decoding payload.")
                     break
                 if op == 1:
-                    await ws.send_str(_control(11))
+                    self.heartbeats += 1
+                    ack = asyncio.create_task(self._ack(ws))
+                    acks.add(ack)
+                    ack.add_done_callback(acks.discard)
                 elif op == 2:
                     if session is not None:
                         await self._close(ws, 4005, b"Already authenticated.")
@@ -205,11 +220,20 @@ class Gateway:
                     await self._close(ws, 4001, b"Unknown opcode.")
                     break
         finally:
+            for ack in acks:
+                ack.cancel()
             if session is not None and session.ws is ws:
                 self._detach(session)
                 if ws.close_code in (1000, 1001):  # a clean close ends the session
                     self.sessions.pop(session.id, None)
         return ws
+
+    async def _ack(self, ws: web.WebSocketResponse) -> None:
+        """HEARTBEAT_ACK after the round trip a network adds (see :data:`ACK_DELAY`)."""
+        await asyncio.sleep(self.heartbeat_ack_delay)
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(_control(11))
 
     async def _close(self, ws: web.WebSocketResponse, code: int, reason: bytes = b"") -> None:
         self.close_codes.append(code)
@@ -342,6 +366,12 @@ class Gateway:
             ws = session.ws
             self._detach(session)
             await self._close(ws, code, b"emulated disconnect")
+
+    async def request_heartbeat(self, app: m.Application | None = None) -> None:
+        """Send op 1 HEARTBEAT: Discord asks for a heartbeat now; the client answers at once
+        (discord.py sends op 1 without waiting for its interval)."""
+        for session in self._sessions_of(app):
+            session.send(_control(1))
 
     async def request_reconnect(self, app: m.Application | None = None) -> None:
         """Send op 7 RECONNECT: the client closes and resumes."""

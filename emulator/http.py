@@ -51,28 +51,6 @@ def form_error(field: str, code: str, message: str) -> ApiError:
     return ApiError(400, 50035, "Invalid Form Body", errors)
 
 
-EMBED_LIMITS = {"title": 256, "description": 4096}
-
-
-def _check_embed(index: int, embed: dict[str, Any]) -> None:
-    def too_long(where: str, value: Any, limit: int) -> None:
-        if value is not None and len(str(value)) > limit:
-            raise form_error(f"embeds.{index}.{where}", "BASE_TYPE_MAX_LENGTH",
-                             f"Must be {limit} or fewer in length.")
-
-    for key, limit in EMBED_LIMITS.items():
-        too_long(key, embed.get(key), limit)
-    too_long("footer.text", (embed.get("footer") or {}).get("text"), 2048)
-    too_long("author.name", (embed.get("author") or {}).get("name"), 256)
-    fields = embed.get("fields") or []
-    if len(fields) > 25:
-        raise form_error(f"embeds.{index}.fields", "BASE_TYPE_MAX_LENGTH",
-                         "Must be 25 or fewer in length.")
-    for number, fld in enumerate(fields):
-        too_long(f"fields.{number}.name", fld.get("name"), 256)
-        too_long(f"fields.{number}.value", fld.get("value"), 1024)
-
-
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
                   ) -> web.Response:
     """JSON with Content-Type exactly ``application/json`` (discord.py checks it)."""
@@ -115,30 +93,3 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(text)
     except ValueError:
         raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
-
-
-def validate_message(payload: dict[str, Any], files: list[Attachment], *, edit: bool = False
-                     ) -> None:
-    """Discord's message limits, with Discord's error codes (an edit may leave it empty)."""
-    content = payload.get("content") or ""
-    embeds = payload.get("embeds") or []
-    if len(content) > 2000:
-        raise form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
-    if len(embeds) > 10:
-        raise form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-    total = 0
-    for index, embed in enumerate(embeds):
-        _check_embed(index, embed)
-        total += len(embed.get("title") or "") + len(embed.get("description") or "")
-        total += len((embed.get("footer") or {}).get("text") or "")
-        total += len((embed.get("author") or {}).get("name") or "")
-        for fld in embed.get("fields") or []:
-            total += len(fld.get("name") or "") + len(fld.get("value") or "")
-    if total > 6000:
-        raise form_error(
-            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
-        )
-    if not edit and not (content or embeds or files or payload.get("components")
-                         or payload.get("sticker_ids") or payload.get("attachments")
-                         or payload.get("poll")):
-        raise ApiError(400, 50006, "Cannot send an empty message")

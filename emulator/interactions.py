@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from emulator import limits
 from emulator import models as m
-from emulator.http import ApiError, unknown, validate_message
+from emulator.http import ApiError, unknown
 from emulator.world import World
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ class Responses(World):
         channel = self._channels.get(record.channel_id)
         message = None
         if kind == MESSAGE:
-            validate_message(data, files)
+            limits.check_message(data, files, at="data")
             message = self._response_message(record, channel, data, files)
         elif kind == DEFER:
             message = self._response_message(record, channel, {"flags": data.get("flags")}, [])
@@ -200,15 +201,15 @@ class Responses(World):
             if message is None:
                 raise ApiError(400, 40043, "This interaction has no message to update")
             if kind == UPDATE:
-                validate_message(data, files, edit=True)
+                limits.check_message(data, files, edit=True, at="data")
                 self.edit_message(message, data, files)
             else:
                 record.awaiting_update = True
         elif kind == AUTOCOMPLETE:
+            limits.check_autocomplete(data)
             record.choices = list(data.get("choices") or [])
         elif kind == MODAL:
-            if not data.get("custom_id") or not data.get("components"):
-                raise ApiError(400, 50035, "Invalid Form Body")
+            limits.check_modal(data)
             record.modal = data
         record.original = message
         record.response_type = kind
@@ -251,7 +252,7 @@ class Responses(World):
         """``POST /webhooks/{app}/{token}``: a follow-up (the first after a "thinking" defer
         replaces the placeholder)."""
         record = self._token_record(app_id, token)
-        validate_message(payload, files)
+        limits.check_message(payload, files)
         if record.loading and record.original is not None:
             self.edit_message(record.original, payload, files)
             record.loading = False
@@ -284,7 +285,7 @@ class Responses(World):
         record, message = self.interaction_message(app_id, token, mid)
         if message.deleted:
             raise unknown("Message", 10008)
-        validate_message(payload, files, edit=True)
+        limits.check_message(payload, files, edit=True)
         self.edit_message(message, payload, files)
         if message is record.original:
             record.loading = False

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from emulator import limits
 from emulator import models as m
-from emulator.http import ApiError, form_error, read_body, read_json, unknown, validate_message
+from emulator.http import ApiError, form_error, read_body, read_json, unknown
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -136,7 +137,9 @@ def _own_app(ctx: Ctx, app_id: str) -> None:
 @route("PUT", "/applications/{application_id}/commands")
 async def sync_global(ctx: Ctx, app_id: str) -> Reply:
     _own_app(ctx, app_id)
-    return ctx.emu.sync_commands(ctx.app, None, await read_json(ctx.request)), 200
+    commands = await read_json(ctx.request)
+    limits.check_commands(commands)
+    return ctx.emu.sync_commands(ctx.app, None, commands), 200
 
 
 @route("GET", "/applications/{application_id}/commands")
@@ -150,7 +153,9 @@ async def sync_guild(ctx: Ctx, app_id: str, gid: str) -> Reply:
     _own_app(ctx, app_id)
     guild = ctx.emu.guild(int(gid))
     ctx.emu.bot_member(guild, ctx.app)
-    return ctx.emu.sync_commands(ctx.app, guild.id, await read_json(ctx.request)), 200
+    commands = await read_json(ctx.request)
+    limits.check_commands(commands)
+    return ctx.emu.sync_commands(ctx.app, guild.id, commands), 200
 
 
 @route("GET", "/applications/{application_id}/guilds/{guild_id}/commands")
@@ -218,9 +223,9 @@ async def post_message(ctx: Ctx, cid: str) -> Reply:
         emu.require_channel(ctx.app, channel, need)
         if files:
             emu.require_channel(ctx.app, channel, m.ATTACH_FILES)
-    validate_message(payload, files)
+    limits.check_message(payload, files)
     if payload.get("enforce_nonce") and payload.get("nonce") is not None:
-        repeat = emu.nonce_match(channel, ctx.bot, str(payload["nonce"]))
+        repeat = emu.nonce_match(ctx.bot, str(payload["nonce"]))
         if repeat is not None:  # Discord answers with the message created the first time
             return emu.payload(repeat), 200
     reference = payload.get("message_reference")
@@ -266,7 +271,7 @@ async def edit_message(ctx: Ctx, cid: str, mid: str) -> Reply:
     if message.author.id != ctx.bot.id:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
     payload, files = await read_body(ctx.request, ctx.emu.ids.next)
-    validate_message(payload, files, edit=True)
+    limits.check_message(payload, files, edit=True)
     ctx.emu.edit_message(message, payload, files)
     return ctx.emu.payload(message), 200
 
@@ -310,12 +315,11 @@ async def create_channel(ctx: Ctx, gid: str) -> Reply:
     guild = ctx.emu.guild(int(gid))
     ctx.emu.require_guild(ctx.app, guild, m.MANAGE_CHANNELS)
     data = await read_json(ctx.request)
-    name = str(data.get("name") or "")
-    if not 1 <= len(name) <= 100:
-        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
     kind = int(data.get("type") or 0)
     if kind not in (m.TEXT, m.CATEGORY, 2, 5, 13, 15):
         raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (0, 2, 4, 5, 13, 15).")
+    name = limits.channel_name(data.get("name"), kind)
+    limits.check_channel(data, kind)
     overwrites = _overwrites(data.get("permission_overwrites"))
     if overwrites:  # setting overwrites needs Manage Roles (or Administrator)
         ctx.emu.require_guild(ctx.app, guild, m.MANAGE_ROLES)
@@ -345,11 +349,9 @@ async def edit_channel(ctx: Ctx, cid: str) -> Reply:
         perm = (1 << 34) if channel.is_thread else m.MANAGE_CHANNELS  # MANAGE_THREADS
         ctx.emu.require_channel(ctx.app, channel, perm)
     data = await read_json(ctx.request)
+    limits.check_channel(data, channel.type)
     if "name" in data:
-        if not 1 <= len(str(data["name"] or "")) <= 100:
-            raise form_error("name", "BASE_TYPE_BAD_LENGTH",
-                             "Must be between 1 and 100 in length.")
-        channel.name = data["name"]
+        channel.name = limits.channel_name(data["name"], channel.type)
     if "topic" in data:
         channel.topic = data["topic"]
     if "parent_id" in data:
@@ -402,9 +404,7 @@ async def create_thread(ctx: Ctx, cid: str) -> Reply:
     kind = int(data.get("type") or m.PRIVATE_THREAD)
     need = m.CREATE_PRIVATE_THREADS if kind == m.PRIVATE_THREAD else m.CREATE_PUBLIC_THREADS
     ctx.emu.require_channel(ctx.app, parent, need)
-    name = str(data.get("name") or "")
-    if not 1 <= len(name) <= 100:
-        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    name = limits.channel_name(data.get("name"), kind)
     thread = ctx.emu.create_channel(ctx.emu.guild(parent.guild_id), name, type=kind,
                                     parent=parent.id, dispatch_event=None)
     thread.owner_id = ctx.bot.id
@@ -463,6 +463,7 @@ async def create_role(ctx: Ctx, gid: str) -> Reply:
     guild = ctx.emu.guild(int(gid))
     ctx.emu.require_guild(ctx.app, guild, m.MANAGE_ROLES)
     data = await read_json(ctx.request)
+    limits.check_role(data)
     if len(guild.roles) >= 250:
         raise ApiError(400, 30005, "Maximum number of guild roles reached (250)")
     role = ctx.emu.create_role(guild, data.get("name") or "new role",
@@ -491,6 +492,7 @@ async def edit_role(ctx: Ctx, gid: str, rid: str) -> Reply:
     role = ctx.emu.role(guild, int(rid))
     ctx.emu.require_role_control(ctx.app, guild, role)
     data = await read_json(ctx.request)
+    limits.check_role(data)
     for key in ("name", "mentionable", "hoist"):
         if key in data and data[key] is not None:
             setattr(role, key, data[key])

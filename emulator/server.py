@@ -24,7 +24,7 @@ from aiohttp import web
 from emulator import models as m
 from emulator import rest
 from emulator.api import Actions
-from emulator.gateway import Gateway
+from emulator.gateway import ACK_DELAY, Gateway
 from emulator.http import ApiError, json_response
 from emulator.interactions import Interaction
 from emulator.ratelimit import RateLimiter
@@ -70,6 +70,7 @@ class Emulator(Actions):
 
     def __init__(
         self, *, global_rate: int = 50, heartbeat_interval: int = 41250,
+        heartbeat_ack_delay: float = ACK_DELAY,
         members_intent_enabled: bool = True, message_content_intent_enabled: bool = True,
         presences_intent_enabled: bool = True, interaction_timeout: float = 3.0,
         followup_ttl: float = 15 * 60, route_limits: dict[str, tuple[int, float]] | None = None,
@@ -80,7 +81,7 @@ class Emulator(Actions):
         # when the bot runs on a frozen one. Deadlines and rate limits always use real time.
         self.ids = m.Snowflakes(now)
         self._init_world()
-        self.gateway = Gateway(self, heartbeat_interval)
+        self.gateway = Gateway(self, heartbeat_interval, heartbeat_ack_delay)
         self.global_rate = global_rate
         self.route_limits = dict(route_limits or {})
         self.default_route_limit = default_route_limit
@@ -316,6 +317,10 @@ class Emulator(Actions):
         """Close the bot's gateway connection(s) abnormally; discord.py reconnects and RESUMEs
         (codes 4004, 4010-4014 are fatal to discord.py)."""
         await self.gateway.drop(code, app)
+
+    async def request_heartbeat(self, app: m.Application | None = None) -> None:
+        """Send op 1 HEARTBEAT (Discord asks for an immediate heartbeat)."""
+        await self.gateway.request_heartbeat(app)
 
     async def request_reconnect(self, app: m.Application | None = None) -> None:
         """Send op 7 RECONNECT; the client reconnects and RESUMEs."""

@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+from emulator import limits
 from emulator import models as m
 from emulator.http import ApiError, missing_access, missing_permissions, unknown
 from emulator.permissions import base_permissions, channel_permissions, highest_position
@@ -40,6 +41,7 @@ class World:
         self._messages: dict[int, m.Message] = {}
         self._by_channel: dict[int, list[m.Message]] = {}
         self._dms: dict[tuple[int, int], m.Channel] = {}  # (bot id, user id) → DM channel
+        self._nonces: dict[tuple[int, str], m.Message] = {}  # (author id, nonce) → latest
 
     @property
     def base_url(self) -> str:  # overridden by the server
@@ -304,8 +306,8 @@ class World:
         """A guild channel (CHANNEL_CREATE). ``overwrites`` makes it private, e.g.
         ``[Overwrite(guild.id, 0, deny=VIEW_CHANNEL), Overwrite(role.id, 0, allow=VIEW_CHANNEL)]``.
         """
-        if type == m.TEXT:  # Discord lowercases text channel names and hyphenates spaces
-            name = "-".join(name.lower().split())
+        if type in limits.SLUG_CHANNELS:  # as Discord stores text channel names
+            name = limits.normalise_channel_name(name) or name
         parent_id = parent.id if isinstance(parent, m.Channel) else parent
         position = sum(1 for c in guild.channels.values() if not c.is_thread)
         channel = m.Channel(self.ids.next(), type, name, guild.id, position, parent_id,
@@ -404,23 +406,23 @@ class World:
             nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
         )
         self._messages[message.id] = message
+        if message.nonce is not None:
+            self._nonces[(author.id, message.nonce)] = message
         if not message.ephemeral:
             self._by_channel.setdefault(channel.id, []).append(message)
             if dispatch:
                 self._dispatch_message("MESSAGE_CREATE", channel, message)
         return message
 
-    def nonce_match(self, channel: m.Channel, author: m.User, nonce: str,
-                    window: float = NONCE_WINDOW) -> m.Message | None:
-        """The message ``author`` created in ``channel`` with ``nonce`` in the last ``window``
-        seconds (Discord's ``enforce_nonce`` deduplication), if any."""
-        now = time.monotonic()
-        for message in reversed(self._by_channel.get(channel.id, [])):
-            if now - message.created > window:
-                break
-            if message.nonce == nonce and message.author.id == author.id and not message.deleted:
-                return message
-        return None
+    def nonce_match(self, author: m.User, nonce: str, window: float = NONCE_WINDOW
+                    ) -> m.Message | None:
+        """The message ``author`` created with ``nonce`` in the last ``window`` seconds, in any
+        channel (Discord's ``enforce_nonce``: "another message created by the same author with
+        the same nonce"), if any."""
+        found = self._nonces.get((author.id, nonce))
+        if found is None or found.deleted or time.monotonic() - found.created > window:
+            return None
+        return found
 
     def _dispatch_message(self, event: str, channel: m.Channel, message: m.Message) -> None:
         if channel.type == m.DM:

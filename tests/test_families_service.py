@@ -36,6 +36,7 @@ async def test_names_are_unique_ignoring_case_and_space(services):
     await _family(services)
     assert await _error(_family(services, "  lobos ", leader=99)) == "families.name_taken"
     assert await _error(_family(services, "", leader=99)) == "families.bad_name"
+    assert await _error(_family(services, "!!!", leader=99)) == "families.bad_name"
     assert await _error(_family(services, "Osos", leader=LEADER)) == "families.busy_elsewhere"
     assert await services.db.fetchval("SELECT count(*) FROM families") == 1
 

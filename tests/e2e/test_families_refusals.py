@@ -87,6 +87,16 @@ async def test_duplicate_name_and_busy_leader(app):
     assert await count(app, "families") == 1
 
 
+async def test_a_name_without_letters_or_digits_is_refused_before_discord(app):
+    """Discord drops punctuation from a text channel's name: "!!!" would leave the family's
+    channel without one (400 from Discord); the command says what a name needs instead."""
+    sofia = app.user("sofia")
+    text = await refused(app, app.owner, "family", {"name": "!!!", "leader": sofia},
+                         subcommand="create")
+    assert "with a letter or a number" in text
+    assert await count(app, "families") == 0
+
+
 async def test_bot_without_manage_roles_names_the_permission(app):
     sofia = app.user("sofia")
     app.emu.set_bot_permissions(app.guild, BOT_DEFAULT & ~MANAGE_ROLES)

@@ -3,7 +3,9 @@ sessions, disallowed intents, large guilds and several bots."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 
 import aiohttp
@@ -184,3 +186,49 @@ async def test_many_drops_in_a_row(world):
     assert emu.gateway.resumes >= 3
     it = await emu.run_command(guild, ana, "echo", {"text": "ok"})
     assert await it.reply_text() == "ok"
+
+
+@pytest.mark.slow
+async def test_heartbeat_latency_is_measured_against_the_right_heartbeat(caplog):
+    """discord.py's latency is the time from a heartbeat to its ACK. An ACK that arrives
+    before the keep-alive thread recorded its send is measured from the heartbeat before
+    (one whole interval: "Can't keep up, … websocket is 41.3s behind" at Discord's interval).
+    With a short interval here, every measure must stay far below one interval."""
+    interval = 0.3
+    async with Emulator(heartbeat_interval=int(interval * 1000)) as emu:
+        emu.create_guild("G")
+        client = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
+        caplog.set_level(logging.WARNING, logger="discord")
+        async with running_bot(emu, client):
+            start = emu.gateway.heartbeats
+            seen: list[float] = []
+            while emu.gateway.heartbeats - start < 12:
+                await asyncio.sleep(0.005)
+                if client.latency != (seen[-1] if seen else None):
+                    seen.append(client.latency)
+    assert len(seen) >= 10
+    assert max(seen) < interval * 0.75, seen  # never the whole interval
+    assert min(seen) > 0  # about the emulated 50 ms round trip, less the thread's own delay
+    assert not [r for r in caplog.records if r.name.startswith("discord.gateway")]
+
+
+async def test_hello_uses_discords_interval_and_op1_asks_for_a_heartbeat(emu):
+    emu.create_guild("G")
+    async with aiohttp.ClientSession() as http, http.ws_connect(emu.gateway_url) as ws:
+        hello = await _recv(ws)
+        assert hello == {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}
+        await ws.send_json({"op": 2, "d": {"token": emu.token, "intents": 1, "properties": {}}})
+        assert (await _recv(ws))["t"] == "READY"
+        await _recv(ws)  # GUILD_CREATE
+        await emu.request_heartbeat()
+        assert (await _recv(ws))["op"] == 1
+        sent = time.perf_counter()
+        await ws.send_json({"op": 1, "d": 2})
+        assert await _recv(ws) == {"op": 11, "d": None, "s": None, "t": None}
+        assert time.perf_counter() - sent < 1.0
+    client = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
+    async with running_bot(emu, client):
+        before = emu.gateway.heartbeats
+        await emu.request_heartbeat()  # discord.py answers at once, not after 41 s
+        await emu.wait_for(lambda: emu.gateway.heartbeats == before + 1, timeout=2,
+                           what="the requested heartbeat")

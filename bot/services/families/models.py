@@ -163,7 +163,10 @@ def request_from_row(row: Any) -> FamilyRequest:
 
 
 def clean_name(name: str) -> str:
+    """Spaces collapsed; 1 to NAME_MAX characters with a letter or a digit among them (the
+    family's channel takes the name, and Discord drops punctuation from a text channel's name:
+    "!!!" would leave it empty, which Discord refuses)."""
     cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > NAME_MAX:
+    if not cleaned or len(cleaned) > NAME_MAX or not any(c.isalnum() for c in cleaned):
         raise UserError("families.bad_name", limit=NAME_MAX)
     return cleaned
