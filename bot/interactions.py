@@ -91,6 +91,15 @@ async def send(
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
 
 
+async def acknowledge(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
+    """Acknowledge now, answer later: Discord drops an interaction not acknowledged within 3 s,
+    and any work with Discord calls of its own (a post, a role, a DM, waiting for the delivery
+    queue) can take longer under load. The user sees "thinking…" until :func:`reply` (or an
+    error) replaces it; ``ephemeral`` as the answer will be. A no-op once acknowledged."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
+
 async def reply(
     interaction: discord.Interaction,
     template: str,
