@@ -12,6 +12,8 @@ broadcasts are DMs without buttons).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e._families import button, create, membership, roles_become
@@ -93,3 +95,37 @@ async def test_me_delete_answers_in_the_language_the_member_had(app, locale, lan
     confirm = await app.emu.click(ana, prompt, "familia:me:delete")
     assert expected in await confirm.reply_text()
     assert await app.services.members.get(app.guild.id, ana.id) is None
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_button_in_a_dm_knows_its_guild_or_refuses():
+    """A button that can be clicked in a DM names its guild in its custom id (it answers in
+    the member's language there); any other reads the guild from the interaction, which
+    refuses in a DM ("use this in the server"), never answering in a guessed language."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import cogs
+    from bot.cogkit.buttons import PersistentButton
+
+    for module in pkgutil.iter_modules(cogs.__path__):
+        importlib.import_module(f"cogs.{module.name}")
+    found = [cls for cls in _subclasses(PersistentButton) if cls.custom_id_format]
+    assert len(found) >= 12
+    strays = []
+    for cls in found:
+        if "{guild_id}" in cls.custom_id_format:
+            continue
+        source = inspect.getsource(cls.run)
+        helpers = [getattr(cls, n, None) or getattr(inspect.getmodule(cls), n, None)
+                   for n in re.findall(r"(?:self\.)?(\w+)\(interaction", source)]
+        sources = [source] + [inspect.getsource(h) for h in helpers if callable(h)]
+        if not any("guild_id(interaction)" in s for s in sources):
+            strays.append(cls.__name__)
+    assert not strays, f"buttons that neither name their guild nor refuse in a DM: {strays}"
