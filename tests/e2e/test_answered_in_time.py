@@ -16,7 +16,7 @@ from tests.e2e._families import button, create, holds, request_post
 PEOPLE = 20
 
 
-async def everyone_answered(app, clicks, timeout: float) -> list[str]:
+async def everyone_answered(clicks, timeout: float) -> list[str]:
     """Each click's answer text (waiting up to ``timeout`` s for the slowest)."""
     return list(await asyncio.gather(*(c.reply_text(timeout) for c in clicks)))
 
@@ -38,7 +38,7 @@ async def test_twenty_people_ask_to_join_and_are_approved_at_once(app):
     # which Discord lets through 5 every 5 s
     joins = [await app.emu.click(p, prompt, button(prompt, "familia:join:"))
              for p, prompt in zip(people, prompts, strict=True)]
-    texts = await everyone_answered(app, joins, timeout=60)
+    texts = await everyone_answered(joins, timeout=60)
     assert app.emu.failed_interactions() == [], window_report(joins)
     assert all("was sent to its leaders" in t and "unavailable" not in t for t in texts), texts
     assert all(j.ephemeral for j in joins)
