@@ -1,7 +1,8 @@
 """Domain errors. Services raise these; the one error handler renders them per locale.
 
 ``code`` names a macro in ``templates/discord/errors/<area>.j2`` as ``"<area>.<macro>"``;
-``params`` are the values the message shows. No sentence lives here.
+``params`` are the values the message shows (text is cut to a short excerpt when rendered:
+an error repeats what someone typed, whatever its length). No sentence lives here.
 """
 
 from __future__ import annotations

@@ -34,23 +34,42 @@ def familia(interaction: discord.Interaction) -> FamiliaBot:
     return interaction.client  # type: ignore[return-value]  # the one client is a FamiliaBot
 
 
+def about_guild(interaction: discord.Interaction, guild_id: int) -> None:
+    """An interaction without a guild (a button in a DM: an invitation's Accept) is about
+    ``guild_id`` (its custom id or its stored row says which): it answers in the member's
+    language there. Only the language follows; permission checks still read the interaction."""
+    if interaction.guild_id is None and interaction.extras.get("guild_id") != guild_id:
+        interaction.extras["guild_id"] = guild_id
+        interaction.extras.pop("locale", None)
+
+
+def language_guild(interaction: discord.Interaction) -> int | None:
+    """The guild whose member settings pick the reply language: where the interaction
+    happened, else (a DM) the guild its item belongs to (:func:`about_guild`)."""
+    if interaction.guild_id is not None:
+        return interaction.guild_id
+    found = interaction.extras.get("guild_id")
+    return found if isinstance(found, int) else None
+
+
 async def locale_for(interaction: discord.Interaction) -> str:
-    """The reply language: member's choice, else their Discord locale, else the guild's."""
+    """The reply language: member's choice, else their Discord locale, else the guild's. In a
+    DM, the member's choice in the guild the clicked item belongs to (:func:`about_guild`)."""
     cached = interaction.extras.get("locale")
     if cached:
         return cached
     services = familia(interaction).services
     chosen = None
     guild_default: str = familia(interaction).settings.default_locale
-    if interaction.guild_id is not None:
-        member = await services.members.get(interaction.guild_id, interaction.user.id)
+    guild_id = language_guild(interaction)
+    if guild_id is not None:
+        member = await services.members.get(guild_id, interaction.user.id)
         chosen = member.locale if member else None
-        guild_default = (await services.guilds.get(interaction.guild_id)).locale
+        guild_default = (await services.guilds.get(guild_id)).locale
         seen = normalise(interaction.locale.value)
         if member is not None and seen and member.discord_locale != seen:
             # for what they did not ask for (DMs, emails) in their language too
-            await services.members.remember_discord_locale(interaction.guild_id,
-                                                           interaction.user.id, seen)
+            await services.members.remember_discord_locale(guild_id, interaction.user.id, seen)
     locale = pick_locale(chosen, interaction.locale.value, guild_default)
     interaction.extras["locale"] = locale
     return locale
@@ -70,6 +89,15 @@ async def send(
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+
+
+async def acknowledge(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
+    """Acknowledge now, answer later: Discord drops an interaction not acknowledged within 3 s,
+    and any work with Discord calls of its own (a post, a role, a DM, waiting for the delivery
+    queue) can take longer under load. The user sees "thinking…" until :func:`reply` (or an
+    error) replaces it; ``ephemeral`` as the answer will be. A no-op once acknowledged."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
 
 
 async def reply(
@@ -200,12 +228,16 @@ class FamiliaModal(discord.ui.Modal):
 class PersistentItem:
     """Mixin for a ``discord.ui.DynamicItem`` (a button that outlives restarts): its errors go
     through the one handler (discord.py would only log them) and, with ``managers_only``,
-    everyone but program managers is refused. Subclasses implement :meth:`run`."""
+    everyone but program managers is refused. An item whose custom id has a ``guild_id``
+    answers in a DM in the member's language of that guild. Subclasses implement :meth:`run`."""
 
     managers_only = False
 
     async def callback(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
+        guild_id = getattr(self, "guild_id", None)  # a custom id that names its guild
+        if isinstance(guild_id, int):
+            about_guild(interaction, guild_id)
         try:
             if self.managers_only:
                 from bot.checks import is_manager  # bot.checks imports this module

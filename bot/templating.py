@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from bot.errors import FamiliaError
 from bot.i18n import Catalog, load_catalogs
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,18 @@ class Templates:
         found = getattr(module, name, None)
         if found is None:
             raise LookupError(f"no error message for {error.code}")
-        return str(found(**error.params)).strip()
+        params = {key: _excerpts(value) for key, value in error.params.items()}
+        return str(found(**params)).strip()
+
+
+def _excerpts(value: Any) -> Any:
+    """An error's parameter as its message shows it: text (what someone typed: a 5,000
+    character option) cut to a short excerpt, so that every error answer stays short."""
+    if isinstance(value, str):
+        return excerpt(value)
+    if isinstance(value, list | tuple):
+        return type(value)(excerpt(v) if isinstance(v, str) else v for v in value)
+    return value
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")

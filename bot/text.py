@@ -19,3 +19,14 @@ def split_text(text: str, limit: int = PART_LIMIT) -> list[str]:
     if text:
         parts.append(text)
     return parts
+
+
+EXCERPT_LIMIT = 80  # characters of what someone typed that a message repeats
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """``text`` as a message repeats it: whole when short, else its first characters and
+    "…" (``limit`` characters in all)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"

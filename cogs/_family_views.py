@@ -20,6 +20,7 @@ from bot.cogkit.buttons import PersistentButton, labels
 from bot.delivery.queue import Send
 from bot.interactions import (
     FamiliaView,
+    acknowledge,
     familia,
     locale_for,
     log_command,
@@ -86,13 +87,14 @@ class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id
     version: int
 
     async def run(self, interaction: discord.Interaction) -> None:
+        # first: the answer waits for the post in the family channel (busy at check-in time)
+        await acknowledge(interaction)
         bot = familia(interaction)
         family = await bot.services.families.get(self.guild_id, self.family_id)
         post = await RequestPost.prepare(bot, family)
         await bot.services.families.request_join(
             self.guild_id, interaction.user.id, self.family_id, self.version, posts=post
         )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         await reply(interaction, "discord/families/request_sent.md.j2", family=family,
                     posted=await post.posted())
 

@@ -18,6 +18,7 @@ from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
 from bot.interactions import (
     FamiliaModal,
+    acknowledge,
     familia,
     locale_for,
     log_command,
@@ -90,6 +91,7 @@ class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_i
     broadcast_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
+        await acknowledge(interaction)  # every recipient's copy is prepared first
         bot = familia(interaction)
         broadcast = await bot.services.broadcasts.confirm(
             cogkit.guild_id(interaction), interaction.user.id, self.broadcast_id)
@@ -189,6 +191,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
                        description=_T("Get (or stop getting) broadcasts as direct messages"))
     @app_commands.describe(enabled=_T("On to receive broadcasts by DM, off to stop"))
     async def optin(self, interaction: discord.Interaction, enabled: bool) -> None:
+        await acknowledge(interaction)  # the DM channel is opened first
         channel_id = None
         if enabled:
             channel_id = (await interaction.user.create_dm()).id

@@ -35,6 +35,7 @@ from bot.delivery.queue import attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
+    acknowledge,
     familia,
     locale_for,
     log_command,
@@ -184,6 +185,7 @@ class ScheduleButton(PersistentButton, custom_id="familia:cp:schedule:{campaign_
     campaign_id: int
 
     async def run(self, interaction: discord.Interaction) -> None:
+        await acknowledge(interaction)  # a campaign starting now: its posts are prepared first
         bot = familia(interaction)
         await bot.services.campaigns.schedule(
             cogkit.guild_id(interaction), interaction.user.id, self.campaign_id)

@@ -22,6 +22,7 @@ from bot.errors import UserError
 from bot.interactions import (
     AckFirst,
     FamiliaModal,
+    acknowledge,
     familia,
     locale_for,
     log_command,
@@ -117,6 +118,7 @@ class FeedbackModal(FamiliaModal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
+        await acknowledge(interaction)  # the answer waits for the DM
         bot = familia(interaction)
         guild_id = cogkit.guild_id(interaction)
         checkins = bot.services.checkins

@@ -22,7 +22,7 @@ from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import FamilyArg
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
-from bot.interactions import locale_for, reply
+from bot.interactions import acknowledge, locale_for, reply
 from bot.services.families import (
     AGREEMENT_VERSION,
     Appointed,
@@ -151,6 +151,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
     @manager_only()
     async def rename(self, interaction: discord.Interaction, family: FamilyArg, name: str) -> None:
+        await acknowledge(interaction)  # the channel and role are renamed before the answer
         renamed = await self.families.rename(
             cogkit.guild_id(interaction), interaction.user.id, family.id, name
         )
@@ -287,6 +288,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         self, interaction: discord.Interaction, member: discord.Member,
         family: FamilyArg | None = None,
     ) -> None:
+        await acknowledge(interaction)  # the answer waits for the DM
         target, manager = await self._target(interaction, family)
         if target is None:
             raise NotAllowed("families.not_your_family")
@@ -306,7 +308,6 @@ class FamiliesCog(commands.Cog, name="Families"):
                                              as_manager=manager, posts=dm)
         # The sender takes it first; the answer says whether it reached them (DMs closed:
         # they can accept with /family join).
-        await interaction.response.defer(ephemeral=True, thinking=True)
         key = f"family-invite:{request.id}"
         state = (await self.bot.services.deliveries.wait_settled(
             guild_id, [key], POST_WAIT)).get(key)
@@ -345,6 +346,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         self, interaction: discord.Interaction, family: FamilyArg,
         member: discord.Member | None = None,
     ) -> None:
+        await acknowledge(interaction)  # a request's answer waits for its post
         guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
         manager = await is_manager(interaction)
         if manager:  # a manager's move is immediate: roles change at once
@@ -357,7 +359,6 @@ class FamiliesCog(commands.Cog, name="Families"):
         done = isinstance(outcome, Decision)  # a manager's move is done at once
         posted = False
         if not done:  # the request's post to the receiving leaders: wait for Discord
-            await interaction.response.defer(ephemeral=True, thinking=True)
             posted = await post.posted()
         await reply(interaction, "discord/families/transferred.md.j2", family=family,
                     user_id=who, done=done, posted=posted)

@@ -24,6 +24,7 @@ from bot.delivery.queue import Send, attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaView,
+    acknowledge,
     familia,
     locale_for,
     reply,
@@ -182,6 +183,7 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         start: RangeStartArg | None = None, end: RangeEndArg | None = None,
         former: bool = False,
     ) -> None:
+        await acknowledge(interaction)  # the chart is drawn first
         board = await self.bot.services.leaderboards.open(
             cogkit.guild_id(interaction), interaction.user.id, metric, period, scope,
             start=start, end=end, family=family, tier=tier, include_left=former,

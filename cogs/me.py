@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
-from bot.interactions import FamiliaView, familia, reply
+from bot.interactions import FamiliaView, familia, locale_for, reply
 
 FOLLOW = "auto"
 
@@ -83,10 +83,11 @@ class DeleteConfirm(FamiliaView):
 
     @discord.ui.button(label="✓", style=discord.ButtonStyle.danger, custom_id="familia:me:delete")
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        # the answer is in the language they had: read before their settings go with the rest
+        await locale_for(interaction)
         counts = await familia(interaction).services.privacy.delete(
             cogkit.guild_id(interaction), interaction.user.id
         )
-        interaction.extras.pop("locale", None)
         await reply(interaction, "discord/me/deleted.md.j2", rows=sum(counts.values()))
         self.stop()
 

@@ -19,7 +19,7 @@ from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.cogkit.buttons import labels
 from bot.cogkit.options import FamilyArg
 from bot.delivery.queue import Send
-from bot.interactions import locale_for, reply
+from bot.interactions import acknowledge, locale_for, reply
 
 log = logging.getLogger("familia.progress")
 JOB_ID = "progress.nudges"
@@ -49,6 +49,7 @@ class ProgressCog(commands.Cog, name="Progress"):
     @creator_only()
     async def view(self, interaction: discord.Interaction,
                    member: discord.Member | None = None) -> None:
+        await acknowledge(interaction)  # the chart is drawn first
         report = await self.bot.services.pace.report_for(
             cogkit.guild_id(interaction), interaction.user.id,
             member.id if member else None, await is_manager(interaction),
@@ -70,6 +71,7 @@ class ProgressCog(commands.Cog, name="Progress"):
     @leader_or_manager()
     async def family(self, interaction: discord.Interaction,
                      family: FamilyArg | None = None) -> None:
+        await acknowledge(interaction)  # the chart is drawn first
         pace = self.bot.services.pace
         found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
                                       await is_manager(interaction))

@@ -17,7 +17,7 @@ from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import TierArg
 from bot.delivery.queue import Send
 from bot.errors import UserError
-from bot.interactions import reply
+from bot.interactions import acknowledge, reply
 from bot.services.tiers import TierChange
 
 
@@ -129,12 +129,12 @@ class TiersCog(commands.Cog, name="Tiers"):
         guild = interaction.guild
         assert guild is not None
         period = self._period(month)
+        await acknowledge(interaction)  # a whole program's progress is read first
         if apply:
             await self._check_roles(guild)
             changes = await self.tiers.sweep(  # roles and posts: queued, durable and paced
                 guild.id, interaction.user.id, period,
                 announce=lambda found: self._promotions(guild.id, found))
-            await interaction.response.defer(ephemeral=True)
         else:
             changes = await self.tiers.plan(guild.id, period)
         await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,

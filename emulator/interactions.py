@@ -2,8 +2,10 @@
 
 :class:`Interaction` is the handle tests hold; :class:`Responses` (a mixin of the emulator)
 implements the interaction callback and the follow-up webhook the way Discord does: 3 s to
-answer (404 / 10062 after), one answer only (400 / 40060), follow-ups for 15 minutes, and the
-first follow-up after a "thinking" defer replaces the placeholder.
+answer (404 / 10062 after; the interaction is then recorded as failed, what the user sees as
+"This interaction failed": :meth:`Responses.failed_interactions`), one answer only (400 /
+40060), follow-ups for 15 minutes, and the first follow-up after a "thinking" defer replaces
+the placeholder.
 """
 
 from __future__ import annotations
@@ -59,10 +61,21 @@ class Interaction:
     source_message: m.Message | None = None
     data: dict[str, Any] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    acked_after: float | None = None  # seconds from creation to the accepted callback
+    late: bool = False  # a callback came after the window and was refused (10062)
 
     @property
     def responded(self) -> bool:
         return self.response_type is not None
+
+    @property
+    def failed(self) -> bool:
+        """What Discord shows as "This interaction failed": not acknowledged within the window
+        (3 s): answered too late (refused), or not at all and the window is over."""
+        if self.late:
+            return True
+        return not self.responded and (
+            time.monotonic() - self.created > self.emu.interaction_timeout)
 
     @property
     def messages(self) -> list[m.Message]:
@@ -166,6 +179,11 @@ class Responses(World):
     _interactions: dict[int, Interaction]
     _by_token: dict[str, Interaction]
 
+    def failed_interactions(self) -> list[Interaction]:
+        """Every interaction so far that the user saw fail: not acknowledged within
+        ``interaction_timeout`` (Discord's 3 s), answered late or not at all."""
+        return [record for record in self._interactions.values() if record.failed]
+
     def _interaction(self, iid: int, token: str) -> Interaction:
         record = self._interactions.get(iid)
         if record is None or record.token != token:
@@ -180,6 +198,7 @@ class Responses(World):
         if record.responded:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - record.created > self.interaction_timeout:
+            record.late = True
             raise unknown("interaction", 10062)
         kind = int(payload.get("type") or 0)
         data = payload.get("data") or {}
@@ -213,6 +232,7 @@ class Responses(World):
             record.modal = data
         record.original = message
         record.response_type = kind
+        record.acked_after = time.monotonic() - record.created
         record.response = payload
         record.touch()
         body: dict[str, Any] = {

@@ -134,3 +134,25 @@ def test_an_unknown_error_code_gets_the_generic_message(templates, caplog):
         text = templates.render_error(locale, UserError("families.no_such_message", x=1))
         assert words in text
     assert "families.no_such_message" in caplog.text  # logged, with the support code
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_what_someone_typed_is_repeated_as_a_short_excerpt(templates, locale):
+    """A 5,000-character value would make the answer longer than Discord takes (2,000): the
+    message repeats its first characters only, the rest of the sentence intact."""
+    typed = "Mars/" + "x" * 5000
+    text = templates.render_error(locale, UserError(
+        "common.unknown_timezone", value=typed, suggestion=None, example="Europe/Madrid"))
+    assert len(text) < 300, len(text)
+    assert "Mars/xxx" in text and "…" in text and "Europe/Madrid" in text
+    short = templates.render_error(locale, UserError("common.bad_option", value="Lobos"))
+    assert "Lobos" in short and "…" not in short
+
+
+def test_an_error_listing_names_keeps_every_name(templates):
+    """Lists the code base computes (field names) are not cut as a whole."""
+    fields = ["audience", "audience_ids", "enrolment", "metric", "name", "reminders",
+              "starts_at", "target_creator", "target_family"]
+    text = templates.render_error("en", UserError("campaigns.locked_while_running",
+                                                  fields=fields))
+    assert ", ".join(fields) in text

@@ -85,3 +85,5 @@ async def app(tmp_path, monkeypatch):
                 yield App(emu, bot, guild, owner, settings, clock)
             finally:
                 await stop_bot(bot, task)
+            failed = [i.describe() for i in emu.failed_interactions()]
+            assert not failed, f"interactions not acknowledged within 3 s: {failed}"

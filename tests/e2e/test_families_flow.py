@@ -304,6 +304,10 @@ async def test_request_post_invite_dm_and_roles_go_through_the_delivery_queue(ap
         f"family-invite:{request + 1}", f"family-welcome:{request + 1}"], 10)
     assert states == {f"family-invite:{request + 1}": "sent",
                       f"family-welcome:{request + 1}": "sent"}
+    # Ben's role is on Discord a moment before its row is marked sent
+    keys = [r["dedupe_key"] for r in await app.services.db.fetchall(
+        "SELECT dedupe_key FROM deliveries")]
+    await app.services.deliveries.wait_settled(app.guild.id, keys, 10)
     kinds = {r["kind"]: r["n"] for r in await app.services.db.fetchall(
         "SELECT kind, count(*) AS n FROM deliveries WHERE state = 'sent' GROUP BY kind")}
     assert kinds == {"family_request": 1, "family_invite": 1, "family_notice": 1,

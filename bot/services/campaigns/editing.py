@@ -190,7 +190,7 @@ class CampaignEditing(CampaignStore):
         changed = {k for k, v in asdict(columns).items() if before.get(k) != v}
         locked = sorted(changed - set(self.RUNNING_EDITABLE))
         if locked:
-            raise UserError("campaigns.locked_while_running", fields=", ".join(locked))
+            raise UserError("campaigns.locked_while_running", fields=locked)
 
     async def update(self, guild_id: int, actor_id: int, campaign_id: int, spec: Spec
                      ) -> Campaign:
