@@ -14,6 +14,8 @@ from discord import app_commands
 
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.i18n import normalise, pick_locale
+from bot.limits import fit_message
+from bot.text import split_text
 
 if TYPE_CHECKING:
     from bot.app import FamiliaBot
@@ -63,13 +65,36 @@ async def send(
     ephemeral: bool = True,
     **kwargs: Any,
 ) -> None:
-    """Reply, or follow up when the interaction was already answered or deferred."""
+    """Reply, or follow up when the interaction was already answered or deferred. What is sent
+    is fitted to Discord's limits first (``bot.limits``: cut with "… and N more")."""
+    kwargs.update(await _fitted(interaction, content, kwargs))
     if interaction.response.is_done():
-        if content is not None:
-            kwargs["content"] = content
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
-        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+
+
+async def edit(interaction: discord.Interaction, content: str | None = None,
+               **kwargs: Any) -> None:
+    """Edit the message of a button or select (or, once answered, the original response),
+    fitted to Discord's limits like :func:`send`."""
+    kwargs.update(await _fitted(interaction, content, kwargs))
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**kwargs)
+    else:
+        await interaction.response.edit_message(**kwargs)
+
+
+async def _fitted(interaction: discord.Interaction, content: str | None,
+                  kwargs: dict[str, Any]) -> dict[str, Any]:
+    bot = familia(interaction)
+    locale = await _safe_locale(interaction, bot)
+    embeds = list(kwargs.pop("embeds", None) or [])
+    if "embed" in kwargs:
+        embeds.insert(0, kwargs.pop("embed"))
+    view = kwargs.get("view")
+    return fit_message(bot.templates, locale, content, embeds=embeds or None,
+                       view=view if isinstance(view, discord.ui.View) else None)
 
 
 async def reply(
@@ -79,9 +104,12 @@ async def reply(
     ephemeral: bool = True,
     view: discord.ui.View | None = None,
     files: list[discord.File] | None = None,
+    split: bool = False,
     **context: Any,
 ) -> None:
-    """Render ``templates/<template>`` in the reader's language and send it."""
+    """Render ``templates/<template>`` in the reader's language and send it. ``split``: a
+    text over one message goes as several, cut at line breaks (a report read once, such as
+    a roll-call); otherwise it is cut with "… and N more" (lists that grow are paged)."""
     locale = await locale_for(interaction)
     text = familia(interaction).templates.render(locale, template, **context)
     extra: dict[str, Any] = {}
@@ -89,7 +117,10 @@ async def reply(
         extra["view"] = view
     if files:
         extra["files"] = files
-    await send(interaction, text, ephemeral=ephemeral, **extra)
+    parts = split_text(text) if split else [text]
+    for number, part in enumerate(parts or [text]):
+        last = number == len(parts) - 1
+        await send(interaction, part, ephemeral=ephemeral, **(extra if last else {}))
 
 
 def _unwrap(error: Exception) -> Exception:

@@ -39,6 +39,7 @@ from bot.interactions import (
     locale_for,
     log_command,
     reply,
+    send,
     start_timer,
 )
 from bot.services.campaigns import (
@@ -142,8 +143,7 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
         "discord/campaigns/announcement.md.j2", campaign=campaign, stage="start", family=None,
         results=None, late=False)
     for part in split_text(text):  # exactly as the family channels will see it
-        await interaction.followup.send(part, ephemeral=True,
-                                        allowed_mentions=discord.AllowedMentions.none())
+        await send(interaction, part, allowed_mentions=discord.AllowedMentions.none())
 
 
 class DetailsModal(FamiliaModal):

@@ -24,6 +24,7 @@ from bot.delivery.queue import Send, attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaView,
+    edit,
     familia,
     locale_for,
     reply,
@@ -130,11 +131,9 @@ class PageButton(PersistentButton, custom_id=(
         locale = await locale_for(interaction)
         text, file, view = await board_message(bot, locale, interaction.guild, board)
         if in_place:
-            await interaction.edit_original_response(
-                content=text, attachments=[file] if file else [], view=view)
+            await edit(interaction, text, attachments=[file] if file else [], view=view)
         else:
-            await interaction.followup.send(text, ephemeral=True, view=view,
-                                            files=[file] if file else [])
+            await send(interaction, text, view=view, files=[file] if file else [])
 
 
 class BoardPages(FamiliaView):

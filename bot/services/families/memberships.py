@@ -8,6 +8,7 @@ from bot.db import Transaction
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.events import MemberLeftServer
+from bot.paging import Page, page_of
 from bot.services.families.models import (
     AGREEMENT_VERSION,
     LEAVE_REASONS,
@@ -21,6 +22,8 @@ from bot.services.families.models import (
 )
 from bot.services.families.store import LATEST_AGREEMENT, ROLE_REASON, FamilyStore, Posts
 
+ROSTER_PAGE = 10  # lines of a page; a roster line is at most ~170 characters
+HISTORY_PAGE = 15
 HISTORY = (
     "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
     " fm.agreement_version, fm.left_at, fm.ended_by, fm.leave_reason, fm.leave_note"
@@ -70,6 +73,16 @@ class FamilyMemberships(FamilyStore):
     async def history(self, guild_id: int, user_id: int) -> list[Membership]:
         rows = await self.db.fetchall(HISTORY, (guild_id, user_id))
         return [membership_from_row(r) for r in rows]
+
+    async def history_page(self, guild_id: int, user_id: int, page: int,
+                           size: int = HISTORY_PAGE) -> Page[Membership]:
+        """One page of :meth:`history` (a member's memberships are few: cut in memory)."""
+        return page_of(await self.history(guild_id, user_id), page, size)
+
+    async def roster_page(self, guild_id: int, family_id: int, page: int,
+                          size: int = ROSTER_PAGE) -> Page[RosterEntry]:
+        """One page of :meth:`roster` (leaders first; a family's members fit in memory)."""
+        return page_of(await self.roster(guild_id, family_id), page, size)
 
     async def roster(self, guild_id: int, family_id: int) -> list[RosterEntry]:
         """Active members: user, role in the family, tier, joined, agreement version."""

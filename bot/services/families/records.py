@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
+from bot.paging import Page, page_of
 from bot.services.families.models import (
     Archived,
     Family,
@@ -26,6 +27,7 @@ FAMILY_BY_NAME = (
     " FROM families WHERE guild_id = ? AND lower(name) = lower(?)"
     " ORDER BY archived_at IS NOT NULL, id DESC LIMIT 1"
 )
+FAMILIES_PAGE = 15
 ACTIVE_FAMILIES = (
     "SELECT id, guild_id, name, leader_user_id, co_leader_user_id, capacity, channel_id,"
     " role_id, created_at, archived_at,"
@@ -100,6 +102,12 @@ class FamilyRecords(FamilyStore):
     async def list_families(self, guild_id: int, *, archived: bool = False) -> list[Family]:
         rows = await self.db.fetchall(EVERY_FAMILY if archived else ACTIVE_FAMILIES, (guild_id,))
         return [family_from_row(r) for r in rows]
+
+    async def families_page(self, guild_id: int, page: int, *, archived: bool = False,
+                            size: int = FAMILIES_PAGE) -> Page[Family]:
+        """One page of :meth:`list_families` (a program has tens of families, a large one a
+        few hundred: cut in memory)."""
+        return page_of(await self.list_families(guild_id, archived=archived), page, size)
 
     async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Family]:
         needle = (text or "").strip().lower()
