@@ -16,6 +16,7 @@ from cogs.campaigns import (
     ScheduleButton,
 )
 from cogs.checkins import FeedbackButton
+from cogs.families import HistoryPage, ListPage, RosterPage
 from cogs.leaderboards import PageButton
 
 POSTED = [
@@ -33,6 +34,9 @@ POSTED = [
     (FeedbackButton, "familia:fb:77", "Give feedback"),
     (PageButton, "familia:lb:hours:week:2026-W48:program:0:0:1", None),
     (PageButton, "familia:lb:diamonds:custom:2026-11-01.2026-11-30:family:5:1:0", "Next"),
+    (RosterPage, "familia:pg:roster:5:2", "Next"),
+    (ListPage, "familia:pg:families:1:0", "Previous"),
+    (HistoryPage, "familia:pg:fhistory:111:1", None),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 
