@@ -67,6 +67,8 @@ async def send(
 ) -> None:
     """Reply, or follow up when the interaction was already answered or deferred. What is sent
     is fitted to Discord's limits first (``bot.limits``: cut with "… and N more")."""
+    if "view" in kwargs and kwargs["view"] is None:  # no buttons (a list of one page)
+        del kwargs["view"]
     kwargs.update(await _fitted(interaction, content, kwargs))
     if interaction.response.is_done():
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)

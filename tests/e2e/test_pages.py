@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from bot.clock import to_db
 from bot.services.families import AGREEMENT_VERSION
 
 MEMBERS = 25
@@ -92,3 +95,34 @@ async def test_the_family_list_pages_in_spanish(app):
     refused = await app.emu.click(creator, click.original, "familia:pg:families:0:2")
     (refusal,) = await refused.wait_followups(1)
     assert "Familia 30" not in refusal.content and "página 2 de 3" in click.original.content
+
+
+async def checked_in(app, user_id, days, notes):
+    """``days`` days of check-ins up to today, each with a long note."""
+    today, stamp = app.clock.now().date(), to_db(app.clock.now())
+    async with app.services.db.transaction() as tx:
+        for back in range(days):
+            day = today - timedelta(days=back)
+            await tx.execute(
+                "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
+                " followers, peak_viewers, mood, notes, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'UTC', 3.5, 12345, 67, 890, 4, ?, ?, ?)",
+                (app.guild.id, user_id, day.isoformat(), notes, stamp, stamp))
+
+
+async def test_a_month_of_checkins_pages_a_week_at_a_time(app, big_family):
+    _, lena, omar, people = big_family
+    ana = people[0]
+    await checked_in(app, ana.id, 30, "Long stream today, " * 26)  # 500 characters
+    first = await app.run(lena, "checkins", {"member": ana, "days": 30}, subcommand="history")
+    text = await first.reply_text()
+    assert "page 1 of 5" in text and len(text) <= 2000 and text.count("- **") == 7
+    assert "Long stream today" in text and "…" in text  # the notes as an excerpt
+    (next_id,) = buttons(first.messages[0])
+    assert next_id == f"familia:pg:checkins:{ana.id}:30:1"
+    click = await app.emu.click(lena, first.messages[0], next_id)
+    assert "page 2 of 5" in await click.reply_text()
+    # another family's leader: the same id is refused by the service's own check
+    refused = await app.emu.click(omar, click.original, next_id[:-1] + "2")
+    (refusal,) = await refused.wait_followups(1)
+    assert "Long stream" not in refusal.content and "page 2 of 5" in click.original.content
