@@ -15,9 +15,10 @@ from cogs.campaigns import (
     ResultsButton,
     ScheduleButton,
 )
-from cogs.checkins import FeedbackButton
+from cogs.checkins import CheckinsPage, FeedbackButton
 from cogs.families import HistoryPage, ListPage, RosterPage
-from cogs.leaderboards import PageButton
+from cogs.leaderboards import FamiliesPage, PageButton
+from cogs.progress import RiskPage
 
 POSTED = [
     (DecideButton, "familia:req:y:111:42", "Approve"),
@@ -37,6 +38,9 @@ POSTED = [
     (RosterPage, "familia:pg:roster:5:2", "Next"),
     (ListPage, "familia:pg:families:1:0", "Previous"),
     (HistoryPage, "familia:pg:fhistory:111:1", None),
+    (CheckinsPage, "familia:pg:checkins:111:30:4", "Next"),
+    (FamiliesPage, "familia:pg:lbfam:hours:week:2026-W48:average:2", "Next"),
+    (RiskPage, "familia:pg:risk:5:1", "Previous"),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 

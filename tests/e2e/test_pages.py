@@ -126,3 +126,23 @@ async def test_a_month_of_checkins_pages_a_week_at_a_time(app, big_family):
     refused = await app.emu.click(omar, click.original, next_id[:-1] + "2")
     (refusal,) = await refused.wait_followups(1)
     assert "Long stream" not in refusal.content and "page 2 of 5" in click.original.content
+
+
+async def test_thirty_families_rank_on_pages(app):
+    families = app.services.families
+    for i in range(30):
+        leader = app.user(f"leader{i:02d}")
+        await families.create(app.guild.id, app.owner.id, f"Familia {i:02d} " + "x" * 40,
+                              leader.id)
+    first = await app.run(app.owner, "leaderboard", subcommand="families")
+    text = await first.reply_text()
+    assert "page 1 of 3" in text and len(text) <= 2000 and text.count("`#") == 10
+    (next_id,) = buttons(first.messages[0])
+    assert next_id.startswith("familia:pg:lbfam:hours:week:") and next_id.endswith(":average:1")
+    click = await app.emu.click(app.owner, first.messages[0], next_id)
+    two = await click.reply_text()
+    assert "page 2 of 3" in two and "Familia 10" in two and "Familia 00" not in two
+    outsider = app.user("outsider")  # not in the program: refused, as the command would be
+    refused = await app.emu.click(outsider, click.original, next_id[:-1] + "2")
+    (refusal,) = await refused.wait_followups(1)
+    assert "Familia" not in refusal.content
