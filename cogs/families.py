@@ -297,7 +297,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         pending = sum(state not in ("sent", "failed") for state in states.values())
         failed = sum(state == "failed" for state in states.values())
         await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply,
-                    pending=pending, failed=failed)
+                    pending=pending, failed=failed, split=True)
 
     async def _repair(self, guild: discord.Guild, plan: dd.RolePlan) -> None:
         settings = await self.bot.services.guilds.get(guild.id)

@@ -138,7 +138,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         else:
             changes = await self.tiers.plan(guild.id, period)
         await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,
-                    period=period)
+                    period=period, split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:
