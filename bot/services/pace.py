@@ -24,7 +24,7 @@ from bot.services.guilds import GuildService
 from bot.services.members import MemberService
 from bot.services.tiers import Progress, Tier, TierService
 
-RISK_PAGE = 6  # creators on a page of /progress risk (a line names up to 4 shortfalls)
+RISK_PAGE = 5  # creators on a page of /progress risk (a line names up to 4 shortfalls)
 DAYS = 30
 # Monthly metric -> the tier threshold it is measured against.
 PACED = {"hours": "min_hours", "diamonds": "min_diamonds", "valid_days": "min_valid_days",
