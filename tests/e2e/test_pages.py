@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -97,11 +98,11 @@ async def test_the_family_list_pages_in_spanish(app):
     assert "Familia 30" not in refusal.content and "página 2 de 3" in click.original.content
 
 
-async def checked_in(app, user_id, days, notes):
-    """``days`` days of check-ins up to today, each with a long note."""
+async def checked_in(app, user_id, days, notes, *, ago=0):
+    """``days`` days of check-ins up to ``ago`` days before today, each with a note."""
     today, stamp = app.clock.now().date(), to_db(app.clock.now())
     async with app.services.db.transaction() as tx:
-        for back in range(days):
+        for back in range(ago, ago + days):
             day = today - timedelta(days=back)
             await tx.execute(
                 "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
@@ -146,3 +147,65 @@ async def test_thirty_families_rank_on_pages(app):
     refused = await app.emu.click(outsider, click.original, next_id[:-1] + "2")
     (refusal,) = await refused.wait_followups(1)
     assert "Familia" not in refusal.content
+
+
+async def test_a_sync_preview_of_forty_broken_families_comes_in_messages_that_fit(app):
+    """Forty families whose channel and role are gone: the preview is split at line breaks
+    into several answers, and every family is in one of them."""
+    families = app.services.families
+    names = []
+    for i in range(40):
+        leader = app.user(f"leader{i:02d}")
+        name = f"Familia {i:02d} " + "de los creadores del sur"
+        await families.create(app.guild.id, app.owner.id, name, leader.id)
+        names.append(name)
+    it = await app.run(app.owner, "family", subcommand="sync")
+    await it.reply_text()
+    messages = await app.emu.wait_for(lambda: len(it.messages) >= 4 and it.messages,
+                                      what="the split preview")
+    assert all(m.ephemeral and len(m.content) <= 2000 for m in messages)
+    text = "\n".join(m.content for m in messages)
+    assert text.startswith("**Role sync preview**") and text.endswith(
+        "Run /family sync apply:True to make these changes.")
+    assert all(f"The channel of {name} is missing" in text for name in names)
+
+
+@pytest.mark.parametrize("dms_open", [True, False])
+async def test_a_leaders_summary_of_a_hundred_and_twenty_fits_by_dm_and_in_the_channel(
+        app, dms_open):
+    """The leader's daily summary names everyone who checked in and everyone who has missed
+    days: by DM it comes in parts that fit; with the leader's DMs closed, so does the
+    family-channel fallback. Everyone is named, nobody pinged."""
+    lena = app.user("lena")
+    channel = app.emu.create_channel(app.guild, "lobos")
+    families = app.services.families
+    family = await families.create(app.guild.id, app.owner.id, "Lobos", lena.id,
+                                   channel_id=channel.id)
+    people = []
+    for i in range(120):
+        user = app.user(f"c{i:03d}")
+        request = await families.request_join(app.guild.id, user.id, family.id,
+                                              AGREEMENT_VERSION)
+        await families.decide(app.guild.id, lena.id, request.id, True)
+        await checked_in(app, user.id, 1, None, ago=0 if i % 2 else 5)  # half: days ago
+        people.append(user)
+    when = (app.clock.now() - timedelta(minutes=1)).strftime("%H:%M")
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id, summary_time=when)
+    if not dms_open:
+        app.emu.close_dms(lena)
+    before = len(app.emu.messages(channel))
+    done = await app.bot.get_cog("Reminders").sweep()
+    route = "dm" if dms_open else "channel"
+    assert [(d.kind, o.route) for d, o in done] == [("summary", route)]
+
+    def received():
+        return app.emu.dms(lena) if dms_open else app.emu.messages(channel)[before:]
+
+    await app.emu.wait_for(lambda: len(received()) > 1, what=f"the summary by {route}")
+    await asyncio.sleep(0.3)  # every part
+    posts = received()
+    assert len(posts) > 1 and all(len(p.content) <= 2000 for p in posts)
+    text = "\n".join(p.content for p in posts)
+    assert text.startswith("📊 **Daily summary")
+    assert all(f"<@{p.id}>" in text for p in people)
+    assert not any(p.mentions for p in posts)  # named, never pinged
