@@ -15,6 +15,7 @@ from cogs.campaigns import (
     ResultsButton,
     ScheduleButton,
 )
+from cogs.campaigns import ListPage as CampaignListPage
 from cogs.checkins import CheckinsPage, FeedbackButton
 from cogs.families import HistoryPage, ListPage, RosterPage
 from cogs.leaderboards import FamiliesPage, PageButton
@@ -41,6 +42,7 @@ POSTED = [
     (CheckinsPage, "familia:pg:checkins:111:30:4", "Next"),
     (FamiliesPage, "familia:pg:lbfam:hours:week:2026-W48:average:2", "Next"),
     (RiskPage, "familia:pg:risk:5:1", "Previous"),
+    (CampaignListPage, "familia:pg:campaigns:3", "Next"),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 

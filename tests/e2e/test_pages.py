@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import to_db
+from bot.localtime import parse_local
+from bot.services.campaigns import Spec
 from bot.services.families import AGREEMENT_VERSION
 
 MEMBERS = 25
@@ -209,3 +211,22 @@ async def test_a_leaders_summary_of_a_hundred_and_twenty_fits_by_dm_and_in_the_c
     assert text.startswith("📊 **Daily summary")
     assert all(f"<@{p.id}>" in text for p in people)
     assert not any(p.mentions for p in posts)  # named, never pinged
+
+
+async def test_the_campaign_list_pages(app, big_family):
+    for i in range(23):
+        await app.services.campaigns.create(app.guild.id, app.owner.id, Spec(
+            name=f"Push {i:02d} " + "de verano " * 3, metric="hours",
+            start=parse_local("2026-07-01"), end=parse_local("2026-07-14"),
+            target_creator=10.0))
+    first = await app.run(app.owner, "campaign", subcommand="list")
+    text = await first.reply_text()
+    assert "page 1 of 3" in text and "(23)" in text and len(text) <= 2000
+    (next_id,) = buttons(first.messages[0])
+    assert next_id == "familia:pg:campaigns:1"
+    click = await app.emu.click(app.owner, first.messages[0], next_id)
+    assert "page 2 of 3" in await click.reply_text()
+    stranger = app.user("stranger")  # not in the program: refused on the click too
+    refused = await app.emu.click(stranger, click.original, "familia:pg:campaigns:2")
+    (refusal,) = await refused.wait_followups(1)
+    assert "Push" not in refusal.content
