@@ -14,7 +14,7 @@ from discord import app_commands
 
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.i18n import normalise, pick_locale
-from bot.limits import fit_message
+from bot.limits import CONTENT, fit_message
 from bot.text import split_text
 
 if TYPE_CHECKING:
@@ -90,11 +90,13 @@ async def edit(interaction: discord.Interaction, content: str | None = None,
 async def _fitted(interaction: discord.Interaction, content: str | None,
                   kwargs: dict[str, Any]) -> dict[str, Any]:
     bot = familia(interaction)
-    locale = await _safe_locale(interaction, bot)
     embeds = list(kwargs.pop("embeds", None) or [])
     if "embed" in kwargs:
         embeds.insert(0, kwargs.pop("embed"))
     view = kwargs.get("view")
+    cut = embeds or (content is not None and len(content) > CONTENT)
+    # the reader's language only for a cut's marker (usually known already: no query)
+    locale = await _safe_locale(interaction, bot) if cut else bot.settings.default_locale
     return fit_message(bot.templates, locale, content, embeds=embeds or None,
                        view=view if isinstance(view, discord.ui.View) else None)
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import to_db
+from bot.delivery.queue import Send
 from bot.localtime import parse_local
 from bot.services.campaigns import Spec
 from bot.services.families import AGREEMENT_VERSION
@@ -230,3 +231,83 @@ async def test_the_campaign_list_pages(app, big_family):
     refused = await app.emu.click(stranger, click.original, "familia:pg:campaigns:2")
     (refusal,) = await refused.wait_followups(1)
     assert "Push" not in refusal.content
+
+
+async def test_an_edit_too_long_for_one_message_is_cut_with_the_marker_in_the_guilds_language(
+        app):
+    """The net under every view: an edit cannot be split, so the delivery sender cuts it at a
+    line break and says how many lines are left out ("… y N más" on a Spanish server)."""
+    await app.services.guilds.set_locale(app.guild.id, app.owner.id, "es")
+    channel = app.emu.create_channel(app.guild, "avisos")
+    queue = app.services.deliveries
+
+    async def deliver(send):
+        async with app.services.db.transaction() as tx:
+            await queue.add(tx, app.guild.id, [send])
+        queue.notify()
+        states = await queue.wait_settled(app.guild.id, [send.dedupe_key], 5.0)
+        assert states == {send.dedupe_key: "sent"}
+
+    await deliver(Send("test", "net:post", "channel", channel.id, {"content": "primero"},
+                       channel_id=channel.id))
+    (message,) = app.emu.messages(channel)
+    lines = [f"- línea {i:03d} del informe" for i in range(300)]
+    await deliver(Send("test", "net:edit", "edit", channel.id,
+                       {"message_id": message.id, "content": "\n".join(lines)},
+                       channel_id=channel.id))
+    (edited,) = app.emu.messages(channel)
+    assert len(edited.content) <= 2000 and edited.content.startswith(lines[0])
+    kept = edited.content.splitlines()[:-1]
+    assert kept == lines[:len(kept)]
+    assert edited.content.endswith(f"… y {300 - len(kept)} más")
+
+
+async def test_a_tier_sweep_of_a_hundred_and_twenty_promotions_splits_and_posts_in_parts(app):
+    """120 creators reached Bronce last month: the preview and the applied sweep answer in
+    several messages, and the family channel's promotions post comes in parts; each fits and
+    everyone is named."""
+    lena = app.user("lena")
+    channel = app.emu.create_channel(app.guild, "lobos")
+    families = app.services.families
+    family = await families.create(app.guild.id, app.owner.id, "Lobos", lena.id,
+                                   channel_id=channel.id)
+    await app.services.tiers.define(app.guild.id, app.owner.id, "Bronce", 1, min_hours=10.0)
+    day = app.clock.now().date().replace(day=1) - timedelta(days=10)  # last month
+    people = []
+    for i in range(120):
+        user = app.user(f"c{i:03d}")
+        request = await families.request_join(app.guild.id, user.id, family.id,
+                                              AGREEMENT_VERSION)
+        await families.decide(app.guild.id, lena.id, request.id, True)
+        async with app.services.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
+                " followers, peak_viewers, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'UTC', 12, 0, 0, 0, ?, ?)",
+                (app.guild.id, user.id, day.isoformat(), to_db(app.clock.now()),
+                 to_db(app.clock.now())))
+            await app.services.progress.apply(tx, app.guild.id, user.id, day, None,
+                                              {"hours": 12, "diamonds": 0, "followers": 0})
+        people.append(user)
+
+    async def answers(options):
+        it = await app.run(app.owner, "tier", options, subcommand="sweep")
+        await it.reply_text()
+        await asyncio.sleep(0.3)  # every part
+        assert len(it.messages) > 1
+        assert all(m.ephemeral and len(m.content) <= 2000 for m in it.messages)
+        return "\n".join(m.content for m in it.messages)
+
+    preview = await answers(None)
+    assert preview.startswith("**Tier preview for") and preview.endswith(
+        "Run /tier sweep apply:True to make these changes.")
+    assert all(f"<@{p.id}>: — → Bronce ⬆️" in preview for p in people)
+    applied = await answers({"apply": True})
+    assert "applied" in applied and all(f"<@{p.id}>" in applied for p in people)
+    await app.emu.wait_for(lambda: len(app.emu.messages(channel)) > 1, what="the promotions")
+    await asyncio.sleep(0.3)
+    posts = app.emu.messages(channel)
+    assert all(len(p.content) <= 2000 and not p.mentions for p in posts)
+    text = "\n".join(p.content for p in posts)
+    assert text.startswith("🎉 **Promotions**")
+    assert all(f"<@{p.id}> reached the tier Bronce!" in text for p in people)
