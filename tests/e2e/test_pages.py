@@ -311,3 +311,17 @@ async def test_a_tier_sweep_of_a_hundred_and_twenty_promotions_splits_and_posts_
     text = "\n".join(p.content for p in posts)
     assert text.startswith("🎉 **Promotions**")
     assert all(f"<@{p.id}> reached the tier Bronce!" in text for p in people)
+
+
+async def test_autocomplete_offers_at_most_twenty_five_choices(app):
+    families = app.services.families
+    for i in range(40):
+        await families.create(app.guild.id, app.owner.id, f"Familia {i:02d}",
+                              app.user(f"leader{i:02d}").id)
+    ana = app.user("ana")
+    choices = await app.emu.autocomplete(app.guild, ana, "family", "family", "fam",
+                                         subcommand="join")
+    assert len(choices) == 25 and choices[0]["name"] == "Familia 00"
+    zones = await app.emu.autocomplete(app.guild, app.owner, "settings", "zone", "a",
+                                       subcommand="timezone")
+    assert 0 < len(zones) <= 25 and all(len(z["name"]) <= 100 for z in zones)
