@@ -117,7 +117,6 @@ PAGE_OF_EQUALS = """
     SELECT user_id, value FROM board ORDER BY user_id
     LIMIT :limit OFFSET :offset"""
 COUNT_ABOVE = "SELECT count(*) FROM board WHERE value > :value"
-COUNT_ALL = "SELECT count(*) FROM board"
 VALUE_OF = "SELECT value FROM board WHERE user_id = :user_id"
 
 # Family against family: active families, their active members and the members' values in
@@ -221,24 +220,10 @@ class Board:
     viewer_id: int | None
     scope_name: str = ""
     include_left: bool = False
-    total: int = 0  # creators ranked (counted only when the board has more than a page)
-    size: int = PAGE_SIZE
 
     @property
     def has_prev(self) -> bool:
         return self.page > 0
-
-    @property
-    def number(self) -> int:  # as a bot.paging.Page: "page 2 of 7"
-        return self.page
-
-    @property
-    def pages(self) -> int:
-        return max(self.page + 1, -(-self.total // self.size))
-
-    @property
-    def paged(self) -> bool:
-        return self.pages > 1
 
 
 @dataclass(frozen=True)
@@ -429,11 +414,7 @@ class LeaderboardService:
             me = next((r for r in ranked if r.user_id == viewer_id), None)
             if me is None:
                 me = await self._me(query, viewer_id)
-        total = page * size + len(found)
-        if has_next:  # more than this page: how many pages in all ("page 2 of 7")
-            total = await self.db.fetchval(query.statement(COUNT_ALL), query.params)
-        return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id,
-                     total=total, size=size)
+        return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id)
 
     async def _rank_of(self, query: BoardQuery, value: float) -> int:
         above = await self.db.fetchval(query.statement(COUNT_ABOVE),
