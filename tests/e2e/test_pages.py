@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import to_db
+from bot.cogkit.pages import nav
 from bot.delivery.queue import Send
 from bot.localtime import parse_local
 from bot.services.campaigns import Spec
 from bot.services.families import AGREEMENT_VERSION
+from cogs.families import RosterPage
 
 MEMBERS = 25
 
@@ -325,3 +327,24 @@ async def test_autocomplete_offers_at_most_twenty_five_choices(app):
     zones = await app.emu.autocomplete(app.guild, app.owner, "settings", "zone", "a",
                                        subcommand="timezone")
     assert 0 < len(zones) <= 25 and all(len(z["name"]) <= 100 for z in zones)
+
+
+async def test_a_page_button_works_from_its_custom_id_alone(app, big_family):
+    """Restart-proof: a posted message whose buttons no view in memory knows (as after a
+    restart) still turns the page; a posted list's page goes to the clicker alone."""
+    family, lena, _, _ = big_family
+    channel = app.emu.create_channel(app.guild, "tablero")
+    page = await app.services.families.roster_page(app.guild.id, family.id, 0)
+    view = nav(app.bot, "en", page, RosterPage, family_id=family.id)
+    assert view is not None
+    send = Send("test", "posted-roster", "channel", channel.id,
+                {"content": "Roster", "components": view.to_components()},
+                channel_id=channel.id)
+    async with app.services.db.transaction() as tx:
+        await app.services.deliveries.add(tx, app.guild.id, [send])
+    app.services.deliveries.notify()
+    (posted,) = await app.emu.wait_for(lambda: app.emu.messages(channel), what="the post")
+    click = await app.emu.click(lena, posted, f"familia:pg:roster:{family.id}:1")
+    text = await click.reply_text()
+    assert click.ephemeral and "page 2 of 3" in text
+    assert app.emu.messages(channel)[0].content == "Roster"  # the post itself unchanged
