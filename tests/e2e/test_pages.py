@@ -348,3 +348,27 @@ async def test_a_page_button_works_from_its_custom_id_alone(app, big_family):
     text = await click.reply_text()
     assert click.ephemeral and "page 2 of 3" in text
     assert app.emu.messages(channel)[0].content == "Roster"  # the post itself unchanged
+
+
+async def test_a_long_family_history_pages(app, big_family):
+    """Twenty memberships (joined, left, joined again): 15 a page, and the second page."""
+    family, lena, omar, people = big_family
+    ana = people[0]
+    families = app.services.families
+    osos = await families.resolve(app.guild.id, "Osos")
+    for _ in range(19):  # leave Lobos for Osos and back, 19 times: 20 memberships
+        await families.leave(app.guild.id, ana.id, "other")
+        target = osos if (await families.history(app.guild.id, ana.id))[-1].family_id == \
+            family.id else family
+        leader = omar if target.id == osos.id else lena
+        request = await families.request_join(app.guild.id, ana.id, target.id,
+                                              AGREEMENT_VERSION)
+        await families.decide(app.guild.id, leader.id, request.id, True)
+    first = await app.run(ana, "family", {"member": ana}, subcommand="history")
+    text = await first.reply_text()
+    assert "page 1 of 2" in text and text.count("- **") == 15 and len(text) <= 2000
+    (next_id,) = buttons(first.messages[0])
+    assert next_id == f"familia:pg:fhistory:{ana.id}:1"
+    click = await app.emu.click(ana, first.messages[0], next_id)
+    two = await click.reply_text()
+    assert "page 2 of 2" in two and two.count("- **") == 5
