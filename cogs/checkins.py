@@ -31,6 +31,7 @@ from bot.interactions import (
     start_timer,
 )
 from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Feedback, Submitted
+from bot.text import split_text
 
 LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class CheckinModal(FamiliaModal):
                 yesterday=self.yesterday,
             )
             await gate.step()
-            await reply(interaction, "discord/checkins/done.md.j2", done=done)
+            await reply(interaction, "discord/checkins/done.md.j2", done=done, split=True)
             log_command(interaction, "ok")
         await gate.step()
         await post_checkin(bot, done)
@@ -251,8 +252,9 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         text = self.bot.templates.render(await locale_for(interaction),
                                          "discord/checkins/feedback_dm.md.j2",
                                          feedback=pending, guild="")
-        try:
-            await send(interaction, text, ephemeral=True, allowed_mentions=NO_PINGS)
+        try:  # whole, in parts: it is marked delivered once shown
+            for part in split_text(text):
+                await send(interaction, part, ephemeral=True, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("pending feedback not shown after /%s: %s", command.name, exc)
             return

@@ -103,17 +103,17 @@ async def test_the_family_list_pages_in_spanish(app):
     assert "Familia 30" not in refusal.content and "página 2 de 3" in click.original.content
 
 
-async def checked_in(app, user_id, days, notes, *, ago=0):
+async def checked_in(app, user_id, days, notes, *, ago=0, family_id=None):
     """``days`` days of check-ins up to ``ago`` days before today, each with a note."""
     today, stamp = app.clock.now().date(), to_db(app.clock.now())
     async with app.services.db.transaction() as tx:
         for back in range(ago, ago + days):
             day = today - timedelta(days=back)
             await tx.execute(
-                "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-                " followers, peak_viewers, mood, notes, created_at, updated_at)"
-                " VALUES (?, ?, ?, 'UTC', 3.5, 12345, 67, 890, 4, ?, ?, ?)",
-                (app.guild.id, user_id, day.isoformat(), notes, stamp, stamp))
+                "INSERT INTO checkins (guild_id, user_id, family_id, local_date, timezone,"
+                " hours, diamonds, followers, peak_viewers, mood, notes, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'UTC', 3.5, 12345, 67, 890, 4, ?, ?, ?)",
+                (app.guild.id, user_id, family_id, day.isoformat(), notes, stamp, stamp))
 
 
 async def test_a_month_of_checkins_pages_a_week_at_a_time(app, big_family):
@@ -372,3 +372,26 @@ async def test_a_long_family_history_pages(app, big_family):
     click = await app.emu.click(ana, first.messages[0], next_id)
     two = await click.reply_text()
     assert "page 2 of 2" in two and two.count("- **") == 5
+
+
+async def test_three_long_feedbacks_waiting_follow_the_next_command_whole(app, big_family):
+    """Feedback waiting for a creator (DMs closed) is shown once, after their next command,
+    then marked seen: three of 1,000 characters come in parts, none of it cut."""
+    family, lena, _, people = big_family
+    ana = people[0]
+    await checked_in(app, ana.id, 3, None, family_id=family.id)
+    ids = [r["id"] for r in await app.services.db.fetchall(
+        "SELECT id FROM checkins WHERE user_id = ? ORDER BY id", (ana.id,))]
+    texts = [f"Feedback {n}: " + f"keep the intro short and greet people by name {n}. " * 19
+             for n in range(3)]
+    for checkin_id, text in zip(ids, texts, strict=True):
+        await app.services.checkins.give_feedback(app.guild.id, lena.id, checkin_id,
+                                                  text[:1000])
+    it = await app.run(ana, "checkins", subcommand="history")
+    await it.reply_text()
+    await app.emu.wait_for(lambda: len(it.messages) >= 3, what="the feedback in parts")
+    await asyncio.sleep(0.3)
+    shown = " ".join(" ".join(m.content for m in it.messages[1:]).split())
+    assert all(m.ephemeral and len(m.content) <= 2000 for m in it.messages)
+    assert all(" ".join(text[:1000].split()) in shown for text in texts)
+    assert await app.services.checkins.pending_feedback(app.guild.id, ana.id) == []
