@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("familia.errors")
 command_log = logging.getLogger("familia.commands")
+SPLIT_MAX = 5  # messages of one split reply
 
 
 class Denied(app_commands.CheckFailure):
@@ -109,11 +110,14 @@ async def reply(
     view: discord.ui.View | None = None,
     files: list[discord.File] | None = None,
     split: bool = False,
+    whole: bool = False,
     **context: Any,
 ) -> None:
     """Render ``templates/<template>`` in the reader's language and send it. ``split``: a
-    text over one message goes as several, cut at line breaks (a report read once, such as
-    a roll-call); otherwise it is cut with "… and N more" (lists that grow are paged)."""
+    text over one message goes as several (at most ``SPLIT_MAX``), cut at line breaks (a
+    report read once, such as a sweep preview); otherwise, and past the last part, it is cut
+    with "… and N more" (lists that grow are paged). ``whole``: split into as many messages
+    as it takes (what is shown once and then marked seen, such as waiting feedback)."""
     locale = await locale_for(interaction)
     text = familia(interaction).templates.render(locale, template, **context)
     extra: dict[str, Any] = {}
@@ -121,8 +125,10 @@ async def reply(
         extra["view"] = view
     if files:
         extra["files"] = files
-    parts = split_text(text) if split else [text]
-    for number, part in enumerate(parts or [text]):
+    parts = (split_text(text) or [text]) if split or whole else [text]
+    if len(parts) > SPLIT_MAX and not whole:  # the last holds the rest: send cuts it
+        parts = [*parts[:SPLIT_MAX - 1], "\n".join(parts[SPLIT_MAX - 1:])]
+    for number, part in enumerate(parts):
         last = number == len(parts) - 1
         await send(interaction, part, ephemeral=ephemeral, **(extra if last else {}))
 

@@ -87,7 +87,7 @@ class CheckinModal(FamiliaModal):
                 yesterday=self.yesterday,
             )
             await gate.step()
-            await reply(interaction, "discord/checkins/done.md.j2", done=done, split=True)
+            await reply(interaction, "discord/checkins/done.md.j2", done=done, whole=True)
             log_command(interaction, "ok")
         await gate.step()
         await post_checkin(bot, done)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -395,3 +396,17 @@ async def test_three_long_feedbacks_waiting_follow_the_next_command_whole(app, b
     assert all(m.ephemeral and len(m.content) <= 2000 for m in it.messages)
     assert all(" ".join(text[:1000].split()) in shown for text in texts)
     assert await app.services.checkins.pending_feedback(app.guild.id, ana.id) == []
+
+
+async def test_a_split_answer_stops_at_five_messages_and_says_how_many_more(app):
+    families = app.services.families
+    for i in range(150):
+        await families.create(app.guild.id, app.owner.id, f"Familia {i:03d} de los creadores",
+                              app.user(f"leader{i:03d}").id)
+    it = await app.run(app.owner, "family", subcommand="sync", locale="es-ES")
+    await it.reply_text()
+    await app.emu.wait_for(lambda: len(it.messages) >= 5, what="five answers")
+    await asyncio.sleep(0.3)
+    assert len(it.messages) == 5 and all(len(m.content) <= 2000 for m in it.messages)
+    assert "Familia 000" in it.messages[0].content
+    assert re.search(r"… y \d+ más$", it.messages[-1].content)
