@@ -43,20 +43,22 @@ def manager_only():
     return app_commands.check(predicate)
 
 
+async def require_creator(interaction: discord.Interaction) -> bool:
+    """A member of the program (or a manager), else refused: ``creator_only`` as a call, for
+    buttons that re-check what their command checked."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    member = await familia(interaction).services.members.get(
+        interaction.guild_id, interaction.user.id
+    )
+    if (member is not None and member.in_program) or await is_manager(interaction):
+        return True
+    raise Denied(NotAllowed("common.program_only"))
+
+
 def creator_only():
     """Only members of the program (or managers) may run the command."""
-
-    async def predicate(interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        member = await familia(interaction).services.members.get(
-            interaction.guild_id, interaction.user.id
-        )
-        if (member is not None and member.in_program) or await is_manager(interaction):
-            return True
-        raise Denied(NotAllowed("common.program_only"))
-
-    return app_commands.check(predicate)
+    return app_commands.check(require_creator)
 
 
 async def led_family(interaction: discord.Interaction):

@@ -14,12 +14,15 @@ from discord import app_commands
 
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.i18n import normalise, pick_locale
+from bot.limits import CONTENT, fit_message
+from bot.text import split_text
 
 if TYPE_CHECKING:
     from bot.app import FamiliaBot
 
 log = logging.getLogger("familia.errors")
 command_log = logging.getLogger("familia.commands")
+SPLIT_MAX = 5  # messages of one split reply
 
 
 class Denied(app_commands.CheckFailure):
@@ -82,13 +85,40 @@ async def send(
     ephemeral: bool = True,
     **kwargs: Any,
 ) -> None:
-    """Reply, or follow up when the interaction was already answered or deferred."""
+    """Reply, or follow up when the interaction was already answered or deferred. What is sent
+    is fitted to Discord's limits first (``bot.limits``: cut with "… and N more")."""
+    if "view" in kwargs and kwargs["view"] is None:  # no buttons (a list of one page)
+        del kwargs["view"]
+    kwargs.update(await _fitted(interaction, content, kwargs))
     if interaction.response.is_done():
-        if content is not None:
-            kwargs["content"] = content
         await interaction.followup.send(ephemeral=ephemeral, **kwargs)
     else:
-        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+
+
+async def edit(interaction: discord.Interaction, content: str | None = None,
+               **kwargs: Any) -> None:
+    """Edit the message of a button or select (or, once answered, the original response),
+    fitted to Discord's limits like :func:`send`."""
+    kwargs.update(await _fitted(interaction, content, kwargs))
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**kwargs)
+    else:
+        await interaction.response.edit_message(**kwargs)
+
+
+async def _fitted(interaction: discord.Interaction, content: str | None,
+                  kwargs: dict[str, Any]) -> dict[str, Any]:
+    bot = familia(interaction)
+    embeds = list(kwargs.pop("embeds", None) or [])
+    if "embed" in kwargs:
+        embeds.insert(0, kwargs.pop("embed"))
+    view = kwargs.get("view")
+    cut = embeds or (content is not None and len(content) > CONTENT)
+    # the reader's language only for a cut's marker (usually known already: no query)
+    locale = await _safe_locale(interaction, bot) if cut else bot.settings.default_locale
+    return fit_message(bot.templates, locale, content, embeds=embeds or None,
+                       view=view if isinstance(view, discord.ui.View) else None)
 
 
 async def acknowledge(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
@@ -107,9 +137,15 @@ async def reply(
     ephemeral: bool = True,
     view: discord.ui.View | None = None,
     files: list[discord.File] | None = None,
+    split: bool = False,
+    whole: bool = False,
     **context: Any,
 ) -> None:
-    """Render ``templates/<template>`` in the reader's language and send it."""
+    """Render ``templates/<template>`` in the reader's language and send it. ``split``: a
+    text over one message goes as several (at most ``SPLIT_MAX``), cut at line breaks (a
+    report read once, such as a sweep preview); otherwise, and past the last part, it is cut
+    with "… and N more" (lists that grow are paged). ``whole``: split into as many messages
+    as it takes (what is shown once and then marked seen, such as waiting feedback)."""
     locale = await locale_for(interaction)
     text = familia(interaction).templates.render(locale, template, **context)
     extra: dict[str, Any] = {}
@@ -117,7 +153,12 @@ async def reply(
         extra["view"] = view
     if files:
         extra["files"] = files
-    await send(interaction, text, ephemeral=ephemeral, **extra)
+    parts = (split_text(text) or [text]) if split or whole else [text]
+    if len(parts) > SPLIT_MAX and not whole:  # the last holds the rest: send cuts it
+        parts = [*parts[:SPLIT_MAX - 1], "\n".join(parts[SPLIT_MAX - 1:])]
+    for number, part in enumerate(parts):
+        last = number == len(parts) - 1
+        await send(interaction, part, ephemeral=ephemeral, **(extra if last else {}))
 
 
 def _unwrap(error: Exception) -> Exception:

@@ -1,6 +1,13 @@
-"""Text helpers shared by every feature (no discord import: services and cogs both use them)."""
+"""Text helpers shared by every feature (no discord import: services and cogs both use them).
+
+Discord refuses a message over its limits (400, code 50035); :func:`split_text` splits a
+long text into several messages and :func:`fit` cuts one to a limit with a marker ("… and 12
+more"). Both cut at a line break, never inside a line unless one line alone is too long.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 PART_LIMIT = 2000  # one Discord message
 
@@ -30,3 +37,48 @@ def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1].rstrip() + "…"
+
+
+def _plain_more(left: int) -> str:
+    return f"… (+{left})"
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" (at a space when there is one)."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return text[:limit]
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def fit(text: str, limit: int = PART_LIMIT, more: Callable[[int], str] = _plain_more) -> str:
+    """``text`` if it fits in ``limit`` characters; else its first lines that fit, then the
+    line ``more(n)`` where n counts the non-blank lines left out (the marker: "… and n
+    more", localised by the caller). A first line too long on its own is cut with "…"."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    reserve = len(more(len(lines))) + 1  # the longest marker this text can get, and its \n
+    budget = limit - reserve
+    kept: list[str] = []
+    size = -1
+    for line in lines:
+        if size + 1 + len(line) > budget:
+            break
+        kept.append(line)
+        size += 1 + len(line)
+    if not kept and budget > 0:  # one line too long: a hard cut, still with the marker
+        kept = [cut(lines[0], budget)]
+        left = sum(1 for line in lines[1:] if line.strip()) + 1
+    else:
+        left = sum(1 for line in lines[len(kept):] if line.strip())
+    head = "\n".join(kept).rstrip()
+    marker = more(left)
+    if budget <= 0:  # a limit smaller than the marker: plain cut
+        return cut(text, limit)
+    return f"{head}\n{marker}" if head else marker

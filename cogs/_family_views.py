@@ -21,6 +21,7 @@ from bot.delivery.queue import Send
 from bot.interactions import (
     FamiliaView,
     acknowledge,
+    edit,
     familia,
     locale_for,
     log_command,
@@ -224,7 +225,7 @@ async def after_decision(
         locale, "discord/families/decided.md.j2", request=request, family=family,
         approved=approve, actor_id=interaction.user.id,
     )
-    await interaction.response.edit_message(content=text, view=None)
+    await edit(interaction, text, view=None)
 
 
 class LeaveView(FamiliaView):
@@ -257,6 +258,6 @@ class LeaveView(FamiliaView):
             await locale_for(interaction), "discord/families/left.md.j2", family=family,
             reason=select.values[0],
         )
-        await interaction.response.edit_message(content=text, view=None)
+        await edit(interaction, text, view=None)
         self.stop()
         log_command(interaction, "ok")

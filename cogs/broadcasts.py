@@ -23,6 +23,7 @@ from bot.interactions import (
     locale_for,
     log_command,
     reply,
+    send,
     start_timer,
 )
 from bot.services.broadcasts import TEXT_LIMIT, Broadcast, Recipients
@@ -80,8 +81,7 @@ async def preview(interaction: discord.Interaction, broadcast: Broadcast,
     await reply(interaction, "discord/broadcasts/preview.md.j2", view=view,
                 broadcast=broadcast, recipients=recipients, timezone=tz)
     for part in broadcast.parts:
-        await interaction.followup.send(part, ephemeral=True,
-                                        allowed_mentions=discord.AllowedMentions.none())
+        await send(interaction, part, allowed_mentions=discord.AllowedMentions.none())
 
 
 class ConfirmButton(PersistentButton, custom_id="familia:bc:confirm:{broadcast_id}"):

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, led_family, manager_only
+from bot.checks import creator_only, is_manager, led_family, manager_only, require_creator
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     CampaignArg,
@@ -31,6 +31,7 @@ from bot.cogkit.options import (
     PlainFamilyArg,
     TierListArg,
 )
+from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
@@ -40,6 +41,7 @@ from bot.interactions import (
     locale_for,
     log_command,
     reply,
+    send,
     start_timer,
 )
 from bot.services.campaigns import (
@@ -143,8 +145,7 @@ async def preview(interaction: discord.Interaction, campaign: Campaign) -> None:
         "discord/campaigns/announcement.md.j2", campaign=campaign, stage="start", family=None,
         results=None, late=False)
     for part in split_text(text):  # exactly as the family channels will see it
-        await interaction.followup.send(part, ephemeral=True,
-                                        allowed_mentions=discord.AllowedMentions.none())
+        await send(interaction, part, allowed_mentions=discord.AllowedMentions.none())
 
 
 class DetailsModal(FamiliaModal):
@@ -285,6 +286,29 @@ def post_view(bot: Any) -> Any:
     return build
 
 
+async def list_message(interaction: discord.Interaction,
+                       page: int) -> tuple[str, discord.ui.View | None]:
+    """A page of /campaign list: managers see drafts too."""
+    bot = familia(interaction)
+    manager = await is_manager(interaction)
+    states = (("draft", "scheduled", "running", "finished") if manager
+              else ("scheduled", "running", "finished"))
+    found = await bot.services.campaigns.campaigns_page(cogkit.guild_id(interaction), states,
+                                                        page)
+    locale = await locale_for(interaction)
+    text = bot.templates.render(locale, "discord/campaigns/list.md.j2", page=found,
+                                manager=manager)
+    return text, nav(bot, locale, found, ListPage)
+
+
+class ListPage(PageButton, custom_id="familia:pg:campaigns:{page}"):
+    """◀️/▶️ of /campaign list; the clicker must be in the program, checked again."""
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        await require_creator(interaction)
+        return await list_message(interaction, self.page)
+
+
 class CampaignCog(commands.Cog, name="Campaigns"):
     campaign = app_commands.Group(
         name=_T("campaign"), description=_T("Monthly campaigns and challenges"),
@@ -298,7 +322,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ScheduleButton, DiscardButton, EnrolButton, ProgressButton,
-                                   ResultsButton)
+                                   ResultsButton, ListPage)
         # catch_up: what fell due while the bot was down goes out once it is ready
         self.bot.jobs.every(JOB_ID, self.tick, seconds=30, catch_up=True)
 
@@ -349,7 +373,7 @@ class CampaignCog(commands.Cog, name="Campaigns"):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ScheduleButton, DiscardButton, EnrolButton,
-                                      ProgressButton, ResultsButton)
+                                      ProgressButton, ResultsButton, ListPage)
         self.bot.jobs.remove(JOB_ID)
 
     @campaign.command(name=_T("new"), description=_T("Create a campaign and preview it"))
@@ -453,13 +477,8 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @campaign.command(name=_T("list"), description=_T("The program's campaigns"))
     @creator_only()
     async def list_command(self, interaction: discord.Interaction) -> None:
-        manager = await is_manager(interaction)
-        states = (("draft", "scheduled", "running", "finished") if manager
-                  else ("scheduled", "running", "finished"))
-        found = await self.bot.services.campaigns.list_campaigns(cogkit.guild_id(interaction),
-                                                                 states)
-        await reply(interaction, "discord/campaigns/list.md.j2", campaigns=found,
-                    manager=manager)
+        text, view = await list_message(interaction, 0)
+        await send(interaction, text, view=view)
 
     @campaign.command(name=_T("join"), description=_T("Take part in a campaign"))
     @app_commands.describe(campaign=_T("The campaign; leave empty for the running one"))

@@ -13,10 +13,11 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, manager_only
+from bot.checks import creator_only, is_manager, manager_only, require_creator
 from bot.clock import to_db
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
+from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
 from bot.errors import UserError
 from bot.interactions import (
@@ -31,6 +32,7 @@ from bot.interactions import (
     start_timer,
 )
 from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Feedback, Submitted
+from bot.text import split_text
 
 LABELS = "discord/checkins/labels.j2"
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ class CheckinModal(FamiliaModal):
                 yesterday=self.yesterday,
             )
             await gate.step()
-            await reply(interaction, "discord/checkins/done.md.j2", done=done)
+            await reply(interaction, "discord/checkins/done.md.j2", done=done, whole=True)
             log_command(interaction, "ok")
         await gate.step()
         await post_checkin(bot, done)
@@ -195,6 +197,32 @@ POST_CHOICES = [
 ]
 
 
+async def history_message(interaction: discord.Interaction, user_id: int, days: int,
+                          page: int) -> tuple[str, discord.ui.View | None]:
+    """A page of /checkins history (the service checks who may see whose)."""
+    bot = familia(interaction)
+    found = await bot.services.checkins.history(
+        cogkit.guild_id(interaction), interaction.user.id, user_id, days,
+        as_manager=await is_manager(interaction), page=page)
+    locale = await locale_for(interaction)
+    text = bot.templates.render(locale, "discord/checkins/history.md.j2", user_id=found.user_id,
+                                page=found.page, streak=found.streak, best=found.best,
+                                days=days, own=found.user_id == interaction.user.id)
+    return text, nav(bot, locale, found.page, CheckinsPage, user_id=found.user_id, days=days)
+
+
+class CheckinsPage(PageButton, custom_id="familia:pg:checkins:{user_id}:{days}:{page}"):
+    """◀️/▶️ of /checkins history: whose days and how many back are data; the clicker is
+    checked again (in the program; the member's leader or a manager for someone else's)."""
+
+    user_id: int
+    days: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        await require_creator(interaction)
+        return await history_message(interaction, self.user_id, self.days, self.page)
+
+
 class CheckinsCog(commands.Cog, name="Checkins"):
     checkins = app_commands.Group(
         name=_T("checkins"), description=_T("Daily check-ins: history and settings"),
@@ -206,10 +234,10 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         self.gate = AckFirst(WORK_SLOTS)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(FeedbackButton)
+        self.bot.add_dynamic_items(FeedbackButton, CheckinsPage)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(FeedbackButton)
+        self.bot.remove_dynamic_items(FeedbackButton, CheckinsPage)
 
     @commands.Cog.listener()
     async def on_app_command_completion(self, interaction: discord.Interaction,
@@ -226,8 +254,9 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         text = self.bot.templates.render(await locale_for(interaction),
                                          "discord/checkins/feedback_dm.md.j2",
                                          feedback=pending, guild="")
-        try:
-            await send(interaction, text, ephemeral=True, allowed_mentions=NO_PINGS)
+        try:  # whole, in parts: it is marked delivered once shown
+            for part in split_text(text):
+                await send(interaction, part, ephemeral=True, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("pending feedback not shown after /%s: %s", command.name, exc)
             return
@@ -263,13 +292,9 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     @creator_only()
     async def history(self, interaction: discord.Interaction,
                       member: discord.Member | None = None, days: int = 7) -> None:
-        found = await self.bot.services.checkins.history(
-            cogkit.guild_id(interaction), interaction.user.id,
-            member.id if member else None, days, as_manager=await is_manager(interaction),
-        )
-        await reply(interaction, "discord/checkins/history.md.j2", user_id=found.user_id,
-                    rows=found.checkins, streak=found.streak, best=found.best, days=days,
-                    own=found.user_id == interaction.user.id)
+        text, view = await history_message(
+            interaction, member.id if member else interaction.user.id, days, 0)
+        await send(interaction, text, view=view)
 
     @checkins.command(name=_T("settings"), description=_T("Check-in posts, roll-call, summary"))
     @app_commands.rename(rollcall=_T("roll-call"), rest_days=_T("rest-days"))

@@ -17,12 +17,20 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
+from bot.checks import (
+    creator_only,
+    is_manager,
+    leader_or_manager,
+    led_family,
+    manager_only,
+    require_creator,
+)
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import FamilyArg
+from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
-from bot.interactions import acknowledge, locale_for, reply
+from bot.interactions import acknowledge, familia, locale_for, reply, send
 from bot.services.families import (
     AGREEMENT_VERSION,
     Appointed,
@@ -53,6 +61,99 @@ SYNC_WAIT = 10.0
 
 
 
+async def target_family(
+    interaction: discord.Interaction, named: Family | None, *, own: bool = True
+) -> tuple[Family | None, bool]:
+    """The family an option names (default: the one the user leads or belongs to) and
+    whether the user is a manager; a leader may only name their own family."""
+    manager = await is_manager(interaction)
+    guild_id = cogkit.guild_id(interaction)
+    families = familia(interaction).services.families
+    family = named
+    if family is None:
+        family = await led_family(interaction)
+        membership = await families.membership_of(guild_id, interaction.user.id)
+        if family is None and membership is not None:
+            family = await families.get(guild_id, membership.family_id)
+    if own and not manager and (family is None or not family.leads(interaction.user.id)):
+        raise NotAllowed("families.not_your_family")
+    if own and family is None:
+        raise UserError("families.family_required")
+    return family, manager
+
+
+# -- paged lists: the command shows page 0, the buttons any other (everything re-checked) ---
+
+async def roster_message(interaction: discord.Interaction, family: Family | None,
+                         page: int) -> tuple[str, discord.ui.View | None]:
+    target, _ = await target_family(interaction, family)
+    if target is None:  # target_family refuses this already (own=True)
+        raise UserError("families.family_required")
+    bot = familia(interaction)
+    found = await bot.services.families.roster_page(cogkit.guild_id(interaction), target.id,
+                                                    page)
+    locale = await locale_for(interaction)
+    return (bot.templates.render(locale, "discord/families/roster.md.j2", family=target,
+                                 page=found),
+            nav(bot, locale, found, RosterPage, family_id=target.id))
+
+
+async def list_message(interaction: discord.Interaction, archived: bool,
+                       page: int) -> tuple[str, discord.ui.View | None]:
+    if not await is_manager(interaction):
+        raise NotAllowed("common.managers_only")
+    bot = familia(interaction)
+    found = await bot.services.families.families_page(cogkit.guild_id(interaction), page,
+                                                      archived=archived)
+    locale = await locale_for(interaction)
+    return (bot.templates.render(locale, "discord/families/list.md.j2", page=found),
+            nav(bot, locale, found, ListPage, archived=int(archived)))
+
+
+async def history_message(interaction: discord.Interaction, who: int,
+                          page: int) -> tuple[str, discord.ui.View | None]:
+    bot = familia(interaction)
+    guild_id = cogkit.guild_id(interaction)
+    families = bot.services.families
+    if who != interaction.user.id and not await is_manager(interaction):
+        current = await families.membership_of(guild_id, who)
+        led = await led_family(interaction)
+        if led is None or current is None or current.family_id != led.id:
+            raise NotAllowed("families.not_your_family")
+    found = await families.history_page(guild_id, who, page)
+    locale = await locale_for(interaction)
+    return (bot.templates.render(locale, "discord/families/history.md.j2", user_id=who,
+                                 page=found),
+            nav(bot, locale, found, HistoryPage, user_id=who))
+
+
+class RosterPage(PageButton, custom_id="familia:pg:roster:{family_id}:{page}"):
+    family_id: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        family = await familia(interaction).services.families.get(
+            cogkit.guild_id(interaction), self.family_id)
+        return await roster_message(interaction, family, self.page)
+
+
+class ListPage(PageButton, custom_id="familia:pg:families:{archived}:{page}"):
+    archived: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        return await list_message(interaction, self.archived == 1, self.page)
+
+
+class HistoryPage(PageButton, custom_id="familia:pg:fhistory:{user_id}:{page}"):
+    user_id: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        await require_creator(interaction)  # as /family history
+        return await history_message(interaction, self.user_id, self.page)
+
+
+PAGES = (RosterPage, ListPage, HistoryPage)
+
+
 class FamiliesCog(commands.Cog, name="Families"):
     family = app_commands.Group(
         name=_T("family"), description=_T("Families of the creator program"), guild_only=True
@@ -63,29 +164,15 @@ class FamiliesCog(commands.Cog, name="Families"):
         self.families = bot.services.families
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*PERSISTENT)
+        self.bot.add_dynamic_items(*PERSISTENT, *PAGES)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*PERSISTENT)
+        self.bot.remove_dynamic_items(*PERSISTENT, *PAGES)
 
     async def _target(
         self, interaction: discord.Interaction, named: Family | None, *, own: bool = True
     ) -> tuple[Family | None, bool]:
-        """The family an option names (default: the one the user leads or belongs to) and
-        whether the user is a manager; a leader may only name their own family."""
-        manager = await is_manager(interaction)
-        guild_id = cogkit.guild_id(interaction)
-        family = named
-        if family is None:
-            family = await led_family(interaction)
-            membership = await self.families.membership_of(guild_id, interaction.user.id)
-            if family is None and membership is not None:
-                family = await self.families.get(guild_id, membership.family_id)
-        if own and not manager and (family is None or not family.leads(interaction.user.id)):
-            raise NotAllowed("families.not_your_family")
-        if own and family is None:
-            raise UserError("families.family_required")
-        return family, manager
+        return await target_family(interaction, named, own=own)
 
     # -- managers ----------------------------------------------------------------------------
 
@@ -212,8 +299,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(archived=_T("Include archived families"))
     @manager_only()
     async def list_(self, interaction: discord.Interaction, archived: bool = False) -> None:
-        found = await self.families.list_families(cogkit.guild_id(interaction), archived=archived)
-        await reply(interaction, "discord/families/list.md.j2", families=found)
+        text, view = await list_message(interaction, archived, 0)
+        await send(interaction, text, view=view)
 
     @family.command(name=_T("sync"), description=_T("Check family and tier roles and repair them"))
     @app_commands.describe(apply=_T("Apply the changes (default: only show them)"))
@@ -240,7 +327,7 @@ class FamiliesCog(commands.Cog, name="Families"):
         pending = sum(state not in ("sent", "failed") for state in states.values())
         failed = sum(state == "failed" for state in states.values())
         await reply(interaction, "discord/families/sync.md.j2", plan=plan, applied=apply,
-                    pending=pending, failed=failed)
+                    pending=pending, failed=failed, split=True)
 
     async def _repair(self, guild: discord.Guild, plan: dd.RolePlan) -> None:
         settings = await self.bot.services.guilds.get(guild.id)
@@ -396,11 +483,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     async def roster(
         self, interaction: discord.Interaction, family: FamilyArg | None = None
     ) -> None:
-        target, _ = await self._target(interaction, family)
-        if target is None:  # _target refuses this already (own=True)
-            raise UserError("families.family_required")
-        entries = await self.families.roster(cogkit.guild_id(interaction), target.id)
-        await reply(interaction, "discord/families/roster.md.j2", family=target, entries=entries)
+        text, view = await roster_message(interaction, family, 0)
+        await send(interaction, text, view=view)
 
     @family.command(name=_T("history"), description=_T("A creator's family history"))
     @app_commands.describe(member=_T("Whose history (default: yours)"))
@@ -408,14 +492,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     async def history(
         self, interaction: discord.Interaction, member: discord.Member | None = None
     ) -> None:
-        guild_id, who = cogkit.guild_id(interaction), (member or interaction.user).id
-        if who != interaction.user.id and not await is_manager(interaction):
-            current = await self.families.membership_of(guild_id, who)
-            led = await led_family(interaction)
-            if led is None or current is None or current.family_id != led.id:
-                raise NotAllowed("families.not_your_family")
-        rows = await self.families.history(guild_id, who)
-        await reply(interaction, "discord/families/history.md.j2", user_id=who, rows=rows)
+        text, view = await history_message(interaction, (member or interaction.user).id, 0)
+        await send(interaction, text, view=view)
 
     @family.command(name=_T("stats"), description=_T("Members, joins, leaves and attrition"))
     @app_commands.describe(family=_T("The family (managers: empty for the whole program)"),

@@ -17,14 +17,17 @@ from discord.ext import commands
 
 from bot import charts, cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, manager_only
+from bot.checks import creator_only, is_manager, manager_only, require_creator
+from bot.cogkit import pages as cogkit_pages
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
+from bot.cogkit.pages import nav
 from bot.delivery.queue import Send, attachment
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaView,
     acknowledge,
+    edit,
     familia,
     locale_for,
     reply,
@@ -131,11 +134,9 @@ class PageButton(PersistentButton, custom_id=(
         locale = await locale_for(interaction)
         text, file, view = await board_message(bot, locale, interaction.guild, board)
         if in_place:
-            await interaction.edit_original_response(
-                content=text, attachments=[file] if file else [], view=view)
+            await edit(interaction, text, attachments=[file] if file else [], view=view)
         else:
-            await interaction.followup.send(text, ephemeral=True, view=view,
-                                            files=[file] if file else [])
+            await send(interaction, text, view=view, files=[file] if file else [])
 
 
 class BoardPages(FamiliaView):
@@ -145,6 +146,36 @@ class BoardPages(FamiliaView):
             self.add_item(PageButton.of(board, board.page - 1, label(bot, locale, "previous"), "◀️"))
         if board.has_next:
             self.add_item(PageButton.of(board, board.page + 1, label(bot, locale, "next"), "▶️"))
+
+
+async def families_message(interaction: discord.Interaction, metric: str, period: Period,
+                           by: str, page: int) -> tuple[str, discord.ui.View | None]:
+    """A page of /leaderboard families."""
+    bot = familia(interaction)
+    found = await bot.services.leaderboards.family_board_page(
+        cogkit.guild_id(interaction), metric, period, by, page)
+    locale = await locale_for(interaction)
+    text = bot.templates.render(locale, "discord/leaderboards/families.md.j2", page=found,
+                                metric=metric, period=period, by=by)
+    return text, nav(bot, locale, found, FamiliesPage, metric=metric, kind=period.kind,
+                     key=period.key, by=by)
+
+
+class FamiliesPage(cogkit_pages.PageButton,
+                   custom_id="familia:pg:lbfam:{metric}:{kind}:{key}:{by}:{page}"):
+    """◀️/▶️ of /leaderboard families; the clicker must be in the program, as for the
+    command (the metric and ``by`` are checked again by the service)."""
+
+    patterns = {"metric": r"\w+", "kind": r"\w+", "by": r"\w+"}
+    metric: str
+    kind: str
+    key: str
+    by: str
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        await require_creator(interaction)
+        return await families_message(interaction, self.metric, Period(self.kind, self.key),
+                                      self.by, self.page)
 
 
 class LeaderboardCog(commands.Cog, name="Leaderboards"):
@@ -157,11 +188,11 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(PageButton)
+        self.bot.add_dynamic_items(PageButton, FamiliesPage)
         self.bot.jobs.every(JOB_ID, self.sweep, minutes=15)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(PageButton)
+        self.bot.remove_dynamic_items(PageButton, FamiliesPage)
         self.bot.jobs.remove(JOB_ID)
 
     @leaderboard.command(name=_T("creators"), description=_T("Rank creators by a metric"))
@@ -201,11 +232,10 @@ class LeaderboardCog(commands.Cog, name="Leaderboards"):
     @creator_only()
     async def families(self, interaction: discord.Interaction, metric: str = "hours",
                        period: str = "this_week", by: str = "average") -> None:
-        lb = self.bot.services.leaderboards
-        resolved = await lb.resolve_period(cogkit.guild_id(interaction), period)
-        rows = await lb.family_board(cogkit.guild_id(interaction), metric, resolved, by)
-        await reply(interaction, "discord/leaderboards/families.md.j2", rows=rows,
-                    metric=metric, period=resolved, by=by)
+        resolved = await self.bot.services.leaderboards.resolve_period(
+            cogkit.guild_id(interaction), period)
+        text, view = await families_message(interaction, metric, resolved, by, 0)
+        await send(interaction, text, view=view)
 
     @leaderboard.command(name=_T("post"),
                          description=_T("Post a final board to the leaderboard channel again"))

@@ -18,8 +18,10 @@ from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, leader_or_manager
 from bot.cogkit.buttons import labels
 from bot.cogkit.options import FamilyArg
+from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
-from bot.interactions import acknowledge, locale_for, reply
+from bot.interactions import acknowledge, familia, locale_for, reply, send
+from bot.services.families import Family
 
 log = logging.getLogger("familia.progress")
 JOB_ID = "progress.nudges"
@@ -27,6 +29,33 @@ NO_PINGS = discord.AllowedMentions.none()
 label = labels("discord/leaderboards/labels.j2")  # the charts share the boards' labels
 NUDGE_CHOICES = [app_commands.Choice(name=_T("On"), value="on"),
                  app_commands.Choice(name=_T("Off"), value="off")]
+
+
+async def risk_message(interaction: discord.Interaction, family: Family | None,
+                       page: int) -> tuple[str, discord.ui.View | None]:
+    """A page of /progress risk (the service checks whose family the clicker may see)."""
+    bot = familia(interaction)
+    guild_id = cogkit.guild_id(interaction)
+    pace = bot.services.pace
+    found = await pace.family_for(guild_id, interaction.user.id, family,
+                                  await is_manager(interaction))
+    risks = await pace.at_risk_page(guild_id, found.id, page)
+    has_tiers = bool(await bot.services.tiers.list_tiers(guild_id))
+    locale = await locale_for(interaction)
+    text = bot.templates.render(locale, "discord/leaderboards/risk.md.j2", family=found,
+                                page=risks, has_tiers=has_tiers)
+    return text, nav(bot, locale, risks, RiskPage, family_id=found.id)
+
+
+class RiskPage(PageButton, custom_id="familia:pg:risk:{family_id}:{page}"):
+    """◀️/▶️ of /progress risk: the family's leader or a manager, checked again."""
+
+    family_id: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        family = await familia(interaction).services.families.get(
+            cogkit.guild_id(interaction), self.family_id)
+        return await risk_message(interaction, family, self.page)
 
 
 class ProgressCog(commands.Cog, name="Progress"):
@@ -39,9 +68,11 @@ class ProgressCog(commands.Cog, name="Progress"):
         self.bot = bot
 
     async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RiskPage)
         self.bot.jobs.every(JOB_ID, self.nudge_sweep, minutes=30)
 
     async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RiskPage)
         self.bot.jobs.remove(JOB_ID)
 
     @progress.command(name=_T("view"), description=_T("Your last 30 days and your tier pace"))
@@ -93,13 +124,8 @@ class ProgressCog(commands.Cog, name="Progress"):
     @leader_or_manager()
     async def risk(self, interaction: discord.Interaction,
                    family: FamilyArg | None = None) -> None:
-        pace = self.bot.services.pace
-        found = await pace.family_for(cogkit.guild_id(interaction), interaction.user.id, family,
-                                      await is_manager(interaction))
-        risks = await pace.at_risk(cogkit.guild_id(interaction), found.id)
-        has_tiers = bool(await self.bot.services.tiers.list_tiers(cogkit.guild_id(interaction)))
-        await reply(interaction, "discord/leaderboards/risk.md.j2", family=found, risks=risks,
-                    has_tiers=has_tiers)
+        text, view = await risk_message(interaction, family, 0)
+        await send(interaction, text, view=view)
 
     @progress.command(name=_T("nudge"),
                       description=_T("A weekly DM when your pace misses your tier"))

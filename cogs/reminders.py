@@ -119,7 +119,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
         dm_time = await self.bot.services.reminders.dm_time(guild_id, user_id)
         zone = await self.bot.services.members.timezone_of(guild_id, user_id)
         await reply(interaction, "discord/checkins/why.md.j2", items=items, dm_time=dm_time,
-                    zone=zone)
+                    zone=zone, split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

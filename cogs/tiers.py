@@ -98,13 +98,15 @@ class TiersCog(commands.Cog, name="Tiers"):
     async def delete(self, interaction: discord.Interaction, name: TierArg) -> None:
         await self.tiers.delete(cogkit.guild_id(interaction), interaction.user.id, name)
         tiers = await self.tiers.list_tiers(cogkit.guild_id(interaction))
-        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True)
+        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=True,
+                    split=True)
 
     @tier.command(name=_T("list"), description=_T("The tiers and their thresholds"))
     @creator_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         tiers = await self.tiers.list_tiers(cogkit.guild_id(interaction))
-        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False)
+        await reply(interaction, "discord/families/tiers.md.j2", tiers=tiers, changed=False,
+                    split=True)
 
     @tier.command(name=_T("set"), description=_T("Set a creator's tier by hand"))
     @app_commands.describe(member=_T("The creator"), tier=_T("The tier (empty: no tier)"))
@@ -138,7 +140,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         else:
             changes = await self.tiers.plan(guild.id, period)
         await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,
-                    period=period)
+                    period=period, split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -502,3 +502,17 @@ async def test_a_running_campaign_refuses_new_rules_before_the_form(services, cl
     spec_now = (await edit(G, "March push", {"end": local("2026-03-20")}, ("reward_role_id",))).spec
     edited = await services.campaigns.update(G, MANAGER, c.id, spec_now)
     assert (edited.reward_role_id, edited.last_day) == (None, date(2026, 3, 20))
+
+
+async def test_the_campaign_list_comes_a_page_at_a_time(services, program):
+    for i in range(23):
+        await services.campaigns.create(G, MANAGER, spec(name=f"Push {i:02d}"))
+    states = ("draft", "scheduled", "running", "finished")
+    first = await services.campaigns.campaigns_page(G, states, 0)
+    assert (first.total, first.pages, len(first.items)) == (23, 3, 10)
+    last = await services.campaigns.campaigns_page(G, states, 99)  # past the end: the last
+    assert last.number == 2 and len(last.items) == 3
+    seen = {c.id for p in (0, 1, 2)
+            for c in (await services.campaigns.campaigns_page(G, states, p)).items}
+    assert len(seen) == 23
+    assert (await services.campaigns.campaigns_page(G, ("running",), 0)).total == 0

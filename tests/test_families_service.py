@@ -288,3 +288,20 @@ async def test_appointing_queues_the_family_role_each_time(services, clock):
     appointed = [c for c in await _role_changes(services) if c[0].startswith("family-appoint:")]
     assert [(c[1], c[2], c[3]) for c in appointed] == [("role_add", ANA, 600)] * 2
     assert len({c[0] for c in appointed}) == 2
+
+
+async def test_roster_and_family_list_pages_match_the_whole_lists(services, clock):
+    family = await _family(services, co_leader_id=ANA)
+    for user in range(100, 123):  # 23 creators, then the leaders: 25 members
+        await _join(services, family, user)
+    whole = await services.families.roster(G, family.id)
+    pages = [await services.families.roster_page(G, family.id, n, size=10) for n in range(3)]
+    assert [p.total for p in pages] == [25] * 3 and pages[0].pages == 3
+    assert [e for p in pages for e in p.items] == whole
+    assert [e.role for e in pages[0].items[:2]] == ["leader", "co_leader"]
+    assert (await services.families.roster_page(G, family.id, 9, size=10)).number == 2
+    for n in range(20):
+        await _family(services, f"Familia {n:02d}", leader=1000 + n)
+    everyone = await services.families.list_families(G)
+    listed = [await services.families.families_page(G, n, size=15) for n in range(2)]
+    assert listed[0].total == 21 and [f for p in listed for f in p.items] == everyone

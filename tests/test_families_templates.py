@@ -6,6 +6,7 @@ import pytest
 
 from bot.cogkit.discord_ops import RolePlan
 from bot.errors import NotAllowed, UserError
+from bot.paging import page_of
 from bot.services.families import Agreement, Family, FamilyRequest, Membership, RosterEntry
 from bot.services.kpis import FamilyStats, Quality
 from bot.services.tiers import Tier, TierChange
@@ -41,9 +42,12 @@ def test_family_messages_render(templates, locale):
     render("invite", family=FAMILY, inviter_id=20, version=1)
     render("invite_sent", family=FAMILY, user_id=30, dm_sent=False)
     render("left", family=FAMILY, reason="moved_agency")
-    render("history", user_id=30, rows=[MEMBERSHIP])
-    render("roster", family=FAMILY, entries=[RosterEntry(30, "leader", None, NOW, None)])
-    render("list", families=[FAMILY])
+    render("history", user_id=30, page=page_of([MEMBERSHIP], 0, 15))
+    roster = render("roster", family=FAMILY,
+                    page=page_of([RosterEntry(30, "leader", None, NOW, None)] * 12, 1, 10))
+    assert "(12)" in roster and ("page 2 of 2" in roster or "página 2 de 2" in roster)
+    assert roster.count("<@30>") == 2
+    render("list", page=page_of([FAMILY], 0, 15))
     plan = RolePlan(changes=[(30, [600], [700])], missing_channels=[FAMILY])
     assert "+<@&600>" in render("sync", plan=plan, applied=False)
     applied = render("sync", plan=plan, applied=True, pending=3, failed=1)

@@ -49,7 +49,9 @@ async def test_at_risk_lists_members_whose_pace_misses_their_tier(services, lobo
     # CLA has nothing yet: not on pace for Silver. The leader is not on their own list.
     assert [(r.user_id, r.tier.name, r.held) for r in risks] == [
         (BEN, "Gold", True), (CLA, "Silver", False)]
-    text = templates.render("en", "discord/leaderboards/risk.md.j2", family=lobos, risks=risks,
+    page = await services.pace.at_risk_page(G, lobos.id, 0)
+    assert page.items == risks and not page.paged
+    text = templates.render("en", "discord/leaderboards/risk.md.j2", family=lobos, page=page,
                             has_tiers=True)
     assert f"<@{BEN}> (could lose Gold): Hours live: 22.5 hours short" in text
 

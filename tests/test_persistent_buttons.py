@@ -15,8 +15,11 @@ from cogs.campaigns import (
     ResultsButton,
     ScheduleButton,
 )
-from cogs.checkins import FeedbackButton
-from cogs.leaderboards import PageButton
+from cogs.campaigns import ListPage as CampaignListPage
+from cogs.checkins import CheckinsPage, FeedbackButton
+from cogs.families import HistoryPage, ListPage, RosterPage
+from cogs.leaderboards import FamiliesPage, PageButton
+from cogs.progress import RiskPage
 
 POSTED = [
     (DecideButton, "familia:req:y:111:42", "Approve"),
@@ -33,6 +36,13 @@ POSTED = [
     (FeedbackButton, "familia:fb:77", "Give feedback"),
     (PageButton, "familia:lb:hours:week:2026-W48:program:0:0:1", None),
     (PageButton, "familia:lb:diamonds:custom:2026-11-01.2026-11-30:family:5:1:0", "Next"),
+    (RosterPage, "familia:pg:roster:5:2", "Next"),
+    (ListPage, "familia:pg:families:1:0", "Previous"),
+    (HistoryPage, "familia:pg:fhistory:111:1", None),
+    (CheckinsPage, "familia:pg:checkins:111:30:4", "Next"),
+    (FamiliesPage, "familia:pg:lbfam:hours:week:2026-W48:average:2", "Next"),
+    (RiskPage, "familia:pg:risk:5:1", "Previous"),
+    (CampaignListPage, "familia:pg:campaigns:3", "Next"),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 

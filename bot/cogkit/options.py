@@ -29,6 +29,7 @@ from bot.checks import is_manager
 from bot.cogkit import guild_id
 from bot.errors import FamiliaError, UserError
 from bot.interactions import familia
+from bot.limits import fit_choices
 from bot.localtime import LocalMoment, parse_day, parse_local, parse_moment
 from bot.services.campaigns.models import Campaign
 from bot.services.families import Family
@@ -59,13 +60,13 @@ async def _refusing(found: Awaitable[T]) -> T:
 
 async def family_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
     found = await familia(interaction).services.families.search(guild_id(interaction), current)
-    return [app_commands.Choice(name=f.name, value=str(f.id)) for f in found]
+    return fit_choices([app_commands.Choice(name=f.name, value=str(f.id)) for f in found])
 
 
 async def tier_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
     tiers = await familia(interaction).services.tiers.list_tiers(guild_id(interaction))
-    return [app_commands.Choice(name=t.name, value=t.name) for t in tiers
-            if current.lower() in t.name.lower()][:25]
+    return fit_choices([app_commands.Choice(name=t.name, value=t.name) for t in tiers
+                        if current.lower() in t.name.lower()])
 
 
 async def campaign_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
@@ -73,11 +74,11 @@ async def campaign_autocomplete(interaction: discord.Interaction, current: str) 
               else ("scheduled", "running", "finished"))
     found = await familia(interaction).services.campaigns.search(
         guild_id(interaction), current, states)
-    return [app_commands.Choice(name=c.name, value=c.name) for c in found[:25]]
+    return fit_choices([app_commands.Choice(name=c.name, value=c.name) for c in found])
 
 
 async def timezone_autocomplete(interaction: discord.Interaction, current: str) -> Choices:
-    return [app_commands.Choice(name=z, value=z) for z in timezones.search(current)]
+    return fit_choices([app_commands.Choice(name=z, value=z) for z in timezones.search(current)])
 
 
 LANGUAGE_CHOICES = [

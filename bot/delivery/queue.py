@@ -23,7 +23,7 @@ from typing import Any
 from bot import leases
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
-from bot.text import split_text
+from bot.text import PART_LIMIT, split_text
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
@@ -74,9 +74,11 @@ class Delivery:
 
     @property
     def parts(self) -> list[str]:
-        """The messages, in order: the payload's parts, or its content split to fit."""
+        """The messages, in order: the payload's parts (one too long split in its turn), or
+        its content split to fit."""
         if "parts" in self.payload:
-            return list(self.payload["parts"])
+            return [piece for part in self.payload["parts"]
+                    for piece in ([part] if len(part) <= PART_LIMIT else split_text(part))]
         return split_text(self.payload.get("content", ""))
 
     def nonce(self, part: int) -> str:

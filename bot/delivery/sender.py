@@ -39,7 +39,9 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot import limits
 from bot.delivery.queue import MAX_ATTEMPTS, Delivery, DeliveryQueue
+from bot.text import fit
 
 log = logging.getLogger(__name__)
 
@@ -240,17 +242,35 @@ class DeliverySender:
         for index in range(first, len(parts)):
             last = index == len(parts) - 1  # files and buttons go with the last part
             view = buttons(delivery.payload) if last else None
-            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            extra = await self._fitted(delivery, parts[index], view)
             if last and delivery.payload.get("files"):
                 extra["files"] = files(delivery.payload)
             await self.pacer.wait()
             try:
-                message = await channel.send(parts[index], nonce=delivery.nonce(index),
+                message = await channel.send(nonce=delivery.nonce(index),
                                              allowed_mentions=mentions, **extra)
             finally:
                 if view is not None:
                     view.stop()  # clicks go to the bot's persistent (dynamic) items
             await self.queue.part_sent(delivery, index, message.id)
+
+    async def _fitted(self, delivery: Delivery, content: str,
+                      view: discord.ui.View | None) -> dict[str, Any]:
+        """``content`` and ``view`` within Discord's limits (``bot.limits``), a cut marked
+        in the guild's language."""
+        fitted: dict[str, Any] = {"content": content}
+        if view is not None:
+            fitted["view"] = limits.fit_view(view)
+        if len(content) > limits.CONTENT:
+            templates = getattr(self.client, "templates", None)
+            services = getattr(self.client, "services", None)
+            if templates is None or services is None:  # a bare client (unit tests)
+                fitted["content"] = fit(content, limits.CONTENT)
+            else:
+                locale = (await services.guilds.get(delivery.guild_id)).locale
+                fitted["content"] = fit(content, limits.CONTENT,
+                                        limits.marker(templates, locale))
+        return fitted
 
     async def read_back(self, delivery: Delivery,
                         channel: discord.abc.Messageable) -> list[int]:
@@ -295,10 +315,10 @@ class DeliverySender:
                 await self.queue.done(delivery)
                 return
         view = buttons(delivery.payload)
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        extra = await self._fitted(delivery, content, view)
         await self.pacer.wait()
         try:
-            await message.edit(content=content, **extra)
+            await message.edit(**extra)
         finally:
             if view is not None:
                 view.stop()  # clicks go to the bot's persistent (dynamic) items

@@ -20,6 +20,7 @@ from bot.db import Database, SyncTransaction, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
+from bot.paging import Page, clamp
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
@@ -33,6 +34,7 @@ MAXIMA = {"diamonds": 10_000_000, "followers": 1_000_000, "peak_viewers": 1_000_
 NOTES_MAX = 500
 FEEDBACK_MAX = 1000
 HISTORY_MAX_DAYS = 90
+HISTORY_PAGE = 7  # days on a page of /checkins history: a week
 STREAK_LOOKBACK = 1000
 
 
@@ -114,9 +116,10 @@ class CheckinHistory:
     """A creator's last days: their check-ins newest first and their streak."""
 
     user_id: int
-    checkins: list[Checkin]
+    checkins: list[Checkin]  # of this page
     streak: int
     best: int
+    page: Page[Checkin]
 
 
 @dataclass
@@ -438,9 +441,10 @@ class CheckinService:
         return _checkin(row)
 
     async def history(self, guild_id: int, viewer_id: int, member_id: int | None, days: int,
-                      *, as_manager: bool = False) -> CheckinHistory:
-        """A creator's last ``days`` local days. Others may look only if they lead the
-        member's family (or are managers)."""
+                      *, as_manager: bool = False, page: int = 0,
+                      size: int = HISTORY_PAGE) -> CheckinHistory:
+        """A creator's last ``days`` local days, newest first, one page of ``size`` days.
+        Others may look only if they lead the member's family (or are managers)."""
         member_id = member_id or viewer_id
         if not 1 <= days <= HISTORY_MAX_DAYS:
             raise UserError("checkins.bad_days", limit=HISTORY_MAX_DAYS)
@@ -451,13 +455,19 @@ class CheckinService:
                 raise NotAllowed("checkins.not_your_member")
         tz = await self.members.timezone_of(guild_id, member_id)
         since = local_date(self.clock.now(), tz) - timedelta(days=days - 1)
+        where = (guild_id, member_id, since.isoformat())
+        total = await self.db.fetchval(
+            "SELECT count(*) FROM checkins WHERE guild_id = ? AND user_id = ?"
+            " AND local_date >= ?", where)
+        number = clamp(page, size, total)
         rows = await self.db.fetchall(
             "SELECT * FROM checkins WHERE guild_id = ? AND user_id = ? AND local_date >= ?"
-            " ORDER BY local_date DESC", (guild_id, member_id, since.isoformat()),
+            " ORDER BY local_date DESC LIMIT ? OFFSET ?", (*where, size, number * size),
         )
         streak = await self.streak_of(guild_id, member_id)
-        return CheckinHistory(member_id, [_checkin(r) for r in rows], streak.current,
-                              streak.best)
+        found = [_checkin(r) for r in rows]
+        return CheckinHistory(member_id, found, streak.current, streak.best,
+                              Page(found, number, size, total))
 
     # -- feedback --------------------------------------------------------------------------
 

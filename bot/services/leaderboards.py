@@ -23,6 +23,7 @@ from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
+from bot.paging import Page, page_of
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.tiers import Tier, TierService
@@ -31,6 +32,7 @@ METRICS = ("hours", "diamonds", "followers", "days", "streak")
 PERIODS = ("today", "this_week", "last_week", "this_month", "last_month", "custom", "all")
 SCOPES = ("program", "family", "tier")
 PAGE_SIZE = 10
+FAMILY_PAGE = 10  # families on a page of /leaderboard families
 RANGE_MAX_DAYS = 366
 
 # -- statements ----------------------------------------------------------------------------
@@ -446,6 +448,11 @@ class LeaderboardService:
             same = out and round(stats[i - 1][index], 6) == round(s[index], 6)
             out.append(FamilyRow(out[-1].rank if same else i + 1, *s))
         return out
+
+    async def family_board_page(self, guild_id: int, metric: str, period: Period, by: str,
+                                page: int, size: int = FAMILY_PAGE) -> Page[FamilyRow]:
+        """One page of :meth:`family_board` (ranked over every family first)."""
+        return page_of(await self.family_board(guild_id, metric, period, by), page, size)
 
     # -- scheduled posts -------------------------------------------------------------------
 

@@ -18,11 +18,13 @@ from bot.db import Database
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
+from bot.paging import Page, page_of
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.members import MemberService
 from bot.services.tiers import Progress, Tier, TierService
 
+RISK_PAGE = 5  # creators on a page of /progress risk (a line names up to 4 shortfalls)
 DAYS = 30
 # Monthly metric -> the tier threshold it is measured against.
 PACED = {"hours": "min_hours", "diamonds": "min_diamonds", "valid_days": "min_valid_days",
@@ -230,6 +232,11 @@ class PaceService:
         """Active creators of a family (not its leaders) whose pace does not reach the tier
         they hold (or the first tier), in the guild's zone."""
         return await self._risks(guild_id, FAMILY_CREATORS, (guild_id, family_id))
+
+    async def at_risk_page(self, guild_id: int, family_id: int, page: int,
+                           size: int = RISK_PAGE) -> Page[Risk]:
+        """One page of :meth:`at_risk` (a family's creators: computed in memory)."""
+        return page_of(await self.at_risk(guild_id, family_id), page, size)
 
     async def _risks(self, guild_id: int, creators: str, params: tuple) -> list[Risk]:
         """The creators that ``creators`` (FAMILY_CREATORS or NUDGE_CANDIDATES) reads, at risk."""

@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.delivery.queue import DeliveryQueue
 from bot.errors import NotFound, UserError
+from bot.paging import Page, clamp
 from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
 from bot.services.campaigns.models import Campaign, Spec, campaign_from_row
@@ -24,6 +25,12 @@ CAMPAIGNS_IN_STATES = (
     " ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'scheduled' THEN 1"
     " WHEN 'draft' THEN 2 ELSE 3 END, starts_at DESC, id DESC LIMIT ?"
 )
+CAMPAIGNS_PAGE = CAMPAIGNS_IN_STATES + " OFFSET ?"
+COUNT_IN_STATES = (
+    "SELECT count(*) FROM campaigns WHERE guild_id = ?"
+    " AND state IN (SELECT value FROM json_each(?))"
+)
+LIST_PAGE = 10  # campaigns on a page of /campaign list
 CURRENT_FOR = (
     "SELECT c.* FROM campaigns c LEFT JOIN campaign_enrolments e ON e.campaign_id = c.id"
     " AND e.user_id = ? WHERE c.guild_id = ? AND c.state IN ('running', 'finished',"
@@ -76,6 +83,16 @@ class CampaignStore:
         rows = await self.db.fetchall(
             CAMPAIGNS_IN_STATES, (guild_id, json.dumps(list(states)), limit))
         return [campaign_from_row(r) for r in rows]
+
+    async def campaigns_page(self, guild_id: int, states: tuple[str, ...], page: int,
+                             size: int = LIST_PAGE) -> Page[Campaign]:
+        """One page of the campaigns in ``states``: running first, then scheduled, drafts,
+        finished; newest first within each."""
+        wanted = json.dumps(list(states))
+        total = await self.db.fetchval(COUNT_IN_STATES, (guild_id, wanted))
+        number = clamp(page, size, total)
+        rows = await self.db.fetchall(CAMPAIGNS_PAGE, (guild_id, wanted, size, number * size))
+        return Page([campaign_from_row(r) for r in rows], number, size, total)
 
     async def search(self, guild_id: int, text: str, states: tuple[str, ...]) -> list[Campaign]:
         needle = (text or "").strip().lower()

@@ -8,6 +8,7 @@ from bot.db import Transaction
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.events import MemberLeftServer
+from bot.paging import Page, clamp, page_of
 from bot.services.families.models import (
     AGREEMENT_VERSION,
     LEAVE_REASONS,
@@ -21,6 +22,8 @@ from bot.services.families.models import (
 )
 from bot.services.families.store import LATEST_AGREEMENT, ROLE_REASON, FamilyStore, Posts
 
+ROSTER_PAGE = 10  # lines of a page; a roster line is at most ~170 characters
+HISTORY_PAGE = 15
 HISTORY = (
     "SELECT fm.id, fm.family_id, f.name AS family_name, fm.user_id, fm.joined_at,"
     " fm.agreement_version, fm.left_at, fm.ended_by, fm.leave_reason, fm.leave_note"
@@ -33,6 +36,16 @@ ROSTER = (
     " AND mt.user_id = fm.user_id LEFT JOIN tiers t ON t.id = mt.tier_id"
     " WHERE fm.family_id = ? AND fm.left_at IS NULL ORDER BY fm.joined_at, fm.id"
 )
+# The roster as pages: leader, co-leader, then creators by the day they joined.
+ROSTER_PAGE_ROWS = (
+    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier"
+    " FROM family_members fm LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id"
+    " AND mt.user_id = fm.user_id LEFT JOIN tiers t ON t.id = mt.tier_id"
+    " WHERE fm.family_id = ? AND fm.left_at IS NULL"
+    " ORDER BY CASE fm.user_id WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, fm.joined_at, fm.id"
+    " LIMIT ? OFFSET ?"
+)
+ROSTER_COUNT = "SELECT count(*) FROM family_members WHERE family_id = ? AND left_at IS NULL"
 NEEDING_AGREEMENT = (
     "SELECT user_id FROM family_members WHERE family_id = ? AND guild_id = ?"
     " AND left_at IS NULL AND coalesce(agreement_version, 0) < ? ORDER BY id"
@@ -70,6 +83,24 @@ class FamilyMemberships(FamilyStore):
     async def history(self, guild_id: int, user_id: int) -> list[Membership]:
         rows = await self.db.fetchall(HISTORY, (guild_id, user_id))
         return [membership_from_row(r) for r in rows]
+
+    async def history_page(self, guild_id: int, user_id: int, page: int,
+                           size: int = HISTORY_PAGE) -> Page[Membership]:
+        """One page of :meth:`history` (a member's memberships are few: cut in memory)."""
+        return page_of(await self.history(guild_id, user_id), page, size)
+
+    async def roster_page(self, guild_id: int, family_id: int, page: int,
+                          size: int = ROSTER_PAGE) -> Page[RosterEntry]:
+        """One page of :meth:`roster`, in the same order (leaders first)."""
+        family = await self.get(guild_id, family_id)
+        total = await self.db.fetchval(ROSTER_COUNT, (family_id,))
+        number = clamp(page, size, total)
+        rows = await self.db.fetchall(ROSTER_PAGE_ROWS, (
+            family_id, family.leader_user_id or 0, family.co_leader_user_id or 0, size,
+            number * size))
+        return Page([RosterEntry(r["user_id"], family.role_of(r["user_id"]), r["tier"],
+                                 from_db(r["joined_at"]), r["agreement_version"])
+                     for r in rows], number, size, total)
 
     async def roster(self, guild_id: int, family_id: int) -> list[RosterEntry]:
         """Active members: user, role in the family, tier, joined, agreement version."""

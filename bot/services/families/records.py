@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
+from bot.paging import Page, clamp
 from bot.services.families.models import (
     Appointed,
     Archived,
@@ -27,6 +28,7 @@ FAMILY_BY_NAME = (
     " FROM families WHERE guild_id = ? AND lower(name) = lower(?)"
     " ORDER BY archived_at IS NOT NULL, id DESC LIMIT 1"
 )
+FAMILIES_PAGE = 15
 ACTIVE_FAMILIES = (
     "SELECT id, guild_id, name, leader_user_id, co_leader_user_id, capacity, channel_id,"
     " role_id, created_at, archived_at,"
@@ -43,6 +45,8 @@ EVERY_FAMILY = (
     " FROM families WHERE guild_id = ?"
     " ORDER BY archived_at IS NOT NULL, lower(name)"
 )
+COUNT_ACTIVE = "SELECT count(*) FROM families WHERE guild_id = ? AND archived_at IS NULL"
+COUNT_EVERY = "SELECT count(*) FROM families WHERE guild_id = ?"
 FAMILY_LED_BY = (
     "SELECT id, guild_id, name, leader_user_id, co_leader_user_id, capacity, channel_id,"
     " role_id, created_at, archived_at,"
@@ -101,6 +105,15 @@ class FamilyRecords(FamilyStore):
     async def list_families(self, guild_id: int, *, archived: bool = False) -> list[Family]:
         rows = await self.db.fetchall(EVERY_FAMILY if archived else ACTIVE_FAMILIES, (guild_id,))
         return [family_from_row(r) for r in rows]
+
+    async def families_page(self, guild_id: int, page: int, *, archived: bool = False,
+                            size: int = FAMILIES_PAGE) -> Page[Family]:
+        """One page of :meth:`list_families`, in the same order."""
+        total = await self.db.fetchval(COUNT_EVERY if archived else COUNT_ACTIVE, (guild_id,))
+        number = clamp(page, size, total)
+        rows = await self.db.fetchall((EVERY_FAMILY if archived else ACTIVE_FAMILIES)
+                                      + " LIMIT ? OFFSET ?", (guild_id, size, number * size))
+        return Page([family_from_row(r) for r in rows], number, size, total)
 
     async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Family]:
         needle = (text or "").strip().lower()
