@@ -18,6 +18,7 @@ from typing import Any
 
 import discord
 
+from bot.cogkit import guild_id
 from bot.cogkit.buttons import PersistentButton
 from bot.interactions import FamiliaView, edit, send
 from bot.paging import Page
@@ -36,6 +37,7 @@ class PageButton(PersistentButton):
         raise NotImplementedError
 
     async def run(self, interaction: discord.Interaction) -> None:
+        guild_id(interaction)  # a page is of a guild's list: refused in a DM, before anything
         message = interaction.message
         in_place = message is not None and message.flags.ephemeral
         if in_place:
