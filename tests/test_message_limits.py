@@ -127,6 +127,7 @@ OVERRIDES = {
     "discord/families/sync.md.j2": {"plan": Big(changes=rows(None, [], []))},
     "discord/families/invite.md.j2": {"version": 1},
     "discord/families/join.md.j2": {"version": 1},
+    "discord/families/appointed.md.j2": {"version": 1, "position": "leader"},
 }
 
 
