@@ -59,8 +59,8 @@ async def test_same_seed_and_now_make_the_same_program(services, settings, clock
         p.timezone for p in first.people.values()]
 
 
-async def test_the_program_size_is_a_real_program(services, clock):
-    made = await build(services, "program")
+async def test_the_program_size_is_a_real_program(services, clock, make_program):
+    made = await make_program("program")
     size = SIZES["program"]
     assert len(made.families) == 30 and len({f.name for f in made.families}) == 30
     assert all(len(f.creator_ids) == size.creators for f in made.families)
