@@ -406,6 +406,10 @@ UPSERT_MEMBER = (
     " program_role = excluded.program_role, timezone = excluded.timezone,"
     " locale = excluded.locale, discord_locale = excluded.discord_locale"
 )
+ENSURE_MANAGER = (
+    "INSERT INTO members (guild_id, user_id, program_role, joined_at) VALUES (?, ?, 'manager', ?)"
+    " ON CONFLICT (guild_id, user_id) DO UPDATE SET program_role = 'manager'"
+)
 INSERT_MEMBERSHIP = (
     "INSERT INTO family_members (guild_id, family_id, user_id, joined_at, agreement_version,"
     " agreement_accepted_at, left_at, ended_by, leave_reason, leave_note, ended_by_user_id)"
@@ -438,7 +442,7 @@ def _write(tx: SyncTransaction, guild_id: int, plan: _Plan, now: datetime, guild
            rng: random.Random) -> tuple[list[FamilyMade], dict[str, int], int | None, int]:
     stamp = to_db(now)
     tx.execute(ENSURE_GUILD, (guild_id, guild_tz, stamp, stamp))
-    tx.execute(UPSERT_MEMBER, (guild_id, manager_id, "manager", None, None, None, stamp))
+    tx.execute(ENSURE_MANAGER, (guild_id, manager_id, stamp))
 
     def when(day: date | None) -> str:
         return to_db(day_start(day, guild_tz) + timedelta(hours=10)) if day else stamp
@@ -456,11 +460,11 @@ def _write(tx: SyncTransaction, guild_id: int, plan: _Plan, now: datetime, guild
     for family in plan.families:
         leader, co_leader = family["leader"], family["co_leader"]
         channel_id = channels(family["name"]) if channels is not None else None
-        family_id = tx.execute(INSERT_FAMILY, (
-            guild_id, family["name"], leader.user_id, co_leader.user_id if co_leader else None,
-            None, channel_id, None, manager_id, when(leader.joined)))
         members = [leader, *([co_leader] if co_leader else []), *family["creators"],
                    *family["leavers"]]
+        family_id = tx.execute(INSERT_FAMILY, (
+            guild_id, family["name"], leader.user_id, co_leader.user_id if co_leader else None,
+            None, channel_id, None, manager_id, when(min(p.joined for p in members if p.joined))))
         for p in members:
             by_user[p.user_id] = family_id
             signed = p.role != "creator" or rng.random() < 0.9  # some have not signed yet

@@ -60,6 +60,8 @@ async def test_same_seed_and_now_make_the_same_program(services, settings, clock
 
 
 async def test_the_program_size_is_a_real_program(services, clock, make_program):
+    large = SIZES["large"]
+    assert (large.families, large.families * large.creators, large.days) == (200, 5000, 365)
     made = await make_program("program")
     size = SIZES["program"]
     assert len(made.families) == 30 and len({f.name for f in made.families}) == 30
