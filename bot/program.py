@@ -315,7 +315,7 @@ Channels = Callable[[str], "int | None"]
 
 @dataclass
 class _Plan:
-    """Everything decided before anything is written (all random draws happen here)."""
+    """Who is who and the days they checked in, drawn before anything is written."""
 
     families: list[dict[str, Any]] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
