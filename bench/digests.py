@@ -43,6 +43,7 @@ from bot.mail.local import free_port
 from bot.mail.rendering import Renderer, default_processes
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig, build_message
+from bot.program import CheckinRow, write_checkins
 from bot.services import Services
 from bot.templating import Templates
 
@@ -81,18 +82,10 @@ async def seed(path: Path, recipients: int) -> None:
             " weekly_digest, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
             [(GUILD, u, f"creator{u}@example.org", stamp, stamp, stamp)
              for u in range(1, recipients + 1)])
-        rows = []
-        for u in range(1, recipients + 1):
-            for i, when in enumerate(week[: 1 + u % 7]):
-                rows.append((GUILD, u, when.date().isoformat(), 1.5 + i, 100 * u % 5000,
-                             u % 40, 30, to_db(when), to_db(when)))
-        await tx.executemany(
-            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-            " followers, peak_viewers, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'UTC', ?, ?, ?, ?, ?, ?)", rows)
-        await tx.executemany(
-            "INSERT INTO checkin_streaks (guild_id, user_id, current, best) VALUES (?, ?, ?, ?)",
-            [(GUILD, u, u % 9, u % 12) for u in range(1, recipients + 1)])
+    # the week's check-ins with their running totals and streaks, as check-ins keep them
+    rows = [CheckinRow(u, when.date(), 1.5 + i, 100 * u % 5000, u % 40, 30, created_at=when)
+            for u in range(1, recipients + 1) for i, when in enumerate(week[: 1 + u % 7])]
+    await db.run(lambda tx: write_checkins(tx, GUILD, rows))
     await db.close()
 
 

@@ -1,5 +1,6 @@
 """Helpers for the leaderboard and pace tests: a guild's people, a check-in, a family."""
 
+from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
 
 G, MANAGER, LEADER, OTHER_LEADER = 1, 10, 20, 21
@@ -7,16 +8,9 @@ ANA, BEN, CLA, DAN, EVA = 30, 31, 32, 33, 34
 
 
 async def stat(services, user, day, hours, diamonds=0, followers=0):
-    """One check-in written as the check-ins feature does: the row and its running totals."""
-    async with services.db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-            " followers, peak_viewers, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'UTC', ?, ?, ?, 0, 'x', 'x')",
-            (G, user, day.isoformat(), hours, diamonds, followers),
-        )
-        await services.progress.apply(tx, G, user, day, None, {
-            "hours": hours, "diamonds": diamonds, "followers": followers})
+    """One check-in written as the check-ins feature does: the row, its running totals and
+    the streak (the program builder's one path)."""
+    await record_checkins(services, G, [CheckinRow(user, day, hours, diamonds, followers)])
 
 
 async def family(services, name, leader, members):

@@ -11,6 +11,8 @@ import pytest
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.db import Database
+from bot.program import Program
+from bot.program import build as build_program
 from bot.services import Services
 from bot.templating import Templates
 from tests._email import SmtpSink
@@ -39,6 +41,18 @@ async def db(settings):
 @pytest.fixture
 def services(db, settings, clock) -> Services:
     return Services.build(db, settings, clock)
+
+
+@pytest.fixture
+def make_program(services):
+    """Build a seeded program (``bot/program.py``) in guild 1 at the clock's now:
+    ``made = await make_program("program")`` (sizes small, program, large; options as
+    :func:`bot.program.build` takes them). ``made`` names the families and people made."""
+
+    async def make(size: str = "small", **options) -> Program:
+        return await build_program(services, size, **options)
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 from bot.cogkit.options import CampaignDateOption, Refused
 from bot.errors import NotAllowed, UserError
 from bot.localtime import LocalMoment, parse_local
+from bot.program import CheckinRow, record_checkins
 from bot.services.campaigns import MANAGERS, Spec
 from bot.services.campaigns.arithmetic import Uplift, best_streak, group, ranked
 from bot.services.families import AGREEMENT_VERSION
@@ -24,12 +25,7 @@ FIRST = date(2026, 3, 3)  # the clock is Monday 2026-03-02 15:00 UTC; the guild 
 
 
 async def stat(services, user, day, hours, diamonds=0):
-    async with services.db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-            " followers, peak_viewers, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'UTC', ?, ?, 0, 0, 'x', 'x')",
-            (G, user, day.isoformat(), hours, diamonds))
+    await record_checkins(services, G, [CheckinRow(user, day, hours, diamonds)])
 
 
 async def family(services, name, leader, members, channel_id):

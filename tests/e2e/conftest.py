@@ -11,6 +11,7 @@ travels in time moves ``app.clock`` itself (``advance``/``set``), forward only.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ import pytest
 from bot.app import FamiliaBot
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
+from bot.program import Program
+from bot.program import build as build_program
 from bot.runner import familia_bot
 from emulator import Emulator, Guild, User
 from emulator.testing import start_bot, stop_bot
@@ -60,6 +63,28 @@ class App:
                   locale: str | None = None, channel=None):
         return await self.emu.run_command(self.guild, user, name, options,
                                           subcommand=subcommand, locale=locale, channel=channel)
+
+    async def program(self, size: str = "program", *, channels: bool = False, **options
+                      ) -> Program:
+        """A seeded program (``bot/program.py``) in the test guild, at the frozen clock's now:
+        every person is an emulator user and guild member (the owner is the manager), each
+        family gets a text channel when ``channels``. Family roles are not made (``/family
+        sync`` would offer to create them)."""
+        people, numbers = {}, itertools.count(1)
+
+        def person(name: str, locale: str) -> int:
+            people[name] = self.user(name, locale=locale)
+            return people[name].id
+
+        def channel(name: str) -> int:
+            return self.emu.create_channel(self.guild, f"family-{next(numbers)}").id
+
+        made = await build_program(self.services, size, guild_id=self.guild.id,
+                                   manager_id=self.owner.id, people=person,
+                                   channels=channel if channels else None, **options)
+        made.extra["users"] = {people[p.name].id: people[p.name]
+                               for p in made.people.values() if p.name in people}
+        return made
 
     async def reply(self, user: User, name: str, options=None, **kwargs) -> str:
         """Run a command and return the text of the bot's answer."""

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from bot.clock import to_db
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.sender import DeliverySender, buttons
+from bot.program import CheckinRow, record_checkins
 from bot.services.campaigns.models import post_from_row
 from bot.services.families import AGREEMENT_VERSION
 from emulator.models import BOT_DEFAULT, MANAGE_ROLES
@@ -45,11 +46,8 @@ def today(app, days=0):
 
 
 async def stat(app, user, day, hours):
-    async with app.services.db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-            " followers, peak_viewers, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'UTC', ?, 0, 0, 0, 'x', 'x')", (app.guild.id, user.id, day, hours))
+    await record_checkins(app.services, app.guild.id,
+                          [CheckinRow(user.id, date.fromisoformat(day), hours)])
 
 
 async def tick(app) -> None:

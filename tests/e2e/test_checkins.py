@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
 
 STATS = {"hours": "2,5", "diamonds": "1200", "followers": "15", "peak_viewers": "80",
@@ -51,13 +52,8 @@ async def test_checkin_modal_reply_and_family_post(app, lobos):
 async def test_a_seven_day_streak_is_celebrated_in_the_family_channel(app, lobos):
     _, channel, _, ana = lobos
     today = app.clock.now().date()  # the guild's zone is UTC
-    async with app.services.db.transaction() as tx:  # six earlier days, already reported
-        for back in range(1, 7):
-            await tx.execute(
-                "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours,"
-                " diamonds, followers, peak_viewers, created_at, updated_at)"
-                " VALUES (?, ?, ?, 'UTC', 2, 0, 0, 0, 'x', 'x')",
-                (app.guild.id, ana.id, (today - timedelta(days=back)).isoformat()))
+    await record_checkins(app.services, app.guild.id, [  # six earlier days, already reported
+        CheckinRow(ana.id, today - timedelta(days=back), 2) for back in range(1, 7)])
     text = await (await checkin(app, ana)).reply_text()
     assert "Streak: 7 days" in text
     posts = await app.emu.wait_for(lambda: [m for m in app.emu.messages(channel)

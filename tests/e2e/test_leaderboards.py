@@ -8,20 +8,14 @@ from datetime import timedelta
 import pytest
 
 from bot.localtime import iso_week
+from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
 from emulator.models import SEND_MESSAGES, Overwrite
 
 
 async def stat(app, user_id, day, hours, diamonds=0):
-    services = app.services
-    async with services.db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO checkins (guild_id, user_id, local_date, timezone, hours, diamonds,"
-            " followers, peak_viewers, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'UTC', ?, ?, 0, 0, 'x', 'x')",
-            (app.guild.id, user_id, day.isoformat(), hours, diamonds))
-        await services.progress.apply(tx, app.guild.id, user_id, day, None,
-                                      {"hours": hours, "diamonds": diamonds, "followers": 0})
+    await record_checkins(app.services, app.guild.id,
+                          [CheckinRow(user_id, day, hours, diamonds)])
 
 
 @pytest.fixture
