@@ -63,12 +63,17 @@ class Control:
             opened += started
         submitted = [await emu.submit_modal(it, values, modal=modal)
                      for it, modal in zip(opened, modals, strict=True)]
-        await asyncio.gather(*(it.wait_message(timeout) for it in submitted),
-                             return_exceptions=True)
-        answered = {}
-        for it in submitted:
-            seen = [msg for msg in it.messages if msg.content]
-            answered[it.id] = time.monotonic() if seen else None
+        async def answered_at(it: Any) -> float | None:
+            """When this submission's own answer arrived (each one timed as it comes, not
+            when the last of the burst came)."""
+            try:
+                await it.wait_message(timeout)
+            except Exception:  # no answer in time: counted as unanswered
+                return None
+            return time.monotonic() if any(msg.content for msg in it.messages) else None
+
+        times = await asyncio.gather(*(answered_at(it) for it in submitted))
+        answered = {it.id: at for it, at in zip(submitted, times, strict=True)}
         return {"submissions": [
             {"id": str(it.id), "created": it.created, "acked": self.acked.get(it.id),
              "answered": answered[it.id]} for it in submitted]}
