@@ -133,3 +133,44 @@ async def test_secret_key_warning_only_for_a_real_database(settings, tmp_path, c
     kept = offline_settings(settings.model_copy(update={"secret_key": offline.secret_key}),
                             tmp_path / "offline")
     assert kept.secret_key == offline.secret_key  # the user's own key is kept
+
+
+async def test_seed_is_a_real_program_with_the_scenes_people_in_it(settings, tmp_path):
+    """The demo server runs the builder's ``program`` size: every family has its private
+    channel and role, every member holds their family's role and sees its channel and no
+    other; the people the scenes act as are in it, in English and the server's zone."""
+    from bot.demo.harness import running_demo
+    from bot.demo.seed import seed
+
+    async with running_demo(settings, out=io.StringIO(), folder=tmp_path) as demo:
+        made = (await seed(demo)).program
+        services, guild, emu = demo.bot.services, demo.guild, demo.emu
+        families = await services.families.list_families(guild.id)
+        assert len(families) == 30 and len(made.creators) == 300
+        lobos, osos = made.families[0], made.families[1]
+        assert (demo.people["rosa"].id, demo.people["tomas"].id) == (lobos.leader_id,
+                                                                     osos.leader_id)
+        cast = {"ana", "bruno", "carla", "diego", "elena", "fabio", "gala", "hugo", "ines"}
+        assert cast <= {emu.users[u].name for u in lobos.creator_ids}
+        assert {"joel", "kira", "leo"} <= {emu.users[u].name for u in osos.creator_ids}
+        for name in ("rosa", "ana", "leo"):
+            member = await services.members.get(guild.id, demo.people[name].id)
+            assert (member.locale, member.timezone, member.discord_locale) == (None, None, "en")
+        # nobody else shares a cast member's first name (no carla7 beside carla)
+        named = cast | {"rosa", "tomas", "joel", "kira", "leo"}
+        assert not [u.name for u in emu.users.values()
+                    if u.name not in named and u.name.rstrip("0123456789") in named]
+        channels = {f.id: guild.channels.get(f.channel_id or 0) for f in families}
+        roles = {f.id: guild.roles.get(f.role_id or 0) for f in families}
+        assert all(channels.values()) and all(roles.values())
+        assert len({c.id for c in channels.values()}) == 30
+        for family in (lobos, osos, made.families[-1]):
+            for user_id in family.member_ids:
+                user = emu.users[user_id]
+                assert roles[family.id] in emu.member_roles(guild, user)
+                assert [f for f, c in channels.items() if emu.can_view(guild, user, c)] == [
+                    family.id]
+        # the bot knows the channels and roles (the scenes look them up by id)
+        bot_guild = demo.bot.get_guild(guild.id)
+        assert all(bot_guild.get_channel(c.id) for c in channels.values())
+        assert all(bot_guild.get_role(r.id) for r in roles.values())
