@@ -13,7 +13,10 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     out = io.StringIO()
     assert await demo_main(settings, out=out, mail_dir=tmp_path / "mail") == 0
     text = out.getvalue()
-    assert "Familia Demo already runs a program: 2 families (Soles, Lunas)" in text
+    # a real program's size (bot/program.py's "program"), the scenes' people in it
+    assert ("Familia Demo already runs a program: 30 families, 300 creators, 30 leaders and "
+            "their co-leaders, 90 days of check-ins. The scenes follow rosa, who leads Lobos, "
+            "and tomas, who leads Osos") in text
     assert "maria ▸ /settings timezone zone:America/Mexico_City" in text
     assert "Time zone: `America/Mexico_City`" in text
     assert "Solo los gestores del programa" in text  # lucia's Discord is Spanish
@@ -29,38 +32,50 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
                      strict=True))
     # families: the leader a manager appointed is asked to accept the agreement, and does
-    assert "#estrellas" in scene["Families"]
+    assert "#soles" in scene["Families"]
     assert "DM to sofia" in scene["Families"]
-    assert "@maria made you the leader of the family **Estrellas**" in scene["Families"]
+    assert "@maria made you the leader of the family **Soles**" in scene["Families"]
     assert "you accepted version 1 of the program agreement" in scene["Families"]
-    assert "**Roster of Estrellas** (2)" in scene["Families"]
+    assert "**Roster of Soles** (2)" in scene["Families"]
     assert "agreement not accepted" not in scene["Families"]
     assert "[Give feedback]" in scene["A check-in day"] and "DM to lucia" in text
     # reminders: the roll-call names who has not checked in, the summary, what was sent
-    assert "**Roll-call for" in scene["Reminders"] and "@ana" in scene["Reminders"]
-    assert "**Daily summary for" in scene["Reminders"]
+    assert "#lobos\n  Familia: ⏰ **Roll-call for" in scene["Reminders"]
+    assert "@ana" in scene["Reminders"]
+    assert "DM to rosa\n  Familia: 📊 **Daily summary for" in scene["Reminders"]
     assert "personal reminder: sent by DM" in scene["Reminders"]
-    # tiers: a preview, then the promotions in the family channels
-    assert "**Tier preview for" in scene["Tiers"]
-    assert "#soles" in scene["Tiers"] and "reached the tier Silver!" in scene["Tiers"]
+    # tiers: the program's three, a fourth; a preview of what changes only, then the
+    # promotions in the family channels (two shown, the others counted)
+    tiers = scene["Tiers"]
+    assert "3. **Gold**: 80 live hours" in tiers
+    preview = tiers.split("**Tier preview for", 1)[1].split("Run /tier sweep apply:True", 1)[0]
+    changes = re.findall(r"- @\w+: .+", preview)
+    assert changes and all(c.endswith("→ Diamond ⬆️") for c in changes)  # only what changes
+    assert "reached the tier Diamond!" in tiers
+    shown = re.findall(r"\n  #\S+\n  Familia: 🎉 \*\*Promotions", tiers)
+    assert len(shown) == 2 and re.search(r"and so in \d+ more family channels", tiers)
+    # boards of a real program page: 31 families, ten a page
+    assert "ranked by average per member · page 1 of 4" in scene["Leaderboards and progress"]
     assert "[Enrol | My progress]" in scene["A campaign"]
-    assert "“Spring push” has ended" in text and "campaign-1-results.csv" in text
+    assert "“Spring push” has ended" in text and "campaign-2-results.csv" in text
     assert "Announcements in the family channels: 2 posted, 0 failed." in scene["A campaign"]
-    # every family has its channel: the broadcast reaches all three
-    assert "Family channels: 3 family channels\n" in scene["Broadcasts"]
+    # every family has its channel: the broadcast reaches all 31 (one shown)
+    assert "Family channels: 31 family channels\n" in scene["Broadcasts"]
     assert "no channel" not in text
-    assert "Family channels: 3 sent, 0 failed, 0 waiting" in scene["Broadcasts"]
+    assert "Family channels: 31 sent, 0 failed, 0 waiting" in scene["Broadcasts"]
+    assert scene["Broadcasts"].count("  Familia: Marathon weekend!") == 2  # #lobos, ana's DM
     moving = scene["Moving and leaving"]
-    assert "@carla joined Lunas (approved by @tomas)" in moving
-    assert "You left Soles (Personal reasons)" in moving and "@gala left the family" in moving
-    assert "**Stats of Soles**" in moving and "- Moved to another family: 1" in moving
+    assert "@carla joined Osos (approved by @tomas)" in moving
+    assert "You left Lobos (Personal reasons)" in moving and "@gala left the family" in moving
+    assert "**Stats of Lobos**" in moving and "- Moved to another family: 1" in moving
     assert "**Program stats**" in moving
+    assert int(re.search(r"Program stats.*?Members now: (\d+)", moving, re.S).group(1)) > 300
     # email: a code by mail (Spanish for lucía); the digests; one-click unsubscribe; .eml
     assert "✉ email to lucia@example.org: “Tu código de Familia" in scene["Email"]
     assert "That code is not right" in scene["Email"]
     digests = scene["Weekly digests"]
-    assert "✉ email to sofia@example.org: “Estrellas: your family's week”" in digests
-    assert "1. lucia: 3.5 hours" in digests
+    assert "✉ email to rosa@example.org: “Lobos: your family's week”" in digests
+    assert re.search(r"Top of the week:\n +│ 1\. \w+: [\d.]+ hours", digests)
     assert "✉ email to maria@example.org: “Your program's week" in digests
     assert "✉ email to lucia@example.org: “Tu semana en vivo" in digests
     assert "the bot answers 200 OK" in digests and "Weekly digest: off" in digests
@@ -118,3 +133,44 @@ async def test_secret_key_warning_only_for_a_real_database(settings, tmp_path, c
     kept = offline_settings(settings.model_copy(update={"secret_key": offline.secret_key}),
                             tmp_path / "offline")
     assert kept.secret_key == offline.secret_key  # the user's own key is kept
+
+
+async def test_seed_is_a_real_program_with_the_scenes_people_in_it(settings, tmp_path):
+    """The demo server runs the builder's ``program`` size: every family has its private
+    channel and role, every member holds their family's role and sees its channel and no
+    other; the people the scenes act as are in it, in English and the server's zone."""
+    from bot.demo.harness import running_demo
+    from bot.demo.seed import seed
+
+    async with running_demo(settings, out=io.StringIO(), folder=tmp_path) as demo:
+        made = (await seed(demo)).program
+        services, guild, emu = demo.bot.services, demo.guild, demo.emu
+        families = await services.families.list_families(guild.id)
+        assert len(families) == 30 and len(made.creators) == 300
+        lobos, osos = made.families[0], made.families[1]
+        assert (demo.people["rosa"].id, demo.people["tomas"].id) == (lobos.leader_id,
+                                                                     osos.leader_id)
+        cast = {"ana", "bruno", "carla", "diego", "elena", "fabio", "gala", "hugo", "ines"}
+        assert cast <= {emu.users[u].name for u in lobos.creator_ids}
+        assert {"joel", "kira", "leo"} <= {emu.users[u].name for u in osos.creator_ids}
+        for name in ("rosa", "ana", "leo"):
+            member = await services.members.get(guild.id, demo.people[name].id)
+            assert (member.locale, member.timezone, member.discord_locale) == (None, None, "en")
+        # nobody else shares a cast member's first name (no carla7 beside carla)
+        named = cast | {"rosa", "tomas", "joel", "kira", "leo"}
+        assert not [u.name for u in emu.users.values()
+                    if u.name not in named and u.name.rstrip("0123456789") in named]
+        channels = {f.id: guild.channels.get(f.channel_id or 0) for f in families}
+        roles = {f.id: guild.roles.get(f.role_id or 0) for f in families}
+        assert all(channels.values()) and all(roles.values())
+        assert len({c.id for c in channels.values()}) == 30
+        for family in (lobos, osos, made.families[-1]):
+            for user_id in family.member_ids:
+                user = emu.users[user_id]
+                assert roles[family.id] in emu.member_roles(guild, user)
+                assert [f for f, c in channels.items() if emu.can_view(guild, user, c)] == [
+                    family.id]
+        # the bot knows the channels and roles (the scenes look them up by id)
+        bot_guild = demo.bot.get_guild(guild.id)
+        assert all(bot_guild.get_channel(c.id) for c in channels.values())
+        assert all(bot_guild.get_role(r.id) for r in roles.values())

@@ -47,6 +47,20 @@ class Demo:
             self.people[name] = user
         return self.people[name]
 
+    async def family_led_by(self, leader: User) -> tuple[str, Channel | None]:
+        """The name and channel of the family ``leader`` leads (the seeded program's
+        families have the builder's names; the scenes follow their leaders)."""
+        for family in await self.bot.services.families.list_families(self.guild.id):
+            if family.leader_user_id == leader.id:
+                return family.name, self.guild.channels.get(family.channel_id or 0)
+        raise LookupError(f"{leader.name} leads no family")
+
+    async def family_channels(self) -> list[Channel]:
+        """Every family's channel, in the order of the families' names."""
+        families = await self.bot.services.families.list_families(self.guild.id)
+        found = (self.guild.channels.get(f.channel_id or 0) for f in families)
+        return [c for c in found if c is not None]
+
     # -- transcript ------------------------------------------------------------------------
 
     def scene(self, title: str) -> None:
@@ -164,6 +178,10 @@ class Demo:
         submitted = await interaction.submit(values, user=user)
         await self._reply(user, submitted)
         return submitted
+
+    def unseen(self, channel: Channel) -> int:
+        """How many messages in ``channel`` were not shown (or skipped) yet."""
+        return len(self.emu.messages(channel)) - self._seen.get(channel.id, 0)
 
     def posts(self, channel: Channel) -> list[Message]:
         """New messages in a channel since the last call; printed."""

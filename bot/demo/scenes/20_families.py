@@ -10,9 +10,9 @@ TITLE = "Families"
 async def play(demo) -> None:
     maria, lucia = demo.people["maria"], demo.person("lucia", locale="es-419")
     sofia = demo.person("sofia")
-    await demo.command(maria, "family", {"name": "Estrellas", "leader": sofia},
+    await demo.command(maria, "family", {"name": "Soles", "leader": sofia},
                        subcommand="create")
-    channel = demo.emu.channel_by_name(demo.guild, "estrellas")
+    channel = demo.emu.channel_by_name(demo.guild, "soles")
     if channel is not None:
         demo.narrate(f"a private channel #{channel.name} and a role now exist; only the "
                      "family, its leaders and managers can see the channel")
@@ -22,7 +22,7 @@ async def play(demo) -> None:
         accept = next((c for c in dm.custom_ids if c.startswith("familia:agree:")), None)
         if accept is not None:
             await demo.click(sofia, dm, accept, "I accept")
-    asked = await demo.command(lucia, "family", {"family": "Estrellas"}, subcommand="join")
+    asked = await demo.command(lucia, "family", {"family": "Soles"}, subcommand="join")
     message = await asked.wait_message()
     join_button = next((c for c in message.custom_ids if c.startswith("familia:join:")), None)
     if join_button is None or channel is None:

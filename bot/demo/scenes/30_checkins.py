@@ -7,7 +7,7 @@ TITLE = "A check-in day"
 
 async def play(demo) -> None:
     lucia, sofia = demo.person("lucia", locale="es-419"), demo.person("sofia")
-    channel = demo.emu.channel_by_name(demo.guild, "estrellas")
+    channel = demo.emu.channel_by_name(demo.guild, "soles")
     if channel is None:
         demo.narrate("no family channel: the families scene did not run")
         return

@@ -14,7 +14,7 @@ async def play(demo) -> None:
     services, gid = demo.bot.services, demo.guild.id
     zone = ZoneInfo((await services.guilds.get(gid)).timezone)
     due = (demo.bot.clock.now().astimezone(zone) - timedelta(minutes=1)).strftime("%H:%M")
-    channel = demo.emu.channel_by_name(demo.guild, "soles")
+    _, channel = await demo.family_led_by(rosa)
     if channel is not None:
         demo.skip(channel)
     demo.narrate("ana has not checked in today; she asks for a DM at a time of her own")

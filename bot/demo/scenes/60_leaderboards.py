@@ -9,6 +9,7 @@ TITLE = "Leaderboards and progress"
 async def play(demo) -> None:
     maria, rosa = demo.people["maria"], demo.person("rosa")
     ana, leo = demo.person("ana"), demo.person("leo")
+    demo.narrate("the week's board of the whole program, ten a page, and where you stand")
     board = await demo.command(leo, "leaderboard", subcommand="creators")
     message = await board.wait_message()
     following = next((c for c in message.custom_ids if c.startswith("familia:lb:")), None)
@@ -17,7 +18,7 @@ async def play(demo) -> None:
         await demo.click(leo, message, following, "Next ▶️")
     await demo.command(ana, "leaderboard", {"metric": "diamonds", "period": "all"},
                        subcommand="creators")
-    demo.narrate("family against family: by average per member, so the small family can win")
+    demo.narrate("family against family, by average per member so that a small family can win")
     await demo.command(ana, "leaderboard", subcommand="families")
     await demo.command(ana, "leaderboard", {"period": "custom", "from": "2026-03-09",
                                             "to": "2026-03-01"}, subcommand="creators")

@@ -9,15 +9,15 @@ TITLE = "Moving and leaving"
 async def play(demo) -> None:
     maria, rosa, tomas = demo.people["maria"], demo.person("rosa"), demo.person("tomas")
     carla, gala = demo.person("carla"), demo.person("gala")
-    soles = demo.emu.channel_by_name(demo.guild, "soles")
-    lunas = demo.emu.channel_by_name(demo.guild, "lunas")
-    if soles is None or lunas is None:
+    _, ours = await demo.family_led_by(rosa)
+    theirs, other = await demo.family_led_by(tomas)
+    if ours is None or other is None:
         demo.narrate("no family channels: the server was not seeded")
         return
-    demo.skip(soles)
-    demo.skip(lunas)
-    await demo.command(carla, "family", {"family": "Lunas"}, subcommand="transfer")
-    posts = demo.posts(lunas)
+    demo.skip(ours)
+    demo.skip(other)
+    await demo.command(carla, "family", {"family": theirs}, subcommand="transfer")
+    posts = demo.posts(other)
     request = next((p for p in posts if any(c.startswith("familia:req:y:")
                                             for c in p.custom_ids)), None)
     if request is not None:
@@ -29,7 +29,7 @@ async def play(demo) -> None:
     if "familia:leave:reason" in message.custom_ids:
         await demo.choose(gala, message, "familia:leave:reason", ["personal"],
                           "Personal reasons")
-    await demo.wait_posts(soles)
+    await demo.wait_posts(ours)
     demo.narrate("the leader sees her family's last 30 days; the manager, the whole program")
     await demo.command(rosa, "family", subcommand="stats")
     await demo.command(maria, "family", subcommand="stats")

@@ -6,19 +6,19 @@ from __future__ import annotations
 import re
 
 TITLE = "Email"
-SOFIA, LUCIA, MARIA = "sofia@example.org", "lucia@example.org", "maria@example.org"
+ROSA, LUCIA, MARIA = "rosa@example.org", "lucia@example.org", "maria@example.org"
 
 
 async def play(demo) -> None:
-    sofia, lucia = demo.person("sofia"), demo.person("lucia", locale="es-419")
-    await demo.command(sofia, "email", {"address": SOFIA}, subcommand="set")
-    code = _code(await demo.mail(SOFIA))
+    rosa, lucia = demo.person("rosa"), demo.person("lucia", locale="es-419")
+    await demo.command(rosa, "email", {"address": ROSA}, subcommand="set")
+    code = _code(await demo.mail(ROSA))
     if code is None:
         return
     demo.narrate("a wrong code is refused, and says how many tries are left")
-    await demo.command(sofia, "email", {"code": "000000" if code != "000000" else "111111"},
+    await demo.command(rosa, "email", {"code": "000000" if code != "000000" else "111111"},
                        subcommand="verify")
-    await demo.command(sofia, "email", {"code": code}, subcommand="verify")
+    await demo.command(rosa, "email", {"code": code}, subcommand="verify")
 
     demo.narrate("lucía's Discord is in Spanish, so her code email is too")
     await demo.command(lucia, "email", {"address": LUCIA}, subcommand="set")

@@ -15,11 +15,11 @@ from bot.compose import DIGESTS_JOB
 from bot.localtime import at_local, local_date
 
 TITLE = "Weekly digests"
-SOFIA, LUCIA, MARIA = "sofia@example.org", "lucia@example.org", "maria@example.org"
+ROSA, LUCIA, MARIA = "rosa@example.org", "lucia@example.org", "maria@example.org"
 
 
 async def play(demo) -> None:
-    maria, sofia = demo.people["maria"], demo.person("sofia")
+    maria, rosa = demo.people["maria"], demo.person("rosa")
     lucia = demo.person("lucia", locale="es-419")
     services = demo.bot.services
     tz = (await services.guilds.get(demo.guild.id)).timezone
@@ -37,7 +37,7 @@ async def play(demo) -> None:
         await demo.bot.jobs.run(DIGESTS_JOB)
     finally:
         services.digests.clock = demo.bot.clock
-    digests = await demo.mail(SOFIA, lines=10)
+    digests = await demo.mail(ROSA, lines=13)
     await demo.mail(MARIA, lines=10)
     await demo.mail(LUCIA, lines=8)
     if not digests:
@@ -45,10 +45,10 @@ async def play(demo) -> None:
     link = re.search(r"<(https?://[^>]+)>", str(digests[0]["List-Unsubscribe"]))
     if link is None:
         return
-    demo.narrate("sofia's mail app shows an Unsubscribe button; it posts the one-click request")
+    demo.narrate("rosa's mail app shows an Unsubscribe button; it posts the one-click request")
     async with aiohttp.ClientSession() as http, http.post(
             link.group(1), data={"List-Unsubscribe": "One-Click"}) as answer:
-        demo.narrate(f"the bot answers {answer.status} {answer.reason}; sofia checks in Discord")
-    await demo.command(sofia, "email", subcommand="preferences")
+        demo.narrate(f"the bot answers {answer.status} {answer.reason}; rosa checks in Discord")
+    await demo.command(rosa, "email", subcommand="preferences")
     demo.narrate(f"every email of this run is saved as an .eml file in {demo.settings.outbox_dir}"
                  " — open one with any mail app")
