@@ -83,8 +83,10 @@ class Templates:
         # (a digest run formats the same dates and small counts thousands of times): pure
         # functions, so remember them.
         cache = functools.lru_cache(maxsize=4096, typed=True)
-        env.filters["number"] = cache(lambda v, digits=0: format_decimal(
-            round(v, digits) if digits else v, locale=locale
+        # ``|number`` shows a value as it is; ``|number(n)`` rounds it to n decimals first
+        # (``|number(0)``: a whole number, never "12.444").
+        env.filters["number"] = cache(lambda v, digits=None: format_decimal(
+            round(v, digits) if digits is not None else v, locale=locale
         ))
         env.filters["date"] = cache(
             lambda v, fmt="medium": format_date(v, format=fmt, locale=locale))

@@ -88,3 +88,34 @@ async def test_weekly_nudge_only_for_opted_in_creators_at_risk_once_a_week(servi
     assert [r.user_id for r in (await pace.nudges_due(G))[1]] == [ANA, BEN]
     await pace.set_nudge(G, ANA, False)
     assert [r.user_id for r in (await pace.nudges_due(G))[1]] == [BEN]
+
+
+def test_a_count_of_days_says_how_many_of_the_days_left_are_needed(templates):
+    """Valid days are counted, not spread: "2 of the 10 days left", never "1 day a day"."""
+    from types import SimpleNamespace
+
+    from bot.paging import page_of
+    from bot.services.pace import Pace
+
+    # 12 of 20 valid days by the 22nd of a 31-day month: 16.9 projected, 3.1 short, 8 to go.
+    days = Pace("valid_days", 12, 20, "Gold", 12 / 22 * 31, 8 / 10, 10)
+    assert days.days_needed == 8
+    risk = SimpleNamespace(user_id=7, tier=SimpleNamespace(name="Gold"), held=True,
+                           shortfalls=[days])
+    page = page_of([risk], 0, 5)
+    lobos = SimpleNamespace(name="Lobos", id=1)
+    text = templates.render("en", "discord/leaderboards/risk.md.j2", family=lobos, page=page,
+                            has_tiers=True)
+    assert "3 days short, needed on 8 of the 10 days left" in text
+    assert "a day needed" not in text
+    text = templates.render("es", "discord/leaderboards/risk.md.j2", family=lobos, page=page,
+                            has_tiers=True)
+    assert "necesita 8 de los 10 días que quedan" in text
+
+
+def test_number_of_no_decimals_is_a_whole_number(templates):
+    """``|number(0)``: 12.444 % shows as 12 %, not 12.444 (it used to skip rounding)."""
+    env = templates.env("en")
+    assert env.from_string("{{ 12.444|number(0) }} · {{ 103.846|number(0) }}").render() == (
+        "12 · 104")
+    assert env.from_string("{{ 2.25|number }} · {{ 2.25|number(1) }}").render() == "2.25 · 2.2"

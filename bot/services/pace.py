@@ -9,6 +9,8 @@ weekly DM when they are at risk (``pace_nudges``, one per ISO week).
 
 from __future__ import annotations
 
+import math
+
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -52,6 +54,12 @@ class Pace:
     @property
     def short(self) -> float:
         return max(0.0, self.threshold - self.projected)
+
+    @property
+    def days_needed(self) -> int:
+        """For a count of days (``valid_days``): how many of the :attr:`days_left` still need
+        to count — a "per day" of days would read "1 day a day"."""
+        return math.ceil(max(0.0, self.threshold - self.value))
 
 
 def days_in_month(day: date) -> int:
