@@ -512,3 +512,18 @@ async def test_the_campaign_list_comes_a_page_at_a_time(services, program):
             for c in (await services.campaigns.campaigns_page(G, states, p)).items}
     assert len(seen) == 23
     assert (await services.campaigns.campaigns_page(G, ("running",), 0)).total == 0
+
+
+async def test_a_reminder_keeps_each_goal_and_the_late_note_on_its_own_line(
+        services, program, templates):
+    """Both goals, and the "posted late" note after the call to action, each on a line of its
+    own (they ran together: "10 hours each.👪 Family goal…", "any time.-# Posted late…")."""
+    c = await services.campaigns.create(G, MANAGER, spec(target_family=20.0))
+    for locale in ("en", "es"):
+        text = templates.render(locale, "discord/campaigns/announcement.md.j2", campaign=c,
+                                stage="midway", family=None, results=None, family_id=None,
+                                late=True)
+        lines = text.splitlines()
+        assert any(line.startswith("🎯 ") for line in lines), text
+        assert any(line.startswith("👪 ") for line in lines), text
+        assert any(line.startswith("-# ") for line in lines), text
