@@ -3,6 +3,10 @@
 The ``app`` fixture hands over an :class:`App`: the emulator (``app.emu``, its whole test API),
 the running bot, a guild whose owner is a manager, and helpers to add people.
 
+Every REST exchange is checked against Discord's OpenAPI spec (:mod:`tests.spec_check`): in
+strict mode (the default) a test whose exchanges do not validate fails at teardown;
+``FAMILIA_SPEC_CHECK=report`` only prints the summary; ``=off`` skips the check.
+
 Time is frozen: the bot, its services and the emulator's message ids and timestamps all read
 one :class:`FrozenClock` (``app.clock``), pinned to :data:`NOW`, far from midnight in every
 zone the tests use, so that "today" and "a minute ago" never straddle two days. A test that
@@ -11,6 +15,7 @@ travels in time moves ``app.clock`` itself (``advance``/``set``), forward only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +27,7 @@ from bot.config import Settings, load_settings
 from bot.runner import familia_bot
 from emulator import Emulator, Guild, User
 from emulator.testing import start_bot, stop_bot
+from tests import spec_check
 
 # A Wednesday in mid-month (no week or month boundary within a few days), at noon UTC: 07:00 in
 # Bogotá, 06:00 in Mexico City, 19:00 in Jakarta: hours from midnight in each of them.
@@ -67,6 +73,26 @@ class App:
         return await interaction.reply_text()
 
 
+_CHECKER: spec_check.SpecChecker | None = None
+
+
+def _checker() -> spec_check.SpecChecker | None:
+    global _CHECKER
+    if spec_check.mode() == "off":
+        return None
+    if _CHECKER is None:
+        _CHECKER = spec_check.SpecChecker()
+    return _CHECKER
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _CHECKER is None:
+        return
+    terminalreporter.section(f"Discord OpenAPI spec check ({spec_check.mode()})")
+    for line in _CHECKER.figures.summary(int(os.environ.get("FAMILIA_SPEC_SHOW", "40"))):
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 async def app(tmp_path, monkeypatch):
     for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DATABASE_PATH"):
@@ -76,7 +102,12 @@ async def app(tmp_path, monkeypatch):
         overrides["outbox_dir"] = tmp_path / "outbox"
     settings = load_settings(env_file=None, **overrides)
     clock = FrozenClock(NOW)
+    checker = _checker()
+    found: list[spec_check.Mismatch] = []
     async with Emulator(now=clock.now) as emu:
+        if checker is not None:
+            emu.observers.append(lambda x: found.extend(
+                checker.check(x.method, x.path, x.request, x.status, x.response)))
         owner = emu.owner
         guild = emu.create_guild("Familia Test", owner=owner)
         async with familia_bot(settings, clock=clock, guild_ready_timeout=0.05) as bot:
@@ -85,3 +116,8 @@ async def app(tmp_path, monkeypatch):
                 yield App(emu, bot, guild, owner, settings, clock)
             finally:
                 await stop_bot(bot, task)
+    if found and spec_check.mode() == "strict":
+        shown = sorted({m.describe() for m in found})
+        pytest.fail(f"{len(found)} exchange(s) do not match Discord's OpenAPI spec "
+                    f"(tests/spec_check.py; FAMILIA_SPEC_CHECK=report to only count):\n"
+                    + "\n".join(shown[:30]), pytrace=False)
