@@ -236,14 +236,16 @@ class Channel:
             "nsfw": False, "topic": self.topic, "last_message_id": None,
             "rate_limit_per_user": 0, "flags": 0,
         }
-        if self.type in THREAD_TYPES:
+        if self.type in THREAD_TYPES:  # a thread has no position, overwrites, topic or nsfw
+            for key in ("position", "permission_overwrites", "topic", "nsfw"):
+                del data[key]
             data["owner_id"] = str(self.owner_id)
             data["thread_metadata"] = {
                 "archived": False, "auto_archive_duration": 10080, "locked": False,
                 "archive_timestamp": iso_now(), "invitable": self.invitable,
             }
             data["member_count"] = len(self.thread_members)
-            data["message_count"] = 0
+            data["message_count"] = data["total_message_sent"] = 0
         return data
 
 
@@ -426,7 +428,11 @@ class Guild:
             "preferred_locale": self.locale, "public_updates_channel_id": None,
             "nsfw_level": 0, "premium_progress_bar_enabled": False, "emojis": [],
             "stickers": [], "roles": [r.payload() for r in self.roles.values()],
-            "max_members": 500000,
+            "max_members": 500000, "max_presences": None, "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50, "premium_subscription_count": 0,
+            "nsfw": False, "region": "deprecated", "application_id": None,
+            "widget_enabled": False, "widget_channel_id": None,
+            "safety_alerts_channel_id": None, "home_header": None, "incidents_data": None,
         }
 
     def create_payload(self, members: list[Member] | None = None, *,
