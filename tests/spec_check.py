@@ -96,7 +96,7 @@ EXCEPTIONS: list[Exception_] = [
         message="'code' is a required property", status="429",
     ),
     Exception_(
-        "*", "*", "response", "errors.*._errors",
+        "*", "*", "response", "errors*",
         "In a 400 / 50035 body, the spec's InnerErrors lists each field error as an Error, "
         "whose code is an integer; Discord's field errors carry string codes "
         "(\"BASE_TYPE_MAX_LENGTH\"), as its documentation shows.",
