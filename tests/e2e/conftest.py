@@ -118,6 +118,6 @@ async def app(tmp_path, monkeypatch):
                 await stop_bot(bot, task)
     if found and spec_check.mode() == "strict":
         shown = sorted({m.describe() for m in found})
-        pytest.fail(f"{len(found)} exchange(s) do not match Discord's OpenAPI spec "
+        pytest.fail(f"{len(found)} mismatch(es) with Discord's OpenAPI spec "
                     f"(tests/spec_check.py; FAMILIA_SPEC_CHECK=report to only count):\n"
                     + "\n".join(shown[:30]), pytrace=False)
