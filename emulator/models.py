@@ -278,8 +278,11 @@ class Attachment:
 
     def payload(self, base_url: str) -> dict[str, Any]:
         url = f"{base_url}/attachments/{self.id}/{self.filename}"
-        return {"id": str(self.id), "filename": self.filename, "size": len(self.data),
-                "url": url, "proxy_url": url, "content_type": self.content_type}
+        data: dict[str, Any] = {"id": str(self.id), "filename": self.filename,
+                                "size": len(self.data), "url": url, "proxy_url": url}
+        if self.content_type:  # Discord omits it when it cannot tell
+            data["content_type"] = self.content_type
+        return data
 
 
 @dataclass

@@ -53,13 +53,14 @@ class Stats:
 class Exchange:
     """One REST request and its answer, as seen by :attr:`Emulator.observers`: the path under
     ``/api/v10``, the JSON request body (for multipart, its ``payload_json``; ``None`` when
-    none was sent) and the JSON response body (``None`` when empty)."""
+    none was sent), the JSON response body (``None`` when empty) and the query's names."""
 
     method: str
     path: str
     request: Any
     status: int
     response: Any
+    query: tuple[str, ...] = ()  # the names of the query parameters
 
 
 @dataclass
@@ -227,7 +228,8 @@ class Emulator(Actions):
                 self.stats.global_rate_limited += 1
         if self.observers:
             exchange = Exchange(method, path, await self._request_payload(request),
-                                response.status, _response_payload(response))
+                                response.status, _response_payload(response),
+                                tuple(request.query))
             for observer in self.observers:
                 observer(exchange)
         return response

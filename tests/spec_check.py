@@ -1,11 +1,11 @@
 """Every HTTP exchange between the bot and the emulator, checked against Discord's own OpenAPI
 3.1 description of REST v10 (vendored in ``tests/data/discord-api-spec/``).
 
-For each exchange: the route (the spec's path template) and method exist; the JSON request
-body (for multipart, its ``payload_json``) validates against the operation's request schema;
-the status is one the spec lists for the operation; the response body validates against that
-status's schema. OpenAPI 3.1 schemas are JSON Schema 2020-12, checked with ``jsonschema``;
-``$ref``s resolve inside the whole document.
+For each exchange: the route (the spec's path template), method and query parameters exist;
+the JSON request body (for multipart, its ``payload_json``) validates against the operation's
+request schema; the status is one the spec lists for the operation; the response body
+validates against that status's schema. OpenAPI 3.1 schemas are JSON Schema 2020-12, checked
+with ``jsonschema``; ``$ref``s resolve inside the whole document.
 
 Where the spec is known to be loose or wrong, the exception is written down once, with its
 reason, in :data:`EXCEPTIONS`. The end-to-end fixture turns the check on; the mode comes from
@@ -21,6 +21,7 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -43,9 +44,10 @@ class Exception_:
     """A known gap between the spec and Discord: where it applies and why.
 
     ``method``/``route`` (the spec's template) may be ``"*"``; ``part`` is ``route``,
-    ``request``, ``status`` or ``response``; ``path`` is a glob over the dotted JSON path of
-    the offending value (``resource.message.*``) or, for ``status``, over the status code;
-    ``message`` a glob over the mismatch's message; ``status`` a glob over the status.
+    ``query``, ``request``, ``status`` or ``response``; ``path`` is a glob over the dotted
+    JSON path of the offending value (``resource.message.*``), the query parameter's name or,
+    for ``status``, the status code; ``message`` a glob over the mismatch's message;
+    ``status`` a glob over the status.
     """
 
     method: str
@@ -118,6 +120,7 @@ class Mismatch:
         """One line; ``general``: list indexes in the path shown as ``*``."""
         path = re.sub(r"(?<![^.])\d+(?![^.])", "*", self.path) if general else self.path
         where = f" at {path or '(body)'}" if self.part in ("request", "response") else ""
+        where = f" {path}" if self.part == "query" else where
         return f"{self.method} {self.route} → {self.status}: {self.part}{where}: {self.message}"
 
 
@@ -188,6 +191,13 @@ class Spec:
             found = self._validators[pointer] = Draft202012Validator(
                 {"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
         return found
+
+    def query_parameters(self, template: str, method: str) -> set[str]:
+        """The names of the query parameters of the operation (and of its path)."""
+        item = self.document["paths"][template]
+        every = [*item.get("parameters", []),
+                 *(self.operation(template, method) or {}).get("parameters", [])]
+        return {p["name"] for p in every if p.get("in") == "query"}
 
     def request_schema(self, template: str, method: str) -> str | None:
         """The pointer of the operation's JSON request schema, if it takes a body."""
@@ -336,8 +346,9 @@ class SpecChecker:
         self._known: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def check(self, method: str, path: str, request_body: Any, status: int,
-              response_body: Any) -> list[Mismatch]:
-        """Check one exchange; returns the mismatches no exception covers (also recorded)."""
+              response_body: Any, query: Iterable[str] = ()) -> list[Mismatch]:
+        """Check one exchange (``query``: the names of its query parameters); returns the
+        mismatches no exception covers (also recorded)."""
         self.figures.exchanges += 1
         found: list[Mismatch] = []
         template = self.spec.route(path)
@@ -347,6 +358,9 @@ class SpecChecker:
                                   "method in the spec", status))
             return self._record(found)
         self.figures.routes[f"{method} {template}"] += 1
+        known = self.spec.query_parameters(template, method)
+        found.extend(Mismatch(method, template, "query", name, "query parameter not in the "
+                              "spec", status) for name in query if name not in known)
 
         def invalid(part: str, pointer: str, body: Any) -> None:
             for where, message in self._errors(pointer, body):

@@ -82,6 +82,14 @@ def test_routes_methods_and_statuses_must_be_in_the_spec(checker):
                  {"oops": 1}) == [("response", "")]
 
 
+def test_query_parameters_must_be_in_the_spec(checker):
+    assert checker.check("GET", f"/channels/{CHANNEL}/messages", None, 200, [],
+                         query=["limit", "before"]) == []
+    assert [(x.part, x.path) for x in checker.check(
+        "GET", f"/channels/{CHANNEL}/messages", None, 200, [], query=["count"])] == [
+        ("query", "count")]
+
+
 def test_request_bodies_are_checked(checker):
     assert check(checker, "POST", f"/channels/{CHANNEL}/messages", {"content": 12}, 200,
                  _message()) == [("request", "content")]
@@ -132,7 +140,7 @@ async def test_every_emulator_route_answers_as_the_spec_describes(checker):
     found: list[spec_check.Mismatch] = []
     async with Emulator() as emu:
         emu.observers.append(lambda x: found.extend(
-            checker.check(x.method, x.path, x.request, x.status, x.response)))
+            checker.check(x.method, x.path, x.request, x.status, x.response, x.query)))
         guild = emu.create_guild("Spec")
         ana = emu.create_user("ana")
         emu.add_member(guild, ana, dispatch=False)

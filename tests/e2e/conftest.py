@@ -26,6 +26,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.runner import familia_bot
 from emulator import Emulator, Guild, User
+from emulator.server import Exchange
 from emulator.testing import start_bot, stop_bot
 from tests import spec_check
 
@@ -103,11 +104,10 @@ async def app(tmp_path, monkeypatch):
     settings = load_settings(env_file=None, **overrides)
     clock = FrozenClock(NOW)
     checker = _checker()
-    found: list[spec_check.Mismatch] = []
+    exchanges: list[Exchange] = []  # checked after the test: the check must not slow it down
     async with Emulator(now=clock.now) as emu:
         if checker is not None:
-            emu.observers.append(lambda x: found.extend(
-                checker.check(x.method, x.path, x.request, x.status, x.response)))
+            emu.observers.append(exchanges.append)
         owner = emu.owner
         guild = emu.create_guild("Familia Test", owner=owner)
         async with familia_bot(settings, clock=clock, guild_ready_timeout=0.05) as bot:
@@ -116,6 +116,8 @@ async def app(tmp_path, monkeypatch):
                 yield App(emu, bot, guild, owner, settings, clock)
             finally:
                 await stop_bot(bot, task)
+    found = [mismatch for x in exchanges for mismatch in checker.check(
+        x.method, x.path, x.request, x.status, x.response, x.query)] if checker else []
     if found and spec_check.mode() == "strict":
         shown = sorted({m.describe() for m in found})
         pytest.fail(f"{len(found)} mismatch(es) with Discord's OpenAPI spec "
