@@ -12,7 +12,9 @@ The test API (acting as users, reading what the bot did) comes from
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
 import json
 import time
 from collections import Counter
@@ -227,7 +229,7 @@ class Emulator(Actions):
             if response.headers.get("X-RateLimit-Global"):
                 self.stats.global_rate_limited += 1
         if self.observers:
-            exchange = Exchange(method, path, await self._request_payload(request),
+            exchange = Exchange(method, path, copy.deepcopy(await self._request_payload(request)),
                                 response.status, _response_payload(response),
                                 tuple(request.query))
             for observer in self.observers:
@@ -242,10 +244,11 @@ class Emulator(Actions):
         if not request.body_exists:
             return None
         with contextlib.suppress(Exception):  # a body the handler half-read: nothing to show
-            if request.content_type.startswith("multipart/"):
-                return (await read_body(request, self.ids.next))[0]
-            text = await request.text()
-            return json.loads(text) if text else None
+            async with asyncio.timeout(1):  # never hold the answer up
+                if request.content_type.startswith("multipart/"):
+                    return (await read_body(request, lambda: 0))[0]
+                text = await request.text()
+                return json.loads(text) if text else None
         return None
 
     def _caller(self, request: web.Request, route: rest.Route, groups: tuple[str, ...]
