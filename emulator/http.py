@@ -10,6 +10,10 @@ from aiohttp import BodyPartReader, web
 
 from emulator.models import Attachment
 
+# Where :func:`read_body` / :func:`read_json` keep the parsed JSON payload on the request, for
+# observers of the exchange (see ``Emulator.observers``): a body can be read only once.
+REQUEST_PAYLOAD = web.RequestKey("emulator.payload", object)
+
 
 class ApiError(Exception):
     """A Discord API error: HTTP status, JSON error code and message."""
@@ -78,6 +82,7 @@ async def read_body(request: web.Request, new_id: Callable[[], int]
                 data = await part.read(decode=False)
                 files.append(Attachment(new_id(), part.filename or "file", bytes(data),
                                         part.headers.get("Content-Type")))
+        request[REQUEST_PAYLOAD] = payload
         return payload, files
     return await read_json(request), files
 
@@ -90,6 +95,7 @@ async def read_json(request: web.Request) -> Any:
     if not text:
         return {}
     try:
-        return json.loads(text)
+        request[REQUEST_PAYLOAD] = json.loads(text)
     except ValueError:
         raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+    return request[REQUEST_PAYLOAD]

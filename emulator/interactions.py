@@ -235,18 +235,24 @@ class Responses(World):
         record.acked_after = time.monotonic() - record.created
         record.response = payload
         record.touch()
-        body: dict[str, Any] = {
-            "interaction": {
-                "id": str(record.id), "type": record.type,
-                "response_message_id": str(message.id) if message else None,
+        return self._callback_body(record, kind, message), 200
+
+    def _callback_body(self, record: Interaction, kind: int, message: m.Message | None
+                       ) -> dict[str, Any]:
+        """The ``with_response`` answer: the interaction, and the message as the resource
+        only for a reply (4) or an update (7); a defer (5) names its "thinking" message; a
+        deferred update (6), autocomplete (8) or modal (9) creates no resource."""
+        interaction: dict[str, Any] = {"id": str(record.id), "type": record.type}
+        body: dict[str, Any] = {"interaction": interaction}
+        if message is not None and kind in (MESSAGE, DEFER, UPDATE):
+            interaction.update({
+                "response_message_id": str(message.id),
                 "response_message_loading": kind == DEFER,
-                "response_message_ephemeral": bool(message and message.ephemeral),
-            },
-            "resource": {"type": kind},
-        }
-        if message is not None:
-            body["resource"]["message"] = self.payload(message)
-        return body, 200
+                "response_message_ephemeral": message.ephemeral,
+            })
+        if message is not None and kind in (MESSAGE, UPDATE):
+            body["resource"] = {"type": kind, "message": self.payload(message)}
+        return body
 
     def _response_message(self, record: Interaction,
                           channel: m.Channel | None, data: dict[str, Any],

@@ -1,11 +1,13 @@
 """The emulator's in-memory world: users, guilds, roles, channels, members, messages.
 
-Payload methods return dicts shaped like Discord's API v10 objects, with only the fields
-discord.py 2.7 reads (plus a few that make transcripts readable).
+Payload methods return dicts shaped like Discord's API v10 objects: every field Discord's
+OpenAPI spec says it always sends (the end-to-end suite checks each response against it, see
+``tests/spec_check.py``), fields it may omit only when they have a value.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from collections.abc import Callable
@@ -97,10 +99,20 @@ class User:
     dms_open: bool = True
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": str(self.id), "username": self.name, "global_name": self.name,
-            "discriminator": "0", "avatar": None, "bot": self.bot, "public_flags": 0,
+            "discriminator": "0", "avatar": None, "public_flags": 0, "flags": 0,
+            "banner": None, "accent_color": None, "avatar_decoration_data": None,
+            "collectibles": None, "primary_guild": None,
         }
+        if self.bot:  # Discord omits ``bot`` for people
+            data["bot"] = True
+        return data
+
+    def private_payload(self) -> dict[str, Any]:
+        """``GET /users/@me``: the user with the fields only its owner sees."""
+        return self.payload() | {"mfa_enabled": False, "locale": self.locale,
+                                 "verified": True, "premium_type": 0}
 
 
 @dataclass
@@ -140,9 +152,16 @@ class Application:
             flags |= 1 << 13  # GATEWAY_PRESENCE
         return {
             "id": str(self.id), "name": self.name, "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "owner": self.owner.payload(),
-            "verify_key": "0" * 64, "flags": flags, "team": None, "summary": "",
-            "rpc_origins": [], "bot": self.bot.payload(), "approximate_guild_count": 0,
+            "type": None, "bot_public": True, "bot_require_code_grant": False,
+            "owner": self.owner.payload(), "verify_key": "0" * 64, "flags": flags,
+            "flags_new": str(flags), "team": None, "summary": "", "rpc_origins": [],
+            "bot": self.bot.payload(), "redirect_uris": [], "interactions_endpoint_url": None,
+            "role_connections_verification_url": None, "approximate_guild_count": 0,
+            "approximate_user_install_count": 0, "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0, "eligible_oauth2_scopes": ["applications.commands",
+                                                                     "bot"],
+            "integration_types_config": {"0": {}}, "install_params": {
+                "scopes": ["applications.commands", "bot"], "permissions": "0"},
         }
 
 
@@ -164,7 +183,8 @@ class Role:
             "id": str(self.id), "name": self.name, "color": self.color, "hoist": self.hoist,
             "position": self.position, "permissions": str(self.permissions),
             "managed": self.managed, "mentionable": self.mentionable, "flags": 0,
-            "icon": None, "unicode_emoji": None,
+            "icon": None, "unicode_emoji": None, "colors": {
+                "primary_color": self.color, "secondary_color": None, "tertiary_color": None},
         }
         if self.bot_id is not None:
             data["tags"] = {"bot_id": str(self.bot_id)}
@@ -206,7 +226,7 @@ class Channel:
     def payload(self) -> dict[str, Any]:
         if self.type == DM:
             assert self.recipient is not None
-            return {"id": str(self.id), "type": DM, "last_message_id": None,
+            return {"id": str(self.id), "type": DM, "last_message_id": None, "flags": 0,
                     "recipients": [self.recipient.payload()]}
         data: dict[str, Any] = {
             "id": str(self.id), "type": self.type, "guild_id": str(self.guild_id),
@@ -216,14 +236,16 @@ class Channel:
             "nsfw": False, "topic": self.topic, "last_message_id": None,
             "rate_limit_per_user": 0, "flags": 0,
         }
-        if self.type in THREAD_TYPES:
+        if self.type in THREAD_TYPES:  # a thread has no position, overwrites, topic or nsfw
+            for key in ("position", "permission_overwrites", "topic", "nsfw"):
+                del data[key]
             data["owner_id"] = str(self.owner_id)
             data["thread_metadata"] = {
                 "archived": False, "auto_archive_duration": 10080, "locked": False,
                 "archive_timestamp": iso_now(), "invitable": self.invitable,
             }
             data["member_count"] = len(self.thread_members)
-            data["message_count"] = 0
+            data["message_count"] = data["total_message_sent"] = 0
         return data
 
 
@@ -239,7 +261,8 @@ class Member:
         data: dict[str, Any] = {
             "roles": [str(r) for r in self.roles], "joined_at": self.joined_at,
             "nick": self.nick, "deaf": False, "mute": False, "flags": 0, "pending": False,
-            "avatar": None, "premium_since": None, "communication_disabled_until": None,
+            "avatar": None, "banner": None, "premium_since": None,
+            "communication_disabled_until": None,
         }
         if with_user:
             data["user"] = self.user.payload()
@@ -255,8 +278,11 @@ class Attachment:
 
     def payload(self, base_url: str) -> dict[str, Any]:
         url = f"{base_url}/attachments/{self.id}/{self.filename}"
-        return {"id": str(self.id), "filename": self.filename, "size": len(self.data),
-                "url": url, "proxy_url": url, "content_type": self.content_type}
+        data: dict[str, Any] = {"id": str(self.id), "filename": self.filename,
+                                "size": len(self.data), "url": url, "proxy_url": url}
+        if self.content_type:  # Discord omits it when it cannot tell
+            data["content_type"] = self.content_type
+        return data
 
 
 @dataclass
@@ -305,6 +331,18 @@ class Message:
         walk(self.components)
         return found
 
+    def _reference_payload(self, sent: dict[str, Any]) -> dict[str, Any]:
+        """The reference as Discord returns it: snowflakes as strings, its type, the channel
+        (a reply's own one when not given), no ``fail_if_not_exists``."""
+        data: dict[str, Any] = {"type": int(sent.get("type") or 0),
+                                "channel_id": str(sent.get("channel_id") or self.channel_id)}
+        if sent.get("message_id") is not None:
+            data["message_id"] = str(sent["message_id"])
+        guild_id = sent.get("guild_id") or self.guild_id
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        return data
+
     def payload(self, base_url: str) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": str(self.id), "channel_id": str(self.channel_id),
@@ -313,18 +351,63 @@ class Message:
             "mention_everyone": self.mention_everyone, "mentions": [], "mention_roles": [],
             "attachments": [a.payload(base_url) for a in self.attachments],
             "embeds": self.embeds, "pinned": False, "type": 0, "flags": self.flags,
-            "components": self.components,
+            "components": numbered_components(self.components),
         }
         if self.nonce is not None:
             data["nonce"] = self.nonce
         if self.reference:
             data["type"] = 19
-            data["message_reference"] = self.reference
+            data["message_reference"] = self._reference_payload(self.reference)
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
         return data
+
+
+def numbered_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Components as Discord returns them: each with an ``id`` (numbered 1, 2, … in order,
+    skipping the ids the sender chose) and an emoji without the null fields it was sent with.
+    """
+    found = copy.deepcopy(components)
+    every: list[dict[str, Any]] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            every.append(item)
+            walk(item.get("components") or [])
+            if isinstance(item.get("accessory"), dict):
+                walk([item["accessory"]])
+
+    walk(found)
+    used = {item["id"] for item in every if item.get("id") is not None}
+    numbers = (n for n in itertools.count(1) if n not in used)
+    for item in every:
+        if item.get("id") is None:
+            item["id"] = next(numbers)
+        emoji = item.get("emoji")
+        if isinstance(emoji, dict):
+            item["emoji"] = {k: v for k, v in emoji.items() if v is not None}
+    return found
+
+
+def command_payload(sent: dict[str, Any], **ids: str) -> dict[str, Any]:
+    """An application command as Discord returns it after a sync: what the bot sent, with
+    ``ids`` (id, application_id, version, guild_id) and Discord's defaults for what it left
+    out or sent as null."""
+    data = {key: value for key, value in sent.items() if value is not None
+            or key in ("default_member_permissions", "contexts", "name_localizations",
+                       "description_localizations")}
+    data.update(ids)
+    data.setdefault("type", 1)
+    data.setdefault("description", "")
+    data.setdefault("options", [])
+    data.setdefault("default_member_permissions", None)
+    data.setdefault("name_localizations", None)
+    data.setdefault("description_localizations", None)
+    data.setdefault("integration_types", [0])  # guild install
+    data.setdefault("nsfw", False)
+    return data
 
 
 @dataclass
@@ -348,7 +431,11 @@ class Guild:
             "preferred_locale": self.locale, "public_updates_channel_id": None,
             "nsfw_level": 0, "premium_progress_bar_enabled": False, "emojis": [],
             "stickers": [], "roles": [r.payload() for r in self.roles.values()],
-            "max_members": 500000,
+            "max_members": 500000, "max_presences": None, "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50, "premium_subscription_count": 0,
+            "nsfw": False, "region": "deprecated", "application_id": None,
+            "widget_enabled": False, "widget_channel_id": None,
+            "safety_alerts_channel_id": None, "home_header": None, "incidents_data": None,
         }
 
     def create_payload(self, members: list[Member] | None = None, *,

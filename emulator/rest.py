@@ -97,7 +97,7 @@ def _flag_channel(ctx: Ctx, channel: m.Channel) -> None:
 
 @route("GET", "/users/@me")
 async def me(ctx: Ctx) -> Reply:
-    return ctx.bot.payload() | {"verified": True, "mfa_enabled": False, "flags": 0}, 200
+    return ctx.bot.private_payload(), 200
 
 
 @route("GET", "/users/{user_id}")

@@ -12,6 +12,10 @@ The test API (acting as users, reading what the bot did) comes from
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +29,7 @@ from emulator import models as m
 from emulator import rest
 from emulator.api import Actions
 from emulator.gateway import ACK_DELAY, Gateway
-from emulator.http import ApiError, json_response
+from emulator.http import REQUEST_PAYLOAD, ApiError, json_response, read_body
 from emulator.interactions import Interaction
 from emulator.ratelimit import RateLimiter
 
@@ -47,6 +51,20 @@ class Stats:
         self.__init__()  # type: ignore[misc]
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One REST request and its answer, as seen by :attr:`Emulator.observers`: the path under
+    ``/api/v10``, the JSON request body (for multipart, its ``payload_json``; ``None`` when
+    none was sent), the JSON response body (``None`` when empty) and the query's names."""
+
+    method: str
+    path: str
+    request: Any
+    status: int
+    response: Any
+    query: tuple[str, ...] = ()  # the names of the query parameters
+
+
 @dataclass
 class _Fault:
     kind: str  # "429" or "5xx"
@@ -63,6 +81,13 @@ class _Fault:
         if self.remaining is not None and self.remaining <= 0:
             return False
         return self.route is None or self.route in path or self.route in f"{method} {template}"
+
+
+def _response_payload(response: web.Response) -> Any:
+    body = response.body
+    if not isinstance(body, bytes) or not body:
+        return None
+    return json.loads(body)
 
 
 class Emulator(Actions):
@@ -100,6 +125,9 @@ class Emulator(Actions):
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._patched: tuple[Any, Any] | None = None
+        # Called with every REST :class:`Exchange` (e.g. the end-to-end suite's check against
+        # Discord's OpenAPI spec); empty by default, at no cost.
+        self.observers: list[Callable[[Exchange], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -201,7 +229,28 @@ class Emulator(Actions):
             self.stats.rate_limited_by_route[key] += 1
             if response.headers.get("X-RateLimit-Global"):
                 self.stats.global_rate_limited += 1
+        if self.observers:
+            exchange = Exchange(method, path, copy.deepcopy(await self._request_payload(request)),
+                                response.status, _response_payload(response),
+                                tuple(request.query))
+            for observer in self.observers:
+                observer(exchange)
         return response
+
+    async def _request_payload(self, request: web.Request) -> Any:
+        """The request's JSON payload: as the handler parsed it, else read now (a request
+        answered before its handler read the body: 401, 429, an early 403)."""
+        if REQUEST_PAYLOAD in request:
+            return request[REQUEST_PAYLOAD]
+        if not request.body_exists:
+            return None
+        with contextlib.suppress(Exception):  # a body the handler half-read: nothing to show
+            async with asyncio.timeout(1):  # never hold the answer up
+                if request.content_type.startswith("multipart/"):
+                    return (await read_body(request, lambda: 0))[0]
+                text = await request.text()
+                return json.loads(text) if text else None
+        return None
 
     def _caller(self, request: web.Request, route: rest.Route, groups: tuple[str, ...]
                 ) -> m.Application | None:

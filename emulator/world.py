@@ -493,14 +493,9 @@ class World:
         for command in payload:
             if not command.get("name"):
                 raise ApiError(400, 50035, "Invalid Form Body")
-            stored = dict(command)
-            stored["id"] = old.get(command["name"], {}).get("id") or str(self.ids.next())
-            stored["application_id"] = str(app.id)
-            stored["version"] = str(self.ids.next())
-            stored.setdefault("type", 1)
-            stored.setdefault("options", [])
-            stored.setdefault("name_localizations", None)
-            stored.setdefault("description_localizations", None)
+            stored = m.command_payload(
+                command, id=old.get(command["name"], {}).get("id") or str(self.ids.next()),
+                application_id=str(app.id), version=str(self.ids.next()))
             if guild_id is not None:
                 stored["guild_id"] = str(guild_id)
             synced[command["name"]] = stored

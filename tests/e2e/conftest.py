@@ -3,6 +3,10 @@
 The ``app`` fixture hands over an :class:`App`: the emulator (``app.emu``, its whole test API),
 the running bot, a guild whose owner is a manager, and helpers to add people.
 
+Every REST exchange is checked against Discord's OpenAPI spec (:mod:`tests.spec_check`): in
+strict mode (the default) a test whose exchanges do not validate fails at teardown;
+``FAMILIA_SPEC_CHECK=report`` only prints the summary; ``=off`` skips the check.
+
 Time is frozen: the bot, its services and the emulator's message ids and timestamps all read
 one :class:`FrozenClock` (``app.clock``), pinned to :data:`NOW`, far from midnight in every
 zone the tests use, so that "today" and "a minute ago" never straddle two days. A test that
@@ -12,6 +16,7 @@ travels in time moves ``app.clock`` itself (``advance``/``set``), forward only.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +29,9 @@ from bot.program import Program
 from bot.program import build as build_program
 from bot.runner import familia_bot
 from emulator import Emulator, Guild, User
+from emulator.server import Exchange
 from emulator.testing import start_bot, stop_bot
+from tests import spec_check
 
 # A Wednesday in mid-month (no week or month boundary within a few days), at noon UTC: 07:00 in
 # Bogotá, 06:00 in Mexico City, 19:00 in Jakarta: hours from midnight in each of them.
@@ -92,6 +99,26 @@ class App:
         return await interaction.reply_text()
 
 
+_CHECKER: spec_check.SpecChecker | None = None
+
+
+def _checker() -> spec_check.SpecChecker | None:
+    global _CHECKER
+    if spec_check.mode() == "off":
+        return None
+    if _CHECKER is None:
+        _CHECKER = spec_check.SpecChecker()
+    return _CHECKER
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _CHECKER is None:
+        return
+    terminalreporter.section(f"Discord OpenAPI spec check ({spec_check.mode()})")
+    for line in _CHECKER.figures.summary(int(os.environ.get("FAMILIA_SPEC_SHOW", "40"))):
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 async def app(tmp_path, monkeypatch):
     for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DATABASE_PATH"):
@@ -101,7 +128,11 @@ async def app(tmp_path, monkeypatch):
         overrides["outbox_dir"] = tmp_path / "outbox"
     settings = load_settings(env_file=None, **overrides)
     clock = FrozenClock(NOW)
+    checker = _checker()
+    exchanges: list[Exchange] = []  # checked after the test: the check must not slow it down
     async with Emulator(now=clock.now) as emu:
+        if checker is not None:
+            emu.observers.append(exchanges.append)
         owner = emu.owner
         guild = emu.create_guild("Familia Test", owner=owner)
         async with familia_bot(settings, clock=clock, guild_ready_timeout=0.05) as bot:
@@ -112,3 +143,10 @@ async def app(tmp_path, monkeypatch):
                 await stop_bot(bot, task)
             failed = [i.describe() for i in emu.failed_interactions()]
             assert not failed, f"interactions not acknowledged within 3 s: {failed}"
+    found = [mismatch for x in exchanges for mismatch in checker.check(
+        x.method, x.path, x.request, x.status, x.response, x.query)] if checker else []
+    if found and spec_check.mode() == "strict":
+        shown = sorted({m.describe() for m in found})
+        pytest.fail(f"{len(found)} mismatch(es) with Discord's OpenAPI spec "
+                    f"(tests/spec_check.py; FAMILIA_SPEC_CHECK=report to only count):\n"
+                    + "\n".join(shown[:30]), pytrace=False)

@@ -252,9 +252,10 @@ async def test_feedback_waiting_for_closed_dms_follows_the_next_command(app, lob
     follow_up = it.messages[-1]
     assert follow_up.ephemeral and "Lovely stream, try a longer intro" in follow_up.content
     assert follow_up.mentions == []
-    # marked once Discord took the follow-up (a moment after it shows)
-    await app.emu.wait_for(lambda: app.services.db.fetchval(
-        "SELECT delivered_via = 'command' FROM checkin_feedback"), what="delivered_via")
+    # marked once Discord accepted the follow-up: just after the message appears
+    via = await app.emu.wait_for(lambda: app.services.db.fetchval(
+        "SELECT delivered_via FROM checkin_feedback"), what="the feedback marked delivered")
+    assert via == "command"
     again = await app.run(ana, "checkins", {"days": 7}, subcommand="history")
     await again.reply_text()
     assert all("Lovely stream" not in m.content for m in again.messages)  # shown once
