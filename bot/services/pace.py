@@ -9,9 +9,8 @@ weekly DM when they are at risk (``pace_nudges``, one per ISO week).
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
