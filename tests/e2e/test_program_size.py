@@ -281,17 +281,21 @@ async def test_the_daily_summary_and_roll_call_reach_every_family(app):
         family = family_of[due.recipient_id]
         if due.recipient_id == closed.leader_id:
             assert outcome.route == "channel"
-            posts = app.emu.messages(family.channel_id)[before[family.id]:]
-            text = "\n".join(p.content for p in posts if "📊" in p.content)
+            posts = [p for p in app.emu.messages(family.channel_id)[before[family.id]:]
+                     if "📊" in p.content]
         else:
             assert outcome.route == "dm"
-            text = "\n".join(p.content for p in app.emu.dms(users[due.recipient_id]))
             posts = app.emu.dms(users[due.recipient_id])
+        text = "\n".join(p.content for p in posts)
         assert text.count("📊 **") == 1, text[:300]
-        assert set(mentioned(text)) <= set(family.member_ids)
-        assert all(len(p.content) <= LIMIT for p in posts)
-    assert not any(m.mentions for f in made.families for m in app.emu.dms(
-        users[f.leader_id]))  # a summary names, never pings
+        named = set(due.users) | {user for user, _ in due.missed}
+        assert named and set(mentioned(text)) == named <= set(family.member_ids)
+        assert all(len(p.content) <= LIMIT and not p.mentions for p in posts)  # never pinged
+    for due, _ in done:
+        if due.kind == "rollcall":  # the family's missing creators, each named (and pinged)
+            (post,) = [p for p in app.emu.messages(due.channel_id)[before[due.family_id]:]
+                       if "📊" not in p.content]
+            assert set(post.mentions) == set(mentioned(post.content)) == set(due.users)
 
     _, text = await answer(app, users[closed.leader_id], "reminders", subcommand="why")
     assert "leaders' summary: your DMs were closed, so you were named in the family channel" \
