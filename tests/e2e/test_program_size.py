@@ -24,6 +24,8 @@ MENTION = re.compile(r"<@(\d+)>")
 POSITION = re.compile(r"(?:page|página) (\d+) (?:of|de) (\d+)")
 FAILED = ("Something went wrong", "Algo salió mal")
 LIMIT = 2000
+SYNC = "Run /family sync apply:True to make these changes."  # a preview's last line
+SWEEP = "Run /tier sweep apply:True to make these changes."
 
 
 def buttons(message) -> list[str]:
@@ -45,13 +47,17 @@ def english(person: Person) -> bool:
     return (person.locale or person.discord_locale) == "en"
 
 
-async def answer(app, user, name, options=None, **kwargs):
-    """Run a command; every message of its answer (a split one: all its parts) once they
-    stopped coming. Asserts it is an answer, not an error, and private."""
+async def answer(app, user, name, options=None, *, last=None, **kwargs):
+    """Run a command; every message of its answer once they stopped coming (a split answer:
+    until a part ends with ``last``, or has it in its last line). Asserts it is an answer,
+    not an error, and private."""
     it = await app.run(user, name, options, **kwargs)
     await it.reply_text()
+    if last is not None:  # its parts follow one by one
+        await app.emu.wait_for(lambda: last in it.messages[-1].content.rsplit("\n", 1)[-1],
+                               timeout=10, what=f"the part ending {last!r}")
     count = 0
-    while count != len(it.messages):  # a split answer: its parts follow one by one
+    while count != len(it.messages):  # nothing more comes
         count = len(it.messages)
         await asyncio.sleep(0.2)
     text = "\n".join(m.content for m in it.messages)
@@ -140,21 +146,20 @@ async def test_the_manager_lists_the_whole_program(app):
     assert f"**{made.families[0].name}**: " in text and "→ now" not in text
 
     # /family sync: no family has its role or channel in Discord; the preview splits
-    it, text = await answer(app, owner, "family", subcommand="sync")
+    it, text = await answer(app, owner, "family", subcommand="sync", last=SYNC)
     assert len(it.messages) > 1
-    assert text.startswith("**Role sync preview**") and text.endswith(
-        "Run /family sync apply:True to make these changes.")
+    assert text.startswith("**Role sync preview**") and text.endswith(SYNC)
     assert all(f"The role of {name} is missing" in text and
                f"The channel of {name} is missing" in text for name in names)
 
     # /tier sweep: last month was swept when the program was made; April splits
     it, text = await answer(app, owner, "tier", subcommand="sweep")
     assert "No tier changes" in text
-    it, text = await answer(app, owner, "tier", {"month": "2026-04"}, subcommand="sweep")
+    it, text = await answer(app, owner, "tier", {"month": "2026-04"}, subcommand="sweep",
+                            last=SWEEP)
     changes = await app.services.tiers.plan(app.guild.id, "2026-04")
     assert len(changes) > 60 and len(it.messages) > 1
-    assert text.startswith("**Tier preview for 2026-04**") and text.endswith(
-        "Run /tier sweep apply:True to make these changes.")
+    assert text.startswith("**Tier preview for 2026-04**") and text.endswith(SWEEP)
     assert mentioned(text) == [c.user_id for c in changes]  # each once, none lost at a cut
 
     # /campaign list and the board of the running campaign
@@ -240,21 +245,26 @@ async def test_promotions_are_posted_in_each_familys_channel(app):
     made = await app.program("program", channels=True)
     changes = await app.services.tiers.plan(app.guild.id, "2026-04")
     it, text = await answer(app, app.owner, "tier", {"month": "2026-04", "apply": True},
-                            subcommand="sweep")
+                            subcommand="sweep", last=f"<@{changes[-1].user_id}>")
     assert len(it.messages) > 1 and "**Tiers for 2026-04 applied**" in text
     assert mentioned(text) == [c.user_id for c in changes]
     promoted = {f.id: [c.user_id for c in changes if c.promotion and c.family_id == f.id]
                 for f in made.families}
     expected = {f.channel_id: promoted[f.id] for f in made.families if promoted[f.id]}
     assert len(expected) > 20
-    await app.emu.wait_for(lambda: all(app.emu.messages(c) for c in expected),
-                           what="every family's promotions")
-    for channel_id, people in expected.items():
-        posts = app.emu.messages(channel_id)
-        assert all(len(p.content) <= LIMIT and not p.mentions for p in posts)
-        text = "\n".join(p.content for p in posts)
-        assert "**Promotions**" in text or "**Ascensos**" in text
-        assert sorted(mentioned(text)) == sorted(people)
+
+    def posted(channel_id):
+        return "\n".join(p.content for p in app.emu.messages(channel_id))
+
+    await app.emu.wait_for(lambda: all(sorted(mentioned(posted(c))) == sorted(people)
+                                       for c, people in expected.items()),
+                           timeout=10, what="every family's promotions, each named once")
+    for channel_id in expected:
+        assert posted(channel_id).startswith("🎉 **Promotions**")  # the server's language
+        assert all(len(p.content) <= LIMIT and not p.mentions
+                   for p in app.emu.messages(channel_id))
+    assert not any(app.emu.messages(f.channel_id) for f in made.families
+                   if f.channel_id not in expected)  # nobody promoted: nothing posted
 
 
 @pytest.mark.slow  # 80 sends through the paced sender: several seconds
