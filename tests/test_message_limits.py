@@ -7,7 +7,8 @@ listing page fits on its own, without the cut.
    send goes through) must bring it within every limit, keeping its first line and marking
    the cut in the reader's language. A new template is covered without touching this test.
 2. Each paged listing renders one page of its service's size with the longest realistic rows
-   (names at their length limit, 18-digit ids, big numbers): the page fits with no cut.
+   (names at their length limit, 18-digit ids, big numbers): the page fits with no cut; and
+   every page of each listing over the builder's ``program`` size, as the services page it.
 3. What is split (``reply(split=True)`` and the delivery queue's parts) splits into parts
    that each fit.
 """
@@ -15,7 +16,7 @@ listing page fits on its own, without the cut.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,73 @@ def test_a_page_of_each_listing_fits_without_a_cut(templates, name, locale):
     assert len(text) <= limits.CONTENT, f"{name} ({locale}): {len(text)} characters"
     assert ("page 2 of" in text or "page 3 of" in text or "page 4 of" in text
             or "página" in text)
+
+
+@pytest.mark.slow  # every page of 400 people's 90 days, twice: a few seconds
+async def test_every_page_of_every_listing_over_a_program_fits_without_a_cut(
+        services, templates, make_program):
+    """The same listings over a real program (``bot/program.py``'s ``program`` size: 30
+    families of 12 or so, 90 days, its leavers, tiers and campaign), every page the services
+    hand out, in both languages: each fits as it is. (The rows above are the longest there
+    can be; these are the ones a program has, every one of them.)"""
+    made = await make_program("program")
+    g, sizes = made.guild_id, {}
+
+    async def pages(name, fetch, **context):
+        number, page = 0, None
+        while page is None or page.has_next:
+            page = await fetch(number)
+            for locale in ("en", "es"):
+                text = templates.render(locale, name, page=page, **context)
+                assert len(text) <= limits.CONTENT, f"{name} ({locale}): {len(text)}"
+            sizes[name] = sizes.get(name, 0) + len(page.items)
+            number += 1
+
+    families = services.families
+    for archived in (False, True):
+        await pages("discord/families/list.md.j2",
+                    lambda n, a=archived: families.families_page(g, n, archived=a))
+    for family in made.families:
+        found = await families.get(g, family.id)
+        await pages("discord/families/roster.md.j2",
+                    lambda n, f=family: families.roster_page(g, f.id, n), family=found)
+        await pages("discord/leaderboards/risk.md.j2",
+                    lambda n, f=family: services.pace.at_risk_page(g, f.id, n), family=found,
+                    has_tiers=True)
+    for person in made.people.values():
+        await pages("discord/families/history.md.j2",
+                    lambda n, p=person: families.history_page(g, p.user_id, n),
+                    user_id=person.user_id)
+    for user_id in made.people:
+        history = await services.checkins.history(g, user_id, user_id, 90)
+
+        async def days(n, u=user_id):
+            return (await services.checkins.history(g, u, u, 90, page=n)).page
+
+        await pages("discord/checkins/history.md.j2", days, user_id=user_id,
+                    streak=history.streak, best=history.best, days=90, own=True)
+    boards = services.leaderboards
+    period = await boards.resolve_period(g, "last_month")
+    for metric in ("hours", "diamonds", "followers", "days"):
+        for by in ("average", "total"):
+            await pages("discord/leaderboards/families.md.j2",
+                        lambda n, m=metric, b=by, p=period: boards.family_board_page(
+                            g, m, p, b, n), metric=metric, period=period, by=by)
+    for manager in (True, False):
+        states = ("draft", "scheduled", "running", "finished")[0 if manager else 1:]
+        await pages("discord/campaigns/list.md.j2",
+                    lambda n, s=states: services.campaigns.campaigns_page(g, s, n),
+                    manager=manager)
+    # every listing ran over all of it: every family, member, membership and day (at the
+    # frozen 15:00 UTC every zone of the program is on the same date)
+    members = sum(len(f.member_ids) for f in made.families)
+    assert sizes["discord/families/list.md.j2"] == 2 * len(made.families)  # active, all
+    assert sizes["discord/families/roster.md.j2"] == members
+    assert sizes["discord/families/history.md.j2"] == members + len(made.leavers)
+    assert sizes["discord/checkins/history.md.j2"] == await services.db.fetchval(
+        "SELECT count(*) FROM checkins WHERE guild_id = ? AND local_date > ?",
+        (g, str(services.clock.now().date() - timedelta(days=90))))
+    assert sizes["discord/leaderboards/families.md.j2"] == 8 * len(made.families)
 
 
 # -- 3. what is split splits into parts that fit -------------------------------------------
