@@ -23,16 +23,19 @@ lease of a previous process) is *read back* before anything is sent again:
 
 Requests are paced client-side (a gap of 1/``rate`` s between request starts, default 48/s,
 under Discord's 50/s global limit) with a few requests in flight, so the global limit is not
-hit; per-route limits are left to discord.py, which waits on the rate-limit headers.
+hit; per-route limits are left to discord.py, which waits on the rate-limit headers, and a
+channel gets one delivery at a time, so those headers are known before its next request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -129,6 +132,8 @@ class DeliverySender:
         self.lanes = (concurrency, new_dm_concurrency, role_concurrency)  # see queue.LANES
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
+        # one delivery at a time per channel (see _one_channel): channel id → lock, users
+        self._channels: dict[int, tuple[asyncio.Lock, int]] = {}
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -223,6 +228,24 @@ class DeliverySender:
                     log.exception("delivery %s failed", delivery.id)
                 await self.queue.failed(delivery, reason or "discord_unavailable")
 
+    @contextlib.asynccontextmanager
+    async def _one_channel(self, channel_id: int) -> AsyncIterator[None]:
+        """One delivery at a time in a channel. Discord allows a channel 5 messages per 5 s;
+        discord.py learns a bucket from the first answer's headers, so requests sent to it
+        at once before that meet 429s. One at a time, each waits on the headers of the one
+        before; and the parts of a split message are never interleaved with another post."""
+        lock, users = self._channels.get(channel_id, (asyncio.Lock(), 0))
+        self._channels[channel_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._channels[channel_id]
+            if users == 1:
+                del self._channels[channel_id]
+            else:
+                self._channels[channel_id] = (lock, users - 1)
+
     async def _post(self, delivery: Delivery) -> None:
         channel_id = delivery.channel_id
         if channel_id is None:  # a DM never opened: nothing of it can be on Discord
@@ -230,6 +253,10 @@ class DeliverySender:
             await self.pacer.wait()
             channel_id = (await self.client.create_dm(discord.Object(delivery.target_id))).id
             await self.queue.set_channel(delivery, channel_id)
+        async with self._one_channel(channel_id):
+            await self._post_parts(delivery, channel_id)
+
+    async def _post_parts(self, delivery: Delivery, channel_id: int) -> None:
         channel = self.client.get_partial_messageable(channel_id)
         parts = delivery.parts
         first = delivery.parts_sent

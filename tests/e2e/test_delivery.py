@@ -159,3 +159,23 @@ async def test_the_sender_keeps_to_its_pace(app, queue):
     assert await sender.drain() == 6
     assert time.monotonic() - started >= 0.5 * 0.95
     assert sorted(m.content for m in app.emu.messages(channel)) == [f"n{i}" for i in range(6)]
+
+
+async def test_a_channel_gets_one_delivery_at_a_time(app, queue):
+    """Eight posts queued at once for one channel, the first split in three parts: sent one
+    delivery at a time, so discord.py knows the channel's 5 per 5 s from the answers' headers
+    before each request (no 429, where eight at once would meet three), and the three parts
+    arrive together, not interleaved with the other posts."""
+    channel = app.emu.create_channel(app.guild, "busy")
+    long = "\n\n".join(f"paragraph {i} " + "x" * 900 for i in range(5))  # 3 parts
+    await _queue(app, Send("test", "long", "channel", channel.id, {"content": long},
+                           channel_id=channel.id),
+                 *(Send("test", f"b:{i}", "channel", channel.id, {"content": f"n{i}"},
+                        channel_id=channel.id) for i in range(7)))
+    app.emu.stats.reset()
+    assert await DeliverySender(app.bot, queue).drain() == 8
+    assert app.emu.stats.rate_limited == 0, app.emu.stats.rate_limited_by_route
+    contents = [m.content for m in app.emu.messages(channel)]
+    assert len(contents) == 10
+    first = next(i for i, c in enumerate(contents) if c.startswith("paragraph 0"))
+    assert all(c.startswith("paragraph") for c in contents[first:first + 3]), contents
