@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.errors import UserError
+from bot.localtime import month
 from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
 
@@ -85,3 +86,24 @@ async def test_sweep_previews_then_applies_once(services):
     await record_checkins(services, G, _days(30, march, (12,), 0))  # 31: no data, keeps Bronze
     (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-03")
     assert (demotion.old.name, demotion.new.name, demotion.promotion) == ("Gold", "Bronze", False)
+
+
+async def test_the_plan_asks_the_database_what_tier_reached_says(services, clock, make_program):
+    """The sweep's plan (one statement for the whole program) gives each member with the
+    month's progress the highest tier whose every threshold they meet, as Tier.reached."""
+    made = await make_program("program")
+    period = month(clock.now().date())  # the month so far: many changes
+    progress = await services.progress.month_progress(G, period)
+    followers = sorted(p.followers for p in progress.values())
+    await services.tiers.define(G, MANAGER, "Open", 4)  # no threshold: everyone reaches it
+    await services.tiers.define(G, MANAGER, "Fans", 5, min_hours=1,  # about half reach it
+                                min_followers=followers[len(followers) // 2])
+    tiers = sorted(await services.tiers.list_tiers(G), key=lambda t: t.rank, reverse=True)
+    held = {u: await services.tiers.tier_of(G, u) for u in progress}
+    members = {u for f in made.families for u in f.member_ids}
+    expected = [(u, held[u], next((t for t in tiers if t.reached(progress[u])), None))
+                for u in sorted(progress) if u in members]
+    expected = [(u, old, new) for u, old, new in expected if old != new]
+    plan = await services.tiers.plan(G, period)
+    assert [(c.user_id, c.old, c.new) for c in plan] == expected
+    assert len(plan) > 10 and {c.new.name for c in plan} >= {"Open", "Fans"}
