@@ -218,6 +218,8 @@ async def test_history_own_and_leader_view(services, clock, lobos):
 
 async def test_tiers_read_progress(services, lobos):
     await services.checkins.submit(G, ANA, {**STATS, "hours": "10", "diamonds": "5000"})
-    assert (await services.tiers.progress(G, "2026-03"))[ANA].diamonds == 5000
+    await services.tiers.define(G, LEADER, "Oro", 1, min_diamonds=5000)
+    assert [(c.user_id, c.new.name) for c in await services.tiers.plan(G, "2026-03")] == [
+        (ANA, "Oro")]
     top = await services.progress.top(G, "week", "2026-W10", "hours")
     assert [(t.user_id, t.value) for t in top] == [(ANA, 10)]

@@ -65,7 +65,6 @@ def test_services_are_built_whole(services):
     """Every service is given what it uses when it is built: nothing left to set later."""
     assert services.email.renderer is not None
     assert services.reminders.email_hook == services.email.reminder
-    assert services.tiers.progress == services.progress.month_progress
     assert services.events.handlers(MemberLeftServer) == [services.email.on_member_left]
 
 

@@ -1,14 +1,22 @@
 """KPIs with time travel, and tiers: definitions, manual setting, the sweep."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from bot.errors import UserError
+from bot.localtime import month
+from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
-from bot.services.tiers import Progress
 
 G, MANAGER = 1, 10
+
+
+def _days(user, first, hours, diamonds):
+    """A creator's check-ins on the days from ``first``: ``hours`` each, ``diamonds`` on the
+    first."""
+    return [CheckinRow(user, first + timedelta(days=i), h, diamonds if i == 0 else 0)
+            for i, h in enumerate(hours)]
 
 
 async def _join(services, family, user):
@@ -64,14 +72,10 @@ async def test_sweep_previews_then_applies_once(services):
     await _join(services, family, 31)
     await services.tiers.define(G, MANAGER, "Bronze", 1, min_hours=10)
     await services.tiers.define(G, MANAGER, "Gold", 2, min_hours=40, min_diamonds=1000)
-    data = {30: Progress(hours=50, diamonds=2000), 31: Progress(hours=45, diamonds=10),
-            20: Progress(hours=1)}
-
-    async def progress(guild_id, period):
-        assert period == "2026-02"
-        return data
-
-    services.tiers.progress = progress
+    february, march = date(2026, 2, 1), date(2026, 3, 1)
+    await record_checkins(services, G, [  # 30: 50 h, 2,000 💎; 31: 45 h, 10 💎; 20: no family
+        *_days(30, february, (20, 20, 10), 1000), *_days(31, february, (20, 20, 5), 10),
+        *_days(20, february, (1,), 0)])
     plan = await services.tiers.plan(G, "2026-02")
     assert [(c.user_id, c.new.name) for c in plan] == [(30, "Gold"), (31, "Bronze")]
     assert await services.db.fetchval("SELECT count(*) FROM member_tiers") == 0  # preview only
@@ -79,6 +83,27 @@ async def test_sweep_previews_then_applies_once(services):
     assert all(c.promotion for c in applied)
     assert (await services.tiers.tier_of(G, 30)).name == "Gold"
     assert await services.tiers.plan(G, "2026-02") == []
-    data[30] = Progress(hours=12)
-    (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-02")
+    await record_checkins(services, G, _days(30, march, (12,), 0))  # 31: no data, keeps Bronze
+    (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-03")
     assert (demotion.old.name, demotion.new.name, demotion.promotion) == ("Gold", "Bronze", False)
+
+
+async def test_the_plan_asks_the_database_what_tier_reached_says(services, clock, make_program):
+    """The sweep's plan (one statement for the whole program) gives each member with the
+    month's progress the highest tier whose every threshold they meet, as Tier.reached."""
+    made = await make_program("program")
+    period = month(clock.now().date())  # the month so far: many changes
+    progress = await services.progress.month_progress(G, period)
+    followers = sorted(p.followers for p in progress.values())
+    await services.tiers.define(G, MANAGER, "Open", 4)  # no threshold: everyone reaches it
+    await services.tiers.define(G, MANAGER, "Fans", 5, min_hours=1,  # about half reach it
+                                min_followers=followers[len(followers) // 2])
+    tiers = sorted(await services.tiers.list_tiers(G), key=lambda t: t.rank, reverse=True)
+    held = {u: await services.tiers.tier_of(G, u) for u in progress}
+    members = {u for f in made.families for u in f.member_ids}
+    expected = [(u, held[u], next((t for t in tiers if t.reached(progress[u])), None))
+                for u in sorted(progress) if u in members]
+    expected = [(u, old, new) for u, old, new in expected if old != new]
+    plan = await services.tiers.plan(G, period)
+    assert [(c.user_id, c.old, c.new) for c in plan] == expected
+    assert len(plan) > 10 and {c.new.name for c in plan} >= {"Open", "Fans"}

@@ -76,8 +76,7 @@ class Services:
         deliveries = DeliveryQueue(db, clock)
         families = FamilyService(db, clock, audit, guilds, members, events, deliveries)
         progress = ProgressService(db, settings.checkin_valid_day_hours)
-        tiers = TierService(db, clock, audit, guilds, progress.month_progress,
-                            deliveries=deliveries)
+        tiers = TierService(db, clock, audit, guilds, deliveries=deliveries)
         kpis = KpiService(db)
         checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
                                   deliveries, settings.checkin_edit_cutoff_hour)

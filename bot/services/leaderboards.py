@@ -120,14 +120,22 @@ COUNT_ABOVE = "SELECT count(*) FROM board WHERE value > :value"
 VALUE_OF = "SELECT value FROM board WHERE user_id = :user_id"
 
 # Family against family: active families, their active members and the members' values in
-# ``t`` (a source, as above).
+# ``t`` (a source, as above). Members are counted per family, and the values summed per family
+# from ``t`` read in its index's order with each creator's family looked up by key (0013's
+# family_members_active_family): no lookup per member into the period's rows.
 FAMILY_TOTALS = """
-    SELECT f.id, f.name, count(fm.user_id) AS members, coalesce(sum(t.value), 0) AS total
+    SELECT f.id, f.name, m.members, coalesce(s.total, 0) AS total
     FROM families f
-    JOIN family_members fm ON fm.family_id = f.id AND fm.left_at IS NULL
-    LEFT JOIN t ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id
-    WHERE f.guild_id = :guild_id AND f.archived_at IS NULL
-    GROUP BY f.id"""
+    JOIN (SELECT family_id, count(*) AS members FROM family_members
+          WHERE guild_id = :guild_id AND left_at IS NULL GROUP BY family_id) m
+      ON m.family_id = f.id
+    LEFT JOIN (SELECT fm.family_id, sum(t.value) AS total FROM t
+               CROSS JOIN family_members fm INDEXED BY family_members_active_family
+                    ON fm.guild_id = t.guild_id AND fm.user_id = t.user_id
+                    AND fm.left_at IS NULL
+               GROUP BY fm.family_id) s
+      ON s.family_id = f.id
+    WHERE f.guild_id = :guild_id AND f.archived_at IS NULL"""
 
 
 def _fill(source: str, metric: str) -> str:

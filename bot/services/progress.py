@@ -110,7 +110,7 @@ class ProgressService:
         return await self.totals(guild_id, user_id, "week", iso_week(day), **kw)
 
     async def month_progress(self, guild_id: int, period: str) -> dict[int, Progress]:
-        """Tier input: every creator's totals for the month ``YYYY-MM``."""
+        """Every creator's totals for the month ``YYYY-MM``."""
         rows = await self.db.fetchall(
             "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
             " WHERE guild_id = ? AND period_kind = 'month' AND period = ?",

@@ -2,8 +2,8 @@
 
 A tier is reached when every threshold it sets is met (a tier without thresholds is reached
 by everyone). The sweep gives each active member with progress data the highest tier reached;
-members without data for the month keep their tier. Progress comes from a ``ProgressSource``
-(the check-ins feature provides one); until then tiers are set by hand.
+members without data for the month keep their tier. Progress is the month's
+``progress_totals`` the check-ins keep; the plan asks the database for a whole program at once.
 """
 
 from __future__ import annotations
@@ -31,13 +31,31 @@ class Progress:
     followers: int = 0
 
 
-# (guild_id, "YYYY-MM") -> {user_id: Progress}
-ProgressSource = Callable[[int, str], Awaitable[dict[int, Progress]]]
 ROLE_REASON = "Familia"  # the audit-log reason of a tier's role change
 
-
-async def no_progress(guild_id: int, period: str) -> dict[int, Progress]:
-    return {}
+# A sweep's plan: each active member with the month's progress (members without any keep
+# their tier), the tier they hold and the highest one whose every threshold they meet (a
+# threshold left empty is met; the same rule as Tier.reached), only where the two differ.
+# Read from the month's progress rows first (the program's creators), each looked up by key,
+# all from indexes alone (0013).
+PLAN = """
+    SELECT user_id, family_id, old_id, new_id FROM (
+        SELECT p.user_id, fm.family_id, mt.tier_id AS old_id, (
+            SELECT t.id FROM tiers t WHERE t.guild_id = p.guild_id
+              AND (t.min_hours IS NULL OR p.hours >= t.min_hours)
+              AND (t.min_diamonds IS NULL OR p.diamonds >= t.min_diamonds)
+              AND (t.min_valid_days IS NULL OR p.valid_days >= t.min_valid_days)
+              AND (t.min_followers IS NULL OR p.followers >= t.min_followers)
+            ORDER BY t.rank DESC LIMIT 1) AS new_id
+        FROM progress_totals p INDEXED BY progress_month_tiers
+        CROSS JOIN family_members fm INDEXED BY family_members_active_family
+             ON fm.guild_id = p.guild_id AND fm.user_id = p.user_id AND fm.left_at IS NULL
+        LEFT JOIN member_tiers mt INDEXED BY member_tiers_held
+             ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id
+        WHERE p.guild_id = :guild_id AND p.period_kind = 'month' AND p.period = :period
+        ORDER BY p.user_id
+        LIMIT -1)  -- kept whole (not flattened): new_id is worked out once a row
+    WHERE new_id IS NOT old_id"""
 
 
 @dataclass(frozen=True)
@@ -75,14 +93,13 @@ Announce = Callable[[list[TierChange]], Awaitable[list[Send]]]  # a sweep's post
 class TierService:
     def __init__(
         self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-        progress: ProgressSource = no_progress, deliveries: DeliveryQueue | None = None,
+        deliveries: DeliveryQueue | None = None,
     ) -> None:
         self.guilds = guilds
         self.deliveries = deliveries
         self.db = db
         self.clock = clock
         self.audit = audit
-        self.progress = progress
 
     async def list_tiers(self, guild_id: int) -> list[Tier]:
         rows = await self.db.fetchall(
@@ -172,25 +189,13 @@ class TierService:
         return change
 
     async def plan(self, guild_id: int, period: str) -> list[TierChange]:
-        """What a sweep of ``period`` would change, highest rank first."""
-        tiers = sorted(await self.list_tiers(guild_id), key=lambda t: t.rank, reverse=True)
-        progress = await self.progress(guild_id, period)
-        rows = await self.db.fetchall(
-            "SELECT fm.user_id, fm.family_id, mt.tier_id FROM family_members fm"
-            " LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id AND mt.user_id = fm.user_id"
-            " WHERE fm.guild_id = ? AND fm.left_at IS NULL ORDER BY fm.user_id", (guild_id,),
-        )
-        by_id = {t.id: t for t in tiers}
-        changes = []
-        for row in rows:
-            totals = progress.get(row["user_id"])
-            if totals is None:
-                continue
-            new = next((t for t in tiers if t.reached(totals)), None)
-            old = by_id.get(row["tier_id"])
-            if (new.id if new else None) != (old.id if old else None):
-                changes.append(TierChange(row["user_id"], row["family_id"], old, new))
-        return changes
+        """What a sweep of ``period`` would change, by user id: every active member with
+        progress data for the month whose highest tier reached (:meth:`Tier.reached`, asked
+        of the database in PLAN for a whole program at once) is not the one they hold."""
+        tiers = {t.id: t for t in await self.list_tiers(guild_id)}
+        rows = await self.db.fetchall(PLAN, {"guild_id": guild_id, "period": period})
+        return [TierChange(r["user_id"], r["family_id"], tiers.get(r["old_id"]),
+                           tiers.get(r["new_id"])) for r in rows]
 
     async def sweep(self, guild_id: int, actor_id: int | None, period: str,
                     announce: Announce | None = None) -> list[TierChange]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.services.tiers import Progress
+from datetime import date
+
+from bot.program import CheckinRow, record_checkins
 from tests.e2e._families import (
     ask_to_join,
     create,
@@ -203,10 +205,9 @@ async def test_tiers_define_set_list_and_sweep(app):
     await roles_become(app, ana, has=bronze_role)
     assert "tier: Bronce" in await app.reply(sofia, "family", subcommand="roster")
 
-    async def progress(guild_id, period):
-        return {ana.id: Progress(hours=52, diamonds=8000)}
-
-    app.services.tiers.progress = progress
+    await record_checkins(app.services, app.guild.id, [  # October 2026: 52 h, 8,000 💎
+        CheckinRow(ana.id, date(2026, 10, day), hours, diamonds)
+        for day, hours, diamonds in ((1, 20, 4000), (2, 20, 4000), (3, 12, 0))])
     preview = await app.reply(app.owner, "tier", {"month": "2026-10"}, subcommand="sweep")
     assert "Tier preview for 2026-10" in preview and f"<@{ana.id}>: Bronce → Plata ⬆️" in preview
     assert (await app.services.tiers.tier_of(app.guild.id, ana.id)).name == "Bronce"
