@@ -55,6 +55,7 @@ from bot.program import FamilyMade, Person, Program, build
 from bot.services import Services
 from bot.templating import Templates
 from bot.text import split_text
+from cogs.tiers import SWEEP_SHOWN
 
 LIMIT = limits.CONTENT  # characters in a message's content
 NOW = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)  # a Wednesday, mid-month
@@ -198,8 +199,8 @@ async def tier_sweep_preview(ctx: Ctx, i: int) -> Shown:
     split into at most five messages."""
     period = _sweep_month(ctx, i)
     changes = await ctx.services.tiers.plan(ctx.made.guild_id, period)
-    return ctx.split(i, "discord/families/sweep.md.j2", changes=changes, applied=False,
-                     period=period)
+    return ctx.split(i, "discord/families/sweep.md.j2", changes=changes[:SWEEP_SHOWN],
+                     more=max(0, len(changes) - SWEEP_SHOWN), applied=False, period=period)
 
 
 async def tier_promotions(ctx: Ctx, i: int) -> Shown:

@@ -20,6 +20,8 @@ from bot.errors import UserError
 from bot.interactions import acknowledge, reply
 from bot.services.tiers import TierChange
 
+# Tier changes a /tier sweep answer lists (then "…and N more"): about 4 of its 5 messages.
+SWEEP_SHOWN = 150
 
 class TiersCog(commands.Cog, name="Tiers"):
     tier = app_commands.Group(
@@ -139,8 +141,11 @@ class TiersCog(commands.Cog, name="Tiers"):
                 announce=lambda found: self._promotions(guild.id, found))
         else:
             changes = await self.tiers.plan(guild.id, period)
-        await reply(interaction, "discord/families/sweep.md.j2", changes=changes, applied=apply,
-                    period=period, split=True)
+        # the first SWEEP_SHOWN changes and a count of the rest: a whole program's changes
+        # would be rendered only to be cut (3,816 lines for 200 families at mid-month)
+        await reply(interaction, "discord/families/sweep.md.j2", changes=changes[:SWEEP_SHOWN],
+                    more=max(0, len(changes) - SWEEP_SHOWN), applied=apply, period=period,
+                    split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -58,6 +58,10 @@ def test_family_messages_render(templates, locale):
     render("tiers", tiers=[GOLD], changed=True)
     change = TierChange(30, 1, None, GOLD)
     render("sweep", changes=[change], applied=False, period="2026-02")
+    # a whole program's changes: the first ones, a count of the rest, and the way to apply
+    cut = render("sweep", changes=[change], more=3665, applied=False, period="2026-02")
+    assert "3,665 more" in cut or "3665 más" in cut or "3.665 más" in cut
+    assert "apply:True" in cut or "aplicar:True" in cut
     assert "Gold" in render("promotions", changes=[change])
     for name in ("request_sent", "transferred"):
         render(name, family=FAMILY, posted=False, user_id=30, done=False)
