@@ -56,17 +56,19 @@ class TiersCog(commands.Cog, name="Tiers"):
         for change in changes:
             if change.promotion:
                 by_family.setdefault(change.family_id, []).append(change)
+        channels = {f.id: f.channel_id
+                    for f in await self.bot.services.families.list_families(guild_id)}
         posts = []
         for family_id, promoted in by_family.items():
-            family = await self.bot.services.families.get(guild_id, family_id)
-            if not family.channel_id:
+            channel_id = channels.get(family_id)  # one read for every family
+            if not channel_id:
                 continue
             text = self.bot.templates.render(locale, "discord/families/promotions.md.j2",
                                              changes=promoted)
             which = ",".join(f"{c.user_id}:{c.new.id if c.new else 0}" for c in promoted)
             key = f"tier-promotions:{family_id}:{hashlib.sha1(which.encode()).hexdigest()[:16]}"
-            posts.append(Send("tier_promotion", key, "channel", family.channel_id,
-                              {"content": text}, channel_id=family.channel_id))
+            posts.append(Send("tier_promotion", key, "channel", channel_id,
+                              {"content": text}, channel_id=channel_id))
         return posts
 
     @tier.command(name=_T("define"), description=_T("Create or change a tier"))
