@@ -100,16 +100,18 @@ def _render_in_worker(jobs: list[Job]) -> list[tuple]:
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop a pool's worker processes now, even one that hangs (then the pool is broken and
-    its manager thread ends, so the interpreter can still exit). Python 3.14 has
-    ``terminate_workers``; before it, the workers are only reachable through the pool's
-    private ``_processes`` — the one private attribute used here."""
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:
-        terminate()
+    its manager thread ends, so the interpreter can still exit). Killed (SIGKILL), not asked
+    to end: a worker that hangs may never act on SIGTERM (a stopped process holds it until
+    it runs again). Python 3.14 has ``kill_workers``; before it, the workers are only
+    reachable through the pool's private ``_processes`` — the one private attribute used
+    here."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
         return
     processes = getattr(pool, "_processes", None) or {}
     for process in list(processes.values()):
-        process.terminate()
+        process.kill()
 
 
 class Renderer:
