@@ -19,7 +19,7 @@ from bot import charts, cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, is_manager, manager_only, require_creator
 from bot.cogkit import pages as cogkit_pages
-from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.buttons import labels
 from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
 from bot.cogkit.pages import nav
 from bot.delivery.queue import Send, attachment
@@ -27,7 +27,6 @@ from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaView,
     acknowledge,
-    edit,
     familia,
     locale_for,
     reply,
@@ -95,7 +94,7 @@ async def board_message(bot: Any, locale: str, guild: discord.Guild | None, boar
     return text, file, BoardPages(bot, locale, board)
 
 
-class PageButton(PersistentButton, custom_id=(
+class PageButton(cogkit_pages.PageButton, custom_id=(
         "familia:lb:{metric}:{kind}:{key}:{scope}:{scope_id}:{left}:{page}")):
     """Prev/Next: everything needed to draw the page is in the custom id."""
 
@@ -115,17 +114,9 @@ class PageButton(PersistentButton, custom_id=(
                    key=board.period.key, scope=board.scope, scope_id=board.scope_id,
                    left=int(board.include_left), page=page)
 
-    async def run(self, interaction: discord.Interaction) -> None:
-        await self._turn(interaction)
-
-    async def _turn(self, interaction: discord.Interaction) -> None:
+    async def render_files(self, interaction: discord.Interaction
+                           ) -> tuple[str, discord.ui.View | None, list[discord.File]]:
         bot = familia(interaction)
-        message = interaction.message
-        in_place = message is not None and message.flags.ephemeral
-        if in_place:
-            await interaction.response.defer()
-        else:  # a posted board: the next page is for the clicker only
-            await interaction.response.defer(ephemeral=True, thinking=True)
         board = await bot.services.leaderboards.page(
             cogkit.guild_id(interaction), interaction.user.id, self.metric,
             Period(self.kind, self.key), self.scope, self.scope_id, self.page,
@@ -133,10 +124,7 @@ class PageButton(PersistentButton, custom_id=(
         )
         locale = await locale_for(interaction)
         text, file, view = await board_message(bot, locale, interaction.guild, board)
-        if in_place:
-            await edit(interaction, text, attachments=[file] if file else [], view=view)
-        else:
-            await send(interaction, text, view=view, files=[file] if file else [])
+        return text, view, [file] if file else []
 
 
 class BoardPages(FamiliaView):

@@ -97,7 +97,7 @@ def _first(function, acks: set[str], reaching: set[str]) -> str | None:
 
 def _acknowledging(functions, reaching: set[str]) -> set[str]:
     """Names whose call acknowledges: ``acknowledge``/``defer``, and functions that start
-    with one (``PageButton.run`` → ``self._turn``)."""
+    with one (a helper the handler calls first)."""
     acks = set(ACKS)
     changed = True
     while changed:
@@ -109,10 +109,15 @@ def _acknowledging(functions, reaching: set[str]) -> set[str]:
     return acks
 
 
+# A page's renderers run inside ``PageButton.run`` (bot/cogkit/pages.py), after its defer:
+# ``run`` is a handler itself, checked like every other.
+AFTER_ACK = {"render", "render_files"}
+
+
 def _handlers(functions):
-    for defs in functions.values():
+    for name, defs in functions.items():
         for function in defs:
-            if any(a.arg == "interaction" for a in function.args.args):
+            if name not in AFTER_ACK and any(a.arg == "interaction" for a in function.args.args):
                 yield function
 
 

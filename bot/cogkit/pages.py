@@ -36,6 +36,12 @@ class PageButton(PersistentButton):
         """The message of page ``self.page`` and its buttons, permission checked again."""
         raise NotImplementedError
 
+    async def render_files(self, interaction: discord.Interaction
+                           ) -> tuple[str, discord.ui.View | None, list[discord.File]]:
+        """:meth:`render` with the files the page shows (a board's chart); none by default."""
+        text, view = await self.render(interaction)
+        return text, view, []
+
     async def run(self, interaction: discord.Interaction) -> None:
         guild_id(interaction)  # a page is of a guild's list: refused in a DM, before anything
         message = interaction.message
@@ -44,11 +50,11 @@ class PageButton(PersistentButton):
             await interaction.response.defer()
         else:  # a posted list: the next page is for the clicker only
             await interaction.response.defer(ephemeral=True, thinking=True)
-        text, view = await self.render(interaction)
-        if in_place:
-            await edit(interaction, text, view=view)
+        text, view, files = await self.render_files(interaction)
+        if in_place:  # the page's files replace the old page's (a chart of the other page)
+            await edit(interaction, text, attachments=files, view=view)
         else:
-            await send(interaction, text, view=view)
+            await send(interaction, text, view=view, files=files)
 
 
 def nav(bot: Any, locale: str, page: Page[Any], button: type[PageButton],
