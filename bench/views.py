@@ -54,7 +54,7 @@ from bot.localtime import month
 from bot.program import FamilyMade, Person, Program, build
 from bot.services import Services
 from bot.templating import Templates
-from bot.text import split_text
+from bot.text import split_at_most, split_text
 from cogs.tiers import SWEEP_SHOWN
 
 LIMIT = limits.CONTENT  # characters in a message's content
@@ -104,12 +104,9 @@ class Ctx:
         return shown
 
     def split(self, i: int, template: str, **context) -> Shown:
-        """``bot.interactions.reply(split=True)``: at most SPLIT_MAX parts cut at line
-        breaks, the last holding the rest (cut by ``send``)."""
+        """``bot.interactions.reply(split=True)``: its parts, each fitted as ``send`` does."""
         text = self.templates.render(self.locale(i), template, **context)
-        parts = split_text(text) or [text]
-        if len(parts) > SPLIT_MAX:
-            parts = [*parts[:SPLIT_MAX - 1], "\n".join(parts[SPLIT_MAX - 1:])]
+        parts = split_at_most(text, SPLIT_MAX)
         shown = Shown([text])
         for part in parts:
             self._fit(self.locale(i), part, shown)

@@ -15,7 +15,7 @@ from discord import app_commands
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.i18n import normalise, pick_locale
 from bot.limits import CONTENT, fit_message
-from bot.text import split_text
+from bot.text import split_at_most, split_text
 
 if TYPE_CHECKING:
     from bot.app import FamiliaBot
@@ -153,9 +153,12 @@ async def reply(
         extra["view"] = view
     if files:
         extra["files"] = files
-    parts = (split_text(text) or [text]) if split or whole else [text]
-    if len(parts) > SPLIT_MAX and not whole:  # the last holds the rest: send cuts it
-        parts = [*parts[:SPLIT_MAX - 1], "\n".join(parts[SPLIT_MAX - 1:])]
+    if whole:
+        parts = split_text(text) or [text]
+    elif split:
+        parts = split_at_most(text, SPLIT_MAX)
+    else:
+        parts = [text]
     for number, part in enumerate(parts):
         last = number == len(parts) - 1
         await send(interaction, part, ephemeral=ephemeral, **(extra if last else {}))

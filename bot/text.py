@@ -28,6 +28,15 @@ def split_text(text: str, limit: int = PART_LIMIT) -> list[str]:
     return parts
 
 
+def split_at_most(text: str, most: int) -> list[str]:
+    """``text`` as at most ``most`` messages (:func:`split_text`), the last holding the rest
+    (the send path cuts it with "… and N more")."""
+    parts = split_text(text) or [text]
+    if len(parts) > most:
+        parts = [*parts[:most - 1], "\n".join(parts[most - 1:])]
+    return parts
+
+
 EXCERPT_LIMIT = 80  # characters of what someone typed that a message repeats
 
 

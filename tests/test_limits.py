@@ -7,7 +7,7 @@ from discord import app_commands
 
 from bot import limits
 from bot.paging import page_of
-from bot.text import fit, split_text
+from bot.text import fit, split_at_most, split_text
 
 
 def _more(n: int) -> str:
@@ -142,3 +142,11 @@ def test_every_send_goes_through_the_one_place():
             if any(call in line for call in direct):
                 found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert found == []
+
+
+def test_a_split_report_keeps_to_its_most_messages_the_last_holding_the_rest():
+    text = "\n".join(f"line {n} " + "x" * 90 for n in range(200))  # about 10 messages' worth
+    parts = split_at_most(text, 5)
+    assert len(split_text(text)) > 5 and len(parts) == 5
+    assert all(len(p) <= 2000 for p in parts[:4]) and parts[4].endswith("line 199 " + "x" * 90)
+    assert split_at_most("short", 5) == ["short"]
