@@ -13,8 +13,9 @@ Where a member can be found, table by table, is written once here:
   check-in response times of their check-ins: exported, then deleted;
 * :data:`NOT_PERSONAL` — tables that hold no one's data, each with the reason.
 
-``tests/test_privacy_coverage.py`` reads the catalog and fails when a table, or a column that
-names a person, is in none of these. Deletion runs in one transaction with ``secure_delete``
+:meth:`PrivacyService.unhandled` reads the catalog and names every table, and every column
+that names a person (:data:`PERSON`), in none of these; ``tests/test_privacy_coverage.py``
+fails when it names any. Deletion runs in one transaction with ``secure_delete``
 on (freed space is zeroed), then checkpoints the WAL (``TRUNCATE``: old page images go too)
 and removes the member's saved ``.eml`` files from ``OUTBOX_DIR``.
 """
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 
 # Columns that identify the person a row is about.
 USER_COLUMNS = ("user_id", "recipient_id")
+# Column names that hold a Discord user id (or text naming one): who a row is about, who did
+# something, who leads, who wrote.
+PERSON = re.compile(r"(^|_)(user|recipient|actor|author|leader|member|target|by)(_id)?$"
+                    r"|_by(_user)?(_id)?$")
+# Columns whose name looks like a person's but hold none.
+NOT_A_PERSON = {("family_members", "ended_by"): "how it ended: self, leader, manager…"}
 # Who a mention of a deleted member becomes where the column must name someone.
 ERASED = 0
 
@@ -116,6 +123,23 @@ class PrivacyService:
         )
         return {row["name"]: {c["name"] for c in await self.db.fetchall(
             f'PRAGMA table_info("{row["name"]}")')} for row in tables}
+
+    async def unhandled(self) -> list[str]:
+        """Tables (``"table"``) and columns naming a person (``"table.column"``) that this
+        module does not say what to do with: /me delete and /me export would miss them."""
+        catalog = await self.catalog()
+        personal = dict(await self._personal_tables())
+        tables = set(personal) | {m.table for m in MENTIONS} | {a.table for a in ABOUT}
+        columns = {(m.table, m.column) for m in MENTIONS} | set(personal.items())
+        columns |= {(a.table, c) for a in ABOUT for c in catalog.get(a.table, ())
+                    if re.search(rf"\b{c}\b", a.where) or c == a.mentioning}
+        missing = [name for name in catalog if name not in tables | set(NOT_PERSONAL)]
+        missing += [f"{table}.{column}" for table, names in catalog.items() for column in names
+                    if table not in NOT_PERSONAL and PERSON.search(column)
+                    and (table, column) not in columns | set(NOT_A_PERSON)]
+        missing += [f"{table}: two user columns" for table, names in catalog.items()
+                    if table not in NOT_PERSONAL and len(set(USER_COLUMNS) & names) > 1]
+        return sorted(missing)
 
     async def _personal_tables(self) -> list[tuple[str, str]]:
         found = []
