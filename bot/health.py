@@ -16,6 +16,7 @@ No Discord import: the bot hands in what only it knows (gateway, tasks) as calla
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 
 DB_TIMEOUT_S = 5.0
+# a check is reused this long: a flood of /healthz requests costs one write every 2 s
+CACHE_S = 2.0
 DELIVERY_MAX_AGE_S = 10 * 60
 EMAIL_MAX_AGE_S = 60 * 60
 # names of the sender tasks (bot/app.py and bot/delivery/sender.py name them so)
@@ -60,11 +63,15 @@ def running_tasks() -> set[str]:
 class HealthCheck:
     def __init__(self, db: Database, clock: Clock, *,
                  gateway: Callable[[], bool] | None = None,
-                 tasks: Callable[[], set[str]] | None = None) -> None:
+                 tasks: Callable[[], set[str]] | None = None, cache_s: float = CACHE_S
+                 ) -> None:
         self.db = db
         self.clock = clock
         self.gateway = gateway
         self.tasks = tasks
+        self.cache_s = cache_s
+        self._lock = asyncio.Lock()
+        self._last: tuple[float, Health] | None = None
 
     async def _writable(self) -> bool:
         async def write() -> None:
@@ -80,6 +87,16 @@ class HealthCheck:
         return True
 
     async def __call__(self) -> Health:
+        """The state now (or as checked less than ``cache_s`` ago; concurrent requests wait
+        for the one check under way)."""
+        async with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < self.cache_s:
+                return self._last[1]
+            report = await self._check()
+            self._last = (time.monotonic(), report)
+            return report
+
+    async def _check(self) -> Health:
         problems: list[str] = []
         gateway = self.gateway() if self.gateway is not None else None
         if gateway is False:

@@ -25,7 +25,7 @@ ADDRESS = "ana.maria@example.org"
 async def web(services, templates):
     state = {"gateway": True, "tasks": set(health.SENDER_TASKS.values())}
     check = HealthCheck(services.db, services.clock, gateway=lambda: state["gateway"],
-                        tasks=lambda: state["tasks"])
+                        tasks=lambda: state["tasks"], cache_s=0)
     server = WebServer(services.email, templates, "en", health=check)
     port = await server.start("127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}", state
@@ -171,3 +171,9 @@ async def test_healthz_reports_the_real_state(services, web, clock, settings, mo
     assert report["problems"] == ["database not writable"]
     status, _ = await _health(url)
     assert status == 200
+
+
+async def test_a_flood_of_healthz_requests_costs_one_check(services):
+    check = HealthCheck(services.db, services.clock)
+    reports = await asyncio.gather(*(check() for _ in range(50)))
+    assert all(r is reports[0] for r in reports) and reports[0].ok
