@@ -9,6 +9,8 @@ import re
 # dot-atom local part, a dotted domain), and any other word character: a log line loses a
 # bit of text around an address rather than keep a part of one.
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# a signed unsubscribe or exit link's token (bot/mail/tokens.py), wherever a URL is logged
+_LINK_TOKEN = re.compile(r"([?&](?:amp;)?t=)[\w.%~-]+")
 _TOKEN_LIKE = re.compile(r"\b[\w-]{24,28}\.[\w-]{6}\.[\w-]{27,40}\b")  # Discord token shape
 
 
@@ -23,6 +25,7 @@ class RedactingFilter(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, "***")
         text = _TOKEN_LIKE.sub("***", text)
+        text = _LINK_TOKEN.sub(r"\1***", text)
         return _EMAIL.sub("***@***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

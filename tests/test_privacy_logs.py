@@ -96,3 +96,10 @@ async def test_offline_smtp_server_logs_no_code_or_token_at_debug(debug_log):
     assert "debug lines are written" in written
     assert code not in written and token not in written
     assert "ana.b" not in written and "example.org" not in written
+
+
+def test_a_link_token_in_a_logged_url_is_masked():
+    url = "https://familia.example/unsubscribe?t=MTox.Zm9vYmFy-_x%3D&r=time"
+    assert _redact("GET %s failed", url) == (
+        "GET https://familia.example/unsubscribe?t=***&r=time failed")
+    assert _redact("%s", "/exit?r=time&amp;t=MTox.abc") == "/exit?r=time&amp;t=***"
