@@ -17,6 +17,7 @@ from discord.ext import commands
 
 import cogs
 from bot.delivery.sender import DeliverySender
+from bot.health import HealthCheck, running_tasks
 from bot.interactions import handle_error, log_command, start_timer
 from bot.scheduling import Jobs
 from bot.translator import FamiliaTranslator
@@ -95,10 +96,18 @@ class FamiliaBot(commands.Bot):
         self.events = root.events
         self.services = root.services
         self.web = root.web
+        # /healthz: the gateway and the two senders, which only the bot can see
+        self.web.health_check = HealthCheck(root.db, root.clock,
+                                            gateway=self.gateway_connected, tasks=running_tasks)
         self.scheduler = root.scheduler
         self.jobs = Jobs(root.scheduler, ready=self.wait_until_ready)
         self.extension_names = list(extensions) if extensions is not None else discover_cogs()
         self.background_tasks: set[asyncio.Task[object]] = set()
+
+    def gateway_connected(self) -> bool:
+        """READY seen and the gateway's websocket open (False while it reconnects)."""
+        ws = self.ws
+        return self.is_ready() and not self.is_closed() and ws is not None and ws.open
 
     async def setup_hook(self) -> None:
         # Order matters: the database is migrated before anything uses it; the cogs load

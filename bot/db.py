@@ -192,6 +192,8 @@ class Database:
         conn.row_factory = aiosqlite.Row
         await conn.executescript(
             "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+            # deleted rows are overwritten with zeros, not left in free space (/me delete)
+            " PRAGMA secure_delete=ON;"
         )
         return conn
 
@@ -235,6 +237,14 @@ class Database:
         synchronous code that only runs SQL through ``tx``."""
         async with self._lock:
             return await _in_thread(self.writer, _unit, fn)
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and empty it (``TRUNCATE``), between units of
+        work; False when a reader kept it from finishing (the next checkpoint will)."""
+        async with self._lock:
+            async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                row = await cursor.fetchone()
+        return row is not None and row[0] == 0
 
     # -- reads -----------------------------------------------------------------------------------
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 import re
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# Every character ``/email set`` accepts in an address (``validate_address``: RFC 5322's
+# dot-atom local part, a dotted domain), and any other word character: a log line loses a
+# bit of text around an address rather than keep a part of one.
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# a signed unsubscribe or exit link's token (bot/mail/tokens.py), wherever a URL is logged
+_LINK_TOKEN = re.compile(r"([?&](?:amp;)?t=)[\w.%~-]+")
 _TOKEN_LIKE = re.compile(r"\b[\w-]{24,28}\.[\w-]{6}\.[\w-]{27,40}\b")  # Discord token shape
 
 
@@ -20,6 +25,7 @@ class RedactingFilter(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, "***")
         text = _TOKEN_LIKE.sub("***", text)
+        text = _LINK_TOKEN.sub(r"\1***", text)
         return _EMAIL.sub("***@***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -44,4 +50,7 @@ def setup_logging(level: str, secrets: list[str]) -> logging.Handler:
     root.setLevel(level)
     logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # aiosmtpd (the offline SMTP server) logs each line of a message's DATA at DEBUG and
+    # each sender and recipient at INFO: verification codes, unsubscribe and exit links.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return handler

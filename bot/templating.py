@@ -24,17 +24,9 @@ from markupsafe import Markup
 
 from bot.errors import FamiliaError
 from bot.i18n import Catalog, load_catalogs
-from bot.text import excerpt
+from bot.text import escape_markdown, excerpt
 
 log = logging.getLogger(__name__)
-
-
-def _escape_markdown(text: Any) -> str:
-    """Neutralise Discord markdown and mass mentions in user-supplied text."""
-    value = str(text)
-    for char in ("\\", "*", "_", "~", "`", "|", ">"):
-        value = value.replace(char, "\\" + char)
-    return value.replace("@", "@\u200b")
 
 
 class _Environment(Environment):
@@ -77,7 +69,7 @@ class Templates:
         env.globals.update(_direct_gettext(catalog))
         locale = catalog.locale
         env.globals["locale"] = locale
-        env.filters["md"] = _escape_markdown
+        env.filters["md"] = escape_markdown  # user text: bot.text
         env.filters["markdown"] = _markdown_html
         # Babel formatting costs ~0.1 ms a call, and the same values recur across messages
         # (a digest run formats the same dates and small counts thousands of times): pure

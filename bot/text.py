@@ -7,6 +7,7 @@ more"). Both cut at a line break, never inside a line unless one line alone is t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 PART_LIMIT = 2000  # one Discord message
@@ -91,3 +92,43 @@ def fit(text: str, limit: int = PART_LIMIT, more: Callable[[int], str] = _plain_
     if budget <= 0:  # a limit smaller than the marker: plain cut
         return cut(text, limit)
     return f"{head}\n{marker}" if head else marker
+
+
+# Discord Markdown in user text (notes, feedback, names, reasons): a backslash before any
+# ASCII punctuation shows that character as it is. Escaped everywhere: emphasis, spoilers,
+# code, quotes, masked links and angle-bracket mentions (``<@…>``, ``<#…>``, ``</cmd:…>``,
+# ``<t:…>``); at the start of a line: headings (``#``, ``-#``), lists (``-``, ``+``,
+# ``1.``). ``@`` gets a zero-width space after it, so ``@everyone`` reads as text even where
+# allowed mentions are not set.
+_MD_ANYWHERE = frozenset("\\*_~`|>[]()<")
+_NEWLINES = ("\r\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c")
+ZWSP = "\u200b"
+
+
+_LINE_START = re.compile(r"^(\s*)([#+-]|\d+(?=\.(?:\s|$)))")
+
+
+def _escape_line(line: str) -> str:
+    body = "".join("\\" + char if char in _MD_ANYWHERE else "@" + ZWSP if char == "@" else char
+                   for char in line)
+    # a heading, "-# " subtext or list mark at the line's start ("*" and ">" are escaped
+    # everywhere already); "1. item": the dot after the number
+    found = _LINE_START.match(body)
+    if found is None:
+        return body
+    blanks, mark = found.groups()
+    if mark[0].isdigit():
+        return f"{blanks}{mark}\\{body[found.end():]}"
+    return f"{blanks}\\{body[len(blanks):]}"
+
+
+def escape_markdown(text: object, *, quote: bool = False) -> str:
+    """``text`` as Discord shows it literally: no formatting, link, heading, list, quote or
+    mention comes out of it. Line breaks are kept (every kind, as ``\\n``); with ``quote``,
+    each line after the first starts with ``> `` so that a line break stays inside the
+    quote the template opened (``> {{ notes|md(quote=True) }}``)."""
+    value = str(text)
+    for newline in _NEWLINES:
+        value = value.replace(newline, "\n")
+    joiner = "\n> " if quote else "\n"
+    return joiner.join(_escape_line(line) for line in value.split("\n"))

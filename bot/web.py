@@ -5,8 +5,12 @@ GET  /unsubscribe?t=TOKEN  → a confirmation page with a POST button (a link sc
 POST /unsubscribe?t=TOKEN  → unsubscribes and shows so (mail clients' one-click POST too);
 GET  /exit?t=TOKEN&r=WHY   → an exit survey answer to confirm (a POST button, same reason);
 POST /exit?t=TOKEN&r=WHY   → records why the member left (the attrition KPI's reasons);
-a tampered or unknown token → a refusal page, HTTP 400.
-GET  /healthz              → "ok".
+a tampered or unknown token (or one naming ids beyond 2**63) → a refusal page, HTTP 400.
+GET  /healthz              → the real state as JSON (``bot/health.py``): 200 when healthy,
+                              503 with the problems when not.
+
+Every response carries the security headers of :data:`SECURITY_HEADERS`: no framing, no
+script, no content-type sniffing, no referrer (the link's token stays here).
 """
 
 from __future__ import annotations
@@ -15,20 +19,38 @@ import logging
 
 from aiohttp import web
 
+from bot.health import HealthCheck, HealthSource
 from bot.services.email import EmailService
 from bot.templating import Templates
 
 log = logging.getLogger(__name__)
 
 PAGE = "email/page.html"
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    # the pages are one form and inline styles: nothing else loads, nothing runs
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline';"
+                               " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response (pages, refusals, 404s, health) gets the security headers."""
+    response.headers.update(SECURITY_HEADERS)
 
 
 class WebServer:
-    def __init__(self, email: EmailService, templates: Templates, default_locale: str) -> None:
+    def __init__(self, email: EmailService, templates: Templates, default_locale: str,
+                 health: HealthSource | None = None) -> None:
         self.email = email
         self.templates = templates
         self.default_locale = default_locale
+        # the bot hands in a check that knows the gateway and its senders (bot/app.py)
+        self.health_check: HealthSource = health or HealthCheck(email.db, email.clock)
         self.app = web.Application()
+        self.app.on_response_prepare.append(_secure)
         self.app.add_routes([
             web.get("/unsubscribe", self.confirm),
             web.post("/unsubscribe", self.unsubscribe),
@@ -59,8 +81,7 @@ class WebServer:
         html = self.templates.render(locale, PAGE, state=state, token=token, scope=scope,
                                      reason=reason)
         return web.Response(text=html, status=status, content_type="text/html",
-                            headers={"Cache-Control": "no-store",
-                                     "Referrer-Policy": "no-referrer"})
+                            headers={"Cache-Control": "no-store"})
 
     async def confirm(self, request: web.Request) -> web.Response:
         token = request.query.get("t", "")
@@ -95,4 +116,8 @@ class WebServer:
         return self._page(done[1], "exit_done")
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+        report = await self.health_check()
+        if not report.ok:
+            log.info("health check: %s", "; ".join(report.problems))
+        return web.json_response(report.as_json(), status=200 if report.ok else 503,
+                                 headers={"Cache-Control": "no-store"})

@@ -121,7 +121,7 @@ async def test_unsubscribe_flow_over_http(services, web, smtp):
         async with http.post(f"{web}/unsubscribe", params={"t": "nope"}) as bad:
             assert bad.status == 400
         async with http.get(f"{web}/healthz") as health:
-            assert await health.text() == "ok"
+            assert health.status == 200 and (await health.json())["status"] == "ok"
 
 
 async def test_exit_survey_when_leaving_answered_with_one_click(services, web, smtp):

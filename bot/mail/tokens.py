@@ -16,6 +16,9 @@ from dataclasses import dataclass
 SCOPES = ("digest", "campaigns", "broadcasts", "reminders", "all")
 UNSUBSCRIBE, EXIT = "unsubscribe", "exit"
 PURPOSES = {UNSUBSCRIBE: SCOPES, EXIT: ("survey",)}
+# Discord ids (snowflakes) fit SQLite's signed 64-bit integers; a token naming a bigger (or a
+# negative) one is refused like a forged one, before it reaches a query.
+ID_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -58,5 +61,7 @@ def verify(secret: str, token: str | None, purpose: str = UNSUBSCRIBE) -> Unsubs
         guild, user, scope = _unb64(payload).decode().split(":")
         parsed = Unsubscribe(int(guild), int(user), scope)
     except ValueError:
+        return None
+    if not (0 <= parsed.guild_id <= ID_MAX and 0 <= parsed.user_id <= ID_MAX):
         return None
     return parsed if parsed.scope in PURPOSES[purpose] else None

@@ -86,7 +86,7 @@ class Services:
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
-            meta=MetaStore(db), privacy=PrivacyService(db), families=families,
+            meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
             progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
             email=email, reminders=reminders,
             leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries),

@@ -48,6 +48,9 @@ CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creat
 # The preferences that let event mail through (each also an unsubscribe scope).
 NEWS = ("broadcasts", "campaigns", "reminders")
 EXIT_REASONS = LEAVE_REASONS  # the answers an exit survey offers, one link each
+# An exit survey's answer (or a change of it) is taken this long after the survey was sent;
+# after that, and after /me delete (no survey left on record), its links are refused.
+EXIT_ANSWER_WINDOW = timedelta(days=30)
 # Who of some members (one JSON array, read with json_each) wants one kind of NEWS mail: a
 # verified address with that preference on, in their email language (else their own, else
 # their Discord app's, else the server's, else the default).
@@ -383,6 +386,8 @@ class EmailService:
         if parsed is None:
             return None
         found = await self.get(parsed.guild_id, parsed.user_id)
+        if purpose == tokens.UNSUBSCRIBE and found is None:
+            return None  # no address any more (removed, or the member deleted their data)
         locale = await self._locale(parsed.guild_id, parsed.user_id,
                                     found.locale if found else None)
         return parsed, locale
@@ -435,7 +440,15 @@ class EmailService:
         """An exit-survey answer link's member and language, or None if it is not ours."""
         if reason not in EXIT_REASONS:
             return None
-        return await self.check_token(token, tokens.EXIT)
+        checked = await self.check_token(token, tokens.EXIT)
+        if checked is None:
+            return None
+        sent = await self.db.fetchval(
+            "SELECT max(created_at) FROM email_outbox WHERE guild_id = ? AND user_id = ?"
+            " AND kind = 'exit_survey'", (checked[0].guild_id, checked[0].user_id))
+        if sent is None or from_db(sent) < self.clock.now() - EXIT_ANSWER_WINDOW:
+            return None  # no survey on record (deleted), or answered too late
+        return checked
 
     async def answer_exit(self, token: str | None, reason: str | None
                           ) -> tuple[tokens.Unsubscribe, str] | None:

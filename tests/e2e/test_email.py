@@ -72,7 +72,10 @@ async def test_unsubscribe_endpoint_and_health_are_served(app, mail):
     port = app.bot.web.port
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
-            assert await health.text() == "ok"
+            report = await health.json()  # the real bot: connected, both senders running
+            assert health.status == 200 and report["status"] == "ok", report
+            assert report["gateway"] is True and report["database"] is True
+            assert report["senders"] == {"discord": True, "email": True}
         async with http.get(f"http://127.0.0.1:{port}/unsubscribe?t=forged.token") as bad:
             assert bad.status == 400
 

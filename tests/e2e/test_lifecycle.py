@@ -12,7 +12,7 @@ async def test_unloading_the_email_cog_keeps_the_unsubscribe_pages_and_the_sende
     await bot.unload_extension("cogs.email")
     async with aiohttp.ClientSession() as http, http.get(
             f"http://127.0.0.1:{bot.web.port}/healthz") as health:
-        assert await health.text() == "ok"
+        assert health.status == 200 and (await health.json())["status"] == "ok"
     assert any(t.get_name() == "email sender" and not t.done() for t in bot.background_tasks)
     assert bot.scheduler.get_job("email-digests") is not None  # the root's job, not the cog's
     await bot.load_extension("cogs.email")
