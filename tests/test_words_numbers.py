@@ -134,3 +134,22 @@ def test_the_digest_pace_line_counts_valid_days_as_days(templates):
     module = templates.env("en").get_template("email/_digest.j2").module
     line = str(module.pace_line(p))
     assert "needed on 19 of the 30 days left" in line and "a day needed" not in line
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("reward", ["A badge", None])
+def test_the_campaign_start_post_keeps_each_line_apart(templates, locale, reward):
+    """"…30 hours each.👪 Family goal…", "…any time.-# Posted late…" ran together; a post
+    without a reward left an empty line."""
+    c = SimpleNamespace(name="Spring", description="Stream more", metric="hours",
+                        target_creator=30.0, target_family=1234.5, whole_days=True,
+                        first_day=date(2026, 12, 1), last_day=date(2026, 12, 14),
+                        starts_at=None, ends_at=None, timezone="UTC", reward_text=reward,
+                        reward_role_id=None, opt_in=True)
+    text = templates.render(locale, "discord/campaigns/announcement.md.j2", campaign=c,
+                            stage="start", family=None, results=None, late=True, family_id=1)
+    lines = text.split("\n")
+    assert "\n\n\n" not in text
+    marks = ("🎯", "👪", "📅", "-#")
+    assert [m for line in lines for m in marks if line.startswith(m)] == list(marks)
+    assert ("1,234.5" if locale == "en" else "1.234,5") in text
