@@ -3,11 +3,16 @@ a refusal is a UserError with its own localised message, and nothing is stored."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from bot.errors import UserError
 from bot.services import bounds
 from bot.templating import Templates
+from cogs.broadcasts import TextModal
+from cogs.campaigns import DetailsModal
+from cogs.checkins import CheckinModal, FeedbackModal
 
 
 def test_names_keep_what_shows_and_drop_bidi_controls():
@@ -64,3 +69,16 @@ async def test_tier_service_refuses_out_of_range_thresholds_and_stores_nothing(s
     assert await tiers.list_tiers(1) == []
     made = await tiers.define(1, 2, "Bro\u202ence", 1, None, min_hours=744, min_valid_days=31)
     assert made.name == "Bronce"
+
+
+async def test_every_form_field_has_a_maximum_discord_accepts():
+    """Each modal's text fields carry max_length (at most Discord's 4,000)."""
+    bot = SimpleNamespace(templates=Templates())
+    spec = SimpleNamespace(description=None, reward_text=None)
+    modals = [TextModal(bot, "en", {}), DetailsModal(bot, "en", spec, None),
+              CheckinModal(bot, "en", 1, None, False), FeedbackModal(bot, "en", 1)]
+    for modal in modals:
+        fields = [item for item in modal.children if hasattr(item, "max_length")]
+        assert fields, modal
+        for item in fields:
+            assert item.max_length and item.max_length <= 4000, (modal, item.custom_id)
