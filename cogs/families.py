@@ -26,7 +26,7 @@ from bot.checks import (
     require_creator,
 )
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText
+from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText, StatsDays
 from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
@@ -503,7 +503,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @leader_or_manager()
     async def stats(
         self, interaction: discord.Interaction, family: FamilyArg | None = None,
-        days: app_commands.Range[int, 1, 3660] = 30,
+        days: StatsDays = 30,
     ) -> None:
         manager = await is_manager(interaction)
         target = None if (manager and not family) else (await self._target(interaction, family))[0]

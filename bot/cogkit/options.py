@@ -335,6 +335,31 @@ class InferredTierListOption(TierListOption):
     infer = True
 
 
+class StatsDaysOption(app_commands.Transformer):
+    """/family stats ``days``: 1 to ``bounds.STATS_DAYS_MAX``, refused here as
+    ``common.out_of_range`` when a client sends more anyway (the period is reckoned from it
+    before any service sees a number)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.integer
+
+    @property
+    def min_value(self) -> int:
+        return 1
+
+    @property
+    def max_value(self) -> int:
+        return bounds.STATS_DAYS_MAX
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> int:
+        try:
+            bounds.check_number(int(value), "days", 1, bounds.STATS_DAYS_MAX)
+        except UserError as exc:
+            raise Refused(exc) from exc
+        return int(value)
+
+
 FamilyArg = app_commands.Transform[Family, FamilyOption]
 PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
 TierArg = app_commands.Transform[Tier, TierOption]
@@ -371,6 +396,7 @@ TierDiamonds = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_diamonds"]]
 TierValidDays = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_valid_days"]]
 TierFollowers = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_followers"]]
 Capacity = app_commands.Range[int, 1, bounds.CAPACITY_MAX]
+StatsDays = app_commands.Transform[int, StatsDaysOption]
 HistoryDays = app_commands.Range[int, 1, bounds.HISTORY_DAYS_MAX]
 RestDays = app_commands.Range[int, 0, bounds.REST_DAYS_MAX]
 IdNumber = app_commands.Range[int, 1, bounds.ID_MAX]  # a record's number (a broadcast's)

@@ -46,6 +46,7 @@ TIER_MAXIMA = {
 }
 TIER_RANK_MAX = 100
 HISTORY_DAYS_MAX = 90  # /checkins history
+STATS_DAYS_MAX = 3660  # /family stats: ten years back
 REST_DAYS_MAX = 6  # missed days a week that keep a streak
 CAPACITY_MAX = 1000  # members of a family
 CAMPAIGN_DAYS_MAX = 92  # the longest campaign

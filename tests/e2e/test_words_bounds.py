@@ -103,3 +103,12 @@ async def test_campaign_goals_have_maxima(app):
         text = await it.reply_text()  # refused before the form opens
         assert it.ephemeral and "out of range" in text and f"`{field}`" in text, text
     assert await _rows(app, "campaigns") == []
+
+
+async def test_stats_days_past_the_maximum_are_refused_not_a_crash(app):
+    sofia = app.user("sofia")
+    await create(app, "Lobos", sofia)
+    text = await refused(app, app.owner, "family", {"days": 10**9}, subcommand="stats")
+    assert "out of range for `days`: use a number from 1 to 3,660" in text, text
+    text = await app.reply(app.owner, "family", {"days": 3660}, subcommand="stats")
+    assert "Program stats" in text, text
