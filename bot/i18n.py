@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gettext
 from datetime import time
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -124,44 +125,55 @@ def _signed(pattern: str) -> str:
     return f"+{pattern};−{pattern}"
 
 
+def rounded(value: float, digits: int = 0) -> Decimal:
+    """``value`` to ``digits`` decimals, halves away from zero as people round (2.25 → 2.3,
+    0.5 → 1), not to the even neighbour as ``round()`` does."""
+    step = Decimal(1).scaleb(-digits)
+    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
+
+
 def count(value: float, locale: str) -> str:
     """A whole number with the locale's separators."""
-    return format_decimal(round(value), locale=locale)
+    return format_decimal(rounded(value), locale=locale)
 
 
 def whole(value: float, locale: str) -> Count:
     """``value`` rounded to a whole :class:`Count`: a number for plural choice and
     arithmetic that prints with the locale's separators."""
-    return Count(round(value), locale)
+    return Count(int(rounded(value)), locale)
 
 
 def amount(value: float, locale: str, digits: int = 1) -> str:
     """A figure to at most ``digits`` decimals (hours: one), with the locale's separators."""
-    return format_decimal(round(value, digits), format="#,##0." + "#" * digits if digits
-                          else "#,##0", locale=locale)
+    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+    return format_decimal(rounded(value, digits), format=pattern, locale=locale)
 
 
-def _percent_pattern(fraction: float, locale: str) -> str:
+def _percent(fraction: float, locale: str) -> tuple[Decimal, str]:
+    """The fraction rounded as it will show, and the locale's pattern for it."""
+    digits = 1 if abs(fraction) < 0.0995 else 0  # 9.95 % rounds to 10 %: whole from there
     pattern = _pattern(locale)
-    return _with_decimal(pattern) if abs(fraction) < 0.0995 else pattern
+    shown = rounded(fraction * 100, digits).scaleb(-2)  # the pattern multiplies by 100
+    return shown, _with_decimal(pattern) if digits else pattern
 
 
 def percent(fraction: float, locale: str) -> str:
     """0.268 → "27%" ("27 %" in Spanish); under 10 % one decimal: 0.053 → "5.3%"."""
-    return format_decimal(fraction, format=_percent_pattern(fraction, locale), locale=locale)
+    shown, pattern = _percent(fraction, locale)
+    return format_decimal(shown, format=pattern, locale=locale)
 
 
 def shows_zero(fraction: float) -> bool:
     """Whether :func:`percent` writes ``fraction`` as zero (a change nobody would see)."""
-    return abs(fraction) < 0.0005
+    return rounded(abs(fraction) * 100, 1) == 0
 
 
 def signed_percent(fraction: float, locale: str) -> str:
     """+27% / −27% (zero: "0%", no sign)."""
     if shows_zero(fraction):
         return percent(0, locale)
-    return format_decimal(fraction, format=_signed(_percent_pattern(fraction, locale)),
-                          locale=locale)
+    shown, pattern = _percent(fraction, locale)
+    return format_decimal(shown, format=_signed(pattern), locale=locale)
 
 
 def change(fraction: float, locale: str) -> str:
@@ -175,7 +187,7 @@ def change(fraction: float, locale: str) -> str:
 def points(difference: float, locale: str) -> str:
     """A difference of two fractions in percentage points, whole and signed: 0.05 → "+5",
     −0.464 → "−46" (zero: "0")."""
-    value = round(difference * 100)
+    value = int(rounded(difference * 100))
     if value == 0:
         return format_decimal(0, locale=locale)
     return format_decimal(value, format=_signed("#,##0"), locale=locale)
