@@ -1,17 +1,35 @@
-"""Translations: gettext catalogs (``locales/<lang>/*.po``) read with Babel.
+"""Translations: gettext catalogs (``locales/<lang>/*.po``) read with Babel, and the one place
+numbers are written for a reader (Babel, per locale).
 
 English is the source language: msgids are the English text, so English needs no catalog.
 Every ``.po`` file of a language is merged, so each feature can keep its own file.
+
+Numbers (templates reach these through the filters of ``bot/templating.py`` only; a test
+keeps raw formatting out of templates):
+
+- a **count** is a whole number with the locale's separators ("12,345" / "12.345");
+- **hours** and other amounts show at most one decimal ("2.5", "3");
+- a **percentage** (given as a fraction, 0.268) is whole ("27%"), with one decimal under
+  10 % ("5.3%"), the locale's sign and spacing ("27 %" in Spanish);
+- a **whole** number (``|whole``) is a count that stays a number: a template may pass it
+  to ``ngettext`` (the plural follows the number shown) or do arithmetic with it;
+- a **change** carries an arrow only when the shown figure is not zero ("▲ 27%"; none for
+  what would read "▲ 0%"); a **signed** figure reads "+27%" / "−27%", **points** "+5" / "−46".
 """
 
 from __future__ import annotations
 
 import gettext
+from datetime import time
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel.dates import format_time
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from bot.config import SUPPORTED_LOCALES
 
@@ -87,3 +105,109 @@ def normalise(locale: str | None) -> str | None:
 def pick_locale(chosen: str | None, discord_locale: str | None, guild_default: str) -> str:
     """Reply language: the member's choice, else their Discord locale, else the guild's."""
     return normalise(chosen) or normalise(discord_locale) or guild_default
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+def _pattern(locale: str, kind: str = "percent") -> str:
+    found = Locale.parse(locale)
+    formats = found.percent_formats if kind == "percent" else found.decimal_formats
+    return str(formats[None].pattern)
+
+
+def _with_decimal(pattern: str) -> str:
+    """``#,##0%`` → ``#,##0.#%``: one optional decimal after the last integer digit."""
+    last = pattern.rfind("0")
+    return f"{pattern[:last + 1]}.#{pattern[last + 1:]}"
+
+
+def _signed(pattern: str) -> str:
+    return f"+{pattern};−{pattern}"
+
+
+def rounded(value: float, digits: int = 0) -> Decimal:
+    """``value`` to ``digits`` decimals, halves away from zero as people round (2.25 → 2.3,
+    0.5 → 1), not to the even neighbour as ``round()`` does."""
+    step = Decimal(1).scaleb(-digits)
+    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
+
+
+def count(value: float, locale: str) -> str:
+    """A whole number with the locale's separators."""
+    return format_decimal(rounded(value), locale=locale)
+
+
+def whole(value: float, locale: str) -> Count:
+    """``value`` rounded to a whole :class:`Count`: a number for plural choice and
+    arithmetic that prints with the locale's separators."""
+    return Count(int(rounded(value)), locale)
+
+
+def amount(value: float, locale: str, digits: int = 1) -> str:
+    """A figure to at most ``digits`` decimals (hours: one), with the locale's separators."""
+    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+    return format_decimal(rounded(value, digits), format=pattern, locale=locale)
+
+
+def _percent(fraction: float, locale: str) -> tuple[Decimal, str]:
+    """The fraction rounded as it will show, and the locale's pattern for it."""
+    digits = 1 if abs(fraction) < 0.0995 else 0  # 9.95 % rounds to 10 %: whole from there
+    pattern = _pattern(locale)
+    shown = rounded(fraction * 100, digits).scaleb(-2)  # the pattern multiplies by 100
+    return shown, _with_decimal(pattern) if digits else pattern
+
+
+def percent(fraction: float, locale: str) -> str:
+    """0.268 → "27%" ("27 %" in Spanish); under 10 % one decimal: 0.053 → "5.3%"."""
+    shown, pattern = _percent(fraction, locale)
+    return format_decimal(shown, format=pattern, locale=locale)
+
+
+def shows_zero(fraction: float) -> bool:
+    """Whether :func:`percent` writes ``fraction`` as zero (a change nobody would see)."""
+    return rounded(abs(fraction) * 100, 1) == 0
+
+
+def signed_percent(fraction: float, locale: str) -> str:
+    """+27% / −27% (zero: "0%", no sign)."""
+    if shows_zero(fraction):
+        return percent(0, locale)
+    shown, pattern = _percent(fraction, locale)
+    return format_decimal(shown, format=_signed(pattern), locale=locale)
+
+
+def change(fraction: float, locale: str) -> str:
+    """▲ 27% / ▼ 27%, or "" when the change would show as zero: an arrow only for a real
+    change (the template says "no change" in words)."""
+    if shows_zero(fraction):
+        return ""
+    return ("▲ " if fraction > 0 else "▼ ") + percent(abs(fraction), locale)
+
+
+def points(difference: float, locale: str) -> str:
+    """A difference of two fractions in percentage points, whole and signed: 0.05 → "+5",
+    −0.464 → "−46" (zero: "0")."""
+    value = int(rounded(difference * 100))
+    if value == 0:
+        return format_decimal(0, locale=locale)
+    return format_decimal(value, format=_signed("#,##0"), locale=locale)
+
+
+def clock(hour: int, locale: str) -> str:
+    """An hour of the day on the 24-hour clock Familia's settings are typed in: "18:00"."""
+    return format_time(time(hour), format="HH:mm", locale=locale)
+
+
+class Count(int):
+    """A count that stays a number (``%d``, plural choice, comparisons) and prints with the
+    locale's separators (``%s``, ``{{ }}``): what ``ngettext`` gives its ``num``."""
+
+    locale: str
+
+    def __new__(cls, value: int, locale: str) -> Count:
+        made = super().__new__(cls, value)
+        made.locale = locale
+        return made
+
+    def __str__(self) -> str:
+        return count(int(self), self.locale)

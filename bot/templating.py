@@ -16,12 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.utils import pass_eval_context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from bot import i18n
 from bot.errors import FamiliaError
 from bot.i18n import Catalog, load_catalogs
 from bot.text import escape_markdown, excerpt
@@ -67,6 +67,9 @@ class Templates:
         )
         env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]  # i18n ext
         env.globals.update(_direct_gettext(catalog))
+        # A command option's name as the reader's Discord shows it (the names' own catalog
+        # context, bot.translator.NAME_CONTEXT), for messages that name an option.
+        env.globals["option_name"] = lambda name: catalog.pgettext("command", name)
         locale = catalog.locale
         env.globals["locale"] = locale
         env.filters["md"] = escape_markdown  # user text: bot.text
@@ -75,11 +78,22 @@ class Templates:
         # (a digest run formats the same dates and small counts thousands of times): pure
         # functions, so remember them.
         cache = functools.lru_cache(maxsize=4096, typed=True)
-        # ``|number`` shows a value as it is; ``|number(n)`` rounds it to n decimals first
-        # (``|number(0)``: a whole number, never "12.444").
-        env.filters["number"] = cache(lambda v, digits=None: format_decimal(
-            round(v, digits) if digits is not None else v, locale=locale
-        ))
+        # Numbers are written by bot/i18n.py only (a test keeps raw formatting out of
+        # templates): ``|whole`` a whole number with separators (still a number: ngettext's
+        # count, arithmetic), ``|hours`` at most one decimal, ``|percent`` a fraction as a
+        # percentage (whole; one decimal under 10 %), ``|change`` "▲ 27%" or "" for no
+        # visible change, ``|signed`` "+27%", ``|points`` "+5" (percentage points of a
+        # difference of fractions), ``|clock`` an hour of the day as a time, ``|number(n)``
+        # at most n decimals (default 3: a figure shown as it is).
+        env.filters["number"] = cache(
+            lambda v, digits=3: i18n.amount(v, locale, digits))
+        env.filters["whole"] = cache(lambda v: i18n.whole(v, locale))
+        env.filters["hours"] = cache(lambda v: i18n.amount(v, locale, 1))
+        env.filters["percent"] = cache(lambda v: i18n.percent(v, locale))
+        env.filters["change"] = cache(lambda v: i18n.change(v, locale))
+        env.filters["signed"] = cache(lambda v: i18n.signed_percent(v, locale))
+        env.filters["points"] = cache(lambda v: i18n.points(v, locale))
+        env.filters["clock"] = cache(lambda v: i18n.clock(v, locale))
         env.filters["date"] = cache(
             lambda v, fmt="medium": format_date(v, format=fmt, locale=locale))
         env.filters["datetime"] = cache(_datetime_filter(locale))
@@ -155,7 +169,10 @@ def _direct_gettext(catalog: Catalog) -> dict[str, Any]:
     @pass_eval_context
     def ngettext(eval_ctx: Any, singular: str, plural: str, num: int, /,
                  **variables: Any) -> str:
-        variables.setdefault("num", num)
+        # ``num`` prints with the locale's separators ("12,345 days"), and is still the
+        # number for ``%(num)d`` in a msgid
+        variables.setdefault("num", i18n.Count(num, catalog.locale)
+                             if isinstance(num, int) and not isinstance(num, bool) else num)
         text = catalog.ngettext(singular, plural, num)
         return (Markup(text) if eval_ctx.autoescape else text) % variables
 

@@ -15,7 +15,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.options import FamilyListArg, SendAtArg, TierListArg
+from bot.cogkit.options import FamilyListArg, IdNumber, SendAtArg, TierListArg
 from bot.interactions import (
     FamiliaModal,
     acknowledge,
@@ -168,7 +168,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @app_commands.describe(broadcast_id=_T("The broadcast number; leave empty for the latest"))
     @manager_only()
     async def report(self, interaction: discord.Interaction,
-                     broadcast_id: int | None = None) -> None:
+                     broadcast_id: IdNumber | None = None) -> None:
         service = self.bot.services.broadcasts
         if broadcast_id is None:
             latest = await service.recent(cogkit.guild_id(interaction), 1)
@@ -182,7 +182,7 @@ class BroadcastCog(commands.Cog, name="Broadcasts"):
     @app_commands.rename(broadcast_id=_T("id"))
     @app_commands.describe(broadcast_id=_T("The broadcast number"))
     @manager_only()
-    async def cancel(self, interaction: discord.Interaction, broadcast_id: int) -> None:
+    async def cancel(self, interaction: discord.Interaction, broadcast_id: IdNumber) -> None:
         found = await self.bot.services.broadcasts.cancel(
             cogkit.guild_id(interaction), interaction.user.id, broadcast_id)
         await reply(interaction, "discord/broadcasts/cancelled.md.j2", broadcast=found)

@@ -25,10 +25,12 @@ from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     CampaignArg,
     CampaignDateArg,
+    CampaignNameText,
     FamilyListArg,
     InferredFamilyListArg,
     InferredTierListArg,
     PlainFamilyArg,
+    TargetNumber,
     TierListArg,
 )
 from bot.cogkit.pages import PageButton, nav
@@ -394,9 +396,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
     @app_commands.choices(metric=METRIC_CHOICES, audience=AUDIENCE_CHOICES,
                           enrolment=ENROLMENT_CHOICES, reminders=REMINDER_CHOICES)
     @manager_only()
-    async def new(self, interaction: discord.Interaction, name: str, metric: str,
-                  start: CampaignDateArg, end: CampaignDateArg, target: float | None = None,
-                  family_target: float | None = None,
+    async def new(self, interaction: discord.Interaction, name: CampaignNameText, metric: str,
+                  start: CampaignDateArg, end: CampaignDateArg, target: TargetNumber | None = None,
+                  family_target: TargetNumber | None = None,
                   audience: str = "all", families: FamilyListArg | None = None,
                   tiers: TierListArg | None = None, enrolment: str = "optin",
                   reminders: str = "midway,3days,lastday",
@@ -432,9 +434,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                           clear=CLEAR_CHOICES)
     @manager_only()
     async def edit(self, interaction: discord.Interaction, campaign: CampaignArg,
-                   name: str | None = None, start: CampaignDateArg | None = None,
+                   name: CampaignNameText | None = None, start: CampaignDateArg | None = None,
                    end: CampaignDateArg | None = None,
-                   target: float | None = None, family_target: float | None = None,
+                   target: TargetNumber | None = None, family_target: TargetNumber | None = None,
                    reward_role: discord.Role | None = None, metric: str | None = None,
                    audience: str | None = None,
                    families: InferredFamilyListArg | None = None,

@@ -17,6 +17,7 @@ from bot.checks import creator_only, is_manager, manager_only, require_creator
 from bot.clock import to_db
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
+from bot.cogkit.options import HistoryDays, RestDays, TimeText
 from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
 from bot.errors import UserError
@@ -291,7 +292,7 @@ class CheckinsCog(commands.Cog, name="Checkins"):
                            days=_T("How many days back, 1 to 90"))
     @creator_only()
     async def history(self, interaction: discord.Interaction,
-                      member: discord.Member | None = None, days: int = 7) -> None:
+                      member: discord.Member | None = None, days: HistoryDays = 7) -> None:
         text, view = await history_message(
             interaction, member.id if member else interaction.user.id, days, 0)
         await send(interaction, text, view=view)
@@ -307,8 +308,8 @@ class CheckinsCog(commands.Cog, name="Checkins"):
     @app_commands.choices(posts=POST_CHOICES)
     @manager_only()
     async def settings(self, interaction: discord.Interaction, posts: str | None = None,
-                       rollcall: str | None = None, summary: str | None = None,
-                       rest_days: int | None = None) -> None:
+                       rollcall: TimeText | None = None, summary: TimeText | None = None,
+                       rest_days: RestDays | None = None) -> None:
         guild_id = cogkit.guild_id(interaction)
         if any(v is not None for v in (posts, rollcall, summary, rest_days)):
             await self.bot.services.checkins.update_settings(

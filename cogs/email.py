@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only
-from bot.cogkit.options import LANGUAGE_CHOICES
+from bot.cogkit.options import LANGUAGE_CHOICES, CodeText, EmailText
 from bot.i18n import normalise
 from bot.interactions import reply
 
@@ -42,7 +42,7 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("set"), description=_T("Set your email address; a code is sent to it"))
     @app_commands.describe(address=_T("Your email address, like name@example.com"))
-    async def set_(self, interaction: discord.Interaction, address: str) -> None:
+    async def set_(self, interaction: discord.Interaction, address: EmailText) -> None:
         found = await self.service.set_address(
             cogkit.guild_id(interaction), interaction.user.id, address,
             normalise(interaction.locale.value))
@@ -51,7 +51,7 @@ class EmailCog(commands.Cog):
 
     @email.command(name=_T("verify"), description=_T("Confirm your address with the code"))
     @app_commands.describe(code=_T("The 6-digit code from the email"))
-    async def verify(self, interaction: discord.Interaction, code: str) -> None:
+    async def verify(self, interaction: discord.Interaction, code: CodeText) -> None:
         found = await self.service.verify(
             cogkit.guild_id(interaction), interaction.user.id, code,
             await is_manager(interaction))

@@ -26,7 +26,7 @@ from bot.checks import (
     require_creator,
 )
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.options import FamilyArg
+from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText, StatsDays
 from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
@@ -183,8 +183,8 @@ class FamiliesCog(commands.Cog, name="Families"):
                            co_leader=_T("An optional co-leader"))
     @manager_only()
     async def create(
-        self, interaction: discord.Interaction, name: str, leader: discord.Member,
-        capacity: app_commands.Range[int, 1, 1000] | None = None,
+        self, interaction: discord.Interaction, name: FamilyNameText, leader: discord.Member,
+        capacity: Capacity | None = None,
         co_leader: discord.Member | None = None,
     ) -> None:
         guild, guild_id = interaction.guild, cogkit.guild_id(interaction)
@@ -237,7 +237,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
     @manager_only()
-    async def rename(self, interaction: discord.Interaction, family: FamilyArg, name: str) -> None:
+    async def rename(self, interaction: discord.Interaction, family: FamilyArg,
+                     name: FamilyNameText) -> None:
         await acknowledge(interaction)  # the channel and role are renamed before the answer
         renamed = await self.families.rename(
             cogkit.guild_id(interaction), interaction.user.id, family.id, name
@@ -287,7 +288,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @manager_only()
     async def capacity(
         self, interaction: discord.Interaction, family: FamilyArg,
-        capacity: app_commands.Range[int, 1, 1000] | None = None,
+        capacity: Capacity | None = None,
     ) -> None:
         updated = await self.families.set_capacity(
             cogkit.guild_id(interaction), interaction.user.id, family.id, capacity
@@ -404,7 +405,8 @@ class FamiliesCog(commands.Cog, name="Families"):
     @family.command(name=_T("leave"), description=_T("Leave your family"))
     @app_commands.describe(note=_T("Anything you want to tell us (optional)"))
     @creator_only()
-    async def leave(self, interaction: discord.Interaction, note: str | None = None) -> None:
+    async def leave(self, interaction: discord.Interaction,
+                    note: NoteText | None = None) -> None:
         membership = await self.families.check_leave(cogkit.guild_id(interaction),
                                                      interaction.user.id)
         locale = await locale_for(interaction)
@@ -415,7 +417,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @app_commands.describe(member=_T("The creator to remove"), reason=_T("Why (required)"))
     @leader_or_manager()
     async def remove(
-        self, interaction: discord.Interaction, member: discord.Member, reason: str
+        self, interaction: discord.Interaction, member: discord.Member, reason: NoteText
     ) -> None:
         manager = await is_manager(interaction)
         dd.need(member.guild, dd.MANAGE_ROLES)
@@ -501,7 +503,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     @leader_or_manager()
     async def stats(
         self, interaction: discord.Interaction, family: FamilyArg | None = None,
-        days: app_commands.Range[int, 1, 3660] = 30,
+        days: StatsDays = 30,
     ) -> None:
         manager = await is_manager(interaction)
         target = None if (manager and not family) else (await self._target(interaction, family))[0]

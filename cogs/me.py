@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
+from bot.cogkit.options import LANGUAGE_CHOICES, ZoneText, timezone_autocomplete
 from bot.interactions import FamiliaView, familia, locale_for, reply
 
 FOLLOW = "auto"
@@ -41,7 +41,8 @@ class MeCog(commands.Cog):
     @me.command(name=_T("timezone"), description=_T("Set your own time zone"))
     @app_commands.describe(zone=_T("An IANA time zone; leave empty to use the server's"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
-    async def timezone(self, interaction: discord.Interaction, zone: str | None = None) -> None:
+    async def timezone(self, interaction: discord.Interaction,
+                       zone: ZoneText | None = None) -> None:
         await self.bot.services.members.set_timezone(
             cogkit.guild_id(interaction), interaction.user.id, zone
         )

@@ -19,6 +19,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only
 from bot.cogkit.messages import locale_of
+from bot.cogkit.options import TimeText
 from bot.delivery.queue import Send
 from bot.interactions import reply
 from bot.services.reminders import Due, Outcome
@@ -94,7 +95,7 @@ class RemindersCog(commands.Cog, name="Reminders"):
     @dm.command(name=_T("on"), description=_T("Get a DM if you have not checked in by a time"))
     @app_commands.describe(time=_T("Your local time, such as 20:00"))
     @creator_only()
-    async def dm_on(self, interaction: discord.Interaction, time: str) -> None:
+    async def dm_on(self, interaction: discord.Interaction, time: TimeText) -> None:
         value = await self.bot.services.reminders.set_dm(
             cogkit.guild_id(interaction), interaction.user.id, time
         )

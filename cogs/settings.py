@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import manager_only
-from bot.cogkit.options import LANGUAGE_CHOICES, timezone_autocomplete
+from bot.cogkit.options import LANGUAGE_CHOICES, ZoneText, timezone_autocomplete
 from bot.interactions import reply
 
 CHANNEL_KIND_CHOICES = [
@@ -44,7 +44,7 @@ class SettingsCog(commands.Cog):
     @app_commands.describe(zone=_T("An IANA time zone, for example America/Mexico_City"))
     @app_commands.autocomplete(zone=timezone_autocomplete)
     @manager_only()
-    async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
+    async def timezone(self, interaction: discord.Interaction, zone: ZoneText) -> None:
         await self.bot.services.guilds.set_timezone(
             cogkit.guild_id(interaction), interaction.user.id, zone
         )

@@ -14,7 +14,16 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import creator_only, manager_only
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.options import TierArg
+from bot.cogkit.options import (
+    MonthText,
+    TierArg,
+    TierDiamonds,
+    TierFollowers,
+    TierHours,
+    TierNameText,
+    TierRank,
+    TierValidDays,
+)
 from bot.delivery.queue import Send
 from bot.errors import UserError
 from bot.interactions import acknowledge, reply
@@ -82,11 +91,11 @@ class TiersCog(commands.Cog, name="Tiers"):
     )
     @manager_only()
     async def define(
-        self, interaction: discord.Interaction, name: str, rank: app_commands.Range[int, 1, 100],
-        role: discord.Role | None = None, hours: app_commands.Range[float, 0] | None = None,
-        diamonds: app_commands.Range[int, 0] | None = None,
-        days: app_commands.Range[int, 0, 31] | None = None,
-        followers: app_commands.Range[int, 0] | None = None,
+        self, interaction: discord.Interaction, name: TierNameText, rank: TierRank,
+        role: discord.Role | None = None, hours: TierHours | None = None,
+        diamonds: TierDiamonds | None = None,
+        days: TierValidDays | None = None,
+        followers: TierFollowers | None = None,
     ) -> None:
         dd.can_give(cogkit.guild(interaction), [role.id if role else None])
         tier = await self.tiers.define(
@@ -130,7 +139,7 @@ class TiersCog(commands.Cog, name="Tiers"):
                            apply=_T("Apply the changes (default: only show them)"))
     @manager_only()
     async def sweep(
-        self, interaction: discord.Interaction, month: str | None = None, apply: bool = False
+        self, interaction: discord.Interaction, month: MonthText | None = None, apply: bool = False
     ) -> None:
         guild = interaction.guild
         assert guild is not None

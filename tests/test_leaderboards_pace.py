@@ -118,4 +118,5 @@ def test_number_of_no_decimals_is_a_whole_number(templates):
     env = templates.env("en")
     assert env.from_string("{{ 12.444|number(0) }} · {{ 103.846|number(0) }}").render() == (
         "12 · 104")
-    assert env.from_string("{{ 2.25|number }} · {{ 2.25|number(1) }}").render() == "2.25 · 2.2"
+    # halves round away from zero, as people do (2.25 → 2.3), not to the even neighbour
+    assert env.from_string("{{ 2.25|number }} · {{ 2.25|number(1) }}").render() == "2.25 · 2.3"

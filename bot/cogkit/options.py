@@ -8,6 +8,10 @@ family named with digits only is found by name when no family has that id).
 
 Use ``app_commands.Transform[Family, FamilyOption]`` (``| None = None`` when optional).
 
+Every option has Discord's limits from ``bot/services/bounds.py`` (the services check the same
+bounds again): a transformer's ``max_value`` is the ``max_length`` Discord shows for text, and
+the ``…Text`` and number aliases at the end carry the rest.
+
 An option that another option of the command can make irrelevant (a family for the tier
 scope, a list of families for every family, a range's day for "this week") reads
 ``interaction.namespace`` — the options as sent — and is not read then (None, or an empty
@@ -31,6 +35,7 @@ from bot.errors import FamiliaError, UserError
 from bot.interactions import familia
 from bot.limits import fit_choices
 from bot.localtime import LocalMoment, parse_day, parse_local, parse_moment
+from bot.services import bounds
 from bot.services.campaigns.models import Campaign
 from bot.services.families import Family
 from bot.services.tiers import Tier
@@ -89,7 +94,18 @@ LANGUAGE_CHOICES = [
 
 # -- transformers --------------------------------------------------------------------------
 
-class PlainFamilyOption(app_commands.Transformer):
+class _Bounded(app_commands.Transformer):
+    """A text option with a maximum length (``max_value`` of a string option is Discord's
+    ``max_length``)."""
+
+    longest = bounds.CHOICE_MAX
+
+    @property
+    def max_value(self) -> int:
+        return self.longest
+
+
+class PlainFamilyOption(_Bounded):
     """A family (not archived) typed by name (or id), without suggestions."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> Family:
@@ -106,7 +122,7 @@ class FamilyOption(PlainFamilyOption):
         return await family_autocomplete(interaction, value)
 
 
-class TierOption(app_commands.Transformer):
+class TierOption(_Bounded):
     """A tier, by name (any case)."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> Tier:
@@ -119,7 +135,7 @@ class TierOption(app_commands.Transformer):
         return await tier_autocomplete(interaction, value)
 
 
-class CampaignOption(app_commands.Transformer):
+class CampaignOption(_Bounded):
     """A campaign: its name (any case), or its id."""
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> Campaign:
@@ -132,8 +148,10 @@ class CampaignOption(app_commands.Transformer):
         return await campaign_autocomplete(interaction, value)
 
 
-class DayOption(app_commands.Transformer):
+class DayOption(_Bounded):
     """A calendar day written YYYY-MM-DD."""
+
+    longest = bounds.DATE_MAX
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> date:
         day = parse_day(str(value))
@@ -142,9 +160,11 @@ class DayOption(app_commands.Transformer):
         return day
 
 
-class MomentOption(app_commands.Transformer):
+class MomentOption(_Bounded):
     """A moment written YYYY-MM-DD HH:MM on the reader's clock (their time zone), as a UTC
     instant. Whether it may be in the past is the service's rule, not the option's."""
+
+    longest = bounds.DATE_MAX
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> datetime:
         tz, when = await _moment(interaction, str(value))
@@ -153,9 +173,11 @@ class MomentOption(app_commands.Transformer):
         return when
 
 
-class SendAtOption(app_commands.Transformer):
+class SendAtOption(_Bounded):
     """/broadcast new's ``at``: a moment as :class:`MomentOption` reads it, refused as
     ``broadcasts.bad_time``; blank is None (send now)."""
+
+    longest = bounds.DATE_MAX
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> datetime | None:
         if not str(value).strip():
@@ -173,7 +195,7 @@ async def _moment(interaction: discord.Interaction, text: str) -> tuple[str, dat
     return tz, parse_moment(text, tz)
 
 
-class ScopeFamilyOption(app_commands.Transformer):
+class ScopeFamilyOption(_Bounded):
     """/leaderboard creators: a family as :class:`FamilyOption` reads it, but only for the
     family scope (another scope ignores the option, so it is not refused: None)."""
 
@@ -188,7 +210,7 @@ class ScopeFamilyOption(app_commands.Transformer):
         return await family_autocomplete(interaction, value)
 
 
-class ScopeTierOption(app_commands.Transformer):
+class ScopeTierOption(_Bounded):
     """/leaderboard creators: a tier as :class:`TierOption` reads it, only for the tier
     scope."""
 
@@ -203,10 +225,12 @@ class ScopeTierOption(app_commands.Transformer):
         return await tier_autocomplete(interaction, value)
 
 
-class _RangeDayOption(app_commands.Transformer):
+class _RangeDayOption(_Bounded):
     """A bound of a custom leaderboard range, YYYY-MM-DD: read only when the period is custom
     and both bounds are given (else the service says the range is needed, as it always did),
     refused as ``leaderboards.bad_date`` naming the option."""
+
+    longest = bounds.DATE_MAX
 
     field = ""
 
@@ -228,11 +252,13 @@ class RangeEndOption(_RangeDayOption):
     field = "to"
 
 
-class CampaignDateOption(app_commands.Transformer):
+class CampaignDateOption(_Bounded):
     """A campaign's start or end: YYYY-MM-DD, or YYYY-MM-DD HH:MM for a time, on the
     campaign's clock. Which instant it is (a bare end date means the end of that day) is the
     campaign's rule, read in its zone; an unreadable one is refused naming that zone (the
     server's, or an edited campaign's own)."""
+
+    longest = bounds.DATE_MAX
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> LocalMoment:
         found = parse_local(str(value))
@@ -253,10 +279,12 @@ async def _campaign_zone(interaction: discord.Interaction) -> str:
     return (await services.guilds.get(guild_id(interaction))).timezone
 
 
-class _NamesOption(app_commands.Transformer):
+class _NamesOption(_Bounded):
     """Names separated by commas, each read as one record; read only when the command's
     ``audience`` option picks this list (a list the chosen audience ignores is not refused).
     ``infer``: with no audience named, the first list given names it (/campaign edit)."""
+
+    longest = bounds.LIST_MAX
 
     kind: str = ""
     infer = False
@@ -307,6 +335,31 @@ class InferredTierListOption(TierListOption):
     infer = True
 
 
+class StatsDaysOption(app_commands.Transformer):
+    """/family stats ``days``: 1 to ``bounds.STATS_DAYS_MAX``, refused here as
+    ``common.out_of_range`` when a client sends more anyway (the period is reckoned from it
+    before any service sees a number)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.integer
+
+    @property
+    def min_value(self) -> int:
+        return 1
+
+    @property
+    def max_value(self) -> int:
+        return bounds.STATS_DAYS_MAX
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> int:
+        try:
+            bounds.check_number(int(value), "days", 1, bounds.STATS_DAYS_MAX)
+        except UserError as exc:
+            raise Refused(exc) from exc
+        return int(value)
+
+
 FamilyArg = app_commands.Transform[Family, FamilyOption]
 PlainFamilyArg = app_commands.Transform[Family, PlainFamilyOption]
 TierArg = app_commands.Transform[Tier, TierOption]
@@ -325,3 +378,25 @@ TierListArg = app_commands.Transform[list[Tier], TierListOption]
 # /campaign edit: with no audience named, the first list given is the new audience
 InferredFamilyListArg = app_commands.Transform[list[Family], InferredFamilyListOption]
 InferredTierListArg = app_commands.Transform[list[Tier], InferredTierListOption]
+
+# Text and numbers Discord limits before they are sent (the services check them again).
+FamilyNameText = app_commands.Range[str, 1, bounds.FAMILY_NAME_MAX]
+TierNameText = app_commands.Range[str, 1, bounds.TIER_NAME_MAX]
+CampaignNameText = app_commands.Range[str, 1, bounds.CAMPAIGN_NAME_MAX]
+NoteText = app_commands.Range[str, 1, bounds.NOTE_MAX]  # a leave note, a removal's reason
+EmailText = app_commands.Range[str, 1, bounds.EMAIL_MAX]
+CodeText = app_commands.Range[str, 1, bounds.CODE_MAX]
+TimeText = app_commands.Range[str, 1, bounds.TIME_MAX]  # HH:MM or "off"
+ZoneText = app_commands.Range[str, 1, bounds.CHOICE_MAX]  # an IANA zone (autocompleted)
+MonthText = app_commands.Range[str, 1, bounds.DATE_MAX]  # YYYY-MM
+TargetNumber = app_commands.Range[float, 0, bounds.TARGET_OPTION_MAX]
+TierRank = app_commands.Range[int, 1, bounds.TIER_RANK_MAX]
+TierHours = app_commands.Range[float, 0, bounds.TIER_MAXIMA["min_hours"]]
+TierDiamonds = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_diamonds"]]
+TierValidDays = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_valid_days"]]
+TierFollowers = app_commands.Range[int, 0, bounds.TIER_MAXIMA["min_followers"]]
+Capacity = app_commands.Range[int, 1, bounds.CAPACITY_MAX]
+StatsDays = app_commands.Transform[int, StatsDaysOption]
+HistoryDays = app_commands.Range[int, 1, bounds.HISTORY_DAYS_MAX]
+RestDays = app_commands.Range[int, 0, bounds.REST_DAYS_MAX]
+IdNumber = app_commands.Range[int, 1, bounds.ID_MAX]  # a record's number (a broadcast's)

@@ -21,6 +21,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.localtime import local_date, local_hour, parse_hhmm, week_start
 from bot.paging import Page, clamp
+from bot.services import bounds
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
@@ -30,10 +31,11 @@ from bot.services.progress import ProgressService, Totals
 
 MILESTONES = (7, 30, 100)
 POST_MODES = ("off", "summary", "full")
-MAXIMA = {"diamonds": 10_000_000, "followers": 1_000_000, "peak_viewers": 1_000_000}
+MAXIMA = {"diamonds": bounds.DIAMONDS_A_DAY, "followers": bounds.FOLLOWERS_A_DAY,
+          "peak_viewers": bounds.PEAK_VIEWERS_MAX}
 NOTES_MAX = 500
 FEEDBACK_MAX = 1000
-HISTORY_MAX_DAYS = 90
+HISTORY_MAX_DAYS = bounds.HISTORY_DAYS_MAX
 HISTORY_PAGE = 7  # days on a page of /checkins history: a week
 STREAK_LOOKBACK = 1000
 
@@ -181,7 +183,7 @@ def parse_hours(text: str) -> float:
         value = float(cleaned)
     except ValueError:
         raise UserError("checkins.bad_hours", value=text) from None
-    if not 0 <= value <= 24 or value != value:
+    if not 0 <= value <= bounds.HOURS_A_DAY or value != value:
         raise UserError("checkins.bad_hours", value=text)
     return round(value, 2)
 
@@ -259,7 +261,7 @@ class CheckinService:
         current = await self.settings(guild_id)
         if post_mode is not None and post_mode not in POST_MODES:
             raise UserError("checkins.bad_post_mode", value=post_mode, choices=POST_MODES)
-        if rest_days is not None and not 0 <= rest_days <= 6:
+        if rest_days is not None and not 0 <= rest_days <= bounds.REST_DAYS_MAX:
             raise UserError("checkins.bad_rest_days", value=rest_days)
         new = CheckinSettings(
             post_mode or current.post_mode,

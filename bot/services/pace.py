@@ -55,6 +55,23 @@ class Pace:
         return max(0.0, self.threshold - self.projected)
 
     @property
+    def needed_per_day(self) -> float:
+        """:attr:`per_day` rounded up to what a reader can act on (a tenth of an hour, a whole
+        diamond or follower): never "0 a day needed" while something is short."""
+        step = 0.1 if self.metric == "hours" else 1.0
+        return math.ceil(self.per_day / step - 1e-9) * step
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the threshold can still be met this month: not when the valid days still
+        needed outnumber the days left, or the hours needed a day exceed 24."""
+        if self.metric == "valid_days":
+            return self.days_needed <= self.days_left
+        if self.metric == "hours":
+            return self.per_day <= 24
+        return True
+
+    @property
     def days_needed(self) -> int:
         """For a count of days (``valid_days``): how many of the :attr:`days_left` still need
         to count — a "per day" of days would read "1 day a day"."""
@@ -92,6 +109,11 @@ class Change:
     @property
     def percent(self) -> float | None:
         return None if not self.before else (self.now - self.before) / self.before * 100
+
+    @property
+    def ratio(self) -> float | None:
+        """The change as a fraction of the week before (0.27: 27 % more); None: nothing then."""
+        return None if not self.before else (self.now - self.before) / self.before
 
 
 @dataclass(frozen=True)

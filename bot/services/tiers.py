@@ -15,10 +15,14 @@ from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
+from bot.services import bounds
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
 
 THRESHOLDS = ("min_hours", "min_diamonds", "min_valid_days", "min_followers")
+# the /tier define option that sets each threshold (named in a refusal)
+OPTION_OF = {"min_hours": "hours", "min_diamonds": "diamonds", "min_valid_days": "valid-days",
+             "min_followers": "followers"}
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,16 @@ class TierService:
         **thresholds: float | int | None,
     ) -> Tier:
         """Create a tier, or change the one with this name."""
-        name = " ".join(name.split())
-        if not name or len(name) > 40:
-            raise UserError("families.bad_tier_name")
-        if rank < 1:
-            raise UserError("families.bad_rank")
+        cleaned = bounds.clean_name(name, bounds.TIER_NAME_MAX)
+        if cleaned is None:
+            raise UserError("families.bad_tier_name", limit=bounds.TIER_NAME_MAX)
+        name = cleaned
+        if not 1 <= rank <= bounds.TIER_RANK_MAX:
+            raise UserError("families.bad_rank", limit=bounds.TIER_RANK_MAX)
         if any(v is not None and v < 0 for v in thresholds.values()):
             raise UserError("families.bad_threshold")
+        for key, value in thresholds.items():
+            bounds.check_number(value, OPTION_OF[key], 0, bounds.TIER_MAXIMA[key])
         values = [thresholds.get(k) for k in THRESHOLDS]
         async with self.db.transaction() as tx:
             await self.guilds.ensure(tx, guild_id)

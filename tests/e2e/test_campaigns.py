@@ -310,7 +310,7 @@ async def test_a_long_announcement_is_split_cleanly_with_the_buttons_last(app, p
     _, channels, _ = program
     description = ("Stream every day. " * 84).strip()  # 1,511 characters: over the limit
     refused = await draft(app, {"audience": "families", "families": "Red"}, description)
-    assert "1511 characters long; the limit is 1500" in await refused.reply_text()
+    assert "1,511 characters long; the limit is 1,500" in await refused.reply_text()
     description = description[:1500]
     it = await app.run(app.owner, "campaign", {
         "name": "N" * 60, "metric": "hours", "start": today(app), "end": today(app, 6),

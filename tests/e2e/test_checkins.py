@@ -113,7 +113,7 @@ async def test_feedback_button_leaders_only_dm_or_next_checkin(app, lobos):
         app.clock.now() + timedelta(hours=1))
     assert stats["feedback_rate"] == 1.0
     text = await app.reply(lena, "family", subcommand="stats")  # the service-quality KPI
-    assert "Check-ins: 1 · with a leader's feedback: 1 (100 %)" in text
+    assert "Check-ins: 1 · with a leader's feedback: 1 (100%)" in text
     assert "Median time to the first feedback: 0 minutes" in text
 
 

@@ -12,6 +12,7 @@ from bot.clock import to_db
 from bot.errors import NotAllowed, UserError
 from bot.localtime import local_date
 from bot.services import audience as audience_of
+from bot.services import bounds
 from bot.services.campaigns.models import (
     REMINDERS,
     Campaign,
@@ -24,10 +25,10 @@ from bot.services.campaigns.store import ENROL, CampaignStore
 
 METRICS = ("hours", "diamonds", "followers", "days", "streak")
 AUDIENCES = ("all", "families", "tiers")
-NAME_MAX = 60
+NAME_MAX = bounds.CAMPAIGN_NAME_MAX
 DESCRIPTION_MAX = 1500
 REWARD_MAX = 300
-LONGEST = timedelta(days=92)
+LONGEST = timedelta(days=bounds.CAMPAIGN_DAYS_MAX)
 PAST_SLACK = timedelta(minutes=5)
 # Edit options that empty a field (the option's name, for the error naming a clash).
 CLEARABLE = {"target_creator": "target", "target_family": "family_target",
@@ -69,8 +70,8 @@ class CampaignEditing(CampaignStore):
     async def check(self, guild_id: int, spec: Spec, existing: Campaign | None = None
                     ) -> CampaignColumns:
         """The columns to store for ``spec``, or a UserError naming what is wrong."""
-        name = " ".join((spec.name or "").split())
-        if not 1 <= len(name) <= NAME_MAX:
+        name = bounds.clean_name(spec.name, NAME_MAX)
+        if name is None:
             raise UserError("campaigns.bad_name", limit=NAME_MAX)
         taken = await self.db.fetchval(NAME_TAKEN,
                                        (guild_id, name, existing.id if existing else 0))
@@ -82,6 +83,10 @@ class CampaignEditing(CampaignStore):
         target_family = _number(spec.target_family, "family_target")
         if target_creator is None and target_family is None:
             raise UserError("campaigns.target_needed")
+        bounds.check_number(target_creator, "target", 0,
+                            bounds.CREATOR_TARGET_MAX[spec.metric])
+        bounds.check_number(target_family, "family_target", 0,
+                            bounds.FAMILY_TARGET_MAX[spec.metric])
         tz = existing.timezone if existing else (await self.guilds.get(guild_id)).timezone
         starts_at, start_timed = spec.start.start(tz), spec.start.time is not None
         ends_at = spec.end.end(tz)

@@ -9,6 +9,7 @@ from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.events import MemberLeftServer
 from bot.paging import Page, clamp, page_of
+from bot.services import bounds
 from bot.services.families.models import (
     AGREEMENT_VERSION,
     LEAVE_REASONS,
@@ -143,7 +144,7 @@ class FamilyMemberships(FamilyStore):
         if reason not in LEAVE_REASONS:
             raise UserError("families.bad_reason", choices=LEAVE_REASONS)
         current = await self.check_leave(guild_id, user_id)
-        note = (note or "").strip()[:NOTE_MAX] or None
+        note = bounds.clean_text(note, NOTE_MAX, "note") or None
         async with self.db.transaction() as tx:
             await self._end(tx, guild_id, current.id, user_id, "self", reason, note, user_id)
             await self.audit.record(
@@ -158,7 +159,7 @@ class FamilyMemberships(FamilyStore):
     async def remove(
         self, guild_id: int, actor_id: int, user_id: int, reason: str, *, as_manager: bool
     ) -> Departure:
-        reason = (reason or "").strip()[:NOTE_MAX]
+        reason = bounds.clean_text(reason, NOTE_MAX, "reason")
         if not reason:
             raise UserError("families.reason_required")
         current = await self.membership_of(guild_id, user_id)

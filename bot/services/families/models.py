@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import from_db
 from bot.errors import UserError
+from bot.services import bounds
 
 # The program agreement's current version: its text is templates/discord/agreement/v<N>.md.j2.
 # Raising it asks every member to accept the new text.
@@ -17,8 +18,8 @@ AGREEMENT_VERSION = 1
 LEAVE_REASONS = (
     "moved_agency", "earnings", "support", "time", "platform_policy", "personal", "other",
 )
-NAME_MAX = 60
-NOTE_MAX = 500
+NAME_MAX = bounds.FAMILY_NAME_MAX
+NOTE_MAX = bounds.NOTE_MAX
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def clean_name(name: str) -> str:
     """Spaces collapsed; 1 to NAME_MAX characters with a letter or a digit among them (the
     family's channel takes the name, and Discord drops punctuation from a text channel's name:
     "!!!" would leave it empty, which Discord refuses)."""
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > NAME_MAX or not any(c.isalnum() for c in cleaned):
+    cleaned = bounds.clean_name(name, NAME_MAX)
+    if cleaned is None or not any(c.isalnum() for c in cleaned):
         raise UserError("families.bad_name", limit=NAME_MAX)
     return cleaned

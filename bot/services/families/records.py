@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.clock import to_db
 from bot.errors import NotFound, UserError
 from bot.paging import Page, clamp
+from bot.services import bounds
 from bot.services.families.models import (
     Appointed,
     Archived,
@@ -131,8 +132,8 @@ class FamilyRecords(FamilyStore):
     ) -> str:
         """Validate a new family before any Discord object is made; returns the clean name."""
         name = clean_name(name)
-        if capacity is not None and capacity < 1:
-            raise UserError("families.bad_capacity")
+        if capacity is not None and not 1 <= capacity <= bounds.CAPACITY_MAX:
+            raise UserError("families.bad_capacity", limit=bounds.CAPACITY_MAX)
         if co_leader_id == leader_id:
             raise UserError("families.same_leaders")
         if await self.db.fetchval(NAME_TAKEN, (guild_id, name, 0)):
@@ -208,8 +209,8 @@ class FamilyRecords(FamilyStore):
         self, guild_id: int, actor_id: int, family_id: int, capacity: int | None
     ) -> Family:
         family = await self._active(guild_id, family_id)
-        if capacity is not None and capacity < 1:
-            raise UserError("families.bad_capacity")
+        if capacity is not None and not 1 <= capacity <= bounds.CAPACITY_MAX:
+            raise UserError("families.bad_capacity", limit=bounds.CAPACITY_MAX)
         if capacity is not None and capacity < family.members:
             raise UserError("families.capacity_below_members", members=family.members)
         async with self.db.transaction() as tx:
