@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, led_family, manager_only, require_creator
+from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     CampaignArg,
@@ -304,8 +304,9 @@ async def list_message(interaction: discord.Interaction,
 class ListPage(PageButton, custom_id="familia:pg:campaigns:{page}"):
     """◀️/▶️ of /campaign list; the clicker must be in the program, checked again."""
 
+    who = "program"
+
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
-        await require_creator(interaction)
         return await list_message(interaction, self.page)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from cogs._family_views import AgreeButton, DecideButton, JoinButton
+from cogs._family_views import AgreeButton, DecideButton, JoinButton, LeaveSelect
 from cogs.broadcasts import CancelButton, ConfirmButton
 from cogs.campaigns import (
     DiscardButton,
@@ -26,6 +26,7 @@ POSTED = [
     (DecideButton, "familia:req:n:111:42", "Decline"),
     (JoinButton, "familia:join:111:7:2", "Join"),
     (AgreeButton, "familia:agree:111:2", "Accept"),
+    (LeaveSelect, "familia:leave:reason:31:1", None),
     (ConfirmButton, "familia:bc:confirm:9", "Send"),
     (CancelButton, "familia:bc:cancel:9", None),
     (ScheduleButton, "familia:cp:schedule:3", "Schedule"),
