@@ -214,6 +214,7 @@ class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{p
 
     style = discord.ButtonStyle.primary
     default_label = "✋"
+    who = "program"  # as /campaign join
     campaign_id: int
     post_id: int
 
@@ -226,6 +227,7 @@ class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{p
 
 class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{post_id}"):
     default_label = "📈"
+    who = "program"  # as /campaign progress
     campaign_id: int
     post_id: int
 
