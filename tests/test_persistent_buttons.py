@@ -19,6 +19,7 @@ from cogs.campaigns import ListPage as CampaignListPage
 from cogs.checkins import CheckinsPage, FeedbackButton
 from cogs.families import HistoryPage, ListPage, RosterPage
 from cogs.leaderboards import FamiliesPage, PageButton
+from cogs.me import DeleteConfirm
 from cogs.progress import RiskPage
 
 POSTED = [
@@ -44,6 +45,7 @@ POSTED = [
     (FamiliesPage, "familia:pg:lbfam:hours:week:2026-W48:average:2", "Next"),
     (RiskPage, "familia:pg:risk:5:1", "Previous"),
     (CampaignListPage, "familia:pg:campaigns:3", "Next"),
+    (DeleteConfirm, "familia:me:delete", "✓"),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 

@@ -143,3 +143,13 @@ async def test_a_decline_after_approve_is_answered(app):
         it = await press(app, who, family.channel, decline)
         assert "already decided: approved" in await it.reply_text() and it.ephemeral
     assert (await membership(app, ana)).family_id == family.id
+
+
+async def test_a_late_delete_confirmation_says_it_expired(app):
+    ana = app.user("ana")
+    await app.reply(ana, "me", {"zone": "Asia/Jakarta"}, subcommand="timezone")
+    prompt = await (await app.run(ana, "me", subcommand="delete")).wait_message()
+    app.clock.advance(minutes=6)
+    late = await app.emu.click(ana, prompt, "familia:me:delete")
+    assert "This confirmation expired" in await late.reply_text() and late.ephemeral
+    assert (await app.services.members.get(app.guild.id, ana.id)).timezone == "Asia/Jakarta"

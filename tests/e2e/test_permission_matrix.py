@@ -124,7 +124,7 @@ NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "z
 
 # Every restart-proof button and select: (class name, level, custom_id of this server's rows).
 # Run in this order (a Discard before the Schedule of the same draft…); the creator's own
-# leave menu last.
+# leave menu and the /me delete confirmation last.
 BUTTONS: list[tuple[str, str, str]] = [
     ("DecideButton", "family", "familia:req:n:{guild}:{request}"),
     ("JoinButton", "anyone", "familia:join:{guild}:{other}:{version}"),
@@ -147,6 +147,7 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("RiskPage", "family", "familia:pg:risk:{family}:0"),
     ("ListPage", "program", "familia:pg:campaigns:0"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
+    ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
 
 # Fields naming a row of this server: pressed in another server, such an id is refused. The
