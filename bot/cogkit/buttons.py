@@ -34,6 +34,7 @@ from bot.errors import NotAllowed, UserError
 from bot.interactions import PersistentItem, familia
 
 _FIELD_PATTERNS = {"int": r"\d+", "str": r"[\w.-]+"}
+ROW_ID_MAX = 2**63 - 1  # SQLite's largest integer (and Discord's snowflakes fit)
 
 
 class _HasTemplates(Protocol):
@@ -128,6 +129,9 @@ class PersistentButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button[
     async def admit(self, interaction: discord.Interaction) -> None:
         """The one re-check before every click's :meth:`run` (see the module's docstring):
         the guild, ``who`` may press it, then :meth:`authorize`. Raises to refuse."""
+        if any(isinstance(getattr(self, name), int) and getattr(self, name) > ROW_ID_MAX
+               for name in self.fields):  # no row has such an id: a forged one
+            raise NotAllowed("common.not_allowed")
         named = self.named_guild
         if interaction.guild_id is None:  # ``authorize`` checks the row is the clicker's
             if not self.in_dm or named is None:

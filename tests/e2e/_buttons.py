@@ -3,6 +3,10 @@ them: a custom_id is data a stranger can type, so tests press forged ones."""
 
 from __future__ import annotations
 
+import logging
+
+import discord
+
 from emulator import Channel, Message, User
 
 
@@ -28,3 +32,31 @@ async def press(app, user: User, channel: Channel, custom_id: str, *,
     if pick is None:
         return await app.emu.click(user, message, custom_id)
     return await app.emu.select(user, message, custom_id, [pick])
+
+
+class Outcomes(logging.Handler):
+    """The bot's one line per interaction: ``outcome=…`` by user."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def of(self, user_id: int) -> str | None:
+        for line in reversed(self.lines):
+            if f" user={user_id} " in line:
+                return line.split(" outcome=")[1].split()[0]
+        return None
+
+
+def persistent_classes() -> set[type]:
+    """Every restart-proof item class with a custom_id (read from the classes, not a list)."""
+    found, todo = set(), [discord.ui.DynamicItem]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if getattr(sub, "custom_id_format", ""):
+                found.add(sub)
+    return found

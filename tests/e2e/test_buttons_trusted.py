@@ -4,8 +4,11 @@ changes. Ids are forged through the emulator, as a stranger could send them."""
 
 from __future__ import annotations
 
+import logging
+
+from bot.cogkit.buttons import PersistentSelect
 from bot.services.families import AGREEMENT_VERSION
-from tests.e2e._buttons import press
+from tests.e2e._buttons import Outcomes, persistent_classes, press
 from tests.e2e._families import (
     ask_to_join,
     button,
@@ -153,3 +156,59 @@ async def test_a_late_delete_confirmation_says_it_expired(app):
     late = await app.emu.click(ana, prompt, "familia:me:delete")
     assert "This confirmation expired" in await late.reply_text() and late.ephemeral
     assert (await app.services.members.get(app.guild.id, ana.id)).timezone == "Asia/Jakarta"
+
+
+# A sample of each kind of field a custom_id pattern allows, and the extremes a stranger may
+# type in its place (SQLite holds integers up to 2**63 - 1).
+SAMPLES = {r"\d+": ["1", "0", str(2**62), str(2**63), "9" * 40], "[yn]": ["y", "n"],
+           "[01]": ["1", "0"], r"\w+": ["hours", "x", "_" * 40],
+           r"[\w.-]+": ["2026-W25", "-", "." * 40]}
+
+
+def forged_ids(cls) -> list[str]:
+    """``cls``'s custom_id with every field at a sample, then each field at each extreme."""
+    kinds = {name: cls.patterns.get(name, r"\d+" if kind is int else r"[\w.-]+")
+             for name, kind in cls.fields.items()}
+    base = {name: SAMPLES[pattern][0] for name, pattern in kinds.items()}
+    found = {cls.custom_id_format.format(**base)}
+    for name, pattern in kinds.items():
+        for value in SAMPLES[pattern][1:]:
+            found.add(cls.custom_id_format.format(**{**base, name: value}))
+    return sorted(found)
+
+
+async def test_any_value_in_any_button_gets_an_answer(app):
+    """Every restart-proof button and select, its fields at any value its pattern allows
+    (unknown rows, zero, integers beyond SQLite's, odd words): an answer, never "something
+    went wrong"."""
+    sofia, ana = app.user("sofia"), app.user("ana")
+    family = await create(app, "Lobos", sofia)
+    await join(app, ana, family)
+    outcomes = Outcomes()
+    logger = logging.getLogger("familia.commands")
+    was = logger.level
+    logger.addHandler(outcomes)
+    logger.setLevel(logging.INFO)
+    general = app.emu.default_channel(app.guild)
+    failures, tried = [], 0
+    try:
+        for cls in sorted(persistent_classes(), key=lambda c: c.__name__):
+            if cls.__name__ == "DeleteConfirm":
+                continue  # no field; pressing it deletes the presser's data
+            for custom_id in forged_ids(cls):
+                for user in (app.owner, ana):
+                    outcomes.lines.clear()
+                    pick = "time" if issubclass(cls, PersistentSelect) else None
+                    it = await press(app, user, general, custom_id, pick=pick)
+                    await it.wait_response(10)
+                    tried += 1
+                    if it.response_type == 9:
+                        continue  # a form opened (the feedback of a check-in)
+                    found = await app.emu.wait_for(lambda u=user: outcomes.of(u.id),
+                                                   timeout=10, what=custom_id)
+                    if found.startswith("error"):
+                        failures.append(f"{custom_id} by {user.name}: {found}")
+    finally:
+        logger.removeHandler(outcomes)
+        logger.setLevel(was)
+    assert tried > 100 and not failures, "\n".join(failures)

@@ -21,11 +21,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import discord
 import pytest
 
 from bot.services.families import AGREEMENT_VERSION
-from tests.e2e._buttons import press
+from tests.e2e._buttons import Outcomes, persistent_classes, press
 
 pytestmark = pytest.mark.slow
 
@@ -157,23 +156,6 @@ ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin",
         "membership")
 
 
-class Outcomes(logging.Handler):
-    """The bot's one line per interaction: ``outcome=…`` by user."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    def of(self, user_id: int) -> str | None:
-        for line in reversed(self.lines):
-            if f" user={user_id} " in line:
-                return line.split(" outcome=")[1].split()[0]
-        return None
-
-
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
     """Every runnable command of the synced tree: ("family create", its options)."""
     found = []
@@ -185,17 +167,6 @@ def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
             for sub in subs:
                 walk(f"{path} {sub['name']}", sub.get("options") or [])
         walk(name, command.get("options") or [])
-    return found
-
-
-def persistent_classes() -> set[type]:
-    """Every restart-proof item class with a custom_id (read from the classes, not a list)."""
-    found, todo = set(), [discord.ui.DynamicItem]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            todo.append(sub)
-            if getattr(sub, "custom_id_format", ""):
-                found.add(sub)
     return found
 
 
