@@ -1,4 +1,4 @@
-"""Restart-proof buttons in one short class, and the one way to read a button's label.
+"""Restart-proof buttons and selects in one short class, and the one way to read a label.
 
 A :class:`PersistentButton` carries what it acts on in its ``custom_id``, written as a format
 (``"familia:bc:confirm:{broadcast_id}"``); after a restart discord.py rebuilds the button from
@@ -34,6 +34,7 @@ from bot.errors import NotAllowed, UserError
 from bot.interactions import PersistentItem, familia
 
 _FIELD_PATTERNS = {"int": r"\d+", "str": r"[\w.-]+"}
+WHO = ("anyone", "program", "managers")  # who may press a button (checked on each click)
 ROW_ID_MAX = 2**63 - 1  # SQLite's largest integer (and Discord's snowflakes fit)
 
 
@@ -82,6 +83,11 @@ class PersistentButton(PersistentItem, discord.ui.DynamicItem[discord.ui.Button[
         if custom_id is None:  # an intermediate base: nothing to parse
             super().__init_subclass__(template=r"(?!)", **kwargs)
             return
+        if cls.who not in WHO:
+            raise TypeError(f"{cls.__name__}.who is one of {WHO}, not {cls.who!r}")
+        if cls.in_dm and cls.authorize is PersistentButton.authorize:
+            raise TypeError(f"{cls.__name__} works in a DM: its authorize checks the row is "
+                            "the clicker's")
         hints: dict[str, Any] = {}
         for klass in reversed(cls.__mro__):
             hints.update(getattr(klass, "__annotations__", {}))

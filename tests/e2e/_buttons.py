@@ -52,11 +52,12 @@ class Outcomes(logging.Handler):
 
 
 def persistent_classes() -> set[type]:
-    """Every restart-proof item class with a custom_id (read from the classes, not a list)."""
+    """Every restart-proof item class of the cogs with a custom_id (read from the classes,
+    not a list)."""
     found, todo = set(), [discord.ui.DynamicItem]
     while todo:
         for sub in todo.pop().__subclasses__():
             todo.append(sub)
-            if getattr(sub, "custom_id_format", ""):
+            if getattr(sub, "custom_id_format", "") and sub.__module__.startswith("cogs."):
                 found.add(sub)
     return found

@@ -192,7 +192,8 @@ async def test_any_value_in_any_button_gets_an_answer(app):
     general = app.emu.default_channel(app.guild)
     failures, tried = [], 0
     try:
-        for cls in sorted(persistent_classes(), key=lambda c: c.__name__):
+        by_id = {c.custom_id_format: c for c in persistent_classes()}  # cogs reload per test
+        for cls in by_id.values():
             if cls.__name__ == "DeleteConfirm":
                 continue  # no field; pressing it deletes the presser's data
             for custom_id in forged_ids(cls):
