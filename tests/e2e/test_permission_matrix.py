@@ -340,8 +340,9 @@ async def test_every_command_and_button_by_everyone(app):
                 judge(f"/{path}", actor, actor in LEVELS[level], result, before,
                       await snapshot(app), wrong)
                 runs += 1
-        classes = {c.__name__ for c in persistent_classes()}
-        missing = classes - {name for name, _, _ in BUTTONS}
+        pressed = [pattern.format(**ids) for _, _, pattern in BUTTONS]
+        missing = sorted({c.__name__ for c in persistent_classes() if not any(
+            c.__discord_ui_compiled_template__.fullmatch(p) for p in pressed)})
         assert not missing, f"write the expected outcome of these buttons in BUTTONS: {missing}"
         foreign_channel = app.emu.default_channel(second)
         secrets = [names[k] for k in ("family", "other", "spare", "running_campaign")]
