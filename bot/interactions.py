@@ -283,16 +283,21 @@ class PersistentItem:
         if isinstance(guild_id, int):
             about_guild(interaction, guild_id)
         try:
-            if self.managers_only:
-                from bot.checks import is_manager  # bot.checks imports this module
-
-                if not await is_manager(interaction):
-                    raise NotAllowed("common.managers_only")
+            await self.admit(interaction)
             await self.run(interaction)
         except Exception as exc:
             await handle_error(interaction, exc)
         else:
             log_command(interaction, "ok")
+
+    async def admit(self, interaction: discord.Interaction) -> None:
+        """Refuse (raise) before :meth:`run` whoever may not press this item here;
+        ``bot.cogkit.buttons.PersistentButton`` re-checks guild, family and permission."""
+        if self.managers_only:
+            from bot.checks import is_manager  # bot.checks imports this module
+
+            if not await is_manager(interaction):
+                raise NotAllowed("common.managers_only")
 
     async def run(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError

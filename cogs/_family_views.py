@@ -1,30 +1,32 @@
 """Buttons and selects of families (private helper module, not an extension).
 
-Approve/Decline, Accept invite, Join and Accept agreement are ``DynamicItem`` buttons: their
-custom_id carries what they act on, so they keep working after a restart, and the database
-row decides (a second click answers "already decided").
+Approve/Decline, Accept invite, Join, Accept agreement and the leave-reason menu are
+restart-proof (``bot.cogkit.buttons``): their custom_id carries what they act on, so they keep
+working after a restart, and the database row decides (a second click answers "already
+decided"). The id is data, never authority: the guild it names must be where the click
+happens (Accept and Decline of an invitation, and Accept of the agreement, also work in the
+DM they were sent to, for the member they are about), and the permission is read again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import discord
 
 from bot import cogkit
 from bot.checks import is_manager
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.buttons import PersistentButton, labels
+from bot.cogkit.buttons import PersistentButton, PersistentSelect, known_member, labels
 from bot.delivery.queue import Send
+from bot.errors import NotAllowed, UserError
 from bot.interactions import (
-    FamiliaView,
     acknowledge,
     edit,
     familia,
     locale_for,
-    log_command,
     reply,
 )
 from bot.services.families import (
@@ -50,9 +52,20 @@ async def guild_locale(bot: Any, guild_id: int) -> str:
 class DecideButton(PersistentButton,
                    custom_id="familia:req:{answer}:{guild_id}:{request_id}"):
     patterns = {"answer": "[yn]"}
+    in_dm = True  # an invitation's Accept / Decline, in the invited member's DM
     answer: str  # y approves, n declines
     guild_id: int
     request_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        """In a DM only an invitation is decided, by the member invited; requests and
+        transfers are decided in their family channel (where the service checks who leads)."""
+        request = await familia(interaction).services.families.get_request(
+            self.guild_id, self.request_id)
+        if interaction.guild_id is None and request.kind != "invite":
+            raise NotAllowed("common.not_allowed")
+        if interaction.guild_id is None and request.user_id != interaction.user.id:
+            raise NotAllowed("families.not_your_invite")
 
     @property
     def approve(self) -> bool:
@@ -101,9 +114,16 @@ class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id
 
 
 class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version}"):
+    """The clicker accepts the agreement for themselves (in a DM: a member of that guild)."""
+
     style = discord.ButtonStyle.success
+    in_dm = True  # the DM an appointed leader gets
     guild_id: int
     version: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        if interaction.guild_id is None and not await known_member(interaction, self.guild_id):
+            raise NotAllowed("common.not_allowed")
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = familia(interaction).services
@@ -113,7 +133,79 @@ class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version
                     current=self.version, just_accepted=True)
 
 
-PERSISTENT = (DecideButton, JoinButton, AgreeButton)
+class LeaveSelect(PersistentSelect, custom_id="familia:leave:reason:{membership_id}:{noted}"):
+    """The reason a creator leaves, picked from a list; the optional note typed with /leave
+    waits in :class:`LeaveNotes` (a pick after a restart that lost it says so). The menu is
+    about the clicker's own membership: any other (or one already ended) is refused, with an
+    answer."""
+
+    membership_id: int
+    noted: int  # 1: a note came with /family leave
+
+    @classmethod
+    def of(cls, bot: Any, locale: str, membership_id: int, noted: bool) -> LeaveSelect:
+        return cls([(label(bot, locale, "reason", code), code) for code in LEAVE_REASONS],
+                   placeholder=label(bot, locale, "reason_placeholder"),
+                   membership_id=membership_id, noted=int(noted))
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        current = await familia(interaction).services.families.membership_of(
+            cogkit.guild_id(interaction), interaction.user.id)
+        if current is None or current.id != self.membership_id:
+            raise UserError("families.leave_outdated")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        if interaction.guild is not None:
+            dd.need(interaction.guild, dd.MANAGE_ROLES)
+        guild_id = cogkit.guild_id(interaction)
+        notes = LeaveNotes.of(bot)
+        note = notes.get(self.membership_id) if self.noted else None
+        if self.noted and note is None:  # the bot restarted since /family leave
+            raise UserError("families.leave_expired")
+        membership = await bot.services.families.check_leave(guild_id, interaction.user.id)
+        left = await notice(bot, guild_id, "discord/families/left_notice.md.j2",
+                            f"family-left:{membership.id}", interaction.user.id)
+        reason = self.values[0]
+        family = (await bot.services.families.leave(  # the role off, the notice: queued
+            guild_id, interaction.user.id, reason, note, posts=left
+        )).family
+        notes.forget(self.membership_id)
+        text = bot.templates.render(
+            await locale_for(interaction), "discord/families/left.md.j2", family=family,
+            reason=reason,
+        )
+        await edit(interaction, text, view=None)
+
+
+class LeaveNotes:
+    """The notes typed with /family leave, until the reason is picked (kept in memory: a
+    restart loses them, and the menu then asks to run /family leave again)."""
+
+    LIMIT = 1000  # notes of menus never picked: the oldest are dropped
+
+    def __init__(self) -> None:
+        self._notes: dict[int, str] = {}
+
+    @classmethod
+    def of(cls, bot: Any) -> LeaveNotes:
+        found = getattr(bot.get_cog("Families"), "leave_notes", None)
+        return found if isinstance(found, LeaveNotes) else cls()
+
+    def keep(self, membership_id: int, note: str) -> None:
+        self._notes.pop(membership_id, None)
+        self._notes[membership_id] = note
+        while len(self._notes) > self.LIMIT:
+            del self._notes[next(iter(self._notes))]
+
+    def get(self, membership_id: int) -> str | None:
+        return self._notes.get(membership_id)
+
+    def forget(self, membership_id: int) -> None:
+        self._notes.pop(membership_id, None)
+
+
+PERSISTENT = (DecideButton, JoinButton, AgreeButton, LeaveSelect)
 
 
 def decide_view(bot: Any, locale: str, request: FamilyRequest) -> discord.ui.View:
@@ -226,38 +318,3 @@ async def after_decision(
         approved=approve, actor_id=interaction.user.id,
     )
     await edit(interaction, text, view=None)
-
-
-class LeaveView(FamiliaView):
-    """The reason a creator leaves, picked from a list; the optional note came with /leave."""
-
-    def __init__(self, locale: str, bot: Any, note: str | None) -> None:
-        super().__init__(timeout=600)
-        self.note = note
-        select = cast("discord.ui.Select[LeaveView]", self.reason)  # the decorated item
-        select.options = [
-            discord.SelectOption(label=label(bot, locale, "reason", code), value=code)
-            for code in LEAVE_REASONS
-        ]
-        select.placeholder = label(bot, locale, "reason_placeholder")
-
-    @discord.ui.select(custom_id="familia:leave:reason", min_values=1, max_values=1,
-                       options=[discord.SelectOption(label="-", value="-")])
-    async def reason(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
-        bot = familia(interaction)
-        if interaction.guild is not None:
-            dd.need(interaction.guild, dd.MANAGE_ROLES)
-        guild_id = cogkit.guild_id(interaction)
-        membership = await bot.services.families.check_leave(guild_id, interaction.user.id)
-        left = await notice(bot, guild_id, "discord/families/left_notice.md.j2",
-                            f"family-left:{membership.id}", interaction.user.id)
-        family = (await bot.services.families.leave(  # the role off, the notice: queued
-            guild_id, interaction.user.id, select.values[0], self.note, posts=left
-        )).family
-        text = bot.templates.render(
-            await locale_for(interaction), "discord/families/left.md.j2", family=family,
-            reason=select.values[0],
-        )
-        await edit(interaction, text, view=None)
-        self.stop()
-        log_command(interaction, "ok")

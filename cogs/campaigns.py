@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, led_family, manager_only, require_creator
+from bot.checks import creator_only, is_manager, led_family, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     CampaignArg,
@@ -216,6 +216,7 @@ class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{p
 
     style = discord.ButtonStyle.primary
     default_label = "✋"
+    who = "program"  # as /campaign join
     campaign_id: int
     post_id: int
 
@@ -228,6 +229,7 @@ class EnrolButton(PersistentButton, custom_id="familia:cp:enrol:{campaign_id}:{p
 
 class ProgressButton(PersistentButton, custom_id="familia:cp:me:{campaign_id}:{post_id}"):
     default_label = "📈"
+    who = "program"  # as /campaign progress
     campaign_id: int
     post_id: int
 
@@ -306,8 +308,9 @@ async def list_message(interaction: discord.Interaction,
 class ListPage(PageButton, custom_id="familia:pg:campaigns:{page}"):
     """◀️/▶️ of /campaign list; the clicker must be in the program, checked again."""
 
+    who = "program"
+
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
-        await require_creator(interaction)
         return await list_message(interaction, self.page)
 
 

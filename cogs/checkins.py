@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, manager_only, require_creator
+from bot.checks import creator_only, is_manager, manager_only
 from bot.clock import to_db
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
@@ -216,11 +216,11 @@ class CheckinsPage(PageButton, custom_id="familia:pg:checkins:{user_id}:{days}:{
     """◀️/▶️ of /checkins history: whose days and how many back are data; the clicker is
     checked again (in the program; the member's leader or a manager for someone else's)."""
 
+    who = "program"
     user_id: int
     days: int
 
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
-        await require_creator(interaction)
         return await history_message(interaction, self.user_id, self.days, self.page)
 
 

@@ -23,7 +23,6 @@ from bot.checks import (
     leader_or_manager,
     led_family,
     manager_only,
-    require_creator,
 )
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText, StatsDays
@@ -44,7 +43,8 @@ from cogs._family_views import (
     POST_WAIT,
     AgreeButton,
     JoinButton,
-    LeaveView,
+    LeaveNotes,
+    LeaveSelect,
     RequestPost,
     decide_view,
     label,
@@ -137,6 +137,7 @@ class RosterPage(PageButton, custom_id="familia:pg:roster:{family_id}:{page}"):
 
 
 class ListPage(PageButton, custom_id="familia:pg:families:{archived}:{page}"):
+    who = "managers"
     archived: int
 
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
@@ -144,10 +145,10 @@ class ListPage(PageButton, custom_id="familia:pg:families:{archived}:{page}"):
 
 
 class HistoryPage(PageButton, custom_id="familia:pg:fhistory:{user_id}:{page}"):
+    who = "program"  # as /family history
     user_id: int
 
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
-        await require_creator(interaction)  # as /family history
         return await history_message(interaction, self.user_id, self.page)
 
 
@@ -162,6 +163,7 @@ class FamiliesCog(commands.Cog, name="Families"):
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
         self.families = bot.services.families
+        self.leave_notes = LeaveNotes()  # read by LeaveSelect
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*PERSISTENT, *PAGES)
@@ -410,8 +412,11 @@ class FamiliesCog(commands.Cog, name="Families"):
         membership = await self.families.check_leave(cogkit.guild_id(interaction),
                                                      interaction.user.id)
         locale = await locale_for(interaction)
+        if note:
+            self.leave_notes.keep(membership.id, note)
+        menu = LeaveSelect.of(self.bot, locale, membership.id, bool(note))
         await reply(interaction, "discord/families/leave.md.j2", membership=membership,
-                    view=LeaveView(locale, self.bot, note))
+                    view=single(menu))
 
     @family.command(name=_T("remove"), description=_T("Remove a creator from your family"))
     @app_commands.describe(member=_T("The creator to remove"), reason=_T("Why (required)"))

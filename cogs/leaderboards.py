@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot import charts, cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, manager_only, require_creator
+from bot.checks import creator_only, is_manager, manager_only
 from bot.cogkit import pages as cogkit_pages
 from bot.cogkit.buttons import labels
 from bot.cogkit.options import RangeEndArg, RangeStartArg, ScopeFamilyArg, ScopeTierArg
@@ -96,10 +96,12 @@ async def board_message(bot: Any, locale: str, guild: discord.Guild | None, boar
 
 class PageButton(cogkit_pages.PageButton, custom_id=(
         "familia:lb:{metric}:{kind}:{key}:{scope}:{scope_id}:{left}:{page}")):
-    """Prev/Next: everything needed to draw the page is in the custom id."""
+    """Prev/Next: everything needed to draw the page is in the custom id, as data: the clicker
+    must be in the program, as for the command, and only managers see people who left."""
 
     patterns = {"metric": r"\w+", "kind": r"\w+", "scope": r"\w+", "left": "[01]"}
     emoji = "▶️"
+    who = "program"
     metric: str
     kind: str  # of the period
     key: str
@@ -113,6 +115,10 @@ class PageButton(cogkit_pages.PageButton, custom_id=(
         return cls(text, emoji=emoji, metric=board.metric, kind=board.period.kind,
                    key=board.period.key, scope=board.scope, scope_id=board.scope_id,
                    left=int(board.include_left), page=page)
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        if self.left and not await is_manager(interaction):
+            raise NotAllowed("leaderboards.former_managers_only")
 
     async def render_files(self, interaction: discord.Interaction
                            ) -> tuple[str, discord.ui.View | None, list[discord.File]]:
@@ -155,13 +161,13 @@ class FamiliesPage(cogkit_pages.PageButton,
     command (the metric and ``by`` are checked again by the service)."""
 
     patterns = {"metric": r"\w+", "kind": r"\w+", "by": r"\w+"}
+    who = "program"
     metric: str
     kind: str
     key: str
     by: str
 
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
-        await require_creator(interaction)
         return await families_message(interaction, self.metric, Period(self.kind, self.key),
                                       self.by, self.page)
 

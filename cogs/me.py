@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -12,10 +13,13 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
+from bot.cogkit.buttons import PersistentButton
 from bot.cogkit.options import LANGUAGE_CHOICES, ZoneText, timezone_autocomplete
-from bot.interactions import FamiliaView, familia, locale_for, reply
+from bot.errors import UserError
+from bot.interactions import familia, locale_for, reply
 
 FOLLOW = "auto"
+CONFIRM_WINDOW = timedelta(minutes=5)  # a /me delete confirmation expires (and says so)
 
 
 class MeCog(commands.Cog):
@@ -25,6 +29,12 @@ class MeCog(commands.Cog):
 
     def __init__(self, bot: FamiliaBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(DeleteConfirm)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(DeleteConfirm)
 
     async def _show(self, interaction: discord.Interaction, changed: str | None = None) -> None:
         guild_id, user_id = cogkit.guild_id(interaction), interaction.user.id
@@ -73,24 +83,30 @@ class MeCog(commands.Cog):
 
     @me.command(name=_T("delete"), description=_T("Delete all Familia holds about you"))
     async def delete(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, "discord/me/delete_confirm.md.j2", view=DeleteConfirm())
+        view = discord.ui.View(timeout=None)
+        view.add_item(DeleteConfirm())
+        await reply(interaction, "discord/me/delete_confirm.md.j2", view=view)
 
 
-class DeleteConfirm(FamiliaView):
-    """Asks once more before deleting; only the person who asked sees it (ephemeral)."""
+class DeleteConfirm(PersistentButton, custom_id="familia:me:delete"):
+    """Asks once more before deleting; only the person who asked sees it (ephemeral). It
+    deletes the clicker's own data in the server clicked in, and answers even after a
+    restart: a confirmation older than ``CONFIRM_WINDOW`` says it expired."""
 
-    def __init__(self) -> None:
-        super().__init__(timeout=300)
+    style = discord.ButtonStyle.danger
+    default_label = "✓"
 
-    @discord.ui.button(label="✓", style=discord.ButtonStyle.danger, custom_id="familia:me:delete")
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        asked = interaction.message.created_at if interaction.message else None
+        if asked is None or bot.clock.now() - asked > CONFIRM_WINDOW:
+            raise UserError("common.confirm_expired")
         # the answer is in the language they had: read before their settings go with the rest
         await locale_for(interaction)
-        counts = await familia(interaction).services.privacy.delete(
+        counts = await bot.services.privacy.delete(
             cogkit.guild_id(interaction), interaction.user.id
         )
         await reply(interaction, "discord/me/deleted.md.j2", rows=sum(counts.values()))
-        self.stop()
 
 
 async def setup(bot: FamiliaBot) -> None:

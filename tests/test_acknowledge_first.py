@@ -126,7 +126,7 @@ def test_the_scan_sees_the_handlers_and_their_discord_work():
     reaching = _reaching_discord(functions)
     assert {"posted", "_repair", "post_checkin"} <= reaching  # followed through helpers
     handlers = {f.name for f in _handlers(functions)}
-    assert {"rename", "optin", "sync", "run", "on_submit", "reason"} <= handlers
+    assert {"rename", "optin", "sync", "run", "on_submit", "admit", "authorize"} <= handlers
 
 
 def test_interactions_acknowledge_before_their_work_reaches_discord():

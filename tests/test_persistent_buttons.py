@@ -6,7 +6,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from cogs._family_views import AgreeButton, DecideButton, JoinButton
+from cogs._family_views import AgreeButton, DecideButton, JoinButton, LeaveSelect
 from cogs.broadcasts import CancelButton, ConfirmButton
 from cogs.campaigns import (
     DiscardButton,
@@ -19,6 +19,7 @@ from cogs.campaigns import ListPage as CampaignListPage
 from cogs.checkins import CheckinsPage, FeedbackButton
 from cogs.families import HistoryPage, ListPage, RosterPage
 from cogs.leaderboards import FamiliesPage, PageButton
+from cogs.me import DeleteConfirm
 from cogs.progress import RiskPage
 
 POSTED = [
@@ -26,6 +27,7 @@ POSTED = [
     (DecideButton, "familia:req:n:111:42", "Decline"),
     (JoinButton, "familia:join:111:7:2", "Join"),
     (AgreeButton, "familia:agree:111:2", "Accept"),
+    (LeaveSelect, "familia:leave:reason:31:1", None),
     (ConfirmButton, "familia:bc:confirm:9", "Send"),
     (CancelButton, "familia:bc:cancel:9", None),
     (ScheduleButton, "familia:cp:schedule:3", "Schedule"),
@@ -43,6 +45,7 @@ POSTED = [
     (FamiliesPage, "familia:pg:lbfam:hours:week:2026-W48:average:2", "Next"),
     (RiskPage, "familia:pg:risk:5:1", "Previous"),
     (CampaignListPage, "familia:pg:campaigns:3", "Next"),
+    (DeleteConfirm, "familia:me:delete", "✓"),
 ]
 ALL = {cls for cls, _, _ in POSTED}
 

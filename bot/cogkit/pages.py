@@ -20,10 +20,12 @@ import discord
 
 from bot.cogkit import guild_id
 from bot.cogkit.buttons import PersistentButton
+from bot.errors import NotAllowed
 from bot.interactions import FamiliaView, edit, send
 from bot.paging import Page
 
 PAGES = "discord/pages.j2"
+PAGE_MAX = 100_000  # no list has more pages (a page's offset must fit SQLite's integers)
 
 
 class PageButton(PersistentButton):
@@ -31,6 +33,11 @@ class PageButton(PersistentButton):
     and implements :meth:`render`."""
 
     page: int
+
+    async def admit(self, interaction: discord.Interaction) -> None:
+        if self.page > PAGE_MAX:  # past any list's end: a forged id
+            raise NotAllowed("common.not_allowed")
+        await super().admit(interaction)
 
     async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
         """The message of page ``self.page`` and its buttons, permission checked again."""

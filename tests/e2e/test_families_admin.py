@@ -7,6 +7,7 @@ from datetime import date
 from bot.program import CheckinRow, record_checkins
 from tests.e2e._families import (
     ask_to_join,
+    button,
     create,
     holds,
     join,
@@ -62,7 +63,7 @@ async def test_stats_for_a_family_and_the_program(app):
     await join(app, ana, lobos)
     await join(app, ben, lobos)
     prompt = await (await app.run(ben, "family", subcommand="leave")).wait_message()
-    await (await app.emu.select(ben, prompt, "familia:leave:reason", ["support"])
+    await (await app.emu.select(ben, prompt, button(prompt, "familia:leave:reason:"), ["support"])
            ).wait_response()
     text = await app.reply(sofia, "family", {"days": 7}, subcommand="stats")
     assert "**Stats of Lobos** · last 7 days" in text

@@ -162,7 +162,7 @@ async def test_leave_with_a_reason_and_a_note(app):
     prompt = await it.wait_message()
     assert it.ephemeral and "You are about to leave Lobos" in prompt.content
     assert holds(app, ana, family.role)  # nothing happens before the reason is picked
-    pick = await app.emu.select(ana, prompt, "familia:leave:reason", ["time"])
+    pick = await app.emu.select(ana, prompt, button(prompt, "familia:leave:reason:"), ["time"])
     await pick.wait_response()
     assert "You left Lobos (Not enough time)" in prompt.content and prompt.custom_ids == []
     await roles_become(app, ana, lacks=family.role)
@@ -180,7 +180,7 @@ async def test_leave_without_a_note(app):
     family = await create(app, "Lobos", sofia)
     await join(app, ana, family)
     prompt = await (await app.run(ana, "family", subcommand="leave")).wait_message()
-    await (await app.emu.select(ana, prompt, "familia:leave:reason", ["earnings"])
+    await (await app.emu.select(ana, prompt, button(prompt, "familia:leave:reason:"), ["earnings"])
            ).wait_response()
     row = (await app.services.families.history(app.guild.id, ana.id))[-1]
     assert (row.leave_reason, row.leave_note) == ("earnings", None)

@@ -26,9 +26,9 @@ async def play(demo) -> None:
     asked = await demo.command(gala, "family", {"note": "Moving to another city"},
                                subcommand="leave")
     message = await asked.wait_message()
-    if "familia:leave:reason" in message.custom_ids:
-        await demo.choose(gala, message, "familia:leave:reason", ["personal"],
-                          "Personal reasons")
+    menu = next((c for c in message.custom_ids if c.startswith("familia:leave:reason:")), None)
+    if menu is not None:
+        await demo.choose(gala, message, menu, ["personal"], "Personal reasons")
     await demo.wait_posts(ours)
     demo.narrate("the leader sees her family's last 30 days; the manager, the whole program")
     await demo.command(rosa, "family", subcommand="stats")
