@@ -97,6 +97,20 @@ async def test_a_managers_transfer_is_told_and_the_manager_is_not(app):
     assert app.emu.dms(app.owner) == []
 
 
+async def test_an_archived_family_tells_each_member_once(app):
+    sofia, ana = app.user("sofia"), app.user("ana", locale="es-ES")
+    lobos = await create(app, "Lobos", sofia)
+    await join(app, ana, lobos)
+    await told(app, ana)  # the approval
+    await app.reply(app.owner, "family", {"family": "Lobos"}, subcommand="archive")
+    dms = await told(app, ana, 2)
+    assert "cerraron la familia **Lobos**" in dms[-1].content
+    # the leader is a member too (after her appointment's DM); the manager decided
+    dms = await told(app, sofia, 2)
+    assert "closed the family **Lobos**" in dms[-1].content
+    assert app.emu.dms(app.owner) == []
+
+
 async def test_dms_closed_a_mention_in_the_family_channel_pings_only_them(app):
     sofia, ana = app.user("sofia"), app.user("ana", locale="es-ES", dms_open=False)
     ben = app.user("ben", dms_open=False)

@@ -20,7 +20,7 @@ from bot.services.families.models import (
     RosterEntry,
     membership_from_row,
 )
-from bot.services.families.notices import removal_key
+from bot.services.families.notices import ended_key
 from bot.services.families.store import LATEST_AGREEMENT, ROLE_REASON, FamilyStore, Posts
 
 ROSTER_PAGE = 10  # lines of a page; a roster line is at most ~170 characters
@@ -176,8 +176,8 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, actor_id, "family.remove", str(user_id), family=family.id,
                 reason=reason,
             )
-            await self._tell(tx, guild_id, "removed", user_id, family, removal_key(current.id),
-                             reason=reason)
+            await self._tell(tx, guild_id, "removed", user_id, family,
+                             ended_key("removed", current.id), reason=reason)
         self._queued()  # the family role comes off, and the member is told
         return Departure(current, family)
 

@@ -1,6 +1,6 @@
 """Every decision about a creator is told to them (issue #16): approved, declined (with the
-reason, kindly worded), removed, transferred — one DM in their language, or a mention in the
-family channel when their DMs are closed.
+reason, kindly worded), removed, transferred, their family archived — one DM in their
+language, or a mention in the family channel when their DMs are closed.
 
 The service queues the message in the transaction of the decision itself (the durable
 delivery path, :mod:`bot.delivery.queue`), under a dedupe key of that decision, so a crash
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot.delivery.queue import Send
 from bot.services.families.models import Family
 
-KINDS = ("approved", "declined", "removed", "transferred")
+KINDS = ("approved", "declined", "removed", "transferred", "archived")
 KIND = "family_told"  # the deliveries' kind (and source prefix)
 
 # The creator's language for what they did not ask for (MemberService.locale_of, in the
@@ -34,7 +34,7 @@ LOCALE = (
 @dataclass(frozen=True)
 class Told:
     """A decision about ``user_id`` to tell them: ``family`` is the one they joined (approved,
-    transferred), were not taken into (declined) or left (removed); ``left`` the one a
+    transferred), were not taken into (declined) or left (removed, archived); ``left`` the one a
     transfer took them from; ``reason`` what the decider wrote (a removal's, a decline's)."""
 
     kind: str
@@ -65,5 +65,6 @@ def request_key(request_id: int) -> str:
     return f"{KIND}:request:{request_id}"
 
 
-def removal_key(membership_id: int) -> str:
-    return f"{KIND}:removed:{membership_id}"
+def ended_key(kind: str, membership_id: int) -> str:
+    """The dedupe key of the message telling a membership's end (removed, archived)."""
+    return f"{KIND}:{kind}:{membership_id}"
