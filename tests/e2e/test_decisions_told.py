@@ -135,6 +135,24 @@ async def test_dms_closed_a_mention_in_the_family_channel_pings_only_them(app):
     assert app.emu.dms(ben) == []
 
 
+async def test_dms_closed_a_decline_and_a_transfer_are_one_mention_each(app):
+    sofia, leo = app.user("sofia"), app.user("leo")
+    ana, ben = app.user("ana", dms_open=False), app.user("ben", locale="es-ES", dms_open=False)
+    lobos, osos = await create(app, "Lobos", sofia), await create(app, "Osos", leo)
+    await ask_to_join(app, ana, lobos)
+    await decide(app, sofia, lobos, ana, approve=False)
+    await join(app, ben, lobos)
+    await app.reply(app.owner, "family", {"family": "Osos", "member": ben},
+                    subcommand="transfer")
+    await settled(app)
+    [declined] = [m for m in app.emu.messages(lobos.channel) if f"<@{ana.id}>" in m.content
+                  and "Thank you for asking" in m.content]
+    assert declined.mentions == [ana.id]
+    [moved] = [m for m in app.emu.messages(osos.channel) if "Pasaste de **Lobos**" in m.content]
+    assert moved.mentions == [ben.id] and moved.content.startswith(f"<@{ben.id}>")
+    assert app.emu.dms(ana) == [] and app.emu.dms(ben) == []
+
+
 async def test_a_restart_neither_loses_nor_repeats_the_message(app):
     """The decision is taken while the sender is down (queued with it, nothing lost); the
     process then dies right after Discord accepted the DM: the next one reads it back."""
