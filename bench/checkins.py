@@ -122,9 +122,13 @@ async def setup_families(bot: Any, world: dict, creators: list[int], leaders: li
                                                 channel_id=int(channel))
         family_ids.append(family.id)
     for i, user_id in enumerate(creators):
-        request = await services.families.request_join(
-            guild_id, user_id, family_ids[i % len(leaders)], AGREEMENT_VERSION)
-        await services.families.decide(guild_id, leaders[i % len(leaders)], request.id, True)
+        # invited and accepted: their own decision, so no DM tells them (2,000 approval DMs
+        # would share the sender with the check-ins measured)
+        invite = await services.families.invite(
+            guild_id, leaders[i % len(leaders)], family_ids[i % len(leaders)], user_id,
+            as_manager=False)
+        await services.families.decide(guild_id, user_id, invite.id, True,
+                                       agreement_version=AGREEMENT_VERSION)
     await services.checkins.update_settings(guild_id, owner, post_mode="summary")
 
 

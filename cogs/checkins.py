@@ -4,6 +4,8 @@ post with its persistent "Give feedback" button (``familia:fb:<checkin_id>``).""
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -20,7 +22,7 @@ from bot.cogkit.messages import NO_PINGS, channel_of, locale_of
 from bot.cogkit.options import HistoryDays, RestDays, TimeText
 from bot.cogkit.pages import PageButton, nav
 from bot.delivery.queue import Send
-from bot.errors import UserError
+from bot.errors import FamiliaError, UserError
 from bot.interactions import (
     AckFirst,
     FamiliaModal,
@@ -32,10 +34,12 @@ from bot.interactions import (
     send,
     start_timer,
 )
+from bot.paging import pack
 from bot.services.checkins import FEEDBACK_MAX, NOTES_MAX, Feedback, Submitted
-from bot.text import split_text
 
 LABELS = "discord/checkins/labels.j2"
+DONE = "discord/checkins/done.md.j2"
+FEEDBACK = "discord/checkins/feedback_dm.md.j2"
 log = logging.getLogger(__name__)
 WORK_SLOTS = 16
 FEEDBACK_WAIT = 1.5  # seconds the form's answer waits to say whether the DM got through
@@ -89,10 +93,68 @@ class CheckinModal(FamiliaModal):
                 yesterday=self.yesterday,
             )
             await gate.step()
-            await reply(interaction, "discord/checkins/done.md.j2", done=done, whole=True)
-            log_command(interaction, "ok")
+            not_shown: FamiliaError | None = None
+            try:  # stored: whatever happens to the answer, the family post follows
+                await answer_checkin(interaction, done)
+            except FamiliaError as exc:
+                not_shown = exc
+            except Exception:
+                not_shown = stored_not_shown(done, exc_info=True)
+            else:
+                log_command(interaction, "ok")
         await gate.step()
         await post_checkin(bot, done)
+        if not_shown is not None:
+            raise not_shown
+
+
+async def answer_checkin(interaction: discord.Interaction, done: Submitted) -> None:
+    """The stored check-in's answer with the feedback waiting for the creator: what fits
+    under the answer, the rest in follow-ups. Each feedback is marked delivered once Discord
+    took the message that shows it whole; what was not shown stays pending (it follows the
+    next command). A failure says what was kept: the check-in is stored either way."""
+    bot = familia(interaction)
+    locale = await locale_for(interaction)
+
+    def answer(feedback: list[Feedback]) -> str:
+        return bot.templates.render(locale, DONE, done=done, feedback=feedback)
+
+    def more(feedback: list[Feedback]) -> str:
+        return bot.templates.render(locale, FEEDBACK, feedback=feedback, guild="")
+
+    messages = pack(done.feedback, more, first=answer)
+    shown = await show_feedback(interaction, messages, "checkin")
+    if shown == 0:  # not even the answer: say that the check-in is stored
+        raise stored_not_shown(done)
+    if shown < len(messages):
+        raise FamiliaError("checkins.feedback_not_shown")
+
+
+def stored_not_shown(done: Submitted, *, exc_info: bool = False) -> FamiliaError:
+    """The answer to a stored check-in whose answer failed: it is stored (never "nothing
+    was changed"), with a support code that finds the log line."""
+    code = secrets.token_hex(3).upper()
+    log.warning("check-in %s stored, its answer not shown (code=%s)", done.checkin.id, code,
+                exc_info=exc_info)
+    return FamiliaError("checkins.stored_not_shown", day=done.checkin.local_date, code=code)
+
+
+async def show_feedback(interaction: discord.Interaction,
+                        messages: Sequence[tuple[str, Sequence[Feedback]]], via: str) -> int:
+    """Send ``messages`` (from :func:`bot.paging.pack`) privately, in order, pinging nobody;
+    after each one Discord took, mark the feedback it completed as delivered ``via``. Stops
+    at the first refusal; returns how many messages were shown."""
+    checkins = familia(interaction).services.checkins
+    for number, (text, feedback) in enumerate(messages):
+        try:
+            await send(interaction, text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("message %s of %s not shown (%s): its feedback stays pending",
+                        number + 1, len(messages), exc)
+            return number
+        if feedback:
+            await checkins.feedback_delivered([f.id for f in feedback], via)
+    return len(messages)
 
 
 class FeedbackButton(PersistentButton, custom_id="familia:fb:{checkin_id}"):
@@ -252,16 +314,9 @@ class CheckinsCog(commands.Cog, name="Checkins"):
         pending = await checkins.pending_feedback(interaction.guild_id, interaction.user.id)
         if not pending:
             return
-        text = self.bot.templates.render(await locale_for(interaction),
-                                         "discord/checkins/feedback_dm.md.j2",
-                                         feedback=pending, guild="")
-        try:  # whole, in parts: it is marked delivered once shown
-            for part in split_text(text):
-                await send(interaction, part, ephemeral=True, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as exc:
-            log.warning("pending feedback not shown after /%s: %s", command.name, exc)
-            return
-        await checkins.feedback_delivered([f.id for f in pending], "command")
+        locale = await locale_for(interaction)
+        await show_feedback(interaction, pack(pending, lambda feedback: self.bot.templates.render(
+            locale, FEEDBACK, feedback=feedback, guild="")), "command")
 
     @app_commands.command(name=_T("checkin"), description=_T("Report today's stream stats"))
     @app_commands.guild_only()

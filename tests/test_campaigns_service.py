@@ -31,8 +31,10 @@ async def stat(services, user, day, hours, diamonds=0):
 async def family(services, name, leader, members, channel_id):
     fam = await services.families.create(G, MANAGER, name, leader, channel_id=channel_id)
     for user in members:
-        request = await services.families.request_join(G, user, fam.id, AGREEMENT_VERSION)
-        await services.families.decide(G, leader, request.id, True)
+        # invited and accepted: their own decision, nobody is told (the queue is counted)
+        invite = await services.families.invite(G, leader, fam.id, user, as_manager=False)
+        await services.families.decide(G, user, invite.id, True,
+                                       agreement_version=AGREEMENT_VERSION)
     return fam
 
 

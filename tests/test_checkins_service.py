@@ -175,10 +175,13 @@ async def test_feedback_only_by_leaders_of_that_family(services, clock, lobos):
     assert feedback.user_id == ANA
     clock.advance(minutes=30)
     await services.checkins.give_feedback(G, LEADER, cid, "One more thing")
-    # not delivered by DM: shown (once) on the next check-in
+    # not delivered by DM: read with the next check-in, waiting until marked as shown
     again = await services.checkins.submit(G, ANA, STATS)
     assert [f.text for f in again.feedback] == ["Great consistency!", "One more thing"]
-    assert (await services.checkins.submit(G, ANA, STATS)).feedback == []
+    assert len((await services.checkins.submit(G, ANA, STATS)).feedback) == 2  # not shown
+    await services.checkins.feedback_delivered([again.feedback[0].id], "checkin")
+    assert [f.text for f in (await services.checkins.submit(G, ANA, STATS)).feedback] == [
+        "One more thing"]
     stats = await services.checkins.feedback_stats(
         G, None, clock.now() - timedelta(days=1), clock.now() + timedelta(days=1))
     assert stats["feedback_rate"] == 1.0 and stats["median_response_minutes"] == 30

@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.delivery.queue import DeliveryQueue
+from bot.delivery.told import decision_teller
 from bot.events import Events, MemberLeftServer
 from bot.mail.rendering import Renderer
 from bot.services.audit import AuditLog
@@ -74,7 +75,8 @@ class Services:
         guilds = GuildService(db, clock, audit, settings.default_timezone, settings.default_locale)
         members = MemberService(db, clock, audit, guilds)
         deliveries = DeliveryQueue(db, clock)
-        families = FamilyService(db, clock, audit, guilds, members, events, deliveries)
+        families = FamilyService(db, clock, audit, guilds, members, events, deliveries,
+                                 tell=decision_teller(renderer.templates))
         progress = ProgressService(db, settings.checkin_valid_day_hours)
         tiers = TierService(db, clock, audit, guilds, deliveries=deliveries)
         kpis = KpiService(db)

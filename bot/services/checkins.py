@@ -151,21 +151,18 @@ _NOT_BY_DM = ("NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.guild_id = f.guild
               " AND d.dedupe_key = 'feedback:' || f.id AND d.state != 'failed')")
 
 
-def _take_pending_feedback(tx: SyncTransaction, guild_id: int, user_id: int, now: str
-                           ) -> list[Feedback]:
-    """Feedback the creator has not seen yet, marked as delivered with this check-in."""
+def _pending_feedback(tx: SyncTransaction, guild_id: int, user_id: int) -> list[Feedback]:
+    """Feedback the creator has not seen yet, oldest first, read with the check-in: the cog
+    shows it with the answer and marks each once Discord took the message that shows it
+    (:meth:`CheckinService.feedback_delivered`)."""
     rows = tx.fetchall(
-        "UPDATE checkin_feedback AS f SET delivered_via = 'checkin', delivered_at = ?"
-        " WHERE guild_id = ? AND user_id = ? AND delivered_at IS NULL AND " + _NOT_BY_DM +
-        " RETURNING id, checkin_id, leader_id, text",
-        (now, guild_id, user_id),
+        "SELECT f.id, f.checkin_id, f.leader_id, f.text, c.local_date FROM checkin_feedback f"
+        " JOIN checkins c ON c.id = f.checkin_id WHERE f.guild_id = ? AND f.user_id = ?"
+        " AND f.delivered_at IS NULL AND " + _NOT_BY_DM + " ORDER BY f.id",
+        (guild_id, user_id),
     )
-    found = []
-    for r in sorted(rows, key=lambda r: r["id"]):
-        day = tx.fetchval("SELECT local_date FROM checkins WHERE id = ?", (r["checkin_id"],))
-        found.append(Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
-                              date.fromisoformat(day)))
-    return found
+    return [Feedback(r["id"], r["checkin_id"], user_id, r["leader_id"], r["text"],
+                     date.fromisoformat(r["local_date"])) for r in rows]
 
 
 def _checkin(row: Any) -> Checkin:
@@ -374,7 +371,7 @@ class CheckinService:
                                            stats)
             best = tx.fetchval(_SAVE_STREAK, (guild_id, user_id, streak, streak,
                                               today.isoformat()))
-            feedback = (_take_pending_feedback(tx, guild_id, user_id, now)
+            feedback = (_pending_feedback(tx, guild_id, user_id)
                         if context["pending"] else [])
             return context, streak, crossed, old, row, week, best, feedback
 
@@ -527,7 +524,8 @@ class CheckinService:
                          date.fromisoformat(r["local_date"])) for r in rows]
 
     async def feedback_delivered(self, feedback_ids: int | list[int], via: str) -> None:
-        """Mark feedback as seen by the creator (``via`` dm, or command), in one write."""
+        """Mark feedback as seen by the creator (``via`` dm, checkin or command), in one
+        write: only once Discord accepted the message that shows it."""
         ids = [feedback_ids] if isinstance(feedback_ids, int) else feedback_ids
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:

@@ -22,9 +22,11 @@ async def program(app):
         channel = app.emu.create_channel(app.guild, f"family-{name.lower()}")
         family = await s.families.create(app.guild.id, app.owner.id, name,
                                          people[leader].id, channel_id=channel.id)
-        request = await s.families.request_join(app.guild.id, people[member].id, family.id,
-                                                AGREEMENT_VERSION)
-        await s.families.decide(app.guild.id, people[leader].id, request.id, True)
+        # invited and accepted: their own decision, nobody is told (DMs are counted)
+        invite = await s.families.invite(app.guild.id, people[leader].id, family.id,
+                                         people[member].id, as_manager=False)
+        await s.families.decide(app.guild.id, people[member].id, invite.id, True,
+                                agreement_version=AGREEMENT_VERSION)
         families[name] = channel
     text = await app.reply(people["ana"], "broadcast", {"enabled": True}, subcommand="optin")
     assert "as direct messages" in text

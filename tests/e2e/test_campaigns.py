@@ -31,9 +31,11 @@ async def program(app):
         family = await s.families.create(app.guild.id, app.owner.id, name, people[leader].id,
                                          channel_id=channel.id)
         for member in members:
-            request = await s.families.request_join(app.guild.id, people[member].id, family.id,
-                                                    AGREEMENT_VERSION)
-            await s.families.decide(app.guild.id, people[leader].id, request.id, True)
+            # invited and accepted: their own decision, nobody is told (the queue is read)
+            invite = await s.families.invite(app.guild.id, people[leader].id, family.id,
+                                             people[member].id, as_manager=False)
+            await s.families.decide(app.guild.id, people[member].id, invite.id, True,
+                                    agreement_version=AGREEMENT_VERSION)
         channels[name] = channel
     star = app.emu.create_role(app.guild, "Star")
     await app.emu.wait_for(lambda: app.bot.get_guild(app.guild.id).get_role(star.id),

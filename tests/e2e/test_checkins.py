@@ -24,6 +24,8 @@ async def lobos(app):
                                    channel_id=channel.id)
     request = await families.request_join(app.guild.id, ana.id, family.id, AGREEMENT_VERSION)
     await families.decide(app.guild.id, lena.id, request.id, True)
+    # she is told by DM before the tests close her DMs or read the channel
+    await app.emu.wait_for(lambda: app.emu.dms(ana), what="ana told she was approved")
     return family, channel, lena, ana
 
 

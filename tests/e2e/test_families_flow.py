@@ -311,4 +311,5 @@ async def test_request_post_invite_dm_and_roles_go_through_the_delivery_queue(ap
     kinds = {r["kind"]: r["n"] for r in await app.services.db.fetchall(
         "SELECT kind, count(*) AS n FROM deliveries WHERE state = 'sent' GROUP BY kind")}
     assert kinds == {"family_request": 1, "family_invite": 1, "family_notice": 1,
-                     "family_role": 2, "family_agreement": 1}  # sofia asked to accept
+                     "family_role": 2, "family_agreement": 1,  # sofia asked to accept
+                     "family_told": 1}  # ana told she was approved (ben decided himself)

@@ -29,9 +29,11 @@ async def lobos(app):
     today = app.clock.now().date()
     for i in range(12):
         user = app.user(f"c{i:02d}")
-        request = await families.request_join(app.guild.id, user.id, family.id,
-                                              AGREEMENT_VERSION)
-        await families.decide(app.guild.id, lena.id, request.id, True)
+        # invited and accepted: their own decision, nobody is told (DMs are counted)
+        invite = await families.invite(app.guild.id, lena.id, family.id, user.id,
+                                       as_manager=False)
+        await families.decide(app.guild.id, user.id, invite.id, True,
+                              agreement_version=AGREEMENT_VERSION)
         await stat(app, user.id, today, {8: 5, 10: 3}.get(i, 12 - i), diamonds=100 * i)
         people.append(user)
     return family, lena, people

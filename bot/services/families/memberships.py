@@ -21,6 +21,7 @@ from bot.services.families.models import (
     RosterEntry,
     membership_from_row,
 )
+from bot.services.families.notices import ended_key
 from bot.services.families.store import LATEST_AGREEMENT, ROLE_REASON, FamilyStore, Posts
 
 ROSTER_PAGE = 10  # lines of a page; a roster line is at most ~170 characters
@@ -176,7 +177,9 @@ class FamilyMemberships(FamilyStore):
                 tx, guild_id, actor_id, "family.remove", str(user_id), family=family.id,
                 reason=reason,
             )
-        self._queued()  # the family role comes off
+            await self._tell(tx, guild_id, "removed", user_id, family,
+                             ended_key("removed", current.id), reason=reason)
+        self._queued()  # the family role comes off, and the member is told
         return Departure(current, family)
 
     async def left_server(self, guild_id: int, user_id: int) -> Membership | None:

@@ -17,6 +17,7 @@ from bot.services.families.models import (
     family_from_row,
     request_from_row,
 )
+from bot.services.families.notices import ended_key
 from bot.services.families.requests import PENDING_FOR_LEADERS
 from bot.services.families.store import FAMILY_BY_ID, FamilyStore, Posts
 
@@ -269,13 +270,16 @@ class FamilyRecords(FamilyStore):
     async def archive(self, guild_id: int, actor_id: int, family_id: int) -> Archived:
         """Archive: end every membership (ended_by archived; each family role queued to come
         off), cancel pending requests. Returns the family and the members whose role goes."""
-        await self._active(guild_id, family_id)
+        family = await self._active(guild_id, family_id)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(ACTIVE_MEMBERS, (family_id,))
             for row in rows:
                 await self._end(tx, guild_id, row["id"], row["user_id"], "archived", None, None,
                                 actor_id)
+                if row["user_id"] != actor_id:  # each member is told the family closed
+                    await self._tell(tx, guild_id, "archived", row["user_id"], family,
+                                     ended_key("archived", row["id"]))
             await tx.execute(CANCEL_PENDING_REQUESTS, (actor_id, now, family_id))
             await tx.execute(ARCHIVE, (now, family_id))
             await self.audit.record(
@@ -283,5 +287,5 @@ class FamilyRecords(FamilyStore):
             )
             archived = Archived(await self.get(guild_id, family_id, tx=tx),
                                 [r["user_id"] for r in rows])
-        self._queued()  # every member's family role comes off
+        self._queued()  # every member's family role comes off, and they are told
         return archived

@@ -8,12 +8,14 @@ from bot.clock import to_db
 from bot.db import Transaction
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services.families.models import (
+    NOTE_MAX,
     Decision,
     Family,
     FamilyRequest,
     membership_from_row,
     request_from_row,
 )
+from bot.services.families.notices import request_key
 from bot.services.families.store import FamilyStore, Posts
 
 REQUEST_BY_ID = "SELECT * FROM family_requests WHERE guild_id = ? AND id = ?"
@@ -130,11 +132,13 @@ class FamilyRequests(FamilyStore):
     async def decide(
         self, guild_id: int, actor_id: int, request_id: int, approve: bool, *,
         as_manager: bool = False, agreement_version: int | None = None,
-        posts: Posts[Decision] | None = None,
+        posts: Posts[Decision] | None = None, reason: str | None = None,
     ) -> Decision:
         """Approve or decline a request (its family's leaders or a manager) or an invite (only
         the invited creator, who accepts the agreement by accepting). The roles follow, and
-        ``posts`` (a welcome in the family channel), queued with the decision."""
+        ``posts`` (a welcome in the family channel), queued with the decision; so does the
+        message telling the creator (approved, transferred or declined, with ``reason`` if
+        the decider gave one), unless they decided themselves."""
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             row = await tx.fetchone(REQUEST_BY_ID, (guild_id, request_id))
@@ -160,6 +164,13 @@ class FamilyRequests(FamilyStore):
                 family=family.id, request=request_id,
             )
             await self._post(tx, guild_id, posts, decision)
+            if actor_id != request.user_id:
+                told = ("declined" if not approve else
+                        "transferred" if request.kind == "transfer" else "approved")
+                reason = (reason or "").strip()[:NOTE_MAX] or None
+                await self._tell(tx, guild_id, told, request.user_id, family,
+                                 request_key(request.id), reason=reason,
+                                 left=decision.left_family)
         self._queued()  # approved: the roles follow (the old family's off, the new one's on)
         return decision
 

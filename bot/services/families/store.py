@@ -25,6 +25,7 @@ from bot.services.families.models import (
     family_from_row,
     membership_from_row,
 )
+from bot.services.families.notices import LOCALE, Tell, Told
 from bot.services.guilds import GuildService
 from bot.services.members import MemberService
 
@@ -79,7 +80,8 @@ Posts = Callable[[T], Sequence[Send]]
 class FamilyStore:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  members: MemberService, events: Events,
-                 deliveries: DeliveryQueue | None = None) -> None:
+                 deliveries: DeliveryQueue | None = None, *, tell: Tell | None = None
+                 ) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
@@ -89,6 +91,8 @@ class FamilyStore:
         # the family role follows each membership: queued in the transaction that starts or
         # ends it (see _start, _end), sent by the bot's Discord sender
         self.deliveries = deliveries
+        # what tells a creator a decision about them (see notices.py): queued with it
+        self.tell = tell
 
     async def get(self, guild_id: int, family_id: int, *, tx: Transaction | None = None) -> Family:
         row = await (tx or self.db).fetchone(FAMILY_BY_ID, (guild_id, family_id))
@@ -163,6 +167,18 @@ class FamilyStore:
             sends = list(posts(made))
             if sends:
                 await self.deliveries.add(tx, guild_id, sends)
+
+    async def _tell(self, tx: Transaction, guild_id: int, kind: str, user_id: int,
+                    family: Family, key: str, *, reason: str | None = None,
+                    left: Family | None = None) -> None:
+        """Queue the message telling ``user_id`` the decision ``kind`` (in ``tx``, keyed
+        ``key``: once per decision; :meth:`_queued` after)."""
+        if self.tell is None or self.deliveries is None:
+            return
+        locale = await tx.fetchval(LOCALE, {"guild": guild_id, "user": user_id})
+        told = Told(kind, guild_id, user_id, family, locale or self.guilds.default_locale,
+                    key, reason, left)
+        await self.deliveries.add(tx, guild_id, [self.tell(told)])
 
     async def _ask_agreement(self, tx: Transaction, guild_id: int, family_id: int,
                              user_id: int, position: str, actor_id: int,
