@@ -141,13 +141,13 @@ class TiersCog(commands.Cog, name="Tiers"):
             changes = await self.tiers.sweep(  # roles and posts: queued, durable and paced
                 guild.id, interaction.user.id, period,
                 announce=lambda found: self._promotions(guild.id, found))
+            shown, total = changes[:SWEEP_SHOWN], len(changes)
         else:
-            changes = await self.tiers.plan(guild.id, period)
+            shown, total = await self.tiers.plan_page(guild.id, period, SWEEP_SHOWN)
         # the first SWEEP_SHOWN changes and a count of the rest: a whole program's changes
         # would be rendered only to be cut (3,816 lines for 200 families at mid-month)
-        await reply(interaction, "discord/families/sweep.md.j2", changes=changes[:SWEEP_SHOWN],
-                    more=max(0, len(changes) - SWEEP_SHOWN), applied=apply, period=period,
-                    split=True)
+        await reply(interaction, "discord/families/sweep.md.j2", changes=shown,
+                    more=total - len(shown), applied=apply, period=period, split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

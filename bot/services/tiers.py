@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
@@ -37,11 +38,11 @@ ROLE_REASON = "Familia"  # the audit-log reason of a tier's role change
 # their tier), the tier they hold and the highest one whose every threshold they meet (a
 # threshold left empty is met; the same rule as Tier.reached), only where the two differ.
 # Read from the month's progress rows first (the program's creators), each looked up by key,
-# all from indexes alone (0013).
+# all from indexes alone (0013; the tiers' thresholds in tiers_thresholds, 0014).
 PLAN = """
     SELECT user_id, family_id, old_id, new_id FROM (
         SELECT p.user_id, fm.family_id, mt.tier_id AS old_id, (
-            SELECT t.id FROM tiers t WHERE t.guild_id = p.guild_id
+            SELECT t.id FROM tiers t INDEXED BY tiers_thresholds WHERE t.guild_id = p.guild_id
               AND (t.min_hours IS NULL OR p.hours >= t.min_hours)
               AND (t.min_diamonds IS NULL OR p.diamonds >= t.min_diamonds)
               AND (t.min_valid_days IS NULL OR p.valid_days >= t.min_valid_days)
@@ -56,6 +57,12 @@ PLAN = """
         ORDER BY p.user_id
         LIMIT -1)  -- kept whole (not flattened): new_id is worked out once a row
     WHERE new_id IS NOT old_id"""
+# The plan's first :shown changes and how many there are in all (a preview shows a page: the
+# rest is counted in the database, not turned into objects).
+PLAN_PAGE = (
+    "SELECT user_id, family_id, old_id, new_id, count(*) OVER () AS total FROM (" + PLAN + ")"
+    " ORDER BY user_id LIMIT :shown"
+)
 
 
 @dataclass(frozen=True)
@@ -192,10 +199,22 @@ class TierService:
         """What a sweep of ``period`` would change, by user id: every active member with
         progress data for the month whose highest tier reached (:meth:`Tier.reached`, asked
         of the database in PLAN for a whole program at once) is not the one they hold."""
-        tiers = {t.id: t for t in await self.list_tiers(guild_id)}
-        rows = await self.db.fetchall(PLAN, {"guild_id": guild_id, "period": period})
-        return [TierChange(r["user_id"], r["family_id"], tiers.get(r["old_id"]),
-                           tiers.get(r["new_id"])) for r in rows]
+        return self._changes(await self.list_tiers(guild_id), await self.db.fetchall(
+            PLAN, {"guild_id": guild_id, "period": period}))
+
+    async def plan_page(self, guild_id: int, period: str, shown: int
+                        ) -> tuple[list[TierChange], int]:
+        """The first ``shown`` changes of :meth:`plan` and the number of all of them."""
+        rows = await self.db.fetchall(
+            PLAN_PAGE, {"guild_id": guild_id, "period": period, "shown": shown})
+        return (self._changes(await self.list_tiers(guild_id), rows),
+                rows[0]["total"] if rows else 0)
+
+    @staticmethod
+    def _changes(tiers: list[Tier], rows: list[Any]) -> list[TierChange]:
+        by_id = {t.id: t for t in tiers}.get
+        return [TierChange(user_id, family_id, by_id(old_id), by_id(new_id))
+                for user_id, family_id, old_id, new_id, *_ in rows]
 
     async def sweep(self, guild_id: int, actor_id: int | None, period: str,
                     announce: Announce | None = None) -> list[TierChange]:
