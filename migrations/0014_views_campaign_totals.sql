@@ -120,7 +120,3 @@ BEGIN
     DELETE FROM campaign_totals WHERE campaign_id = old.id;
 END;
 
--- The tier sweep's plan looks up each member's highest tier reached in this index alone (the
--- unique (guild_id, rank) index needs a table lookup per tier and member).
-CREATE INDEX tiers_thresholds
-    ON tiers (guild_id, rank DESC, id, min_hours, min_diamonds, min_valid_days, min_followers);
