@@ -103,7 +103,7 @@ def board_statements(metric: str, who: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Board:
+class CampaignBoard:
     """A campaign board's first page (ranked as :func:`~.arithmetic.ranked`) and the
     viewer's own row (None when they are not on the board)."""
 
@@ -152,12 +152,13 @@ class CampaignStandings(CampaignStore):
             return f"{ENROLLED_WHO} OR {audience}"
         return audience
 
-    async def board(self, found: Campaign, viewer_id: int, size: int) -> Board:
+    async def board(self, found: Campaign, viewer_id: int, size: int) -> CampaignBoard:
         """The campaign board's first ``size`` rows and the viewer's row: the same ranks and
         values as :meth:`board_rows`, read from the kept totals."""
         if found.metric not in KEPT:  # the streak: ranked from everyone's days
             rows = await self.board_rows(found)
-            return Board(rows[:size], next((r for r in rows if r.user_id == viewer_id), None))
+            me = next((r for r in rows if r.user_id == viewer_id), None)
+            return CampaignBoard(rows[:size], me)
         top, mine = board_statements(found.metric, self._who(found))
         params: dict[str, Any] = {"campaign_id": found.id, "size": size, "viewer_id": viewer_id,
                                   "audience_ids": audience_of.id_list(found.audience_ids)}
@@ -168,7 +169,7 @@ class CampaignStandings(CampaignStore):
         if me is None:
             row = await self.db.fetchone(mine, params)
             me = Row(row["rank"], viewer_id, float(row["value"])) if row else None
-        return Board(rows, me)
+        return CampaignBoard(rows, me)
 
     async def progress_of(self, guild_id: int, user_id: int, campaign: Campaign | None
                           ) -> CreatorProgress:
