@@ -19,14 +19,14 @@ from bot.services.leaderboards import Row
 
 G = 1
 TODAY = date(2026, 3, 2)  # the clock's day (UTC, the program's server zone)
-LIVE = (  # what the totals must equal: the sums over the check-ins of the campaign's days
-    "SELECT k.user_id, count(*), round(sum(k.hours), 2), sum(k.diamonds), sum(k.followers)"
+LIVE = (  # what the totals must equal: the metric summed over the campaign's days' check-ins
+    "SELECT k.user_id, count(*), round(sum(CASE c.metric WHEN 'hours' THEN k.hours"
+    " WHEN 'diamonds' THEN k.diamonds WHEN 'followers' THEN k.followers ELSE 1 END), 2)"
     " FROM campaigns c JOIN checkins k ON k.guild_id = c.guild_id"
     " AND k.local_date BETWEEN c.first_day AND c.last_day WHERE c.id = ?"
-    " GROUP BY k.user_id ORDER BY k.user_id"
+    " AND c.metric <> 'streak' GROUP BY k.user_id ORDER BY k.user_id"
 )
-KEPT = ("SELECT user_id, days, hours, diamonds, followers FROM campaign_totals"
-        " WHERE campaign_id = ? ORDER BY user_id")
+KEPT = "SELECT user_id, days, value FROM campaign_totals WHERE campaign_id = ? ORDER BY user_id"
 
 
 def local(text: str) -> LocalMoment:
@@ -130,6 +130,9 @@ async def test_kept_totals_follow_every_write(services, make_program, clock):
     assert made.campaign_id is not None
     running = made.campaign_id
     creators = [p.user_id for p in made.creators]
+    for metric in ("diamonds", "followers", "days", "streak"):  # beside the builder's hours
+        await services.campaigns.create(G, made.manager_id, spec(
+            f"Also {metric}", metric, "auto", "all", []))
     viewers = [*creators, 999_999]
     await assert_totals_are_the_live_sums(services)
     first = await assert_board_is_everyone_ranked(services, running, viewers)
@@ -170,9 +173,15 @@ async def test_kept_totals_follow_every_write(services, make_program, clock):
         target_creator=5.0, audience="all", enrolment="auto"))
     await assert_totals_are_the_live_sums(services)
     assert await services.db.fetchval(
-        "SELECT hours FROM campaign_totals WHERE campaign_id = ? AND user_id = ?",
+        "SELECT value FROM campaign_totals WHERE campaign_id = ? AND user_id = ?",
         (draft.id, cla)) == 4.0
     await assert_board_is_everyone_ranked(services, draft.id, viewers)
+    for metric in ("days", "streak", "followers"):  # and to another metric
+        await services.campaigns.update(G, made.manager_id, draft.id, Spec(
+            name="Later", metric=metric, start=local("2026-03-05"), end=local("2026-03-12"),
+            target_creator=5.0, audience="all", enrolment="auto"))
+        await assert_totals_are_the_live_sums(services)
+        await assert_board_is_everyone_ranked(services, draft.id, viewers)
 
 
 @pytest.mark.parametrize("hours", [["0.1", "0.2", "0.3"], ["1.15", "2.35", "0.05", "3.45"]])
@@ -189,7 +198,7 @@ async def test_hours_kept_as_shown_after_float_sums(services, make_program, hour
     await services.checkins.submit(G, user_id, {"hours": hours[0]})  # an edit, same figures
     await assert_totals_are_the_live_sums(services)
     kept = await services.db.fetchval(
-        "SELECT hours FROM campaign_totals WHERE campaign_id = ? AND user_id = ?",
+        "SELECT value FROM campaign_totals WHERE campaign_id = ? AND user_id = ?",
         (made.campaign_id, user_id))
     assert kept == round(sum(float(v) for v in hours), 2)
 

@@ -69,37 +69,27 @@ _MEMBER = (
 )
 AUDIENCE_WHO = {
     "all": _MEMBER + ")",
-    "families": _MEMBER + " AND fm.family_id IN (SELECT value FROM json_each(:audience_ids)))",
+    "families": _MEMBER + " AND fm.family_id IN"
+                " (SELECT j.value FROM json_each(:audience_ids) j))",
     "tiers": _MEMBER + " AND EXISTS (SELECT 1 FROM member_tiers mt WHERE mt.guild_id ="
              " fm.guild_id AND mt.user_id = fm.user_id AND mt.tier_id IN"
-             " (SELECT value FROM json_each(:audience_ids))))",
+             " (SELECT j.value FROM json_each(:audience_ids) j)))",
 }
 # The board's first page: participants above zero, highest first, ties by user id, straight
-# from the metric's index (the first ``size`` rows are all that is read).
+# from the index (the first ``size`` rows are all that is read).
 BOARD_TOP = (
-    "SELECT t.user_id, t.{metric} AS value FROM campaign_totals t"
-    " INDEXED BY campaign_totals_{metric} WHERE t.campaign_id = :campaign_id"
-    " AND t.{metric} > 0 AND ({who}) ORDER BY t.{metric} DESC, t.user_id LIMIT :size"
+    "SELECT t.user_id, t.value FROM campaign_totals t INDEXED BY campaign_totals_rank"
+    " WHERE t.campaign_id = :campaign_id AND t.value > 0 AND ({who})"
+    " ORDER BY t.value DESC, t.user_id LIMIT :size"
 )
 # The viewer's value and rank: 1 + the participants above them (ties share a rank).
 BOARD_ME = (
     "SELECT me.value, 1 + (SELECT count(*) FROM campaign_totals t"
-    " INDEXED BY campaign_totals_{metric} WHERE t.campaign_id = :campaign_id"
-    " AND t.{metric} > me.value AND ({who})) AS rank"
-    " FROM (SELECT t.{metric} AS value FROM campaign_totals t"
-    " WHERE t.campaign_id = :campaign_id AND t.user_id = :viewer_id AND t.{metric} > 0"
-    " AND ({who})) AS me"
+    " INDEXED BY campaign_totals_rank WHERE t.campaign_id = :campaign_id"
+    " AND t.value > me.value AND ({who})) AS rank"
+    " FROM (SELECT t.value FROM campaign_totals t WHERE t.campaign_id = :campaign_id"
+    " AND t.user_id = :viewer_id AND t.value > 0 AND ({who})) AS me"
 )
-KEPT = ("hours", "diamonds", "followers", "days")  # the metrics campaign_totals keeps
-
-
-def board_statements(metric: str, who: str) -> tuple[str, str]:
-    """BOARD_TOP and BOARD_ME for a kept metric and a ``who`` condition above (written from
-    these constants only: nothing a user typed)."""
-    if metric not in KEPT:
-        raise KeyError(metric)
-    return (BOARD_TOP.format(metric=metric, who=who),
-            BOARD_ME.format(metric=metric, who=who))
 
 
 @dataclass(frozen=True)
@@ -155,11 +145,12 @@ class CampaignStandings(CampaignStore):
     async def board(self, found: Campaign, viewer_id: int, size: int) -> CampaignBoard:
         """The campaign board's first ``size`` rows and the viewer's row: the same ranks and
         values as :meth:`board_rows`, read from the kept totals."""
-        if found.metric not in KEPT:  # the streak: ranked from everyone's days
+        if found.metric == "streak":  # not a sum, not kept: ranked from everyone's days
             rows = await self.board_rows(found)
             me = next((r for r in rows if r.user_id == viewer_id), None)
             return CampaignBoard(rows[:size], me)
-        top, mine = board_statements(found.metric, self._who(found))
+        who = self._who(found)  # written from the constants above only
+        top, mine = BOARD_TOP.format(who=who), BOARD_ME.format(who=who)
         params: dict[str, Any] = {"campaign_id": found.id, "size": size, "viewer_id": viewer_id,
                                   "audience_ids": audience_of.id_list(found.audience_ids)}
         ranked = cm.ranked_in_order((r["user_id"], float(r["value"]))
