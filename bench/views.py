@@ -213,7 +213,7 @@ async def tier_promotions(ctx: Ctx, i: int) -> Shown:
     shown = Shown()
     # the cog reads every family's channel at once; the bench's families have none, and each
     # family's post is measured all the same
-    await ctx.services.families.list_families(g)
+    await ctx.services.tiers.family_channels(g)
     for promoted in by_family.values():
         ctx.post(shown, locale, "discord/families/promotions.md.j2", changes=promoted)
     return shown

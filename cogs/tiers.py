@@ -56,8 +56,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         for change in changes:
             if change.promotion:
                 by_family.setdefault(change.family_id, []).append(change)
-        channels = {f.id: f.channel_id
-                    for f in await self.bot.services.families.list_families(guild_id)}
+        channels = await self.tiers.family_channels(guild_id)
         posts = []
         for family_id, promoted in by_family.items():
             channel_id = channels.get(family_id)  # one read for every family

@@ -16,6 +16,7 @@ from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
+from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
 
@@ -230,6 +231,12 @@ class TierService:
         rows = await self.db.fetchall(PLAN_PAGE.format(reached=reached), {
             **params, "guild_id": guild_id, "period": period, "shown": shown})
         return self._changes(tiers, rows), rows[0]["total"] if rows else 0
+
+    async def family_channels(self, guild_id: int) -> dict[int, int | None]:
+        """Each active family's channel (None: it has none), where a sweep's promotions are
+        posted."""
+        rows = await audience_of.family_channels(self.db, guild_id, None)
+        return {r["id"]: r["channel_id"] for r in rows}
 
     @staticmethod
     def _changes(tiers: list[Tier], rows: list[Any]) -> list[TierChange]:
