@@ -195,9 +195,9 @@ async def tier_sweep_preview(ctx: Ctx, i: int) -> Shown:
     """/tier sweep (preview; cogs/tiers.py sweep): every creator whose tier would change,
     split into at most five messages."""
     period = _sweep_month(ctx, i)
-    changes = await ctx.services.tiers.plan(ctx.made.guild_id, period)
-    return ctx.split(i, "discord/families/sweep.md.j2", changes=changes[:SWEEP_SHOWN],
-                     more=max(0, len(changes) - SWEEP_SHOWN), applied=False, period=period)
+    shown, total = await ctx.services.tiers.plan_page(ctx.made.guild_id, period, SWEEP_SHOWN)
+    return ctx.split(i, "discord/families/sweep.md.j2", changes=shown,
+                     more=total - len(shown), applied=False, period=period)
 
 
 async def tier_promotions(ctx: Ctx, i: int) -> Shown:
@@ -213,7 +213,7 @@ async def tier_promotions(ctx: Ctx, i: int) -> Shown:
     shown = Shown()
     # the cog reads every family's channel at once; the bench's families have none, and each
     # family's post is measured all the same
-    await ctx.services.families.list_families(g)
+    await ctx.services.tiers.family_channels(g)
     for promoted in by_family.values():
         ctx.post(shown, locale, "discord/families/promotions.md.j2", changes=promoted)
     return shown
@@ -224,10 +224,9 @@ async def campaign_board(ctx: Ctx, i: int) -> Shown:
     service = ctx.services.campaigns
     viewer = ctx.creator(i).user_id
     found = await service.current_for(ctx.made.guild_id, viewer)
-    rows = await service.board_rows(found)
-    me = next((r for r in rows if r.user_id == viewer), None)
-    return ctx.page(i, "discord/campaigns/board.md.j2", campaign=found,
-                    rows=rows[:CAMPAIGN_BOARD_SIZE], me=me, viewer_id=viewer)
+    board = await service.board(found, viewer, CAMPAIGN_BOARD_SIZE)
+    return ctx.page(i, "discord/campaigns/board.md.j2", campaign=found, rows=board.rows,
+                    me=board.me, viewer_id=viewer)
 
 
 async def campaign_list(ctx: Ctx, i: int) -> Shown:

@@ -527,10 +527,9 @@ class CampaignCog(commands.Cog, name="Campaigns"):
         service = self.bot.services.campaigns
         found = campaign or await service.current_for(cogkit.guild_id(interaction),
                                                       interaction.user.id)
-        rows = await service.board_rows(found)
-        me = next((r for r in rows if r.user_id == interaction.user.id), None)
+        board = await service.board(found, interaction.user.id, BOARD_SIZE)
         await reply(interaction, "discord/campaigns/board.md.j2", campaign=found,
-                    rows=rows[:BOARD_SIZE], me=me, viewer_id=interaction.user.id)
+                    rows=board.rows, me=board.me, viewer_id=interaction.user.id)
 
     @campaign.command(name=_T("results"),
                       description=_T("A finished campaign's results, with a CSV file"))

@@ -65,8 +65,7 @@ class TiersCog(commands.Cog, name="Tiers"):
         for change in changes:
             if change.promotion:
                 by_family.setdefault(change.family_id, []).append(change)
-        channels = {f.id: f.channel_id
-                    for f in await self.bot.services.families.list_families(guild_id)}
+        channels = await self.tiers.family_channels(guild_id)
         posts = []
         for family_id, promoted in by_family.items():
             channel_id = channels.get(family_id)  # one read for every family
@@ -150,13 +149,13 @@ class TiersCog(commands.Cog, name="Tiers"):
             changes = await self.tiers.sweep(  # roles and posts: queued, durable and paced
                 guild.id, interaction.user.id, period,
                 announce=lambda found: self._promotions(guild.id, found))
+            shown, total = changes[:SWEEP_SHOWN], len(changes)
         else:
-            changes = await self.tiers.plan(guild.id, period)
+            shown, total = await self.tiers.plan_page(guild.id, period, SWEEP_SHOWN)
         # the first SWEEP_SHOWN changes and a count of the rest: a whole program's changes
         # would be rendered only to be cut (3,816 lines for 200 families at mid-month)
-        await reply(interaction, "discord/families/sweep.md.j2", changes=changes[:SWEEP_SHOWN],
-                    more=max(0, len(changes) - SWEEP_SHOWN), applied=apply, period=period,
-                    split=True)
+        await reply(interaction, "discord/families/sweep.md.j2", changes=shown,
+                    more=total - len(shown), applied=apply, period=period, split=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

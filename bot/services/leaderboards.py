@@ -117,6 +117,7 @@ PAGE_OF_EQUALS = """
     SELECT user_id, value FROM board ORDER BY user_id
     LIMIT :limit OFFSET :offset"""
 COUNT_ABOVE = "SELECT count(*) FROM board WHERE value > :value"
+COUNT_ALL = "SELECT count(*) FROM board"  # "page 2 of 7": a count from the same indexes
 VALUE_OF = "SELECT value FROM board WHERE user_id = :user_id"
 
 # Family against family: active families, their active members and the members' values in
@@ -228,10 +229,24 @@ class Board:
     viewer_id: int | None
     scope_name: str = ""
     include_left: bool = False
+    total: int = 0  # creators on the board, all pages
+    size: int = PAGE_SIZE
 
     @property
     def has_prev(self) -> bool:
         return self.page > 0
+
+    @property
+    def number(self) -> int:  # the page, as bot.paging.Page names it (for "page 2 of 7")
+        return self.page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def paged(self) -> bool:
+        return self.pages > 1
 
 
 @dataclass(frozen=True)
@@ -422,7 +437,9 @@ class LeaderboardService:
             me = next((r for r in ranked if r.user_id == viewer_id), None)
             if me is None:
                 me = await self._me(query, viewer_id)
-        return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id)
+        total = await self.db.fetchval(query.statement(COUNT_ALL), query.params)
+        return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id,
+                     total=int(total), size=size)
 
     async def _rank_of(self, query: BoardQuery, value: float) -> int:
         above = await self.db.fetchval(query.statement(COUNT_ABOVE),

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
+from bot.services import audience as audience_of
 from bot.services import bounds
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
@@ -38,19 +40,14 @@ class Progress:
 ROLE_REASON = "Familia"  # the audit-log reason of a tier's role change
 
 # A sweep's plan: each active member with the month's progress (members without any keep
-# their tier), the tier they hold and the highest one whose every threshold they meet (a
-# threshold left empty is met; the same rule as Tier.reached), only where the two differ.
-# Read from the month's progress rows first (the program's creators), each looked up by key,
-# all from indexes alone (0013).
+# their tier), the tier they hold and the highest one whose every threshold they meet, only
+# where the two differ. Read from the month's progress rows first (the program's creators),
+# each looked up by key, all from indexes alone (0013). ``{reached}`` is the tier reached, a
+# CASE written by :func:`reached_case` from the guild's tiers (a per-row subquery over the
+# tiers costs more than the joins).
 PLAN = """
     SELECT user_id, family_id, old_id, new_id FROM (
-        SELECT p.user_id, fm.family_id, mt.tier_id AS old_id, (
-            SELECT t.id FROM tiers t WHERE t.guild_id = p.guild_id
-              AND (t.min_hours IS NULL OR p.hours >= t.min_hours)
-              AND (t.min_diamonds IS NULL OR p.diamonds >= t.min_diamonds)
-              AND (t.min_valid_days IS NULL OR p.valid_days >= t.min_valid_days)
-              AND (t.min_followers IS NULL OR p.followers >= t.min_followers)
-            ORDER BY t.rank DESC LIMIT 1) AS new_id
+        SELECT p.user_id, fm.family_id, mt.tier_id AS old_id, {reached} AS new_id
         FROM progress_totals p INDEXED BY progress_month_tiers
         CROSS JOIN family_members fm INDEXED BY family_members_active_family
              ON fm.guild_id = p.guild_id AND fm.user_id = p.user_id AND fm.left_at IS NULL
@@ -60,6 +57,33 @@ PLAN = """
         ORDER BY p.user_id
         LIMIT -1)  -- kept whole (not flattened): new_id is worked out once a row
     WHERE new_id IS NOT old_id"""
+# The plan's first :shown changes and how many there are in all (a preview shows a page: the
+# rest is counted in the database, not turned into objects).
+PLAN_PAGE = (
+    "SELECT user_id, family_id, old_id, new_id, count(*) OVER () AS total FROM (" + PLAN + ")"
+    " ORDER BY user_id LIMIT :shown"
+)
+# A threshold's column in progress_totals (``p``).
+PROGRESS_COLUMN = {"min_hours": "hours", "min_diamonds": "diamonds",
+                   "min_valid_days": "valid_days", "min_followers": "followers"}
+
+
+def reached_case(tiers: list[Tier]) -> tuple[str, dict[str, Any]]:
+    """:meth:`Tier.reached` in SQL over a progress row ``p``: one WHEN per tier, highest rank
+    first, each testing the thresholds the tier sets (a threshold left empty is met), THEN
+    the tier's id. The text is made of the column whitelist above and parameter names; every
+    threshold and id is a bound parameter."""
+    whens, params = [], {}
+    for n, tier in enumerate(sorted(tiers, key=lambda t: t.rank, reverse=True)):
+        met = []
+        for threshold, column in PROGRESS_COLUMN.items():
+            minimum = getattr(tier, threshold)
+            if minimum is not None:
+                met.append(f"p.{column} >= :t{n}_{column}")
+                params[f"t{n}_{column}"] = minimum
+        whens.append(f"WHEN {' AND '.join(met) or '1'} THEN :t{n}_id")
+        params[f"t{n}_id"] = tier.id
+    return (f"CASE {' '.join(whens)} END" if whens else "NULL"), params
 
 
 @dataclass(frozen=True)
@@ -79,8 +103,10 @@ class Tier:
         return all(value >= minimum for minimum, value in pairs if minimum is not None)
 
 
-@dataclass(frozen=True)
-class TierChange:
+class TierChange(NamedTuple):
+    """A member's tier before and after (a sweep of a whole program makes thousands: a
+    light record)."""
+
     user_id: int
     family_id: int
     old: Tier | None
@@ -199,10 +225,31 @@ class TierService:
         """What a sweep of ``period`` would change, by user id: every active member with
         progress data for the month whose highest tier reached (:meth:`Tier.reached`, asked
         of the database in PLAN for a whole program at once) is not the one they hold."""
-        tiers = {t.id: t for t in await self.list_tiers(guild_id)}
-        rows = await self.db.fetchall(PLAN, {"guild_id": guild_id, "period": period})
-        return [TierChange(r["user_id"], r["family_id"], tiers.get(r["old_id"]),
-                           tiers.get(r["new_id"])) for r in rows]
+        tiers = await self.list_tiers(guild_id)
+        reached, params = reached_case(tiers)
+        return self._changes(tiers, await self.db.fetchall(
+            PLAN.format(reached=reached), {**params, "guild_id": guild_id, "period": period}))
+
+    async def plan_page(self, guild_id: int, period: str, shown: int
+                        ) -> tuple[list[TierChange], int]:
+        """The first ``shown`` changes of :meth:`plan` and the number of all of them."""
+        tiers = await self.list_tiers(guild_id)
+        reached, params = reached_case(tiers)
+        rows = await self.db.fetchall(PLAN_PAGE.format(reached=reached), {
+            **params, "guild_id": guild_id, "period": period, "shown": shown})
+        return self._changes(tiers, rows), rows[0]["total"] if rows else 0
+
+    async def family_channels(self, guild_id: int) -> dict[int, int | None]:
+        """Each active family's channel (None: it has none), where a sweep's promotions are
+        posted."""
+        rows = await audience_of.family_channels(self.db, guild_id, None)
+        return {r["id"]: r["channel_id"] for r in rows}
+
+    @staticmethod
+    def _changes(tiers: list[Tier], rows: list[Any]) -> list[TierChange]:
+        by_id = {t.id: t for t in tiers}.get
+        return [TierChange(user_id, family_id, by_id(old_id), by_id(new_id))
+                for user_id, family_id, old_id, new_id, *_ in rows]
 
     async def sweep(self, guild_id: int, actor_id: int | None, period: str,
                     announce: Announce | None = None) -> list[TierChange]:

@@ -21,9 +21,15 @@ def best_streak(days: Iterable[date], first: date, last: date, rest_days: int) -
 def ranked(values: Mapping[int, float]) -> list[tuple[int, int, float]]:
     """(rank, user id, value) for values above zero, highest first; ties share a rank
     (1, 2, 2, 4) and are listed by user id, as on every leaderboard."""
-    ordered = sorted(((v, u) for u, v in values.items() if v > 0), key=lambda p: (-p[0], p[1]))
+    ordered = sorted(((u, v) for u, v in values.items() if v > 0), key=lambda p: (-p[1], p[0]))
+    return ranked_in_order(ordered)
+
+
+def ranked_in_order(ordered: Iterable[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    """:func:`ranked` of (user id, value) pairs already in its order (a board's first rows
+    from the database: the ranks of a first page depend on nothing after it)."""
     out: list[tuple[int, int, float]] = []
-    for i, (value, user_id) in enumerate(ordered):
+    for i, (user_id, value) in enumerate(ordered):
         rank = out[-1][0] if out and out[-1][2] == value else i + 1
         out.append((rank, user_id, value))
     return out

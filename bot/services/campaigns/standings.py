@@ -5,13 +5,21 @@ Values: the goal metric summed over the campaign's local days from each creator'
 (``days`` counts check-in days; ``streak`` is the longest streak inside the campaign). The
 campaign's days are named in the guild's zone; each creator's check-ins are counted by their
 own local day, as everywhere else.
+
+The board (:meth:`CampaignStandings.board`) reads ``campaign_totals`` (0014: the same sums,
+kept by triggers on every check-in write) for its first page and the viewer's own rank, so a
+board view does not sum a whole program's check-ins and rank everyone; the participants are
+asked of the database with the rule :meth:`~CampaignStore.participants` applies.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from bot.services import audience as audience_of
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import (
     Campaign,
@@ -45,6 +53,53 @@ DAYS = (
 # metric → its statement (``streak`` is computed from the days, below)
 SUMS = {"hours": HOURS, "diamonds": DIAMONDS, "followers": FOLLOWERS, "days": DAYS}
 
+# Who is on a board, as a condition on a campaign_totals row ``t``: the rule of
+# CampaignStore.participants (enrolled; the audience of an automatic campaign, today, for a
+# draft or scheduled one; both while it runs). The audience conditions are audience.py's
+# CREATORS_OF_* (active members of active families; of the chosen families; holding one of
+# the chosen tiers); tests/test_views_campaign_board.py checks the two stay the same.
+ENROLLED_WHO = (
+    "EXISTS (SELECT 1 FROM campaign_enrolments e WHERE e.campaign_id = t.campaign_id"
+    " AND e.user_id = t.user_id)"
+)
+_MEMBER = (
+    "EXISTS (SELECT 1 FROM family_members fm JOIN families f ON f.id = fm.family_id"
+    " AND f.archived_at IS NULL WHERE fm.guild_id = t.guild_id AND fm.user_id = t.user_id"
+    " AND fm.left_at IS NULL"
+)
+AUDIENCE_WHO = {
+    "all": _MEMBER + ")",
+    "families": _MEMBER + " AND fm.family_id IN"
+                " (SELECT j.value FROM json_each(:audience_ids) j))",
+    "tiers": _MEMBER + " AND EXISTS (SELECT 1 FROM member_tiers mt WHERE mt.guild_id ="
+             " fm.guild_id AND mt.user_id = fm.user_id AND mt.tier_id IN"
+             " (SELECT j.value FROM json_each(:audience_ids) j)))",
+}
+# The board's first page: participants above zero, highest first, ties by user id, straight
+# from the index (the first ``size`` rows are all that is read).
+BOARD_TOP = (
+    "SELECT t.user_id, t.value FROM campaign_totals t INDEXED BY campaign_totals_rank"
+    " WHERE t.campaign_id = :campaign_id AND t.value > 0 AND ({who})"
+    " ORDER BY t.value DESC, t.user_id LIMIT :size"
+)
+# The viewer's value and rank: 1 + the participants above them (ties share a rank).
+BOARD_ME = (
+    "SELECT me.value, 1 + (SELECT count(*) FROM campaign_totals t"
+    " INDEXED BY campaign_totals_rank WHERE t.campaign_id = :campaign_id"
+    " AND t.value > me.value AND ({who})) AS rank"
+    " FROM (SELECT t.value FROM campaign_totals t WHERE t.campaign_id = :campaign_id"
+    " AND t.user_id = :viewer_id AND t.value > 0 AND ({who})) AS me"
+)
+
+
+@dataclass(frozen=True)
+class CampaignBoard:
+    """A campaign board's first page (ranked as :func:`~.arithmetic.ranked`) and the
+    viewer's own row (None when they are not on the board)."""
+
+    rows: list[Row]
+    me: Row | None
+
 
 class CampaignStandings(CampaignStore):
     async def values(self, guild_id: int, metric: str, first: date, last: date
@@ -77,6 +132,35 @@ class CampaignStandings(CampaignStore):
         the participants ranked, ties shared, zeros left out."""
         return [Row(rank, user_id, value)
                 for rank, user_id, value in cm.ranked((await self.standings(found)).values)]
+
+    def _who(self, found: Campaign) -> str:
+        """Who is on ``found``'s board, as :meth:`participants` says."""
+        if found.opt_in or found.state not in ("draft", "scheduled", "running"):
+            return ENROLLED_WHO
+        audience = AUDIENCE_WHO[found.audience]
+        if found.state == "running":  # newcomers to the audience count
+            return f"{ENROLLED_WHO} OR {audience}"
+        return audience
+
+    async def board(self, found: Campaign, viewer_id: int, size: int) -> CampaignBoard:
+        """The campaign board's first ``size`` rows and the viewer's row: the same ranks and
+        values as :meth:`board_rows`, read from the kept totals."""
+        if found.metric == "streak":  # not a sum, not kept: ranked from everyone's days
+            rows = await self.board_rows(found)
+            me = next((r for r in rows if r.user_id == viewer_id), None)
+            return CampaignBoard(rows[:size], me)
+        who = self._who(found)  # written from the constants above only
+        top, mine = BOARD_TOP.format(who=who), BOARD_ME.format(who=who)
+        params: dict[str, Any] = {"campaign_id": found.id, "size": size, "viewer_id": viewer_id,
+                                  "audience_ids": audience_of.id_list(found.audience_ids)}
+        ranked = cm.ranked_in_order((r["user_id"], float(r["value"]))
+                                    for r in await self.db.fetchall(top, params))
+        rows = [Row(rank, user_id, value) for rank, user_id, value in ranked]
+        me = next((r for r in rows if r.user_id == viewer_id), None)
+        if me is None:
+            row = await self.db.fetchone(mine, params)
+            me = Row(row["rank"], viewer_id, float(row["value"])) if row else None
+        return CampaignBoard(rows, me)
 
     async def progress_of(self, guild_id: int, user_id: int, campaign: Campaign | None
                           ) -> CreatorProgress:
