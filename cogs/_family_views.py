@@ -23,12 +23,15 @@ from bot.cogkit.buttons import PersistentButton, PersistentSelect, known_member,
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
+    FamiliaModal,
     acknowledge,
     edit,
     familia,
     locale_for,
     reply,
+    start_timer,
 )
+from bot.services.bounds import NOTE_MAX
 from bot.services.families import (
     AGREEMENT_VERSION,
     LEAVE_REASONS,
@@ -77,21 +80,62 @@ class DecideButton(PersistentButton,
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
         request = await bot.services.families.get_request(self.guild_id, self.request_id)
-        guild = bot.get_guild(self.guild_id)
-        if self.approve and guild is not None:
-            dd.need(guild, dd.MANAGE_ROLES)  # refuse before deciding: roles follow at once
-        as_manager = False
-        if request.kind != "invite" and isinstance(interaction.user, discord.Member):
-            as_manager = await is_manager(interaction)
-        welcome = None
-        if self.approve and request.kind == "invite":  # the family channel welcomes them
-            welcome = await notice(bot, request.guild_id, "discord/families/welcome.md.j2",
-                                   f"family-welcome:{request.id}", request.user_id)
-        decision = await bot.services.families.decide(
-            self.guild_id, interaction.user.id, self.request_id, self.approve,
-            as_manager=as_manager, agreement_version=AGREEMENT_VERSION, posts=welcome,
-        )
-        await after_decision(interaction, decision, self.approve)
+        if not self.approve and request.kind != "invite" and request.status == "pending":
+            # a leader's Decline asks first for an optional reason, told to the creator;
+            # whoever may not decide is refused before the form (the service checks again)
+            family = await bot.services.families.get(self.guild_id, request.family_id)
+            if not (family.leads(interaction.user.id) or await is_manager(interaction)):
+                raise NotAllowed("families.not_your_family")
+            locale = await locale_for(interaction)
+            await interaction.response.send_modal(
+                DeclineModal(bot, locale, self.guild_id, self.request_id))
+            return
+        await decide_request(interaction, request, self.approve)
+
+
+async def decide_request(interaction: discord.Interaction, request: FamilyRequest,
+                         approve: bool, reason: str | None = None) -> None:
+    """Decide ``request`` as the clicker (the service checks who leads or manages)."""
+    bot = familia(interaction)
+    guild = bot.get_guild(request.guild_id)
+    if approve and guild is not None:
+        dd.need(guild, dd.MANAGE_ROLES)  # refuse before deciding: roles follow at once
+    as_manager = False
+    if request.kind != "invite" and isinstance(interaction.user, discord.Member):
+        as_manager = await is_manager(interaction)
+    welcome = None
+    if approve and request.kind == "invite":  # the family channel welcomes them
+        welcome = await notice(bot, request.guild_id, "discord/families/welcome.md.j2",
+                               f"family-welcome:{request.id}", request.user_id)
+    decision = await bot.services.families.decide(
+        request.guild_id, interaction.user.id, request.id, approve,
+        as_manager=as_manager, agreement_version=AGREEMENT_VERSION, posts=welcome,
+        reason=reason,
+    )
+    await after_decision(interaction, decision, approve)
+
+
+class DeclineModal(FamiliaModal):
+    """Decline a join or transfer request, with an optional reason the creator is told
+    (kindly worded by the template). Submitted, it decides like the button: the service
+    checks again who leads the family or manages the program."""
+
+    def __init__(self, bot: Any, locale: str, guild_id: int, request_id: int) -> None:
+        super().__init__(title=label(bot, locale, "decline_title"), timeout=900)
+        self.guild_id, self.request_id = guild_id, request_id
+        self.reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=label(bot, locale, "decline_reason"), custom_id="reason",
+            placeholder=label(bot, locale, "decline_placeholder"), required=False,
+            max_length=NOTE_MAX, style=discord.TextStyle.paragraph)
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        if interaction.guild_id != self.guild_id:  # a modal answers where it was opened
+            raise NotAllowed("common.not_allowed")
+        bot = familia(interaction)
+        request = await bot.services.families.get_request(self.guild_id, self.request_id)
+        await decide_request(interaction, request, False, self.reason.value or None)
 
 
 class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id}:{version}"):

@@ -269,9 +269,13 @@ class Actions(Responses):
         if isinstance(custom_id, dict):
             custom_id, values = None, custom_id
         values = values or {}
+        message = None
         if isinstance(source, Interaction):
             modal = modal or await source.wait_modal()
             user = user or source.user
+            # a modal opened from a button carries that button's message (Discord sends it,
+            # and the answer may update it: type 7)
+            message = source.source_message if source.type == 3 else None
             guild = guild or (self.guilds.get(source.guild_id) if source.guild_id else None)
             channel = channel or self.channel(source.channel_id)
             app = source.app or self.app
@@ -301,7 +305,8 @@ class Actions(Responses):
         data = {"custom_id": custom_id or modal["custom_id"],
                 "components": [fill(c) for c in modal.get("components", [])]}
         where = channel or (self.default_channel(guild) if guild else self.dm_channel(user, app))
-        return self._start(5, user, guild, where, data, locale=locale, app=app)
+        return self._start(5, user, guild, where, data, locale=locale, app=app,
+                           message=message)
 
     def _guild_of_user(self, user: m.User) -> int:
         for guild in self.guilds.values():

@@ -68,11 +68,15 @@ async def ask_to_join(app, user: User, family: Made, *, locale: str | None = Non
     return await click.reply_text()
 
 
-async def decide(app, leader: User, family: Made, user: User, *, approve: bool = True):
-    """``leader`` clicks Approve (or Decline) on ``user``'s request in the family channel."""
+async def decide(app, leader: User, family: Made, user: User, *, approve: bool = True,
+                 reason: str = ""):
+    """``leader`` clicks Approve (or Decline, then sends its form with ``reason``) on
+    ``user``'s request in the family channel."""
     post = request_post(app, family, user)
     click = await app.emu.click(leader, post, button(
         post, "familia:req:y:" if approve else "familia:req:n:"))
+    if not approve:
+        click = await app.emu.submit_modal(click, {"reason": reason})
     await click.wait_response()
     return post, click
 

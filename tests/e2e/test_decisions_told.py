@@ -13,7 +13,6 @@ import pytest
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.sender import DeliverySender
 from bot.errors import UserError
-from bot.services.families import AGREEMENT_VERSION
 from tests.e2e._families import (
     ask_to_join,
     button,
@@ -62,14 +61,34 @@ async def test_a_declined_request_is_told_kindly_with_the_reason(app):
     [dm] = await told(app, ana)
     assert "Thank you for asking to join **Lobos**" in dm.content
     assert "you can ask another family with /family join" in dm.content
-    assert "Their words" not in dm.content  # the button gives no reason
-    # a decline with a reason (the service takes one) quotes it, Markdown escaped
-    request = await app.services.families.request_join(app.guild.id, ben.id, lobos.id,
-                                                       AGREEMENT_VERSION)
-    await app.services.families.decide(app.guild.id, sofia.id, request.id, False,
-                                       reason="We are *full* until March")
+    assert "Their words" not in dm.content  # the form's reason was left empty
+    # a reason written in Decline's form is quoted, Markdown escaped
+    await ask_to_join(app, ben, lobos)
+    await decide(app, sofia, lobos, ben, approve=False, reason="We are *full* until March")
     [dm] = await told(app, ben)
     assert "Their words:\n> We are \\*full\\* until March" in dm.content
+
+
+async def test_decline_asks_for_a_reason_only_from_those_who_may_decide(app):
+    """Decline opens a form (an optional reason) for the family's leader; anyone else who
+    sees the post is refused at the click, before any form, and nothing is decided."""
+    sofia, ana, ben = app.user("sofia"), app.user("ana"), app.user("ben")
+    lobos = await create(app, "Lobos", sofia)
+    await join(app, ben, lobos)
+    await ask_to_join(app, ana, lobos)
+    post = request_post(app, lobos, ana)
+    click = await app.emu.click(ben, post, button(post, "familia:req:n:"))
+    text = await click.reply_text()
+    assert click.ephemeral and click.modal is None, text
+    assert "Leaders can do this only for their own family." in text
+    assert await app.services.db.fetchval(
+        "SELECT status FROM family_requests WHERE user_id = ?", (ana.id,)) == "pending"
+    # too long a reason (a raw client past the form's limit) is refused, nothing decided
+    click = await app.emu.click(sofia, post, button(post, "familia:req:n:"))
+    sent = await app.emu.submit_modal(click, {"reason": "x" * 501})
+    assert "at most 500 characters" in await sent.reply_text()
+    assert await app.services.db.fetchval(
+        "SELECT status FROM family_requests WHERE user_id = ?", (ana.id,)) == "pending"
 
 
 async def test_a_removal_is_told_with_its_reason(app):
@@ -162,7 +181,8 @@ async def test_a_restart_neither_loses_nor_repeats_the_message(app):
     await app.bot.delivery_sender.close()
     post = request_post(app, lobos, ana)
     decline = button(post, "familia:req:n:")
-    await (await app.emu.click(sofia, post, decline)).wait_response()
+    form = await app.emu.click(sofia, post, decline)
+    await (await app.emu.submit_modal(form, {"reason": ""})).wait_response()
     assert app.emu.dms(ana) == []
     dead = DeliverySender(app.bot, _DiesAfterDiscord(app.services.db, app.bot.clock))
     task = asyncio.create_task(dead.drain())

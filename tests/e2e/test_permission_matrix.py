@@ -202,8 +202,8 @@ async def snapshot(app) -> dict:
         if table in ("deliveries", "email_outbox"):
             columns = ["id"]
         columns = [c for c in columns if c != "discord_locale"]
-        rows = await db.fetchall(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid")
-        found[table] = [tuple(r) for r in rows]
+        rows = await db.fetchall(f"SELECT {', '.join(columns)} FROM {table}")
+        found[table] = sorted((tuple(r) for r in rows), key=repr)  # some have no rowid
     return found
 
 

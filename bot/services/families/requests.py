@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.clock import to_db
 from bot.db import Transaction
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.services import bounds
 from bot.services.families.models import (
     NOTE_MAX,
     Decision,
@@ -139,6 +140,7 @@ class FamilyRequests(FamilyStore):
         ``posts`` (a welcome in the family channel), queued with the decision; so does the
         message telling the creator (approved, transferred or declined, with ``reason`` if
         the decider gave one), unless they decided themselves."""
+        reason = bounds.clean_text(reason, NOTE_MAX, "reason") or None
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             row = await tx.fetchone(REQUEST_BY_ID, (guild_id, request_id))
@@ -167,7 +169,6 @@ class FamilyRequests(FamilyStore):
             if actor_id != request.user_id:
                 told = ("declined" if not approve else
                         "transferred" if request.kind == "transfer" else "approved")
-                reason = (reason or "").strip()[:NOTE_MAX] or None
                 await self._tell(tx, guild_id, told, request.user_id, family,
                                  request_key(request.id), reason=reason,
                                  left=decision.left_family)
