@@ -44,6 +44,7 @@ import discord
 
 from bot import limits
 from bot.delivery.queue import MAX_ATTEMPTS, Delivery, DeliveryQueue
+from bot.leases import LeaseLost
 from bot.text import fit
 
 log = logging.getLogger(__name__)
@@ -160,13 +161,16 @@ class DeliverySender:
 
     async def run(self) -> None:
         await self.client.wait_until_ready()
-        await self.queue.take_over()
-        while True:
-            try:
-                await self.drain()
-            except Exception:  # keep the loop alive; the rows stay in the queue
-                log.exception("delivery sender pass failed")
-            await self.queue.wait_queued(POLL_SECONDS)
+        try:
+            await self.queue.take_over()
+            while True:
+                try:
+                    await self.drain()
+                except Exception:  # keep the loop alive; the rows stay in the queue
+                    log.exception("delivery sender pass failed")
+                await self.queue.wait_queued(POLL_SECONDS)
+        finally:  # rows in flight keep their lease (no longer renewed): resumed next start
+            await self.queue.stop()
 
     async def drain(self) -> int:
         """Deliver everything due now; returns how many rows were tried. Messages, DMs whose
@@ -187,6 +191,7 @@ class DeliverySender:
             try:
                 await self.deliver(delivery)
             finally:
+                self.queue.let_go(delivery)  # settled, or left to its lease (cancelled)
                 slots.release()
 
         try:
@@ -211,6 +216,14 @@ class DeliverySender:
     # -- one row -----------------------------------------------------------------------------
 
     async def deliver(self, delivery: Delivery) -> None:
+        """Make one delivery and settle it; a row taken back meanwhile (its lease lost) is
+        left to the one who has it now, which reads Discord back before sending."""
+        try:
+            await self._attempt(delivery)
+        except LeaseLost:
+            log.warning("delivery %s was taken back; left to its new holder", delivery.id)
+
+    async def _attempt(self, delivery: Delivery) -> None:
         try:
             if delivery.target in ("role_add", "role_remove"):
                 await self._change_role(delivery)
@@ -218,6 +231,8 @@ class DeliverySender:
                 await self._edit(delivery)
             else:
                 await self._post(delivery)
+        except LeaseLost:
+            raise
         except Exception as exc:
             reason = failure_reason(exc)
             if reason is None and delivery.attempts < MAX_ATTEMPTS:
