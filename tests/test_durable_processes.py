@@ -3,6 +3,7 @@ start on a fresh file at the same moment (real processes, a real file)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -82,9 +83,19 @@ def test_processes_starting_at_once_on_a_fresh_file(tmp_path):
     assert with_lock.stdout.splitlines() == ["applied", "running"]
 
 
-async def test_a_second_familia_on_the_file_is_refused_in_plain_words(settings, capsys,
-                                                                      monkeypatch):
+@pytest.fixture
+def cli_env(settings, tmp_path, monkeypatch):
+    """``familia`` run in-process on the test's file (no .env; its log handler removed after,
+    as it writes to the captured stream)."""
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_PATH", str(settings.database_path))
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    yield
+    logging.getLogger().handlers.clear()
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_a_second_familia_on_the_file_is_refused_in_plain_words(settings, capsys):
     bot = await Database.open(settings.database_path, exclusive=True)
     try:
         with pytest.raises(DatabaseInUse, match="another Familia is already running"):
