@@ -127,3 +127,28 @@ async def test_a_delivery_taken_back_is_not_settled_by_the_old_owner(services, c
     assert (await services.db.fetchval("SELECT state FROM deliveries")) == "sent"
     await old.stop()
     await new.stop()
+
+
+@pytest.mark.slow
+async def test_the_heartbeat_keeps_a_slow_delivery_from_anyone_else(services):
+    # Real time: a 3-second lease (stored to the second), worked on for 5 seconds; the
+    # holder's heartbeat (every second, on the monotonic clock) renews it, so another sender
+    # finds nothing to take.
+    from bot.delivery.queue import DeliveryQueue, Send
+
+    async with services.db.transaction() as tx:
+        await services.deliveries.add(tx, 1, [
+            Send("test", "slow", "channel", 5, {"content": "x"}, channel_id=5)])
+    real = Clock()
+    slow = DeliveryQueue(services.db, real, lease=timedelta(seconds=3), owner="slow")
+    other = DeliveryQueue(services.db, real, lease=timedelta(seconds=3), owner="other")
+    [delivery] = await slow.claim()
+    for _ in range(10):
+        await asyncio.sleep(0.5)
+        assert await other.claim() == []
+    await slow.part_sent(delivery, 0, 42)  # settled by its holder: the heartbeat ends
+    assert slow.leases.in_hand == {}
+    row = await slow.get(delivery.id)
+    assert (row.attempts, row.message_ids) == (1, [42])
+    await slow.stop()
+    await other.stop()
