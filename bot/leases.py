@@ -246,7 +246,8 @@ class Holder:
         task, self._heartbeat = self._heartbeat, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # A beat caught in a slow write ends on its own; shutting down does not wait on it.
+            await asyncio.wait([task], timeout=5)
         self.in_hand.clear()
 
 
