@@ -98,16 +98,25 @@ async def _run(settings: Settings, offline: bool) -> int:
         from bot.demo.play import offline_main
 
         return await offline_main(settings)
+    from bot.db import DatabaseInUse
     from bot.runner import run_bot
 
-    await run_bot(settings, settings.discord_token.get_secret_value())
+    try:
+        await run_bot(settings, settings.discord_token.get_secret_value())
+    except DatabaseInUse as exc:
+        print(f"familia: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 async def _db(settings: Settings, action: str) -> int:
-    from bot.db import Database, DatabaseTooNew, MigrationFailed
+    from bot.db import Database, DatabaseInUse, DatabaseTooNew, MigrationFailed
 
-    db = await Database.open(settings.database_path)
+    try:  # upgrading is for a stopped bot; the status can be read any time
+        db = await Database.open(settings.database_path, exclusive=action == "upgrade")
+    except DatabaseInUse as exc:
+        print(f"familia: {exc}", file=sys.stderr)
+        return 1
     try:
         if action == "upgrade":
             try:

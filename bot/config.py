@@ -9,7 +9,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("en", "es")
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=587, ge=1, le=65535, description="a whole number 1-65535")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
         default="starttls", description="one of none, starttls, tls"
+    )
+    smtp_ca_file: FilePath | None = Field(
+        default=None, description="a PEM file of the certificate authorities to trust"
     )
     smtp_user: str | None = Field(default=None, description="the SMTP login name")
     smtp_password: SecretStr | None = Field(default=None, description="the SMTP password")
@@ -121,7 +124,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("dev_guild_id", "outbox_dir", mode="before")
+    @field_validator("dev_guild_id", "outbox_dir", "smtp_ca_file", mode="before")
     @classmethod
     def _empty_id(cls, value: object) -> object:
         return None if value == "" else value

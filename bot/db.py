@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+import filelock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,6 +33,10 @@ class DatabaseTooNew(Exception):
 
 class MigrationFailed(Exception):
     """A migration raised; the database is left exactly as before it."""
+
+
+class DatabaseInUse(Exception):
+    """Another Familia process holds this database file (one process per file)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class SyncTransaction:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows).close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
 
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         cursor = self._conn.execute(sql, params)
@@ -172,15 +181,41 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._process_lock: filelock.BaseFileLock | None = None
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, *, exclusive: bool = False) -> Database:
+        """Open (and create) the database. ``exclusive``: this process is *the* Familia of
+        this file (the bot, ``familia db upgrade``): it holds ``<file>.lock`` until
+        :meth:`close`, and a second one is refused with :class:`DatabaseInUse`. The lock is
+        the operating system's (``flock``), so it goes with the process however it ends."""
         db = cls(Path(path))
-        await db._connect()
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+        if exclusive:
+            db._hold()
+        try:
+            await db._connect()
+        except BaseException:
+            await db.close()
+            raise
         return db
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _hold(self) -> None:
+        lock = filelock.FileLock(self.lock_path, timeout=0, fallback_to_soft=False)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise DatabaseInUse(
+                f"another Familia is already running on {self.path} (it holds "
+                f"{self.lock_path}); stop it first, or give this one its own DATABASE_PATH"
+            ) from None
+        self._process_lock = lock
+
     async def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connection()
         await self._writer.executescript("PRAGMA journal_mode=WAL;")
         self._reader = await self._connection()
@@ -202,6 +237,9 @@ class Database:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        lock, self._process_lock = self._process_lock, None
+        if lock is not None:
+            lock.release()
 
     @property
     def writer(self) -> aiosqlite.Connection:
@@ -273,7 +311,11 @@ class Database:
         return current, [m for m in migrations if m.version > current]
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
-        """Apply pending migrations in order, each atomically. Returns what was applied."""
+        """Apply pending migrations in order, each atomically. Returns what was applied.
+
+        Each migration reads the version and applies itself inside one ``BEGIN IMMEDIATE``
+        (SQLite's write lock), so processes migrating one file at once apply each migration
+        exactly once: the others wait for the lock, then find it applied."""
         migrations = load_migrations() if migrations is None else migrations
         latest = migrations[-1].version if migrations else 0
         async with self._lock:
@@ -287,20 +329,57 @@ class Database:
             for migration in migrations:
                 if migration.version <= current:
                     continue
-                script = (
-                    "BEGIN IMMEDIATE;\n"
-                    f"{migration.sql}\n;\n"
-                    f"PRAGMA user_version = {migration.version};\n"
-                    "COMMIT;"
-                )
                 try:
-                    await self.writer.executescript(script)
+                    done = await _in_thread(self.writer, _apply, migration)
                 except Exception as exc:
-                    if self.writer.in_transaction:
-                        await self.writer.execute("ROLLBACK")
                     raise MigrationFailed(
                         f"migration {migration.version:04d}_{migration.name} failed: {exc}"
                     ) from exc
-                log.info("applied migration %04d_%s", migration.version, migration.name)
-                applied.append(migration)
+                if done:
+                    log.info("applied migration %04d_%s", migration.version, migration.name)
+                    applied.append(migration)
             return applied
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, cut where SQLite itself says one is complete (a trigger's body
+    or a ``;`` inside a string stay whole)."""
+    statements: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _has_sql(buffer):
+                statements.append(buffer)
+            buffer = ""
+    if _has_sql(buffer):
+        statements.append(buffer)  # unfinished: executing it raises SQLite's own error
+    return statements
+
+
+def _has_sql(text: str) -> bool:
+    lines = (line.split("--", 1)[0] for line in text.splitlines())
+    return bool("".join(lines).strip(" \t\r\n;"))
+
+
+def _apply(tx: SyncTransaction, migration: Migration) -> bool:
+    """One migration under the write lock, unless the version read under it says it is
+    applied already (another process did it meanwhile). ``executescript`` is not used: it
+    commits first, which would read the version outside the lock."""
+    tx.execute("BEGIN IMMEDIATE")
+    try:
+        current = tx.fetchval("PRAGMA user_version")
+        if current >= migration.version:
+            tx.execute("ROLLBACK")
+            return False
+        if current != migration.version - 1:
+            raise RuntimeError(f"the database is at version {current}")
+        for statement in _statements(migration.sql):
+            tx.execute(statement)
+        tx.execute(f"PRAGMA user_version = {migration.version:d}")
+    except BaseException:
+        if tx.in_transaction:
+            tx.execute("ROLLBACK")
+        raise
+    tx.execute("COMMIT")
+    return True

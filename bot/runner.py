@@ -25,8 +25,10 @@ async def familia_bot(
     """The bot over everything the composition root builds; everything closed on exit.
 
     ``options`` go to discord.py's client (e.g. ``guild_ready_timeout`` for the emulator).
+    One bot per database file: a second one on the same file raises
+    :class:`~bot.db.DatabaseInUse` before touching it.
     """
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_path, exclusive=True)
     try:
         bot = build_bot(settings, db, clock=clock, **options)
         try:

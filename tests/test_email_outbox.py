@@ -71,7 +71,11 @@ async def test_dedupe_key_and_restart_send_nothing_twice(services, smtp, setting
 async def test_crash_mid_send_is_retried_after_the_lease(services, smtp, clock):
     await queue(services)
     from datetime import timedelta
-    claimed = await outbox.claim(services.db, clock.now(), 10, timedelta(minutes=5))
+
+    from bot.leases import Holder
+    dead = Holder(services.db, "dead", clock, timedelta(minutes=5))
+    claimed = await outbox.claim(dead, 10)
+    await dead.stop()
     assert len(claimed) == 1  # the process "dies" here, before sending
     sender = make_sender(services, smtp)
     assert await sender.drain() == 0  # leased: not taken again yet

@@ -16,6 +16,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,11 @@ from bot.text import PART_LIMIT, split_text
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
+# No row waits longer than this (a retry is due at once): one waiting longer was stamped
+# before the wall clock went back, and is due now.
+HORIZON = timedelta(minutes=5)
+# Settling writes only where the row is still this claim's (see bot.leases): ?owner, ?attempts
+_FENCE = " AND state = 'sending' AND lease_owner = ? AND attempts = ?"
 TARGETS = ("channel", "dm", "role_add", "role_remove", "edit")
 # messages (posts, DMs to open channels, edits), DMs whose channel is not open yet, role changes
 LANES = (leases.DELIVERY_MESSAGES, leases.DELIVERY_NEW_DMS, leases.DELIVERY_ROLES)
@@ -111,6 +117,7 @@ class DeliveryQueue:
         self.clock = clock
         self.lease = lease
         self.owner = owner or uuid.uuid4().hex  # this process
+        self.leases = leases.Holder(db, self.owner, clock, lease, horizon=HORIZON)
         self._queued = asyncio.Event()
 
     # -- services: queueing ------------------------------------------------------------------
@@ -148,51 +155,73 @@ class DeliveryQueue:
     # -- the sender: claim, settle -----------------------------------------------------------
 
     async def claim(self, limit: int = 16, *, lane: int | None = None) -> list[Delivery]:
-        """Lease due rows of one lane (an index of :data:`LANES`), or of all of them."""
+        """Lease due rows of one lane (an index of :data:`LANES`), or of all of them; their
+        leases are renewed until they are settled or let go."""
         found: list[Delivery] = []
         for queue in LANES if lane is None else LANES[lane:lane + 1]:
-            claimed = await leases.claim(self.db, queue, self.owner, self.clock.now(),
-                                         limit - len(found), self.lease)
+            claimed = await self.leases.claim(queue, limit - len(found))
             found += [_delivery(c.row, c.resumed) for c in claimed]
         return found
 
     async def take_over(self) -> int:
         """The sender starts: rows another process left ``sending`` are resumed at once."""
-        return await leases.take_over(self.db, LANES[0], self.owner, self.clock.now())
+        return await self.leases.take_over(LANES[0])
 
     async def release(self, delivery: Delivery) -> None:
         """Give back a claimed row the sender did not try."""
-        await leases.release(self.db, LANES[0], [delivery.id])
+        await self.leases.release(LANES[0], [delivery.id])
+
+    def let_go(self, delivery: Delivery) -> None:
+        """Stop renewing a row the sender stopped working on without settling it (cancelled):
+        its lease runs out and it is resumed (read back) later."""
+        self.leases.let_go([delivery.id])
+
+    async def stop(self) -> None:
+        """The sender stopped: no lease is renewed any more."""
+        await self.leases.stop()
+
+    async def _settle(self, delivery: Delivery, sql: str, params: tuple[Any, ...], *,
+                      final: bool = True,
+                      then: Callable[[Transaction], Awaitable[None]] | None = None) -> None:
+        """One fenced settling statement (``sql`` ends with the fence); raises
+        :class:`~bot.leases.LeaseLost` when the row is no longer this claim's."""
+        async with self.db.transaction() as tx:
+            if not await tx.execute(sql, (*params, self.owner, delivery.attempts)):
+                self.leases.let_go([delivery.id])
+                raise leases.LeaseLost(f"delivery {delivery.id} was taken back")
+            if then is not None:
+                await then(tx)
+        if final:
+            self.leases.let_go([delivery.id])
 
     async def set_channel(self, delivery: Delivery, channel_id: int) -> None:
         """The DM channel was opened: remember it for this delivery."""
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE deliveries SET channel_id = ? WHERE id = ?",
-                             (channel_id, delivery.id))
+        await self._settle(delivery, "UPDATE deliveries SET channel_id = ? WHERE id = ?"
+                           + _FENCE, (channel_id, delivery.id), final=False)
 
     async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
         """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
         done = part + 1 >= len(delivery.parts)
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
-                " message_ids = json_insert(message_ids, '$[#]', ?),"
-                " state = CASE WHEN ? THEN 'sent' ELSE state END,"
-                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-                " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
-                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
-                " WHERE id = ?",
-                (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
-                 delivery.id))
+        await self._settle(
+            delivery,
+            "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
+            " message_ids = json_insert(message_ids, '$[#]', ?),"
+            " state = CASE WHEN ? THEN 'sent' ELSE state END,"
+            " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+            " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
+            " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
+            " WHERE id = ?" + _FENCE,
+            (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
+             delivery.id), final=done)
 
     async def done(self, delivery: Delivery, *, already: bool = False) -> None:
         """A role change (or an edit) is in place; ``already``: it was before (the member
         already had the role, or no longer had it), recorded as the outcome ``already``."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET state = 'sent', sent_at = ?, outcome = ?,"
-                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                (to_db(self.clock.now()), "already" if already else "done", delivery.id))
+        await self._settle(
+            delivery,
+            "UPDATE deliveries SET state = 'sent', sent_at = ?, outcome = ?,"
+            " lease_owner = NULL, lease_until = NULL WHERE id = ?" + _FENCE,
+            (to_db(self.clock.now()), "already" if already else "done", delivery.id))
 
     async def superseded(self, delivery: Delivery) -> bool:
         """An edit queued later for the same message exists: this one need not be made (the
@@ -207,23 +236,27 @@ class DeliveryQueue:
         """Failed for good; a refused DM with a fallback queues it in the same transaction
         (True when it did)."""
         fallback = delivery.payload.get("fallback") if reason == "dms_closed" else None
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET state = 'failed', error = ?, lease_owner = NULL,"
-                " lease_until = NULL WHERE id = ?", (reason, delivery.id))
+
+        async def queue_fallback(tx: Transaction) -> None:
             if fallback:
                 await self.add(tx, delivery.guild_id, [Send(**fallback)])
+
+        await self._settle(
+            delivery,
+            "UPDATE deliveries SET state = 'failed', error = ?, lease_owner = NULL,"
+            " lease_until = NULL WHERE id = ?" + _FENCE, (reason, delivery.id),
+            then=queue_fallback)
         if fallback:
             self.notify()
         return bool(fallback)
 
     async def retry(self, delivery: Delivery, error: str) -> None:
         """A temporary failure: queued again a little later."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET state = 'queued', error = ?, next_attempt_at = ?,"
-                " lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                (error, to_db(self.clock.now() + RETRY_AFTER), delivery.id))
+        await self._settle(
+            delivery,
+            "UPDATE deliveries SET state = 'queued', error = ?, next_attempt_at = ?,"
+            " lease_owner = NULL, lease_until = NULL WHERE id = ?" + _FENCE,
+            (error, to_db(self.clock.now() + RETRY_AFTER), delivery.id))
 
     # -- reports -----------------------------------------------------------------------------
 

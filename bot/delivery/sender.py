@@ -35,7 +35,7 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +44,7 @@ import discord
 
 from bot import limits
 from bot.delivery.queue import MAX_ATTEMPTS, Delivery, DeliveryQueue
+from bot.leases import LeaseLost
 from bot.text import fit
 
 log = logging.getLogger(__name__)
@@ -160,13 +161,16 @@ class DeliverySender:
 
     async def run(self) -> None:
         await self.client.wait_until_ready()
-        await self.queue.take_over()
-        while True:
-            try:
-                await self.drain()
-            except Exception:  # keep the loop alive; the rows stay in the queue
-                log.exception("delivery sender pass failed")
-            await self.queue.wait_queued(POLL_SECONDS)
+        try:
+            await self.queue.take_over()
+            while True:
+                try:
+                    await self.drain()
+                except Exception:  # keep the loop alive; the rows stay in the queue
+                    log.exception("delivery sender pass failed")
+                await self.queue.wait_queued(POLL_SECONDS)
+        finally:  # rows in flight keep their lease (no longer renewed): resumed next start
+            await self.queue.stop()
 
     async def drain(self) -> int:
         """Deliver everything due now; returns how many rows were tried. Messages, DMs whose
@@ -187,6 +191,7 @@ class DeliverySender:
             try:
                 await self.deliver(delivery)
             finally:
+                self.queue.let_go(delivery)  # settled, or left to its lease (cancelled)
                 slots.release()
 
         try:
@@ -211,6 +216,19 @@ class DeliverySender:
     # -- one row -----------------------------------------------------------------------------
 
     async def deliver(self, delivery: Delivery) -> None:
+        """Make one delivery and settle it; a row taken back meanwhile (its lease lost) is
+        left to the one who has it now, which reads Discord back before sending."""
+        try:
+            await self._attempt(delivery)
+        except LeaseLost:
+            log.warning("delivery %s was taken back; left to its new holder", delivery.id)
+        except NotRecorded as exc:
+            # Discord has it (or part of it); only our note of it is missing. Not a failure:
+            # left to its lease, the row is resumed and read back, and then recorded.
+            log.error("delivery %s reached Discord but could not be recorded (%s); it will be"
+                      " read back when its lease runs out", delivery.id, exc.__cause__)
+
+    async def _attempt(self, delivery: Delivery) -> None:
         try:
             if delivery.target in ("role_add", "role_remove"):
                 await self._change_role(delivery)
@@ -218,6 +236,8 @@ class DeliverySender:
                 await self._edit(delivery)
             else:
                 await self._post(delivery)
+        except (LeaseLost, NotRecorded):
+            raise
         except Exception as exc:
             reason = failure_reason(exc)
             if reason is None and delivery.attempts < MAX_ATTEMPTS:
@@ -227,6 +247,17 @@ class DeliverySender:
                 if reason == "unexpected":
                     log.exception("delivery %s failed", delivery.id)
                 await self.queue.failed(delivery, reason or "discord_unavailable")
+
+    @staticmethod
+    async def _recorded(write: Awaitable[None]) -> None:
+        """Record what Discord accepted; a failure to write it is :class:`NotRecorded`, never
+        taken for Discord's refusal."""
+        try:
+            await write
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            raise NotRecorded(str(exc)) from exc
 
     @contextlib.asynccontextmanager
     async def _one_channel(self, channel_id: int) -> AsyncIterator[None]:
@@ -252,7 +283,7 @@ class DeliverySender:
             await self.dm_pacer.wait()
             await self.pacer.wait()
             channel_id = (await self.client.create_dm(discord.Object(delivery.target_id))).id
-            await self.queue.set_channel(delivery, channel_id)
+            await self._recorded(self.queue.set_channel(delivery, channel_id))
         async with self._one_channel(channel_id):
             await self._post_parts(delivery, channel_id)
 
@@ -263,7 +294,7 @@ class DeliverySender:
         if delivery.resumed:
             found = await self.read_back(delivery, channel)
             for offset, message_id in enumerate(found):
-                await self.queue.part_sent(delivery, first + offset, message_id)
+                await self._recorded(self.queue.part_sent(delivery, first + offset, message_id))
             first += len(found)
         mentions = allowed_mentions(delivery.payload)
         for index in range(first, len(parts)):
@@ -279,7 +310,7 @@ class DeliverySender:
             finally:
                 if view is not None:
                     view.stop()  # clicks go to the bot's persistent (dynamic) items
-            await self.queue.part_sent(delivery, index, message.id)
+            await self._recorded(self.queue.part_sent(delivery, index, message.id))
 
     async def _fitted(self, delivery: Delivery, content: str,
                       view: discord.ui.View | None) -> dict[str, Any]:
@@ -331,7 +362,7 @@ class DeliverySender:
         """Edit a message Familia posted (unless a later edit of it is queued: that one is
         made); resumed, read it back first."""
         if await self.queue.superseded(delivery):
-            await self.queue.done(delivery, already=True)
+            await self._recorded(self.queue.done(delivery, already=True))
             return
         channel = self.client.get_partial_messageable(delivery.channel_id or delivery.target_id)
         message = channel.get_partial_message(int(delivery.payload["message_id"]))
@@ -339,7 +370,7 @@ class DeliverySender:
         if delivery.resumed:
             await self.pacer.wait()
             if (await message.fetch()).content == content:
-                await self.queue.done(delivery)
+                await self._recorded(self.queue.done(delivery))
                 return
         view = buttons(delivery.payload)
         extra = await self._fitted(delivery, content, view)
@@ -349,7 +380,7 @@ class DeliverySender:
         finally:
             if view is not None:
                 view.stop()  # clicks go to the bot's persistent (dynamic) items
-        await self.queue.done(delivery)
+        await self._recorded(self.queue.done(delivery))
 
     async def _change_role(self, delivery: Delivery) -> None:
         guild = self.client.get_guild(delivery.guild_id)
@@ -370,7 +401,11 @@ class DeliverySender:
                 await member.add_roles(role, reason=reason)
             else:
                 await member.remove_roles(role, reason=reason)
-        await self.queue.done(delivery, already=already)
+        await self._recorded(self.queue.done(delivery, already=already))
+
+
+class NotRecorded(Exception):
+    """Discord accepted a send (or a role change) but writing that down failed."""
 
 
 def _log_end(task: asyncio.Task[None]) -> None:

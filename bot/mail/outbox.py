@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot import leases
 from bot.clock import to_db
-from bot.db import Database, Transaction
+from bot.db import Database, SyncTransaction, Transaction
 
 BOUNCES_TO_SUPPRESS = 3
 MAX_ATTEMPTS = 10
@@ -106,18 +106,16 @@ async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> i
     return await tx.fetchval("SELECT total_changes()") - before
 
 
-async def claim(db: Database, now: datetime, limit: int, lease: timedelta,
-                owner: str = "email-sender") -> list:
+async def claim(holder: leases.Holder, limit: int) -> list:
     """Take up to ``limit`` due rows (queued, or sending with an expired lease: resent, as
-    SMTP has no way to ask whether it arrived) under the shared lease helper."""
-    claimed = await leases.claim(db, leases.EMAIL_OUTBOX, owner, now, limit, lease)
-    return [c.row for c in claimed]
+    SMTP has no way to ask whether it arrived) into ``holder``'s hand."""
+    return [c.row for c in await holder.claim(leases.EMAIL_OUTBOX, limit)]
 
 
-async def release(db: Database, ids: list[int]) -> None:
+async def release(holder: leases.Holder, ids: list[int]) -> None:
     """Give back rows claimed but not tried (the server turned unhappy meanwhile): queued
     again as they were, the claim's try not counted."""
-    await leases.release(db, leases.EMAIL_OUTBOX, ids)
+    await holder.release(leases.EMAIL_OUTBOX, ids)
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
@@ -136,43 +134,53 @@ class Outcome:
 
 
 async def record(db: Database, outcomes: list[Outcome], now: datetime, base: float,
-                 cap: float) -> None:
-    """Apply a batch of delivery outcomes in one transaction."""
+                 cap: float, owner: str) -> list[int]:
+    """Apply a batch of delivery outcomes in one transaction (one trip to the database
+    thread), each only where the row's lease is still ``owner``'s and of the same claim
+    (``attempts``): a row taken back by another sender is settled by that one. Returns the
+    ids settled."""
     stamp = to_db(now)
-    sent = [(stamp, o.row_id) for o in outcomes if o.error is None]
-    async with db.transaction() as tx:
-        if sent:
-            await tx.executemany(
-                "UPDATE email_outbox SET state = 'sent', sent_at = ?, lease_until = NULL,"
-                " last_error = NULL WHERE id = ? AND state = 'sending'", sent)
+
+    def apply(tx: SyncTransaction) -> list[int]:
+        settled: list[int] = []
         for o in outcomes:
+            fence = (o.row_id, owner, o.attempts)
             if o.error is None:
-                continue
-            if o.permanent or o.attempts >= MAX_ATTEMPTS:
-                await tx.execute(
+                changed = tx.execute(
+                    "UPDATE email_outbox SET state = 'sent', sent_at = ?, lease_until = NULL,"
+                    " last_error = NULL" + _FENCE, (stamp, *fence))
+            elif o.permanent or o.attempts >= MAX_ATTEMPTS:
+                changed = tx.execute(
                     "UPDATE email_outbox SET state = 'failed', lease_until = NULL,"
-                    " last_error = ? WHERE id = ?", (o.error, o.row_id))
-                if o.bounce:
-                    await _bounce(tx, o.recipient, o.error, stamp)
+                    " last_error = ?" + _FENCE, (o.error, *fence))
+                if changed and o.bounce:
+                    _bounce(tx, o.recipient, o.error, stamp)
             else:
                 retry = to_db(now + backoff(o.attempts, base, cap))
-                await tx.execute(
+                changed = tx.execute(
                     "UPDATE email_outbox SET state = 'queued', lease_until = NULL,"
-                    " next_attempt_at = ?, last_error = ? WHERE id = ?",
-                    (retry, o.error, o.row_id))
+                    " next_attempt_at = ?, last_error = ?" + _FENCE, (retry, o.error, *fence))
+            if changed:
+                settled.append(o.row_id)
+        return settled
+
+    return await db.run(apply)
 
 
-async def _bounce(tx: Transaction, recipient: str, error: str, stamp: str) -> None:
+_FENCE = " WHERE id = ? AND state = 'sending' AND lease_owner = ? AND attempts = ?"
+
+
+def _bounce(tx: SyncTransaction, recipient: str, error: str, stamp: str) -> None:
     key = address_hash(recipient)
-    bounces = await tx.fetchval(
+    bounces = tx.fetchval(
         "INSERT INTO email_suppressions (address_hash, bounces, last_error) VALUES (?, 1, ?)"
         " ON CONFLICT (address_hash) DO UPDATE SET bounces = bounces + 1,"
         " last_error = excluded.last_error RETURNING bounces", (key, error))
     if bounces >= BOUNCES_TO_SUPPRESS:
-        await tx.execute(
+        tx.execute(
             "UPDATE email_suppressions SET suppressed_at = coalesce(suppressed_at, ?)"
             " WHERE address_hash = ?", (stamp, key))
-        await tx.execute(
+        tx.execute(
             "UPDATE email_outbox SET state = 'suppressed', lease_until = NULL"
             " WHERE recipient = ? AND state = 'queued'", (recipient,))
 

@@ -1,14 +1,27 @@
 """The sender task: claims due outbox rows and delivers them over a few reused SMTP
-connections, recording outcomes in batches."""
+connections.
+
+Each row is held under a lease (:class:`bot.leases.Holder`): renewed while the batch is being
+sent, however slow the server, and settled only where it is still this sender's. Each outcome
+is recorded as soon as the server answered (the ``250`` of a delivered message): outcomes that
+arrive while the previous ones are being written go in the next transaction together, so the
+window in which a crash repeats a delivered message is one database write, not a batch.
+What remains is SMTP's own: a crash between the server's ``250`` and that write (or a
+connection lost while waiting for the ``250``) sends the message again when its lease is taken
+over — at least once, with the same Message-ID, so a receiving server or mail client can tell
+the repeat.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from bot import leases
 from bot.clock import Clock
 from bot.db import Database
 from bot.mail import outbox
@@ -22,17 +35,22 @@ class Sender:
         self, db: Database, config: SmtpConfig, clock: Clock, *, connections: int = 3,
         batch: int = 200, lease: timedelta = timedelta(minutes=5), backoff_base: float = 60.0,
         backoff_cap: float = 6 * 3600.0, outbox_dir: Path | None = None, poll: float = 30.0,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.clock = clock
         self.connections = [Connection(config) for _ in range(max(1, connections))]
         self.batch = batch
-        self.lease = lease
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.outbox_dir = outbox_dir
         self.poll = poll
+        self.owner = owner or f"email-{uuid.uuid4().hex[:12]}"
+        self.leases = leases.Holder(db, self.owner, clock, lease,
+                                    horizon=timedelta(seconds=backoff_cap))
+        self._pending: list[outbox.Outcome] = []
+        self._writing: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -40,8 +58,10 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver forever (until cancelled); connections are closed on the way out."""
+        """Deliver forever (until cancelled); connections are closed on the way out. Starting,
+        it takes over the leases another process left (one process per database file)."""
         try:
+            await self.leases.take_over(leases.EMAIL_OUTBOX)
             while True:
                 self._wake.clear()
                 try:
@@ -54,6 +74,7 @@ class Sender:
             await self.close()
 
     async def close(self) -> None:
+        await self.leases.stop()
         for connection in self.connections:
             await connection.close()
 
@@ -61,10 +82,8 @@ class Sender:
         """Deliver everything due now; returns how many rows were tried.
 
         Pipelined so the SMTP connections never wait on the database: the next batch is
-        claimed while this one is being sent, and outcomes are recorded while the next one
-        is."""
+        claimed while this one is being sent, and outcomes are recorded as they come."""
         tried = 0
-        recording: asyncio.Future | None = None
         rows = await self._claim()
         try:
             while rows:
@@ -74,25 +93,46 @@ class Sender:
                     upcoming = await self._claim()
                 finally:
                     outcomes = await delivering
-                if recording is not None:
-                    await recording
-                recording = asyncio.ensure_future(self._record(outcomes))
                 if any(o.error and not o.permanent for o in outcomes):
                     # The server is unhappy: leave the rest for the backoff.
-                    await outbox.release(self.db, [r["id"] for r in upcoming])
+                    await outbox.release(self.leases, [r["id"] for r in upcoming])
                     break
                 rows = upcoming
         finally:
-            if recording is not None:
-                await recording
+            await self._written()
+            # Whatever is still in hand (a round that failed or was cancelled) is left to
+            # its lease, not renewed for ever.
+            self.leases.let_go(list(self.leases.in_hand))
         return tried
 
     async def _claim(self) -> list:
-        return await outbox.claim(self.db, self.clock.now(), self.batch, self.lease)
+        return await outbox.claim(self.leases, self.batch)
 
-    async def _record(self, outcomes: list[outbox.Outcome]) -> None:
-        await outbox.record(self.db, outcomes, self.clock.now(), self.backoff_base,
-                            self.backoff_cap)
+    # -- outcomes, recorded as they come -----------------------------------------------------
+
+    def _outcome(self, outcome: outbox.Outcome) -> outbox.Outcome:
+        self._pending.append(outcome)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._write())
+        return outcome
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await outbox.record(self.db, batch, self.clock.now(), self.backoff_base,
+                                    self.backoff_cap, self.owner)
+            except Exception:  # left to their leases: resent later (at least once)
+                log.exception("recording %d email outcomes failed", len(batch))
+            finally:
+                self.leases.let_go(o.row_id for o in batch)
+
+    async def _written(self) -> None:
+        """Wait until every outcome so far is recorded."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    # -- sending -----------------------------------------------------------------------------
 
     async def _deliver(self, rows: list) -> list[outbox.Outcome]:
         queue: asyncio.Queue = asyncio.Queue()
@@ -104,11 +144,14 @@ class Sender:
         async def worker(connection: Connection) -> None:
             while not queue.empty():
                 row = queue.get_nowait()
+                if not self.leases.holds(row["id"], row["attempts"]):
+                    continue  # taken back meanwhile (a renewal found it gone): not ours
                 if down.is_set():  # one connection failed to reach the server: don't hammer
-                    outcomes.append(outbox.Outcome(row["id"], row["recipient"], row["attempts"],
-                                                   "not tried: server unreachable"))
+                    outcomes.append(self._outcome(outbox.Outcome(
+                        row["id"], row["recipient"], row["attempts"],
+                        "not tried: server unreachable")))
                     continue
-                outcomes.append(await self._send_one(connection, row, down))
+                outcomes.append(self._outcome(await self._send_one(connection, row, down)))
 
         await asyncio.gather(*(worker(c) for c in self.connections))
         return outcomes

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import re
+import ssl
 import time
 from dataclasses import dataclass
 from email.header import Header
@@ -27,12 +28,16 @@ class SmtpConfig:
     password: str | None = None
     sender: str = "Familia <familia@localhost>"
     timeout: float = 30.0
+    # PEM file of the certificate authorities trusted for the server's certificate (None: the
+    # system's). With starttls or tls the certificate and the host name are always checked.
+    ca_file: str | None = None
 
     @classmethod
     def from_settings(cls, settings) -> SmtpConfig:
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_security,
-                   settings.smtp_user, password, settings.smtp_from)
+                   settings.smtp_user, password, settings.smtp_from, ca_file=ca_file)
 
     @functools.cached_property
     def envelope_from(self) -> str:
@@ -153,12 +158,31 @@ class Connection:
         self._smtp: aiosmtplib.SMTP | None = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        """A session, over TLS as configured: ``tls`` from the first byte, ``starttls``
+        upgraded before anything else is said (a server that does not offer it is refused,
+        never used in plain text); the certificate checked against the system's authorities
+        or ``ca_file``'s, and the host name against it."""
         c = self.config
         smtp = aiosmtplib.SMTP(
             hostname=c.host, port=c.port, timeout=c.timeout, use_tls=c.security == "tls",
-            start_tls=True if c.security == "starttls" else False,
+            start_tls=True if c.security == "starttls" else False, validate_certs=True,
+            cert_bundle=c.ca_file,
         )
-        await smtp.connect()
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            refused = _certificate_refused(exc)
+            if refused is not None:
+                raise aiosmtplib.SMTPConnectError(
+                    f"the certificate of {c.host}:{c.port} was refused ({refused}); check the "
+                    "server's certificate, or set SMTP_CA_FILE to the authority that signed "
+                    "it") from exc
+            if "STARTTLS" in str(exc) and "not supported" in str(exc):
+                raise aiosmtplib.SMTPConnectError(
+                    f"{c.host}:{c.port} does not offer STARTTLS (SMTP_SECURITY=starttls): "
+                    "nothing is sent in plain text; use SMTP_SECURITY=tls for a port that "
+                    "starts with TLS") from exc
+            raise
         if c.user and c.password:
             await smtp.login(c.user, c.password)
         return smtp
@@ -254,6 +278,17 @@ class Connection:
                 await smtp.quit()
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 smtp.close()
+
+
+def _certificate_refused(error: BaseException) -> str | None:
+    """The reason a TLS handshake refused the server's certificate, if that is what
+    ``error`` (or an error it was raised from) is."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or seen.reason or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _crlf_lines(data: bytes) -> bool:

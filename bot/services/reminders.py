@@ -295,8 +295,12 @@ class ReminderService:
                     (guild_id, recipient, kind, day.isoformat(), family_id, to_db(due_at),
                      to_db(now), int(late)),
                 )
-            elif row["state"] == "claimed" and from_db(row["claimed_at"]) <= now - self.stale:
-                reminder_id = row["id"]  # its sweep died mid-way: take it over
+            elif row["state"] == "claimed" and not (
+                    now - self.stale < from_db(row["claimed_at"]) <= now):
+                # Its sweep died mid-way (or claimed it before the wall clock went back, so
+                # the claim looks to come from the future): take it over. A sweep still alive
+                # queues under the same dedupe key, so Discord gets it once.
+                reminder_id = row["id"]
                 log.warning("taking over stale reminder claim %s", reminder_id)
                 await tx.execute("UPDATE reminders SET claimed_at = ?, late = 1 WHERE id = ?",
                                  (to_db(now), reminder_id))

@@ -179,3 +179,47 @@ async def test_a_channel_gets_one_delivery_at_a_time(app, queue):
     assert len(contents) == 10
     first = next(i for i, c in enumerate(contents) if c.startswith("paragraph 0"))
     assert all(c.startswith("paragraph") for c in contents[first:first + 3]), contents
+
+
+class DiskFailsOnce(DeliveryQueue):
+    """A queue whose first write after Discord accepted a post fails (a full disk, an I/O
+    error: faults that cannot be made to happen here, so the write raises as SQLite would)."""
+
+    failed_writes = 0
+
+    async def part_sent(self, delivery, part, message_id):
+        if not self.failed_writes:
+            self.failed_writes += 1
+            import sqlite3
+            raise sqlite3.OperationalError("disk I/O error")
+        await super().part_sent(delivery, part, message_id)
+
+
+async def test_a_post_discord_accepted_whose_record_failed_is_not_reported_refused(app, queue):
+    from datetime import timedelta
+
+    channel = app.emu.create_channel(app.guild, "news")
+    await _queue(app, Send("test", "post:1", "channel", channel.id, {"content": "Once"},
+                           channel_id=channel.id, source="broadcast:1"))
+    sender = DeliverySender(app.bot, DiskFailsOnce(app.services.db, app.bot.clock))
+    assert await sender.drain() == 1
+    assert [m.content for m in app.emu.messages(channel)] == ["Once"]
+    # Discord has it; only the note of it is missing: not a failure, still on its way.
+    assert await sender.queue.failures("broadcast:1") == []
+    assert await sender.queue.counts("broadcast:1") == {"channel": {"sending": 1}}
+    # When its lease runs out it is read back, found, and recorded: sent, once.
+    app.clock.set(app.clock.now() + timedelta(minutes=3))
+    assert await sender.drain() == 1
+    assert [m.content for m in app.emu.messages(channel)] == ["Once"]
+    row = await _row(app)
+    assert row["state"] == "sent" and row["error"] is None
+    assert __import__("json").loads(row["message_ids"]) == [app.emu.messages(channel)[0].id]
+
+
+def test_an_error_of_familia_is_not_called_a_refusal_by_discord(templates):
+    def reason(locale, code):
+        return templates.macro(locale, "discord/broadcasts/labels.j2", "reason", code)
+
+    assert reason("en", "unexpected") == "an error in Familia stopped it (the log has the details)"
+    assert "Discord" not in reason("es", "unexpected")
+    assert reason("en", "rejected_400") == "Discord refused it (rejected_400)"
