@@ -25,6 +25,7 @@ from bot.interactions import (
     FamiliaModal,
     acknowledge,
     familia,
+    known_locale,
     locale_for,
     log_command,
     reply,
@@ -87,6 +88,9 @@ class CheckinModal(FamiliaModal):
                 cogkit.guild_id(interaction), self.user_id, values, mood=self.mood,
                 yesterday=self.yesterday,
             )
+            languages = done.languages  # read with the check-in: the answer needs no reads
+            known_locale(interaction, member=languages.member, chosen=languages.chosen,
+                         remembered=languages.discord, guild_default=languages.guild)
             await gate.step()
             await reply(interaction, "discord/checkins/done.md.j2", done=done, whole=True)
             log_command(interaction, "ok")
@@ -160,7 +164,7 @@ async def post_checkin(bot: Any, done: Submitted) -> None:
     if channel is None:
         return
     checkin, checkins = done.checkin, bot.services.checkins
-    locale = await locale_of(bot, checkin.guild_id)
+    locale = done.languages.guild  # locale_of without a member, read with the check-in
     text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(label(bot, locale, "give_feedback"), checkin_id=checkin.id))

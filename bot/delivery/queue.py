@@ -22,7 +22,7 @@ from typing import Any
 
 from bot import leases
 from bot.clock import Clock, from_db, to_db
-from bot.db import Database, Transaction
+from bot.db import Database, SyncTransaction, Transaction
 from bot.text import PART_LIMIT, split_text
 
 LEASE = timedelta(minutes=2)
@@ -104,6 +104,15 @@ def _delivery(row: Any, resumed: bool = False) -> Delivery:
     )
 
 
+ADD = (
+    "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
+    " channel_id, payload, dedupe_key, priority, state, lease_until, claimed_at,"
+    " next_attempt_at, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (guild_id, dedupe_key) DO NOTHING"
+)
+
+
 class DeliveryQueue:
     def __init__(self, db: Database, clock: Clock, *, lease: timedelta = LEASE,
                  owner: str | None = None) -> None:
@@ -118,21 +127,24 @@ class DeliveryQueue:
     async def add(self, tx: Transaction, guild_id: int, sends: list[Send]) -> int:
         """Queue ``sends`` in ``tx`` (one statement); returns how many were new. Call
         :meth:`notify` once the transaction committed."""
-        now = to_db(self.clock.now())
         before = await tx.fetchval("SELECT total_changes()")
-        await tx.executemany(
-            "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
-            " channel_id, payload, dedupe_key, priority, state, lease_until, claimed_at,"
-            " next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (guild_id, dedupe_key) DO NOTHING",
-            [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
-              json.dumps(s.payload), s.dedupe_key, s.priority,
-              "queued" if s.sent_since is None else "sending",
-              None if s.sent_since is None else now,
-              None if s.sent_since is None else to_db(s.sent_since), now, now)
-             for s in sends])
+        await tx.executemany(ADD, self._rows(guild_id, sends))
         return await tx.fetchval("SELECT total_changes()") - before
+
+    def add_now(self, tx: SyncTransaction, guild_id: int, sends: list[Send]) -> int:
+        """:meth:`add` in a unit of work run in one trip (``Database.run``: a hot path)."""
+        before = tx.fetchval("SELECT total_changes()")
+        tx.executemany(ADD, self._rows(guild_id, sends))
+        return int(tx.fetchval("SELECT total_changes()")) - before
+
+    def _rows(self, guild_id: int, sends: list[Send]) -> list[tuple[Any, ...]]:
+        now = to_db(self.clock.now())
+        return [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
+                 json.dumps(s.payload), s.dedupe_key, s.priority,
+                 "queued" if s.sent_since is None else "sending",
+                 None if s.sent_since is None else now,
+                 None if s.sent_since is None else to_db(s.sent_since), now, now)
+                for s in sends]
 
     def notify(self) -> None:
         """Something was queued: wake the sender now rather than at its next poll."""
