@@ -112,6 +112,16 @@ ADD = (
     " ON CONFLICT (guild_id, dedupe_key) DO NOTHING"
 )
 
+PART_SENT = (
+    "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
+    " message_ids = json_insert(message_ids, '$[#]', ?),"
+    " state = CASE WHEN ? THEN 'sent' ELSE state END,"
+    " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+    " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
+    " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
+    " WHERE id = ?"
+)
+
 
 class DeliveryQueue:
     def __init__(self, db: Database, clock: Clock, *, lease: timedelta = LEASE,
@@ -185,17 +195,11 @@ class DeliveryQueue:
     async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
         """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
         done = part + 1 >= len(delivery.parts)
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
-                " message_ids = json_insert(message_ids, '$[#]', ?),"
-                " state = CASE WHEN ? THEN 'sent' ELSE state END,"
-                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-                " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
-                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
-                " WHERE id = ?",
-                (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
-                 delivery.id))
+        params = (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
+                  delivery.id)
+        # one trip to the database thread: every post of a burst (a program's check-ins)
+        # records its message this way
+        await self.db.run(lambda tx: tx.execute(PART_SENT, params))
 
     async def done(self, delivery: Delivery, *, already: bool = False) -> None:
         """A role change (or an edit) is in place; ``already``: it was before (the member
