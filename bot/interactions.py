@@ -78,6 +78,18 @@ async def locale_for(interaction: discord.Interaction) -> str:
     return locale
 
 
+def known_locale(interaction: discord.Interaction, *, member: bool, chosen: str | None,
+                 remembered: str | None, guild_default: str) -> None:
+    """What :func:`locale_for` would read, already read by a service along with its own work
+    (a check-in): the reply language is settled without a query of its own. Unless the
+    member's Discord locale changed since it was remembered: :func:`locale_for` then reads
+    and remembers it."""
+    seen = normalise(interaction.locale.value)
+    if member and seen and remembered != seen:
+        return
+    interaction.extras["locale"] = pick_locale(chosen, interaction.locale.value, guild_default)
+
+
 async def send(
     interaction: discord.Interaction,
     content: str | None = None,

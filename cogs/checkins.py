@@ -28,6 +28,7 @@ from bot.interactions import (
     FamiliaModal,
     acknowledge,
     familia,
+    known_locale,
     locale_for,
     log_command,
     reply,
@@ -92,6 +93,9 @@ class CheckinModal(FamiliaModal):
                 cogkit.guild_id(interaction), self.user_id, values, mood=self.mood,
                 yesterday=self.yesterday,
             )
+            languages = done.languages  # read with the check-in: the answer needs no reads
+            known_locale(interaction, member=languages.member, chosen=languages.chosen,
+                         remembered=languages.discord, guild_default=languages.guild)
             await gate.step()
             not_shown: FamiliaError | None = None
             try:  # stored: whatever happens to the answer, the family post follows
@@ -223,7 +227,7 @@ async def post_checkin(bot: Any, done: Submitted) -> None:
     if channel is None:
         return
     checkin, checkins = done.checkin, bot.services.checkins
-    locale = await locale_of(bot, checkin.guild_id)
+    locale = done.languages.guild  # locale_of without a member, read with the check-in
     text = bot.templates.render(locale, "discord/checkins/post.md.j2", done=done)
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(label(bot, locale, "give_feedback"), checkin_id=checkin.id))

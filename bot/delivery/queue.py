@@ -23,7 +23,7 @@ from typing import Any
 
 from bot import leases
 from bot.clock import Clock, from_db, to_db
-from bot.db import Database, Transaction
+from bot.db import Database, SyncTransaction, Transaction
 from bot.text import PART_LIMIT, split_text
 
 LEASE = timedelta(minutes=2)
@@ -110,6 +110,25 @@ def _delivery(row: Any, resumed: bool = False) -> Delivery:
     )
 
 
+ADD = (
+    "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
+    " channel_id, payload, dedupe_key, priority, state, lease_until, claimed_at,"
+    " next_attempt_at, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (guild_id, dedupe_key) DO NOTHING"
+)
+
+PART_SENT = (
+    "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
+    " message_ids = json_insert(message_ids, '$[#]', ?),"
+    " state = CASE WHEN ? THEN 'sent' ELSE state END,"
+    " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+    " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
+    " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
+    " WHERE id = ?"
+)
+
+
 class DeliveryQueue:
     def __init__(self, db: Database, clock: Clock, *, lease: timedelta = LEASE,
                  owner: str | None = None) -> None:
@@ -125,21 +144,24 @@ class DeliveryQueue:
     async def add(self, tx: Transaction, guild_id: int, sends: list[Send]) -> int:
         """Queue ``sends`` in ``tx`` (one statement); returns how many were new. Call
         :meth:`notify` once the transaction committed."""
-        now = to_db(self.clock.now())
         before = await tx.fetchval("SELECT total_changes()")
-        await tx.executemany(
-            "INSERT INTO deliveries (guild_id, kind, source, target, target_id, role_id,"
-            " channel_id, payload, dedupe_key, priority, state, lease_until, claimed_at,"
-            " next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (guild_id, dedupe_key) DO NOTHING",
-            [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
-              json.dumps(s.payload), s.dedupe_key, s.priority,
-              "queued" if s.sent_since is None else "sending",
-              None if s.sent_since is None else now,
-              None if s.sent_since is None else to_db(s.sent_since), now, now)
-             for s in sends])
+        await tx.executemany(ADD, self._rows(guild_id, sends))
         return await tx.fetchval("SELECT total_changes()") - before
+
+    def add_now(self, tx: SyncTransaction, guild_id: int, sends: list[Send]) -> int:
+        """:meth:`add` in a unit of work run in one trip (``Database.run``: a hot path)."""
+        before = tx.fetchval("SELECT total_changes()")
+        tx.executemany(ADD, self._rows(guild_id, sends))
+        return int(tx.fetchval("SELECT total_changes()")) - before
+
+    def _rows(self, guild_id: int, sends: list[Send]) -> list[tuple[Any, ...]]:
+        now = to_db(self.clock.now())
+        return [(guild_id, s.kind, s.source, s.target, s.target_id, s.role_id, s.channel_id,
+                 json.dumps(s.payload), s.dedupe_key, s.priority,
+                 "queued" if s.sent_since is None else "sending",
+                 None if s.sent_since is None else now,
+                 None if s.sent_since is None else to_db(s.sent_since), now, now)
+                for s in sends]
 
     def notify(self) -> None:
         """Something was queued: wake the sender now rather than at its next poll."""
@@ -185,12 +207,17 @@ class DeliveryQueue:
                       then: Callable[[Transaction], Awaitable[None]] | None = None) -> None:
         """One fenced settling statement (``sql`` ends with the fence); raises
         :class:`~bot.leases.LeaseLost` when the row is no longer this claim's."""
-        async with self.db.transaction() as tx:
-            if not await tx.execute(sql, (*params, self.owner, delivery.attempts)):
-                self.leases.let_go([delivery.id])
-                raise leases.LeaseLost(f"delivery {delivery.id} was taken back")
-            if then is not None:
-                await then(tx)
+        fenced = (*params, self.owner, delivery.attempts)
+        if then is None:  # one trip to the database thread
+            changed = await self.db.run(lambda tx: tx.execute(sql, fenced))
+        else:
+            async with self.db.transaction() as tx:
+                changed = await tx.execute(sql, fenced)
+                if changed:
+                    await then(tx)
+        if not changed:
+            self.leases.let_go([delivery.id])
+            raise leases.LeaseLost(f"delivery {delivery.id} was taken back")
         if final:
             self.leases.let_go([delivery.id])
 
@@ -202,17 +229,11 @@ class DeliveryQueue:
     async def part_sent(self, delivery: Delivery, part: int, message_id: int) -> None:
         """Part ``part`` (0-based) is on Discord; the last part makes the delivery sent."""
         done = part + 1 >= len(delivery.parts)
-        await self._settle(
-            delivery,
-            "UPDATE deliveries SET parts_sent = max(parts_sent, ?),"
-            " message_ids = json_insert(message_ids, '$[#]', ?),"
-            " state = CASE WHEN ? THEN 'sent' ELSE state END,"
-            " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-            " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
-            " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
-            " WHERE id = ?" + _FENCE,
-            (part + 1, message_id, done, done, to_db(self.clock.now()), done, done,
-             delivery.id), final=done)
+        # one trip to the database thread: every post of a burst (a program's check-ins)
+        # records its message this way
+        await self._settle(delivery, PART_SENT + _FENCE,
+                           (part + 1, message_id, done, done, to_db(self.clock.now()), done,
+                            done, delivery.id), final=done)
 
     async def done(self, delivery: Delivery, *, already: bool = False) -> None:
         """A role change (or an edit) is in place; ``already``: it was before (the member

@@ -52,12 +52,15 @@ CONTEXT = (
     " LEFT JOIN checkin_settings s ON s.guild_id = fm.guild_id"
     " WHERE fm.guild_id = ? AND fm.user_id = ? AND fm.left_at IS NULL"
 )
-# ... and with their newest check-in dates (how many, default zone, guild, user).
+# ... and with their newest check-in dates and what picks their language (how many, default
+# zone, default language, guild, user).
 CONTEXT_WITH_DATES = (
     "SELECT fm.family_id, (SELECT group_concat(local_date) FROM (SELECT local_date"
     " FROM checkins c WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id"
     " ORDER BY local_date DESC LIMIT ?)) AS dates,"
     " f.channel_id, coalesce(m.timezone, g.timezone, ?) AS tz,"
+    " m.user_id IS NOT NULL AS has_member, m.locale AS chosen_locale, m.discord_locale,"
+    " coalesce(g.locale, ?) AS guild_locale,"
     " coalesce(s.post_mode, 'summary') AS post_mode, coalesce(s.rest_days, 1) AS rest_days,"
     " (SELECT count(*) FROM checkin_feedback cf WHERE cf.guild_id = fm.guild_id"
     " AND cf.user_id = fm.user_id AND cf.delivered_at IS NULL) AS pending"
@@ -124,6 +127,19 @@ class CheckinHistory:
     page: Page[Checkin]
 
 
+@dataclass(frozen=True)
+class Languages:
+    """What picks a member's language (``MemberService.locale_of``, the reply's
+    ``locale_for``), read with their check-in so its answer and post need no reads of their
+    own: whether the member has a row, their chosen language, the Discord locale they were
+    last seen with, the guild's language."""
+
+    member: bool
+    chosen: str | None
+    discord: str | None
+    guild: str
+
+
 @dataclass
 class Submitted:
     checkin: Checkin
@@ -134,6 +150,7 @@ class Submitted:
     family_id: int
     channel_id: int | None
     post_mode: str
+    languages: Languages
     milestone: int | None = None
     feedback: list[Feedback] = field(default_factory=list)
 
@@ -289,7 +306,8 @@ class CheckinService:
         (and, ``with_dates``, their newest check-in dates, comma-separated, newest first)."""
         zone = self.guilds.default_timezone
         if with_dates:
-            return CONTEXT_WITH_DATES, (STREAK_LOOKBACK + 2, zone, guild_id, user_id)
+            return CONTEXT_WITH_DATES, (STREAK_LOOKBACK + 2, zone, self.guilds.default_locale,
+                                        guild_id, user_id)
         return CONTEXT, (zone, guild_id, user_id)
 
     async def _context(self, guild_id: int, user_id: int) -> Any:
@@ -377,9 +395,11 @@ class CheckinService:
 
         context, streak, crossed, old, row, week, best, feedback = await self.db.run(store)
         milestone = crossed[-1] if old is None and crossed else None
+        languages = Languages(bool(context["has_member"]), context["chosen_locale"],
+                              context["discord_locale"], context["guild_locale"])
         return Submitted(_checkin(row), old is not None, streak, best, week,
                          context["family_id"], context["channel_id"], context["post_mode"],
-                         milestone, feedback)
+                         languages, milestone, feedback)
 
     async def _dates(self, tx: Transaction | None, guild_id: int, user_id: int, until: date
                      ) -> set[date]:
@@ -407,8 +427,7 @@ class CheckinService:
         milestone, or the edit of that post (``checkin-edit:<id>``), queued for the Discord
         sender once the check-in is stored (the check-in's own write stays one trip to the
         database: the post is rendered from what it returned)."""
-        async with self.db.transaction() as tx:
-            await self.deliveries.add(tx, guild_id, sends)
+        await self.db.run(lambda tx: self.deliveries.add_now(tx, guild_id, sends))
         self.deliveries.notify()
 
     async def post_of(self, checkin: Checkin) -> tuple[int, int] | None:
