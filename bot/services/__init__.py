@@ -83,7 +83,8 @@ class Services:
         email = EmailService(db, clock, audit, members, settings, families, renderer, on_queued)
         reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
                                     email_hook=email.reminder)
-        campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email)
+        campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
+                                    settings.checkin_edit_cutoff_hour)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db), families=families,
