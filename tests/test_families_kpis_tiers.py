@@ -39,18 +39,19 @@ async def test_stats_count_joins_leaves_attrition_and_tenure(services, clock):
     end = clock.now()
 
     family = await services.kpis.family_stats(G, lobos.id, start, end)
-    assert (family.members_start, family.members, family.joins, family.leaves) == (0, 2, 5, 3)
+    # Creators only: the leaders were appointed (no join) and did not stream (not counted).
+    assert (family.members_start, family.members, family.joins, family.leaves) == (0, 1, 4, 3)
     assert family.reasons == {"earnings": 1, "removed": 1, "transfer": 1}
     assert family.median_tenure_days == 20
-    assert family.attrition == pytest.approx(3 / 1)
+    assert family.attrition == pytest.approx(3 / 0.5)
 
     program = await services.kpis.family_stats(G, None, start, end)
     # The transfer is neither a join nor a leave for the program.
-    assert (program.members, program.joins, program.leaves) == (4, 6, 2)
+    assert (program.members, program.joins, program.leaves) == (2, 4, 2)
     assert program.reasons == {"earnings": 1, "removed": 1}
 
     later = await services.kpis.family_stats(G, lobos.id, end, end + timedelta(days=30))
-    assert (later.members_start, later.members, later.joins, later.leaves) == (2, 2, 0, 0)
+    assert (later.members_start, later.members, later.joins, later.leaves) == (1, 1, 0, 0)
     assert later.attrition == 0 and later.median_tenure_days is None
 
 

@@ -24,6 +24,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.paging import Page, page_of
+from bot.services import population
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.tiers import Tier, TierService
@@ -447,7 +448,11 @@ class LeaderboardService:
         src = await self._source(guild_id, metric, period)
         rows = await self.db.fetchall(f"WITH t AS ({src.sql}) {FAMILY_TOTALS}",
                                       {**src.params, "guild_id": guild_id})
-        stats = [(r["id"], r["name"], r["members"], r["total"], r["total"] / r["members"])
+        members = {r["id"]: r["members"] for r in rows}
+        totals = {r["id"]: r["total"] for r in rows}
+        await self._count_leaders(guild_id, period, src, members, totals)
+        stats = [(r["id"], r["name"], members[r["id"]], totals[r["id"]],
+                  totals[r["id"]] / members[r["id"]] if members[r["id"]] else 0.0)
                  for r in rows]
         index = 4 if by == "average" else 3
         stats.sort(key=lambda s: (-s[index], s[1].lower(), s[0]))
@@ -456,6 +461,32 @@ class LeaderboardService:
             same = out and round(stats[i - 1][index], 6) == round(s[index], 6)
             out.append(FamilyRow(out[-1].rank if same else i + 1, *s))
         return out
+
+    async def _count_leaders(self, guild_id: int, period: Period, src: Source,
+                             members: dict[int, int], totals: dict[int, float]) -> None:
+        """Members and totals as :mod:`bot.services.population` counts them: a leader or
+        co-leader who does not count in the period is no member of the average, and under
+        the ``never`` rule their values leave the total."""
+        today = await self.today(guild_id)
+        counted = await population.population(self.db, guild_id, period.first or date.min,
+                                              period.last or today)
+        if not counted.leaders:
+            return
+        ids = json.dumps(sorted(counted.leaders))
+        rows = await self.db.fetchall(
+            f"WITH t AS ({src.sql}) SELECT fm.user_id, fm.family_id, t.value"
+            " FROM family_members fm LEFT JOIN t ON t.user_id = fm.user_id"
+            " WHERE fm.guild_id = :guild_id AND fm.left_at IS NULL"
+            " AND fm.user_id IN (SELECT value FROM json_each(:leaders))",
+            {**src.params, "guild_id": guild_id, "leaders": ids})
+        for r in rows:
+            family = r["family_id"]
+            if family not in members:
+                continue
+            if not counted.counts(r["user_id"]):
+                members[family] -= 1
+            if not counted.counts_values(r["user_id"]) and r["value"]:
+                totals[family] -= r["value"]
 
     async def family_board_page(self, guild_id: int, metric: str, period: Period, by: str,
                                 page: int, size: int = FAMILY_PAGE) -> Page[FamilyRow]:

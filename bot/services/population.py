@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
+from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.localtime import at_local
 
@@ -105,6 +106,15 @@ class Population:
             return 0
         return len(self.streamed.get(user_id, ()))
 
+    def uncounted(self) -> str:
+        """The leaders who do not count in the period, as one JSON array parameter."""
+        return _ids(u for u in self.leaders if not self.counts(u))
+
+    def left_out_values(self) -> str:
+        """Whose check-ins are left out of totals (leaders under ``never``), as one JSON
+        array parameter."""
+        return _ids(u for u in self.leaders if not self.counts_values(u))
+
     def counts_values(self, user_id: int) -> bool:
         """Are this person's check-ins part of totals? (Everyone's, but a leader's under
         ``never``; a leader who counts on the days they stream adds exactly those days.)"""
@@ -121,6 +131,33 @@ async def population(conn: Connection, guild_id: int, first: date, last: date) -
                                                      last.isoformat(), _ids(leaders))):
             streamed.setdefault(r["user_id"], set()).add(date.fromisoformat(r["local_date"]))
     return Population(rule, leaders, {u: frozenset(d) for u, d in streamed.items()})
+
+
+# Memberships overlapping a period (guild, family or NULL for the program, the same, the
+# instant after the period, its first instant).
+SPANS = (
+    "SELECT user_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
+    " AND (? IS NULL OR family_id = ?) AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)"
+)
+
+
+async def possible_days(conn: Connection, guild_id: int, family_id: int | None, first: date,
+                        last: date, counted: Population) -> int:
+    """The check-in days possible in a family (None: the program) over ``first..last``:
+    each creator's days of membership in the period, and each leader's days as the rule
+    says (by default the days they streamed) — the denominator of every check-in rate."""
+    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
+    begins = datetime.combine(first, time(0), tzinfo=UTC)
+    days: dict[int, set[date]] = {}
+    for r in await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
+                                         to_db(begins))):
+        start = max(first, from_db(r["joined_at"]).date())
+        end = last if r["left_at"] is None else min(
+            last, (from_db(r["left_at"]) - timedelta(microseconds=1)).date())
+        mine = days.setdefault(r["user_id"], set())
+        mine.update(start + timedelta(days=i) for i in range((end - start).days + 1))
+    return sum(counted.leader_days(u, len(d)) if u in counted.leaders else len(d)
+               for u, d in days.items())
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:
