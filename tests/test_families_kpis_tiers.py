@@ -1,6 +1,6 @@
 """KPIs with time travel, and tiers: definitions, manual setting, the sweep."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -67,7 +67,7 @@ async def test_tier_definitions_validate_and_upsert(services):
     assert [t.name for t in await services.tiers.list_tiers(G)] == ["bronze"]
 
 
-async def test_sweep_previews_then_applies_once(services):
+async def test_sweep_previews_then_applies_once(services, clock):
     family = await services.families.create(G, MANAGER, "Lobos", 20)
     await _join(services, family, 30)
     await _join(services, family, 31)
@@ -85,6 +85,11 @@ async def test_sweep_previews_then_applies_once(services):
     assert (await services.tiers.tier_of(G, 30)).name == "Gold"
     assert await services.tiers.plan(G, "2026-02") == []
     await record_checkins(services, G, _days(30, march, (12,), 0))  # 31: no data, keeps Bronze
+    with pytest.raises(UserError) as caught:  # March is not over: a preview only
+        await services.tiers.sweep(G, MANAGER, "2026-03")
+    assert caught.value.code == "families.month_not_final"
+    assert caught.value.params["at"] == datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 4, 1, 12, 0, tzinfo=UTC))  # the last check-in window closed
     (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-03")
     assert (demotion.old.name, demotion.new.name, demotion.promotion) == ("Gold", "Bronze", False)
 

@@ -76,7 +76,8 @@ class Services:
         deliveries = DeliveryQueue(db, clock)
         families = FamilyService(db, clock, audit, guilds, members, events, deliveries)
         progress = ProgressService(db, settings.checkin_valid_day_hours)
-        tiers = TierService(db, clock, audit, guilds, deliveries=deliveries)
+        tiers = TierService(db, clock, audit, guilds, deliveries=deliveries,
+                            cutoff_hour=settings.checkin_edit_cutoff_hour)
         kpis = KpiService(db)
         checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
                                   deliveries, settings.checkin_edit_cutoff_hour)
@@ -90,7 +91,8 @@ class Services:
             meta=MetaStore(db), privacy=PrivacyService(db), families=families,
             progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
             email=email, reminders=reminders,
-            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries),
+            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries,
+                                            settings.checkin_edit_cutoff_hour),
             pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,

@@ -270,8 +270,10 @@ class BoardQuery:
 
 class LeaderboardService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService,
-                 families: FamilyService, tiers: TierService, deliveries: DeliveryQueue) -> None:
+                 families: FamilyService, tiers: TierService, deliveries: DeliveryQueue,
+                 cutoff_hour: int = 12) -> None:
         self.db = db
+        self.cutoff_hour = cutoff_hour  # the check-ins' edit cutoff: when a period is final
         self.deliveries = deliveries
         self.clock = clock
         self.guilds = guilds
@@ -503,13 +505,20 @@ class LeaderboardService:
 
     async def due_posts(self, guild_id: int) -> list[tuple[str, Period, bool]]:
         """The finished week and month whose final board is not posted yet: (kind, period,
-        late). The week is due from Monday, the month from the 1st (guild's zone)."""
+        late). The week is due from Monday, the month from the 1st (guild's zone), and
+        either only once final: when the last check-in window of its last day has closed
+        for every creator (:func:`bot.services.population.final_at`)."""
         today = await self.today(guild_id)
         due = [("week", Period("week", iso_week(today - timedelta(days=7))), today.weekday()),
                ("month", Period("month", month(today.replace(day=1) - timedelta(days=1))),
                 today.day - 1)]
+        now = self.clock.now()
         out = []
         for kind, period, days_late in due:
+            last = period.last
+            if last is not None and now < await population.final_at(
+                    self.db, guild_id, last, self.cutoff_hour, self.guilds.default_timezone):
+                continue  # creators may still enter the last day: not final yet
             taken = await self.db.fetchval(
                 "SELECT 1 FROM board_posts WHERE guild_id = ? AND kind = ? AND period_key = ?",
                 (guild_id, kind, period.key),
