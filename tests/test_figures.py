@@ -270,3 +270,11 @@ async def test_uplift_is_a_difference_of_differences(services, clock, lobos, tem
     # (UTC_TWO and OSOS[3] had nothing before: plain figures only, not compared)
     assert "Uplift: +5 hours per creator — participants changed by +6 hours, the others by" \
            " +1 hour (the 6 creators with check-ins before the campaign)" in text
+
+
+def test_a_change_reads_with_its_sign(templates):
+    def signed(v, locale="en"):
+        return templates.macro(locale, "discord/_figures.j2", "signed", "hours", v)
+
+    assert (signed(5.0), signed(-1.5), signed(0.001)) == ("+5 hours", "−1.5 hours", "0 hours")
+    assert signed(-1.5, "es") == "−1,5 horas"
