@@ -399,7 +399,7 @@ class DigestService:
         """Check-in days of the people who count ÷ the days they could have checked in
         (:mod:`bot.services.population`), over the local days ``first..last``. ``rows``: the
         family's :meth:`_member_weeks`, when already read."""
-        counted = await population.population(self.db, guild_id, first, last)
+        counted = await population.population(self.db, guild_id, first, last, days=True)
         possible = await population.possible_days(self.db, guild_id, family_id, first, last,
                                                   counted)
         if rows is None:

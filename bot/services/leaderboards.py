@@ -138,6 +138,13 @@ FAMILY_TOTALS = """
       ON s.family_id = f.id
     WHERE f.guild_id = :guild_id AND f.archived_at IS NULL"""
 
+# The leaders (one JSON array) in their active families, with their value in ``t`` (a source).
+LEADERS_IN_FAMILIES = """
+    SELECT fm.user_id, fm.family_id, t.value FROM json_each(:leaders) j
+    JOIN family_members fm INDEXED BY family_members_active_family
+         ON fm.guild_id = :guild_id AND fm.user_id = j.value AND fm.left_at IS NULL
+    LEFT JOIN t ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id"""
+
 
 def _fill(source: str, metric: str) -> str:
     """A source with the metric's columns filled in (only from the whitelists above)."""
@@ -469,18 +476,14 @@ class LeaderboardService:
         """Members and totals as :mod:`bot.services.population` counts them: a leader or
         co-leader who does not count in the period is no member of the average, and under
         the ``never`` rule their values leave the total."""
-        today = await self.today(guild_id)
+        last = period.last or await self.today(guild_id)
         counted = await population.population(self.db, guild_id, period.first or date.min,
-                                              period.last or today)
+                                              last)
         if not counted.leaders:
             return
         ids = json.dumps(sorted(counted.leaders))
-        rows = await self.db.fetchall(
-            f"WITH t AS ({src.sql}) SELECT fm.user_id, fm.family_id, t.value"
-            " FROM family_members fm LEFT JOIN t ON t.user_id = fm.user_id"
-            " WHERE fm.guild_id = :guild_id AND fm.left_at IS NULL"
-            " AND fm.user_id IN (SELECT value FROM json_each(:leaders))",
-            {**src.params, "guild_id": guild_id, "leaders": ids})
+        rows = await self.db.fetchall(f"WITH t AS ({src.sql}) {LEADERS_IN_FAMILIES}",
+                                      {**src.params, "guild_id": guild_id, "leaders": ids})
         for r in rows:
             family = r["family_id"]
             if family not in members:
