@@ -74,6 +74,8 @@ class Templates:
         env.globals["locale"] = locale
         env.filters["md"] = escape_markdown  # user text: bot.text
         env.filters["markdown"] = _markdown_html
+        # a moment as Discord shows it in the reader's own zone and language
+        env.filters["stamp"] = lambda at: f"<t:{int(at.timestamp())}:f>"
         # Babel formatting costs ~0.1 ms a call, and the same values recur across messages
         # (a digest run formats the same dates and small counts thousands of times): pure
         # functions, so remember them.

@@ -20,6 +20,12 @@ CHANNEL_KIND_CHOICES = [
     app_commands.Choice(name=_T("Family channels category"), value="family_category"),
 ]
 
+LEADERS_CHOICES = [
+    app_commands.Choice(name=_T("On the days they stream"), value="streaming"),
+    app_commands.Choice(name=_T("Always, like creators"), value="always"),
+    app_commands.Choice(name=_T("Never"), value="never"),
+]
+
 
 class SettingsCog(commands.Cog):
     settings = app_commands.Group(
@@ -73,6 +79,18 @@ class SettingsCog(commands.Cog):
             cogkit.guild_id(interaction), interaction.user.id, role.id if role else None
         )
         await self._show(interaction, changed="manager_role")
+
+    @settings.command(
+        name=_T("figures"), description=_T("Choose whether leaders count in the figures")
+    )
+    @app_commands.describe(leaders=_T("When leaders and co-leaders count in every figure"))
+    @app_commands.choices(leaders=LEADERS_CHOICES)
+    @manager_only()
+    async def figures(self, interaction: discord.Interaction, leaders: str) -> None:
+        await self.bot.services.guilds.set_leaders_count(
+            cogkit.guild_id(interaction), interaction.user.id, leaders
+        )
+        await self._show(interaction, changed="figures")
 
     @settings.command(name=_T("channel"), description=_T("Choose where Familia posts"))
     @app_commands.rename(kind=_T("purpose"))

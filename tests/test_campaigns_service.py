@@ -160,25 +160,38 @@ async def test_life_cycle_reminders_results_and_rewards(services, clock, program
         "SELECT stage, state FROM campaign_posts WHERE family_id = ?", (lobos.id,))}
     assert ("3days", "skipped") in stages and ("lastday", "pending") in stages
 
-    clock.set(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))  # over, but 16 March is still open
+    assert (await services.campaigns.sweep())["finished"] == []
+    with pytest.raises(UserError) as caught:
+        await services.campaigns.results(G, c.id)
+    assert caught.value.code == "campaigns.results_pending"
+    assert caught.value.params["at"] == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    with pytest.raises(UserError) as caught:  # nobody enrols in a campaign that is over
+        await services.campaigns.enrol(G, CLA, c.id, "button")
+    assert caught.value.code == "campaigns.ended"
+    clock.set(datetime(2026, 3, 17, 12, 0, tzinfo=UTC))  # the check-in window closed
     assert (await services.campaigns.sweep())["finished"] == [c.id]
     assert (await services.campaigns.sweep())["finished"] == []
     results = await services.campaigns.results(G, c.id)
-    # The audience is every family's roster, leaders included (they stream too).
-    assert (results.audience, results.participants, results.reached) == (6, 2, 1)
-    assert results.participation == pytest.approx(1 / 3) and results.completion == 0.5
+    assert results.final_at == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    # The audience is every family's creators; the leaders did not stream, so they do not
+    # count (the default rule).
+    assert (results.audience, results.participants, results.reached) == (4, 2, 1)
+    assert results.participation == pytest.approx(1 / 2) and results.completion == 0.5
     assert results.families[0]["name"] == "Lobos" and results.families[0]["total"] == 15.0
     assert results.families[0]["goal_met"] is False
-    # Participants went from 2 h to 7.5 h on average (+275 %), the others 1 h → 1.5 h (+50 %).
-    assert results.uplift.participants.change == pytest.approx(2.75)
-    assert results.uplift.others.change == pytest.approx(0.5)
-    assert results.uplift.difference == pytest.approx(2.25)
+    # Participants went from 2 h to 7.5 h on average, the others 2 h → 3 h; nobody was in
+    # the program before the campaign, so there is no baseline to measure an uplift on.
+    assert results.uplift.participants.change == pytest.approx(5.5)
+    assert results.uplift.others.change == pytest.approx(1.0)
+    assert results.uplift.difference is None
     # The reward role was queued with the results: one role to add, to Ana.
     rewards = await services.db.fetchall(
         "SELECT target, target_id, role_id, state FROM deliveries WHERE kind = ?",
         ("campaign_reward",))
     assert [tuple(r) for r in rewards] == [("role_add", ANA, 77, "queued")]
     assert (await services.campaigns.results(G, c.id)).rewards == {"pending": 1, "none": 5}
+    # (the rows keep everyone in the audience, leaders too: a leader may earn a reward)
     [given] = await services.deliveries.claim()  # the sender gives it
     await services.deliveries.done(given)
     assert await services.deliveries.claim() == []
@@ -264,10 +277,17 @@ def test_ranks_share_ties_and_skip_zeros():
     assert ranked({5: 3.0, 2: 3.0, 7: 1.0, 9: 0.0}) == [(1, 2, 3.0), (1, 5, 3.0), (3, 7, 1.0)]
 
 
-def test_uplift_needs_a_comparison_group():
-    assert Uplift(group([(1.0, 2.0)]), group([])).difference is None
-    assert Uplift(group([(1.0, 2.0)]), group([(1.0, 1.0)])).difference == pytest.approx(1.0)
-    assert group([(0.0, 2.0)]).change is None
+def test_uplift_is_a_difference_of_differences_with_a_minimum_baseline():
+    three = [(1.0, 2.0)] * 3
+    assert not Uplift(group(three), group([])).comparable
+    # participants +1 h, the others +0.5 h: an uplift of +0.5 h per creator
+    enough = (group(three), group([(2.0, 2.5)] * 3))
+    assert Uplift(*enough, enough, 7).difference == pytest.approx(0.5)
+    assert Uplift(*enough, enough, 6).difference is None  # too short a baseline
+    few = (group(three), group([(2.0, 2.5)] * 2))  # two others with a baseline
+    assert Uplift(*enough, few, 14).difference is None
+    assert Uplift(*enough, None, 14).difference is None  # taken before baselines were kept
+    assert group([(0.0, 2.0)]).change == 2.0
 
 
 async def test_dates_follow_the_guild_zone(services, program):
@@ -319,7 +339,7 @@ async def test_campaign_news_by_email_to_those_who_want_it(services, clock, prog
     assert "Premio: A badge" in body(ana, "plain")
 
     await stat(services, ANA, date(2026, 3, 4), 12)
-    clock.set(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))  # midway and the rest missed: ended
+    clock.set(datetime(2026, 3, 17, 12, 0, tzinfo=UTC))  # midway and the rest missed: final
     await services.campaigns.sweep()
     await sender.drain()
     [_, ana_results] = smtp.to("ana@example.org")
@@ -327,6 +347,8 @@ async def test_campaign_news_by_email_to_those_who_want_it(services, clock, prog
     [_, cla_results] = smtp.to("cla@example.org")
     assert "1 of 1 participants reached the goal." in body(cla_results, "plain")
     assert "You did it" not in body(cla_results, "plain")  # Cla never enrolled
+    # who was counted, in one line (leaders only on the days they stream)
+    assert "leaders and co-leaders on the days they stream" in body(cla_results, "plain")
     keys = [r[0] for r in await services.db.fetchall(
         "SELECT dedupe_key FROM email_outbox ORDER BY id")]
     assert keys == [f"campaign:{c.id}:start:{ANA}", f"campaign:{c.id}:start:{CLA}",
@@ -356,7 +378,7 @@ async def finished(services, clock, program, **changes):
     await services.campaigns.sweep()
     await stat(services, ANA, date(2026, 3, 4), 12)
     await stat(services, BEN, date(2026, 3, 4), 3)
-    clock.set(datetime(2026, 3, 10, 0, 1, tzinfo=UTC))
+    clock.set(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))  # the last check-in window closed
     await asyncio.gather(services.campaigns.sweep(), services.campaigns.sweep())
     return c
 
@@ -391,7 +413,7 @@ async def test_the_analysis_goes_to_the_managers_channel_once(services, clock, p
 
     results = await services.campaigns.results(G, c.id)
     text = templates.render("en", "discord/campaigns/results.md.j2", results=results)
-    assert "Participation: 2 of 6 creators" in text
+    assert "Participation: 2 of 4 creators" in text  # the leaders did not stream
     assert "Announcements in the family channels: 1 posted, 1 failed.\n" in text
     assert "- Familia may not post in that channel: 1" in text
     es = templates.render("es", "discord/campaigns/results.md.j2", results=results)
@@ -413,7 +435,7 @@ async def test_the_results_post_names_who_reached_the_goal(services, clock, temp
     await services.campaigns.sweep()
     for i, user in enumerate(crowd):
         await stat(services, user, date(2026, 3, 4), 10 + i / 2)  # the last one did most
-    clock.set(datetime(2026, 3, 10, 0, 1, tzinfo=UTC))
+    clock.set(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
     await services.campaigns.sweep()
     results = await services.campaigns.results(G, c.id)
     shown, more = results.reached_in(big.id)

@@ -35,7 +35,9 @@ async def test_leader_digest_once_a_week_and_empty_ones_skipped(services, smtp, 
     [msg] = smtp.to(LENA)
     assert msg["Subject"] == "Lobos: la semana de tu familia"
     text = body(msg, "plain")
-    assert "Miembros: 3" in text and "al 1 mar 2026" in text
+    # Two creators; the leader (no check-in) does not count by default, and says so.
+    assert "Miembros: 2" in text and "al 1 mar 2026" in text
+    assert "líderes y colíderes los días que transmiten" in text
     assert "Tienes 1 solicitud de ingreso pendiente." in text
     assert msg["List-Unsubscribe"].startswith("<http")
     clock.advance(days=7)
@@ -231,7 +233,8 @@ async def test_manager_digest_has_program_totals_and_feedback_rate(services, smt
     await make_sender(services, smtp).drain()
     text = body(smtp.to("mara@example.org")[0], "plain")
     assert "2 creators checked in this week (last week 1)" in text
-    assert "Check-ins: 3 (14% of possible days; last week 1)" in text  # 3 of 3 members × 7
+    # 3 of 2 creators × 7 days (the leader, who did not stream, is not expected to)
+    assert "Check-ins: 3 (21% of possible days; last week 1)" in text
     assert "Hours live: 6 (last week 4)" in text
     assert "Leader feedback: 1 of 3 check-ins answered (33%), median 270 minutes" in text
 

@@ -1,6 +1,6 @@
 """KPIs with time travel, and tiers: definitions, manual setting, the sweep."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -39,18 +39,19 @@ async def test_stats_count_joins_leaves_attrition_and_tenure(services, clock):
     end = clock.now()
 
     family = await services.kpis.family_stats(G, lobos.id, start, end)
-    assert (family.members_start, family.members, family.joins, family.leaves) == (0, 2, 5, 3)
+    # Creators only: the leaders were appointed (no join) and did not stream (not counted).
+    assert (family.members_start, family.members, family.joins, family.leaves) == (0, 1, 4, 3)
     assert family.reasons == {"earnings": 1, "removed": 1, "transfer": 1}
     assert family.median_tenure_days == 20
-    assert family.attrition == pytest.approx(3 / 1)
+    assert family.attrition == pytest.approx(3 / 0.5)
 
     program = await services.kpis.family_stats(G, None, start, end)
     # The transfer is neither a join nor a leave for the program.
-    assert (program.members, program.joins, program.leaves) == (4, 6, 2)
+    assert (program.members, program.joins, program.leaves) == (2, 4, 2)
     assert program.reasons == {"earnings": 1, "removed": 1}
 
     later = await services.kpis.family_stats(G, lobos.id, end, end + timedelta(days=30))
-    assert (later.members_start, later.members, later.joins, later.leaves) == (2, 2, 0, 0)
+    assert (later.members_start, later.members, later.joins, later.leaves) == (1, 1, 0, 0)
     assert later.attrition == 0 and later.median_tenure_days is None
 
 
@@ -66,7 +67,7 @@ async def test_tier_definitions_validate_and_upsert(services):
     assert [t.name for t in await services.tiers.list_tiers(G)] == ["bronze"]
 
 
-async def test_sweep_previews_then_applies_once(services):
+async def test_sweep_previews_then_applies_once(services, clock):
     family = await services.families.create(G, MANAGER, "Lobos", 20)
     await _join(services, family, 30)
     await _join(services, family, 31)
@@ -84,6 +85,11 @@ async def test_sweep_previews_then_applies_once(services):
     assert (await services.tiers.tier_of(G, 30)).name == "Gold"
     assert await services.tiers.plan(G, "2026-02") == []
     await record_checkins(services, G, _days(30, march, (12,), 0))  # 31: no data, keeps Bronze
+    with pytest.raises(UserError) as caught:  # March is not over: a preview only
+        await services.tiers.sweep(G, MANAGER, "2026-03")
+    assert caught.value.code == "families.month_not_final"
+    assert caught.value.params["at"] == datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 4, 1, 12, 0, tzinfo=UTC))  # the last check-in window closed
     (demotion,) = await services.tiers.sweep(G, MANAGER, "2026-03")
     assert (demotion.old.name, demotion.new.name, demotion.promotion) == ("Gold", "Bronze", False)
 

@@ -68,7 +68,8 @@ async def test_empty_period_has_no_rows_and_no_rank(services, lobos):
     board = await services.leaderboards.board(G, "diamonds", WEEK, viewer_id=ANA)
     assert board.rows == [] and board.me is None
     families = await services.leaderboards.family_board(G, "hours", WEEK)
-    assert [(f.rank, f.name, f.members, f.total) for f in families] == [(1, "Lobos", 5, 0)]
+    # the leader did not stream: four creators count (bot/services/population.py)
+    assert [(f.rank, f.name, f.members, f.total) for f in families] == [(1, "Lobos", 4, 0)]
 
 
 async def test_periods_follow_the_guild_zone(services, clock):
@@ -162,8 +163,9 @@ async def test_small_family_wins_on_average(services, lobos):
         await stat(services, user, MONDAY, hours)
     lb = services.leaderboards
     by_average = await lb.family_board(G, "hours", WEEK)
-    assert [(f.rank, f.name, f.members) for f in by_average] == [(1, "Osos", 2), (2, "Lobos", 5)]
-    assert by_average[0].average == pytest.approx(4.0)  # 8 h over Eva and the leader
+    assert [(f.rank, f.name, f.members) for f in by_average] == [(1, "Osos", 1), (2, "Lobos", 4)]
+    # 8 h over Eva alone: the leader, who did not stream, is not a member of the average
+    assert by_average[0].average == pytest.approx(8.0)
     by_total = await lb.family_board(G, "hours", WEEK, by="total")
     assert [f.name for f in by_total] == ["Lobos", "Osos"] and by_total[0].total == 12.5
     assert small.id == by_average[0].family_id

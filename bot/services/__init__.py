@@ -78,20 +78,23 @@ class Services:
         families = FamilyService(db, clock, audit, guilds, members, events, deliveries,
                                  tell=decision_teller(renderer.templates))
         progress = ProgressService(db, settings.checkin_valid_day_hours)
-        tiers = TierService(db, clock, audit, guilds, deliveries=deliveries)
+        tiers = TierService(db, clock, audit, guilds, deliveries=deliveries,
+                            cutoff_hour=settings.checkin_edit_cutoff_hour)
         kpis = KpiService(db)
         checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
                                   deliveries, settings.checkin_edit_cutoff_hour)
         email = EmailService(db, clock, audit, members, settings, families, renderer, on_queued)
         reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
                                     email_hook=email.reminder)
-        campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email)
+        campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
+                                    settings.checkin_edit_cutoff_hour)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
             progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
             email=email, reminders=reminders,
-            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries),
+            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries,
+                                            settings.checkin_edit_cutoff_hour),
             pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,

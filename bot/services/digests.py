@@ -19,6 +19,7 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
+from bot.services import population
 from bot.services.audit import AuditLog
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import Campaign
@@ -301,13 +302,14 @@ class DigestService:
                 f"SELECT user_id, current FROM checkin_streaks WHERE guild_id = ?"
                 f" AND user_id IN ({marks})", (g, *users)))
             paces = await self._paces(sweep, g, users, last)
+            rule = await population.rule_of(self.db, g)
             campaigns = await self._campaigns(sweep, g)
             for i, user in zip(indexes, users, strict=True):
                 week, prev = totals.get((user, 1), _ZERO), totals.get((user, 0), _ZERO)
                 if not (week["checkins"] or prev["checkins"]):
                     continue
                 contents[i] = {
-                    "start": first, "end": last, "week": week, "prev": prev,
+                    "start": first, "end": last, "week": week, "prev": prev, "counted": rule,
                     "streak": streaks.get(user, 0), "pace": paces.get(user),
                     "campaigns": [c.of(user) for c in campaigns if user in c.people]}
         return contents
@@ -375,8 +377,8 @@ class DigestService:
         checkins = daily = None
         if week["checkins"] or last["checkins"]:
             daily = await self._daily_hours(family["id"], base["start"])
-            possible = max(1, stats.members * 7)
-            checkins = {"count": week["checkins"], "rate": min(1.0, week["checkins"] / possible),
+            rate = await self._rate(g, family["id"], base["start"], base["end"], rows)
+            checkins = {"count": week["checkins"], "rate": rate,
                         "hours": week["hours"], "diamonds": week["diamonds"],
                         "prev_count": last["checkins"], "prev_hours": last["hours"],
                         "prev_diamonds": last["diamonds"]}
@@ -387,9 +389,27 @@ class DigestService:
                 campaigns.append(await self.campaigns.family_standing(  # type: ignore[union-attr]
                     c.campaign, family["id"], c.people, c.values))
         return {**base, "family": family["name"], "stats": stats, "prev": prev,
+                "counted": stats.counted,
                 "pending": pending, "checkins": checkins, "daily": daily, "top": top,
                 "slipping": slipping[:SLIPPING], "more_slipping": max(0, len(slipping) - SLIPPING),
                 "campaigns": campaigns}
+
+    async def _rate(self, guild_id: int, family_id: int | None, first: date, last: date,
+                    rows: list[Any] | None = None) -> float:
+        """Check-in days of the people who count ÷ the days they could have checked in
+        (:mod:`bot.services.population`), over the local days ``first..last``. ``rows``: the
+        family's :meth:`_member_weeks`, when already read."""
+        counted = await population.population(self.db, guild_id, first, last, days=True)
+        possible = await population.possible_days(self.db, guild_id, family_id, first, last,
+                                                  counted)
+        if rows is None:
+            rows = await self.db.fetchall(
+                "SELECT user_id, 1 AS this_week, count(*) AS days FROM checkins"
+                " WHERE guild_id = ? AND family_id IS NOT NULL AND local_date BETWEEN ? AND ?"
+                " GROUP BY user_id", (guild_id, first.isoformat(), last.isoformat()))
+        done = sum(r["days"] for r in rows
+                   if r["this_week"] and counted.counts_values(r["user_id"]))
+        return min(1.0, done / possible) if possible else 0.0
 
     async def _member_weeks(self, family_id: int, first: date) -> list[Any]:
         """Each member's check-ins in the family over the local days ``first``..+6
@@ -459,7 +479,7 @@ class DigestService:
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
         quality = await self.kpis.quality(g, None, start, end)
         return {**base, "stats": stats, "prev": prev, "families": ranked,
-                "week": week, "last": last,
-                "rate": min(1.0, week["checkins"] / max(1, stats.members * 7)),
+                "week": week, "last": last, "counted": stats.counted,
+                "rate": await self._rate(g, None, base["start"], base["end"]),
                 "quality": quality if quality.checkins else None}
 

@@ -9,6 +9,7 @@ from bot.clock import Clock, to_db
 from bot.config import SUPPORTED_LOCALES
 from bot.db import Database, Transaction
 from bot.errors import UserError
+from bot.services import population
 from bot.services.audit import AuditLog
 
 # The purposes Familia posts for; a feature that needs a new one adds it here.
@@ -22,6 +23,7 @@ _SETTING = {
     "manager_role_id": (
         "SELECT manager_role_id FROM guilds WHERE guild_id = ?",
         "UPDATE guilds SET manager_role_id = ?, updated_at = ? WHERE guild_id = ?"),
+    "leaders_count": (population.RULE, population.SET_RULE),
 }
 
 
@@ -32,6 +34,8 @@ class GuildSettings:
     locale: str
     manager_role_id: int | None = None
     channels: dict[str, int] = field(default_factory=dict)
+    # who counts in the figures: see bot/services/population.py
+    leaders_count: str = population.DEFAULT_RULE
 
 
 class GuildService:
@@ -48,7 +52,8 @@ class GuildService:
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults from the environment until a manager sets them."""
         row = await self.db.fetchone(
-            "SELECT timezone, locale, manager_role_id FROM guilds WHERE guild_id = ?",
+            "SELECT timezone, locale, manager_role_id, leaders_count FROM guilds"
+            " WHERE guild_id = ?",
             (guild_id,),
         )
         if row is None:
@@ -58,7 +63,7 @@ class GuildService:
         )
         return GuildSettings(
             guild_id, row["timezone"], row["locale"], row["manager_role_id"],
-            {r["kind"]: r["channel_id"] for r in channels},
+            {r["kind"]: r["channel_id"] for r in channels}, row["leaders_count"],
         )
 
     async def ensure(self, tx: Transaction, guild_id: int) -> None:
@@ -91,6 +96,14 @@ class GuildService:
         if value not in SUPPORTED_LOCALES:
             raise UserError("common.unknown_language", value=value, choices=SUPPORTED_LOCALES)
         await self._update(guild_id, actor_id, "locale", value)
+        return value
+
+    async def set_leaders_count(self, guild_id: int, actor_id: int, value: str) -> str:
+        """Whether leaders and co-leaders count in the figures (``population.LEADERS_RULES``)."""
+        if value not in population.LEADERS_RULES:
+            raise UserError("settings.unknown_leaders_rule", value=value,
+                            choices=population.LEADERS_RULES)
+        await self._update(guild_id, actor_id, "leaders_count", value)
         return value
 
     async def set_manager_role(self, guild_id: int, actor_id: int, role_id: int | None) -> None:

@@ -1,15 +1,19 @@
 """Family KPIs over a period, for /family stats and the reports.
 
-Definitions (a period is ``start <= t < end``):
-- members: memberships begun before ``end`` and not ended before it (``members_start``: the
-  same at ``start``), so members = members_start + joins - leaves;
-- joins / leaves: memberships started / ended in the period;
+Who is counted is :mod:`bot.services.population`'s rule, over the period's days: creators,
+and leaders and co-leaders as the server's setting says (by default only if they streamed in
+the period). Definitions (a period is ``start <= t < end``):
+- members: counted memberships begun before ``end`` and not ended before it
+  (``members_start``: the same at ``start``);
+- joins / leaves: creators' memberships started / ended in the period (a membership that
+  began with an appointment as leader or co-leader is neither);
 - attrition = leaves / average members, average = (members at start + members at end) / 2
   (None when both are 0);
 - reasons: leaves by leave reason (removals, transfers and archiving by how they ended);
 - median tenure: median days in the family of the memberships that ended in the period;
 - service quality: check-ins made in the period, how many got a leader's feedback, and the
-  median minutes from check-in to the first feedback.
+  median minutes from check-in to the first feedback (leaders' own check-ins left out when
+  leaders are not counted).
 For the whole program (``family_id`` None) a transfer is neither a join nor a leave.
 """
 
@@ -21,6 +25,7 @@ from statistics import median
 
 from bot.clock import from_db, to_db
 from bot.db import Database
+from bot.services import population
 
 
 @dataclass(frozen=True)
@@ -34,48 +39,55 @@ class FamilyStats:
     attrition: float | None
     median_tenure_days: float | None
     reasons: dict[str, int] = field(default_factory=dict)
+    counted: str = population.DEFAULT_RULE  # who was counted (the report's footnote)
 
 
 # A membership that began as the other half of a transfer (program-wide it is no join).
 # Each statement comes twice: for one family, and for the whole program, where a transfer
 # (a membership begun the moment another ended by transfer) is neither a join nor a leave.
+# The last parameter of each is the people left out (a JSON array): the leaders who do not
+# count in the period (population.Population.uncounted).
 QUALITY_OF_FAMILY = (
     "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id = c.id"
     " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ? AND c.family_id = ?"
+    " AND c.user_id NOT IN (SELECT value FROM json_each(?))"
 )
 QUALITY_OF_PROGRAM = (
     "SELECT r.minutes FROM checkins c LEFT JOIN checkin_response r ON r.checkin_id = c.id"
     " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?"
+    " AND c.user_id NOT IN (SELECT value FROM json_each(?))"
 )
-# (guild, family, when, when)
+# (guild, family, when, when, left out)
 ACTIVE_IN_FAMILY = (
     "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
     " AND fm.joined_at < ? AND (fm.left_at IS NULL OR fm.left_at >= ?)"
+    " AND fm.user_id NOT IN (SELECT value FROM json_each(?))"
 )
-# (guild, when, when)
+# (guild, when, when, left out)
 ACTIVE_IN_PROGRAM = (
     "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ?"
     " AND fm.joined_at < ? AND (fm.left_at IS NULL OR fm.left_at >= ?)"
+    " AND fm.user_id NOT IN (SELECT value FROM json_each(?))"
 )
 JOINS_OF_FAMILY = (
     "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
-    " AND fm.joined_at >= ? AND fm.joined_at < ?"
+    " AND fm.joined_at >= ? AND fm.joined_at < ? AND fm.started_as = 'creator'"
 )
 JOINS_OF_PROGRAM = (
     "SELECT count(*) FROM family_members fm WHERE fm.guild_id = ?"
-    " AND fm.joined_at >= ? AND fm.joined_at < ?"
+    " AND fm.joined_at >= ? AND fm.joined_at < ? AND fm.started_as = 'creator'"
     " AND NOT EXISTS (SELECT 1 FROM family_members p WHERE p.guild_id = fm.guild_id"
     " AND p.user_id = fm.user_id AND p.ended_by = 'transfer' AND p.left_at = fm.joined_at)"
 )
 ENDED_IN_FAMILY = (
     "SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
     " FROM family_members fm WHERE fm.guild_id = ? AND fm.family_id = ?"
-    " AND fm.left_at >= ? AND fm.left_at < ?"
+    " AND fm.left_at >= ? AND fm.left_at < ? AND fm.started_as = 'creator'"
 )
 ENDED_IN_PROGRAM = (
     "SELECT fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by) AS why"
     " FROM family_members fm WHERE fm.guild_id = ? AND fm.left_at >= ? AND fm.left_at < ?"
-    " AND fm.ended_by != 'transfer'"
+    " AND fm.ended_by != 'transfer' AND fm.started_as = 'creator'"
 )
 
 
@@ -110,12 +122,13 @@ class KpiService:
 
     async def quality(self, guild_id: int, family_id: int | None, start: datetime,
                       end: datetime) -> Quality:
+        left_out = (await self._population(guild_id, start, end)).left_out_values()
         if family_id is None:
             rows = await self.db.fetchall(QUALITY_OF_PROGRAM,
-                                          (guild_id, to_db(start), to_db(end)))
+                                          (guild_id, to_db(start), to_db(end), left_out))
         else:
-            rows = await self.db.fetchall(QUALITY_OF_FAMILY,
-                                          (guild_id, to_db(start), to_db(end), family_id))
+            rows = await self.db.fetchall(QUALITY_OF_FAMILY, (
+                guild_id, to_db(start), to_db(end), family_id, left_out))
         minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
         return Quality(len(rows), len(minutes), median(minutes) if minutes else None)
 
@@ -125,10 +138,12 @@ class KpiService:
         program = family_id is None
         scope = (guild_id,) if program else (guild_id, family_id)
         s, e = to_db(start), to_db(end)
+        counted = await self._population(guild_id, start, end)
+        left_out = counted.uncounted()
 
         async def active_at(when: str) -> int:
             return await self.db.fetchval(ACTIVE_IN_PROGRAM if program else ACTIVE_IN_FAMILY,
-                                          (*scope, when, when))
+                                          (*scope, when, when, left_out))
 
         joins = await self.db.fetchval(JOINS_OF_PROGRAM if program else JOINS_OF_FAMILY,
                                        (*scope, s, e))
@@ -149,4 +164,9 @@ class KpiService:
             attrition=len(ended) / average if average else None,
             median_tenure_days=median(tenures) if tenures else None,
             reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            counted=counted.rule,
         )
+
+    async def _population(self, guild_id: int, start: datetime, end: datetime
+                          ) -> population.Population:
+        return await population.population(self.db, guild_id, *population.days_of(start, end))

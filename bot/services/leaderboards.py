@@ -24,6 +24,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.paging import Page, page_of
+from bot.services import population
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.tiers import Tier, TierService
@@ -137,6 +138,13 @@ FAMILY_TOTALS = """
                GROUP BY fm.family_id) s
       ON s.family_id = f.id
     WHERE f.guild_id = :guild_id AND f.archived_at IS NULL"""
+
+# The leaders (one JSON array) in their active families, with their value in ``t`` (a source).
+LEADERS_IN_FAMILIES = """
+    SELECT fm.user_id, fm.family_id, t.value FROM json_each(:leaders) j
+    JOIN family_members fm INDEXED BY family_members_active_family
+         ON fm.guild_id = :guild_id AND fm.user_id = j.value AND fm.left_at IS NULL
+    LEFT JOIN t ON t.guild_id = fm.guild_id AND t.user_id = fm.user_id"""
 
 
 def _fill(source: str, metric: str) -> str:
@@ -284,8 +292,10 @@ class BoardQuery:
 
 class LeaderboardService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService,
-                 families: FamilyService, tiers: TierService, deliveries: DeliveryQueue) -> None:
+                 families: FamilyService, tiers: TierService, deliveries: DeliveryQueue,
+                 cutoff_hour: int = 12) -> None:
         self.db = db
+        self.cutoff_hour = cutoff_hour  # the check-ins' edit cutoff: when a period is final
         self.deliveries = deliveries
         self.clock = clock
         self.guilds = guilds
@@ -464,7 +474,11 @@ class LeaderboardService:
         src = await self._source(guild_id, metric, period)
         rows = await self.db.fetchall(f"WITH t AS ({src.sql}) {FAMILY_TOTALS}",
                                       {**src.params, "guild_id": guild_id})
-        stats = [(r["id"], r["name"], r["members"], r["total"], r["total"] / r["members"])
+        members = {r["id"]: r["members"] for r in rows}
+        totals = {r["id"]: r["total"] for r in rows}
+        await self._count_leaders(guild_id, period, src, members, totals)
+        stats = [(r["id"], r["name"], members[r["id"]], totals[r["id"]],
+                  totals[r["id"]] / members[r["id"]] if members[r["id"]] else 0.0)
                  for r in rows]
         index = 4 if by == "average" else 3
         stats.sort(key=lambda s: (-s[index], s[1].lower(), s[0]))
@@ -473,6 +487,28 @@ class LeaderboardService:
             same = out and round(stats[i - 1][index], 6) == round(s[index], 6)
             out.append(FamilyRow(out[-1].rank if same else i + 1, *s))
         return out
+
+    async def _count_leaders(self, guild_id: int, period: Period, src: Source,
+                             members: dict[int, int], totals: dict[int, float]) -> None:
+        """Members and totals as :mod:`bot.services.population` counts them: a leader or
+        co-leader who does not count in the period is no member of the average, and under
+        the ``never`` rule their values leave the total."""
+        last = period.last or await self.today(guild_id)
+        counted = await population.population(self.db, guild_id, period.first or date.min,
+                                              last)
+        if not counted.leaders:
+            return
+        ids = json.dumps(sorted(counted.leaders))
+        rows = await self.db.fetchall(f"WITH t AS ({src.sql}) {LEADERS_IN_FAMILIES}",
+                                      {**src.params, "guild_id": guild_id, "leaders": ids})
+        for r in rows:
+            family = r["family_id"]
+            if family not in members:
+                continue
+            if not counted.counts(r["user_id"]):
+                members[family] -= 1
+            if not counted.counts_values(r["user_id"]) and r["value"]:
+                totals[family] -= r["value"]
 
     async def family_board_page(self, guild_id: int, metric: str, period: Period, by: str,
                                 page: int, size: int = FAMILY_PAGE) -> Page[FamilyRow]:
@@ -489,13 +525,20 @@ class LeaderboardService:
 
     async def due_posts(self, guild_id: int) -> list[tuple[str, Period, bool]]:
         """The finished week and month whose final board is not posted yet: (kind, period,
-        late). The week is due from Monday, the month from the 1st (guild's zone)."""
+        late). The week is due from Monday, the month from the 1st (guild's zone), and
+        either only once final: when the last check-in window of its last day has closed
+        for every creator (:func:`bot.services.population.final_at`)."""
         today = await self.today(guild_id)
         due = [("week", Period("week", iso_week(today - timedelta(days=7))), today.weekday()),
                ("month", Period("month", month(today.replace(day=1) - timedelta(days=1))),
                 today.day - 1)]
+        now = self.clock.now()
         out = []
         for kind, period, days_late in due:
+            last = period.last
+            if last is not None and now < await population.final_at(
+                    self.db, guild_id, last, self.cutoff_hour, self.guilds.default_timezone):
+                continue  # creators may still enter the last day: not final yet
             taken = await self.db.fetchval(
                 "SELECT 1 FROM board_posts WHERE guild_id = ? AND kind = ? AND period_key = ?",
                 (guild_id, kind, period.key),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.clock import Clock, to_db
@@ -17,7 +18,7 @@ from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.services import audience as audience_of
-from bot.services import bounds
+from bot.services import bounds, population
 from bot.services.audit import AuditLog
 from bot.services.guilds import GuildService
 
@@ -123,9 +124,10 @@ Announce = Callable[[list[TierChange]], Awaitable[list[Send]]]  # a sweep's post
 class TierService:
     def __init__(
         self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
-        deliveries: DeliveryQueue | None = None,
+        deliveries: DeliveryQueue | None = None, cutoff_hour: int = 12,
     ) -> None:
         self.guilds = guilds
+        self.cutoff_hour = cutoff_hour  # the check-ins' edit cutoff: when a month is final
         self.deliveries = deliveries
         self.db = db
         self.clock = clock
@@ -255,7 +257,12 @@ class TierService:
                     announce: Announce | None = None) -> list[TierChange]:
         """Apply the plan; running it again changes nothing. Each member's role diff (and
         the posts ``announce`` writes for the changes, if given) is queued for the Discord
-        sender in the same transaction: durable and paced."""
+        sender in the same transaction: durable and paced. Only a final month is applied:
+        once the last check-in window of its last day has closed for every creator
+        (:func:`bot.services.population.final_at`); a preview (:meth:`plan`) any time."""
+        final = await self.final_at(guild_id, period)
+        if self.clock.now() < final:
+            raise UserError("families.month_not_final", period=period, at=final)
         changes = await self.plan(guild_id, period)
         posts = await announce(changes) if announce is not None and changes else []
         async with self.db.transaction() as tx:
@@ -267,6 +274,13 @@ class TierService:
                                     changes=len(changes))
         self._queued()
         return changes
+
+    async def final_at(self, guild_id: int, period: str) -> datetime:
+        """When the month ``period`` (YYYY-MM) is final."""
+        first = date.fromisoformat(period + "-01")
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return await population.final_at(self.db, guild_id, last, self.cutoff_hour,
+                                         self.guilds.default_timezone)
 
     def _queued(self) -> None:
         if self.deliveries is not None:

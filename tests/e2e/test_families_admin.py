@@ -67,8 +67,11 @@ async def test_stats_for_a_family_and_the_program(app):
            ).wait_response()
     text = await app.reply(sofia, "family", {"days": 7}, subcommand="stats")
     assert "**Stats of Lobos** · last 7 days" in text
-    assert "Members now: 2" in text and "Joins: 3 · Leaves: 1" in text
+    # Sofia was appointed (no join) and has not streamed (not counted): creators only
+    assert "Members now: 1" in text and "Joins: 2 · Leaves: 1" in text
     assert "Not enough support: 1" in text
+    assert text.endswith("-# Counted: creators in a family, and leaders and co-leaders on the"
+                         " days they stream; joins and leaves are creators'.")
     program = await app.reply(app.owner, "family", subcommand="stats")
     assert "**Program stats** · last 30 days" in program and "Leaves: 1" in program
 
@@ -206,21 +209,25 @@ async def test_tiers_define_set_list_and_sweep(app):
     await roles_become(app, ana, has=bronze_role)
     assert "tier: Bronce" in await app.reply(sofia, "family", subcommand="roster")
 
-    await record_checkins(app.services, app.guild.id, [  # October 2026: 52 h, 8,000 💎
-        CheckinRow(ana.id, date(2026, 10, day), hours, diamonds)
+    await record_checkins(app.services, app.guild.id, [  # May 2026: 52 h, 8,000 💎
+        CheckinRow(ana.id, date(2026, 5, day), hours, diamonds)
         for day, hours, diamonds in ((1, 20, 4000), (2, 20, 4000), (3, 12, 0))])
-    preview = await app.reply(app.owner, "tier", {"month": "2026-10"}, subcommand="sweep")
-    assert "Tier preview for 2026-10" in preview and f"<@{ana.id}>: Bronce → Plata ⬆️" in preview
+    preview = await app.reply(app.owner, "tier", {"month": "2026-05"}, subcommand="sweep")
+    assert "Tier preview for 2026-05" in preview and f"<@{ana.id}>: Bronce → Plata ⬆️" in preview
     assert (await app.services.tiers.tier_of(app.guild.id, ana.id)).name == "Bronce"
-    applied = await app.reply(app.owner, "tier", {"month": "2026-10", "apply": True},
+    applied = await app.reply(app.owner, "tier", {"month": "2026-05", "apply": True},
                               subcommand="sweep")
-    assert "Tiers for 2026-10 applied" in applied
+    assert "Tiers for 2026-05 applied" in applied
     await roles_become(app, ana, has=silver_role, lacks=bronze_role)
     await app.emu.wait_for(lambda: any("reached the tier Plata" in m.content
                                        for m in app.emu.messages(lobos.channel)),
                            what="the promotion post")
-    again = await app.reply(app.owner, "tier", {"month": "2026-10"}, subcommand="sweep")
+    again = await app.reply(app.owner, "tier", {"month": "2026-05"}, subcommand="sweep")
     assert "No tier changes" in again
+    # June is still running: its tiers are not applied before its last check-in window
+    text = await refused(app, app.owner, "tier", {"month": "2026-06", "apply": True},
+                         subcommand="sweep")
+    assert "2026-06 is not final yet" in text and "<t:" in text
 
 
 async def test_tier_refusals(app):

@@ -50,8 +50,11 @@ async def play(demo) -> None:
     await demo.command(lucia, "campaign", subcommand="progress")
     # three days: it ends before the program's own campaign is halfway (its reminder would
     # post in every family channel)
-    demo.narrate("three days later: the sweep posts the results in the family channel, once")
-    services.campaigns.clock = FrozenClock(demo.bot.clock.now() + timedelta(days=3))
+    demo.narrate("three days later, once every creator's last chance to enter the last day"
+                 " has passed: the sweep posts the results in the family channel, once")
+    found = await services.campaigns.resolve(gid, "Spring push")
+    final = await services.campaigns.final_at(found)
+    services.campaigns.clock = FrozenClock(max(demo.bot.clock.now() + timedelta(days=3), final))
     cog = demo.bot.get_cog("Campaigns")
     if cog is not None:
         await cog.tick()

@@ -1,5 +1,6 @@
 """The arithmetic of campaigns, free of the database: metric values over local days, the best
-streak inside a window, ranks with ties, and the uplift against the period before."""
+streak inside a window, ranks with ties, and the uplift against the period before (a
+difference of differences, with a minimum baseline)."""
 
 from __future__ import annotations
 
@@ -39,25 +40,29 @@ def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def change(before: float, after: float) -> float | None:
-    """Relative change after/before - 1, or None when there was nothing before."""
-    return after / before - 1 if before else None
+# The least data a baseline needs before an uplift is measured (README, *Figures*): on each
+# side (participants, the others) this many creators who were in the program for the whole
+# baseline and checked in on at least one of its days, and a baseline of this many days.
+MIN_BASELINE_CREATORS = 3
+MIN_BASELINE_DAYS = 7
 
 
 @dataclass(frozen=True)
 class Group:
-    """One side of the comparison: its size and mean value before and during."""
+    """One side of the comparison: its size and mean value per creator before and during."""
 
     people: int
     mean_before: float
     mean_during: float
 
     @property
-    def change(self) -> float | None:
-        return change(self.mean_before, self.mean_during)
+    def change(self) -> float:
+        """During minus before, in the metric's unit, per creator."""
+        return self.mean_during - self.mean_before
 
 
 def group(pairs: list[tuple[float, float]]) -> Group:
+    """The side of (before, during) pairs, one per creator."""
     if not pairs:
         return Group(0, 0.0, 0.0)
     return Group(len(pairs), statistics.fmean(p[0] for p in pairs),
@@ -66,17 +71,42 @@ def group(pairs: list[tuple[float, float]]) -> Group:
 
 @dataclass(frozen=True)
 class Uplift:
+    """Participants against the rest of the audience, before and during the campaign.
+
+    ``participants`` and ``others`` are the plain figures (every counted creator);
+    ``compared`` is the same two sides kept to the creators with a baseline (in the program
+    for the whole period before, with a check-in in it), and ``days`` the baseline's length.
+    The uplift is a difference of differences: how much more the participants' mean changed
+    than the others' — measured only with enough data (:data:`MIN_BASELINE_CREATORS`,
+    :data:`MIN_BASELINE_DAYS`)."""
+
     participants: Group
     others: Group
+    compared: tuple[Group, Group] | None = None
+    days: int = 0
+
+    min_creators = MIN_BASELINE_CREATORS
+    min_days = MIN_BASELINE_DAYS
+
+    @property
+    def comparable(self) -> bool:
+        """Is there anyone to compare with (someone in the audience who did not take part)?"""
+        return self.others.people > 0
+
+    @property
+    def measured(self) -> bool:
+        if self.compared is None or self.days < MIN_BASELINE_DAYS:
+            return False
+        return all(side.people >= MIN_BASELINE_CREATORS for side in self.compared)
 
     @property
     def difference(self) -> float | None:
-        """Participants' relative change minus non-participants' (percentage points / 100);
-        None without a comparison group or a baseline."""
-        mine, theirs = self.participants.change, self.others.change
-        if mine is None or theirs is None or not self.others.people:
+        """(participants during − before) − (others during − before), per creator in the
+        metric's unit; None without enough data before the campaign."""
+        if not self.measured or self.compared is None:
             return None
-        return mine - theirs
+        mine, theirs = self.compared
+        return mine.change - theirs.change
 
 
 def before_window(first: date, last: date) -> tuple[date, date]:

@@ -249,6 +249,8 @@ class CampaignEditing(CampaignStore):
         found = await self.get(guild_id, campaign_id)
         if found.state not in ("scheduled", "running"):
             raise UserError("campaigns.not_open", state=found.state)
+        if found.ends_at <= self.clock.now():  # over, its results waiting to be final
+            raise UserError("campaigns.ended")
         if not found.opt_in:
             raise UserError("campaigns.automatic")
         async with self.db.transaction() as tx:

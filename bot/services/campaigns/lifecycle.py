@@ -1,8 +1,13 @@
 """The campaigns' life cycle, driven by the sweep.
 
 Life cycle: ``draft`` (created and edited, previewed) → ``scheduled`` (the manager confirmed)
-→ ``running`` (its start came) → ``finished`` (its end came: the results snapshot is taken),
-or ``cancelled`` from any of the first three. Every change of state is one guarded UPDATE
+→ ``running`` (its start came) → ``finished`` (its figures are final: the results snapshot is
+taken), or ``cancelled`` from any of the first three. Figures are final once the campaign has
+ended AND every creator's last chance to enter its last day has passed (a check-in for
+yesterday is taken until the edit cutoff of the next morning, in the creator's zone:
+:func:`bot.services.population.final_at`); between the two the campaign is over (nobody
+enrols) but still ``running``, and its results wait. The results say when they became final.
+Every change of state is one guarded UPDATE
 (``... WHERE state = ?``) in the transaction that does its work, so the sweep
 (:meth:`CampaignLifeCycle.sweep`, woken by the scheduler) can run twice, late or concurrently
 and still start, remind and finish each campaign exactly once.
@@ -21,12 +26,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.clock import to_db
 from bot.db import Transaction
+from bot.localtime import day_start
 from bot.services import audience as audience_of
+from bot.services import population
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import MANAGERS, REMINDERS, Campaign, campaign_from_row
 from bot.services.campaigns.posts import reward_send
@@ -34,6 +41,13 @@ from bot.services.campaigns.standings import CampaignStandings
 from bot.services.campaigns.store import ENROL
 
 STAGES = ("start", *REMINDERS, "results")
+# Creators with a baseline: in a family since before the baseline's first day (guild,
+# first day, last day, its first instant), with a check-in on one of its days.
+BASELINE = (
+    "SELECT DISTINCT c.user_id FROM checkins c WHERE c.guild_id = ?"
+    " AND c.local_date BETWEEN ? AND ? AND EXISTS (SELECT 1 FROM family_members fm"
+    " WHERE fm.guild_id = c.guild_id AND fm.user_id = c.user_id AND fm.joined_at < ?)"
+)
 
 
 class CampaignLifeCycle(CampaignStandings):
@@ -54,7 +68,8 @@ class CampaignLifeCycle(CampaignStandings):
                 else:
                     continue
             if found.ends_at <= now:
-                if await self._finish(found, now):
+                final = await self.final_at(found)
+                if final <= now and await self._finish(found, now, final):
                     done["finished"].append(found.id)
             elif await self._remind(found, now):
                 done["reminded"].append(found.id)
@@ -146,7 +161,7 @@ class CampaignLifeCycle(CampaignStandings):
                                           f"campaign:{found.id}:{stage}", context, tx)
         return await self.email.queue_rendered(tx, emails)
 
-    async def _finish(self, found: Campaign, now: datetime) -> bool:
+    async def _finish(self, found: Campaign, now: datetime, final: datetime) -> bool:
         managers = (await self.guilds.get(found.guild_id)).channels.get("managers")
         audience = await self.audience(found.guild_id, found)
         people = await self.participants(found)
@@ -154,10 +169,13 @@ class CampaignLifeCycle(CampaignStandings):
                                    found.last_day)
         first, last = cm.before_window(found.first_day, found.last_day)
         before = await self.values(found.guild_id, found.metric, first, last)
+        counted = await population.population(self.db, found.guild_id, found.first_day,
+                                              found.last_day)
+        baseline = await self._baseline(found.guild_id, first, last)
         everyone = {**audience, **people}
         family_totals: dict[int, float] = defaultdict(float)
         for user_id, family_id in people.items():
-            if family_id is not None:
+            if family_id is not None and counted.counts_values(user_id):
                 family_totals[family_id] += during.get(user_id, 0.0)
         family_met = {f for f, total in family_totals.items()
                       if found.target_family and total >= found.target_family}
@@ -185,7 +203,9 @@ class CampaignLifeCycle(CampaignStandings):
                 await self.deliveries.add(tx, found.guild_id, [
                     reward_send(found.id, r[2], found.reward_role_id)
                     for r in rows if r[8] == "pending"])
-            summary = await self._summary(tx, found, rows, family_totals, family_met)
+            summary = await self._summary(tx, found, rows, family_totals, family_met,
+                                          counted, baseline)
+            summary |= {"final_at": to_db(final), "counted": counted.rule}
             await tx.execute("UPDATE campaigns SET summary = ? WHERE id = ?",
                              (json.dumps(summary), found.id))
             await tx.execute("UPDATE campaign_posts SET state = 'skipped', error = 'ended'"
@@ -203,10 +223,22 @@ class CampaignLifeCycle(CampaignStandings):
                              {r[2]: (bool(r[4]), r[5], bool(r[7])) for r in rows})
         return True
 
+    async def _baseline(self, guild_id: int, first: date, last: date) -> set[int]:
+        """The creators with a baseline over the local days ``first..last``: in the program
+        (some family) since before it began, with a check-in on one of its days."""
+        rows = await self.db.fetchall(BASELINE, (guild_id, first.isoformat(), last.isoformat(),
+                                                 to_db(day_start(first, "UTC"))))
+        return {r["user_id"] for r in rows}
+
     async def _summary(self, tx: Transaction, found: Campaign, rows: list[tuple],
-                       totals: dict[int, float], met: set[int]) -> dict[str, Any]:
+                       totals: dict[int, float], met: set[int],
+                       counted: population.Population, baseline: set[int]) -> dict[str, Any]:
+        """Participation, completion, families and uplift over the creators who count
+        (:mod:`bot.services.population`); the rows (and rewards) keep everyone."""
+        rows = [r for r in rows if counted.counts(r[2])]
         participants = [r for r in rows if r[4]]
         others = [r for r in rows if not r[4]]
+        compared = [[r for r in side if r[2] in baseline] for side in (participants, others)]
         names = {r["id"]: r["name"] for r in await tx.fetchall(
             "SELECT id, name FROM families WHERE guild_id = ?", (found.guild_id,))}
         families = []
@@ -219,7 +251,9 @@ class CampaignLifeCycle(CampaignStandings):
             "audience": len(rows), "participants": len(participants),
             "reached": sum(r[7] for r in participants), "families": families,
             "uplift": {"participants": [len(participants), *_means(participants)],
-                       "others": [len(others), *_means(others)]},
+                       "others": [len(others), *_means(others)],
+                       "compared": [[len(side), *_means(side)] for side in compared],
+                       "days": found.days},
         }
 
 

@@ -231,6 +231,9 @@ class Results:
     # family → participants who reached the goal for each creator, best first
     reached_by_family: dict[int, list[int]] = field(default_factory=dict)
     delivery: PostReport = field(default_factory=PostReport)
+    # when the figures became final (None: results taken before this was recorded)
+    final_at: datetime | None = None
+    counted: str = "streaming"  # who was counted: bot/services/population.py
 
     def reached_in(self, family_id: int, limit: int = REACHED_SHOWN) -> tuple[list[int], int]:
         """(the first ``limit`` who reached the goal in a family, how many more)."""

@@ -7,9 +7,11 @@ import csv
 import io
 from collections import defaultdict
 
+from bot.clock import from_db
 from bot.errors import UserError
+from bot.services import population
 from bot.services.campaigns import arithmetic as cm
-from bot.services.campaigns.models import MANAGERS, PostReport, Results
+from bot.services.campaigns.models import MANAGERS, Campaign, PostReport, Results
 from bot.services.campaigns.store import CampaignStore
 
 # A reward's state: as its delivery 'campaign-reward:<campaign>:<user>' went (a role already
@@ -47,13 +49,15 @@ POST_STATES = (
 class CampaignResults(CampaignStore):
     async def results(self, guild_id: int, campaign_id: int) -> Results:
         found = await self.get(guild_id, campaign_id)
-        if found.state != "finished" or not found.summary:
-            raise UserError("campaigns.no_results_yet", state=found.state)
-        s = found.summary
+        await self._results_ready(found)
+        s = found.summary or {}
         rewards = {r["reward"]: r["n"] for r in await self.db.fetchall(
             REWARD_COUNTS, (campaign_id,))}
-        uplift = cm.Uplift(cm.Group(*s["uplift"]["participants"]),
-                           cm.Group(*s["uplift"]["others"]))
+        u = s["uplift"]
+        compared = u.get("compared")  # None in results taken before the uplift was honest
+        uplift = cm.Uplift(cm.Group(*u["participants"]), cm.Group(*u["others"]),
+                           (cm.Group(*compared[0]), cm.Group(*compared[1])) if compared else None,
+                           u.get("days", 0))
         reached: dict[int, list[int]] = defaultdict(list)
         if found.target_creator:  # with only a family goal, nobody reaches one of their own
             for r in await self.db.fetchall(
@@ -62,12 +66,21 @@ class CampaignResults(CampaignStore):
                     " ORDER BY value DESC, user_id", (campaign_id,)):
                 reached[r["family_id"]].append(r["user_id"])
         return Results(found, s["audience"], s["participants"], s["reached"], s["families"],
-                       uplift, rewards, dict(reached), await self.post_report(campaign_id))
+                       uplift, rewards, dict(reached), await self.post_report(campaign_id),
+                       from_db(s["final_at"]) if s.get("final_at") else None,
+                       s.get("counted", population.DEFAULT_RULE))
+
+    async def _results_ready(self, found: Campaign) -> Campaign:
+        """The campaign, if its results are taken; else why not (not over yet, or over and
+        waiting for the last check-in window: see the life cycle)."""
+        if found.state == "finished" and found.summary:
+            return found
+        if found.state == "running" and found.ends_at <= self.clock.now():
+            raise UserError("campaigns.results_pending", at=await self.final_at(found))
+        raise UserError("campaigns.no_results_yet", state=found.state)
 
     async def results_csv(self, guild_id: int, campaign_id: int) -> str:
-        found = await self.get(guild_id, campaign_id)
-        if found.state != "finished":
-            raise UserError("campaigns.no_results_yet", state=found.state)
+        found = await self._results_ready(await self.get(guild_id, campaign_id))
         rows = await self.db.fetchall(RESULT_ROWS, (campaign_id,))
         out = io.StringIO()
         writer = csv.writer(out)

@@ -16,4 +16,5 @@ from bot.services.campaigns.results import CampaignResults
 
 
 class CampaignService(CampaignLifeCycle, CampaignEditing, CampaignResults, CampaignPosts):
-    """Built as ``CampaignService(db, clock, audit, guilds, families, deliveries, email)``."""
+    """Built as ``CampaignService(db, clock, audit, guilds, families, deliveries, email,
+    cutoff_hour)``."""

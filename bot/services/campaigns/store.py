@@ -4,6 +4,7 @@ reading campaigns, their audience and their participants."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.db import Database
@@ -11,6 +12,7 @@ from bot.delivery.queue import DeliveryQueue
 from bot.errors import NotFound, UserError
 from bot.paging import Page, clamp
 from bot.services import audience as audience_of
+from bot.services import population
 from bot.services.audit import AuditLog
 from bot.services.campaigns.models import Campaign, Spec, campaign_from_row
 from bot.services.email import EmailService
@@ -51,8 +53,10 @@ ENROLLED = (
 class CampaignStore:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  families: FamilyService, deliveries: DeliveryQueue,
-                 email: EmailService | None = None) -> None:
+                 email: EmailService | None = None, cutoff_hour: int = 12) -> None:
         self.db = db
+        # until this local hour a creator may still enter yesterday's check-in (check-ins)
+        self.cutoff_hour = cutoff_hour
         self.deliveries = deliveries
         self.clock = clock
         self.audit = audit
@@ -106,6 +110,13 @@ class CampaignStore:
         if row is None:
             raise UserError("campaigns.none_running")
         return campaign_from_row(row)
+
+    async def final_at(self, found: Campaign) -> datetime:
+        """When the campaign's figures become final: its end, or later the close of the last
+        check-in window of its last day (the latest zone of the creators in the program)."""
+        closes = await population.final_at(self.db, found.guild_id, found.last_day,
+                                           self.cutoff_hour, self.guilds.default_timezone)
+        return max(found.ends_at, closes)
 
     async def audience(self, guild_id: int, target: Campaign | Spec) -> dict[int, int]:
         """Creator → family for everyone the campaign is for, today."""

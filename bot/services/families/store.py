@@ -48,7 +48,7 @@ LATEST_AGREEMENT = (
 )
 START_MEMBERSHIP = (
     "INSERT INTO family_members (guild_id, family_id, user_id, joined_at, agreement_version,"
-    " agreement_accepted_at) VALUES (?, ?, ?, ?, ?, ?)"
+    " agreement_accepted_at, started_as) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 END_MEMBERSHIP = (
     "UPDATE family_members SET left_at = ?, ended_by = ?, leave_reason = ?, leave_note = ?,"
@@ -124,7 +124,8 @@ class FamilyStore:
         membership_id = await tx.execute(
             START_MEMBERSHIP,
             (guild_id, family_id, user_id, now, accepted["version"] if accepted else None,
-             accepted["accepted_at"] if accepted else None),
+             accepted["accepted_at"] if accepted else None,
+             "leader" if role == "leader" else "creator"),
         )
         await self._set_program_role(tx, guild_id, user_id, role)
         if give_role:
