@@ -47,6 +47,8 @@ LEAVE = ("fer", datetime(2026, 10, 20, 12, 0, tzinfo=UTC))
 # (who, their local day) entered late: the next morning, 08:00 local, as "yesterday"
 LATE = {("beto", date(2026, 10, 7)), ("ana", date(2026, 10, 18)), ("eva", date(2026, 10, 25)),
         ("beto", date(2026, 10, 25)), ("beto", date(2026, 10, 31)), ("gus", date(2026, 10, 31))}
+TARGET = 20.0
+ENROLLED = ("ana", "beto", "tomas", "carmen", "eva", "gus", "pia")
 HOURS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.5)
 
 
@@ -78,7 +80,7 @@ def button(message, prefix):
     return next(c for c in message.custom_ids if c.startswith(prefix))
 
 
-async def play(app) -> tuple[Month, dict, dict]:
+async def play(app, hooks=()) -> tuple[Month, dict, dict]:
     """The month: the program set up on 30 September, then every scripted event in order of
     its moment, on the bot's clock. Returns the model, the users and the families."""
     s, g = app.services, app.guild.id
@@ -108,6 +110,7 @@ async def play(app) -> tuple[Month, dict, dict]:
     who, to, at = TRANSFER
     events.append((at, "transfer", (who, to)))
     events.append((LEAVE[1], "leave", (LEAVE[0],)))
+    events += [(at, "hook", (hook,)) for at, hook in hooks]
     events = sorted(events, key=lambda e: e[0])
     for moment, kind, args in events:
         app.clock.set(moment)
@@ -124,6 +127,8 @@ async def play(app) -> tuple[Month, dict, dict]:
             await s.families.request_transfer(g, app.owner.id, users[name].id,
                                               families[family].id, as_manager=True)
             model.transfer(name, family, moment)
+        elif kind == "hook":
+            await args[0](model, users, families)
         elif kind == "leave":
             (name,) = args
             await s.families.leave(g, users[name].id, "time")
@@ -191,10 +196,65 @@ async def check_family_board(app, model, lang, locale):
         assert (average, total, int(count)) == (number(a, lang), number(t, lang), n), text
 
 
+async def check_campaign(app, model, users, families, lang, locale):
+    """Results once final (the late check-ins for 25 October in), as posted in a family
+    channel, and the campaign's board."""
+    first, last = CAMPAIGN
+    channel = app.emu.channel(families["Pumas"].channel_id)
+    [post] = await app.emu.wait_for(lambda: [m for m in app.emu.messages(channel)
+                                             if "🏁" in m.content])
+    during = {p: model.total(p, first, last) for p in ENROLLED}
+    reached = [p for p in ENROLLED if during[p] >= TARGET]
+    # "6 of 7 participants reached the goal" / "6 de 7 …": the first line with figures
+    counts = re.search(r"^(\d+) \S+ (\d+) ", post.content, re.M)
+    assert counts and counts.groups() == (str(len(reached)), str(len(ENROLLED))), post.content
+    pumas = sum(during[p] for p in ENROLLED if model.people[p].family == "Pumas"
+                or model.people[p].leads == "Pumas")
+    assert f"**Pumas**: {number(pumas, lang)} " in post.content, post.content
+    named = set(map(int, re.findall(r"<@(\d+)>", post.content.split("🎉", 1)[1])))
+    assert named == {users[p].id for p in reached if model.people[p].family == "Pumas"}
+    # the board: every participant with hours in the campaign's days (their own local days)
+    reader = users["ana" if lang == "en" else "beto"]  # each reads in the language they chose
+    board = await app.reply(reader, "campaign", subcommand="board", locale=locale)
+    order = sorted((p for p in ENROLLED if during[p] > 0),
+                   key=lambda p: (-during[p], users[p].id))
+    shown = board_lines(board.replace(" ✅", ""))
+    ids = {u.id: n for n, u in users.items()}
+    assert [ids[u] for _, u, _ in shown] == order, board
+    hours = {"en": "hours", "es": "horas"}[lang]
+    for (_, _, value), p in zip(shown, order, strict=True):
+        assert value == f"{number(during[p], lang)} {hours}", (p, value)
+    assert board.count("✅") == len(reached)
+
+
 @pytest.mark.parametrize("lang", ["en", "es"])
 async def test_a_program_month(app, lang):
-    model, users, _ = await play(app)
     locale = "es-ES" if lang == "es" else "en-US"
+    campaign = {}
+
+    async def new_campaign(model, users, families):
+        it = await app.run(app.owner, "campaign", {
+            "name": "Octubre", "metric": "hours", "start": CAMPAIGN[0].isoformat(),
+            "end": CAMPAIGN[1].isoformat(), "target": TARGET}, subcommand="new")
+        await it.wait_modal()
+        head = await (await it.submit({"description": "Stream!", "reward": ""})).wait_message()
+        scheduled = await app.emu.click(app.owner, head, button(head, "familia:cp:schedule:"))
+        await scheduled.reply_text()
+        [found] = await app.services.campaigns.list_campaigns(app.guild.id)
+        campaign["id"] = found.id
+        for name in ENROLLED:
+            await app.services.campaigns.enrol(app.guild.id, users[name].id, found.id,
+                                               "command")
+
+    async def tick(model, users, families):
+        await app.bot.get_cog("Campaigns").tick()
+        await app.bot.get_cog("Campaigns").tick()
+
+    model, users, families = await play(app, [
+        (datetime(2026, 10, 10, 12, 0, tzinfo=UTC), new_campaign),
+        (datetime(2026, 10, 12, 1, 0, tzinfo=UTC), tick),
+        (datetime(2026, 10, 27, 18, 0, tzinfo=UTC), tick)])
+    await check_campaign(app, model, users, families, lang, locale)
     app.clock.set(datetime(2026, 11, 2, 18, 0, tzinfo=UTC))
     await check_creator_boards(app, model, users, lang, locale)
     await check_family_board(app, model, lang, locale)
