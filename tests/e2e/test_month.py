@@ -227,6 +227,30 @@ async def check_campaign(app, model, users, families, lang, locale):
     assert board.count("✅") == len(reached)
 
 
+async def check_program_stats(app, model, lang, locale):
+    """/family stats for the program over the last 31 days (moments, up to now): counted
+    members at the start and now, joins and leaves of creators (a transfer is neither),
+    attrition = leaves ÷ the average of both, check-ins sent in the window."""
+    end = app.clock.now() + timedelta(seconds=1)
+    start = end - timedelta(days=31)
+    first, last = start.date(), end.date()
+    text = await app.reply(app.owner, "family", {"days": 31}, subcommand="stats",
+                           locale=locale)
+    now_, at_start = (len(model.members_now(m, first, last)) for m in (end, start))
+    leaves = sum(1 for s in model.stays if s.end and start <= s.end < end
+                 and not any(o.person == s.person and o.start == s.end for o in model.stays))
+    joins = sum(1 for s in model.stays if start <= s.start < end and model.people[
+        s.person].leads is None and not any(o.person == s.person and o.end == s.start
+                                            for o in model.stays))
+    sent = sum(1 for e in model.days.values() if start <= e.created < end)
+    figures = [int(n.replace(".", "").replace(",", ""))
+               for n in re.findall(r"\d+(?:[.,]\d+)*", text)]
+    assert figures[:5] == [31, now_, at_start, joins, leaves], text
+    attrition = round(100 * leaves / ((now_ + at_start) / 2))
+    assert figures[5] == attrition, text
+    assert f"{number(sent, lang)} " in text.split("**", 4)[-1], (sent, text)
+
+
 @pytest.mark.parametrize("lang", ["en", "es"])
 async def test_a_program_month(app, lang):
     locale = "es-ES" if lang == "es" else "en-US"
@@ -256,5 +280,6 @@ async def test_a_program_month(app, lang):
         (datetime(2026, 10, 27, 18, 0, tzinfo=UTC), tick)])
     await check_campaign(app, model, users, families, lang, locale)
     app.clock.set(datetime(2026, 11, 2, 18, 0, tzinfo=UTC))
+    await check_program_stats(app, model, lang, locale)
     await check_creator_boards(app, model, users, lang, locale)
     await check_family_board(app, model, lang, locale)
