@@ -8,7 +8,7 @@ any kind) and started again. The day, on the harness's own timeline, whatever th
 - creators check in with ``/checkin`` (command, form, answer; a creator who gets no answer,
   because the bot died under them, tries again once it is back, as a person would);
 - a broadcast to every family channel and the creators who opted in to DMs;
-- a 429 storm on every channel route (messages, DMs, roles) for a few seconds;
+- a 429 storm on channel and guild routes (messages, DMs, roles): see ``--storm``;
 - personal reminders switched on for a group of creators (due at once: a DM each);
 - email addresses verified for another group: their weekly digests fall due (slow relay);
 - the gateway dropped (discord.py resumes);
@@ -27,12 +27,19 @@ queued, or something sent since the restart).
 
 The day is compressed so it fits in a minute: in the bot process the harness reschedules the
 sweeps (reminders, digests, broadcasts, campaigns…) to run every second and shortens the email
-retry backoff (60 s → 1 s); nothing else is changed.
+retry backoff (60 s → 1 s) and the email lease (5 min → 20 s: a restarted bot waits for the
+killed one's lease on the mail it was sending to run out); nothing else is changed.
+
+``--storm N``: the 429 storm answers the next N requests on channel routes and the next N on
+guild routes with 429, whenever they come (40 by default; discord.py tries a request 5 times,
+so a longer storm reaches Familia's delivery sender; the shortened run in ``make test`` uses
+4, which discord.py's own retries absorb).
 
 Goal: 0 lost and 0 duplicated on Discord, 0 lost email, email duplicates only in the
 documented SMTP window and at most 1 per 1,000.
 
     .venv/bin/python bench/chaos.py [--kills 10] [--seed 17] [--families 8] [--per-family 12]
+        [--storm 40]
 """
 
 from __future__ import annotations
