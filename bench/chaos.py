@@ -185,6 +185,7 @@ class People:
     winners: set[int]  # participants who reached the campaign's goal
     role: Any  # the campaign's reward role
     owner: int  # the program's manager
+    leaders: list[Any] = field(default_factory=list)  # nothing is sent to them today
 
 
 async def seed(emu: Emulator, services: Services, families: int, per_family: int
@@ -195,8 +196,10 @@ async def seed(emu: Emulator, services: Services, families: int, per_family: int
     channels: dict[int, Any] = {}
     family_of: dict[int, int] = {}
     groups: list[list[Any]] = [[], [], [], []]
+    leaders = []
     for f in range(families):
         leader = emu.create_user(f"leader{f}")
+        leaders.append(leader)
         emu.add_member(guild, leader, dispatch=False)
         channel = emu.create_channel(guild, f"family-{f}")
         family = await services.families.create(guild.id, owner, f"Family {f}", leader.id,
@@ -248,7 +251,7 @@ async def seed(emu: Emulator, services: Services, families: int, per_family: int
         await tx.executemany(ENROL, [(campaign_id, guild.id, u.id, family_of[u.id], "button",
                                       to_db(now)) for u in optin])
     return People(guild, general, channels, family_of, checkin, optin, remind, mail, winners,
-                  role, owner)
+                  role, owner, leaders)
 
 
 async def end_campaign(services: Services) -> None:
@@ -326,7 +329,8 @@ def count_discord(emu: Emulator, people: People) -> tuple[int, int, dict[str, Co
                     "campaign" if CAMPAIGN in message.content else "checkin")
             got[channel.id, kind] += 1
     for group, kind in ((people.optin, "broadcast"), (people.remind, "reminder"),
-                        (people.checkin, "none"), (people.mail, "none")):
+                        (people.checkin, "none"), (people.mail, "none"),
+                        (people.leaders, "none")):
         for user in group:
             if kind != "none":
                 expected[user.id, kind] += 1
