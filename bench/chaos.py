@@ -60,7 +60,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,15 +223,16 @@ async def seed(emu: Emulator, services: Services, families: int, per_family: int
             "INSERT INTO broadcast_optins (guild_id, user_id, dm, dm_channel_id, updated_at)"
             " VALUES (?, ?, 1, ?, ?)",
             [(guild.id, u.id, emu.dm_channel(u).id, to_db(now)) for u in optin])
-    winners = set()
-    for i, user in enumerate(optin):
-        hours = "2.5" if i % 2 == 0 else "1"
-        await services.checkins.submit(guild.id, user.id, dict(CHECKIN, hours=hours))
-        if float(hours) >= TARGET_HOURS:
-            winners.add(user.id)
     role = emu.create_role(guild, "Chaos champion")
     tz = (await services.guilds.get(guild.id)).timezone
     today = local_date(now, tz)
+    # The campaign's one day is two days ago: its figures are final (every creator's edit
+    # window for it closed, see README, Figures) once the campaign step ends it.
+    campaign_day = today - timedelta(days=2)
+    await record_checkins(services, guild.id, [
+        CheckinRow(u.id, campaign_day, 2.5 if i % 2 == 0 else 1.0, 1200, 15, 80,
+                   family_of[u.id], tz) for i, u in enumerate(optin)])
+    winners = {u.id for i, u in enumerate(optin) if i % 2 == 0}  # 2.5 h ≥ TARGET_HOURS
     # the digest group streamed last week (an empty digest is not sent)
     await record_checkins(services, guild.id, [
         CheckinRow(u.id, today - timedelta(days=days), 2.0, 500, 5, 40, family_of[u.id], tz)
@@ -239,8 +240,10 @@ async def seed(emu: Emulator, services: Services, families: int, per_family: int
     async with services.db.transaction() as tx:
         campaign_id = await tx.execute(INSERT_CAMPAIGN, {
             "name": CAMPAIGN, "description": "Stream two hours today!",
-            "starts_at": to_db(day_start(today, tz)), "ends_at": to_db(now + timedelta(days=1)),
-            "first_day": today.isoformat(), "last_day": today.isoformat(), "timezone": tz,
+            "starts_at": to_db(day_start(campaign_day, tz)),
+            "ends_at": to_db(now + timedelta(days=1)),
+            "first_day": campaign_day.isoformat(), "last_day": campaign_day.isoformat(),
+            "timezone": tz,
             "audience": "all", "audience_ids": "[]", "metric": "hours",
             "target_creator": TARGET_HOURS, "target_family": None, "reward_text": "A role",
             "reward_role_id": role.id, "enrolment": "optin", "reminders": "",
@@ -255,10 +258,15 @@ async def seed(emu: Emulator, services: Services, families: int, per_family: int
 
 
 async def end_campaign(services: Services) -> None:
-    """The campaign step: its end moves to now (as ``/campaign end`` would)."""
+    """The campaign step: it ends at the close of its day, two days ago (its results are
+    final at once: the bot's next sweep posts them and gives the reward role)."""
     async with services.db.transaction() as tx:
+        row = await tx.fetchone("SELECT last_day, timezone FROM campaigns WHERE name = ?",
+                                (CAMPAIGN,))
+        end = day_start(date.fromisoformat(row["last_day"]) + timedelta(days=1),
+                        row["timezone"])
         await tx.execute("UPDATE campaigns SET ends_at = ? WHERE name = ?",
-                         (to_db(services.clock.now()), CAMPAIGN))
+                         (to_db(end), CAMPAIGN))
 
 
 async def broadcast(services: Services, people: People) -> None:

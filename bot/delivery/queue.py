@@ -29,6 +29,11 @@ from bot.text import PART_LIMIT, split_text
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(0)  # as soon as the sender comes round again
+# Discord still answering 429 after discord.py's own waits (a rate-limit storm): the row waits
+# 2 s, 4, 8 … (at most a minute) and is tried up to this many times before it fails
+RATE_LIMITED_ATTEMPTS = 8
+RATE_LIMITED_WAIT = timedelta(seconds=2)
+RATE_LIMITED_MAX_WAIT = timedelta(minutes=1)
 # No row waits longer than this (a retry is due at once): one waiting longer was stamped
 # before the wall clock went back, and is due now.
 HORIZON = timedelta(minutes=5)
@@ -167,6 +172,16 @@ class DeliveryQueue:
         """Something was queued: wake the sender now rather than at its next poll."""
         self._queued.set()
 
+    async def next_due_in(self) -> float | None:
+        """Seconds until the earliest queued row is due (0 if one is due already), or None
+        when nothing waits: a retry set a little later (a rate-limit storm's 2 s, 4 s …)
+        is tried when it is due, not at the next poll."""
+        due = await self.db.fetchval(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'queued'")
+        if due is None:
+            return None
+        return max(0.0, (from_db(due) - self.clock.now()).total_seconds())
+
     async def wait_queued(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._queued.wait(), timeout)
@@ -271,13 +286,14 @@ class DeliveryQueue:
             self.notify()
         return bool(fallback)
 
-    async def retry(self, delivery: Delivery, error: str) -> None:
-        """A temporary failure: queued again a little later."""
+    async def retry(self, delivery: Delivery, error: str,
+                    after: timedelta = RETRY_AFTER) -> None:
+        """A temporary failure: queued again ``after`` a while."""
         await self._settle(
             delivery,
             "UPDATE deliveries SET state = 'queued', error = ?, next_attempt_at = ?,"
             " lease_owner = NULL, lease_until = NULL WHERE id = ?" + _FENCE,
-            (error, to_db(self.clock.now() + RETRY_AFTER), delivery.id))
+            (error, to_db(self.clock.now() + after), delivery.id))
 
     # -- reports -----------------------------------------------------------------------------
 

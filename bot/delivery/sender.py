@@ -43,7 +43,14 @@ import aiohttp
 import discord
 
 from bot import limits
-from bot.delivery.queue import MAX_ATTEMPTS, Delivery, DeliveryQueue
+from bot.delivery.queue import (
+    MAX_ATTEMPTS,
+    RATE_LIMITED_ATTEMPTS,
+    RATE_LIMITED_MAX_WAIT,
+    RATE_LIMITED_WAIT,
+    Delivery,
+    DeliveryQueue,
+)
 from bot.leases import LeaseLost
 from bot.text import fit
 
@@ -79,13 +86,19 @@ def failure_reason(error: Exception) -> str | None:
         return {10007: "member_gone", 10008: "message_gone", 10011: "role_gone",
                 10013: "user_gone"}.get(
             error.code, "channel_gone")
-    if isinstance(error, discord.DiscordServerError):
+    if isinstance(error, discord.DiscordServerError) or rate_limited(error):
         return None
     if isinstance(error, discord.HTTPException):
         return f"rejected_{error.status}"
     if isinstance(error, aiohttp.ClientError | OSError | asyncio.TimeoutError):
         return None
     return "unexpected"
+
+
+def rate_limited(error: Exception) -> bool:
+    """Discord still said 429 once discord.py's own waits were spent: worth a later try."""
+    return isinstance(error, discord.RateLimited) or (
+        isinstance(error, discord.HTTPException) and error.status == 429)
 
 
 def allowed_mentions(payload: dict[str, Any]) -> discord.AllowedMentions:
@@ -168,7 +181,11 @@ class DeliverySender:
                     await self.drain()
                 except Exception:  # keep the loop alive; the rows stay in the queue
                     log.exception("delivery sender pass failed")
-                await self.queue.wait_queued(POLL_SECONDS)
+                # a new row wakes it at once; a retry set later is tried when due (a row
+                # due but not taken — its channel busy — is looked at again within 1 s)
+                due = await self.queue.next_due_in()
+                await self.queue.wait_queued(POLL_SECONDS if due is None
+                                             else min(POLL_SECONDS, max(due + 0.05, 1.0)))
         finally:  # rows in flight keep their lease (no longer renewed): resumed next start
             await self.queue.stop()
 
@@ -240,13 +257,19 @@ class DeliverySender:
             raise
         except Exception as exc:
             reason = failure_reason(exc)
-            if reason is None and delivery.attempts < MAX_ATTEMPTS:
+            if rate_limited(exc) and delivery.attempts < RATE_LIMITED_ATTEMPTS:
+                wait = min(RATE_LIMITED_WAIT * 2 ** (delivery.attempts - 1),
+                           RATE_LIMITED_MAX_WAIT)
+                log.warning("delivery %s rate limited: retried in %s", delivery.id, wait)
+                await self.queue.retry(delivery, "rate_limited", wait)
+            elif reason is None and not rate_limited(exc) and delivery.attempts < MAX_ATTEMPTS:
                 log.warning("delivery %s will be retried (%s)", delivery.id, exc)
                 await self.queue.retry(delivery, type(exc).__name__)
             else:
                 if reason == "unexpected":
                     log.exception("delivery %s failed", delivery.id)
-                await self.queue.failed(delivery, reason or "discord_unavailable")
+                await self.queue.failed(delivery, reason or (
+                    "rejected_429" if rate_limited(exc) else "discord_unavailable"))
 
     @staticmethod
     async def _recorded(write: Awaitable[None]) -> None:

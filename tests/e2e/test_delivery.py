@@ -181,6 +181,27 @@ async def test_a_channel_gets_one_delivery_at_a_time(app, queue):
     assert all(c.startswith("paragraph") for c in contents[first:first + 3]), contents
 
 
+async def test_a_post_still_rate_limited_after_discord_py_s_tries_waits_and_goes_out(app, queue):
+    """A 429 storm longer than discord.py's five tries: the post is not failed ("Discord
+    refused it") but waits 2 s, then 4 s …, and goes out once the storm is over."""
+    channel = app.emu.create_channel(app.guild, "stormy")
+    await _queue(app, Send("test", "storm:1", "channel", channel.id, {"content": "Hi"},
+                           channel_id=channel.id))
+    app.emu.inject_429(count=12, route="/channels/", retry_after=0.01)
+    sender = DeliverySender(app.bot, queue)
+    await sender.drain()
+    row = await _row(app)
+    assert (row["state"], row["error"]) == ("queued", "rate_limited")
+    assert app.emu.messages(channel) == []
+    assert await sender.drain() == 0  # not due again before its wait
+    app.bot.clock.advance(seconds=2)
+    await sender.drain()  # the storm's last 429s: discord.py's tries spent once more
+    app.bot.clock.advance(seconds=4)
+    await sender.drain()
+    assert (await _row(app))["state"] == "sent"
+    assert [m.content for m in app.emu.messages(channel)] == ["Hi"]
+
+
 class DiskFailsOnce(DeliveryQueue):
     """A queue whose first write after Discord accepted a post fails (a full disk, an I/O
     error: faults that cannot be made to happen here, so the write raises as SQLite would)."""
