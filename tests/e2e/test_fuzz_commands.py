@@ -52,8 +52,6 @@ ONLY = os.environ.get("FAMILIA_FUZZ_ONLY")  # a regex: fuzz only the commands it
 ACTORS = ("creator", "leader", "manager")
 FORM = " form"  # in a draw, what to type in a form (modal) the command opens: not an option
 UNEXPECTED = ("Something went wrong", "Algo salió mal")
-# Commands whose finding is known and not fixed yet: {path: reason} (xfail, strict).
-KNOWN: dict[str, str] = {}
 
 USER_MENTION = re.compile(r"<@!?(\d+)>")
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -424,7 +422,6 @@ async def test_every_command_fuzzed(app, capsys):
         tree = leaves(app.emu.app.commands[None])
         loop = asyncio.get_running_loop()
         wrong: list[str] = []
-        known: dict[str, list[str]] = {}
         count = Counter[str]()
 
         async def run(path: str, drawn: dict[str, tuple[str, Any]]) -> None:
@@ -463,7 +460,7 @@ async def test_every_command_fuzzed(app, capsys):
                                 else "a message")
                         found.append(f"{where}: {seen} pinged {len(extra)}: "
                                      f"{sorted(extra)[:3]} ({route.split('/')[1]})")
-                (known.setdefault(path, []) if path in KNOWN else wrong).extend(found)
+                wrong.extend(found)
 
         def fuzzed(path: str, options: list[dict]):
             """Hypothesis draws in a thread; each draw runs on the bot's loop."""
@@ -495,9 +492,6 @@ async def test_every_command_fuzzed(app, capsys):
                   f"filled in; values by kind: {dict(sorted(fuzz.tried.items()))}")
         assert not wrong, (f"{len(wrong)} of {count['runs']} runs went wrong:\n"
                            + "\n".join(wrong[:80]))
-        if KNOWN:
-            assert set(known) == set(KNOWN), f"known findings gone: {set(KNOWN) - set(known)}"
-            pytest.xfail("; ".join(f"/{p}: {r}" for p, r in KNOWN.items()))
     finally:
         app.emu.observers.remove(exchanges.append)
         logger.removeHandler(outcomes)
