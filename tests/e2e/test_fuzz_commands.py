@@ -16,10 +16,16 @@ any string for a choice, a string over ``max_length``, a number past ``min_value
   ``allowed_mentions`` of every message it posts, answers or edits, by Discord's rules);
 - a refusal leaves the database as it was.
 
-The world and the database snapshot are the permission matrix's (:mod:`test_permission_
-matrix`). ``make test`` runs a few fixed draws per command (``FAMILIA_FUZZ_EXAMPLES``,
-default 4, seed ``FAMILIA_FUZZ_SEED``, default 17); e.g. ``FAMILIA_FUZZ_EXAMPLES=100
-FAMILIA_FUZZ_SEED=$RANDOM`` for a long run. The test prints how many inputs it tried.
+A form the command opens is filled in with drawn text too, and judged the same way.
+
+Besides the draws, every command gets one run per kind of hostile value (each text option of
+that kind, numbers past their bounds on the "number" run) and three runs with its options
+right and a hostile form, so each kind meets each command. The world, the tree walker and
+the database snapshot are the permission matrix's (:mod:`test_permission_matrix`). ``make
+test`` runs a few fixed draws per command (``FAMILIA_FUZZ_EXAMPLES``, default 6, seed
+``FAMILIA_FUZZ_SEED``, default 17); ``FAMILIA_FUZZ_EXAMPLES=60 FAMILIA_FUZZ_SEED=$RANDOM``
+for a long run, ``FAMILIA_FUZZ_ONLY=regex`` for some commands, ``FAMILIA_FUZZ_LOG=file`` to
+follow it run by run. The test prints how many inputs it tried.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import os
 import re
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -106,7 +112,7 @@ def place(value: Any, names: dict[str, Any], day) -> Any:
 class Fuzz:
     """The world, and the strategies for one option of the synced tree."""
 
-    def __init__(self, app, people: dict, names: dict, ids: dict, role: m.Role) -> None:
+    def __init__(self, app, people: dict, names: dict, role: m.Role) -> None:
         self.app, self.people, self.names = app, people, names
         day = app.clock.now().date()
         self.day = day
@@ -337,7 +343,6 @@ async def settled(app, before: dict) -> None:
 
 
 def _due(when: str, now) -> bool:
-    from datetime import datetime
     try:
         return datetime.fromisoformat(when) <= now
     except (TypeError, ValueError):
@@ -416,9 +421,9 @@ async def test_every_command_fuzzed(app, capsys):
     exchanges: list = []
     app.emu.observers.append(exchanges.append)
     try:
-        people, names, ids, _ = await matrix_world(app)
+        people, names, _, _ = await matrix_world(app)
         role = app.emu.create_role(app.guild, "Fans", mentionable=True)
-        fuzz = Fuzz(app, people, names, ids, role)
+        fuzz = Fuzz(app, people, names, role)
         tree = leaves(app.emu.app.commands[None])
         loop = asyncio.get_running_loop()
         wrong: list[str] = []
