@@ -227,18 +227,20 @@ class Fuzz:
 
     def draws(self, options: list[dict]) -> st.SearchStrategy[dict[str, tuple[str, Any]]]:
         """The options of one run: every required one, each optional one half the time."""
-        @st.composite
-        def one_run(draw) -> dict[str, tuple[str, Any]]:
-            raw = draw(st.booleans())
-            values = {}
-            for option in options:
-                if option.get("required") or draw(st.booleans()):
-                    values[option["name"]] = draw(self.option(option, raw))
-            form = draw(st.lists(self.option({"name": "text", "type": 3}, True), min_size=5,
-                                 max_size=5))
-            values[FORM] = ("form", (raw, form))
-            return values
-        return one_run()
+        return _one_run(self, options)
+
+
+@st.composite
+def _one_run(draw, fuzz: Fuzz, options: list[dict]) -> dict[str, tuple[str, Any]]:
+    raw = draw(st.booleans())
+    values = {}
+    for option in options:
+        if option.get("required") or draw(st.booleans()):
+            values[option["name"]] = draw(fuzz.option(option, raw))
+    form = draw(st.lists(fuzz.option({"name": "text", "type": 3}, True), min_size=5,
+                         max_size=5))
+    values[FORM] = ("form", (raw, form))
+    return values
 
 
 def _outside(option: dict) -> list[Any]:
