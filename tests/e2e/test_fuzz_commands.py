@@ -23,7 +23,7 @@ that kind, numbers past their bounds on the "number" run) and three runs with it
 right and a hostile form, so each kind meets each command. The world, the tree walker and
 the database snapshot are the permission matrix's (:mod:`test_permission_matrix`). ``make
 test`` runs a few fixed draws per command (``FAMILIA_FUZZ_EXAMPLES``, default 6, seed
-``FAMILIA_FUZZ_SEED``, default 17); ``FAMILIA_FUZZ_EXAMPLES=60 FAMILIA_FUZZ_SEED=$RANDOM``
+``FAMILIA_FUZZ_SEED``, default 17); ``FAMILIA_FUZZ_EXAMPLES=40 FAMILIA_FUZZ_SEED=$RANDOM``
 for a long run, ``FAMILIA_FUZZ_ONLY=regex`` for some commands, ``FAMILIA_FUZZ_LOG=file`` to
 follow it run by run. The test prints how many inputs it tried.
 """
