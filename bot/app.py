@@ -79,9 +79,8 @@ class FamiliaBot(commands.Bot):
             intents=intents(),
             tree_cls=FamiliaTree,
             help_command=None,
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, users=True, replied_user=False
-            ),
+            # nothing pings unless a message names who (deliveries pass their own)
+            allowed_mentions=discord.AllowedMentions.none(),
             **options,  # type: ignore[arg-type]  # discord.py's options, passed through
         )
         self.settings = root.settings

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gettext
 from datetime import time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -128,13 +128,30 @@ def _signed(pattern: str) -> str:
 def rounded(value: float, digits: int = 0) -> Decimal:
     """``value`` to ``digits`` decimals, halves away from zero as people round (2.25 → 2.3,
     0.5 → 1), not to the even neighbour as ``round()`` does."""
-    step = Decimal(1).scaleb(-digits)
-    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
+    exact = Decimal(str(value))
+    if not exact.is_finite():  # nan, ±inf: shown as they are (a refusal may repeat one)
+        return exact
+    with localcontext() as context:  # enough digits for any size (1e30 has 31)
+        context.prec = _precision(exact, digits)
+        return exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def _precision(value: Decimal, digits: int) -> int:
+    """Decimal digits to hold ``value`` to ``digits`` decimals (the default context has 28:
+    a number typed past that, such as 1e30, would not round; Babel may add 3 decimals)."""
+    return max(28, value.adjusted() + digits + 8) if value.is_finite() else 28
+
+
+def _format(value: Decimal | int, digits: int = 0, **options: Any) -> str:
+    """Babel's ``format_decimal`` with the precision ``value`` needs (it rounds again)."""
+    with localcontext() as context:
+        context.prec = _precision(Decimal(value), digits)
+        return format_decimal(value, **options)
 
 
 def count(value: float, locale: str) -> str:
     """A whole number with the locale's separators."""
-    return format_decimal(rounded(value), locale=locale)
+    return _format(rounded(value), locale=locale)
 
 
 def whole(value: float, locale: str) -> Count:
@@ -146,7 +163,7 @@ def whole(value: float, locale: str) -> Count:
 def amount(value: float, locale: str, digits: int = 1) -> str:
     """A figure to at most ``digits`` decimals (hours: one), with the locale's separators."""
     pattern = "#,##0." + "#" * digits if digits else "#,##0"
-    return format_decimal(rounded(value, digits), format=pattern, locale=locale)
+    return _format(rounded(value, digits), digits, format=pattern, locale=locale)
 
 
 def _percent(fraction: float, locale: str) -> tuple[Decimal, str]:

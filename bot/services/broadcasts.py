@@ -27,6 +27,7 @@ from bot.localtime import zone
 from bot.mail.outbox import Email
 from bot.services import audience as audience_of
 from bot.services.audit import AuditLog
+from bot.services.bounds import ID_MAX
 from bot.services.email import EmailService, Recipient
 from bot.services.members import MemberService
 from bot.text import split_text
@@ -212,6 +213,8 @@ class BroadcastService:
         return Draft(await self.get(guild_id, new_id), found)
 
     async def get(self, guild_id: int, broadcast_id: int) -> Broadcast:
+        if not 1 <= broadcast_id <= ID_MAX:  # a raw API call's number past SQLite's integers
+            raise NotFound("broadcasts.unknown", value=broadcast_id)
         row = await self.db.fetchone(
             "SELECT * FROM broadcasts WHERE guild_id = ? AND id = ?", (guild_id, broadcast_id))
         if row is None:

@@ -168,6 +168,8 @@ class CampaignEditing(CampaignStore):
         self._editable(found)
         changes = dict(changes)
         for name in clear:
+            if name not in CLEARABLE:  # a raw API call can send any text for the choice
+                raise UserError("common.bad_option", value=name)
             if changes.get(name) is not None:
                 raise UserError("campaigns.set_and_clear", field=CLEARABLE[name])
         audience = changes.pop("audience", None) or found.audience
