@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from jinja2.utils import pass_eval_context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -121,7 +121,7 @@ class Templates:
         (a test checks that every code raised in the code base has its message)."""
         try:
             return self._error_message(locale, error)
-        except (TemplateError, LookupError, TypeError):
+        except Exception:  # a missing message, or a value it cannot write (1e30, inf…)
             if error.code == "common.unexpected":  # the fallback itself: a real bug
                 raise
             support = secrets.token_hex(3).upper()

@@ -136,6 +136,22 @@ def test_an_unknown_error_code_gets_the_generic_message(templates, caplog):
     assert "families.no_such_message" in caplog.text  # logged, with the support code
 
 
+def test_an_error_message_that_cannot_be_written_falls_back_to_the_generic_one(templates):
+    """Whatever fails while writing a refusal (here a value no number format takes), the
+    person still gets an answer: the generic message with a support code."""
+
+    class Unwritable(float):
+        def __format__(self, spec: str) -> str:
+            raise ValueError("cannot write this number")
+
+        def __str__(self) -> str:
+            raise ValueError("cannot write this number")
+
+    text = templates.render_error("en", UserError(
+        "common.out_of_range", field="days", value=Unwritable(1e30), low=1, high=3660))
+    assert "Something went wrong" in text
+
+
 @pytest.mark.parametrize("locale", ["en", "es"])
 def test_what_someone_typed_is_repeated_as_a_short_excerpt(templates, locale):
     """A 5,000-character value would make the answer longer than Discord takes (2,000): the
