@@ -19,6 +19,9 @@ def test_names_keep_what_shows_and_drop_bidi_controls():
     assert bounds.clean_name("  Lobos \u202edel\u202c   Sur ", 60) == "Lobos del Sur"
     assert bounds.clean_name("\u2066Osos\u2069", 60) == "Osos"
     assert bounds.clean_name("Ñandú 🐺", 60) == "Ñandú 🐺"
+    assert bounds.clean_name("¢Í\x13\r", 60) == "¢Í"  # control characters gone (fuzz found)
+    assert bounds.clean_name("Los\x00\x07 Pumas\t", 60) == "Los Pumas"
+    assert bounds.clean_name("👩\u200d👩\u200d👧 Familia", 60) == "👩\u200d👩\u200d👧 Familia"
     for blank in ("", "   ", "\u200b\u200c\u200d", "\u2060\ufeff", "\u3164\u3164", "\u2800",
                   "\u202e\u202c", None):
         assert bounds.clean_name(blank, 60) is None, repr(blank)

@@ -86,7 +86,12 @@ def clean_name(text: str | None, limit: int) -> str | None:
     """A name as it is stored: bidi controls gone, spaces collapsed; None (the caller refuses
     it with its own message) when empty, longer than ``limit`` or without a visible
     character."""
-    cleaned = " ".join(strip_bidi(text or "").split())
+    # control characters (a pasted \x13, a tab) draw nothing and break a channel's name
+    # or a chart's label: gone, like the bidi controls (format characters such as the
+    # joiner inside an emoji stay)
+    kept = "".join(c for c in strip_bidi(text or "") if unicodedata.category(c) != "Cc"
+                   or c.isspace())
+    cleaned = " ".join(kept.split())
     if not cleaned or len(cleaned) > limit or not any(visible(c) for c in cleaned):
         return None
     return cleaned
