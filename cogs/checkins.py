@@ -97,8 +97,16 @@ class CheckinModal(FamiliaModal):
             known_locale(interaction, member=languages.member, chosen=languages.chosen,
                          remembered=languages.discord, guild_default=languages.guild)
             await gate.step()
+            # The family post is queued before the answer: once the creator reads the answer,
+            # the post is in the delivery queue (durable). A process killed before it leaves
+            # the creator unanswered, and their next try posts it (found by bench/chaos.py).
+            try:
+                await post_checkin(bot, done)
+            except Exception:  # the check-in is stored: its answer still comes
+                log.exception("check-in %s: its family post was not queued", done.checkin.id)
+            await gate.step()
             not_shown: FamiliaError | None = None
-            try:  # stored: whatever happens to the answer, the family post follows
+            try:  # stored and posted: whatever happens to the answer
                 await answer_checkin(interaction, done)
             except FamiliaError as exc:
                 not_shown = exc
@@ -106,8 +114,6 @@ class CheckinModal(FamiliaModal):
                 not_shown = stored_not_shown(done, exc_info=True)
             else:
                 log_command(interaction, "ok")
-        await gate.step()
-        await post_checkin(bot, done)
         if not_shown is not None:
             raise not_shown
 
