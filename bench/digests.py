@@ -128,7 +128,8 @@ async def familia_round(template: Path, work: Path, port: int, connections: int,
     elapsed = time.perf_counter() - started
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    rows = await db.fetchall("SELECT * FROM email_outbox WHERE state = 'sent'")
+    rows = await db.fetchall("SELECT * FROM email_outbox JOIN email_bodies ON outbox_id = id"
+                             " WHERE state = 'sent'")
     await db.close()
     assert len(rows) == queued, (len(rows), queued)
     # The very same messages, pre-rendered, for the raw comparison.
