@@ -19,6 +19,7 @@ keeps raw formatting out of templates):
 
 from __future__ import annotations
 
+import functools
 import gettext
 from datetime import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -132,8 +133,11 @@ def rounded(value: float, digits: int = 0) -> Decimal:
     return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
 
 
+@functools.lru_cache(maxsize=4096)
 def count(value: float, locale: str) -> str:
-    """A whole number with the locale's separators."""
+    """A whole number with the locale's separators. Remembered: Babel takes ~30 µs a call,
+    and a digest run prints the same small counts (every ``ngettext`` count, through
+    :class:`Count`) tens of thousands of times."""
     return format_decimal(rounded(value), locale=locale)
 
 
