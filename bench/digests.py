@@ -70,7 +70,8 @@ async def seed(path: Path, recipients: int) -> None:
     await db.migrate()
     week = [NOW - timedelta(days=d, hours=3) for d in range(1, 8)]
     async with db.transaction() as tx:
-        await tx.execute("INSERT INTO guilds VALUES (?, 'UTC', 'en', NULL, ?, ?)",
+        await tx.execute("INSERT INTO guilds (guild_id, timezone, locale, created_at, updated_at)"
+                         " VALUES (?, 'UTC', 'en', ?, ?)",
                          (GUILD, to_db(NOW), to_db(NOW)))
         stamp = to_db(NOW - timedelta(days=30))
         await tx.executemany(
@@ -128,7 +129,8 @@ async def familia_round(template: Path, work: Path, port: int, connections: int,
     elapsed = time.perf_counter() - started
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    rows = await db.fetchall("SELECT * FROM email_outbox WHERE state = 'sent'")
+    rows = await db.fetchall("SELECT * FROM email_outbox JOIN email_bodies ON outbox_id = id"
+                             " WHERE state = 'sent'")
     await db.close()
     assert len(rows) == queued, (len(rows), queued)
     # The very same messages, pre-rendered, for the raw comparison.

@@ -19,6 +19,7 @@ keeps raw formatting out of templates):
 
 from __future__ import annotations
 
+import functools
 import gettext
 from datetime import time
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -149,8 +150,11 @@ def _format(value: Decimal | int, digits: int = 0, **options: Any) -> str:
         return format_decimal(value, **options)
 
 
+@functools.lru_cache(maxsize=4096)
 def count(value: float, locale: str) -> str:
-    """A whole number with the locale's separators."""
+    """A whole number with the locale's separators. Remembered: Babel takes ~30 µs a call,
+    and a digest run prints the same small counts (every ``ngettext`` count, through
+    :class:`Count`) tens of thousands of times."""
     return _format(rounded(value), locale=locale)
 
 

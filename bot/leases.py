@@ -96,8 +96,7 @@ EMAIL_OUTBOX = LeasedQueue(
     take="UPDATE email_outbox SET state = 'sending', lease_owner = ?1, lease_until = ?2,"
          " claimed_at = ?3, attempts = attempts + 1"
          " WHERE id IN (SELECT value FROM json_each(?4))"
-         " RETURNING id, recipient, kind, dedupe_key, subject, body_text, body_html, headers,"
-         " images, attempts",
+         " RETURNING id, recipient, kind, dedupe_key, attempts",  # the bodies: outbox.claim
     release=_release("email_outbox"), expire=_expire("email_outbox"),
     renew=_renew("email_outbox"),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 import uuid
@@ -183,10 +184,11 @@ class DeliveryQueue:
         return max(0.0, (from_db(due) - self.clock.now()).total_seconds())
 
     async def wait_queued(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._queued.wait(), timeout)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the event is set, and the sender would not stop
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._queued.wait()
         self._queued.clear()
 
     # -- the sender: claim, settle -----------------------------------------------------------

@@ -4,6 +4,11 @@ States: queued → sending (claimed with a lease) → sent | queued again (tempo
 exponential backoff) | failed (permanent failure or too many tries) | suppressed (the address
 keeps bouncing). A row whose lease ran out (the process died mid-send) is claimed again; a row
 marked sent never is. The dedupe key is UNIQUE, so queueing the same email twice is a no-op.
+
+The rendered content (subject, bodies, headers, images) is kept apart, in ``email_bodies``
+(one row per outbox row, written in the same transaction, deleted with it): claiming, renewing
+and settling rewrite only the small outbox row, and the sender reads the bodies of a batch in
+one query when it builds the messages (:func:`claim`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import leases
 from bot.clock import to_db
@@ -77,39 +83,76 @@ async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:
     suppressed."""
     if await is_suppressed(tx, email.recipient):
         return False
-    inserted = await tx.fetchval(
-        "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
-        " body_text, body_html, headers, images, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
-        " RETURNING id",
-        (email.guild_id, email.user_id, email.recipient, email.kind, email.dedupe_key,
-         email.subject, email.text, email.html, json.dumps(email.headers), email.images_json,
-         to_db(now), to_db(now)),
-    )
-    return inserted is not None
+    inserted = await tx.fetchval(_INSERT_ROW + " RETURNING id", _row(email, to_db(now)))
+    if inserted is None:
+        return False
+    await tx.execute(_INSERT_BODY, (inserted, *_body(email)))
+    return True
 
 
 async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> int:
-    """Queue many emails in ``tx`` (one statement); returns how many were new."""
+    """Queue many emails in ``tx`` (a statement for the rows, one for their bodies); returns
+    how many were new."""
     suppressed = {r[0] for r in await tx.fetchall(
         "SELECT address_hash FROM email_suppressions WHERE suppressed_at IS NOT NULL")}
     stamp = to_db(now)
-    rows = [(e.guild_id, e.user_id, e.recipient, e.kind, e.dedupe_key, e.subject, e.text,
-             e.html, json.dumps(e.headers), e.images_json, stamp, stamp)
-            for e in emails if not suppressed or address_hash(e.recipient) not in suppressed]
+    emails = [e for e in emails if not suppressed or address_hash(e.recipient) not in suppressed]
     before = await tx.fetchval("SELECT total_changes()")
-    await tx.executemany(
-        "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, subject,"
-        " body_text, body_html, headers, images, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-        rows)
-    return await tx.fetchval("SELECT total_changes()") - before
+    await tx.executemany(_INSERT_ROW, [_row(e, stamp) for e in emails])
+    new = await tx.fetchval("SELECT total_changes()") - before
+    if new:
+        # Each body goes to the row of its dedupe key; a key that was queued already keeps
+        # the body it has.
+        await tx.executemany(_INSERT_BODY_BY_KEY, [(*_body(e), e.dedupe_key) for e in emails])
+    return new
 
 
-async def claim(holder: leases.Holder, limit: int) -> list:
+_INSERT_ROW = (
+    "INSERT INTO email_outbox (guild_id, user_id, recipient, kind, dedupe_key, next_attempt_at,"
+    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+)
+_INSERT_BODY = (
+    "INSERT INTO email_bodies (outbox_id, subject, body_text, body_html, headers, images)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_BODY_BY_KEY = (
+    "INSERT INTO email_bodies (outbox_id, subject, body_text, body_html, headers, images)"
+    " SELECT id, ?, ?, ?, ?, ? FROM email_outbox WHERE dedupe_key = ?"
+    " ON CONFLICT (outbox_id) DO NOTHING"
+)
+
+
+def _row(email: Email, stamp: str) -> tuple:
+    return (email.guild_id, email.user_id, email.recipient, email.kind, email.dedupe_key,
+            stamp, stamp)
+
+
+def _body(email: Email) -> tuple:
+    return (email.subject, email.text, email.html, json.dumps(email.headers),
+            email.images_json)
+
+
+async def claim(holder: leases.Holder, limit: int) -> list[dict[str, Any]]:
     """Take up to ``limit`` due rows (queued, or sending with an expired lease: resent, as
-    SMTP has no way to ask whether it arrived) into ``holder``'s hand."""
-    return [c.row for c in await holder.claim(leases.EMAIL_OUTBOX, limit)]
+    SMTP has no way to ask whether it arrived) into ``holder``'s hand, each with its body
+    (``subject``, ``body_text``, ``body_html``, ``headers``, ``images``: read in one query,
+    after the claim). A row whose body is gone (deleted meanwhile, with its row: /me delete)
+    is let go, not sent."""
+    claimed = {c.row["id"]: c.row for c in await holder.claim(leases.EMAIL_OUTBOX, limit)}
+    if not claimed:
+        return []
+    bodies = {r[0]: r for r in await holder.db.fetchall(_BODIES, (json.dumps(list(claimed)),))}
+    gone = [row_id for row_id in claimed if row_id not in bodies]
+    if gone:
+        holder.let_go(gone)
+    return [{**dict(row), **dict(bodies[row_id])}
+            for row_id, row in claimed.items() if row_id in bodies]
+
+
+_BODIES = (
+    "SELECT outbox_id, subject, body_text, body_html, headers, images FROM email_bodies"
+    " WHERE outbox_id IN (SELECT value FROM json_each(?))"
+)
 
 
 async def release(holder: leases.Holder, ids: list[int]) -> None:

@@ -68,8 +68,12 @@ class Sender:
                     await self.drain()
                 except Exception:  # keep the task alive; the rows stay queued
                     log.exception("email delivery round failed")
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that comes as the event is set (a wake), and the sender would
+                # never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
         finally:
             await self.close()
 

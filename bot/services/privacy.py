@@ -11,6 +11,9 @@ Where a member can be found, table by table, is written once here:
   *target* is them (a leader's free-text removal reason, their time zone), Discord
   deliveries to them or naming them (a DM, a role change, a post that mentions them),
   check-in response times of their check-ins: exported, then deleted;
+* :data:`PARTS` — tables whose rows are parts of one row of another table (an email's
+  bodies): exported with it, and deleted with it by the database (``ON DELETE CASCADE``, read
+  from the catalog too);
 * :data:`NOT_PERSONAL` — tables that hold no one's data, each with the reason.
 
 :meth:`PrivacyService.unhandled` reads the catalog and names every table, and every column
@@ -23,6 +26,7 @@ and removes the member's saved ``.eml`` files from ``OUTBOX_DIR``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -106,6 +110,19 @@ ABOUT = (
 )
 
 
+@dataclass(frozen=True)
+class Part:
+    """Rows of ``table`` that belong to one row of ``parent``: ``column`` holds its id, with
+    a foreign key that deletes them with it (``ON DELETE CASCADE``)."""
+
+    table: str
+    column: str
+    parent: str
+
+
+PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),)
+
+
 def _names(user_id: int) -> re.Pattern[str]:
     """The member's id as a whole number (a mention ``<@id>``, a JSON value)."""
     return re.compile(rf"(?<!\d){user_id}(?!\d)")
@@ -130,6 +147,8 @@ class PrivacyService:
         catalog = await self.catalog()
         personal = dict(await self._personal_tables())
         tables = set(personal) | {m.table for m in MENTIONS} | {a.table for a in ABOUT}
+        cascading = await self._cascading()
+        tables |= {p.table for p in PARTS if p in cascading}
         columns = {(m.table, m.column) for m in MENTIONS} | set(personal.items())
         columns |= {(a.table, c) for a in ABOUT for c in catalog.get(a.table, ())
                     if re.search(rf"\b{c}\b", a.where) or c == a.mentioning}
@@ -139,7 +158,19 @@ class PrivacyService:
                     and (table, column) not in columns | set(NOT_A_PERSON)]
         missing += [f"{table}: two user columns" for table, names in catalog.items()
                     if table not in NOT_PERSONAL and len(set(USER_COLUMNS) & names) > 1]
+        missing += [f"{p.table}: not deleted with {p.parent}" for p in PARTS
+                    if p.table in catalog and p not in cascading]
         return sorted(missing)
+
+    async def _cascading(self) -> set[Part]:
+        """The :data:`PARTS` whose foreign key to their parent's id deletes them with it."""
+        found = set()
+        for part in PARTS:
+            keys = await self.db.fetchall(f'PRAGMA foreign_key_list("{part.table}")')
+            if any(k["table"] == part.parent and k["from"] == part.column
+                   and k["on_delete"] == "CASCADE" for k in keys):
+                found.add(part)
+        return found
 
     async def _personal_tables(self) -> list[tuple[str, str]]:
         found = []
@@ -196,6 +227,13 @@ class PrivacyService:
                 (guild_id, user_id))
             if rows:
                 data[f"{mention.table}.{mention.column}"] = [dict(r) for r in rows]
+        for part in PARTS:
+            ids = sorted({r["id"] for r in data.get(part.parent, ())})
+            rows = await self.db.fetchall(
+                f'SELECT * FROM "{part.table}" WHERE "{part.column}" IN'
+                " (SELECT value FROM json_each(?))", (json.dumps(ids),)) if ids else []
+            if rows:
+                data[part.table] = [dict(r) for r in rows]
         return data
 
     async def delete(self, guild_id: int, user_id: int) -> dict[str, int]:
