@@ -32,8 +32,8 @@ killed one's lease on the mail it was sending to run out); nothing else is chang
 
 ``--storm N``: the 429 storm answers the next N requests on channel routes and the next N on
 guild routes with 429, whenever they come (40 by default; discord.py tries a request 5 times,
-so a longer storm reaches Familia's delivery sender; the shortened run in ``make test`` uses
-4, which discord.py's own retries absorb).
+so a longer storm reaches Familia's delivery sender, which waits and tries again; the
+shortened run in ``make test`` uses the same storm).
 
 Goal: 0 lost and 0 duplicated on Discord, 0 lost email, email duplicates only in the
 documented SMTP window and at most 1 per 1,000.
@@ -95,7 +95,6 @@ TARGET_HOURS = 2.0
 # routes (roles). discord.py tries a request 5 times; a storm longer than that reaches the
 # bot's delivery sender as an HTTPException (see README, Reliability).
 STORM = 40
-STORM_ABSORBED = 4  # at most 4 for any one request: discord.py's own retries absorb it
 # A kill this soon after a copy's 250 explains a second copy (the row was not yet marked
 # sent): SMTP's at-least-once window, documented in README.
 SMTP_WINDOW_S = 2.0
