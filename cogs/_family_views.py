@@ -83,9 +83,8 @@ class DecideButton(PersistentButton,
         if not self.approve and request.kind != "invite" and request.status == "pending":
             # a leader's Decline asks first for an optional reason, told to the creator;
             # whoever may not decide is refused before the form (the service checks again)
-            family = await bot.services.families.get(self.guild_id, request.family_id)
-            if not (family.leads(interaction.user.id) or await is_manager(interaction)):
-                raise NotAllowed("families.not_your_family")
+            await bot.services.families.check_decider(
+                request, interaction.user.id, await is_manager(interaction))
             locale = await locale_for(interaction)
             await interaction.response.send_modal(
                 DeclineModal(bot, locale, self.guild_id, self.request_id))

@@ -130,6 +130,23 @@ class FamilyRequests(FamilyStore):
         self._queued()
         return request
 
+    @staticmethod
+    def _check_decider(request: FamilyRequest, family: Family, actor_id: int,
+                       as_manager: bool) -> None:
+        """An invite is decided by the member invited; a request or transfer by the family's
+        leaders or a manager."""
+        if request.kind == "invite":
+            if actor_id != request.user_id:
+                raise NotAllowed("families.not_your_invite")
+        elif not (as_manager or family.leads(actor_id)):
+            raise NotAllowed("families.not_your_family")
+
+    async def check_decider(self, request: FamilyRequest, actor_id: int,
+                            as_manager: bool) -> None:
+        """Refuse (raise) whoever may not decide ``request`` (before a form asks them why)."""
+        family = await self.get(request.guild_id, request.family_id)
+        self._check_decider(request, family, actor_id, as_manager)
+
     async def decide(
         self, guild_id: int, actor_id: int, request_id: int, approve: bool, *,
         as_manager: bool = False, agreement_version: int | None = None,
@@ -148,11 +165,7 @@ class FamilyRequests(FamilyStore):
                 raise NotFound("families.unknown_request")
             request = request_from_row(row)
             family = await self.get(guild_id, request.family_id, tx=tx)
-            if request.kind == "invite":
-                if actor_id != request.user_id:
-                    raise NotAllowed("families.not_your_invite")
-            elif not (as_manager or family.leads(actor_id)):
-                raise NotAllowed("families.not_your_family")
+            self._check_decider(request, family, actor_id, as_manager)
             if request.status != "pending":
                 raise UserError("families.already_decided", status=request.status)
             status = "approved" if approve else "declined"
