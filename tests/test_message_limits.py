@@ -36,6 +36,7 @@ from bot.services.pace import RISK_PAGE, Pace, Risk
 from bot.services.tiers import Tier
 from bot.templating import Templates
 from bot.text import split_text
+from tests._listings import family_listings
 
 ROOT = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "discord").rglob("*.md.j2"))
@@ -266,16 +267,7 @@ async def test_every_page_of_every_listing_over_a_program_fits_without_a_cut(
             number += 1
 
     families = services.families
-    for archived in (False, True):
-        await pages("discord/families/list.md.j2",
-                    lambda n, a=archived: families.families_page(g, n, archived=a))
-    for family in made.families:
-        found = await families.get(g, family.id)
-        await pages("discord/families/roster.md.j2",
-                    lambda n, f=family: families.roster_page(g, f.id, n), family=found)
-        await pages("discord/leaderboards/risk.md.j2",
-                    lambda n, f=family: services.pace.at_risk_page(g, f.id, n), family=found,
-                    has_tiers=True)
+    await family_listings(services, g, made.families, pages)
     for person in made.people.values():
         await pages("discord/families/history.md.j2",
                     lambda n, p=person: families.history_page(g, p.user_id, n),

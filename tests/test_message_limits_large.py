@@ -20,6 +20,7 @@ from bot import limits
 from bot.interactions import SPLIT_MAX
 from bot.text import split_at_most, split_text
 from cogs.tiers import SWEEP_SHOWN
+from tests._listings import family_listings
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,16 +47,7 @@ async def test_every_listing_over_the_large_program_fits(services, templates, ma
             number += 1
 
     families = services.families
-    for archived in (False, True):
-        await pages("discord/families/list.md.j2",
-                    lambda n, a=archived: families.families_page(g, n, archived=a))
-    for family in made.families:
-        found = await families.get(g, family.id)
-        await pages("discord/families/roster.md.j2",
-                    lambda n, f=family: families.roster_page(g, f.id, n), family=found)
-        await pages("discord/leaderboards/risk.md.j2",
-                    lambda n, f=family: services.pace.at_risk_page(g, f.id, n), family=found,
-                    has_tiers=True)
+    await family_listings(services, g, made.families, pages)
     for user_id in random.Random(15).sample(sorted(made.people), 300):
         await pages("discord/families/history.md.j2",
                     lambda n, u=user_id: families.history_page(g, u, n), user_id=user_id)
