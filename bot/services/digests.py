@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
-from bot.localtime import at_local, iso_week, local_date, month
+from bot.localtime import at_local, iso_week, local_date, month, week_start
 from bot.services import population
 from bot.services.audit import AuditLog
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import Campaign
+from bot.services.checkins import streak_now
 from bot.services.email import EmailService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -298,9 +299,7 @@ class DigestService:
                  last.isoformat()),
             ):
                 totals[(r["user_id"], r["this_week"])] = dict(r)
-            streaks = dict(await self.db.fetchall(
-                f"SELECT user_id, current FROM checkin_streaks WHERE guild_id = ?"
-                f" AND user_id IN ({marks})", (g, *users)))
+            streaks = await self._streaks(g, users, marks, last + timedelta(days=1))
             paces = await self._paces(sweep, g, users, last)
             rule = await population.rule_of(self.db, g)
             campaigns = await self._campaigns(sweep, g)
@@ -313,6 +312,27 @@ class DigestService:
                     "streak": streaks.get(user, 0), "pace": paces.get(user),
                     "campaigns": [c.of(user) for c in campaigns if user in c.people]}
         return contents
+
+    async def _streaks(self, guild_id: int, users: list[int], marks: str, today: date
+                       ) -> dict[int, int]:
+        """Each creator's current streak on ``today`` (the digest day, their own): the stored
+        one, broken if the days missed since its last check-in break it (streak rule)."""
+        since = week_start(today) - timedelta(days=14)
+        recent: dict[int, set[date]] = {}
+        for r in await self.db.fetchall(
+            f"SELECT user_id, local_date FROM checkins WHERE guild_id = ? AND user_id IN"
+            f" ({marks}) AND local_date BETWEEN ? AND ?",
+            (guild_id, *users, since.isoformat(), today.isoformat()),
+        ):
+            recent.setdefault(r["user_id"], set()).add(date.fromisoformat(r["local_date"]))
+        rest = await self.db.fetchval(
+            "SELECT rest_days FROM checkin_settings WHERE guild_id = ?", (guild_id,))
+        return {r["user_id"]: streak_now(r["current"], date.fromisoformat(r["last_date"]),
+                                         recent.get(r["user_id"], set()), today,
+                                         1 if rest is None else rest)
+                for r in await self.db.fetchall(
+                    f"SELECT user_id, current, last_date FROM checkin_streaks"
+                    f" WHERE guild_id = ? AND user_id IN ({marks})", (guild_id, *users))}
 
     async def _paces(self, sweep: _Sweep, guild_id: int, users: list[int], day: date
                      ) -> dict[int, dict]:
