@@ -212,8 +212,10 @@ class Month:
     @staticmethod
     def pace(metric: str, value: float, threshold: float, today: date) -> dict:
         """Where a creator stands on ``today`` against a monthly threshold (README: the
-        month-end value at the current pace; what a day is needed from today on, rounded up
-        to what one can act on; valid days: on how many of the days left)."""
+        month-end value at the current pace; how far it falls short, never less than what one
+        can act on — a tenth of an hour, a whole day, diamond or follower; what a day is
+        needed from today on, rounded up to that; valid days: on how many of the days
+        left)."""
         days = calendar.monthrange(today.year, today.month)[1]
         projected = value / today.day * days
         left = days - today.day + 1
@@ -224,6 +226,6 @@ class Month:
                      else per_day <= 24 if metric == "hours" else True)
         return {"value": value, "threshold": threshold, "projected": projected,
                 "reached": value >= threshold, "on_track": projected >= threshold,
-                "short": max(0.0, threshold - projected), "reachable": reachable,
-                "per_day": math.ceil(per_day / step - 1e-9) * step,
+                "short": max(threshold - projected, step) if projected < threshold else 0.0,
+                "reachable": reachable, "per_day": math.ceil(per_day / step - 1e-9) * step,
                 "days_needed": need, "days_left": left}

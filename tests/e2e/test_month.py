@@ -657,7 +657,8 @@ async def test_a_program_month(app, mail, lang):
         await app.bot.get_cog("Campaigns").tick()
 
     async def progress(model, users, families):
-        for who in ("gus", "carmen"):  # New York in English, Madrid in Spanish
+        # New York in English, Madrid in Spanish; a leader streaming now and then
+        for who in ("gus", "carmen", "lena", "pia"):
             await check_progress(app, model, users, who, model.people[who].locale)
 
     async def digests(model, users, families):
@@ -678,7 +679,9 @@ async def test_a_program_month(app, mail, lang):
         (datetime(2026, 9, 30, 12, 30, tzinfo=UTC), prepare),
         (datetime(2026, 10, 10, 12, 0, tzinfo=UTC), new_campaign),
         (datetime(2026, 10, 12, 1, 0, tzinfo=UTC), tick),
+        (datetime(2026, 10, 6, 20, 0, tzinfo=UTC), progress),
         (datetime(2026, 10, 16, 20, 0, tzinfo=UTC), progress),
+        (datetime(2026, 10, 29, 3, 0, tzinfo=UTC), progress),
         (datetime(2026, 10, 19, 15, 0, tzinfo=UTC), digests),
         (BROADCAST_AT, broadcast),
         (datetime(2026, 10, 27, 18, 0, tzinfo=UTC), tick)])
