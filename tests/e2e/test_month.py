@@ -229,11 +229,18 @@ async def check_creator_boards(app, model, users, lang, locale):
 
 
 async def check_family_board(app, model, lang, locale):
-    """README: a family's total ÷ its counted members; boards show the creators in a family
-    now (who left is hidden), a leader being a member in a period they streamed."""
+    """README (*Figures*): a family's total ÷ its counted members, who are its members now,
+    each with their whole period's values wherever they streamed them (Tomás's October in
+    Lobos counts for Osos, Fer's counts nowhere), a leader being a member in a period they
+    streamed (Omar never is)."""
     text = await app.reply(app.owner, "leaderboard", {"period": "last_month"},
                            subcommand="families", locale=locale)
     now = app.clock.now()
+    moved, left = TRANSFER[0], LEAVE[0]
+    assert model.total(moved, OCT1, TRANSFER[2].date()) > 0 and model.total(left, OCT1, OCT31)
+    assert moved in model.members_now(now, OCT1, OCT31, "Osos")
+    assert moved not in model.members_now(now, OCT1, OCT31, "Lobos")
+    assert "omar" not in model.members_now(now, OCT1, OCT31)
     shown = re.findall(r"^`#(\d+)` \*\*(\w+)\*\* — \S+ ([\d.,]+) \S+ · total ([\d.,]+) \S+"
                        r" · (\d+) ", text.replace("promedio", "average").replace(
                            "total", "total"), re.M)
