@@ -72,6 +72,7 @@ OPT_IN = ("ana", "carmen", "eva", "gus", "fer")
 NO_BROADCAST_MAIL = ("carmen",)
 CREATOR_DIGESTS = ("ana", "carmen", "dan")  # creators who switched their digest on
 DIGEST_DAY = date(2026, 10, 19)  # a Monday: digests cover 12-18 October against 5-11
+TAKEN = datetime(2026, 10, 27, 18, 0, tzinfo=UTC)  # the campaign sweep that takes the results
 BROADCAST_AT = datetime(2026, 10, 21, 12, 0, tzinfo=UTC)  # fer has left
 BROADCAST = "Live marathon this Saturday!\n\nBring your best."
 
@@ -285,6 +286,40 @@ async def check_campaign(app, model, users, families, lang, locale):
     for (_, _, value), p in zip(shown, order, strict=True):
         assert value == f"{number(during[p], lang)} {hours}", (p, value)
     assert board.count("✅") == len(reached)
+    # /campaign results: participation over the counted audience when the results were taken
+    # (the creators in a family then, leaders who streamed during the campaign), completion,
+    # each side's plain averages, no uplift without a baseline (everyone joined on 30
+    # September: nobody was in the program before the 14 days before the campaign)
+    text = await app.reply(app.owner, "campaign", {"campaign": "Octubre"},
+                           subcommand="results", locale=locale)
+    taken = TAKEN  # the sweep that took them (after the last window closed)
+    audience = [st.person for st in model.active(taken) if model.people[st.person].leads is None
+                or model.checkin_days(st.person, first, last)]
+    assert set(ENROLLED) <= set(audience)
+    others = [p for p in audience if p not in ENROLLED]
+    span = (last - first).days + 1
+    before = (first - timedelta(days=span), first - timedelta(days=1))
+
+    def mean(people, days):
+        return sum(model.total(p, *days) for p in people) / len(people)
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert [tokens(line) for line in items] == [
+        [whole(len(ENROLLED), lang), whole(len(audience), lang),
+         pct(len(ENROLLED) / len(audience), lang)],
+        [whole(len(reached), lang), whole(len(ENROLLED), lang),
+         pct(len(reached) / len(ENROLLED), lang)],
+        [number(mean(ENROLLED, before), lang), number(mean(ENROLLED, CAMPAIGN), lang)],
+        [number(mean(others, before), lang), number(mean(others, CAMPAIGN), lang)],
+        ["3", "7"]], text  # not enough data: 3 creators a side, 7 days
+    families_now = {f: [p for p in ENROLLED if model.family_at(p, taken) == f]
+                    for f in ("Lobos", "Osos", "Pumas")}
+    ranked = sorted(families_now, key=lambda f: -sum(during[p] for p in families_now[f]))
+    rows = [line for line in text.splitlines() if re.match(r"^\d\. ", line)]
+    assert [tokens(line) for line in rows] == [
+        [str(i), number(sum(during[p] for p in families_now[f]), lang),
+         whole(sum(during[p] >= TARGET for p in families_now[f]), lang),
+         whole(len(families_now[f]), lang)] for i, f in enumerate(ranked, 1)], text
+    assert [line.split(" ")[1] for line in rows] == ranked
 
 
 async def check_stats(app, model, lang, locale, family=None):
@@ -691,7 +726,7 @@ async def test_a_program_month(app, mail, lang):
         (datetime(2026, 10, 29, 3, 0, tzinfo=UTC), progress),
         (datetime(2026, 10, 19, 15, 0, tzinfo=UTC), digests),
         (BROADCAST_AT, broadcast),
-        (datetime(2026, 10, 27, 18, 0, tzinfo=UTC), tick)])
+        (TAKEN, tick)])
     await check_broadcast_report(app, model, users, lang, locale)
     await check_campaign(app, model, users, families, lang, locale)
     await check_sweep(app, model, users, families, lang, locale)
