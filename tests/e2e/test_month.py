@@ -1,14 +1,20 @@
 """A program month, end to end (issue #16, must-have 8): three families in three time zones
 (Bogotá, New York, Madrid: Madrid leaves summer time on 25 October 2026, inside the month),
 creators in English and Spanish, check-ins sent at scripted moments (some late, as
-"yesterday" before the edit cutoff), a transfer and a leave, a campaign, a tier sweep, a
-broadcast and the digests: every figure users read (the rendered boards, /family stats,
-/progress, the campaign's board and results, the sweep, the broadcast report, the digest
-emails) is checked against :mod:`tests.e2e._month_model`, written from README's rules only.
+"yesterday" before the edit cutoff), a break, a transfer and a leave, a campaign, a tier
+sweep (refused until New York's last window of October closes, on the day it leaves summer
+time), a broadcast over channels, DMs (one closed) and email, and the weekly digests: every
+figure users read (the rendered boards, /family stats of the program and of each family,
+/progress on three days, the campaign's posts, board and results, the sweep's preview, result
+and promotion posts, the broadcast report, the leaders', manager's and creators' digest emails
+as the real SMTP server received them) is checked against :mod:`tests.e2e._month_model`,
+written from README's rules only: its figures come from the scripted events, never from
+Familia's services.
 
 Creators are driven through the services where the Discord path is covered elsewhere (the
 check-in form in ``test_checkins.py``); everything read is read as users see it. The month is
-played in both languages: every reader reads it in English, then in Spanish.
+played in both languages: the manager reads it in English, then in Spanish; creators and
+leaders read in the language they chose, so both runs read both.
 """
 
 from __future__ import annotations
