@@ -258,6 +258,7 @@ async def check_family_board(app, model, lang, locale):
         expected[family] = (total / len(members), total, len(members))
     order = sorted(expected, key=lambda f: -expected[f][0])
     assert [f for _, f, *_ in shown] == order, text
+    assert text.rstrip().splitlines()[-1].startswith("-# "), text  # who is counted
     for (_, family, average, total, count) in shown:
         a, t, n = expected[family]
         assert (average, total, int(count)) == (number(a, lang), number(t, lang), n), text
