@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
-from bot.localtime import at_local, iso_week, local_date, month, week_start
+from bot.localtime import at_local, iso_week, local_date, month
 from bot.services import population
 from bot.services.audit import AuditLog
 from bot.services.campaigns import arithmetic as cm
@@ -316,23 +316,25 @@ class DigestService:
     async def _streaks(self, guild_id: int, users: list[int], marks: str, today: date
                        ) -> dict[int, int]:
         """Each creator's current streak on ``today`` (the digest day, their own): the stored
-        one, broken if the days missed since its last check-in break it (streak rule)."""
-        since = week_start(today) - timedelta(days=14)
-        recent: dict[int, set[date]] = {}
-        for r in await self.db.fetchall(
-            f"SELECT user_id, local_date FROM checkins WHERE guild_id = ? AND user_id IN"
-            f" ({marks}) AND local_date BETWEEN ? AND ?",
-            (guild_id, *users, since.isoformat(), today.isoformat()),
-        ):
-            recent.setdefault(r["user_id"], set()).add(date.fromisoformat(r["local_date"]))
+        one, broken if the days missed since its last write break it (the streak rule), read
+        with the check-in days from that write's week on (a few rows each)."""
         rest = await self.db.fetchval(
             "SELECT rest_days FROM checkin_settings WHERE guild_id = ?", (guild_id,))
-        return {r["user_id"]: streak_now(r["current"], date.fromisoformat(r["last_date"]),
-                                         recent.get(r["user_id"], set()), today,
-                                         1 if rest is None else rest)
-                for r in await self.db.fetchall(
-                    f"SELECT user_id, current, last_date FROM checkin_streaks"
-                    f" WHERE guild_id = ? AND user_id IN ({marks})", (guild_id, *users))}
+        stored: dict[int, tuple[int, date]] = {}
+        recent: dict[int, set[date]] = {}
+        for r in await self.db.fetchall(
+            "SELECT s.user_id, s.current, s.last_date, c.local_date FROM checkin_streaks s"
+            " LEFT JOIN checkins c ON c.guild_id = s.guild_id AND c.user_id = s.user_id"
+            " AND c.local_date BETWEEN date(s.last_date, 'weekday 0', '-6 days') AND ?"
+            f" WHERE s.guild_id = ? AND s.user_id IN ({marks})",
+            (today.isoformat(), guild_id, *users),
+        ):
+            stored[r["user_id"]] = (r["current"], date.fromisoformat(r["last_date"]))
+            if r["local_date"] is not None:
+                recent.setdefault(r["user_id"], set()).add(date.fromisoformat(r["local_date"]))
+        return {user: streak_now(current, as_of, recent.get(user, set()), today,
+                                 1 if rest is None else rest)
+                for user, (current, as_of) in stored.items()}
 
     async def _paces(self, sweep: _Sweep, guild_id: int, users: list[int], day: date
                      ) -> dict[int, dict]:

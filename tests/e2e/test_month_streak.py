@@ -24,7 +24,9 @@ def test_a_stored_streak_brought_to_a_later_day_is_the_rules():
         today = as_of + timedelta(days=rng.randrange(0, 25))
         rest = rng.randrange(0, 7)
         stored = streak_length(history, as_of, rest)
-        since = week_start(today) - timedelta(days=14)  # what the digest reads
-        recent = {d for d in history if d >= since}
-        assert streak_now(stored, as_of, recent, today, rest) == streak_length(
-            history, today, rest), (sorted(history), as_of, today, rest)
+        rule = streak_length(history, today, rest)
+        for since in (week_start(as_of),  # what the digest reads
+                      week_start(today) - timedelta(days=14)):  # or from two weeks back
+            recent = {d for d in history if d >= since}
+            assert streak_now(stored, as_of, recent, today, rest) == rule, (
+                sorted(history), as_of, today, rest)
