@@ -78,6 +78,8 @@ OPT_IN = ("ana", "carmen", "eva", "gus", "fer")
 NO_BROADCAST_MAIL = ("carmen",)
 CREATOR_DIGESTS = ("ana", "carmen", "dan")  # creators who switched their digest on
 DIGEST_DAY = date(2026, 10, 19)  # a Monday: digests cover 12-18 October against 5-11
+# when October is final: New York's and Bogotá's edit window of the 31st closes (12:00 local)
+OCTOBER_FINAL = datetime(2026, 11, 1, 17, 0, tzinfo=UTC)
 TAKEN = datetime(2026, 10, 27, 18, 0, tzinfo=UTC)  # the campaign sweep that takes the results
 BROADCAST_AT = datetime(2026, 10, 21, 12, 0, tzinfo=UTC)  # fer has left
 BROADCAST = "Live marathon this Saturday!\n\nBring your best."
@@ -233,6 +235,37 @@ async def check_creator_boards(app, model, users, lang, locale):
             want = (f"{number(expected[p], lang)} {unit[lang]}" if unit
                     else f"💎 {number(expected[p], lang)}")
             assert value == want, (p, value, want)
+
+
+async def check_board_posts(app, model, users, channel):
+    """The scheduled final boards (hours, the program): the week of 19-25 October (Madrid's
+    days include the one it leaves summer time) is posted on the 1 November sweep; October's
+    only once final (:data:`OCTOBER_FINAL`). Read once before it and once after, each board
+    ranking the creators in a family now (Fer, who left, is hidden) by their own local days."""
+    sweep = app.bot.get_cog("Leaderboards").sweep
+    ids = {u.id: n for n, u in users.items()}
+
+    def expected(first, last):
+        members = {st.person for st in model.active(app.clock.now())}
+        found = {p: v for p, v in model.totals(first, last).items() if p in members and v > 0}
+        return [(p, found[p]) for p in sorted(found, key=lambda p: (-found[p], users[p].id))]
+
+    def shown(post):
+        return [(ids[u], value) for _, u, value in board_lines(post.content)]
+
+    def hours(v):
+        return f"{number(v, 'en')} hours"  # the server's language: English
+    await sweep()
+    if app.clock.now() < OCTOBER_FINAL:
+        [week] = await app.emu.wait_for(lambda: app.emu.messages(channel))
+        assert shown(week) == [(p, hours(v)) for p, v in expected(
+            date(2026, 10, 19), date(2026, 10, 25))], week.content
+        assert week.mentions == []
+        return
+    [_, month] = await app.emu.wait_for(lambda: len(app.emu.messages(channel)) == 2
+                                        and app.emu.messages(channel))
+    assert shown(month) == [(p, hours(v)) for p, v in expected(OCT1, OCT31)], month.content
+    assert month.mentions == []
 
 
 async def check_family_board(app, model, lang, locale):
@@ -410,14 +443,15 @@ async def check_sweep(app, model, users, families, lang, locale):
     """The tier sweep of October: refused before the month is final (the latest zone's edit
     window of 31 October: New York's and Bogotá's, 1 November 12:00, 17:00 UTC), then its
     preview and its changes: each active member with October data gets the highest tier whose
-    every threshold their October totals meet; promotions posted in each family channel."""
+    every threshold their October totals meet; promotions posted in each family channel. Read
+    once before :data:`OCTOBER_FINAL` and once after."""
     ids = {u.id: n for n, u in users.items()}
-    app.clock.set(datetime(2026, 11, 1, 16, 59, tzinfo=UTC))
-    refused = await app.reply(app.owner, "tier", {"month": "2026-10", "apply": True},
-                              subcommand="sweep", locale=locale)
-    assert "<@" not in refused, refused
-    assert await app.services.db.fetchval("SELECT count(*) FROM member_tiers") == 0
-    app.clock.set(datetime(2026, 11, 1, 17, 0, 1, tzinfo=UTC))
+    if app.clock.now() < OCTOBER_FINAL:
+        refused = await app.reply(app.owner, "tier", {"month": "2026-10", "apply": True},
+                                  subcommand="sweep", locale=locale)
+        assert "<@" not in refused, refused
+        assert await app.services.db.fetchval("SELECT count(*) FROM member_tiers") == 0
+        return
     now = app.clock.now()
     want = {}
     for stay in model.active(now):
@@ -665,7 +699,7 @@ def mail(app, smtp):
 @pytest.mark.parametrize("lang", ["en", "es"])
 async def test_a_program_month(app, mail, lang):
     locale = "es-ES" if lang == "es" else "en-US"
-    campaign = {}
+    campaign, boards = {}, {}
     s, g = app.services, app.guild.id
 
     async def prepare(model, users, families):
@@ -687,6 +721,8 @@ async def test_a_program_month(app, mail, lang):
                      int(who == "owner"), stamp, stamp))
         for who in OPT_IN:
             await app.reply(users[who], "broadcast", {"enabled": True}, subcommand="optin")
+        boards["channel"] = app.emu.create_channel(app.guild, "leaderboard")
+        await s.guilds.set_channel(g, app.owner.id, "leaderboard", boards["channel"].id)
 
     async def new_campaign(model, users, families):
         it = await app.run(app.owner, "campaign", {
@@ -736,7 +772,10 @@ async def test_a_program_month(app, mail, lang):
         (TAKEN, tick)])
     await check_broadcast_report(app, model, users, lang, locale)
     await check_campaign(app, model, users, families, lang, locale)
-    await check_sweep(app, model, users, families, lang, locale)
+    for moment in (OCTOBER_FINAL - timedelta(minutes=1), OCTOBER_FINAL):
+        app.clock.set(moment)
+        await check_board_posts(app, model, users, boards["channel"])
+        await check_sweep(app, model, users, families, lang, locale)
     app.clock.set(datetime(2026, 11, 2, 18, 0, tzinfo=UTC))
     for family in (None, "Lobos", "Osos", "Pumas"):
         await check_stats(app, model, lang, locale, family)
