@@ -19,6 +19,8 @@ leaders read in the language they chose, so both runs read both.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -330,8 +332,10 @@ async def check_campaign(app, model, users, families, lang, locale):
     # (the creators in a family then, leaders who streamed during the campaign), completion,
     # each side's plain averages, no uplift without a baseline (everyone joined on 30
     # September: nobody was in the program before the 14 days before the campaign)
-    text = await app.reply(app.owner, "campaign", {"campaign": "Octubre"},
-                           subcommand="results", locale=locale)
+    it = await app.run(app.owner, "campaign", {"campaign": "Octubre"}, subcommand="results",
+                       locale=locale)
+    text = await it.reply_text()
+    [csv_file] = [a for m in it.messages for a in m.attachments]
     taken = TAKEN  # the sweep that took them (after the last window closed)
     audience = [st.person for st in model.active(taken) if model.people[st.person].leads is None
                 or model.checkin_days(st.person, first, last)]
@@ -360,6 +364,17 @@ async def check_campaign(app, model, users, families, lang, locale):
          whole(sum(during[p] >= TARGET for p in families_now[f]), lang),
          whole(len(families_now[f]), lang)] for i, f in enumerate(ranked, 1)], text
     assert [line.split(" ")[1] for line in rows] == ranked
+    # the CSV: everyone in the audience's families (Omar, a leader who never streamed, too:
+    # a leader may earn a reward), with the late entries of the last day in
+    ids = {u.id: n for n, u in users.items()}
+    table = {ids[int(r["user_id"])]: r for r in csv.DictReader(
+        io.StringIO(csv_file.data.decode()))}
+    assert set(table) == {st.person for st in model.active(taken)} == {*audience, "omar"}
+    for p, r in table.items():
+        assert (float(r["hours"]), float(r["hours_before"]), r["participant"], r["reached"]) == (
+            model.total(p, *CAMPAIGN), model.total(p, *before), str(int(p in ENROLLED)),
+            str(int(p in reached))), (p, r)
+        assert r["family"] == model.family_at(p, taken)
 
 
 async def check_stats(app, model, lang, locale, family=None):
