@@ -149,8 +149,10 @@ async def families_message(interaction: discord.Interaction, metric: str, period
     found = await bot.services.leaderboards.family_board_page(
         cogkit.guild_id(interaction), metric, period, by, page)
     locale = await locale_for(interaction)
+    settings = await bot.services.guilds.get(cogkit.guild_id(interaction))
     text = bot.templates.render(locale, "discord/leaderboards/families.md.j2", page=found,
-                                metric=metric, period=period, by=by)
+                                metric=metric, period=period, by=by,
+                                counted=settings.leaders_count)
     return text, nav(bot, locale, found, FamiliesPage, metric=metric, kind=period.kind,
                      key=period.key, by=by)
 

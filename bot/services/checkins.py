@@ -236,6 +236,30 @@ def streak_length(dates: set[date], today: date, rest_days: int) -> int:
     return count
 
 
+def streak_now(current: int, as_of: date, recent: set[date], today: date, rest_days: int
+               ) -> int:
+    """A stored streak (``checkin_streaks``: ``current`` as of ``as_of``, the local day it was
+    last written, with no check-in after it) as the streak rule gives it ``today``: the days
+    missed since may have broken it. ``recent``: the check-in days from ``as_of``'s week on
+    (the days before that week count as they did for ``current``), or from two weeks before
+    ``today``'s (a run missed for two whole weeks is broken whatever the rest days)."""
+    if today <= as_of:
+        return current
+    start = week_start(as_of)
+    missed: dict[date, int] = {}
+    count, day = 0, today
+    while day >= start:
+        if day in recent:
+            count += 1
+        elif day != today:
+            week = week_start(day)
+            missed[week] = missed.get(week, 0) + 1
+            if missed[week] > rest_days:
+                return count
+        day -= timedelta(days=1)
+    return current
+
+
 def _dates_of(text: str | None) -> list[date]:
     return [date.fromisoformat(d) for d in text.split(",")] if text else []
 

@@ -23,6 +23,7 @@ from bot.services import population
 from bot.services.audit import AuditLog
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import Campaign
+from bot.services.checkins import streak_now
 from bot.services.email import EmailService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -298,9 +299,7 @@ class DigestService:
                  last.isoformat()),
             ):
                 totals[(r["user_id"], r["this_week"])] = dict(r)
-            streaks = dict(await self.db.fetchall(
-                f"SELECT user_id, current FROM checkin_streaks WHERE guild_id = ?"
-                f" AND user_id IN ({marks})", (g, *users)))
+            streaks = await self._streaks(g, users, marks, last + timedelta(days=1))
             paces = await self._paces(sweep, g, users, last)
             rule = await population.rule_of(self.db, g)
             campaigns = await self._campaigns(sweep, g)
@@ -313,6 +312,29 @@ class DigestService:
                     "streak": streaks.get(user, 0), "pace": paces.get(user),
                     "campaigns": [c.of(user) for c in campaigns if user in c.people]}
         return contents
+
+    async def _streaks(self, guild_id: int, users: list[int], marks: str, today: date
+                       ) -> dict[int, int]:
+        """Each creator's current streak on ``today`` (the digest day, their own): the stored
+        one, broken if the days missed since its last write break it (the streak rule), read
+        with the check-in days from that write's week on (a few rows each)."""
+        rest = await self.db.fetchval(
+            "SELECT rest_days FROM checkin_settings WHERE guild_id = ?", (guild_id,))
+        stored: dict[int, tuple[int, date]] = {}
+        recent: dict[int, set[date]] = {}
+        for r in await self.db.fetchall(
+            "SELECT s.user_id, s.current, s.last_date, c.local_date FROM checkin_streaks s"
+            " LEFT JOIN checkins c ON c.guild_id = s.guild_id AND c.user_id = s.user_id"
+            " AND c.local_date BETWEEN date(s.last_date, 'weekday 0', '-6 days') AND ?"
+            f" WHERE s.guild_id = ? AND s.user_id IN ({marks})",
+            (today.isoformat(), guild_id, *users),
+        ):
+            stored[r["user_id"]] = (r["current"], date.fromisoformat(r["last_date"]))
+            if r["local_date"] is not None:
+                recent.setdefault(r["user_id"], set()).add(date.fromisoformat(r["local_date"]))
+        return {user: streak_now(current, as_of, recent.get(user, set()), today,
+                                 1 if rest is None else rest)
+                for user, (current, as_of) in stored.items()}
 
     async def _paces(self, sweep: _Sweep, guild_id: int, users: list[int], day: date
                      ) -> dict[int, dict]:

@@ -52,14 +52,21 @@ class Pace:
 
     @property
     def short(self) -> float:
-        return max(0.0, self.threshold - self.projected)
+        """How far the month-end pace falls short; while it does, at least what a reader can
+        act on (a tenth of an hour, a whole diamond, follower or day): never "0 days short"
+        (a projection of 7.75 valid days against 8 is 1 day short)."""
+        short = max(0.0, self.threshold - self.projected)
+        return max(short, self._step) if short > 0 else 0.0
+
+    @property
+    def _step(self) -> float:
+        return 0.1 if self.metric == "hours" else 1.0
 
     @property
     def needed_per_day(self) -> float:
         """:attr:`per_day` rounded up to what a reader can act on (a tenth of an hour, a whole
         diamond or follower): never "0 a day needed" while something is short."""
-        step = 0.1 if self.metric == "hours" else 1.0
-        return math.ceil(self.per_day / step - 1e-9) * step
+        return math.ceil(self.per_day / self._step - 1e-9) * self._step
 
     @property
     def reachable(self) -> bool:

@@ -7,11 +7,16 @@ none of Familia's arithmetic. It knows the rules only as README states them:
   that day;
 - a creator of a family on a day is someone whose membership was active that day and who does
   not lead it; leaders count on the days they stream (*Figures*, the default rule);
-- a day is valid for tiers with at least 1 hour live (``CHECKIN_VALID_DAY_HOURS``).
+- a day is valid for tiers with at least 1 hour live (``CHECKIN_VALID_DAY_HOURS``);
+- a tier is reached when every threshold it sets is met by the month's totals (the creator's
+  own local days); the month-end pace is the total so far ÷ the days gone (today included) ×
+  the month's days (*Leaderboards and progress*).
 """
 
 from __future__ import annotations
 
+import calendar
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,6 +42,7 @@ class Stay:
     family: str
     start: datetime
     end: datetime | None = None
+    appointed: bool = False  # began with an appointment as leader: neither a join nor a leave
 
 
 @dataclass
@@ -67,7 +73,7 @@ class Month:
 
     # -- what happens ---------------------------------------------------------------------
     def join(self, who: str, family: str, at: datetime) -> None:
-        self.stays.append(Stay(who, family, at))
+        self.stays.append(Stay(who, family, at, appointed=self.people[who].leads == family))
         self.people[who].family = family
 
     def leave(self, who: str, at: datetime) -> None:
@@ -148,3 +154,78 @@ class Month:
             if day < min(days):
                 return count
             day -= timedelta(days=1)
+
+    # -- /family stats ------------------------------------------------------------------------
+    def stats(self, start: datetime, end: datetime, family: str | None = None) -> dict:
+        """/family stats over the moments ``start <= t < end`` of a family (None: the
+        program): counted memberships at the start and the end, joins and leaves of creators
+        (a transfer is both for the two families, neither for the program), their reasons and
+        tenures, and the check-ins sent in the window (in the family they were sent from)."""
+        first, last = start.date(), (end - timedelta(microseconds=1)).date()
+
+        def mine(s: Stay) -> bool:
+            return family is None or s.family == family
+
+        def at(moment: datetime) -> int:
+            return sum(1 for s in self.stays if mine(s) and s.start < moment
+                       and (s.end is None or s.end >= moment)
+                       and self.counted(s.person, first, last))
+
+        def moved_in(s: Stay) -> bool:
+            return any(o.person == s.person and o.end == s.start for o in self.stays)
+
+        def moved_out(s: Stay) -> bool:
+            return any(o.person == s.person and o.start == s.end for o in self.stays)
+
+        joins = [s for s in self.stays if mine(s) and not s.appointed
+                 and start <= s.start < end and (family or not moved_in(s))]
+        leaves = [s for s in self.stays if mine(s) and not s.appointed and s.end
+                  and start <= s.end < end and (family or not moved_out(s))]
+        return {"members": at(end), "members_start": at(start), "joins": len(joins),
+                "leaves": len(leaves),
+                "transfers": sum(1 for s in leaves if moved_out(s)),
+                "tenures": sorted((s.end - s.start).total_seconds() / 86400 for s in leaves),
+                "checkins": sum(1 for e in self.days.values() if start <= e.created < end
+                                and (family is None or e.family == family))}
+
+    # -- tiers and pace -------------------------------------------------------------------------
+    def month_totals(self, who: str, month_of: date, upto: date | None = None) -> dict:
+        """A creator's totals over the local days of the month of ``month_of`` (up to
+        ``upto``): hours, diamonds, valid days, followers."""
+        first = month_of.replace(day=1)
+        last = upto or first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        return {"hours": self.total(who, first, last),
+                "diamonds": self.total(who, first, last, "diamonds"),
+                "valid_days": self.valid_days(who, first, last),
+                "followers": self.total(who, first, last, "followers")}
+
+    @staticmethod
+    def reached(tiers: list[dict], totals: dict) -> str | None:
+        """The highest tier whose every threshold ``totals`` meet (tiers: name, rank and
+        thresholds by metric)."""
+        best = None
+        for tier in sorted(tiers, key=lambda t: t["rank"]):
+            if all(totals[m] >= v for m, v in tier["thresholds"].items()):
+                best = tier["name"]
+        return best
+
+    @staticmethod
+    def pace(metric: str, value: float, threshold: float, today: date) -> dict:
+        """Where a creator stands on ``today`` against a monthly threshold (README: the
+        month-end value at the current pace; how far it falls short, never less than what one
+        can act on — a tenth of an hour, a whole day, diamond or follower; what a day is
+        needed from today on, rounded up to that; valid days: on how many of the days
+        left)."""
+        days = calendar.monthrange(today.year, today.month)[1]
+        projected = value / today.day * days
+        left = days - today.day + 1
+        per_day = max(0.0, threshold - value) / left
+        step = 0.1 if metric == "hours" else 1.0
+        need = math.ceil(max(0.0, threshold - value))
+        reachable = (need <= left if metric == "valid_days"
+                     else per_day <= 24 if metric == "hours" else True)
+        return {"value": value, "threshold": threshold, "projected": projected,
+                "reached": value >= threshold, "on_track": projected >= threshold,
+                "short": max(threshold - projected, step) if projected < threshold else 0.0,
+                "reachable": reachable, "per_day": math.ceil(per_day / step - 1e-9) * step,
+                "days_needed": need, "days_left": left}

@@ -1,7 +1,8 @@
 """Every decision about a creator is told to them (issue #16, "Silent decisions"): approved,
 declined (kindly, with the reason when one was given), removed, transferred — exactly one DM
-in their language, or, DMs closed, one mention in the family channel that pings them alone;
-through the delivery queue, so a restart neither loses nor repeats it."""
+in their language, or, DMs closed, one mention in the family channel that pings them alone
+when they can see it (else a note there for its leaders and managers that they could not be
+told); through the delivery queue, so a restart neither loses nor repeats it."""
 
 from __future__ import annotations
 
@@ -147,10 +148,14 @@ async def test_dms_closed_a_mention_in_the_family_channel_pings_only_them(app):
                        subcommand="remove")
     await it.reply_text()
     await settled(app)
+    # removed, Ben cannot see the family channel any more: a mention there would not reach
+    # him; its leaders and the managers read that he could not be told (nobody pinged)
     [post] = [m for m in app.emu.messages(lobos.channel) if "no longer a member" in m.content]
-    assert post.mentions == [ben.id] and not post.mention_everyone
+    assert post.mentions == [] and not post.mention_everyone
+    assert post.content.startswith(f"⚠️ <@{ben.id}> could not be told"), post.content
+    assert "Please tell them another way." in post.content
     assert "Private matter" not in post.content  # the reason stays out of a shared channel
-    assert "your DMs are closed" in post.content
+    assert not app.emu.can_view(app.guild, ben, lobos.channel)
     assert app.emu.dms(ben) == []
 
 
@@ -164,12 +169,34 @@ async def test_dms_closed_a_decline_and_a_transfer_are_one_mention_each(app):
     await app.reply(app.owner, "family", {"family": "Osos", "member": ben},
                     subcommand="transfer")
     await settled(app)
+    # Ana is in no family: she cannot see Lobos's channel, so its leaders read there that
+    # she could not be told (in the server's language, pinging nobody) and can tell her
+    assert not app.emu.can_view(app.guild, ana, lobos.channel)
+    assert not [m for m in app.emu.messages(lobos.channel) if "Thank you for asking"
+                in m.content]
     [declined] = [m for m in app.emu.messages(lobos.channel) if f"<@{ana.id}>" in m.content
-                  and "Thank you for asking" in m.content]
-    assert declined.mentions == [ana.id]
+                  and "could not be told" in m.content]
+    assert "request to join **Lobos** was declined" in declined.content
+    assert declined.mentions == []
     [moved] = [m for m in app.emu.messages(osos.channel) if "Pasaste de **Lobos**" in m.content]
     assert moved.mentions == [ben.id] and moved.content.startswith(f"<@{ben.id}>")
     assert app.emu.dms(ana) == [] and app.emu.dms(ben) == []
+
+
+async def test_dms_closed_an_archived_familys_members_are_noted_for_the_managers(app):
+    """Archived, the family's members lose its channel (their role goes): with DMs closed,
+    the managers read there, in the server's language, who could not be told."""
+    sofia, ana = app.user("sofia"), app.user("ana", locale="es-ES", dms_open=False)
+    lobos = await create(app, "Lobos", sofia)
+    await join(app, ana, lobos)
+    await app.reply(app.owner, "family", {"family": "Lobos"}, subcommand="archive")
+    await settled(app)
+    [note] = [m for m in app.emu.messages(lobos.channel) if f"<@{ana.id}> could not be told"
+              in m.content]
+    assert "**Lobos** was closed" in note.content and note.mentions == []
+    assert not app.emu.can_view(app.guild, ana, lobos.channel)
+    assert app.emu.can_view(app.guild, app.owner, lobos.channel)
+    assert app.emu.dms(ana) == []
 
 
 async def test_a_restart_neither_loses_nor_repeats_the_message(app):

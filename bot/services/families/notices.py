@@ -1,6 +1,9 @@
 """Every decision about a creator is told to them (issue #16): approved, declined (with the
 reason, kindly worded), removed, transferred, their family archived — one DM in their
-language, or a mention in the family channel when their DMs are closed.
+language, or, when their DMs are closed, a mention in the family channel if they can see it
+(approved, transferred); if they cannot (declined, removed, archived: they are not in that
+family), a note there for its leaders and the managers, pinging nobody, saying that they
+could not be told, so that the decider can tell them another way.
 
 The service queues the message in the transaction of the decision itself (the durable
 delivery path, :mod:`bot.delivery.queue`), under a dedupe key of that decision, so a crash
@@ -45,10 +48,17 @@ class Told:
     key: str
     reason: str | None = None
     left: Family | None = None
+    channel_locale: str | None = None  # the server's language (a note for the deciders)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown decision {self.kind!r}")
+
+    @property
+    def sees_channel(self) -> bool:
+        """Can the creator see the family channel of the decision? Only as its member (an
+        approved request, a transfer into it): a declined, removed or archived one cannot."""
+        return self.kind in ("approved", "transferred")
 
     @property
     def channel_id(self) -> int | None:

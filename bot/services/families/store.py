@@ -177,8 +177,11 @@ class FamilyStore:
         if self.tell is None or self.deliveries is None:
             return
         locale = await tx.fetchval(LOCALE, {"guild": guild_id, "user": user_id})
-        told = Told(kind, guild_id, user_id, family, locale or self.guilds.default_locale,
-                    key, reason, left)
+        default = self.guilds.default_locale
+        channel_locale = await tx.fetchval("SELECT locale FROM guilds WHERE guild_id = ?",
+                                           (guild_id,))
+        told = Told(kind, guild_id, user_id, family, locale or default, key, reason, left,
+                    channel_locale or default)
         await self.deliveries.add(tx, guild_id, [self.tell(told)])
 
     async def _ask_agreement(self, tx: Transaction, guild_id: int, family_id: int,
