@@ -26,8 +26,10 @@ from bot.services.members import MemberService
 from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
+from bot.services.roster import RosterService
 from bot.services.tiers import TierService
 
 
@@ -56,6 +58,8 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    profiles: ProfileService
+    roster: RosterService
 
     @classmethod
     def build(
@@ -88,6 +92,7 @@ class Services:
                                     email_hook=email.reminder)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
+        profiles = ProfileService(db, clock, audit, families)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -99,6 +104,8 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            profiles=profiles,
+            roster=RosterService(db, clock, audit, families, profiles, deliveries),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)
