@@ -131,6 +131,7 @@ OVERRIDES = {
     "discord/families/invite.md.j2": {"version": 1},
     "discord/families/join.md.j2": {"version": 1},
     "discord/families/appointed.md.j2": {"version": 1, "position": "leader"},
+    "discord/creators/placed.md.j2": {"version": 1},
 }
 
 
