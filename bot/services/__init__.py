@@ -18,6 +18,7 @@ from bot.services.campaigns import CampaignService
 from bot.services.checkins import CheckinService
 from bot.services.digests import DigestService
 from bot.services.email import EmailService
+from bot.services.exports import ExportService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -60,6 +61,7 @@ class Services:
     digests: DigestService
     profiles: ProfileService
     roster: RosterService
+    exports: ExportService
 
     @classmethod
     def build(
@@ -106,6 +108,7 @@ class Services:
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
+            exports=ExportService(db, clock, guilds, families, kpis),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)
