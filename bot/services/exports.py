@@ -6,6 +6,9 @@ leader or co-leader their own family only (and never the managers' notes). A tab
 and rows of plain values (ints, floats, text, dates); the caller names the columns in the
 reader's language and writes the file off the event loop (:mod:`bot.sheets.writing`).
 
+A Discord user id is written as text: a spreadsheet keeps numbers as doubles, which round a
+19-digit id (``.xlsx`` keeps the text exact; Excel opening a CSV still shows it as a number).
+
 The roster's columns are the roster import's (:data:`bot.services.roster.ROSTER`), so an
 exported roster imports again unchanged (its extra columns are listed as ignored).
 
@@ -118,14 +121,14 @@ class ExportService:
             rows = [self._roster_row(r, positions, as_manager) for r in
                     await self.db.fetchall(ROSTER_ROWS, params)]
         elif kind == "checkins":
-            rows = [[date.fromisoformat(r["local_date"]), r["user_id"], _at(r["handle"]),
+            rows = [[date.fromisoformat(r["local_date"]), str(r["user_id"]), _at(r["handle"]),
                      r["family"], r["hours"], r["diamonds"], r["followers"],
                      r["peak_viewers"], r["mood"], r["notes"]]
                     for r in await self.db.fetchall(CHECKIN_ROWS, params)]
         elif kind == "progress":
             by = period_kind if period_kind in ("week", "month") else "month"
             key = period_key if period_kind in ("week", "month") else None
-            rows = [[r["user_id"], _at(r["handle"]), r["family"], r["checkins"],
+            rows = [[str(r["user_id"]), _at(r["handle"]), r["family"], r["checkins"],
                      r["valid_days"], round(r["hours"], 2), r["diamonds"], r["followers"]]
                     for r in await self.db.fetchall(PROGRESS_ROWS,
                                                     params | {"kind": by, "period": key})]
@@ -135,7 +138,7 @@ class ExportService:
 
     @staticmethod
     def _roster_row(r: Any, positions: dict[int, str], notes: bool) -> list[Any]:
-        family_row = {"user": r["user_id"], "handle": _at(r["handle"]), "family": r["family"],
+        family_row = {"user": str(r["user_id"]), "handle": _at(r["handle"]), "family": r["family"],
                       "position": positions.get(r["user_id"], "creator"),
                       "joined_family": from_db(r["joined_at"]).date(),
                       "agreement": r["agreement_version"] or None}
