@@ -20,17 +20,18 @@ async def play(demo) -> None:
     message = await exported.wait_message(15)
     if not message.attachments:
         return
-    rows = list(load_workbook(io.BytesIO(message.attachments[0].data)).active.iter_rows(
+    rows = list(load_workbook(io.BytesIO(message.attachments[0].data)).worksheets[0].iter_rows(
         values_only=True))
     family = next((r[2] for r in rows[1:] if r[2] == "Soles"), rows[1][2])
     demo.narrate(f"the roster has {len(rows) - 1} rows; maria adds three new creators to "
                  f"{family} in Excel and uploads it")
     newcomers = [demo.person(name) for name, _, _ in NEWCOMERS]
     book = Workbook()
+    sheet = book.worksheets[0]
     for row in rows:
-        book.active.append(list(row))
+        sheet.append(list(row))
     for user, (_, handle, country) in zip(newcomers, NEWCOMERS, strict=True):
-        book.active.append([user.name, handle, family, "creator", None, country])
+        sheet.append([user.name, handle, family, "creator", None, country])
     data = io.BytesIO()
     book.save(data)
     preview = await demo.command(maria, "creator", {"file": ("roster.xlsx", data.getvalue())},
