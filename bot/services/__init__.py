@@ -18,6 +18,7 @@ from bot.services.campaigns import CampaignService
 from bot.services.checkins import CheckinService
 from bot.services.digests import DigestService
 from bot.services.email import EmailService
+from bot.services.exports import ExportService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -26,8 +27,10 @@ from bot.services.members import MemberService
 from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
+from bot.services.roster import RosterService
 from bot.services.tiers import TierService
 
 
@@ -56,6 +59,9 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    profiles: ProfileService
+    roster: RosterService
+    exports: ExportService
 
     @classmethod
     def build(
@@ -88,6 +94,7 @@ class Services:
                                     email_hook=email.reminder)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
+        profiles = ProfileService(db, clock, audit, families)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -99,6 +106,9 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            profiles=profiles,
+            roster=RosterService(db, clock, audit, families, profiles, deliveries),
+            exports=ExportService(db, clock, guilds, families, kpis),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)
