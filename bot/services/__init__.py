@@ -28,6 +28,7 @@ from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
+from bot.services.reviews import ReviewService
 from bot.services.tiers import TierService
 
 
@@ -56,6 +57,7 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    reviews: ReviewService
 
     @classmethod
     def build(
@@ -99,6 +101,9 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
+                                  deliveries, email, settings.checkin_edit_cutoff_hour,
+                                  settings.default_locale),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

@@ -59,6 +59,8 @@ NOT_PERSONAL = {
     "tiers": "a server's tiers",
     "board_posts": "scheduled leaderboard posts (a period, a channel)",
     "campaign_posts": "campaign announcements per family channel",
+    "review_settings": "a server's weekly review schedule",
+    "review_posts": "scheduled weekly reviews (a week, a channel)",
 }
 
 
@@ -82,6 +84,10 @@ MENTIONS = (
     Mention("checkin_feedback", "leader_id", False),
     Mention("broadcasts", "author_id", False),
     Mention("campaigns", "created_by", False),
+    Mention("review_actions", "owner_user_id", False),
+    Mention("review_actions", "about_user_id", True),
+    Mention("review_actions", "created_by", False),
+    Mention("review_actions", "closed_by", True),
 )
 
 

@@ -7,6 +7,7 @@ adds the new), so reads — tiers, leaderboards, the /checkin reply — never sc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -105,6 +106,19 @@ class ProgressService:
             (guild_id, user_id, kind, period),
         )
         return Totals() if row is None else Totals(**dict(row))
+
+    async def of_periods(self, guild_id: int, kind: str, periods: list[str]
+                         ) -> dict[tuple[int, str], Totals]:
+        """Every creator's totals for some periods of a kind (weeks or months), by (user,
+        period): the rows the boards of those periods read."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, period, checkins, valid_days, hours, diamonds, followers"
+            " FROM progress_totals WHERE guild_id = ? AND period_kind = ?"
+            " AND period IN (SELECT value FROM json_each(?))",
+            (guild_id, kind, json.dumps(list(periods))))
+        return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"], r["hours"],
+                                                    r["diamonds"], r["followers"])
+                for r in rows}
 
     async def week_of(self, guild_id: int, user_id: int, day: date, **kw: Any) -> Totals:
         return await self.totals(guild_id, user_id, "week", iso_week(day), **kw)
