@@ -608,8 +608,9 @@ class ReviewService:
     async def due_actions(self) -> list[Action]:
         """Open actions whose due day has come (program zone) and whose DM is not queued."""
         rows = await self.db.fetchall(
-            f"SELECT {ACTION_COLUMNS}, g.timezone FROM review_actions JOIN guilds g"
-            " USING (guild_id) WHERE state = 'open' AND due_queued_at IS NULL"
+            f"SELECT {ACTION_COLUMNS}, (SELECT g.timezone FROM guilds g"
+            " WHERE g.guild_id = review_actions.guild_id) AS timezone FROM review_actions"
+            " WHERE state = 'open' AND due_queued_at IS NULL"
             " AND due_date <= ? ORDER BY id",
             ((local_date(self.clock.now(), "Pacific/Kiritimati")).isoformat(),))
         now = self.clock.now()
