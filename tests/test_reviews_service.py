@@ -6,6 +6,7 @@ across a DST change; action items, their history and their due-day DM (once)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -17,7 +18,10 @@ from bot.errors import NotAllowed, UserError
 from bot.program import CheckinRow, record_checkins
 from bot.services.families import AGREEMENT_VERSION
 from bot.services.leaderboards import Period
+from bot.services.reviews import DueReview
 from cogs.review import review_parts
+from tests._email import body, make_sender, verified
+from tests.test_charts import png_size
 
 G, MANAGER, LENA = 1, 10, 20
 A, B, C, D, E = 40, 41, 42, 43, 44
@@ -246,3 +250,34 @@ async def test_the_scheduled_review_waits_for_final_figures_across_dst(services,
     clock.set(datetime(2026, 3, 16, 16, 0, tzinfo=UTC))
     [(_, due)] = await reviews.due_reviews()
     assert due.week == "2026-W11"
+
+
+async def test_the_review_email_reaches_managers_on_a_real_smtp_server(services, clock, smtp,
+                                                                        program):
+    """The review by email to managers with the weekly digest on: HTML and text in their
+    language, the tiers' chart inline, an unsubscribe link; never to a creator."""
+    await verified(services, MANAGER, "boss@example.org", locale="es")
+    await verified(services, A, "ana@example.org")
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE email_addresses SET manager = 1 WHERE user_id = ?", (MANAGER,))
+    reviews = services.reviews
+    review = await reviews.review(G)
+    emails = await reviews.render_emails(G, review.week, {
+        "review": dataclasses.replace(review, people=[]), "names": {A: "Ana <b>", E: "Eva"}})
+    assert [e.recipient for e in emails] == ["boss@example.org"]
+    due = DueReview(review.week, None, False)
+    assert await reviews.claim(G, due, None, emails) is True
+    assert await reviews.claim(G, due, None, emails) is False  # never twice
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to("boss@example.org")
+    assert msg["Subject"].startswith("Revisión semanal · semana 2026-W10")
+    text, html = body(msg, "plain"), body(msg, "html")
+    for piece in ("Todo el programa", "31 horas", "tasa de check-in: 37\xa0%",
+                  "3 creadores en riesgo de no alcanzar su nivel: miembro 42, miembro 43, Eva"):
+        assert piece in text, piece
+    assert "cid:tiers" in html and "=HYPERLINK(&#34;x&#34;) sad week" in html
+    assert "▲ Ana &lt;b&gt; +10 horas" in html and "▲ Ana <b> +10 horas" in text
+    [chart] = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert png_size(chart.get_payload(decode=True))[0] > 1000
+    assert msg["List-Unsubscribe"].startswith("<http")
+    assert smtp.to("ana@example.org") == []
