@@ -26,7 +26,7 @@ from bot.delivery.queue import Send, attachment
 from bot.interactions import acknowledge, familia, locale_for, reply, send
 from bot.services import bounds
 from bot.services.reviews import Action, Review
-from bot.text import split_text
+from bot.text import PART_LIMIT, split_text
 
 log = logging.getLogger("familia.review")
 JOB_ID = "review.sweep"
@@ -38,8 +38,8 @@ ActionId = app_commands.Range[int, 1, bounds.ID_MAX]
 
 def review_parts(bot: Any, locale: str, review: Review, whole_program: bool = True
                  ) -> list[str]:
-    """The review as messages: the header, each tier, the program, the actions (a part
-    longer than one message is split at line breaks)."""
+    """The review as messages: the header, each tier, the program, the actions, put
+    together in as few messages as fit (a part longer than one is split at line breaks)."""
     def macro(name: str, *args: Any) -> str:
         return bot.templates.macro(locale, TEMPLATE, name, *args).strip()
 
@@ -48,7 +48,13 @@ def review_parts(bot: Any, locale: str, review: Review, whole_program: bool = Tr
     if whole_program:
         parts.append(macro("section", review.total, review))
     parts.append(macro("actions", review))
-    return [piece for part in parts for piece in split_text(part)]
+    messages: list[str] = []
+    for piece in (piece for part in parts for piece in split_text(part)):
+        if messages and len(messages[-1]) + 2 + len(piece) <= PART_LIMIT:
+            messages[-1] += "\n\n" + piece  # as few messages as it takes
+        else:
+            messages.append(piece)
+    return messages
 
 
 async def review_files(bot: Any, locale: str, review: Review) -> list[tuple[str, bytes]]:
