@@ -580,6 +580,8 @@ class ReviewService:
                            ) -> Page[Action]:
         """Open actions, by due day: managers all (or a family's); others those of the
         family they lead and those they own."""
+        if family_id is not None:
+            await self.families.get(guild_id, family_id)  # this server's family, or NotFound
         if manager:
             where, params = ("(? IS NULL OR family_id = ?)", (family_id, family_id))
         else:
