@@ -266,10 +266,16 @@ def _sum(rows: list[Totals]) -> Figures:
                    sum(t.diamonds for t in rows), sum(t.followers for t in rows))
 
 
-def _avg(weeks: list[Figures]) -> Figures:
+def _avg(weeks: list[Totals]) -> Figures:
+    """The mean of some weeks' totals (weeks without a row count as zero)."""
     n = len(weeks) or 1
-    return Figures(sum(w.checkins for w in weeks) / n, round(sum(w.hours for w in weeks) / n, 2),
-                   sum(w.diamonds for w in weeks) / n, sum(w.followers for w in weeks) / n)
+    checkins = hours = diamonds = followers = 0.0
+    for w in weeks:
+        checkins += w.checkins
+        hours += w.hours
+        diamonds += w.diamonds
+        followers += w.followers
+    return Figures(checkins / n, round(hours / n, 2), diamonds / n, followers / n)
 
 
 def at_pace(progress: Progress, tiers: list[Tier], day: date) -> Tier | None:
@@ -375,15 +381,15 @@ class ReviewService:
         empty = Totals()
         persons: list[Person] = []
         for n, user in enumerate(people):
-            if n % 500 == 499:
+            if n % 200 == 199:
                 await asyncio.sleep(0)  # a big program: let the event loop breathe
             mine = held.get(user)
             leader = user in counted.leaders
             values = counted.counts_values(user)
             week_t = totals.get((user, keys[0]), empty) if values else empty
             before_t = totals.get((user, keys[1]), empty) if values else empty
-            average = _avg([_sum([totals.get((user, k), empty)]) if values else Figures()
-                            for k in keys[1:]])
+            average = _avg([totals.get((user, k), empty) for k in keys[1:]]) if values \
+                else Figures()
             month_p = progress.get(user)
             moved = reached = None
             if tiers and month_p is not None and user in family_of:
