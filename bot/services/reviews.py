@@ -546,6 +546,7 @@ class ReviewService:
         return await self.action(guild_id, action_id)
 
     async def action(self, guild_id: int, action_id: int) -> Action:
+        bounds.check_number(action_id, "id", 1, bounds.ID_MAX)  # a raw id past Discord's
         row = await self.db.fetchone(
             f"SELECT {ACTION_COLUMNS} FROM review_actions WHERE guild_id = ? AND id = ?",
             (guild_id, action_id))
