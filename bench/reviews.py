@@ -76,7 +76,7 @@ async def review_once(services: Services, templates: Templates, guild_id: int) -
     bot = SimpleNamespace(templates=templates, services=services)
     locale = (await services.guilds.get(guild_id)).locale
     parts = review_parts(bot, locale, found)
-    data = services.reviews.csv(found)
+    data = await asyncio.to_thread(services.reviews.csv, found)  # as the cog makes it
     return found, sum(len(p) for p in parts) + len(data)
 
 

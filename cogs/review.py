@@ -61,7 +61,7 @@ async def review_files(bot: Any, locale: str, review: Review) -> list[tuple[str,
     """The chart (Discord's dark theme) and the CSV of every creator."""
     png = await asyncio.to_thread(charts.review_chart, bot.templates, locale, review,
                                   charts.DISCORD)
-    data = bot.services.reviews.csv(review).encode()
+    data = (await asyncio.to_thread(bot.services.reviews.csv, review)).encode()
     return [(f"review-{review.week}.png", png), (f"review-{review.week}.csv", data)]
 
 

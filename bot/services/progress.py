@@ -7,7 +7,6 @@ adds the new), so reads — tiers, leaderboards, the /checkin reply — never sc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -111,11 +110,11 @@ class ProgressService:
                          ) -> dict[tuple[int, str], Totals]:
         """Every creator's totals for some periods of a kind (weeks or months), by (user,
         period): the rows the boards of those periods read."""
+        marks = ",".join("?" * len(periods))  # one index range per period
         rows = await self.db.fetchall(
             "SELECT user_id, period, checkins, valid_days, hours, diamonds, followers"
-            " FROM progress_totals WHERE guild_id = ? AND period_kind = ?"
-            " AND period IN (SELECT value FROM json_each(?))",
-            (guild_id, kind, json.dumps(list(periods))))
+            f" FROM progress_totals WHERE guild_id = ? AND period_kind = ?"
+            f" AND period IN ({marks})", (guild_id, kind, *periods))
         return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"], r["hours"],
                                                     r["diamonds"], r["followers"])
                 for r in rows}

@@ -30,6 +30,7 @@ import io
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -101,10 +102,7 @@ class Person:
     at_risk: list[Pace]
     mood: float | None
     notes: int
-
-    @property
-    def change(self) -> float:
-        return round(self.week.hours - self.before.hours, 2)
+    change: float  # hours against the week before
 
 
 @dataclass(frozen=True)
@@ -278,11 +276,14 @@ def _avg(weeks: list[Totals]) -> Figures:
     return Figures(checkins / n, round(hours / n, 2), diamonds / n, followers / n)
 
 
-def at_pace(progress: Progress, tiers: list[Tier], day: date) -> Tier | None:
+def at_pace(progress: Progress, tiers: list[Tier], day: date,
+            paces: Callable[[Tier], list[Pace]] | None = None) -> Tier | None:
     """The highest tier whose every threshold is on track at the month-end pace on ``day``
-    (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``)."""
+    (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``); ``paces``: a tier's
+    paces when already worked out."""
     for tier in sorted(tiers, key=lambda t: t.rank, reverse=True):
-        if all(p.on_track for p in tier_paces(progress, tier, day)):
+        found = paces(tier) if paces else tier_paces(progress, tier, day)
+        if all(p.on_track for p in found):
             return tier
     return None
 
@@ -378,83 +379,14 @@ class ReviewService:
                                             date.fromisoformat(r["local_date"]), r["mood"],
                                             r["notes"]))
         flags = await open_risk_flags(db, guild_id)
-        empty = Totals()
-        persons: list[Person] = []
-        for n, user in enumerate(people):
-            if n % 200 == 199:
-                await asyncio.sleep(0)  # a big program: let the event loop breathe
-            mine = held.get(user)
-            leader = user in counted.leaders
-            values = counted.counts_values(user)
-            week_t = totals.get((user, keys[0]), empty) if values else empty
-            before_t = totals.get((user, keys[1]), empty) if values else empty
-            average = _avg([totals.get((user, k), empty) for k in keys[1:]]) if values \
-                else Figures()
-            month_p = progress.get(user)
-            moved = reached = None
-            if tiers and month_p is not None and user in family_of:
-                reached = at_pace(month_p, tiers, last)
-                if reached is not None and (mine is None or reached.rank > mine.rank):
-                    moved = "up"
-                elif mine is not None and (reached is None or reached.rank < mine.rank):
-                    moved = "down"
-            short: list[Pace] = []
-            if tiers and not leader and user in family_of:
-                target = mine or tiers[0]
-                short = [p for p in tier_paces(month_p or Progress(), target, last)
-                         if not p.on_track]
-            total_mood, count = moods.get((user, 1), (0, 0))
-            persons.append(Person(
-                user, family_of.get(user), mine, leader, week_t, before_t, average, reached,
-                moved, short, total_mood / count if count else None, len(notes.get(user, []))))
-        groups: dict[int | None, list[Person]] = defaultdict(list)
-        for p in persons:
-            groups[p.tier.id if p.tier else None].append(p)
-        order: list[Tier | None] = [*sorted(tiers, key=lambda t: t.rank, reverse=True), None]
-        sections = []
-        for tier in order:
-            tid = tier.id if tier else None
-            if tier_id != "all" and tid != tier_id:
-                continue
-            sections.append(self._section(tier, False, groups.get(tid, []), counted, days,
-                                          moods, notes, flags or []))
-        total = self._section(None, True, persons, counted, days, moods, notes, flags or [])
-        return Review(guild_id, key, first, last, counted.rule, sections, total, persons,
-                      families, await self.actions_of(guild_id, first, last, zone),
-                      flags is not None)
-
-    @staticmethod
-    def _section(tier: Tier | None, total: bool, people: list[Person],
-                 counted: population.Population, days: dict[int, int],
-                 moods: dict[tuple[int, int], tuple[int, int]], notes: dict[int, list[Note]],
-                 flags: list[Flag]) -> Section:
-        users = {p.user_id for p in people}
-        possible = population.possible_of({u: days[u] for u in users}, counted)
-        done = sum(p.week.checkins for p in people)
-
-        def mood(this_week: int) -> float | None:
-            total_mood = sum(moods.get((u, this_week), (0, 0))[0] for u in users)
-            n = sum(moods.get((u, this_week), (0, 0))[1] for u in users)
-            return total_mood / n if n else None
-
-        moving = sorted((p for p in people if p.change), key=lambda p: (-p.change, p.user_id))
-        return Section(
-            tier=tier, total=total, creators=len(people),
-            active=sum(1 for p in people if p.week.checkins), checkin_days=done,
-            possible_days=possible, week=_sum([p.week for p in people]),
-            before=_sum([p.before for p in people]),
-            average=Figures(*(round(sum(getattr(p.average, f) for p in people), 2)
-                              for f in ("checkins", "hours", "diamonds", "followers"))),
-            mood=mood(1), mood_before=mood(0),
-            up=[p for p in people if p.moved == "up"],
-            down=[p for p in people if p.moved == "down"],
-            movers_up=[p for p in moving if p.change > 0][:MOVERS],
-            movers_down=[p for p in reversed(moving) if p.change < 0][:MOVERS],
-            at_risk=[p for p in people if p.at_risk],
-            notes=sorted((n for u in users for n in notes.get(u, [])),
-                         key=lambda n: (n.family_id or 0, n.day, n.user_id)),
-            flags=[f for f in flags if f.user_id in users or (total and f.user_id is None)],
-        )
+        actions = await self.actions_of(guild_id, first, last, zone)
+        # The rest is Python over what was read: in a thread, so that a big program's
+        # thousands of creators never hold the event loop (the GIL is handed back every few
+        # milliseconds).
+        return await asyncio.to_thread(
+            _build, _Read(guild_id, key, first, last, keys, counted, days, tiers, held,
+                          family_of, families, totals, people, progress, moods, notes, flags,
+                          actions), tier_id)
 
     def csv(self, review: Review) -> str:
         """Every creator of the review, one row each (text cells that a spreadsheet would
@@ -721,6 +653,120 @@ class ReviewService:
         self.deliveries.notify()
         self.email.on_queued()
         return True
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a review reads from the database, for :func:`_build`."""
+
+    guild_id: int
+    week: str
+    first: date
+    last: date
+    keys: list[str]  # the reviewed week, then the four before it
+    counted: population.Population
+    days: dict[int, int]
+    tiers: list[Tier]
+    held: dict[int, Tier | None]
+    family_of: dict[int, int]
+    families: dict[int, str]
+    totals: dict[tuple[int, str], Totals]
+    people: list[int]
+    progress: dict[int, Progress]
+    moods: dict[tuple[int, int], tuple[int, int]]
+    notes: dict[int, list[Note]]
+    flags: list[Flag] | None
+    actions: Actions
+
+
+def _paces_of(progress: Progress, day: date) -> Callable[[Tier], list[Pace]]:
+    """A creator's :func:`tier_paces` per tier, each worked out once."""
+    found: dict[int, list[Pace]] = {}
+
+    def of(tier: Tier) -> list[Pace]:
+        if tier.id not in found:
+            found[tier.id] = tier_paces(progress, tier, day)
+        return found[tier.id]
+
+    return of
+
+
+def _build(read: _Read, tier_id: int | str | None) -> Review:
+    """The review from what was read (pure: no database, run in a thread)."""
+    tiers, keys, last, counted = read.tiers, read.keys, read.last, read.counted
+    empty = Totals()
+    persons: list[Person] = []
+    for user in read.people:
+        mine = read.held.get(user)
+        leader = user in counted.leaders
+        values = counted.counts_values(user)
+        week_t = read.totals.get((user, keys[0]), empty) if values else empty
+        before_t = read.totals.get((user, keys[1]), empty) if values else empty
+        average = _avg([read.totals.get((user, k), empty) for k in keys[1:]]) if values \
+            else Figures()
+        month_p = read.progress.get(user)
+        member = user in read.family_of
+        of = _paces_of(month_p or Progress(), last)
+        moved = reached = None
+        if tiers and month_p is not None and member:
+            reached = at_pace(month_p, tiers, last, of)
+            if reached is not None and (mine is None or reached.rank > mine.rank):
+                moved = "up"
+            elif mine is not None and (reached is None or reached.rank < mine.rank):
+                moved = "down"
+        short: list[Pace] = []
+        if tiers and not leader and member:
+            short = [p for p in of(mine or tiers[0]) if not p.on_track]
+        total_mood, count = read.moods.get((user, 1), (0, 0))
+        persons.append(Person(
+            user, read.family_of.get(user), mine, leader, week_t, before_t, average, reached,
+            moved, short, total_mood / count if count else None,
+            len(read.notes.get(user, ())), round(week_t.hours - before_t.hours, 2)))
+    groups: dict[int | None, list[Person]] = defaultdict(list)
+    for p in persons:
+        groups[p.tier.id if p.tier else None].append(p)
+    order: list[Tier | None] = [*sorted(tiers, key=lambda t: t.rank, reverse=True), None]
+    flags = read.flags or []
+    sections = [
+        _section(tier, False, groups.get(tier.id if tier else None, []), counted, read.days,
+                 read.moods, read.notes, flags)
+        for tier in order if tier_id == "all" or (tier.id if tier else None) == tier_id]
+    total = _section(None, True, persons, counted, read.days, read.moods, read.notes, flags)
+    return Review(read.guild_id, read.week, read.first, read.last, counted.rule, sections,
+                  total, persons, read.families, read.actions, read.flags is not None)
+
+
+def _section(tier: Tier | None, total: bool, people: list[Person],
+             counted: population.Population, days: dict[int, int],
+             moods: dict[tuple[int, int], tuple[int, int]], notes: dict[int, list[Note]],
+             flags: list[Flag]) -> Section:
+    users = {p.user_id for p in people}
+    possible = population.possible_of({u: days[u] for u in users}, counted)
+    done = sum(p.week.checkins for p in people)
+
+    def mood(this_week: int) -> float | None:
+        total_mood = sum(moods.get((u, this_week), (0, 0))[0] for u in users)
+        n = sum(moods.get((u, this_week), (0, 0))[1] for u in users)
+        return total_mood / n if n else None
+
+    moving = sorted((p for p in people if p.change), key=lambda p: (-p.change, p.user_id))
+    return Section(
+        tier=tier, total=total, creators=len(people),
+        active=sum(1 for p in people if p.week.checkins), checkin_days=done,
+        possible_days=possible, week=_sum([p.week for p in people]),
+        before=_sum([p.before for p in people]),
+        average=Figures(*(round(sum(getattr(p.average, f) for p in people), 2)
+                          for f in ("checkins", "hours", "diamonds", "followers"))),
+        mood=mood(1), mood_before=mood(0),
+        up=[p for p in people if p.moved == "up"],
+        down=[p for p in people if p.moved == "down"],
+        movers_up=[p for p in moving if p.change > 0][:MOVERS],
+        movers_down=[p for p in reversed(moving) if p.change < 0][:MOVERS],
+        at_risk=[p for p in people if p.at_risk],
+        notes=sorted((n for u in users for n in notes.get(u, [])),
+                     key=lambda n: (n.family_id or 0, n.day, n.user_id)),
+        flags=[f for f in flags if f.user_id in users or (total and f.user_id is None)],
+    )
 
 
 def _plain(value: float) -> str:
