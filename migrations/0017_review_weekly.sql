@@ -45,3 +45,11 @@ CREATE TABLE review_actions (
     due_queued_at  TEXT                            -- the owner's due-day DM handed to the queue
 );
 CREATE INDEX review_actions_open ON review_actions (guild_id, state, due_date);
+
+-- The review reads five weeks of every creator's totals at once (the week, the one before
+-- and the four before it): from this index alone, as the tier sweep reads the month's
+-- (progress_month_tiers), instead of one table row a creator and week.
+CREATE INDEX progress_week_totals
+    ON progress_totals (guild_id, period_kind, period, user_id, checkins, valid_days, hours,
+                        diamonds, followers)
+    WHERE period_kind = 'week';

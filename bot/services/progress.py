@@ -110,11 +110,15 @@ class ProgressService:
                          ) -> dict[tuple[int, str], Totals]:
         """Every creator's totals for some periods of a kind (weeks or months), by (user,
         period): the rows the boards of those periods read."""
+        if kind not in ("week", "month"):
+            raise ValueError(kind)
         marks = ",".join("?" * len(periods))  # one index range per period
+        # weeks: from their covering index alone (0017), which needs the kind written out
+        source = ("progress_totals INDEXED BY progress_week_totals WHERE period_kind = 'week'"
+                  if kind == "week" else "progress_totals WHERE period_kind = 'month'")
         rows = await self.db.fetchall(
             "SELECT user_id, period, checkins, valid_days, hours, diamonds, followers"
-            f" FROM progress_totals WHERE guild_id = ? AND period_kind = ?"
-            f" AND period IN ({marks})", (guild_id, kind, *periods))
+            f" FROM {source} AND guild_id = ? AND period IN ({marks})", (guild_id, *periods))
         return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"], r["hours"],
                                                     r["diamonds"], r["followers"])
                 for r in rows}

@@ -279,9 +279,9 @@ def _avg(weeks: list[Totals]) -> Figures:
 def at_pace(progress: Progress, tiers: list[Tier], day: date,
             paces: Callable[[Tier], list[Pace]] | None = None) -> Tier | None:
     """The highest tier whose every threshold is on track at the month-end pace on ``day``
-    (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``); ``paces``: a tier's
-    paces when already worked out."""
-    for tier in sorted(tiers, key=lambda t: t.rank, reverse=True):
+    (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``); ``tiers`` highest
+    first; ``paces``: a tier's paces when already worked out."""
+    for tier in tiers:
         found = paces(tier) if paces else tier_paces(progress, tier, day)
         if all(p.on_track for p in found):
             return tier
@@ -694,6 +694,7 @@ def _paces_of(progress: Progress, day: date) -> Callable[[Tier], list[Pace]]:
 def _build(read: _Read, tier_id: int | str | None) -> Review:
     """The review from what was read (pure: no database, run in a thread)."""
     tiers, keys, last, counted = read.tiers, read.keys, read.last, read.counted
+    highest_first = sorted(tiers, key=lambda t: t.rank, reverse=True)
     empty = Totals()
     persons: list[Person] = []
     for user in read.people:
@@ -709,7 +710,7 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
         of = _paces_of(month_p or Progress(), last)
         moved = reached = None
         if tiers and month_p is not None and member:
-            reached = at_pace(month_p, tiers, last, of)
+            reached = at_pace(month_p, highest_first, last, of)
             if reached is not None and (mine is None or reached.rank > mine.rank):
                 moved = "up"
             elif mine is not None and (reached is None or reached.rank < mine.rank):
@@ -725,7 +726,7 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
     groups: dict[int | None, list[Person]] = defaultdict(list)
     for p in persons:
         groups[p.tier.id if p.tier else None].append(p)
-    order: list[Tier | None] = [*sorted(tiers, key=lambda t: t.rank, reverse=True), None]
+    order: list[Tier | None] = [*highest_first, None]
     flags = read.flags or []
     sections = [
         _section(tier, False, groups.get(tier.id if tier else None, []), counted, read.days,
