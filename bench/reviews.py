@@ -5,7 +5,9 @@ server's language and the CSV of every creator (the chart is drawn in a thread a
 here: its cost is in bench/leaderboard.py) — against the same figures computed the naive way in
 the same run: one query per creator and week over the check-ins (hours, diamonds, followers,
 check-in days, moods of the reviewed week, the week before and the four before that), one for
-their month, one for their tier. Both must give the same totals per tier (checked).
+their month, one for their tier, one for their memberships in the week, one for their notes,
+and the same month-end pace rule on their month. Both must give the same hours per tier
+(checked).
 
 While the review runs, a watchdog task wakes every 5 ms and records how late it woke: the
 longest is ``max_loop_stall_ms`` (the event loop blocked by the review's Python work).
@@ -30,7 +32,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -38,7 +41,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.views import NOW, open_program  # the same program, built the same way
+from bot.clock import to_db
 from bot.services import Services
+from bot.services.reviews import at_pace
+from bot.services.tiers import Progress
 from bot.templating import Templates
 from cogs.review import review_parts
 
@@ -89,6 +95,12 @@ MONTH_OF = (
     "SELECT coalesce(sum(hours), 0) FROM checkins WHERE guild_id = ? AND user_id = ?"
     " AND local_date BETWEEN ? AND ?")
 TIER_OF = "SELECT tier_id FROM member_tiers WHERE guild_id = ? AND user_id = ?"
+MEMBERSHIPS_OF = (
+    "SELECT family_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
+    " AND user_id = ? AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)")
+NOTES_OF = (
+    "SELECT local_date, mood, notes FROM checkins WHERE guild_id = ? AND user_id = ?"
+    " AND local_date BETWEEN ? AND ? AND notes IS NOT NULL AND trim(notes) != ''")
 
 
 async def naive(services: Services, guild_id: int, review: Any) -> dict[int | None, float]:
@@ -98,6 +110,9 @@ async def naive(services: Services, guild_id: int, review: Any) -> dict[int | No
     first = review.first
     hours: dict[int | None, float] = defaultdict(float)
     month_first = review.last.replace(day=1)
+    tiers = sorted(await services.tiers.list_tiers(guild_id), key=lambda t: -t.rank)
+    begin = to_db(datetime.combine(first, dtime(0), tzinfo=UTC))
+    end = to_db(datetime.combine(review.last + timedelta(days=1), dtime(0), tzinfo=UTC))
     for person in review.people:
         user = person.user_id
         weeks = []
@@ -105,9 +120,13 @@ async def naive(services: Services, guild_id: int, review: Any) -> dict[int | No
             start = first - timedelta(days=7 * i)
             weeks.append(await db.fetchone(WEEK_OF, (guild_id, user, start.isoformat(),
                                                      (start + timedelta(days=6)).isoformat())))
-        await db.fetchval(MONTH_OF, (guild_id, user, month_first.isoformat(),
-                                     review.last.isoformat()))
+        month_hours = await db.fetchval(MONTH_OF, (guild_id, user, month_first.isoformat(),
+                                                   review.last.isoformat()))
         tier = await db.fetchval(TIER_OF, (guild_id, user))
+        await db.fetchall(MEMBERSHIPS_OF, (guild_id, user, end, begin))
+        await db.fetchall(NOTES_OF, (guild_id, user, first.isoformat(), review.last.isoformat()))
+        # the same pace rule on the creator's month (hours: the large program's tiers' one)
+        at_pace(Progress(hours=month_hours), tiers, review.last)
         hours[tier] += weeks[0]["hours"]
     return hours
 
