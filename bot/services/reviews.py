@@ -62,6 +62,7 @@ DUE_MAX_DAYS = 366  # an action is due within a year
 ACTIONS_PAGE = 10
 FIRST_WEEK = date(2000, 1, 3)  # no program reviews weeks before this one
 STATES = ("open", "done", "dropped")
+LATE = timedelta(hours=1)  # a scheduled review sent this long after it was due is late
 
 
 def parse_week(text: str) -> tuple[str, date, date]:
@@ -596,8 +597,8 @@ class ReviewService:
 
     async def due_reviews(self) -> list[tuple[int, DueReview]]:
         """The scheduled reviews due now: per guild, the week before the latest scheduled
-        moment, once that week is final and not claimed yet (``late``: the moment was more
-        than an hour ago)."""
+        moment, once that week is final and not claimed yet (``late``: due more than
+        :data:`LATE` ago, the bot was down)."""
         now = self.clock.now()
         rows = await self.db.fetchall(
             "SELECT s.guild_id, s.day, s.hour, s.updated_at, g.timezone, c.channel_id"
@@ -611,14 +612,15 @@ class ReviewService:
                 continue  # scheduled after that moment: from the next one
             first = local_date(moment, r["timezone"]) - timedelta(days=7)
             key, _, last = parse_week(iso_week(first))
-            if now < await population.final_at(self.db, r["guild_id"], last, self.cutoff_hour,
-                                               self.guilds.default_timezone):
+            final = await population.final_at(self.db, r["guild_id"], last, self.cutoff_hour,
+                                              self.guilds.default_timezone)
+            if now < final:
                 continue
             if await self.db.fetchval("SELECT 1 FROM review_posts WHERE guild_id = ? AND"
                                       " week = ?", (r["guild_id"], key)):
                 continue
             out.append((r["guild_id"], DueReview(key, r["channel_id"],
-                                                 now - moment > timedelta(hours=1))))
+                                                 now - max(moment, final) > LATE)))
         return out
 
     async def manager_recipients(self, guild_id: int) -> list[tuple[int, str, str]]:
