@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -155,6 +156,20 @@ def week_chart(labels: Sequence[str], this_week: Sequence[float], last_week: Seq
               frameon=False, labelcolor=theme.text, fontsize=theme.legend, borderaxespad=0.2)
     fig.subplots_adjust(left=0.08, right=0.97, top=0.88, bottom=0.1)
     return _png(fig, theme)
+
+
+def review_chart(templates: Any, locale: str, review: Any, theme: Theme = EMAIL) -> bytes:
+    """The weekly review's chart (``bot.services.reviews.Review``): hours live per tier this
+    week as bars, the week before as a line; labels in ``locale``."""
+    def label(name: str) -> str:
+        return templates.macro(locale, "discord/reviews/labels.j2", name)
+
+    sections = review.sections
+    names = [s.tier.name if s.tier else label("no_tier") for s in sections]
+    return week_chart(names, [s.week.hours for s in sections],
+                      [s.before.hours for s in sections], title=label("chart_title"),
+                      this_label=label("this_week"), last_label=label("week_before"),
+                      theme=theme)
 
 
 def _number(value: float) -> str:

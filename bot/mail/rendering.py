@@ -57,6 +57,10 @@ def _charts(templates: Templates, locale: str, kind: str, context: dict[str, Any
     """The inline charts of an email, drawn with labels in the recipient's language and in
     the email theme (light, shown 560 px wide): a leader's digest shows the family's hours
     per day against the week before."""
+    if kind == "review" and context.get("review") is not None:
+        from bot.charts import EMAIL, review_chart  # matplotlib: only when a chart is drawn
+
+        return {"tiers": review_chart(templates, locale, context["review"], EMAIL)}
     daily = context.get("daily") if kind == "digest_leader" else None
     if not daily:
         return None

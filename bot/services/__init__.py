@@ -30,6 +30,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
+from bot.services.reviews import ReviewService
 from bot.services.roster import RosterService
 from bot.services.tiers import TierService
 
@@ -62,6 +63,7 @@ class Services:
     profiles: ProfileService
     roster: RosterService
     exports: ExportService
+    reviews: ReviewService
 
     @classmethod
     def build(
@@ -109,6 +111,9 @@ class Services:
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
             exports=ExportService(db, clock, guilds, families, kpis),
+            reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
+                                  deliveries, email, settings.checkin_edit_cutoff_hour,
+                                  settings.default_locale),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

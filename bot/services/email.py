@@ -43,6 +43,7 @@ CODES_PER_HOUR = 3
 PREFERENCES = ("weekly_digest", "digest_day", "campaigns", "broadcasts", "reminders", "locale")
 # Which preference turns each kind of mail off (None: transactional, always sent).
 CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creator": "digest",
+            "review": "digest",
             "exit_survey": "all", "verify": None, "test": None,
             "broadcast": "broadcasts", "campaign": "campaigns", "reminder": "reminders"}
 # The preferences that let event mail through (each also an unsubscribe scope).

@@ -9,6 +9,7 @@ weekly DM when they are at risk (``pace_nudges``, one per ISO week).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class Pace:
         return math.ceil(max(0.0, self.threshold - self.value))
 
 
+@functools.lru_cache(maxsize=128)  # called per creator, tier and metric by the reports
 def days_in_month(day: date) -> int:
     following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
     return (following - timedelta(days=1)).day

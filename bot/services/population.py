@@ -158,23 +158,43 @@ SPANS = (
 )
 
 
-async def possible_days(conn: Connection, guild_id: int, family_id: int | None, first: date,
-                        last: date, counted: Population) -> int:
-    """The check-in days possible in a family (None: the program) over ``first..last``:
-    each creator's days of membership in the period, and each leader's days as the rule
-    says (by default the days they streamed) — the denominator of every check-in rate."""
+async def membership_days(conn: Connection, guild_id: int, family_id: int | None,
+                          first: date, last: date) -> dict[int, int]:
+    """Each person's days of membership in a family (None: any family of the program) over
+    ``first..last`` (a day in two families, a transfer's, is one day)."""
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
     begins = datetime.combine(first, time(0), tzinfo=UTC)
-    days: dict[int, set[date]] = {}
+    spans: dict[int, list[tuple[date, date]]] = {}
     for r in await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
                                          to_db(begins))):
         start = max(first, from_db(r["joined_at"]).date())
         end = last if r["left_at"] is None else min(
             last, (from_db(r["left_at"]) - timedelta(microseconds=1)).date())
-        mine = days.setdefault(r["user_id"], set())
-        mine.update(start + timedelta(days=i) for i in range((end - start).days + 1))
-    return sum(counted.leader_days(u, len(d)) if u in counted.leaders else len(d)
-               for u, d in days.items())
+        spans.setdefault(r["user_id"], []).append((start, end))
+    found = {}
+    for user, mine in spans.items():
+        if len(mine) == 1:  # most people: one membership, its days counted
+            start, end = mine[0]
+            found[user] = max(0, (end - start).days + 1)
+        else:  # a transfer: a day in two families is one day
+            found[user] = len({start + timedelta(days=i) for start, end in mine
+                               for i in range((end - start).days + 1)})
+    return found
+
+
+def possible_of(days: Mapping[int, int], counted: Population) -> int:
+    """The check-in days possible for people with ``days`` of membership each: a creator's
+    days, a leader's as the rule says (:meth:`Population.leader_days`)."""
+    return sum(counted.leader_days(u, n) if u in counted.leaders else n
+               for u, n in days.items())
+
+
+async def possible_days(conn: Connection, guild_id: int, family_id: int | None, first: date,
+                        last: date, counted: Population) -> int:
+    """The check-in days possible in a family (None: the program) over ``first..last``:
+    each creator's days of membership in the period, and each leader's days as the rule
+    says (by default the days they streamed) — the denominator of every check-in rate."""
+    return possible_of(await membership_days(conn, guild_id, family_id, first, last), counted)
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:

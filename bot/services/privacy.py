@@ -63,6 +63,8 @@ NOT_PERSONAL = {
     "campaign_posts": "campaign announcements per family channel",
     "roster_upload_files": "a roster file a manager uploaded, kept only until it is applied"
                            " or for a day (its row in roster_uploads names the manager)",
+    "review_settings": "a server's weekly review schedule",
+    "review_posts": "scheduled weekly reviews (a week, a channel)",
 }
 
 
@@ -89,6 +91,10 @@ MENTIONS = (
     Mention("creator_profiles", "updated_by", True),
     Mention("roster_uploads", "actor_id", False),
     Mention("roster_uploads", "applied_by", True),
+    Mention("review_actions", "owner_user_id", False),
+    Mention("review_actions", "about_user_id", True),
+    Mention("review_actions", "created_by", False),
+    Mention("review_actions", "closed_by", True),
 )
 
 

@@ -106,6 +106,23 @@ class ProgressService:
         )
         return Totals() if row is None else Totals(**dict(row))
 
+    async def of_periods(self, guild_id: int, kind: str, periods: list[str]
+                         ) -> dict[tuple[int, str], Totals]:
+        """Every creator's totals for some periods of a kind (weeks or months), by (user,
+        period): the rows the boards of those periods read."""
+        if kind not in ("week", "month"):
+            raise ValueError(kind)
+        marks = ",".join("?" * len(periods))  # one index range per period
+        # weeks: from their covering index alone (migration 0018), which needs the kind written out
+        source = ("progress_totals INDEXED BY progress_week_totals WHERE period_kind = 'week'"
+                  if kind == "week" else "progress_totals WHERE period_kind = 'month'")
+        rows = await self.db.fetchall(
+            "SELECT user_id, period, checkins, valid_days, hours, diamonds, followers"
+            f" FROM {source} AND guild_id = ? AND period IN ({marks})", (guild_id, *periods))
+        return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"], r["hours"],
+                                                    r["diamonds"], r["followers"])
+                for r in rows}
+
     async def week_of(self, guild_id: int, user_id: int, day: date, **kw: Any) -> Totals:
         return await self.totals(guild_id, user_id, "week", iso_week(day), **kw)
 

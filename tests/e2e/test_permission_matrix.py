@@ -44,7 +44,7 @@ WHO_REFUSALS = {
     "common.managers_only", "common.program_only", "common.not_allowed",
     "common.other_server", "common.guild_only", "families.leaders_only",
     "families.not_your_family", "families.not_your_invite", "checkins.leaders_of_family_only",
-    "leaderboards.former_managers_only", "families.leave_outdated",
+    "leaderboards.former_managers_only", "families.leave_outdated", "reviews.not_your_action",
 }
 
 # The expected outcome of every command, once: its level, and options that point it at the
@@ -114,6 +114,14 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "reminders dm on": ("program", {}),
     "reminders dm off": ("program", {}),
     "reminders why": ("program", {}),
+    "review week": ("managers", {}),
+    "review schedule": ("managers", {}),
+    "review act": ("family", {"note": "Matrix action", "owner": "member2", "due": "2026-06-20",
+                              "family": "family"}),
+    "review actions": ("family", {"family": "family"}),
+    "review done": ("family", {"id": "lobos_action"}),
+    "review drop": ("family", {"id": "lobos_action"}),
+    "review reopen": ("family", {"id": "lobos_action"}),
     "settings view": ("managers", {}),
     "settings timezone": ("managers", {}),
     "settings language": ("managers", {}),
@@ -153,6 +161,7 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("HistoryPage", "family", "familia:pg:fhistory:{member2}:0"),
     ("CheckinsPage", "family", "familia:pg:checkins:{member2}:30:0"),
     ("RiskPage", "family", "familia:pg:risk:{family}:0"),
+    ("ActionsPage", "family", "familia:pg:ractions:{family}:0"),
     ("ListPage", "program", "familia:pg:campaigns:0"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("PlacedAgreeButton", "anyone", "familia:roster:agree:{guild}:{version}"),
@@ -262,11 +271,14 @@ async def world(app):
         f"Discord user,Family\n{outsider.id},{family.name}\n".encode(),
         Directory.of([(outsider.id, ("outsider",))]))).upload_id
     week = await services.leaderboards.resolve_period(app.guild.id, "this_week")
+    action = await services.reviews.add_action(  # a review's action owned by Lobos' leader
+        app.guild.id, app.owner.id, True, people["leader"].id, day + timedelta(days=3),
+        "Matrix action", family_id=family.id)
     names = {
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
         "outsider": outsider, "newcomer": newcomer, "draft_broadcast": broadcast,
-        "draft_campaign": "Matrix draft",
+        "draft_campaign": "Matrix draft", "lobos_action": action.id,
         "running_campaign": await services.db.fetchval(
             "SELECT name FROM campaigns WHERE id = ?", (running,)),
     }
