@@ -28,7 +28,10 @@ from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
-from bot.services.tiers import TierService
+from bot.services.risk import RiskService
+from bot.services.risk_settings import InsightSettings
+from bot.services.scorecard import ScorecardService
+from bot.services.tiers import ScheduledSweeps, TierService
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    insight_settings: InsightSettings
+    scorecard: ScorecardService
+    risk: RiskService
+    sweeps: ScheduledSweeps
 
     @classmethod
     def build(
@@ -88,17 +95,24 @@ class Services:
                                     email_hook=email.reminder)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
+        leaderboards = LeaderboardService(db, clock, guilds, families, tiers, deliveries,
+                                          settings.checkin_edit_cutoff_hour)
+        insight_settings = InsightSettings(db, clock, audit)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
             progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
             email=email, reminders=reminders,
-            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries,
-                                            settings.checkin_edit_cutoff_hour),
+            leaderboards=leaderboards,
             pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            insight_settings=insight_settings,
+            scorecard=ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
+                                       deliveries),
+            risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
+            sweeps=ScheduledSweeps(tiers),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

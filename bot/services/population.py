@@ -156,6 +156,10 @@ SPANS = (
     "SELECT user_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
     " AND (? IS NULL OR family_id = ?) AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)"
 )
+SPANS_BY_FAMILY = (
+    "SELECT family_id, user_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
+    " AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)"
+)
 
 
 async def possible_days(conn: Connection, guild_id: int, family_id: int | None, first: date,
@@ -165,9 +169,14 @@ async def possible_days(conn: Connection, guild_id: int, family_id: int | None, 
     says (by default the days they streamed) — the denominator of every check-in rate."""
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
     begins = datetime.combine(first, time(0), tzinfo=UTC)
+    rows = await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
+                                       to_db(begins)))
+    return _possible(rows, first, last, counted)
+
+
+def _possible(rows: Iterable[Mapping], first: date, last: date, counted: Population) -> int:
     days: dict[int, set[date]] = {}
-    for r in await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
-                                         to_db(begins))):
+    for r in rows:
         start = max(first, from_db(r["joined_at"]).date())
         end = last if r["left_at"] is None else min(
             last, (from_db(r["left_at"]) - timedelta(microseconds=1)).date())
@@ -175,6 +184,17 @@ async def possible_days(conn: Connection, guild_id: int, family_id: int | None, 
         mine.update(start + timedelta(days=i) for i in range((end - start).days + 1))
     return sum(counted.leader_days(u, len(d)) if u in counted.leaders else len(d)
                for u, d in days.items())
+
+
+async def possible_days_by_family(conn: Connection, guild_id: int, first: date, last: date,
+                                  counted: Population) -> dict[int, int]:
+    """:func:`possible_days` of every family at once (the scorecard)."""
+    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
+    begins = datetime.combine(first, time(0), tzinfo=UTC)
+    spans: dict[int, list[Mapping]] = {}
+    for r in await conn.fetchall(SPANS_BY_FAMILY, (guild_id, to_db(after), to_db(begins))):
+        spans.setdefault(r["family_id"], []).append(r)
+    return {family: _possible(rows, first, last, counted) for family, rows in spans.items()}
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:
