@@ -59,6 +59,8 @@ NOT_PERSONAL = {
     "tiers": "a server's tiers",
     "board_posts": "scheduled leaderboard posts (a period, a channel)",
     "campaign_posts": "campaign announcements per family channel",
+    "risk_sweeps": "when a server's daily risk sweep ran",
+    "scorecard_posts": "a server's monthly scorecard posts",
 }
 
 
@@ -82,6 +84,10 @@ MENTIONS = (
     Mention("checkin_feedback", "leader_id", False),
     Mention("broadcasts", "author_id", False),
     Mention("campaigns", "created_by", False),
+    Mention("insight_settings", "updated_by", True),
+    Mention("risk_flags", "acted_by", True),
+    Mention("tier_sweeps", "decided_by", True),
+    Mention("tier_sweep_overrides", "set_by", False),
 )
 
 

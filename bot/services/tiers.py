@@ -381,12 +381,17 @@ class ScheduledSweeps:
 
     async def due(self, guild_id: int) -> str | None:
         """The month (``YYYY-MM``) whose sweep is due for a preview: the last month in the
-        guild's zone, once it is final, if the guild has tiers and no sweep of it yet."""
+        guild's zone, once it is final, if the guild has tiers and the month was neither
+        previewed nor swept by hand (``/tier sweep apply``) yet."""
         tz = (await self.tiers.guilds.get(guild_id)).timezone
         today = local_date(self.clock.now(), tz)
         period = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         if await self.db.fetchval("SELECT 1 FROM tier_sweeps WHERE guild_id = ? AND period = ?",
                                   (guild_id, period)):
+            return None
+        if await self.db.fetchval(  # applied by hand already (/tier sweep apply)
+                "SELECT 1 FROM audit_log WHERE guild_id = ? AND action = 'tier.sweep'"
+                " AND target = ?", (guild_id, period)):
             return None
         if not await self.tiers.list_tiers(guild_id):
             return None
