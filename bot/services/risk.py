@@ -357,7 +357,7 @@ class RiskService:
             f"SELECT {FLAG_COLUMNS} FROM risk_flags WHERE guild_id = ? AND id = ?",
             (guild_id, flag_id))
         if row is None:
-            raise NotFound("risk.unknown_flag", value=flag_id)
+            raise NotFound("insights.unknown_flag", value=flag_id)
         return Flag.of(row)
 
     async def open_flags(self, guild_id: int, family_id: int | None = None, kind: str | None = None,
@@ -365,7 +365,7 @@ class RiskService:
         """The live flags not resolved or dismissed (newest first): the first ``limit`` and
         how many in all."""
         if kind is not None and kind not in KINDS:
-            raise UserError("risk.unknown_kind", value=kind)
+            raise UserError("insights.unknown_kind", value=kind)
         where = ("guild_id = ? AND cleared_at IS NULL AND state IN ('open', 'acknowledged')"
                  " AND (? IS NULL OR family_id = ?) AND (? IS NULL OR kind = ?)")
         params = (guild_id, family_id, family_id, kind, kind)
@@ -380,13 +380,13 @@ class RiskService:
         """Acknowledge, resolve (a note required) or dismiss a flag: a manager, or a leader of
         the flag's family. A resolved or dismissed flag stays so for its episode."""
         if action not in ACTIONS:
-            raise UserError("risk.unknown_action", value=action)
+            raise UserError("insights.unknown_action", value=action)
         cleaned = bounds.clean_text(note, NOTE_MAX, "note") or None if note is not None else None
         if action == "resolve" and not cleaned:
-            raise UserError("risk.note_needed")
+            raise UserError("insights.note_needed")
         flag = await self.get(guild_id, flag_id)
         if not manager and not await self._leads(guild_id, actor_id, flag.family_id):
-            raise NotAllowed("risk.not_yours")
+            raise NotAllowed("insights.not_yours")
         async with self.db.transaction() as tx:
             changed = await tx.fetchval(
                 "UPDATE risk_flags SET state = ?, acted_by = ?, acted_at = ?,"
@@ -395,8 +395,8 @@ class RiskService:
                 (ACTIONS[action], actor_id, to_db(self.clock.now()), cleaned, flag.id, guild_id,
                  ACTIONS[action]))
             if not changed:
-                raise UserError("risk.already_closed" if flag.state in ("resolved", "dismissed")
-                                else "risk.already_acknowledged")
+                raise UserError("insights.already_closed" if flag.state in ("resolved", "dismissed")
+                                else "insights.already_acknowledged")
             await self.audit.record(tx, guild_id, actor_id, f"risk.{action}", str(flag.id),
                                     kind=flag.kind, note=cleaned)
         return await self.get(guild_id, flag_id)

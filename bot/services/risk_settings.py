@@ -70,9 +70,9 @@ class InsightSettings:
         """Set one (None: back to its default); refused outside its bounds."""
         setting = SETTINGS.get(name)
         if setting is None:
-            raise UserError("risk.unknown_setting", value=name)
+            raise UserError("insights.unknown_setting", value=name)
         if value is not None and not setting.low <= value <= setting.high:
-            raise UserError("risk.bad_setting", name=name, low=setting.low, high=setting.high)
+            raise UserError("insights.bad_setting", name=name, low=setting.low, high=setting.high)
         async with self.db.transaction() as tx:
             if value is None:
                 await tx.execute("DELETE FROM insight_settings WHERE guild_id = ? AND name = ?",
@@ -89,5 +89,5 @@ class InsightSettings:
         if value is not None and setting.weight and not any(
                 v > 0 for k, v in (await self.all(guild_id)).items() if k in WEIGHTS):
             await self.set(guild_id, actor_id, name, None)  # all weights zero: refused
-            raise UserError("risk.weights_all_zero")
+            raise UserError("insights.weights_all_zero")
         return await self.all(guild_id)

@@ -168,7 +168,7 @@ class ScorecardService:
         """The period ``name`` in the guild's zone and the one before it (of the same kind;
         a running period ends now)."""
         if name not in PERIODS:
-            raise UserError("scorecard.unknown_period", value=name)
+            raise UserError("insights.unknown_period", value=name)
         tz = (await self.guilds.get(guild_id)).timezone
         today = local_date(self.clock.now(), tz)
         if name.endswith("month"):

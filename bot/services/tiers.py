@@ -364,7 +364,7 @@ async def _scheduled(conn: Any, guild_id: int, sweep_id: int) -> ScheduledSweep:
         "SELECT id, guild_id, period, state, decided_by FROM tier_sweeps"
         " WHERE guild_id = ? AND id = ?", (guild_id, sweep_id))
     if row is None:
-        raise NotFound("tiers.unknown_sweep", value=sweep_id)
+        raise NotFound("insights.unknown_sweep", value=sweep_id)
     overrides = {r["user_id"]: r["tier_id"] for r in await conn.fetchall(
         "SELECT user_id, tier_id FROM tier_sweep_overrides WHERE sweep_id = ?", (sweep_id,))}
     return ScheduledSweep(row["id"], row["guild_id"], row["period"], row["state"],
@@ -434,7 +434,7 @@ class ScheduledSweeps:
         async with self.db.transaction() as tx:
             sweep = await _scheduled(tx, guild_id, sweep_id)
             if sweep.state == "applied":
-                raise SweepDecided("tiers.sweep_decided", period=sweep.period)
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
             member = await tx.fetchval(
                 "SELECT 1 FROM family_members WHERE guild_id = ? AND user_id = ?"
                 " AND left_at IS NULL", (guild_id, user_id))
@@ -456,7 +456,7 @@ class ScheduledSweeps:
         async with self.db.transaction() as tx:
             sweep = await _scheduled(tx, guild_id, sweep_id)
             if sweep.state == "applied":
-                raise SweepDecided("tiers.sweep_decided", period=sweep.period)
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
             await tx.execute(
                 "UPDATE tier_sweeps SET state = 'held', decided_by = ?, decided_at = ?"
                 " WHERE id = ? AND state != 'applied'",
@@ -496,7 +496,7 @@ class ScheduledSweeps:
         approval is refused (:class:`SweepDecided`)."""
         sweep = await self.get(guild_id, sweep_id)
         if sweep.state == "applied":
-            raise SweepDecided("tiers.sweep_decided", period=sweep.period)
+            raise SweepDecided("insights.sweep_decided", period=sweep.period)
         changes = await self.changes(guild_id, sweep)
         posts = await announce(changes) if announce is not None and changes else []
         figures = {r["user_id"]: r for r in await self.db.fetchall(
@@ -507,7 +507,7 @@ class ScheduledSweeps:
                 " WHERE id = ? AND guild_id = ? AND state != 'applied'",
                 (actor_id, to_db(self.clock.now()), sweep_id, guild_id))
             if not moved:
-                raise SweepDecided("tiers.sweep_decided", period=sweep.period)
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
             for change in changes:
                 await self.tiers._write(tx, guild_id, change, sweep.period, "sweep")
                 f = figures.get(change.user_id)
