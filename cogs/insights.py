@@ -109,16 +109,19 @@ class ChangeModal(FamiliaModal):
         if not await is_manager(interaction):  # re-checked: the form may outlive a role
             raise NotAllowed("common.managers_only")
         text = self.creator.value.strip().lstrip("<@!").rstrip(">")
-        member = guild.get_member(int(text)) if text.isdigit() and len(text) < 21 else (
-            guild.get_member_named(text))
-        if member is None:
-            raise UserError("insights.unknown_member", value=self.creator.value)
+        if text.isdigit() and len(text) < 21:
+            user_id = int(text)  # the service checks it is a member of the program
+        else:
+            member = guild.get_member_named(text)
+            if member is None:
+                raise UserError("insights.unknown_member", value=self.creator.value)
+            user_id = member.id
         tier = await bot.services.tiers.get(guild.id, self.tier.value) if (
             self.tier.value or "").strip() else None
         sweep = await bot.services.sweeps.override(guild.id, self.sweep_id, interaction.user.id,
-                                                   member.id, tier)
+                                                   user_id, tier)
         await reply(interaction, "discord/insights/sweep_changed.md.j2", sweep=sweep,
-                    user_id=member.id, tier=tier)
+                    user_id=user_id, tier=tier)
 
 
 ITEMS = (SweepApprove, SweepHold, SweepChange)

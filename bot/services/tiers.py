@@ -284,6 +284,12 @@ class TierService:
         return await population.final_at(self.db, guild_id, last, self.cutoff_hour,
                                          self.guilds.default_timezone)
 
+    async def moves(self, guild_id: int, since: datetime, *, user_id: int | None = None,
+                    family_id: int | None = None) -> list[TierMove]:
+        """Promotions and demotions since ``since`` (:func:`recent_moves`)."""
+        return await recent_moves(self.db, guild_id, since, user_id=user_id,
+                                  family_id=family_id)
+
     def _queued(self) -> None:
         if self.deliveries is not None:
             self.deliveries.notify()
