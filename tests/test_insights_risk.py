@@ -166,3 +166,30 @@ async def test_new_flags_are_told_to_managers_and_leaders_once(services, clock):
     assert [f.id for f in await risk.flags_for_summary(services.db, G, lobos.id, 900)] == [
         f.id for f in first]  # the same summary again (a retry): the same flags
     assert await risk.flags_for_summary(services.db, G, lobos.id, 901) == []  # next: none
+
+
+class _Recorder:
+    def __init__(self):
+        self.sent = []
+
+    async def __call__(self, due):
+        self.sent.append(due)
+        return [Send(due.kind, f"reminder:{due.id}", "dm", due.recipient_id, {"content": "."})]
+
+
+async def test_the_leaders_daily_summary_lists_new_flags_once(services, clock, templates):
+    lobos = await _program(services, clock)
+    await services.checkins.update_settings(G, MANAGER, summary_time="22:00")
+    await services.risk.sweep(G)
+    raised = {f.id for f in (await services.risk.open_flags(G, limit=50))[0]
+              if f.family_id == lobos.id}
+    clock.set(datetime(2026, 3, 10, 22, 0, tzinfo=UTC))
+    done = await services.reminders.sweep(_Recorder())
+    summary = next(d for d, _ in done if d.kind == "summary")
+    assert {f.id for f in summary.flags} == raised and summary.recipient_id == LEADER
+    for locale, words in (("en", "New risk flags:"), ("es", "Nuevas alertas de riesgo:")):
+        text = templates.render(locale, "discord/checkins/summary.md.j2", due=summary)
+        assert words in text and f"<@{DROPPER}>" in text and len(text) <= 2000
+    clock.set(datetime(2026, 3, 11, 22, 0, tzinfo=UTC))
+    done = await services.reminders.sweep(_Recorder())
+    assert next(d for d, _ in done if d.kind == "summary").flags == []  # told once

@@ -95,3 +95,23 @@ async def test_periods_follow_the_program_zone_at_month_ends_and_dst(services, c
         assert span.key == key and before.key == previous
     # a month's instants start at local midnight: 04:00 or 05:00 UTC by DST
     assert last.start.hour in (4, 5) and last.end.hour in (4, 5)
+
+
+async def test_the_manager_digest_has_each_familys_score_and_rank(services, clock,
+                                                                  make_program, templates):
+    clock.set(datetime(2026, 6, 17, 15, 0, tzinfo=UTC))
+    made = await make_program("small")
+    end = clock.now()
+    start, before = end - timedelta(days=7), end - timedelta(days=14)
+    first = (end - timedelta(days=7)).date()
+    base = {"start": first, "end": first + timedelta(days=6)}
+    content = await services.digests._manager(G, start, end, before, base)
+    cards = await services.scorecard.week_cards(G, base["start"], base["end"], start, end)
+    assert len(content["families"]) == len(made.families)
+    for f in content["families"]:
+        card = next(c for c in cards.values() if c.name == f["name"])
+        assert (f["score"], f["rank"]) == (card.score, card.rank)
+    for locale, word in (("en", "score"), ("es", "puntuación")):
+        text = templates.render(locale, "email/digest_manager.txt", unsubscribe_url=None,
+                                **content)
+        assert all(f"{word} {f['score']} (#{f['rank']})" in text for f in content["families"])

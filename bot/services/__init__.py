@@ -98,6 +98,8 @@ class Services:
         leaderboards = LeaderboardService(db, clock, guilds, families, tiers, deliveries,
                                           settings.checkin_edit_cutoff_hour)
         insight_settings = InsightSettings(db, clock, audit)
+        scorecard = ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
+                                     deliveries)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -107,10 +109,10 @@ class Services:
             pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
-            digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
+                                  scorecard=scorecard),
             insight_settings=insight_settings,
-            scorecard=ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
-                                       deliveries),
+            scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
         )

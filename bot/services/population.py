@@ -22,6 +22,7 @@ Every function takes a connection (the database or an open transaction).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -191,10 +192,16 @@ async def possible_days_by_family(conn: Connection, guild_id: int, first: date, 
     """:func:`possible_days` of every family at once (the scorecard)."""
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
     begins = datetime.combine(first, time(0), tzinfo=UTC)
-    spans: dict[int, list[Mapping]] = {}
-    for r in await conn.fetchall(SPANS_BY_FAMILY, (guild_id, to_db(after), to_db(begins))):
-        spans.setdefault(r["family_id"], []).append(r)
-    return {family: _possible(rows, first, last, counted) for family, rows in spans.items()}
+    rows = await conn.fetchall(SPANS_BY_FAMILY, (guild_id, to_db(after), to_db(begins)))
+
+    def by_family() -> dict[int, int]:  # a whole program's days: off the event loop
+        spans: dict[int, list[Mapping]] = {}
+        for r in rows:
+            spans.setdefault(r["family_id"], []).append(r)
+        return {family: _possible(found, first, last, counted)
+                for family, found in spans.items()}
+
+    return await asyncio.to_thread(by_family)
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:

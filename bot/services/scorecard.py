@@ -251,6 +251,15 @@ class ScorecardService:
         rank(cards)
         return cards
 
+    async def week_cards(self, guild_id: int, first: date, last: date, start: datetime,
+                         end: datetime) -> dict[int, Card]:
+        """Every family's card over the local days ``first..last`` (instants ``start`` to
+        ``end``): the manager digest's line per family."""
+        settings = await self.settings.all(guild_id)
+        weights = {w.removeprefix("weight_"): settings[w] for w in WEIGHTS}
+        span = Span("week", iso_week(first), first, last, start, end)
+        return {c.family_id: c for c in await self.cards(guild_id, span, weights)}
+
     async def managers_post_due(self, guild_id: int) -> str | None:
         """The month whose scorecard is due in the managers' channel (the last complete
         month, once per month), or None when it was posted."""
