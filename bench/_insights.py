@@ -191,12 +191,19 @@ async def measure(services: Services, guild_id: int, repeat: int = 3) -> dict[st
     }
 
 
+def _start_over(path: Path, described: Path) -> bool:
+    """True (and nothing left of a half-built one) unless a built program is there."""
+    if path.exists() and described.exists():
+        return False
+    for stale in (path, described):
+        stale.unlink(missing_ok=True)
+    return True
+
+
 async def open_program(path: Path, size: str) -> tuple[Database, Services, Program]:
     settings = load_settings(env_file=None, database_path=path)
     described = path.with_suffix(".program")
-    fresh = not (path.exists() and described.exists())
-    if fresh:
-        path.unlink(missing_ok=True)
+    fresh = _start_over(path, described)
     db = await Database.open(path)
     await db.migrate()
     services = Services.build(db, settings, FrozenClock(NOW))
