@@ -19,7 +19,6 @@ For the whole program (``family_id`` None) a transfer is neither a join nor a le
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
@@ -139,12 +138,22 @@ class KpiReport:
 
 # Every family at once (the scorecard): the same figures as the one-family statements above,
 # grouped by family. (guild, start, end, left out)
-QUALITY_BY_FAMILY = (
-    "SELECT c.family_id, r.minutes FROM checkins c"
-    " LEFT JOIN checkin_response r ON r.checkin_id = c.id"
-    " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?"
-    " AND c.family_id IS NOT NULL AND c.user_id NOT IN (SELECT value FROM json_each(?))"
-)
+QUALITY_BY_FAMILY = """
+    WITH q AS MATERIALIZED (
+        SELECT c.family_id, r.minutes FROM checkins c
+        LEFT JOIN checkin_response r ON r.checkin_id = c.id
+        WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?
+          AND c.family_id IS NOT NULL AND c.user_id NOT IN (SELECT value FROM json_each(?))),
+    answered AS (
+        SELECT family_id, minutes, row_number() OVER (PARTITION BY family_id ORDER BY minutes)
+               AS i, count(*) OVER (PARTITION BY family_id) AS n
+        FROM q WHERE minutes IS NOT NULL),
+    medians AS (  -- the middle answer, or the mean of the two middle ones
+        SELECT family_id, avg(minutes) AS median_minutes FROM answered
+        WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY family_id)
+    SELECT q.family_id, count(*) AS checkins, count(q.minutes) AS with_feedback,
+           m.median_minutes
+    FROM q LEFT JOIN medians m ON m.family_id = q.family_id GROUP BY q.family_id"""
 # (start, end, guild, left out)
 MEMBERS_BY_FAMILY = (
     "SELECT fm.family_id,"
@@ -189,14 +198,8 @@ class KpiService:
         left_out = (await self._population(guild_id, start, end)).left_out_values()
         rows = await self.db.fetchall(QUALITY_BY_FAMILY,
                                       (guild_id, to_db(start), to_db(end), left_out))
-
-        def by_family() -> dict[int, Quality]:  # a whole program's check-ins: off the loop
-            minutes: dict[int, list[float | None]] = {}
-            for r in rows:
-                minutes.setdefault(r["family_id"], []).append(r["minutes"])
-            return {family: _quality(found) for family, found in minutes.items()}
-
-        return await asyncio.to_thread(by_family)
+        return {r["family_id"]: Quality(r["checkins"], r["with_feedback"], r["median_minutes"])
+                for r in rows}
 
     async def report(self, guild_id: int, family_id: int | None, start: datetime,
                      end: datetime) -> KpiReport:

@@ -176,15 +176,23 @@ async def possible_days(conn: Connection, guild_id: int, family_id: int | None, 
 
 
 def _possible(rows: Iterable[Mapping], first: date, last: date, counted: Population) -> int:
-    days: dict[int, set[date]] = {}
+    spans: dict[int, list[tuple[date, date]]] = {}
     for r in rows:
         start = max(first, from_db(r["joined_at"]).date())
         end = last if r["left_at"] is None else min(
             last, (from_db(r["left_at"]) - timedelta(microseconds=1)).date())
-        mine = days.setdefault(r["user_id"], set())
-        mine.update(start + timedelta(days=i) for i in range((end - start).days + 1))
-    return sum(counted.leader_days(u, len(d)) if u in counted.leaders else len(d)
-               for u, d in days.items())
+        mine = spans.setdefault(r["user_id"], [])
+        if end >= start:
+            mine.append((start, end))
+    total = 0
+    for user, found in spans.items():
+        if len(found) <= 1:  # one membership: its days, counted without a set
+            days = (found[0][1] - found[0][0]).days + 1 if found else 0
+        else:  # several (left and came back): a day in two of them counts once
+            days = len({s + timedelta(days=i) for s, e in found
+                        for i in range((e - s).days + 1)})
+        total += counted.leader_days(user, days) if user in counted.leaders else days
+    return total
 
 
 async def possible_days_by_family(conn: Connection, guild_id: int, first: date, last: date,

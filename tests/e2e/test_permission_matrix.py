@@ -261,9 +261,10 @@ async def world(app):
     async with services.db.transaction() as tx:
         flag = await tx.execute(
             "INSERT INTO risk_flags (guild_id, kind, subject, user_id, family_id, figures,"
-            " raised_at, raised_day) VALUES (?, 'gone_quiet', ?, ?, ?, '{}', ?, ?)",
+            " raised_at, raised_day) VALUES (?, 'gone_quiet', ?, ?, ?, ?, ?, ?)",
             (app.guild.id, f"u:{creators[1].id}", creators[1].id, family.id,
-             "2026-06-17T12:00:00+00:00", "2026-06-17"))
+             '{"last_checkin": "2026-06-10", "days": 6}', "2026-06-17T12:00:00+00:00",
+             "2026-06-17"))
 
     async def no_post(sweep, changes, total):
         return None
