@@ -130,12 +130,17 @@ async def test_mismatch_is_raised_from_imported_stats_only(services, clock, monk
     await _program(services, clock)
     # Mocked: the stats import (#18) is another branch; this stands in for its table.
     async def imported(db, guild_id, first, last):
-        return {STEADY: {"hours": 21.0, "diamonds": 20_000}}
+        return {STEADY: {"hours": 21.0, "diamonds": 20_000}, SPIKER: {"hours": 8.0}}
     monkeypatch.setattr(risk, "imported_week", imported)
     await services.risk.sweep(G)
     flags, _ = await services.risk.open_flags(G, kind="mismatch", limit=50)
-    assert [(f.user_id, f.figures["diamonds"]["reported"]) for f in flags] == [(STEADY, 7000)]
-    assert "hours" not in flags[0].figures  # 21 reported = 21 imported
+    steady = next(f for f in flags if f.user_id == STEADY)
+    assert steady.figures["diamonds"]["reported"] == 7000
+    assert "hours" not in steady.figures  # 21 reported = 21 imported
+    # SPIKER (no drop: read only for its imported stats) streamed 6 hours, 8 imported
+    spiker = next(f for f in flags if f.user_id == SPIKER)
+    assert spiker.figures == {"hours": {"reported": 6.0, "imported": 8.0}}
+    assert len(flags) == 2
 
 
 async def test_family_at_risk_and_thresholds_from_settings(services, clock):

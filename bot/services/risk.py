@@ -68,10 +68,10 @@ LISTED = 25  # flags a /risk list page shows
 # Active members who lead no family, with their family and when they joined.
 CREATORS = (
     "SELECT fm.user_id, fm.family_id, fm.joined_at FROM family_members fm"
-    " WHERE fm.guild_id = ? AND fm.left_at IS NULL AND fm.user_id NOT IN ("
-    " SELECT leader_user_id FROM families WHERE guild_id = fm.guild_id"
+    " WHERE fm.guild_id = ?1 AND fm.left_at IS NULL AND fm.user_id NOT IN ("
+    " SELECT leader_user_id FROM families WHERE guild_id = ?1"
     " AND leader_user_id IS NOT NULL UNION SELECT co_leader_user_id FROM families"
-    " WHERE guild_id = fm.guild_id AND co_leader_user_id IS NOT NULL)"
+    " WHERE guild_id = ?1 AND co_leader_user_id IS NOT NULL)"
 )
 # Check-ins of the analysed days (guild, first, last).
 DAYS = (
@@ -81,6 +81,50 @@ DAYS = (
 LAST_CHECKIN = (
     "SELECT user_id, max(local_date) AS last FROM checkins WHERE guild_id = ? GROUP BY user_id"
 )
+# The sweep's reads, narrowed in SQL to the creators who may be flagged (named parameters).
+# Creators with the day of their last check-in (an index probe each).
+CREATORS_LAST = (
+    "SELECT fm.user_id, fm.family_id, fm.joined_at, (SELECT max(c.local_date) FROM checkins c"
+    " WHERE c.guild_id = fm.guild_id AND c.user_id = fm.user_id) AS last"
+    " FROM family_members fm WHERE fm.guild_id = :g AND fm.left_at IS NULL"
+    " AND fm.user_id NOT IN (SELECT leader_user_id FROM families WHERE guild_id = :g"
+    " AND leader_user_id IS NOT NULL UNION SELECT co_leader_user_id FROM families"
+    " WHERE guild_id = :g AND co_leader_user_id IS NOT NULL)"
+)
+# Who may have dropped, and their days (``date|hours|diamonds;…``). A drop needs a baseline
+# median above zero (check-ins on at least half the baseline's days) and a recent mean at most
+# (1 − share) × the median, which is at most the baseline's sum ÷ (its days ÷ 2) for values of
+# zero or more: every creator :func:`_drop` could flag passes, most others do not.
+DROP_DAYS = """
+    WITH cand AS (
+        SELECT user_id FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
+        GROUP BY user_id HAVING sum(local_date < :w0) >= :least AND (
+            total(CASE WHEN local_date >= :w0 THEN hours END) / :window
+              <= total(CASE WHEN local_date < :w0 THEN hours END) / :half * (1 - :share)
+            OR total(CASE WHEN local_date >= :w0 THEN diamonds END) / :window
+              <= total(CASE WHEN local_date < :w0 THEN diamonds END) / :half * (1 - :share)))
+    SELECT user_id, group_concat(local_date || '|' || hours || '|' || diamonds, ';') AS days
+    FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
+      AND (user_id IN (SELECT user_id FROM cand)
+           OR user_id IN (SELECT value FROM json_each(:imported)))  -- for *mismatch*
+    GROUP BY user_id"""
+# Days of the window with enough diamonds to be unusual.
+BIG_DAYS = (
+    "SELECT user_id, local_date, diamonds FROM checkins WHERE guild_id = :g"
+    " AND local_date BETWEEN :w0 AND :w1 AND diamonds >= :least AND diamonds > 0"
+)
+# Median day with diamonds over the history, per creator or per family (ids: a JSON array).
+_MEDIAN = """
+    WITH h AS (
+        SELECT {key} AS k, diamonds, row_number() OVER (PARTITION BY {key} ORDER BY diamonds)
+               AS i, count(*) OVER (PARTITION BY {key}) AS n
+        FROM checkins WHERE {where} AND local_date BETWEEN :h0 AND :h1 AND diamonds > 0)
+    SELECT k, max(n) AS n, avg(diamonds) AS med FROM h
+    WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY k"""
+CREATOR_MEDIANS = _MEDIAN.format(
+    key="user_id", where="guild_id = :g AND user_id IN (SELECT value FROM json_each(:ids))")
+FAMILY_MEDIANS = _MEDIAN.format(
+    key="family_id", where="family_id IN (SELECT value FROM json_each(:ids))")
 STREAKS = (
     "SELECT user_id, current, last_date FROM checkin_streaks WHERE guild_id = ?"
     " AND current >= ? AND last_date < ?"
@@ -252,6 +296,35 @@ def analyse(today: date, settings: dict[str, float], creators: list[Any], days: 
     return raised
 
 
+def _narrowed(today: date, settings: dict[str, float], creators: list[Any], drops: list[Any],
+              big: list[Any], mine: dict[int, tuple[int, float]], families: dict[int, float],
+              streaks: list[Any], imported: dict[int, dict], quiet_imported: set[int]
+              ) -> list[Raised]:
+    """:func:`analyse` over what :meth:`RiskService.find` read: the creators who may have
+    dropped with their days, the window's big days that pass the creator's own median, the
+    medians."""
+    days = [{"user_id": d["user_id"], "family_id": None, "local_date": day,
+             "hours": float(hours), "diamonds": int(diamonds)}
+            for d in drops for one in d["days"].split(";")
+            for day, hours, diamonds in (one.split("|"),)]
+    last = {c["user_id"]: c["last"] for c in creators if c["last"]}
+    raised = [r for r in analyse(today, settings, creators, days, last, streaks, imported,
+                                 quiet_imported)
+              if r.kind != "unusual_earnings"]
+    family_of = {c["user_id"]: c["family_id"] for c in creators}
+    for r in big:
+        user = r["user_id"]
+        mine_med = mine[user][1]
+        fam_med = families.get(family_of[user], mine_med)
+        if r["diamonds"] >= settings["earnings_factor"] * fam_med:
+            raised.append(Raised("unusual_earnings", f"u:{user}:{r['local_date']}", user,
+                                 family_of[user], {
+                                     "day": r["local_date"], "diamonds": r["diamonds"],
+                                     "creator_median": round(mine_med, 1),
+                                     "family_median": round(fam_med, 1)}))
+    return raised
+
+
 class RiskService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  kpis: KpiService, settings: InsightSettings, deliveries: DeliveryQueue) -> None:
@@ -274,28 +347,46 @@ class RiskService:
             (guild_id, day.isoformat()))
 
     async def find(self, guild_id: int) -> list[Raised]:
-        """Every flag the sweep sees now (nothing written)."""
+        """Every flag the sweep sees now (nothing written): what :func:`analyse` finds over
+        every creator's days, read narrowed in SQL to the creators who may be flagged
+        (bench/_insights.py checks the two agree on the `large` program)."""
         today = await self.today(guild_id)
         tz = (await self.guilds.get(guild_id)).timezone
         settings = await self.settings.all(guild_id)
-        first = today - timedelta(days=WINDOW + HISTORY)
-        creators = await self.db.fetchall(CREATORS, (guild_id,))
-        days = await self.db.fetchall(DAYS, (guild_id, first.isoformat(),
-                                             (today - timedelta(days=1)).isoformat()))
-        last = {r["user_id"]: r["last"] for r in await self.db.fetchall(LAST_CHECKIN,
-                                                                          (guild_id,))}
+        w0 = today - timedelta(days=WINDOW)
+        w1 = today - timedelta(days=1)
+        b0 = w0 - timedelta(days=BASELINE)
+        h0 = w0 - timedelta(days=HISTORY)
+        creators = await self.db.fetchall(CREATORS_LAST, {"g": guild_id})
+        family_of = {c["user_id"]: c["family_id"] for c in creators}
+        imported = await imported_week(self.db, guild_id, w0, w1)
+        drops = await self.db.fetchall(DROP_DAYS, {
+            "imported": json.dumps(sorted(imported)),
+            "g": guild_id, "b0": b0.isoformat(), "w0": w0.isoformat(), "w1": w1.isoformat(),
+            "least": max(BASELINE - BASELINE // 2, int(settings["drop_min_baseline_days"])),
+            "window": float(WINDOW), "half": float(BASELINE // 2),
+            "share": settings["drop_share"]})
+        big = [r for r in await self.db.fetchall(BIG_DAYS, {
+            "g": guild_id, "w0": w0.isoformat(), "w1": w1.isoformat(),
+            "least": settings["earnings_min"]}) if r["user_id"] in family_of]
+        span = {"g": guild_id, "h0": h0.isoformat(), "h1": (w0 - timedelta(days=1)).isoformat()}
+        mine = {r["k"]: (r["n"], r["med"]) for r in await self.db.fetchall(
+            CREATOR_MEDIANS, {**span, "ids": json.dumps(sorted({r["user_id"] for r in big}))})}
+        factor = settings["earnings_factor"]
+        big = [r for r in big if r["user_id"] in mine
+               and mine[r["user_id"]][0] >= settings["earnings_min_history"]
+               and r["diamonds"] >= factor * mine[r["user_id"]][1]]
+        families = {r["k"]: r["med"] for r in await self.db.fetchall(FAMILY_MEDIANS, {
+            **span, "ids": json.dumps(sorted({family_of[r["user_id"]] for r in big}))})}
         rest = await self.db.fetchval(REST_DAYS, (guild_id,))
         broken_before = today - timedelta(days=(1 if rest is None else rest) + 1)
         streaks = await self.db.fetchall(STREAKS, (guild_id, int(settings["streak_min"]),
                                                    broken_before.isoformat()))
-        window_first = today - timedelta(days=WINDOW)
-        imported = await imported_week(self.db, guild_id, window_first,
-                                       today - timedelta(days=1))
         quiet_from = today - timedelta(days=int(settings["quiet_days"]))
-        quiet_imported = set(await imported_week(self.db, guild_id, quiet_from,
-                                                 today - timedelta(days=1)))
-        raised = await asyncio.to_thread(analyse, today, settings, creators, days, last,
-                                         streaks, imported, quiet_imported)
+        quiet_imported = set(await imported_week(self.db, guild_id, quiet_from, w1))
+        raised = await asyncio.to_thread(
+            _narrowed, today, settings, creators, drops, big, mine, families, streaks,
+            imported, quiet_imported)
         raised.extend(await self._families(guild_id, today, tz, settings))
         return raised
 
