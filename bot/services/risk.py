@@ -444,6 +444,8 @@ class RiskService:
     # -- reading and acting --------------------------------------------------------------
 
     async def get(self, guild_id: int, flag_id: int) -> Flag:
+        if not 1 <= flag_id <= bounds.ID_MAX:  # a raw API call's number past SQLite's
+            raise NotFound("insights.unknown_flag", value=flag_id)
         row = await self.db.fetchone(
             f"SELECT {FLAG_COLUMNS} FROM risk_flags WHERE guild_id = ? AND id = ?",
             (guild_id, flag_id))
