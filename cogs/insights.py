@@ -26,7 +26,7 @@ from bot.app import FamiliaBot
 from bot.checks import is_manager
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.buttons import PersistentButton, labels
-from bot.cogkit.scorecard import scorecard_files, scorecard_text
+from bot.cogkit.scorecard import fitted, scorecard_files, scorecard_text
 from bot.cogkit.tier_posts import promotions
 from bot.delivery.queue import Send, attachment
 from bot.errors import NotAllowed, UserError
@@ -167,9 +167,9 @@ class InsightsCog(commands.Cog, name="Insights"):
         locale = await self._locale(guild_id)
         families = {f.id: f.name for f in
                     await self.bot.services.families.list_families(guild_id)}
-        text = self.bot.templates.render(locale, "discord/insights/new_flags.md.j2",
-                                         flags=flags[:SHOWN_FLAGS], total=len(flags),
-                                         families=families)
+        text = fitted(lambda n: self.bot.templates.render(
+            locale, "discord/insights/new_flags.md.j2", flags=flags[:n], total=len(flags),
+            families=families), SHOWN_FLAGS)
         key = f"risk-flags:{flags[0].id}-{flags[-1].id}"
         return Send("risk_flags", key, "channel", channel_id, {"content": text}, source=key,
                     channel_id=channel_id)

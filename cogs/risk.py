@@ -14,8 +14,9 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, leader_or_manager, led_family, manager_only
 from bot.cogkit.options import FamilyArg, IdNumber, NoteText
+from bot.cogkit.scorecard import fitted
 from bot.errors import NotAllowed
-from bot.interactions import reply
+from bot.interactions import locale_for, reply, send
 from bot.services.risk import KINDS
 from bot.services.risk_settings import SETTINGS, WEIGHTS
 
@@ -60,8 +61,11 @@ class RiskCog(commands.Cog, name="Risk"):
             family = led
         flags, total = await self.bot.services.risk.open_flags(
             guild_id, family.id if family else None, kind)
-        await reply(interaction, "discord/insights/flags.md.j2", flags=flags, total=total,
-                    family=family, kind=kind, families=await family_names(self.bot, guild_id))
+        names = await family_names(self.bot, guild_id)
+        locale = await locale_for(interaction)
+        await send(interaction, fitted(lambda n: self.bot.templates.render(
+            locale, "discord/insights/flags.md.j2", flags=flags[:n], total=total,
+            family=family, kind=kind, families=names), len(flags)))
 
     async def _act(self, interaction: discord.Interaction, flag: int, action: str,
                    note: str | None) -> None:

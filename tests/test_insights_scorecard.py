@@ -115,3 +115,27 @@ async def test_the_manager_digest_has_each_familys_score_and_rank(services, cloc
         text = templates.render(locale, "email/digest_manager.txt", unsubscribe_url=None,
                                 **content)
         assert all(f"{word} {f['score']} (#{f['rank']})" in text for f in content["families"])
+
+
+async def test_every_scorecard_and_flags_message_fits_discord(services, clock, make_program,
+                                                              templates):
+    from bot.cogkit.scorecard import scorecard_text
+
+    class Bot:
+        pass
+
+    bot = Bot()
+    bot.templates = templates
+    clock.set(datetime(2026, 6, 17, 15, 0, tzinfo=UTC))
+    await make_program("program")
+    async with services.db.transaction() as tx:  # the longest names a family may have
+        await tx.execute("UPDATE families SET name = substr(name || ' ' || hex(randomblob(40)),"
+                         " 1, 100)")
+    card = await services.scorecard.scorecard(G)
+    await services.risk.sweep(G)
+    for locale in ("en", "es"):
+        text = scorecard_text(bot, locale, card)
+        assert len(text) <= 2000 and "CSV" in text
+        assert card.cards[0].name in text
+        for c in card.cards[:3]:
+            assert len(scorecard_text(bot, locale, card, c, everyone=False)) <= 2000

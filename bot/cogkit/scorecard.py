@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
-from bot import charts
+from bot import charts, limits
 from bot.cogkit.buttons import labels
 from bot.services.scorecard import Scorecard, csv_rows
 
@@ -41,9 +42,19 @@ def _safe(value: Any) -> Any:
 
 def scorecard_text(bot: Any, locale: str, card: Scorecard, mine: Any = None,
                    everyone: bool = True) -> str:
-    shown = card.cards[:SHOWN_FAMILIES] if everyone else []
-    return bot.templates.render(locale, "discord/insights/scorecard.md.j2", card=card,
-                                mine=mine, shown=shown,
-                                more=len(card.cards) - len(shown) if everyone else 0)
+    """The message: the leader's own card, and for managers the first families (as many of
+    the first 15 as fit one message; all of them are in the CSV)."""
+    return fitted(lambda n: bot.templates.render(
+        locale, "discord/insights/scorecard.md.j2", card=card, mine=mine,
+        shown=card.cards[:n] if everyone else [],
+        more=len(card.cards) - len(card.cards[:n]) if everyone else 0),
+        SHOWN_FAMILIES)
 
 
+def fitted(render: Callable[[int], str], rows: int) -> str:
+    """``render(n)`` with the most rows, at most ``rows``, that fit one Discord message."""
+    text = render(rows)
+    while len(text) > limits.CONTENT and rows > 0:
+        rows -= 1
+        text = render(rows)
+    return text
