@@ -94,20 +94,17 @@ CREATORS_LAST = (
 # Who may have dropped, and their days (``date|hours|diamonds;…``). A drop needs a baseline
 # median above zero (check-ins on at least half the baseline's days) and a recent mean at most
 # (1 − share) × the median, which is at most the baseline's sum ÷ (its days ÷ 2) for values of
-# zero or more: every creator :func:`_drop` could flag passes, most others do not.
+# zero or more: every creator :func:`_drop` could flag passes, most others do not (with the
+# creators who have imported stats, for *mismatch*). One pass over the days.
 DROP_DAYS = """
-    WITH cand AS (
-        SELECT user_id FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
-        GROUP BY user_id HAVING sum(local_date < :w0) >= :least AND (
+    SELECT user_id, group_concat(local_date || '|' || hours || '|' || diamonds, ';') AS days
+    FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
+    GROUP BY user_id HAVING user_id IN (SELECT value FROM json_each(:imported)) OR (
+        sum(local_date < :w0) >= :least AND (
             total(CASE WHEN local_date >= :w0 THEN hours END) / :window
               <= total(CASE WHEN local_date < :w0 THEN hours END) / :half * (1 - :share)
             OR total(CASE WHEN local_date >= :w0 THEN diamonds END) / :window
-              <= total(CASE WHEN local_date < :w0 THEN diamonds END) / :half * (1 - :share)))
-    SELECT user_id, group_concat(local_date || '|' || hours || '|' || diamonds, ';') AS days
-    FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
-      AND (user_id IN (SELECT user_id FROM cand)
-           OR user_id IN (SELECT value FROM json_each(:imported)))  -- for *mismatch*
-    GROUP BY user_id"""
+              <= total(CASE WHEN local_date < :w0 THEN diamonds END) / :half * (1 - :share)))"""
 # Days of the window with enough diamonds to be unusual.
 BIG_DAYS = (
     "SELECT user_id, local_date, diamonds FROM checkins WHERE guild_id = :g"
