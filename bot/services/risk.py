@@ -73,14 +73,6 @@ CREATORS = (
     " AND leader_user_id IS NOT NULL UNION SELECT co_leader_user_id FROM families"
     " WHERE guild_id = ?1 AND co_leader_user_id IS NOT NULL)"
 )
-# Check-ins of the analysed days (guild, first, last).
-DAYS = (
-    "SELECT user_id, family_id, local_date, hours, diamonds FROM checkins"
-    " WHERE guild_id = ? AND local_date BETWEEN ? AND ?"
-)
-LAST_CHECKIN = (
-    "SELECT user_id, max(local_date) AS last FROM checkins WHERE guild_id = ? GROUP BY user_id"
-)
 # The sweep's reads, narrowed in SQL to the creators who may be flagged (named parameters).
 # Creators with the day of their last check-in (an index probe each).
 CREATORS_LAST = (
