@@ -198,3 +198,24 @@ async def test_the_leaders_daily_summary_lists_new_flags_once(services, clock, t
     clock.set(datetime(2026, 3, 11, 22, 0, tzinfo=UTC))
     done = await services.reminders.sweep(_Recorder())
     assert next(d for d, _ in done if d.kind == "summary").flags == []  # told once
+
+
+async def test_one_sweep_a_local_day_across_a_dst_change(services, clock):
+    await _program(services, clock)
+    await services.guilds.set_timezone(G, MANAGER, "America/New_York")
+    # 8 March 2026: New York moves to summer time (UTC-5 -> UTC-4) at 02:00 local
+    clock.set(datetime(2026, 3, 9, 3, 30, tzinfo=UTC))  # 23:30 on 8 March, summer time
+    assert await services.risk.today(G) == date(2026, 3, 8)
+    assert await services.risk.due(G)
+    first = await services.risk.sweep(G)
+    assert not await services.risk.due(G)
+    clock.set(datetime(2026, 3, 9, 3, 59, tzinfo=UTC))  # still 8 March
+    assert not await services.risk.due(G)
+    clock.set(datetime(2026, 3, 9, 4, 0, tzinfo=UTC))  # midnight: 9 March
+    assert await services.risk.due(G)
+    second = await services.risk.sweep(G)  # a new window: maybe new flags, never twice
+    assert not set(first) & set(second)
+    assert await services.db.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM risk_flags WHERE cleared_at IS NULL"
+        " GROUP BY kind, subject HAVING count(*) > 1)") == 0
+    assert first and await services.db.fetchval("SELECT count(*) FROM risk_sweeps") == 2
