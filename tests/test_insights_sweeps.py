@@ -89,3 +89,39 @@ async def test_preview_change_hold_approve_once(services, clock, make_program, s
     family_moves = await recent_moves(services.db, G, clock.now() - timedelta(days=1),
                                       family_id=lifted.family_id)
     assert lifted.user_id in {m.user_id for m in family_moves}
+
+
+async def test_the_leader_digest_shows_the_weeks_tier_changes(services, smtp, clock):
+    """On a real SMTP server: the approved sweep's promotion in the family leader's digest."""
+    from bot.services.families import AGREEMENT_VERSION
+    from tests._email import body, make_sender, verified
+
+    clock.set(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
+    family = await services.families.create(G, MANAGER, "Lobos", 20)
+    for user in (21, 22):
+        request = await services.families.request_join(G, user, family.id, AGREEMENT_VERSION)
+        await services.families.decide(G, 20, request.id, True)
+    await services.tiers.define(G, MANAGER, "Bronze", 1, min_hours=1.0)
+    await verified(services, 20, "lena@example.org")
+    from datetime import date
+
+    from bot.program import CheckinRow, record_checkins
+    await record_checkins(services, G, [CheckinRow(21, date(2026, 2, 25), 2.0, 10,
+                                                   family_id=family.id)])
+    clock.set(datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
+    sweep = await services.sweeps.open(G, "2026-02", lambda *a: _none(), 5)
+    bronze = await services.tiers.get(G, "Bronze")
+    await services.sweeps.override(G, sweep.id, MANAGER, 21, bronze)
+    await services.sweeps.approve(G, sweep.id, MANAGER)
+    clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))  # Monday: the digests go out
+    assert await services.digests.sweep(names=lambda g, u: {21: "Bea"}.get(u)) == 1
+    await make_sender(services, smtp).drain()
+    [msg] = smtp.to("lena@example.org")
+    text = body(msg, "plain")
+    assert "Tier changes:" in text and "Bea: promoted to Bronze" in text
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "<li>Bea: promoted to Bronze</li>" in html
+
+
+async def _none():
+    return None
