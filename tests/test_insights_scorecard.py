@@ -42,6 +42,12 @@ async def test_every_card_agrees_with_family_stats_rates_and_boards(services, cl
         assert c.score == score(components(c), card.weights)
         assert 0 <= c.score <= 100
         assert c.prev_score is not None
+    counts = await services.kpis.quality_by_family(G, card.span.start, card.span.end,
+                                                    medians=False)
+    for c in card.cards:  # the risk sweep's counts without medians: the same counts
+        found = counts.get(c.family_id)
+        assert (found.checkins, found.with_feedback) == (c.quality.checkins,
+                                                         c.quality.with_feedback)
     ranks = [c.rank for c in card.cards]
     assert ranks == sorted(ranks) and ranks[0] == 1
     scores = [c.score for c in card.cards]

@@ -154,6 +154,15 @@ QUALITY_BY_FAMILY = """
     SELECT q.family_id, count(*) AS checkins, count(q.minutes) AS with_feedback,
            m.median_minutes
     FROM q LEFT JOIN medians m ON m.family_id = q.family_id GROUP BY q.family_id"""
+# The same counts without the medians (guild, start, end, left out).
+FEEDBACK_COUNTS_BY_FAMILY = (
+    "SELECT c.family_id, count(*) AS checkins, count(r.checkin_id) AS with_feedback,"
+    " NULL AS median_minutes FROM checkins c"
+    " LEFT JOIN checkin_response r ON r.checkin_id = c.id"
+    " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?"
+    " AND c.family_id IS NOT NULL AND c.user_id NOT IN (SELECT value FROM json_each(?))"
+    " GROUP BY c.family_id"
+)
 # (start, end, guild, left out)
 MEMBERS_BY_FAMILY = (
     "SELECT fm.family_id,"
@@ -192,11 +201,12 @@ class KpiService:
                                        counted.rule)
                 for r in rows}
 
-    async def quality_by_family(self, guild_id: int, start: datetime, end: datetime
-                                ) -> dict[int, Quality]:
-        """:meth:`quality` of every family with a check-in in the period."""
+    async def quality_by_family(self, guild_id: int, start: datetime, end: datetime, *,
+                                medians: bool = True) -> dict[int, Quality]:
+        """:meth:`quality` of every family with a check-in in the period (without
+        ``medians``: the counts only, the median left None)."""
         left_out = (await self._population(guild_id, start, end)).left_out_values()
-        rows = await self.db.fetchall(QUALITY_BY_FAMILY,
+        rows = await self.db.fetchall(QUALITY_BY_FAMILY if medians else FEEDBACK_COUNTS_BY_FAMILY,
                                       (guild_id, to_db(start), to_db(end), left_out))
         return {r["family_id"]: Quality(r["checkins"], r["with_feedback"], r["median_minutes"])
                 for r in rows}

@@ -384,7 +384,7 @@ class RiskService:
         start = day_start(today - timedelta(days=FAMILY_DAYS), tz)
         end = day_start(today, tz)
         stats = await self.kpis.stats_by_family(guild_id, start, end)
-        quality = await self.kpis.quality_by_family(guild_id, start, end)
+        quality = await self.kpis.quality_by_family(guild_id, start, end, medians=False)
         active = {r["id"] for r in await self.db.fetchall(
             "SELECT id FROM families WHERE guild_id = ? AND archived_at IS NULL", (guild_id,))}
         found = []
