@@ -7,6 +7,7 @@ stored (and removed again if storing fails), so a refused call leaves nothing ha
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from bot.checks import (
 from bot.cogkit import discord_ops as dd
 from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText, StatsDays
 from bot.cogkit.pages import PageButton, nav
+from bot.cogkit.scorecard import scorecard_files, scorecard_text
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import acknowledge, familia, locale_for, reply, send
@@ -54,6 +56,12 @@ from cogs._family_views import (
 POSITIONS = [
     app_commands.Choice(name=_T("Leader"), value="leader"),
     app_commands.Choice(name=_T("Co-leader"), value="co_leader"),
+]
+SCORECARD_PERIODS = [
+    app_commands.Choice(name=_T("Last month"), value="last_month"),
+    app_commands.Choice(name=_T("This month"), value="this_month"),
+    app_commands.Choice(name=_T("Last week"), value="last_week"),
+    app_commands.Choice(name=_T("This week"), value="this_week"),
 ]
 # Seconds /family sync apply waits for its role changes before answering (the rest are
 # reported as still on their way).
@@ -520,6 +528,28 @@ class FamiliesCog(commands.Cog, name="Families"):
         )
         await reply(interaction, "discord/families/stats.md.j2", family=target, stats=report.stats,
                     quality=report.quality, days=days)
+
+    @family.command(name=_T("scorecard"),
+                    description=_T("Service quality of every family side by side, with a score"))
+    @app_commands.describe(period=_T("Which period (default: last month)"))
+    @app_commands.choices(period=SCORECARD_PERIODS)
+    @leader_or_manager()
+    async def scorecard(self, interaction: discord.Interaction,
+                        period: str = "last_month") -> None:
+        """Managers see every family (the first ones here, all in the CSV); a leader sees
+        their own family's card with its rank."""
+        manager = await is_manager(interaction)
+        led = None if manager else await led_family(interaction)
+        if not manager and led is None:
+            raise NotAllowed("families.leaders_only")
+        await acknowledge(interaction)  # a whole program is read, a chart drawn
+        card = await self.bot.services.scorecard.scorecard(cogkit.guild_id(interaction), period)
+        locale = await locale_for(interaction)
+        mine = card.card(led.id) if led is not None else None
+        text = scorecard_text(self.bot, locale, card, mine, everyone=manager)
+        files = [discord.File(io.BytesIO(data), filename=name)
+                 for name, data in scorecard_files(self.bot, locale, card)] if manager else []
+        await send(interaction, text, files=files)
 
     # -- the server ----------------------------------------------------------------------------
 

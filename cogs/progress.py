@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -45,6 +46,9 @@ async def risk_message(interaction: discord.Interaction, family: Family | None,
     text = bot.templates.render(locale, "discord/leaderboards/risk.md.j2", family=found,
                                 page=risks, has_tiers=has_tiers)
     return text, nav(bot, locale, risks, RiskPage, family_id=found.id)
+
+
+MOVES_SHOWN = 3  # tier changes /progress view shows (the latest)
 
 
 class RiskPage(PageButton, custom_id="familia:pg:risk:{family_id}:{page}"):
@@ -94,8 +98,11 @@ class ProgressCog(commands.Cog, name="Progress"):
             line_label=label(self.bot, locale, "diamonds"), every=5,
         )
         file = discord.File(io.BytesIO(png), filename="progress.png")
+        moves = await self.bot.services.tiers.moves(  # promotions and demotions: 2 months
+            cogkit.guild_id(interaction), self.bot.clock.now() - timedelta(days=62),
+            user_id=report.user_id)
         await reply(interaction, "discord/leaderboards/progress.md.j2", report=report,
-                    files=[file])
+                    moves=moves[:MOVES_SHOWN], files=[file])
 
     @progress.command(name=_T("family"), description=_T("A family's hours and diamonds by week"))
     @app_commands.describe(family=_T("Managers: which family (leaders see their own)"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 import discord
@@ -24,6 +23,7 @@ from bot.cogkit.options import (
     TierRank,
     TierValidDays,
 )
+from bot.cogkit.tier_posts import promotions
 from bot.delivery.queue import Send
 from bot.errors import UserError
 from bot.interactions import acknowledge, reply
@@ -60,24 +60,7 @@ class TiersCog(commands.Cog, name="Tiers"):
 
     async def _promotions(self, guild_id: int, changes: list[TierChange]) -> list[Send]:
         """Promotions are announced in each family's channel (in the server's language)."""
-        locale = (await self.bot.services.guilds.get(guild_id)).locale
-        by_family: dict[int, list[TierChange]] = {}
-        for change in changes:
-            if change.promotion:
-                by_family.setdefault(change.family_id, []).append(change)
-        channels = await self.tiers.family_channels(guild_id)
-        posts = []
-        for family_id, promoted in by_family.items():
-            channel_id = channels.get(family_id)  # one read for every family
-            if not channel_id:
-                continue
-            text = self.bot.templates.render(locale, "discord/families/promotions.md.j2",
-                                             changes=promoted)
-            which = ",".join(f"{c.user_id}:{c.new.id if c.new else 0}" for c in promoted)
-            key = f"tier-promotions:{family_id}:{hashlib.sha1(which.encode()).hexdigest()[:16]}"
-            posts.append(Send("tier_promotion", key, "channel", channel_id,
-                              {"content": text}, channel_id=channel_id))
-        return posts
+        return await promotions(self.bot, guild_id, changes)
 
     @tier.command(name=_T("define"), description=_T("Create or change a tier"))
     @app_commands.rename(days=_T("valid-days"))

@@ -98,7 +98,7 @@ async def test_the_review_figures_are_the_known_ones(services, program):
     assert total.mood == pytest.approx(22 / 6) and gold.mood == 4 and gold.mood_before is None
     assert [(n.user_id, n.text) for n in total.notes] == [
         (A, "Need a better mic"), (C, "=HYPERLINK(\"x\") sad week")]
-    assert review.flags_available is False  # no risk flags table yet: the report says so
+    assert total.flags == [] and all(not s.flags for s in review.sections)  # none raised
 
 
 async def test_the_review_agrees_with_boards_digests_stats_and_risk(services, clock, program):

@@ -31,8 +31,11 @@ from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
+from bot.services.risk import RiskService
+from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
-from bot.services.tiers import TierService
+from bot.services.scorecard import ScorecardService
+from bot.services.tiers import ScheduledSweeps, TierService
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class Services:
     roster: RosterService
     exports: ExportService
     reviews: ReviewService
+    insight_settings: InsightSettings
+    scorecard: ScorecardService
+    risk: RiskService
+    sweeps: ScheduledSweeps
 
     @classmethod
     def build(
@@ -97,23 +104,32 @@ class Services:
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
         profiles = ProfileService(db, clock, audit, families)
+        leaderboards = LeaderboardService(db, clock, guilds, families, tiers, deliveries,
+                                          settings.checkin_edit_cutoff_hour)
+        insight_settings = InsightSettings(db, clock, audit)
+        scorecard = ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
+                                     deliveries)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
             progress=progress, tiers=tiers, deliveries=deliveries, kpis=kpis, checkins=checkins,
             email=email, reminders=reminders,
-            leaderboards=LeaderboardService(db, clock, guilds, families, tiers, deliveries,
-                                            settings.checkin_edit_cutoff_hour),
+            leaderboards=leaderboards,
             pace=PaceService(db, clock, guilds, members, tiers, families, deliveries),
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
-            digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
+                                  scorecard=scorecard),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
             exports=ExportService(db, clock, guilds, families, kpis),
             reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
                                   deliveries, email, settings.checkin_edit_cutoff_hour,
                                   settings.default_locale),
+            insight_settings=insight_settings,
+            scorecard=scorecard,
+            risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
+            sweeps=ScheduledSweeps(tiers),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

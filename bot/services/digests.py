@@ -102,10 +102,14 @@ class _Sweep:
         return {"user_id": user_id, "name": self.names(guild_id, user_id)}
 
 
+MOVES = 10  # tier changes a leader digest lists
+
+
 class DigestService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  email: EmailService, kpis: KpiService, tiers: TierService | None = None,
-                 campaigns: CampaignService | None = None) -> None:
+                 campaigns: CampaignService | None = None, scorecard: Any = None) -> None:
+        self.scorecard = scorecard  # a ScorecardService: each family's score in the week
         self.db = db
         self.clock = clock
         self.audit = audit
@@ -410,7 +414,11 @@ class DigestService:
             if family["id"] in c.people.values():
                 campaigns.append(await self.campaigns.family_standing(  # type: ignore[union-attr]
                     c.campaign, family["id"], c.people, c.values))
-        return {**base, "family": family["name"], "stats": stats, "prev": prev,
+        moves = [{**sweep.person(g, m.user_id), "old": m.old, "new": m.new,
+                  "promotion": m.promotion}  # the week's promotions and demotions
+                 for m in (await self.tiers.moves(g, start, family_id=family["id"])
+                           if self.tiers else [])[:MOVES]]
+        return {**base, "family": family["name"], "stats": stats, "prev": prev, "moves": moves,
                 "counted": stats.counted,
                 "pending": pending, "checkins": checkins, "daily": daily, "top": top,
                 "slipping": slipping[:SLIPPING], "more_slipping": max(0, len(slipping) - SLIPPING),
@@ -498,6 +506,11 @@ class DigestService:
             ranked.append({"name": f["name"], "members": s.members, "joins": s.joins,
                            "leaves": s.leaves,
                            "hours": hours["hours"] if hours["checkins"] else None})
+        if self.scorecard is not None:  # the family's score and rank over the same week
+            cards = await self.scorecard.week_cards(g, base["start"], base["end"], start, end)
+            for f, row in zip(ranked, families, strict=True):
+                card = cards.get(row["id"])
+                f["score"], f["rank"] = (card.score, card.rank) if card else (None, None)
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
         quality = await self.kpis.quality(g, None, start, end)
         return {**base, "stats": stats, "prev": prev, "families": ranked,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
+from typing import Any
 
 from bot.clock import from_db, to_db
 from bot.db import Database
@@ -102,6 +103,31 @@ class Quality:
         return self.with_feedback / self.checkins if self.checkins else 0.0
 
 
+def _quality(minutes: list[float | None]) -> Quality:
+    answered = [m for m in minutes if m is not None]
+    return Quality(len(minutes), len(answered), median(answered) if answered else None)
+
+
+def _stats(start: datetime, end: datetime, members_start: int, members_end: int, joins: int,
+           ended: list[Any], rule: str) -> FamilyStats:
+    average = (members_start + members_end) / 2
+    reasons: dict[str, int] = {}
+    for row in ended:
+        reasons[row["why"]] = reasons.get(row["why"], 0) + 1
+    tenures = [
+        (from_db(r["left_at"]) - from_db(r["joined_at"])).total_seconds() / 86400
+        for r in ended
+    ]
+    return FamilyStats(
+        start=start, end=end, members=members_end, members_start=members_start,
+        joins=joins, leaves=len(ended),
+        attrition=len(ended) / average if average else None,
+        median_tenure_days=median(tenures) if tenures else None,
+        reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        counted=rule,
+    )
+
+
 @dataclass(frozen=True)
 class KpiReport:
     """/family stats: membership KPIs and service quality of a family or the program."""
@@ -110,9 +136,80 @@ class KpiReport:
     quality: Quality
 
 
+# Every family at once (the scorecard): the same figures as the one-family statements above,
+# grouped by family. (guild, start, end, left out)
+QUALITY_BY_FAMILY = """
+    WITH q AS MATERIALIZED (
+        SELECT c.family_id, r.minutes FROM checkins c
+        LEFT JOIN checkin_response r ON r.checkin_id = c.id
+        WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?
+          AND c.family_id IS NOT NULL AND c.user_id NOT IN (SELECT value FROM json_each(?))),
+    answered AS (
+        SELECT family_id, minutes, row_number() OVER (PARTITION BY family_id ORDER BY minutes)
+               AS i, count(*) OVER (PARTITION BY family_id) AS n
+        FROM q WHERE minutes IS NOT NULL),
+    medians AS (  -- the middle answer, or the mean of the two middle ones
+        SELECT family_id, avg(minutes) AS median_minutes FROM answered
+        WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY family_id)
+    SELECT q.family_id, count(*) AS checkins, count(q.minutes) AS with_feedback,
+           m.median_minutes
+    FROM q LEFT JOIN medians m ON m.family_id = q.family_id GROUP BY q.family_id"""
+# The same counts without the medians (guild, start, end, left out).
+FEEDBACK_COUNTS_BY_FAMILY = (
+    "SELECT c.family_id, count(*) AS checkins, count(r.checkin_id) AS with_feedback,"
+    " NULL AS median_minutes FROM checkins c"
+    " LEFT JOIN checkin_response r ON r.checkin_id = c.id"
+    " WHERE c.guild_id = ? AND c.created_at >= ? AND c.created_at < ?"
+    " AND c.family_id IS NOT NULL AND c.user_id NOT IN (SELECT value FROM json_each(?))"
+    " GROUP BY c.family_id"
+)
+# (start, end, guild, left out)
+MEMBERS_BY_FAMILY = (
+    "SELECT fm.family_id,"
+    " sum(fm.joined_at < ?1 AND (fm.left_at IS NULL OR fm.left_at >= ?1)"
+    "     AND fm.user_id NOT IN (SELECT value FROM json_each(?4))) AS at_start,"
+    " sum(fm.joined_at < ?2 AND (fm.left_at IS NULL OR fm.left_at >= ?2)"
+    "     AND fm.user_id NOT IN (SELECT value FROM json_each(?4))) AS at_end,"
+    " sum(fm.joined_at >= ?1 AND fm.joined_at < ?2 AND fm.started_as = 'creator') AS joins"
+    " FROM family_members fm WHERE fm.guild_id = ?3 AND fm.joined_at < ?2"
+    " GROUP BY fm.family_id"
+)
+ENDED_BY_FAMILY = (
+    "SELECT fm.family_id, fm.joined_at, fm.left_at, coalesce(fm.leave_reason, fm.ended_by)"
+    " AS why FROM family_members fm WHERE fm.guild_id = ? AND fm.left_at >= ? AND fm.left_at < ?"
+    " AND fm.started_as = 'creator'"
+)
+
+
 class KpiService:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def stats_by_family(self, guild_id: int, start: datetime, end: datetime
+                              ) -> dict[int, FamilyStats]:
+        """:meth:`family_stats` of every family that had a membership before ``end``, in a
+        few statements (the scorecard); ``tests/test_insights_scorecard.py`` checks they
+        agree family by family."""
+        counted = await self._population(guild_id, start, end)
+        s, e = to_db(start), to_db(end)
+        rows = await self.db.fetchall(MEMBERS_BY_FAMILY, (s, e, guild_id, counted.uncounted()))
+        ended: dict[int, list[Any]] = {}
+        for r in await self.db.fetchall(ENDED_BY_FAMILY, (guild_id, s, e)):
+            ended.setdefault(r["family_id"], []).append(r)
+        return {r["family_id"]: _stats(start, end, r["at_start"] or 0, r["at_end"] or 0,
+                                       r["joins"] or 0, ended.get(r["family_id"], []),
+                                       counted.rule)
+                for r in rows}
+
+    async def quality_by_family(self, guild_id: int, start: datetime, end: datetime, *,
+                                medians: bool = True) -> dict[int, Quality]:
+        """:meth:`quality` of every family with a check-in in the period (without
+        ``medians``: the counts only, the median left None)."""
+        left_out = (await self._population(guild_id, start, end)).left_out_values()
+        rows = await self.db.fetchall(QUALITY_BY_FAMILY if medians else FEEDBACK_COUNTS_BY_FAMILY,
+                                      (guild_id, to_db(start), to_db(end), left_out))
+        return {r["family_id"]: Quality(r["checkins"], r["with_feedback"], r["median_minutes"])
+                for r in rows}
 
     async def report(self, guild_id: int, family_id: int | None, start: datetime,
                      end: datetime) -> KpiReport:
@@ -129,8 +226,7 @@ class KpiService:
         else:
             rows = await self.db.fetchall(QUALITY_OF_FAMILY, (
                 guild_id, to_db(start), to_db(end), family_id, left_out))
-        minutes = [r["minutes"] for r in rows if r["minutes"] is not None]
-        return Quality(len(rows), len(minutes), median(minutes) if minutes else None)
+        return _quality([r["minutes"] for r in rows])
 
     async def family_stats(
         self, guild_id: int, family_id: int | None, start: datetime, end: datetime
@@ -150,22 +246,7 @@ class KpiService:
         ended = await self.db.fetchall(ENDED_IN_PROGRAM if program else ENDED_IN_FAMILY,
                                        (*scope, s, e))
         members_start, members_end = await active_at(s), await active_at(e)
-        average = (members_start + members_end) / 2
-        reasons: dict[str, int] = {}
-        for row in ended:
-            reasons[row["why"]] = reasons.get(row["why"], 0) + 1
-        tenures = [
-            (from_db(r["left_at"]) - from_db(r["joined_at"])).total_seconds() / 86400
-            for r in ended
-        ]
-        return FamilyStats(
-            start=start, end=end, members=members_end, members_start=members_start,
-            joins=joins, leaves=len(ended),
-            attrition=len(ended) / average if average else None,
-            median_tenure_days=median(tenures) if tenures else None,
-            reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-            counted=counted.rule,
-        )
+        return _stats(start, end, members_start, members_end, joins, ended, counted.rule)
 
     async def _population(self, guild_id: int, start: datetime, end: datetime
                           ) -> population.Population:

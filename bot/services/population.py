@@ -22,6 +22,7 @@ Every function takes a connection (the database or an open transaction).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -156,6 +157,10 @@ SPANS = (
     "SELECT user_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
     " AND (? IS NULL OR family_id = ?) AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)"
 )
+SPANS_BY_FAMILY = (
+    "SELECT family_id, user_id, joined_at, left_at FROM family_members WHERE guild_id = ?"
+    " AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)"
+)
 
 
 async def membership_days(conn: Connection, guild_id: int, family_id: int | None,
@@ -164,19 +169,25 @@ async def membership_days(conn: Connection, guild_id: int, family_id: int | None
     ``first..last`` (a day in two families, a transfer's, is one day)."""
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
     begins = datetime.combine(first, time(0), tzinfo=UTC)
+    rows = await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
+                                       to_db(begins)))
+    return _days_by_person(rows, first, last)
+
+
+def _days_by_person(rows: Iterable[Mapping], first: date, last: date) -> dict[int, int]:
     spans: dict[int, list[tuple[date, date]]] = {}
-    for r in await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
-                                         to_db(begins))):
+    for r in rows:
         start = max(first, from_db(r["joined_at"]).date())
         end = last if r["left_at"] is None else min(
             last, (from_db(r["left_at"]) - timedelta(microseconds=1)).date())
-        spans.setdefault(r["user_id"], []).append((start, end))
+        mine = spans.setdefault(r["user_id"], [])
+        if end >= start:
+            mine.append((start, end))
     found = {}
     for user, mine in spans.items():
-        if len(mine) == 1:  # most people: one membership, its days counted
-            start, end = mine[0]
-            found[user] = max(0, (end - start).days + 1)
-        else:  # a transfer: a day in two families is one day
+        if len(mine) <= 1:  # most people: one membership, its days counted without a set
+            found[user] = (mine[0][1] - mine[0][0]).days + 1 if mine else 0
+        else:  # a transfer, or left and came back: a day in two memberships is one day
             found[user] = len({start + timedelta(days=i) for start, end in mine
                                for i in range((end - start).days + 1)})
     return found
@@ -195,6 +206,23 @@ async def possible_days(conn: Connection, guild_id: int, family_id: int | None, 
     each creator's days of membership in the period, and each leader's days as the rule
     says (by default the days they streamed) — the denominator of every check-in rate."""
     return possible_of(await membership_days(conn, guild_id, family_id, first, last), counted)
+
+
+async def possible_days_by_family(conn: Connection, guild_id: int, first: date, last: date,
+                                  counted: Population) -> dict[int, int]:
+    """:func:`possible_days` of every family at once (the scorecard)."""
+    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
+    begins = datetime.combine(first, time(0), tzinfo=UTC)
+    rows = await conn.fetchall(SPANS_BY_FAMILY, (guild_id, to_db(after), to_db(begins)))
+
+    def by_family() -> dict[int, int]:  # a whole program's days: off the event loop
+        spans: dict[int, list[Mapping]] = {}
+        for r in rows:
+            spans.setdefault(r["family_id"], []).append(r)
+        return {family: possible_of(_days_by_person(found, first, last), counted)
+                for family, found in spans.items()}
+
+    return await asyncio.to_thread(by_family)
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:

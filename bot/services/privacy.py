@@ -65,6 +65,8 @@ NOT_PERSONAL = {
                            " or for a day (its row in roster_uploads names the manager)",
     "review_settings": "a server's weekly review schedule",
     "review_posts": "scheduled weekly reviews (a week, a channel)",
+    "risk_sweeps": "when a server's daily risk sweep ran",
+    "scorecard_posts": "a server's monthly scorecard posts",
 }
 
 
@@ -95,6 +97,10 @@ MENTIONS = (
     Mention("review_actions", "about_user_id", True),
     Mention("review_actions", "created_by", False),
     Mention("review_actions", "closed_by", True),
+    Mention("insight_settings", "updated_by", True),
+    Mention("risk_flags", "acted_by", True),
+    Mention("tier_sweeps", "decided_by", True),
+    Mention("tier_sweep_overrides", "set_by", False),
 )
 
 

@@ -32,6 +32,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import UserError
 from bot.localtime import at_local, local_date, parse_hhmm
 from bot.services.members import MemberService
+from bot.services.risk import flags_for_summary
 
 log = logging.getLogger("familia.reminders")
 
@@ -55,6 +56,7 @@ class Due:
     late: bool
     users: list[int] = field(default_factory=list)
     missed: list[tuple[int, int | None]] = field(default_factory=list)
+    flags: list[Any] = field(default_factory=list)  # a summary: the family's new risk flags
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,8 @@ class ReminderService:
             done = await self._checked_in(due.guild_id, due.recipient_id, due.due_at)
             due.users = [] if done else [due.recipient_id]
             return
+        if due.kind == "summary" and due.family_id is not None:
+            due.flags = await flags_for_summary(self.db, due.guild_id, due.family_id, due.id)
         members = await self.db.fetchall(
             "SELECT fm.user_id, fm.joined_at, coalesce(m.timezone, g.timezone) AS tz,"
             " (SELECT max(local_date) FROM checkins c WHERE c.guild_id = fm.guild_id AND"

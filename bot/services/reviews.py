@@ -50,6 +50,7 @@ from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.pace import Pace, month_totals, tier_paces
 from bot.services.progress import ProgressService, Totals
+from bot.services.risk import LIVE_STATES
 from bot.services.tiers import Progress, Tier, TierService
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,6 @@ class Review:
     people: list[Person]
     families: dict[int, str]
     actions: Actions
-    flags_available: bool  # whether risk flags exist yet (the risk service's table)
 
 
 @dataclass(frozen=True)
@@ -237,26 +237,12 @@ def _action(r: Any) -> Action:
                   from_db(r["closed_at"]) if r["closed_at"] else None)
 
 
-# -- the risk flags hook -------------------------------------------------------------------
-# The risk flags are another part of issue 19 (bot/services/risk*.py). Until its table is
-# there, the review has none to list: ``flags_available`` False, and the report says so.
-RISK_TABLE = "risk_flags"
-
-
-async def open_risk_flags(db: Database, guild_id: int) -> list[Flag] | None:
-    """The guild's open risk flags; None when the risk flags table does not exist yet."""
-    exists = await db.fetchval(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (RISK_TABLE,))
-    if not exists:
-        return None
-    columns = {r[1] for r in await db.fetchall(f"PRAGMA table_info({RISK_TABLE})")}
-    user = "user_id" if "user_id" in columns else "NULL"
-    family = "family_id" if "family_id" in columns else "NULL"
-    kind = "kind" if "kind" in columns else "'flag'"
-    where = " AND state = 'open'" if "state" in columns else ""
+# -- the risk flags (bot/services/risk.py raises them) -------------------------------------
+async def open_risk_flags(db: Database, guild_id: int) -> list[Flag]:
+    """The guild's live risk flags (open or acknowledged, as ``/risk list`` shows them)."""
     rows = await db.fetchall(
-        f"SELECT {user} AS user_id, {family} AS family_id, {kind} AS kind FROM {RISK_TABLE}"
-        f" WHERE guild_id = ?{where}", (guild_id,))
+        "SELECT user_id, family_id, kind FROM risk_flags WHERE guild_id = ?"
+        " AND cleared_at IS NULL AND state IN (?, ?)", (guild_id, *LIVE_STATES))
     return [Flag(r["user_id"], r["family_id"], str(r["kind"])) for r in rows]
 
 
@@ -677,7 +663,7 @@ class _Read:
     progress: dict[int, Progress]
     moods: dict[tuple[int, int], tuple[int, int]]
     notes: dict[int, list[Note]]
-    flags: list[Flag] | None
+    flags: list[Flag]
     actions: Actions
 
 
@@ -729,14 +715,14 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
     for p in persons:
         groups[p.tier.id if p.tier else None].append(p)
     order: list[Tier | None] = [*highest_first, None]
-    flags = read.flags or []
+    flags = read.flags
     sections = [
         _section(tier, False, groups.get(tier.id if tier else None, []), counted, read.days,
                  read.moods, read.notes, flags)
         for tier in order if tier_id == "all" or (tier.id if tier else None) == tier_id]
     total = _section(None, True, persons, counted, read.days, read.moods, read.notes, flags)
     return Review(read.guild_id, read.week, read.first, read.last, counted.rule, sections,
-                  total, persons, read.families, read.actions, read.flags is not None)
+                  total, persons, read.families, read.actions)
 
 
 def _section(tier: Tier | None, total: bool, people: list[Person],

@@ -8,15 +8,17 @@ members without data for the month keep their tier. Progress is the month's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from bot.clock import Clock, to_db
+from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
+from bot.localtime import local_date
 from bot.services import audience as audience_of
 from bot.services import bounds, population
 from bot.services.audit import AuditLog
@@ -282,6 +284,12 @@ class TierService:
         return await population.final_at(self.db, guild_id, last, self.cutoff_hour,
                                          self.guilds.default_timezone)
 
+    async def moves(self, guild_id: int, since: datetime, *, user_id: int | None = None,
+                    family_id: int | None = None) -> list[TierMove]:
+        """Promotions and demotions since ``since`` (:func:`recent_moves`)."""
+        return await recent_moves(self.db, guild_id, since, user_id=user_id,
+                                  family_id=family_id)
+
     def _queued(self) -> None:
         if self.deliveries is not None:
             self.deliveries.notify()
@@ -322,3 +330,237 @@ class TierService:
              source, now),
         )
         await self._role_diff(tx, guild_id, change_id, change)
+
+
+# -- the scheduled monthly sweep -------------------------------------------------------------
+# On the 1st of each month (the program's zone), once the month that ended is final, its sweep
+# is previewed in the managers' channel (a ``tier_sweeps`` row, claimed with the post in one
+# transaction); managers change single creators (``tier_sweep_overrides``), hold it, or
+# approve it: the approval applies it in the transaction that moves the row to ``applied``
+# (never twice), queueing the role changes and announcements in the durable, paced delivery
+# queue, and records each creator's old and new tier with the month's figures
+# (``tier_sweep_results``).
+
+SWEEP_STATES = ("preview", "held", "applied")
+MONTH_FIGURES = (
+    "SELECT user_id, hours, diamonds, valid_days, followers FROM progress_totals"
+    " WHERE guild_id = ? AND period_kind = 'month' AND period = ?"
+)
+
+
+@dataclass(frozen=True)
+class ScheduledSweep:
+    id: int
+    guild_id: int
+    period: str
+    state: str
+    decided_by: int | None
+    overrides: dict[int, int | None]  # creator → tier id (None: no tier)
+
+
+Preview = Callable[[ScheduledSweep, list[TierChange], int], Awaitable[Send | None]]
+
+
+class SweepDecided(UserError):
+    """The sweep was approved already (a second click, another manager)."""
+
+
+async def _scheduled(conn: Any, guild_id: int, sweep_id: int) -> ScheduledSweep:
+    row = await conn.fetchone(
+        "SELECT id, guild_id, period, state, decided_by FROM tier_sweeps"
+        " WHERE guild_id = ? AND id = ?", (guild_id, sweep_id))
+    if row is None:
+        raise NotFound("insights.unknown_sweep", value=sweep_id)
+    overrides = {r["user_id"]: r["tier_id"] for r in await conn.fetchall(
+        "SELECT user_id, tier_id FROM tier_sweep_overrides WHERE sweep_id = ?", (sweep_id,))}
+    return ScheduledSweep(row["id"], row["guild_id"], row["period"], row["state"],
+                          row["decided_by"], overrides)
+
+
+class ScheduledSweeps:
+    """The monthly sweep's preview → approve / change / hold (see above)."""
+
+    def __init__(self, tiers: TierService) -> None:
+        self.tiers = tiers
+        self.db = tiers.db
+        self.clock = tiers.clock
+
+    async def due(self, guild_id: int) -> str | None:
+        """The month (``YYYY-MM``) whose sweep is due for a preview: the last month in the
+        guild's zone, once it is final, if the guild has tiers and the month was neither
+        previewed nor swept by hand (``/tier sweep apply``) yet."""
+        tz = (await self.tiers.guilds.get(guild_id)).timezone
+        today = local_date(self.clock.now(), tz)
+        period = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        if await self.db.fetchval("SELECT 1 FROM tier_sweeps WHERE guild_id = ? AND period = ?",
+                                  (guild_id, period)):
+            return None
+        if await self.db.fetchval(  # applied by hand already (/tier sweep apply)
+                "SELECT 1 FROM audit_log WHERE guild_id = ? AND action = 'tier.sweep'"
+                " AND target = ?", (guild_id, period)):
+            return None
+        if not await self.tiers.list_tiers(guild_id):
+            return None
+        if self.clock.now() < await self.tiers.final_at(guild_id, period):
+            return None
+        return period
+
+    async def open(self, guild_id: int, period: str, preview: Preview, shown: int
+                   ) -> ScheduledSweep | None:
+        """Record the sweep of ``period`` and queue its preview post (``preview`` renders
+        it: None when there is nowhere to post) in one transaction; None if it exists."""
+        changes, total = await self.tiers.plan_page(guild_id, period, shown)
+        async with self.db.transaction() as tx:
+            sweep_id = await tx.fetchval(
+                "INSERT INTO tier_sweeps (guild_id, period, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id, period) DO NOTHING RETURNING id",
+                (guild_id, period, to_db(self.clock.now())))
+            if sweep_id is None:
+                return None
+            sweep = ScheduledSweep(sweep_id, guild_id, period, "preview", None, {})
+            post = await preview(sweep, changes, total)
+            if post is not None and self.tiers.deliveries is not None:
+                await self.tiers.deliveries.add(tx, guild_id, [post])
+            await self.tiers.audit.record(tx, guild_id, None, "tier.sweep_preview", period,
+                                          changes=total)
+        self.tiers._queued()
+        return sweep
+
+    async def get(self, guild_id: int, sweep_id: int) -> ScheduledSweep:
+        return await _scheduled(self.db, guild_id, sweep_id)
+
+    async def latest(self, guild_id: int) -> ScheduledSweep | None:
+        sweep_id = await self.db.fetchval(
+            "SELECT max(id) FROM tier_sweeps WHERE guild_id = ?", (guild_id,))
+        return None if sweep_id is None else await self.get(guild_id, sweep_id)
+
+    async def override(self, guild_id: int, sweep_id: int, actor_id: int, user_id: int,
+                       tier: Tier | None) -> ScheduledSweep:
+        """Give one creator ``tier`` (None: no tier) when the sweep is applied."""
+        async with self.db.transaction() as tx:
+            sweep = await _scheduled(tx, guild_id, sweep_id)
+            if sweep.state == "applied":
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
+            member = await tx.fetchval(
+                "SELECT 1 FROM family_members WHERE guild_id = ? AND user_id = ?"
+                " AND left_at IS NULL", (guild_id, user_id))
+            if not member:
+                raise UserError("families.not_a_member")
+            await tx.execute(
+                "INSERT INTO tier_sweep_overrides (sweep_id, guild_id, user_id, tier_id, set_by,"
+                " set_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sweep_id, user_id) DO UPDATE"
+                " SET tier_id = excluded.tier_id, set_by = excluded.set_by,"
+                " set_at = excluded.set_at",
+                (sweep_id, guild_id, user_id, tier.id if tier else None, actor_id,
+                 to_db(self.clock.now())))
+            await self.tiers.audit.record(tx, guild_id, actor_id, "tier.sweep_override",
+                                          str(user_id), period=sweep.period,
+                                          tier=tier.name if tier else None)
+        return await self.get(guild_id, sweep_id)
+
+    async def hold(self, guild_id: int, sweep_id: int, actor_id: int) -> ScheduledSweep:
+        async with self.db.transaction() as tx:
+            sweep = await _scheduled(tx, guild_id, sweep_id)
+            if sweep.state == "applied":
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
+            await tx.execute(
+                "UPDATE tier_sweeps SET state = 'held', decided_by = ?, decided_at = ?"
+                " WHERE id = ? AND state != 'applied'",
+                (actor_id, to_db(self.clock.now()), sweep_id))
+            await self.tiers.audit.record(tx, guild_id, actor_id, "tier.sweep_hold",
+                                          sweep.period)
+        return await self.get(guild_id, sweep_id)
+
+    async def changes(self, guild_id: int, sweep: ScheduledSweep) -> list[TierChange]:
+        """What approving the sweep would change: the plan, with the overrides."""
+        tiers = await self.tiers.list_tiers(guild_id)
+        by_id = {t.id: t for t in tiers}
+        found = {c.user_id: c for c in await self.tiers.plan(guild_id, sweep.period)}
+        if sweep.overrides:
+            held = {r["user_id"]: (r["family_id"], r["tier_id"]) for r in await self.db.fetchall(
+                "SELECT fm.user_id, fm.family_id, mt.tier_id FROM family_members fm"
+                " LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id"
+                " AND mt.user_id = fm.user_id WHERE fm.guild_id = ? AND fm.left_at IS NULL"
+                " AND fm.user_id IN (SELECT value FROM json_each(?))",
+                (guild_id, json.dumps(sorted(sweep.overrides))))}
+            for user_id, tier_id in sweep.overrides.items():
+                if user_id not in held:
+                    found.pop(user_id, None)  # left the program since
+                    continue
+                family_id, old_id = held[user_id]
+                if tier_id == old_id:
+                    found.pop(user_id, None)
+                else:
+                    found[user_id] = TierChange(user_id, family_id, by_id.get(old_id),
+                                                by_id.get(tier_id) if tier_id else None)
+        return [found[u] for u in sorted(found)]
+
+    async def approve(self, guild_id: int, sweep_id: int, actor_id: int,
+                      announce: Announce | None = None) -> tuple[ScheduledSweep, list[TierChange]]:
+        """Apply the sweep once: the state moves to ``applied`` in the transaction that
+        writes every change, its role diffs and posts, and each creator's result; a second
+        approval is refused (:class:`SweepDecided`)."""
+        sweep = await self.get(guild_id, sweep_id)
+        if sweep.state == "applied":
+            raise SweepDecided("insights.sweep_decided", period=sweep.period)
+        changes = await self.changes(guild_id, sweep)
+        posts = await announce(changes) if announce is not None and changes else []
+        figures = {r["user_id"]: r for r in await self.db.fetchall(
+            MONTH_FIGURES, (guild_id, sweep.period))}
+        async with self.db.transaction() as tx:
+            moved = await tx.execute(
+                "UPDATE tier_sweeps SET state = 'applied', decided_by = ?, decided_at = ?"
+                " WHERE id = ? AND guild_id = ? AND state != 'applied'",
+                (actor_id, to_db(self.clock.now()), sweep_id, guild_id))
+            if not moved:
+                raise SweepDecided("insights.sweep_decided", period=sweep.period)
+            for change in changes:
+                await self.tiers._write(tx, guild_id, change, sweep.period, "sweep")
+                f = figures.get(change.user_id)
+                await tx.execute(
+                    "INSERT INTO tier_sweep_results (sweep_id, guild_id, period, user_id,"
+                    " family_id, old_tier_id, new_tier_id, overridden, hours, diamonds,"
+                    " valid_days, followers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sweep_id, guild_id, sweep.period, change.user_id, change.family_id,
+                     change.old.id if change.old else None,
+                     change.new.id if change.new else None,
+                     int(change.user_id in sweep.overrides),
+                     f["hours"] if f else 0, f["diamonds"] if f else 0,
+                     f["valid_days"] if f else 0, f["followers"] if f else 0))
+            if posts and self.tiers.deliveries is not None:
+                await self.tiers.deliveries.add(tx, guild_id, posts)
+            await self.tiers.audit.record(tx, guild_id, actor_id, "tier.sweep", sweep.period,
+                                          changes=len(changes), scheduled=sweep_id)
+        self.tiers._queued()
+        return await self.get(guild_id, sweep_id), changes
+
+
+@dataclass(frozen=True)
+class TierMove:
+    """A creator's tier change: promotion or demotion, with the month it came from."""
+
+    user_id: int
+    old: str | None
+    new: str | None
+    period: str | None
+    changed_at: datetime
+    promotion: bool
+
+
+async def recent_moves(db: Database, guild_id: int, since: datetime, *,
+                       user_id: int | None = None, family_id: int | None = None
+                       ) -> list[TierMove]:
+    """Tier changes of a creator or of a family's current members since ``since`` (newest
+    first): what ``/progress`` and the leader digest show."""
+    rows = await db.fetchall(
+        "SELECT c.user_id, o.name AS old, o.rank AS old_rank, n.name AS new,"
+        " n.rank AS new_rank, c.period, c.changed_at FROM tier_changes c"
+        " LEFT JOIN tiers o ON o.id = c.old_tier_id LEFT JOIN tiers n ON n.id = c.new_tier_id"
+        " WHERE c.guild_id = ? AND c.changed_at >= ? AND (? IS NULL OR c.user_id = ?)"
+        " AND (? IS NULL OR c.user_id IN (SELECT user_id FROM family_members"
+        " WHERE family_id = ? AND left_at IS NULL)) ORDER BY c.changed_at DESC, c.id DESC",
+        (guild_id, to_db(since), user_id, user_id, family_id, family_id))
+    return [TierMove(r["user_id"], r["old"], r["new"], r["period"], from_db(r["changed_at"]),
+                     r["new"] is not None and (r["old"] is None
+                                               or (r["new_rank"] or 0) > (r["old_rank"] or 0)))
+            for r in rows]

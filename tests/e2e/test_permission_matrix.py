@@ -35,6 +35,7 @@ LEVELS = {
     "anyone": {"creator", "leader", "other_leader", "manager", "outsider", "foreign_manager"},
     "program": {"creator", "leader", "other_leader", "manager"},
     "family": {"leader", "manager"},  # the family's leaders and managers
+    "leaders": {"leader", "other_leader", "manager"},  # any family's leaders (their own)
     "leader": {"leader"},  # the family's leaders only (feedback on their creators)
     "managers": {"manager"},
     "self": {"creator"},  # the row is the creator's own
@@ -99,6 +100,7 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "family roster": ("family", {"family": "family"}),
     "family history": ("family", {"member": "member2"}),
     "family stats": ("family", {"family": "family"}),
+    "family scorecard": ("leaders", {}),  # a leader sees their own family's card
     "leaderboard creators": ("program", {}),
     "leaderboard families": ("program", {}),
     "leaderboard post": ("managers", {}),
@@ -122,6 +124,11 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "review done": ("family", {"id": "lobos_action"}),
     "review drop": ("family", {"id": "lobos_action"}),
     "review reopen": ("family", {"id": "lobos_action"}),
+    "risk list": ("family", {"family": "family"}),
+    "risk acknowledge": ("family", {"flag": "lobos_flag"}),
+    "risk dismiss": ("family", {"flag": "lobos_flag"}),
+    "risk resolve": ("family", {"flag": "lobos_flag", "note": "Talked to them"}),
+    "risk settings": ("managers", {}),
     "settings view": ("managers", {}),
     "settings timezone": ("managers", {}),
     "settings language": ("managers", {}),
@@ -165,6 +172,9 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("ListPage", "program", "familia:pg:campaigns:0"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("PlacedAgreeButton", "anyone", "familia:roster:agree:{guild}:{version}"),
+    ("SweepChange", "managers", "familia:ts:chg:{sweep}"),
+    ("SweepHold", "managers", "familia:ts:hold:{sweep}"),
+    ("SweepApprove", "managers", "familia:ts:ok:{sweep}"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
     ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
@@ -173,7 +183,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload")
+        "membership", "upload", "sweep")
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
@@ -274,11 +284,24 @@ async def world(app):
     action = await services.reviews.add_action(  # a review's action owned by Lobos' leader
         app.guild.id, app.owner.id, True, people["leader"].id, day + timedelta(days=3),
         "Matrix action", family_id=family.id)
+    # a risk flag about a creator of Lobos, and a tier sweep waiting for approval
+    async with services.db.transaction() as tx:
+        flag = await tx.execute(
+            "INSERT INTO risk_flags (guild_id, kind, subject, user_id, family_id, figures,"
+            " raised_at, raised_day) VALUES (?, 'gone_quiet', ?, ?, ?, ?, ?, ?)",
+            (app.guild.id, f"u:{creators[1].id}", creators[1].id, family.id,
+             '{"last_checkin": "2026-06-10", "days": 6}', "2026-06-17T12:00:00+00:00",
+             "2026-06-17"))
+
+    async def no_post(sweep, changes, total):
+        return None
+
+    sweep = (await services.sweeps.open(app.guild.id, "2026-05", no_post, 5)).id
     names = {
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
         "outsider": outsider, "newcomer": newcomer, "draft_broadcast": broadcast,
-        "draft_campaign": "Matrix draft", "lobos_action": action.id,
+        "draft_campaign": "Matrix draft", "lobos_action": action.id, "lobos_flag": flag,
         "running_campaign": await services.db.fetchval(
             "SELECT name FROM campaigns WHERE id = ?", (running,)),
     }
@@ -286,7 +309,7 @@ async def world(app):
            "version": AGREEMENT_VERSION, "broadcast": broadcast, "draft": draft,
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
-           "upload": upload}
+           "upload": upload, "sweep": sweep}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
