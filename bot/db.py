@@ -3,6 +3,13 @@
 Writes are serialised through the writer connection and an asyncio lock; every unit of work is
 one ``async with db.transaction() as tx`` block. Reads that do not need to see an open
 transaction go through the reader connection (WAL lets it read while the writer writes).
+
+Checkpoints (copying the WAL back into the database file, with its two fsync calls) run on a
+connection of their own, beside the writer: SQLite's automatic checkpoint would run them in
+the writer's COMMIT every thousand pages, and a unit of work that writes a few dozen pages
+(a check-in and its running totals) would wait on one every few dozen commits. The writer
+keeps an automatic checkpoint as a backstop (:data:`WRITER_AUTOCHECKPOINT` pages): it finds
+the WAL already copied, so it only finishes the rest and lets the WAL start over.
 """
 
 from __future__ import annotations
@@ -25,6 +32,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Commits after which the checkpointer copies the WAL into the database file (off the writer).
+CHECKPOINT_AFTER = 16
+# The writer's own automatic checkpoint (pages of WAL): only a backstop that bounds the WAL
+# (about 16 MB) while the checkpointer runs behind a burst of writes.
+WRITER_AUTOCHECKPOINT = 4000
 
 
 class DatabaseTooNew(Exception):
@@ -182,6 +194,9 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._process_lock: filelock.BaseFileLock | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._commits = 0  # since the checkpointer last started a pass
 
     @classmethod
     async def open(cls, path: Path | str, *, exclusive: bool = False) -> Database:
@@ -217,7 +232,8 @@ class Database:
 
     async def _connect(self) -> None:
         self._writer = await self._connection()
-        await self._writer.executescript("PRAGMA journal_mode=WAL;")
+        await self._writer.executescript(
+            f"PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT:d};")
         self._reader = await self._connection()
 
     async def _connection(self) -> aiosqlite.Connection:
@@ -233,10 +249,12 @@ class Database:
         return conn
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
+        self._commits = 0  # a pass in flight is the last one
+        await self._checkpoints_done()
+        for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._checkpointer = self._reader = self._writer = None
         lock, self._process_lock = self._process_lock, None
         if lock is not None:
             lock.release()
@@ -268,17 +286,52 @@ class Database:
                 raise
             else:
                 await _to_the_end(self.writer.execute("COMMIT"))
+                self._committed()
 
     async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
         """``fn(tx)`` as one unit of work (BEGIN IMMEDIATE … COMMIT, ROLLBACK if it raises)
         in a single trip to the database thread. For hot paths (a check-in): ``fn`` is plain
         synchronous code that only runs SQL through ``tx``."""
         async with self._lock:
-            return await _in_thread(self.writer, _unit, fn)
+            result = await _in_thread(self.writer, _unit, fn)
+        self._committed()
+        return result
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _committed(self) -> None:
+        """A unit of work committed: every :data:`CHECKPOINT_AFTER` commits, the checkpointer
+        copies the WAL into the database file in its own thread (the writer goes on)."""
+        self._commits += 1
+        if self._commits >= CHECKPOINT_AFTER and self._checkpointing is None:
+            self._checkpointing = asyncio.create_task(self._checkpoint_passes(),
+                                                      name=f"checkpoint {self.path.name}")
+
+    async def _checkpoint_passes(self) -> None:
+        try:
+            while self._commits >= CHECKPOINT_AFTER and self._writer is not None:
+                self._commits = 0
+                if self._checkpointer is None:
+                    self._checkpointer = await self._connection()
+                # PASSIVE: never waits for the writer or a reader; what it cannot copy yet,
+                # the next pass (or the writer's backstop) does
+                await _in_thread(self._checkpointer, SyncTransaction.fetchall,
+                                 "PRAGMA wal_checkpoint(PASSIVE)", ())
+        except Exception:  # the writer's own automatic checkpoint still bounds the WAL
+            log.exception("checkpointing %s failed", self.path)
+        finally:
+            self._checkpointing = None
+
+    async def _checkpoints_done(self) -> None:
+        """Let a checkpoint pass in flight end (before a ``TRUNCATE`` checkpoint or closing)."""
+        task = self._checkpointing
+        if task is not None:
+            await asyncio.wait([task])
 
     async def checkpoint(self) -> bool:
         """Copy the WAL into the database file and empty it (``TRUNCATE``), between units of
         work; False when a reader kept it from finishing (the next checkpoint will)."""
+        await self._checkpoints_done()
         async with self._lock:
             async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
                 row = await cursor.fetchone()
