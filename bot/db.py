@@ -364,6 +364,8 @@ class Database:
     async def _run_pending(self) -> None:
         batch = [(fn, future) for fn, future in self._pending if not future.done()]
         self._pending.clear()
+        if not batch:
+            return
         work: Awaitable[Any] = (_in_thread(self.writer, _unit, batch[0][0]) if len(batch) == 1
                                 else _in_thread(self.writer, _units, [fn for fn, _ in batch]))
         step = asyncio.ensure_future(work)
