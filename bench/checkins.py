@@ -18,7 +18,7 @@ in this one. Figures:
 - ``emu_*``: end to end as the emulator sees it (interaction created to callback received,
   to first visible answer), which includes both processes' gateway and HTTP work.
 
-Goals: p99 ≤ 100 ms and ratio ≥ 0.5.
+Goals: p99 ≤ 100 ms, ratio ≥ 0.5 and ``emu_answer_p99_ms`` ≤ 5,000 (issue 15).
 
     .venv/bin/python bench/checkins.py [--creators 2000] [--families 100]
 """
@@ -192,8 +192,9 @@ async def run(creators: int, families: int) -> dict:
                         values=VALUES, timeout=60))["submissions"]
                     count = await bot.services.db.fetchval("SELECT count(*) FROM checkins")
                     for _ in range(600):  # let the family posts finish before stopping
-                        if not await bot.services.db.fetchval(
-                                "SELECT count(*) FROM checkins WHERE message_id IS NULL"):
+                        if not await bot.services.db.fetchval(  # (posts are deliveries)
+                                "SELECT count(*) FROM deliveries WHERE kind = 'checkin_post'"
+                                " AND state IN ('queued', 'sending')"):
                             break
                         await asyncio.sleep(0.1)
                 finally:
@@ -234,7 +235,8 @@ async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     result = await run(args.creators, args.families)
-    result["meets_goal"] = result["p99_ms"] <= 100 and result["ratio_to_raw_insert"] >= 0.5
+    result["meets_goal"] = (result["p99_ms"] <= 100 and result["ratio_to_raw_insert"] >= 0.5
+                            and result["emu_answer_p99_ms"] <= 5000)
     print(json.dumps(result))
 
 

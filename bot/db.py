@@ -3,6 +3,13 @@
 Writes are serialised through the writer connection and an asyncio lock; every unit of work is
 one ``async with db.transaction() as tx`` block. Reads that do not need to see an open
 transaction go through the reader connection (WAL lets it read while the writer writes).
+
+Checkpoints (copying the WAL back into the database file, with its two fsync calls) run on a
+connection of their own, beside the writer: SQLite's automatic checkpoint would run them in
+the writer's COMMIT every thousand pages, and a unit of work that writes a few dozen pages
+(a check-in and its running totals) would wait on one every few dozen commits. The writer
+keeps an automatic checkpoint as a backstop (:data:`WRITER_AUTOCHECKPOINT` pages): it finds
+the WAL already copied, so it only finishes the rest and lets the WAL start over.
 """
 
 from __future__ import annotations
@@ -25,6 +32,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Commits after which the checkpointer copies the WAL into the database file (off the writer).
+CHECKPOINT_AFTER = 16
+# The writer's own automatic checkpoint (pages of WAL): only a backstop that bounds the WAL
+# (about 16 MB) while the checkpointer runs behind a burst of writes.
+WRITER_AUTOCHECKPOINT = 4000
 
 
 class DatabaseTooNew(Exception):
@@ -173,6 +185,51 @@ def _unit(tx: SyncTransaction, fn: Callable[[SyncTransaction], T]) -> T:
     return result
 
 
+def _units(tx: SyncTransaction, fns: list[Callable[[SyncTransaction], Any]]
+           ) -> list[tuple[bool, Any]]:
+    """Several units of work in one transaction (one COMMIT), each in a savepoint of its own:
+    a unit that raises is rolled back alone, and its exception is its result. An error that
+    ends the whole transaction (SQLite rolls back on a full disk, say) fails them all."""
+    results: list[tuple[bool, Any]] = []
+    tx.execute("BEGIN IMMEDIATE")
+    try:
+        for fn in fns:
+            tx.execute("SAVEPOINT unit")
+            try:
+                value = fn(tx)
+            except Exception as exc:
+                if not tx.in_transaction:
+                    raise
+                tx.execute("ROLLBACK TO unit")
+                tx.execute("RELEASE unit")
+                results.append((False, exc))
+            else:
+                tx.execute("RELEASE unit")
+                results.append((True, value))
+    except BaseException:
+        if tx.in_transaction:
+            tx.execute("ROLLBACK")
+        raise
+    tx.execute("COMMIT")
+    return results
+
+
+class BatchFailed(Exception):
+    """The transaction that held this unit of work (with others: :meth:`Database.run`)
+    failed as a whole; the cause is chained."""
+
+
+def _batch_failed(error: BaseException, index: int) -> BaseException:
+    """The first caller of a failed batch gets the error itself; each other caller an
+    exception of its own (one exception object raised in several tasks would share and grow
+    one traceback)."""
+    if index == 0:
+        return error
+    failed = BatchFailed(f"the transaction failed: {error}")
+    failed.__cause__ = error
+    return failed
+
+
 class Database:
     """The application's database. Create with :meth:`open`, close with :meth:`close`."""
 
@@ -182,6 +239,11 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._process_lock: filelock.BaseFileLock | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._commits = 0  # since the checkpointer last started a pass
+        # units of work waiting for the writer (Database.run): the next one to run takes all
+        self._pending: list[tuple[Callable[[SyncTransaction], Any], asyncio.Future[Any]]] = []
 
     @classmethod
     async def open(cls, path: Path | str, *, exclusive: bool = False) -> Database:
@@ -217,7 +279,8 @@ class Database:
 
     async def _connect(self) -> None:
         self._writer = await self._connection()
-        await self._writer.executescript("PRAGMA journal_mode=WAL;")
+        await self._writer.executescript(
+            f"PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT:d};")
         self._reader = await self._connection()
 
     async def _connection(self) -> aiosqlite.Connection:
@@ -233,10 +296,12 @@ class Database:
         return conn
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
+        self._commits = 0  # a pass in flight is the last one
+        await self._checkpoints_done()
+        for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._checkpointer = self._reader = self._writer = None
         lock, self._process_lock = self._process_lock, None
         if lock is not None:
             lock.release()
@@ -268,17 +333,98 @@ class Database:
                 raise
             else:
                 await _to_the_end(self.writer.execute("COMMIT"))
+                self._committed()
 
     async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
         """``fn(tx)`` as one unit of work (BEGIN IMMEDIATE … COMMIT, ROLLBACK if it raises)
         in a single trip to the database thread. For hot paths (a check-in): ``fn`` is plain
-        synchronous code that only runs SQL through ``tx``."""
-        async with self._lock:
-            return await _in_thread(self.writer, _unit, fn)
+        synchronous code that only runs SQL through ``tx`` (in the database thread).
+
+        Group commit: units that queue up while the writer is busy (a burst of check-ins)
+        go together, in one trip and one COMMIT, each in a savepoint of its own (one that
+        raises is rolled back alone and raises to its own caller). Each caller returns once
+        its unit is committed, as with a transaction of its own."""
+        mine: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        entry: tuple[Callable[[SyncTransaction], Any], asyncio.Future[Any]] = (fn, mine)
+        self._pending.append(entry)
+        try:
+            async with self._lock:
+                if not mine.done():  # not taken by the unit before: take every one waiting
+                    await self._run_pending()
+        except asyncio.CancelledError:
+            if entry in self._pending:  # never started: it never will
+                self._pending.remove(entry)
+            if mine.done() and not mine.cancelled():
+                mine.exception()  # its outcome goes with the cancellation
+            else:
+                mine.cancel()
+            raise
+        return await mine
+
+    async def _run_pending(self) -> None:
+        batch = [(fn, future) for fn, future in self._pending if not future.done()]
+        self._pending.clear()
+        if not batch:
+            return
+        work: Awaitable[Any] = (_in_thread(self.writer, _unit, batch[0][0]) if len(batch) == 1
+                                else _in_thread(self.writer, _units, [fn for fn, _ in batch]))
+        step = asyncio.ensure_future(work)
+        try:
+            await _to_the_end(step)  # cancelled meanwhile: the callers still get their results
+        except Exception:  # the batch failed: each caller gets its error from its future
+            pass
+        finally:
+            if step.done() and not step.cancelled():
+                failed = step.exception()
+                outcomes = ([(False, _batch_failed(failed, i)) for i in range(len(batch))]
+                            if failed is not None
+                            else [(True, step.result())] if len(batch) == 1
+                            else step.result())
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+                if failed is None:
+                    self._committed(len(batch))
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _committed(self, units: int = 1) -> None:
+        """Units of work committed: every :data:`CHECKPOINT_AFTER` of them, the checkpointer
+        copies the WAL into the database file in its own thread (the writer goes on)."""
+        self._commits += units
+        if self._commits >= CHECKPOINT_AFTER and self._checkpointing is None:
+            self._checkpointing = asyncio.create_task(self._checkpoint_passes(),
+                                                      name=f"checkpoint {self.path.name}")
+
+    async def _checkpoint_passes(self) -> None:
+        try:
+            while self._commits >= CHECKPOINT_AFTER and self._writer is not None:
+                self._commits = 0
+                if self._checkpointer is None:
+                    self._checkpointer = await self._connection()
+                # PASSIVE: never waits for the writer or a reader; what it cannot copy yet,
+                # the next pass (or the writer's backstop) does
+                await _in_thread(self._checkpointer, SyncTransaction.fetchall,
+                                 "PRAGMA wal_checkpoint(PASSIVE)", ())
+        except Exception:  # the writer's own automatic checkpoint still bounds the WAL
+            log.exception("checkpointing %s failed", self.path)
+        finally:
+            self._checkpointing = None
+
+    async def _checkpoints_done(self) -> None:
+        """Let a checkpoint pass in flight end (before a ``TRUNCATE`` checkpoint or closing)."""
+        task = self._checkpointing
+        if task is not None:
+            await asyncio.wait([task])
 
     async def checkpoint(self) -> bool:
         """Copy the WAL into the database file and empty it (``TRUNCATE``), between units of
         work; False when a reader kept it from finishing (the next checkpoint will)."""
+        await self._checkpoints_done()
         async with self._lock:
             async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
                 row = await cursor.fetchone()

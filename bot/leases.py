@@ -42,7 +42,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock, to_db
-from bot.db import Database
+from bot.db import Database, SyncTransaction
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +170,21 @@ class Holder:
             return []
         now = self.clock.now()
         stamp = to_db(now)
-        async with self.db.transaction() as tx:
-            due = {r["id"]: r["state"] for r in await tx.fetchall(
-                queue.due, (stamp, to_db(now + self.horizon), json.dumps(list(self.in_hand)),
-                            limit))}
+        due_params = (stamp, to_db(now + self.horizon), json.dumps(list(self.in_hand)), limit)
+        until = to_db(now + self.lease)
+
+        def take(tx: SyncTransaction) -> tuple[dict[int, str], list[Any]]:
+            """The due rows and their lease, in one trip to the database thread (a burst of
+            check-in posts claims a batch every few dozen milliseconds)."""
+            due = {r["id"]: r["state"] for r in tx.fetchall(queue.due, due_params)}
             if not due:
-                return []
-            rows = await tx.fetchall(queue.take, (self.owner, to_db(now + self.lease), stamp,
-                                                  json.dumps(list(due))))
+                return due, []
+            return due, tx.fetchall(queue.take, (self.owner, until, stamp,
+                                                 json.dumps(list(due))))
+
+        due, rows = await self.db.run(take)
+        if not due:
+            return []
         order = {row_id: i for i, row_id in enumerate(due)}
         rows.sort(key=lambda r: order[r["id"]])
         for row in rows:
@@ -215,10 +222,10 @@ class Holder:
         if not self.in_hand or self._renew_sql is None:
             return []
         hand = dict(self.in_hand)
-        async with self.db.transaction() as tx:
-            kept = {r["id"]: r["attempts"] for r in await tx.fetchall(
-                self._renew_sql, (to_db(self.clock.now() + self.lease),
-                                  json.dumps(list(hand)), self.owner))}
+        renew, params = self._renew_sql, (to_db(self.clock.now() + self.lease),
+                                          json.dumps(list(hand)), self.owner)
+        kept = {r["id"]: r["attempts"]
+                for r in await self.db.run(lambda tx: tx.fetchall(renew, params))}
         lost = [row_id for row_id, attempts in hand.items() if kept.get(row_id) != attempts]
         for row_id in lost:
             if self.in_hand.get(row_id) == hand[row_id]:  # not claimed afresh meanwhile
