@@ -1,0 +1,223 @@
+"""Reading an uploaded file: its bytes → a header match and a stream of rows.
+
+What a reader gets is a :class:`Sheet`: the matched header (:class:`HeaderMatch`) and
+:meth:`Sheet.rows`, a generator of :class:`Row` (the line number a person sees in Excel or a
+text editor, and the raw cells by column key). Nothing is read twice and no list of all rows
+is built: a 450,000-row stats file is decoded once into one string (CSV) or read sheet row by
+sheet row (``.xlsx``, openpyxl's read-only mode) and each row is dropped once consumed.
+
+Everything here is synchronous and CPU-bound: call it off the event loop —
+:func:`open_sheet_async` opens in a thread, :func:`batches` hands rows over in chunks, each
+chunk read in a thread, so the loop is free between chunks.
+
+Refusals (:class:`~bot.sheets.errors.SheetError`, code ``sheets.<reason>``): ``wrong_type``
+(not CSV or ``.xlsx``; an old ``.xls`` says so), ``empty``, ``too_big`` (``limit_mb``),
+``too_many_rows`` (``limit``), ``bad_encoding`` (not UTF-8, UTF-8 with BOM, UTF-16 or
+Latin-1/Windows-1252 text), ``unreadable`` (a damaged workbook), ``no_header``,
+``duplicate_column``, ``missing_columns``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sheets.errors import SheetError
+from bot.sheets.headers import HeaderMatch, Schema
+
+KINDS = ("csv", "xlsx")
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+_DELIMITERS = (",", ";", "\t", "|")
+# Control characters never found in a spreadsheet's text: their presence means the bytes
+# were decoded with the wrong encoding (or are not text at all).
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\r\n"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most a file may hold: bytes (checked before reading) and data rows."""
+
+    max_bytes: int = 8 * 1024 * 1024
+    max_rows: int = 5_000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its line number as a person sees it (the header is line 1) and its raw
+    cells by column key (``None`` for an empty cell; str for CSV, str/int/float/datetime for
+    ``.xlsx``)."""
+
+    line: int
+    cells: dict[str, Any]
+
+    def get(self, key: str) -> Any:
+        return self.cells.get(key)
+
+
+def kind_of(filename: str, data: bytes) -> str:
+    """``csv`` or ``xlsx``, from the content first (a renamed file is still read right), then
+    the name; anything else is refused."""
+    name = (filename or "").lower()
+    if data.startswith(_XLSX_MAGIC):
+        if name.endswith((".xlsx", ".xlsm")) or not name.endswith((".csv", ".txt")):
+            return "xlsx"
+        raise SheetError("sheets.wrong_type", name=filename)
+    if data.startswith(_OLE_MAGIC) or name.endswith(".xls"):
+        raise SheetError("sheets.old_excel", name=filename)
+    if name.endswith((".csv", ".txt", ".tsv")):
+        return "csv"
+    raise SheetError("sheets.wrong_type", name=filename)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with: a BOM decides (UTF-8, UTF-16 LE/BE); UTF-16
+    without a BOM is told by its zero bytes; else UTF-8, else Windows-1252 (what Excel calls
+    ANSI/Latin-1), else Latin-1. Text with control characters was not text: refused."""
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        head = data[:4096]
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if len(head) >= 4 and odd > len(head) // 4 and even == 0:
+            candidates = ["utf-16-le"]
+        elif len(head) >= 4 and even > len(head) // 4 and odd == 0:
+            candidates = ["utf-16-be"]
+        else:
+            candidates = ["utf-8", "cp1252", "latin-1"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, UnicodeError):
+            continue
+        if any(c in _CONTROL for c in text[:65536]) or (
+                len(text) > 65536 and any(c in _CONTROL for c in text)):
+            break
+        return text.lstrip("\ufeff"), encoding
+    raise SheetError("sheets.bad_encoding")
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _blank(cells: list[Any] | tuple[Any, ...]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    text, _ = decode(data)
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    try:
+        for cells in reader:
+            yield reader.line_num, [c if c.strip() else None for c in cells]
+    except csv.Error as exc:
+        raise SheetError("sheets.unreadable", line=reader.line_num) from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook  # only a workbook pays for the import
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise SheetError("sheets.unreadable", line=0) from exc
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            return
+        line = 0
+        try:
+            for values in sheet.iter_rows(values_only=True):
+                line += 1
+                yield line, [None if (isinstance(v, str) and not v.strip()) else v
+                             for v in values]
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+            raise SheetError("sheets.unreadable", line=line) from exc
+    finally:
+        book.close()
+
+
+class Sheet:
+    """An opened file: its kind, the matched header, and its data rows (read once)."""
+
+    def __init__(self, kind: str, header: HeaderMatch, header_line: int,
+                 source: Iterator[tuple[int, list[Any]]], limits: Limits) -> None:
+        self.kind = kind
+        self.header = header
+        self.header_line = header_line
+        self._source = source
+        self._limits = limits
+        self._taken = False
+        self.rows_read = 0
+
+    def rows(self) -> Iterator[Row]:
+        """Each non-blank data row once; past ``limits.max_rows`` refuses the file
+        (``sheets.too_many_rows``) — a caller applies nothing before the last row is read."""
+        if self._taken:
+            raise RuntimeError("a sheet's rows are read once")
+        self._taken = True
+        positions = list(self.header.positions.items())
+        limit = self._limits.max_rows
+        for line, cells in self._source:
+            if _blank(cells):
+                continue
+            self.rows_read += 1
+            if self.rows_read > limit:
+                raise SheetError("sheets.too_many_rows", limit=limit)
+            width = len(cells)
+            yield Row(line, {key: cells[i] if i < width else None for key, i in positions})
+
+
+def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limits(),
+               locale: str = "en") -> Sheet:
+    """Check the file's type and size, decode it, match its header (the first non-blank
+    row) against ``schema``; the data rows are read as :meth:`Sheet.rows` is consumed."""
+    if not data:
+        raise SheetError("sheets.empty")
+    if len(data) > limits.max_bytes:
+        raise SheetError("sheets.too_big", limit_mb=max(1, limits.max_bytes // (1024 * 1024)))
+    kind = kind_of(filename, data)
+    source = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    for line, cells in source:
+        if not _blank(cells):
+            header = schema.match(cells, locale)
+            return Sheet(kind, header, line, source, limits)
+    raise SheetError("sheets.empty")
+
+
+async def open_sheet_async(data: bytes, filename: str, schema: Schema,
+                           limits: Limits = Limits(), locale: str = "en") -> Sheet:
+    """:func:`open_sheet` in a thread (decoding a big file takes a while)."""
+    return await asyncio.to_thread(open_sheet, data, filename, schema, limits, locale)
+
+
+def _take(rows: Iterator[Row], size: int) -> list[Row]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            break
+    return chunk
+
+
+async def batches(sheet: Sheet, size: int = 2000) -> AsyncIterator[list[Row]]:
+    """The sheet's rows in chunks of ``size``, each chunk read in a thread: the event loop
+    runs between chunks, and only one chunk is held at a time."""
+    rows = sheet.rows()
+    while True:
+        chunk = await asyncio.to_thread(_take, rows, size)
+        if not chunk:
+            return
+        yield chunk
