@@ -25,8 +25,11 @@ from bot.services.leaderboards import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
+from bot.services.platform_figures import FigureSources
+from bot.services.platform_stats import PlatformStatsService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
+from bot.services.reconcile import ReconcileService
 from bot.services.reminders import ReminderService
 from bot.services.tiers import TierService
 
@@ -56,6 +59,9 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    stats: PlatformStatsService
+    sources: FigureSources
+    reconcile: ReconcileService
 
     @classmethod
     def build(
@@ -99,6 +105,9 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns),
+            stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
+            sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
+            reconcile=ReconcileService(db, clock, families),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

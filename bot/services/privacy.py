@@ -59,6 +59,7 @@ NOT_PERSONAL = {
     "tiers": "a server's tiers",
     "board_posts": "scheduled leaderboard posts (a period, a channel)",
     "campaign_posts": "campaign announcements per family channel",
+    "stat_settings": "a server's sources of figures and reconciliation tolerance",
 }
 
 
@@ -82,6 +83,8 @@ MENTIONS = (
     Mention("checkin_feedback", "leader_id", False),
     Mention("broadcasts", "author_id", False),
     Mention("campaigns", "created_by", False),
+    Mention("stat_imports", "created_by", True),
+    Mention("stat_imports", "rolled_back_by", True),
 )
 
 
