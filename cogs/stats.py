@@ -24,7 +24,7 @@ from bot.checks import is_manager, leader_or_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import FamilyArg, IdNumber, MonthText
 from bot.errors import UserError
-from bot.interactions import acknowledge, familia, locale_for, reply
+from bot.interactions import acknowledge, edit, familia, locale_for, reply
 from bot.services.campaigns.arithmetic import bar
 from bot.services.platform_stats import Preview, Step
 from bot.services.reconcile import COMPARED, Report
@@ -69,7 +69,7 @@ class ProgressShown:
         text = bot.templates.render(self.locale, "discord/stats/progress.md.j2", step=step,
                                     share=share, bar=bar(share or 0.0))
         try:
-            await self.interaction.edit_original_response(content=text)
+            await edit(self.interaction, text)
             self.shown += 1
         except discord.HTTPException:  # a progress edit is a courtesy: the job goes on
             log.warning("could not show an import's progress", exc_info=True)
@@ -78,7 +78,7 @@ class ProgressShown:
 async def _preview(interaction: discord.Interaction, preview: Preview) -> None:
     bot = familia(interaction)
     locale = await locale_for(interaction)
-    refused = [(r.line, bot.templates.render_error(locale, UserError(r.reason, **r.details)))
+    refused = [(r.line, bot.templates.render_error(locale, r.error))
                for r in preview.refused[:REFUSED_SHOWN]]
     view = discord.ui.View(timeout=None)
     record = preview.record
@@ -157,7 +157,6 @@ class StatsCog(commands.Cog, name="Stats"):
 
     @stats.command(name=_T("rollback"), description=_T("Undo a stats import"))
     @app_commands.describe(number=_T("The import's number (see /stats imports)"))
-    @app_commands.rename(number=_T("import"))
     @manager_only()
     async def rollback(self, interaction: discord.Interaction, number: IdNumber) -> None:
         await acknowledge(interaction)

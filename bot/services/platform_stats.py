@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from bot.clock import Clock, to_db
 from bot.db import Database, SyncTransaction, Transaction
-from bot.errors import NotFound, UserError
+from bot.errors import FamiliaError, NotFound, UserError
 from bot.services import platform_figures
 from bot.services.platform_figures import period_days
 from bot.sheets import Column, Limits, Row, Schema, SheetError, batches, open_sheet_async
@@ -135,9 +135,14 @@ PROFILES = ("SELECT user_id, handle, platform_user_id FROM creator_profiles"
 
 @dataclass(frozen=True)
 class Refused:
+    """A row not imported: its line and why (a file-layer or stats refusal)."""
+
     line: int
-    reason: str  # an error code (sheets.* or stats.*)
-    details: dict[str, Any] = field(default_factory=dict)
+    error: FamiliaError
+
+    @property
+    def reason(self) -> str:
+        return self.error.code
 
 
 @dataclass(frozen=True)
@@ -216,10 +221,10 @@ class _Reader:
         self.refused: list[Refused] = []
         self.refused_count = 0
 
-    def refuse(self, line: int, reason: str, **details: Any) -> None:
+    def refuse(self, line: int, error: FamiliaError) -> None:
         self.refused_count += 1
         if len(self.refused) < REFUSED_KEPT:
-            self.refused.append(Refused(line, reason, details))
+            self.refused.append(Refused(line, error))
 
     def _who(self, row: Row) -> int | None:
         handle, pid = row.get("handle"), row.get("platform_id")
@@ -234,15 +239,15 @@ class _Reader:
             if user is not None:
                 return user
         if sv.blank(handle) and sv.blank(pid):
-            self.refuse(row.line, "stats.no_creator")
+            self.refuse(row.line, UserError("stats.no_creator"))
         else:
-            self.refuse(row.line, "stats.unknown_creator",
-                        value=str(handle if not sv.blank(handle) else pid)[:64])
+            self.refuse(row.line, UserError(
+                "stats.unknown_creator", value=str(handle if not sv.blank(handle) else pid)))
         return None
 
     def _period(self, raw: Any, line: int) -> str | None:
         if sv.blank(raw):
-            self.refuse(line, "stats.no_period")
+            self.refuse(line, UserError("stats.no_period"))
             return None
         key = raw if isinstance(raw, str | int | float) else repr(raw)
         found = self.periods.get(key)
@@ -289,11 +294,11 @@ class _Reader:
                 figures = [self._number(m, row.get(m)) if m in self.columns else None
                            for m in METRICS]
             except SheetError as exc:
-                self.refuse(row.line, exc.code, **exc.params)
+                self.refuse(row.line, exc)
                 continue
             first = self.seen.setdefault((user, period), row.line)
             if first != row.line:
-                self.refuse(row.line, "stats.duplicate_row", first=first)
+                self.refuse(row.line, UserError("stats.duplicate_row", first=first))
                 continue
             out.append((self.import_id, self.guild_id, user, self.kind, period, *figures))
         return out
@@ -422,9 +427,10 @@ class PlatformStatsService:
                                     (import_id, guild_id))
             if row is None:
                 raise NotFound("stats.unknown_import", value=import_id)
+            if row["state"] == "applied":
+                raise UserError("stats.already_applied", id=import_id)
             if row["state"] != "staged":
-                raise UserError("stats.already_applied" if row["state"] == "applied"
-                                else "stats.import_gone", id=import_id)
+                raise UserError("stats.import_gone", id=import_id)
             record = _record(row)
             users = [r[0] for r in await tx.fetchall(
                 "SELECT DISTINCT user_id FROM platform_staging WHERE import_id = ?"
