@@ -126,6 +126,7 @@ class Actions(Responses):
             filename, blob, *rest = value
             attachment = m.Attachment(self.ids.next(), filename, bytes(blob),
                                       rest[0] if rest else None)
+            self._uploads[attachment.id] = attachment
             resolved.setdefault("attachments", {})[str(attachment.id)] = attachment.payload(
                 self.base_url)
             return str(attachment.id)

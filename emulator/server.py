@@ -331,6 +331,10 @@ class Emulator(Actions):
 
     async def _attachment(self, request: web.Request) -> web.Response:
         aid = int(request.match_info["aid"])
+        upload = self._uploads.get(aid)
+        if upload is not None and upload.filename == request.match_info["name"]:
+            return web.Response(body=upload.data, content_type=upload.content_type or
+                                "application/octet-stream")
         for message in self._messages.values():
             for attachment in message.attachments:
                 if attachment.id == aid:

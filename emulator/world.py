@@ -42,6 +42,9 @@ class World:
         self._by_channel: dict[int, list[m.Message]] = {}
         self._dms: dict[tuple[int, int], m.Channel] = {}  # (bot id, user id) → DM channel
         self._nonces: dict[tuple[int, str], m.Message] = {}  # (author id, nonce) → latest
+        # files uploaded as a slash command's attachment option (Discord keeps them on its
+        # CDN, ephemeral-attachments/…, served like a message's attachment)
+        self._uploads: dict[int, m.Attachment] = {}
 
     @property
     def base_url(self) -> str:  # overridden by the server

@@ -280,3 +280,9 @@ def test_what_is_written_reads_back():
     _, rows = _read(data, "export.xlsx")
     assert rows[0].cells == {"user": "José", "handle": "@josé", "diamonds": 1234,
                              "hours": 1.5}
+
+
+def test_a_neutralised_csv_cell_reads_back_as_written():
+    data = to_bytes("csv", ["Discord user", "Handle"], [["=1+1", "@ana"]])
+    _, rows = _read(data, "export.csv")
+    assert rows[0].cells["user"] == "=1+1" and rows[0].cells["handle"] == "@ana"

@@ -28,9 +28,11 @@ from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
 from bot.services.reconcile import ReconcileService
 from bot.services.reminders import ReminderService
+from bot.services.roster import RosterService
 from bot.services.tiers import TierService
 
 
@@ -62,6 +64,8 @@ class Services:
     stats: PlatformStatsService
     sources: FigureSources
     reconcile: ReconcileService
+    profiles: ProfileService
+    roster: RosterService
 
     @classmethod
     def build(
@@ -94,6 +98,7 @@ class Services:
                                     email_hook=email.reminder)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
+        profiles = ProfileService(db, clock, audit, families)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -108,6 +113,8 @@ class Services:
             stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
             sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
             reconcile=ReconcileService(db, clock, families),
+            profiles=profiles,
+            roster=RosterService(db, clock, audit, families, profiles, deliveries),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

@@ -44,7 +44,9 @@ USER_COLUMNS = ("user_id", "recipient_id")
 PERSON = re.compile(r"(^|_)(user|recipient|actor|author|leader|member|target|by)(_id)?$"
                     r"|_by(_user)?(_id)?$")
 # Columns whose name looks like a person's but hold none.
-NOT_A_PERSON = {("family_members", "ended_by"): "how it ended: self, leader, manager…"}
+NOT_A_PERSON = {("family_members", "ended_by"): "how it ended: self, leader, manager…",
+                ("creator_profiles", "platform_user_id"): "the member's own id on the"
+                " streaming platform, in their own row"}
 # Who a mention of a deleted member becomes where the column must name someone.
 ERASED = 0
 
@@ -60,6 +62,8 @@ NOT_PERSONAL = {
     "board_posts": "scheduled leaderboard posts (a period, a channel)",
     "campaign_posts": "campaign announcements per family channel",
     "stat_settings": "a server's sources of figures and reconciliation tolerance",
+    "roster_upload_files": "a roster file a manager uploaded, kept only until it is applied"
+                           " or for a day (its row in roster_uploads names the manager)",
 }
 
 
@@ -85,6 +89,9 @@ MENTIONS = (
     Mention("campaigns", "created_by", False),
     Mention("stat_imports", "created_by", True),
     Mention("stat_imports", "rolled_back_by", True),
+    Mention("creator_profiles", "updated_by", True),
+    Mention("roster_uploads", "actor_id", False),
+    Mention("roster_uploads", "applied_by", True),
 )
 
 

@@ -6,6 +6,10 @@ text editor, and the raw cells by column key). Nothing is read twice and no list
 is built: a 450,000-row stats file is decoded once into one string (CSV) or read sheet row by
 sheet row (``.xlsx``, openpyxl's read-only mode) and each row is dropped once consumed.
 
+A CSV cell written with a leading ``'`` before a formula character (how
+:mod:`bot.sheets.writing` and careful spreadsheets neutralise ``=…``, ``@…``) is read back
+without it: an export imports again as it was.
+
 Everything here is synchronous and CPU-bound: call it off the event loop —
 :func:`open_sheet_async` opens in a thread, :func:`batches` hands rows over in chunks, each
 chunk read in a thread, so the loop is free between chunks.
@@ -30,6 +34,7 @@ from typing import Any
 
 from bot.sheets.errors import SheetError
 from bot.sheets.headers import HeaderMatch, Schema
+from bot.sheets.writing import FORMULA_START
 
 KINDS = ("csv", "xlsx")
 _XLSX_MAGIC = b"PK\x03\x04"
@@ -115,13 +120,23 @@ def _blank(cells: list[Any] | tuple[Any, ...]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
+def _cell(text: str) -> str | None:
+    """A CSV cell: None when blank; a cell Familia (or Excel) neutralised on the way out —
+    ``'=…``, ``'@…`` — read back as it was written."""
+    if not text.strip():
+        return None
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_START:
+        return text[1:]
+    return text
+
+
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     text, _ = decode(data)
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
     try:
         for cells in reader:
-            yield reader.line_num, [c if c.strip() else None for c in cells]
+            yield reader.line_num, [_cell(c) for c in cells]
     except csv.Error as exc:
         raise SheetError("sheets.unreadable", line=reader.line_num) from exc
 
