@@ -133,8 +133,8 @@ class StatsCog(commands.Cog, name="Stats"):
 
     @stats.command(name=_T("import"),
                    description=_T("Upload the platform's stats export (CSV or .xlsx): a preview"))
-    @app_commands.describe(file=_T("Per creator (handle or id) per day or month: LIVE "
-                                   "duration, diamonds, new followers, valid days"))
+    @app_commands.describe(file=_T("Per creator and day (or month): LIVE duration, diamonds, "
+                                   "followers…"))
     @manager_only()
     async def import_(self, interaction: discord.Interaction,
                       file: discord.Attachment) -> None:
