@@ -83,14 +83,14 @@ async def _preview(interaction: discord.Interaction, preview: Preview) -> None:
     view = discord.ui.View(timeout=None)
     record = preview.record
     if record.rows:
-        view.add_item(ApplyButton(label(bot, locale, "apply"), import_id=record.id))
-    view.add_item(DiscardButton(label(bot, locale, "discard"), import_id=record.id))
+        view.add_item(StatsApplyButton(label(bot, locale, "apply"), import_id=record.id))
+    view.add_item(StatsDiscardButton(label(bot, locale, "discard"), import_id=record.id))
     await reply(interaction, "discord/stats/preview.md.j2", view=view, preview=preview,
                 record=record, refused=refused,
                 refused_more=record.rows_refused - len(refused))
 
 
-class ApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}"):
+class StatsApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}"):
     style = discord.ButtonStyle.success
     default_label = "✓"
     managers_only = True
@@ -105,7 +105,7 @@ class ApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}"):
         await reply(interaction, "discord/stats/applied.md.j2", record=record)
 
 
-class DiscardButton(PersistentButton, custom_id="familia:st:discard:{import_id}"):
+class StatsDiscardButton(PersistentButton, custom_id="familia:st:discard:{import_id}"):
     default_label = "✗"
     managers_only = True
     import_id: int
@@ -126,10 +126,10 @@ class StatsCog(commands.Cog, name="Stats"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ApplyButton, DiscardButton)
+        self.bot.add_dynamic_items(StatsApplyButton, StatsDiscardButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ApplyButton, DiscardButton)
+        self.bot.remove_dynamic_items(StatsApplyButton, StatsDiscardButton)
 
     @stats.command(name=_T("import"),
                    description=_T("Upload the platform's stats export (CSV or .xlsx): a preview"))

@@ -59,8 +59,8 @@ CREATE TABLE platform_stats (
     import_id    INTEGER NOT NULL,
     PRIMARY KEY (guild_id, user_id, period_kind, period)
 ) WITHOUT ROWID;
-CREATE INDEX platform_stats_import ON platform_stats (import_id);
-CREATE INDEX platform_stats_period ON platform_stats (guild_id, period_kind, period);
+-- No other index: an import writes hundreds of thousands of rows (bench/imports.py), and
+-- every read goes by guild and creator; a rollback, rare, scans for its import's rows.
 
 -- A file's rows between its preview and Apply (kept in the database, so Apply works after a
 -- restart); deleted when applied or discarded.

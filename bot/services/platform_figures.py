@@ -264,6 +264,38 @@ class FigureSources:
         return await self.get(guild_id)
 
 
+# The creators among :u (a JSON list) whose figure of :metric over :a … :b (days; months
+# :m1 … :m2) came from imported figures: the metric follows imports and they have some.
+_IMPORTED_USERS = """
+    SELECT DISTINCT p.user_id FROM platform_stats p
+    WHERE p.guild_id = :g AND p.user_id IN (SELECT value FROM json_each(:u))
+      AND ((p.period_kind = 'day' AND p.period BETWEEN :a AND :b)
+           OR (p.period_kind = 'month' AND p.period BETWEEN :m1 AND :m2))
+      AND CASE :metric WHEN 'hours' THEN p.hours WHEN 'diamonds' THEN p.diamonds
+                       ELSE p.followers END IS NOT NULL
+      AND coalesce((SELECT CASE :metric WHEN 'hours' THEN s.hours
+                                        WHEN 'diamonds' THEN s.diamonds
+                                        ELSE s.followers END
+                    FROM stat_settings s WHERE s.guild_id = :g), 'imported') = 'imported'"""
+FOLLOWING = ("hours", "diamonds", "followers")  # the board metrics imports can supply
+
+
+async def imported_users(db: Database, guild_id: int, metric: str, first: date | None,
+                         last: date | None, users: Sequence[int]) -> frozenset[int]:
+    """Which of ``users`` have a figure of ``metric`` between ``first`` and ``last`` (None:
+    all time) taken from the platform's imports, as the guild's sources say: a board marks
+    them (📥), the others' figures are their check-ins."""
+    if metric not in FOLLOWING or not users:
+        return frozenset()
+    import json
+
+    a, b = (first or date(1970, 1, 1)), (last or date(9999, 12, 31))
+    rows = await db.fetchall(_IMPORTED_USERS, {
+        "g": guild_id, "u": json.dumps(list(users)), "a": a.isoformat(), "b": b.isoformat(),
+        "m1": month(a), "m2": month(b), "metric": metric})
+    return frozenset(r[0] for r in rows)
+
+
 def audit(tx: SyncTransaction, guild_id: int, actor_id: int | None, action: str,
           target: str | None, now: str, **details: Any) -> None:
     """An audit entry inside a synchronous unit of work (the same row as

@@ -203,20 +203,26 @@ def _record(row: Any) -> ImportRecord:
 
 
 class _Reader:
-    """Turns a sheet's rows into staged tuples (in a worker thread, chunk by chunk)."""
+    """Turns a sheet's rows into staged tuples (in a worker thread, chunk by chunk).
+
+    An export repeats itself (the same dates on every creator, the same durations and
+    counts): each distinct cell is parsed once and remembered (:data:`_CACHED` per column),
+    which is most of what makes 450,000 rows quick to read."""
 
     def __init__(self, guild_id: int, import_id: int, columns: tuple[str, ...],
                  kind: str, decimal: str, handles: dict[str, int],
                  ids: dict[str, int]) -> None:
         self.guild_id = guild_id
         self.import_id = import_id
-        self.columns = columns
+        self.columns = [(i, m) for i, m in enumerate(METRICS) if m in columns]
         self.kind = kind
+        self.period_key = "date" if kind == "day" else "month"
         self.decimal = decimal
         self.handles = handles
         self.ids = ids
         self.maxima = MAXIMA[kind]
-        self.periods: dict[Any, str] = {}  # raw cell -> period (a file has few distinct)
+        self.periods: dict[Any, str] = {}  # raw cell -> period
+        self.values: dict[str, dict[Any, float | int]] = {m: {} for m in METRICS}
         self.seen: dict[tuple[int, str], int] = {}  # (creator, period) -> first line
         self.refused: list[Refused] = []
         self.refused_count = 0
@@ -226,29 +232,29 @@ class _Reader:
         if len(self.refused) < REFUSED_KEPT:
             self.refused.append(Refused(line, error))
 
-    def _who(self, row: Row) -> int | None:
-        handle, pid = row.get("handle"), row.get("platform_id")
-        if not sv.blank(pid):
-            user = self.ids.get(sv.parse_platform_id(pid))
+    def _who(self, cells: dict[str, Any], line: int) -> int | None:
+        handle, pid = cells.get("handle"), cells.get("platform_id")
+        if pid is not None:
+            user = self.ids.get(pid if isinstance(pid, str) else "") or self.ids.get(
+                sv.parse_platform_id(pid))
             if user is not None:
                 return user
-        if not sv.blank(handle):
+        if handle is not None:
             user = self.handles.get(handle) if isinstance(handle, str) else None
             if user is None:
                 user = self.handles.get(sv.normalise_handle(handle))
+                if user is not None and isinstance(handle, str):
+                    self.handles[handle] = user  # the same spelling again: found at once
             if user is not None:
                 return user
         if sv.blank(handle) and sv.blank(pid):
-            self.refuse(row.line, UserError("stats.no_creator"))
+            self.refuse(line, UserError("stats.no_creator"))
         else:
-            self.refuse(row.line, UserError(
+            self.refuse(line, UserError(
                 "stats.unknown_creator", value=str(handle if not sv.blank(handle) else pid)))
         return None
 
-    def _period(self, raw: Any, line: int) -> str | None:
-        if sv.blank(raw):
-            self.refuse(line, UserError("stats.no_period"))
-            return None
+    def _period(self, raw: Any) -> str:
         key = raw if isinstance(raw, str | int | float) else repr(raw)
         found = self.periods.get(key)
         if found is None:
@@ -258,12 +264,11 @@ class _Reader:
                                       ).isoformat()
             else:
                 found = sv.parse_month(raw).isoformat()[:7]
-            self.periods[key] = found
+            if len(self.periods) < _CACHED:
+                self.periods[key] = found
         return found
 
-    def _number(self, metric: str, raw: Any) -> float | int | None:
-        if sv.blank(raw):
-            return None
+    def _number(self, metric: str, raw: Any) -> float | int:
         if metric == "hours":
             if isinstance(raw, str) and self.decimal == "." and raw.replace(".", "", 1).isdigit():
                 value: float | int = round(float(raw), 4)
@@ -282,17 +287,32 @@ class _Reader:
 
     def take(self, rows: list[Row]) -> list[tuple]:
         out = []
+        head = (self.import_id, self.guild_id)
         for row in rows:
+            cells = row.cells
             try:
-                user = self._who(row)
+                user = self._who(cells, row.line)
                 if user is None:
                     continue
-                period = self._period(row.get(self.kind if self.kind == "month" else "date"),
-                                      row.line)
-                if period is None:
+                raw = cells.get(self.period_key)
+                if raw is None:
+                    self.refuse(row.line, UserError("stats.no_period"))
                     continue
-                figures = [self._number(m, row.get(m)) if m in self.columns else None
-                           for m in METRICS]
+                period = self.periods.get(raw) if isinstance(raw, str) else None
+                if period is None:
+                    period = self._period(raw)
+                figures: list[Any] = [None] * len(METRICS)
+                for index, metric in self.columns:
+                    raw = cells.get(metric)
+                    if raw is None:
+                        continue
+                    known = self.values[metric]
+                    value = known.get(raw) if isinstance(raw, str | int | float) else None
+                    if value is None:
+                        value = self._number(metric, raw)
+                        if len(known) < _CACHED and isinstance(raw, str | int | float):
+                            known[raw] = value
+                    figures[index] = value
             except SheetError as exc:
                 self.refuse(row.line, exc)
                 continue
@@ -300,10 +320,11 @@ class _Reader:
             if first != row.line:
                 self.refuse(row.line, UserError("stats.duplicate_row", first=first))
                 continue
-            out.append((self.import_id, self.guild_id, user, self.kind, period, *figures))
+            out.append((*head, user, self.kind, period, *figures))
         return out
 
 
+_CACHED = 200_000  # distinct cells remembered per column
 _YES_NO = {"yes": 1, "y": 1, "si": 1, "true": 1, "x": 1, "no": 0, "n": 0, "false": 0}
 
 
@@ -401,6 +422,11 @@ class PlatformStatsService:
     async def discard(self, guild_id: int, import_id: int) -> None:
         """Forget a staged import (its preview was not applied)."""
         async with self.db.transaction() as tx:
+            state = await tx.fetchval(
+                "SELECT state FROM stat_imports WHERE id = ? AND guild_id = ?",
+                (import_id, guild_id))
+            if state == "applied":
+                raise UserError("stats.already_applied", id=import_id)
             await tx.execute(
                 "DELETE FROM platform_staging WHERE import_id = ? AND import_id IN (SELECT id"
                 " FROM stat_imports WHERE guild_id = ? AND state = 'staged')",

@@ -39,11 +39,11 @@ async def program(app):
     return people
 
 
-CSV = ("Creator,Date,LIVE duration,Diamonds,New followers\r\n"
-       "ana.live,2026-05-04,2h,\"1,000\",10\r\n"
-       "ana.live,2026-05-05,1h 30m,500,10\r\n"
-       "@ben.live,2026-05-04,3,900,4\r\n"
-       "ghost,2026-05-04,1,1,1\r\n").encode()
+CSV = (b"Creator,Date,LIVE duration,Diamonds,New followers\r\n"
+       b"ana.live,2026-05-04,2h,\"1,000\",10\r\n"
+       b"ana.live,2026-05-05,1h 30m,500,10\r\n"
+       b"@ben.live,2026-05-04,3,900,4\r\n"
+       b"ghost,2026-05-04,1,1,1\r\n")
 
 
 async def month_hours(app, user):
