@@ -239,6 +239,8 @@ class Demo:
 
 
 def _plain(value: Any) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], str):  # an attachment
+        return f"[{value[0]}]"
     for attr in ("name",):
         if hasattr(value, attr):
             return str(getattr(value, attr))
