@@ -34,7 +34,7 @@ log = logging.getLogger("familia.stats")
 label = labels("discord/stats/labels.j2")
 PROGRESS_EVERY = 2.0  # seconds between two edits of a long import's answer (and before one)
 REFUSED_SHOWN = 15  # refused rows a preview lists (then "and N more")
-RECONCILE_SHOWN = 25  # creators a reconciliation lists (the CSV has them all)
+RECONCILE_SHOWN = 20  # creators a reconciliation lists (the CSV has them all)
 
 METRIC_CHOICES = [
     app_commands.Choice(name=_T("Hours live"), value="hours"),
@@ -208,7 +208,7 @@ class StatsCog(commands.Cog, name="Stats"):
         await reply(interaction, "discord/stats/reconcile.md.j2", report=report,
                     family=scope, shown=report.lines[:RECONCILE_SHOWN],
                     more=max(0, len(report.lines) - RECONCILE_SHOWN), metrics=COMPARED,
-                    files=[csv], split=True)
+                    files=[csv])
 
     async def _csv(self, interaction: discord.Interaction, report: Report,
                    locale: str) -> discord.File:

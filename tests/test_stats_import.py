@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -18,6 +19,7 @@ from bot.sheets import SheetError
 from tests._leaderboards import ANA, BEN, CLA, LEADER, MANAGER, G, family, stat
 
 MARCH = date(2026, 3, 2)  # a Monday
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 async def profiles(services, **handles):
@@ -266,3 +268,25 @@ def test_the_iso_week_written_in_sql_is_pythons():
                              ).fetchone()[0]
         assert found == iso_week(day), day
         day += timedelta(days=1)
+
+
+async def test_the_readme_examples_read_as_documented(services, program):
+    """README's two example files: every row read, the figures as written."""
+    section = README.split("## Platform stats", 1)[1]
+    blocks = [b.split("```", 1)[0] for b in section.split("```csv\n")[1:3]]
+    files = ["\r\n".join(line.strip() for line in b.strip().splitlines()).encode()
+             for b in blocks]
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE creator_profiles SET platform_user_id = '7301958841'"
+                         " WHERE user_id = ?", (BEN,))
+    daily = await services.stats.stage(G, MANAGER, "daily.csv", files[0])
+    assert daily.refused == [] and daily.record.rows == 3 and daily.record.creators == 2
+    await services.stats.apply(G, daily.record.id, MANAGER)
+    row = await month_row(services, ANA, "2026-05")
+    assert (row["hours"], row["diamonds"], row["valid_days"]) == (3.83, 2034, 2)
+    monthly = await services.stats.stage(G, MANAGER, "mensual.csv", files[1], "es")
+    assert monthly.refused == [] and monthly.record.granularity == "month"
+    await services.stats.apply(G, monthly.record.id, MANAGER)
+    row = await month_row(services, ANA, "2026-05")
+    assert (row["hours"], row["diamonds"], row["followers"], row["valid_days"]) == (
+        62.5, 48210, 315, 22)
