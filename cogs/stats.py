@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -75,7 +76,19 @@ class ProgressShown:
             log.warning("could not show an import's progress", exc_info=True)
 
 
-async def _preview(interaction: discord.Interaction, preview: Preview) -> None:
+async def finish(interaction: discord.Interaction, shown: ProgressShown, template: str, *,
+                 view: discord.ui.View | None = None, **context: Any) -> None:
+    """The answer of a long job: it replaces the progress bar when one was shown (an edit of
+    the same message), else it is the reply."""
+    if not shown.shown:
+        await reply(interaction, template, view=view, **context)
+        return
+    text = familia(interaction).templates.render(shown.locale, template, **context)
+    await edit(interaction, text, **({"view": view} if view is not None else {}))
+
+
+async def _preview(interaction: discord.Interaction, preview: Preview,
+                   shown: ProgressShown) -> None:
     bot = familia(interaction)
     locale = await locale_for(interaction)
     refused = [(r.line, bot.templates.render_error(locale, r.error))
@@ -85,9 +98,9 @@ async def _preview(interaction: discord.Interaction, preview: Preview) -> None:
     if record.rows:
         view.add_item(StatsApplyButton(label(bot, locale, "apply"), import_id=record.id))
     view.add_item(StatsDiscardButton(label(bot, locale, "discard"), import_id=record.id))
-    await reply(interaction, "discord/stats/preview.md.j2", view=view, preview=preview,
-                record=record, refused=refused,
-                refused_more=record.rows_refused - len(refused))
+    await finish(interaction, shown, "discord/stats/preview.md.j2", view=view,
+                 preview=preview, record=record, refused=refused,
+                 refused_more=record.rows_refused - len(refused))
 
 
 class StatsApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}"):
@@ -102,7 +115,7 @@ class StatsApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}
         shown = ProgressShown(interaction, await locale_for(interaction))
         record = await bot.services.stats.apply(cogkit.guild_id(interaction), self.import_id,
                                                 interaction.user.id, shown)
-        await reply(interaction, "discord/stats/applied.md.j2", record=record)
+        await finish(interaction, shown, "discord/stats/applied.md.j2", record=record)
 
 
 class StatsDiscardButton(PersistentButton, custom_id="familia:st:discard:{import_id}"):
@@ -144,10 +157,11 @@ class StatsCog(commands.Cog, name="Stats"):
         await acknowledge(interaction)
         data = await file.read()
         locale = await locale_for(interaction)
+        shown = ProgressShown(interaction, locale)
         preview = await self.bot.services.stats.stage(
             cogkit.guild_id(interaction), interaction.user.id, file.filename, data, locale,
-            ProgressShown(interaction, locale))
-        await _preview(interaction, preview)
+            shown)
+        await _preview(interaction, preview, shown)
 
     @stats.command(name=_T("imports"), description=_T("The latest stats imports"))
     @manager_only()

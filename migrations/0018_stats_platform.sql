@@ -63,7 +63,8 @@ CREATE TABLE platform_stats (
 -- every read goes by guild and creator; a rollback, rare, scans for its import's rows.
 
 -- A file's rows between its preview and Apply (kept in the database, so Apply works after a
--- restart); deleted when applied or discarded.
+-- restart); deleted when applied or discarded. A plain table in the file's order (the reader
+-- already refused a creator and period twice): Apply reads it by rowid ranges.
 CREATE TABLE platform_staging (
     import_id    INTEGER NOT NULL,
     guild_id     INTEGER NOT NULL,
@@ -77,9 +78,8 @@ CREATE TABLE platform_staging (
     sessions     INTEGER,
     peak_viewers INTEGER,
     avg_viewers  INTEGER,
-    gifters      INTEGER,
-    PRIMARY KEY (import_id, user_id, period_kind, period)
-) WITHOUT ROWID;
+    gifters      INTEGER
+);
 
 -- The rows an applied import replaced (their figures then, and the import that had written
 -- them), so rolling it back puts them back.

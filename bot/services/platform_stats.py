@@ -112,12 +112,12 @@ _KEEP_REPLACED = f"""
     SELECT :i, {', '.join('p.' + c.strip() for c in _COLS.split(','))}, p.import_id
     FROM platform_staging s JOIN platform_stats p ON p.guild_id = s.guild_id
       AND p.user_id = s.user_id AND p.period_kind = s.period_kind AND p.period = s.period
-    WHERE s.import_id = :i AND s.user_id BETWEEN :u1 AND :u2 AND ({_DIFFERS})"""
+    WHERE s.import_id = :i AND s.rowid BETWEEN :r1 AND :r2 AND ({_DIFFERS})"""
 # … and the staged rows written over them (an unchanged row keeps its import).
 _UPSERT = f"""
     INSERT INTO platform_stats ({_COLS}, import_id)
     SELECT {_COLS}, import_id FROM platform_staging
-    WHERE import_id = :i AND user_id BETWEEN :u1 AND :u2
+    WHERE import_id = :i AND rowid BETWEEN :r1 AND :r2
     ON CONFLICT (guild_id, user_id, period_kind, period) DO UPDATE SET
         {', '.join(f'{m} = excluded.{m}' for m in METRICS)}, import_id = excluded.import_id
     WHERE {' OR '.join(f'{m} IS NOT excluded.{m}' for m in METRICS)}"""
@@ -179,8 +179,8 @@ class Preview:
 
 @dataclass(frozen=True)
 class Step:
-    """Where a long import is: ``stage`` ("reading"/"applying"), rows done and the total
-    (0 when not known yet)."""
+    """Where a long import is: ``stage`` ("reading" or "applying": rows; "totals": creators
+    whose progress is recomputed), how many are done and the total (0 when not known yet)."""
 
     stage: str
     done: int
@@ -462,31 +462,34 @@ class PlatformStatsService:
             if row["state"] != "staged":
                 raise UserError("stats.import_gone", id=import_id)
             record = _record(row)
-            users = [r[0] for r in await tx.fetchall(
-                "SELECT DISTINCT user_id FROM platform_staging WHERE import_id = ?"
-                " ORDER BY user_id", (import_id,))]
+            low, high = await tx.fetchone(
+                "SELECT min(rowid), max(rowid) FROM platform_staging WHERE import_id = ?",
+                (import_id,))
             total = record.rows
-            step = max(1, -(-len(users) // APPLY_STEPS))
-            done = 0
-            for start in range(0, len(users), step):
-                part = users[start:start + step]
-                params = {"i": import_id, "u1": part[0], "u2": part[-1]}
-                await tx.execute(_KEEP_REPLACED, params)
-                await tx.execute(_UPSERT, params)
-                done += await tx.fetchval(
-                    "SELECT count(*) FROM platform_staging WHERE import_id = :i"
-                    " AND user_id BETWEEN :u1 AND :u2", params)
-                await progress(Step("applying", done, total))
+            if low is not None:
+                step = max(1, -(-(high - low + 1) // APPLY_STEPS))
+                for start in range(low, high + 1, step):
+                    params = {"i": import_id, "r1": start, "r2": start + step - 1}
+                    await tx.execute(_KEEP_REPLACED, params)
+                    await tx.execute(_UPSERT, params)
+                    done = min(total, start + step - low)
+                    await progress(Step("applying", done, total))
+            users = [r[0] for r in await tx.fetchall(
+                "SELECT DISTINCT user_id FROM platform_staging WHERE import_id = ?",
+                (import_id,))]
             if record.first_period is not None and record.last_period is not None:
                 first, last = period_days(record.granularity, record.first_period,
                                           record.last_period)
                 await _fill_users(tx, "SELECT user_id FROM platform_staging WHERE import_id = ?",
                                   (import_id,))
+                done = 0
                 for span in platform_figures.slices(users):
                     for sql, params_ in platform_figures.rebuild_statements(
                             guild_id, first, last, self.valid_day_hours, who="some",
                             users=span):
                         await tx.execute(sql, params_)
+                    done = min(len(users), done + platform_figures.CHUNK)
+                    await progress(Step("totals", done, len(users)))
             await tx.execute("DELETE FROM platform_staging WHERE import_id = ?", (import_id,))
             await tx.execute("UPDATE stat_imports SET state = 'applied', applied_at = ?"
                              " WHERE id = ?", (now, import_id))

@@ -154,3 +154,35 @@ async def test_sources_and_reconciliation_with_its_csv(app, program):
     assert "Lobos" in led
     refused = await app.reply(ana, "stats", {"month": MAY}, subcommand="reconcile")
     assert "leader" in refused.lower() or "manager" in refused.lower()
+
+
+async def test_a_long_import_edits_its_answer_with_a_progress_bar(app, program, monkeypatch):
+    """Every step shown (no 2 s wait): the "thinking…" answer is edited with the bar and the
+    counts while the file is read and applied, then replaced by the preview and the summary."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["cogs.stats"], "PROGRESS_EVERY", 0.0)  # the loaded cog
+    monkeypatch.setattr("bot.services.platform_stats.CHUNK", 1)
+    edits: list[str] = []
+
+    def seen(exchange) -> None:
+        if exchange.method == "PATCH" and exchange.path.endswith("/messages/@original"):
+            edits.append((exchange.request or {}).get("content") or "")
+
+    app.emu.observers.append(seen)
+    try:
+        it = await app.run(app.owner, "stats", {"file": ("may.csv", CSV)}, subcommand="import")
+        preview = await app.emu.wait_for(lambda: next(
+            (m for m in it.messages if any(c.startswith("familia:st:apply:")
+                                           for c in m.custom_ids)), None), what="the preview")
+        assert "To add: 3" in preview.content and len(it.messages) == 1  # the bar's message
+        done = await app.emu.click(app.owner, preview, button(preview, "familia:st:apply:"))
+        # the summary replaces the bar in the same message
+        await app.emu.wait_for(lambda: "applied" in done.content, what="the summary")
+        assert len(done.messages) == 1
+    finally:
+        app.emu.observers.remove(seen)
+    assert any("Reading the file…" in e and "▰" in e and "of 4 rows" in e for e in edits), edits
+    assert any("Applying the import…" in e for e in edits)
+    assert any("Recomputing the creators' totals…" in e and "of 2 creators" in e
+               for e in edits)
