@@ -26,9 +26,9 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     titles = re.findall(r"━━ (\d+) · (.+) ━━", text)
     assert [int(n) for n, _ in titles] == list(range(1, len(titles) + 1))
     assert [t for _, t in titles] == [
-        "Setting up the program", "Families", "A check-in day", "Reminders", "Tiers",
-        "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving", "Email",
-        "Weekly digests", "Platform stats"]
+        "Setting up the program", "Families", "Roster import", "A check-in day", "Reminders",
+        "Tiers", "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving",
+        "Email", "Weekly digests", "Platform stats"]
     scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
                      strict=True))
     # families: the leader a manager appointed is asked to accept the agreement, and does
@@ -38,6 +38,14 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     assert "you accepted version 1 of the program agreement" in scene["Families"]
     assert "**Roster of Soles** (2)" in scene["Families"]
     assert "agreement not accepted" not in scene["Families"]
+    # roster import: the exported roster plus three creators, previewed, applied, again
+    roster = scene["Roster import"]
+    assert "maria ▸ /creator import file:roster.xlsx" in roster
+    assert re.search(r"Added: 3 · changed: 0 · unchanged: [\d,]+ · refused: 0", roster)
+    assert "3 creators were asked by DM to accept the program agreement." in roster
+    assert "placed you in the family **Soles**" in roster
+    assert re.search(r"Added: 0 · changed: 0 · unchanged: [\d,]+ · refused: 0", roster)
+    assert "@nora.live" in roster
     assert "[Give feedback]" in scene["A check-in day"] and "DM to lucia" in text
     # reminders: the roll-call names who has not checked in, the summary, what was sent
     assert "#lobos\n  Familia: ⏰ **Roll-call for" in scene["Reminders"]

@@ -133,6 +133,7 @@ OVERRIDES = {
     "discord/families/appointed.md.j2": {"version": 1, "position": "leader"},
     "discord/stats/preview.md.j2": {"refused": rows(None, None)},
     "discord/stats/reconcile.md.j2": {"metrics": ("hours", "diamonds", "followers")},
+    "discord/creators/placed.md.j2": {"version": 1},
 }
 
 
@@ -213,7 +214,7 @@ def pace(metric):
 PAGES = {
     "discord/families/roster.md.j2": lambda: {
         "family": FAMILY,
-        "page": page_of([RosterEntry(ID + n, "co_leader", LONG_TIER, NOW, None)
+        "page": page_of([RosterEntry(ID + n, "co_leader", LONG_TIER, NOW, None, "h" * 30)
                          for n in range(40)], 1, ROSTER_PAGE)},
     "discord/families/list.md.j2": lambda: {
         "page": page_of([FAMILY] * 250, 2, FAMILIES_PAGE)},

@@ -48,9 +48,9 @@ ES = [["Usuario de Discord", "Usuario de TikTok", "Familia", "Puesto", "País"],
       ["carla_user", "carla", "Osos", "colíder", "CO"]]
 
 
-def _ask(user_id, family):
+def _ask(user_id, family, locale):
     return Send("roster_agreement", agreement_key(user_id), "dm", user_id,
-                {"content": f"join {family.name}"})
+                {"content": f"join {family.name} ({locale})"})
 
 
 @pytest.fixture

@@ -239,8 +239,8 @@ class Demo:
 
 
 def _plain(value: Any) -> str:
-    if isinstance(value, tuple) and value and isinstance(value[0], str):  # an attachment
-        return f"[{value[0]}]"
+    if isinstance(value, tuple) and value and isinstance(value[-1], bytes | bytearray):
+        return str(value[0])  # an uploaded file: (name, bytes)
     for attr in ("name",):
         if hasattr(value, attr):
             return str(getattr(value, attr))

@@ -18,6 +18,7 @@ from bot.services.campaigns import CampaignService
 from bot.services.checkins import CheckinService
 from bot.services.digests import DigestService
 from bot.services.email import EmailService
+from bot.services.exports import ExportService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -66,6 +67,7 @@ class Services:
     reconcile: ReconcileService
     profiles: ProfileService
     roster: RosterService
+    exports: ExportService
 
     @classmethod
     def build(
@@ -115,6 +117,7 @@ class Services:
             reconcile=ReconcileService(db, clock, families),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
+            exports=ExportService(db, clock, guilds, families, kpis),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

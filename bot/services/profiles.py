@@ -149,8 +149,8 @@ class ProfileService:
                   values: Mapping[str, Any], *, as_manager: bool) -> Profile:
         """Set the given fields (``CLEAR`` empties one); a creator may set their own handle
         only. Refuses a handle or platform id another member holds."""
-        given = {k: v for k, v in values.items() if v is not None}
-        if not given:
+        given = {k: v for k, v in values.items() if v is not None and str(v).strip()}
+        if not given:  # blank text is not a value ("-" empties a field)
             raise UserError("profiles.nothing_to_set")
         if not as_manager and (user_id != actor_id or set(given) - CREATOR_FIELDS):
             raise NotAllowed("profiles.managers_only_fields")
@@ -158,8 +158,7 @@ class ProfileService:
         async with self.db.transaction() as tx:
             await self.write(tx, guild_id, actor_id, user_id, cleaned)
             profile = await self.get(guild_id, user_id, tx=tx)
-        assert profile is not None
-        return profile
+        return profile or Profile(user_id)  # cleared fields of a member with no profile
 
     async def write(self, tx: Transaction, guild_id: int, actor_id: int, user_id: int,
                     cleaned: Mapping[str, str | None], *, audit: bool = True) -> bool:

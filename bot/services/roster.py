@@ -48,6 +48,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import FamiliaError, NotFound, UserError
 from bot.services.audit import AuditLog
 from bot.services.families import AGREEMENT_VERSION, Family, FamilyService
+from bot.services.families.notices import LOCALE
 from bot.services.profiles import FIELDS as PROFILE_FIELDS
 from bot.services.profiles import Profile, ProfileService, clean_value
 from bot.sheets import Column, Limits, Schema, SheetError, fold, open_sheet
@@ -214,8 +215,9 @@ class Plan:
 
 
 # What the caller sends a creator placed by an import who has not accepted the agreement:
-# the DM with its Accept button, rendered in their language (a Send to the delivery queue).
-AskAgreement = Callable[[int, Family], Send]
+# the DM with its Accept button, rendered in their language — (user id, family, locale) →
+# a Send to the delivery queue.
+AskAgreement = Callable[[int, Family, str], Send]
 
 INSERT_UPLOAD = ("INSERT INTO roster_uploads (guild_id, actor_id, file_name, file_hash,"
                  " created_at) VALUES (?, ?, ?, ?, ?)")
@@ -383,10 +385,13 @@ class RosterService:
             return 0
         accepted = {r["user_id"]: r["version"] for r in await tx.fetchall(ACCEPTED,
                                                                           (guild_id,))}
-        sends = [ask(r.user_id, r.family) for r in plan.rows
-                 if r.outcome in ("add", "change") and "family" in r.changes
-                 and r.user_id is not None and r.family is not None
-                 and accepted.get(r.user_id, 0) < AGREEMENT_VERSION]
+        sends = []
+        for r in plan.rows:
+            if (r.outcome in ("add", "change") and "family" in r.changes
+                    and r.user_id is not None and r.family is not None
+                    and accepted.get(r.user_id, 0) < AGREEMENT_VERSION):
+                locale = await tx.fetchval(LOCALE, {"guild": guild_id, "user": r.user_id})
+                sends.append(ask(r.user_id, r.family, locale or "en"))
         return await self.deliveries.add(tx, guild_id, sends) if sends else 0
 
 

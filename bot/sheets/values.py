@@ -228,8 +228,8 @@ def parse_month(value: Any) -> dt.date:
         raise SheetError("sheets.bad_date", value=raw) from exc
 
 
-HANDLE_MAX = 64
-_HANDLE = re.compile(r"[\w.\-]{1,64}")
+HANDLE_MAX = 30  # TikTok 24, Instagram and YouTube 30, Twitch 25
+_HANDLE = re.compile(r"[\w.\-]{1,30}")
 _HANDLE_URL = re.compile(r"(?:https?://)?(?:www\.|m\.)?[a-z0-9.\-]+\.[a-z]{2,}/@?([^/?#\s]+)",
                          re.IGNORECASE)
 

@@ -159,6 +159,8 @@ class Fuzz:
             return st.sampled_from(found)
         if kind in (4, 10):
             return self._number(option, choices, raw)
+        if kind == 11:
+            return st.sampled_from([(f"file:{name}", (name, data)) for name, data in FILES])
         if kind != 3:
             raise AssertionError(f"no strategy for option type {kind} ({option['name']})")
         if choices and not raw:
@@ -228,6 +230,20 @@ class Fuzz:
     def draws(self, options: list[dict]) -> st.SearchStrategy[dict[str, tuple[str, Any]]]:
         """The options of one run: every required one, each optional one half the time."""
         return _one_run(self, options)
+
+
+# Files for an attachment option: empty, not a spreadsheet, broken, every encoding, formulas,
+# names that are not files' names.
+FILES = [
+    ("empty.csv", b""), ("blank.csv", b"\n\n \n"), ("photo.png", b"\x89PNG\r\n\x1a\n"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), ("broken.xlsx", b"PK\x03\x04broken"),
+    ("binary.csv", bytes(range(256))),
+    ("formulas.csv", b"Discord user,Family,Notes\n=cmd|' /C calc'!A0,@SUM(1),+1\n"),
+    ("utf16.csv", "Usuario de Discord;Familia\nJos\u00e9;Lobos\n".encode("utf-16")),
+    ("latin1.csv", "Usuario de Discord;Familia\nJos\u00e9;Lobos\n".encode("latin-1")),
+    ("\u202eevil\u200b.csv", b"Discord user,Family\n<@1>,@everyone\n"),
+    ("noheader.csv", b"1,2,3\n4,5,6\n"),
+]
 
 
 @st.composite

@@ -24,6 +24,7 @@ from datetime import timedelta
 import pytest
 
 from bot.services.families import AGREEMENT_VERSION
+from bot.services.roster import Directory
 from tests.e2e._buttons import Outcomes, persistent_classes, press
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,10 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "campaign board": ("program", {}),
     "campaign results": ("managers", {"campaign": "running_campaign"}),
     "checkins history": ("family", {"member": "member2"}),
+    "creator profile": ("anyone", {}),
+    "creator set": ("anyone", {"handle": "matrix_handle"}),
+    "creator import": ("managers", {}),
+    "creator template": ("managers", {}),
     "checkins settings": ("managers", {}),
     "checkin": ("program", {}),
     "email set": ("anyone", {}),
@@ -72,6 +77,10 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "email preferences": ("anyone", {}),
     "email remove": ("anyone", {}),
     "email schedule": ("managers", {}),
+    "export roster": ("family", {"family": "family"}),
+    "export checkins": ("family", {"family": "family"}),
+    "export progress": ("family", {"family": "family"}),
+    "export kpis": ("family", {"family": "family"}),
     "family create": ("managers", {"leader": "newcomer"}),
     "family rename": ("managers", {"family": "spare", "name": "spare"}),
     "family archive": ("managers", {"family": "spare"}),
@@ -145,6 +154,8 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("CheckinsPage", "family", "familia:pg:checkins:{member2}:30:0"),
     ("RiskPage", "family", "familia:pg:risk:{family}:0"),
     ("ListPage", "program", "familia:pg:campaigns:0"),
+    ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
+    ("PlacedAgreeButton", "anyone", "familia:roster:agree:{guild}:{version}"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
     ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
@@ -153,7 +164,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership")
+        "membership", "upload")
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
@@ -246,6 +257,10 @@ async def world(app):
         "SELECT max(id) FROM checkins WHERE guild_id = ? AND user_id = ? AND family_id = ?",
         (app.guild.id, creators[0].id, family.id))
     membership = (await services.families.membership_of(app.guild.id, creators[0].id)).id
+    upload = (await services.roster.preview(
+        app.guild.id, app.owner.id, "matrix.csv",
+        f"Discord user,Family\n{outsider.id},{family.name}\n".encode(),
+        Directory.of([(outsider.id, ("outsider",))]))).upload_id
     week = await services.leaderboards.resolve_period(app.guild.id, "this_week")
     names = {
         "family": family.name, "other": other.name, "spare": spare.name,
@@ -258,7 +273,8 @@ async def world(app):
     ids = {"guild": app.guild.id, "request": request.id, "other": other.id,
            "version": AGREEMENT_VERSION, "broadcast": broadcast, "draft": draft,
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
-           "family": family.id, "member2": creators[1].id, "membership": membership}
+           "family": family.id, "member2": creators[1].id, "membership": membership,
+           "upload": upload}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
@@ -284,6 +300,8 @@ def fill(path: str, options: list[dict], given: dict, names: dict, people: dict,
             values[name] = people["creator"]
         elif kind == 7:
             values[name] = app.emu.default_channel(app.guild)
+        elif kind == 11:  # an attachment: a small roster file
+            values[name] = ("matrix.csv", b"Discord user,Family\nnobody,Nowhere\n")
         else:
             raise AssertionError(f"/{path}: fill option {name!r} of type {kind} in COMMANDS")
     return values

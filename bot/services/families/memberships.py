@@ -33,16 +33,18 @@ HISTORY = (
     " WHERE fm.guild_id = ? AND fm.user_id = ? ORDER BY fm.joined_at, fm.id"
 )
 ROSTER = (
-    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier"
+    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier, cp.handle"
     " FROM family_members fm LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id"
     " AND mt.user_id = fm.user_id LEFT JOIN tiers t ON t.id = mt.tier_id"
+    " LEFT JOIN creator_profiles cp ON cp.guild_id = fm.guild_id AND cp.user_id = fm.user_id"
     " WHERE fm.family_id = ? AND fm.left_at IS NULL ORDER BY fm.joined_at, fm.id"
 )
 # The roster as pages: leader, co-leader, then creators by the day they joined.
 ROSTER_PAGE_ROWS = (
-    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier"
+    "SELECT fm.user_id, fm.joined_at, fm.agreement_version, t.name AS tier, cp.handle"
     " FROM family_members fm LEFT JOIN member_tiers mt ON mt.guild_id = fm.guild_id"
     " AND mt.user_id = fm.user_id LEFT JOIN tiers t ON t.id = mt.tier_id"
+    " LEFT JOIN creator_profiles cp ON cp.guild_id = fm.guild_id AND cp.user_id = fm.user_id"
     " WHERE fm.family_id = ? AND fm.left_at IS NULL"
     " ORDER BY CASE fm.user_id WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, fm.joined_at, fm.id"
     " LIMIT ? OFFSET ?"
@@ -101,7 +103,7 @@ class FamilyMemberships(FamilyStore):
             family_id, family.leader_user_id or 0, family.co_leader_user_id or 0, size,
             number * size))
         return Page([RosterEntry(r["user_id"], family.role_of(r["user_id"]), r["tier"],
-                                 from_db(r["joined_at"]), r["agreement_version"])
+                                 from_db(r["joined_at"]), r["agreement_version"], r["handle"])
                      for r in rows], number, size, total)
 
     async def roster(self, guild_id: int, family_id: int) -> list[RosterEntry]:
@@ -111,7 +113,7 @@ class FamilyMemberships(FamilyStore):
         order = {"leader": 0, "co_leader": 1, "creator": 2}
         entries = [
             RosterEntry(r["user_id"], family.role_of(r["user_id"]), r["tier"],
-                        from_db(r["joined_at"]), r["agreement_version"])
+                        from_db(r["joined_at"]), r["agreement_version"], r["handle"])
             for r in rows
         ]
         return sorted(entries, key=lambda e: order[e.role])

@@ -133,6 +133,7 @@ class RosterEntry:
     tier: str | None
     joined_at: datetime
     agreement_version: int | None
+    handle: str | None = None  # on the streaming platform (creator_profiles)
 
 
 @dataclass(frozen=True)
