@@ -429,6 +429,8 @@ class PlatformStatsService:
             state = await tx.fetchval(
                 "SELECT state FROM stat_imports WHERE id = ? AND guild_id = ?",
                 (import_id, guild_id))
+            if state is None:
+                raise NotFound("stats.unknown_import", value=import_id)
             if state == "applied":
                 raise UserError("stats.already_applied", id=import_id)
             await tx.execute(
