@@ -290,3 +290,25 @@ async def test_the_readme_examples_read_as_documented(services, program):
     row = await month_row(services, ANA, "2026-05")
     assert (row["hours"], row["diamonds"], row["followers"], row["valid_days"]) == (
         62.5, 48210, 315, 22)
+
+
+async def test_a_big_file_is_read_in_a_worker_process_with_the_same_outcome(
+        services, program, settings, clock):
+    """A file past WORKER_LINES is read in a worker process (here: any file): the same
+    preview, refusals (with their words) and rows as read in the bot's process."""
+    from bot.services.platform_stats import PlatformStatsService
+
+    here = await services.stats.stage(G, MANAGER, "march.csv", ENGLISH)
+    worker = PlatformStatsService(services.db, clock, settings.checkin_valid_day_hours,
+                                  worker_lines=0)
+    there = await worker.stage(G, MANAGER, "march.csv", ENGLISH)
+    for field in ("added", "changed", "unchanged", "rows_refused", "creators", "first_period",
+                  "last_period"):
+        assert getattr(there.record, field) == getattr(here.record, field), field
+    assert [(r.line, r.reason, r.error.params) for r in there.refused] == [
+        (r.line, r.reason, r.error.params) for r in here.refused]
+    with pytest.raises(SheetError) as refused:
+        await worker.stage(G, MANAGER, "s.csv", csv_file("Date,Hours", "2026-03-02,1"))
+    assert refused.value.code == "sheets.missing_columns" and refused.value.params["columns"]
+    await worker.apply(G, there.record.id, MANAGER)
+    assert (await month_row(services, ANA))["hours"] == 3.0

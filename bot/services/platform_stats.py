@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,13 +34,24 @@ from bot.db import Database, SyncTransaction, Transaction
 from bot.errors import FamiliaError, NotFound, UserError
 from bot.services import platform_figures
 from bot.services.platform_figures import period_days
-from bot.sheets import Column, Limits, Row, Schema, SheetError, batches, open_sheet_async
+from bot.sheets import (
+    Column,
+    Limits,
+    Row,
+    Schema,
+    Sheet,
+    SheetError,
+    batches,
+    open_sheet,
+    open_sheet_async,
+)
 from bot.sheets import values as sv
 
 LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_rows=500_000)
 CHUNK = 5_000  # rows read, checked and staged at a time (the event loop runs between)
 REFUSED_KEPT = 200  # refused rows kept with their reason for the preview (the rest counted)
 APPLY_STEPS = 8  # the apply is reported in about this many steps
+WORKER_LINES = 50_000  # a file of more lines is read in a worker process
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "sessions", "peak_viewers",
            "avg_viewers", "gifters")
@@ -329,55 +342,214 @@ class _Reader:
 
 
 _CACHED = 200_000  # distinct cells remembered per column
+@dataclass(frozen=True)
+class _Layout:
+    """What a file's header says: daily or monthly rows, the metrics it has, its decimal
+    mark (Spanish headers: ","), the columns ignored."""
+
+    kind: str
+    columns: tuple[str, ...]
+    decimal: str
+    unknown: tuple[str, ...]
+    csv: bool
+
+
+def _layout(sheet: Sheet, locale: str) -> _Layout:
+    header = sheet.header
+    if "handle" not in header and "platform_id" not in header:
+        raise SheetError("sheets.missing_columns", columns=" / ".join(
+            SCHEMA.titles(locale, ["handle", "platform_id"])))
+    kind = "day" if "date" in header else "month" if "month" in header else None
+    if kind is None:
+        raise SheetError("sheets.missing_columns", columns=" / ".join(
+            SCHEMA.titles(locale, ["date", "month"])))
+    columns = tuple(m for m in METRICS if m in header)
+    if not columns:
+        raise SheetError("sheets.missing_columns", columns=", ".join(
+            SCHEMA.titles(locale, ["hours", "diamonds", "followers", "valid_days"])))
+    spanish = sum(sv.fold(h) in _SPANISH for h in header.headers)
+    decimal = "," if spanish * 2 > len([h for h in header.headers if h]) else "."
+    return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv")
+
+
+class _Source:
+    """Where a file is read and checked: :meth:`open` (the header), :meth:`begin` (the
+    creators to match), :meth:`chunk` (rows read, rows to stage; None at the end),
+    :meth:`end` (the refused rows)."""
+
+    async def open(self, data: bytes, file_name: str, limits: Limits,
+                   locale: str) -> _Layout:
+        raise NotImplementedError
+
+    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
+                    handles: dict[str, int], ids: dict[str, int]) -> None:
+        raise NotImplementedError
+
+    async def chunk(self) -> tuple[int, list[tuple]] | None:
+        raise NotImplementedError
+
+    async def end(self) -> tuple[list[Refused], int]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class _InProcess(_Source):
+    """In the bot's process, each chunk in a thread (a small file)."""
+
+    async def open(self, data: bytes, file_name: str, limits: Limits,
+                   locale: str) -> _Layout:
+        self.sheet = await open_sheet_async(data, file_name, SCHEMA, limits, locale)
+        return _layout(self.sheet, locale)
+
+    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
+                    handles: dict[str, int], ids: dict[str, int]) -> None:
+        self.reader = _Reader(guild_id, import_id, layout.columns, layout.kind,
+                              layout.decimal, handles, ids)
+        self.rows = batches(self.sheet, CHUNK)
+
+    async def chunk(self) -> tuple[int, list[tuple]] | None:
+        rows = await anext(self.rows, None)
+        if rows is None:
+            return None
+        return len(rows), await asyncio.to_thread(self.reader.take, rows)
+
+    async def end(self) -> tuple[list[Refused], int]:
+        return self.reader.refused, self.reader.refused_count
+
+
+# -- a big file, read in a worker process --------------------------------------------------
+# The worker's one reading at a time: its sheet's rows and its reader.
+_WORKER: dict[str, Any] = {}
+
+
+def _refusal(exc: FamiliaError) -> tuple[str, dict[str, Any]]:
+    """An error as it crosses processes (an exception's keyword values are not pickled)."""
+    return exc.code, exc.params
+
+
+def _worker_open(data: bytes, file_name: str, limits: Limits, locale: str) -> Any:
+    try:
+        sheet = open_sheet(data, file_name, SCHEMA, limits, locale)
+        layout = _layout(sheet, locale)
+    except SheetError as exc:
+        return "refused", _refusal(exc)
+    _WORKER.clear()
+    _WORKER["rows"] = sheet.rows()
+    return "ok", layout
+
+
+def _worker_begin(guild_id: int, import_id: int, layout: _Layout, handles: dict[str, int],
+                  ids: dict[str, int]) -> None:
+    _WORKER["reader"] = _Reader(guild_id, import_id, layout.columns, layout.kind,
+                                layout.decimal, handles, ids)
+
+
+def _worker_chunk(size: int) -> Any:
+    rows, taken = _WORKER["rows"], []
+    try:
+        for row in rows:
+            taken.append(row)
+            if len(taken) >= size:
+                break
+    except SheetError as exc:
+        return "refused", _refusal(exc)
+    if not taken:
+        return "ok", None
+    return "ok", (len(taken), _WORKER["reader"].take(taken))
+
+
+def _worker_end() -> Any:
+    reader = _WORKER.pop("reader")
+    _WORKER.clear()
+    return [(r.line, _refusal(r.error)) for r in reader.refused], reader.refused_count
+
+
+def _answer(found: Any) -> Any:
+    status, value = found
+    if status == "refused":
+        code, params = value
+        raise SheetError(code, **params)
+    return value
+
+
+class _InWorker(_Source):
+    """In a worker process of its own (``spawn``: the bot has threads, which must not be
+    forked), stopped at the end; the bot only stores what it sends back."""
+
+    def __init__(self) -> None:
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    async def open(self, data: bytes, file_name: str, limits: Limits,
+                   locale: str) -> _Layout:
+        return _answer(await self._run(_worker_open, data, file_name, limits, locale))
+
+    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
+                    handles: dict[str, int], ids: dict[str, int]) -> None:
+        await self._run(_worker_begin, guild_id, import_id, layout, handles, ids)
+
+    async def chunk(self) -> tuple[int, list[tuple]] | None:
+        return _answer(await self._run(_worker_chunk, CHUNK))
+
+    async def end(self) -> tuple[list[Refused], int]:
+        refused, count = await self._run(_worker_end)
+        return [Refused(line, UserError(code, **params) if code.startswith("stats.")
+                        else SheetError(code, **params)) for line, (code, params) in refused
+                ], count
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 _YES_NO = {"yes": 1, "y": 1, "si": 1, "true": 1, "x": 1, "no": 0, "n": 0, "false": 0}
 
 
 class PlatformStatsService:
     def __init__(self, db: Database, clock: Clock, valid_day_hours: float = 1.0,
-                 limits: Limits = LIMITS) -> None:
+                 limits: Limits = LIMITS, worker_lines: int = WORKER_LINES) -> None:
         self.db = db
         self.clock = clock
         self.valid_day_hours = valid_day_hours
         self.limits = limits
+        self.worker_lines = worker_lines
 
     # -- stage and preview ---------------------------------------------------------------------
 
     async def stage(self, guild_id: int, actor_id: int, file_name: str, data: bytes,
                     locale: str = "en", progress: Progress = _quiet) -> Preview:
         """Read an upload and stage its rows (see the module's docstring); a file Familia
-        cannot read is refused whole (:class:`SheetError`) and nothing is kept."""
+        cannot read is refused whole (:class:`SheetError`) and nothing is kept. A big file
+        (more than :data:`WORKER_LINES` lines) is read in a worker process, so the bot's
+        event loop and its other threads are not kept from running meanwhile."""
         digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-        sheet = await open_sheet_async(data, file_name, SCHEMA, self.limits, locale)
-        header = sheet.header
-        if "handle" not in header and "platform_id" not in header:
-            raise SheetError("sheets.missing_columns", columns=" / ".join(
-                SCHEMA.titles(locale, ["handle", "platform_id"])))
-        kind = "day" if "date" in header else "month" if "month" in header else None
-        if kind is None:
-            raise SheetError("sheets.missing_columns", columns=" / ".join(
-                SCHEMA.titles(locale, ["date", "month"])))
-        columns = tuple(m for m in METRICS if m in header)
-        if not columns:
-            raise SheetError("sheets.missing_columns", columns=", ".join(
-                SCHEMA.titles(locale, ["hours", "diamonds", "followers", "valid_days"])))
-        spanish = sum(sv.fold(h) in _SPANISH for h in header.headers)
-        decimal = "," if spanish * 2 > len([h for h in header.headers if h]) else "."
-        total = data.count(b"\n") - 1 if sheet.kind == "csv" else 0
-        handles, ids = await self._creators(guild_id)
-        now = to_db(self.clock.now())
-        import_id = await self._insert_import(guild_id, actor_id, file_name, digest, kind, now)
-        reader = _Reader(guild_id, import_id, columns, kind, decimal, handles, ids)
-        done = 0
+        lines = data.count(b"\n")
+        source: _Source = (_InWorker() if lines > self.worker_lines else _InProcess())
         try:
-            async for chunk in batches(sheet, CHUNK):
-                staged = await asyncio.to_thread(reader.take, chunk)
-                if staged:
-                    await self.db.run(_stager(staged))
-                done += len(chunk)
-                await progress(Step("reading", done, max(total, done)))
-        except BaseException:
-            await self.discard(guild_id, import_id)
-            raise
+            layout = await source.open(data, file_name, self.limits, locale)
+            handles, ids = await self._creators(guild_id)
+            now = to_db(self.clock.now())
+            import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
+                                                  layout.kind, now)
+            await source.begin(guild_id, import_id, layout, handles, ids)
+            total = lines - 1 if layout.csv else 0
+            done = 0
+            try:
+                while (chunk := await source.chunk()) is not None:
+                    read, staged = chunk
+                    if staged:
+                        await self.db.run(_stager(staged))
+                    done += read
+                    await progress(Step("reading", done, max(total, done)))
+                refused, refused_count = await source.end()
+            except BaseException:
+                await self.discard(guild_id, import_id)
+                raise
+        finally:
+            source.close()
         if done == 0:
             await self.discard(guild_id, import_id)
             raise SheetError("sheets.empty")
@@ -388,7 +560,7 @@ class PlatformStatsService:
                 "UPDATE stat_imports SET first_period = ?, last_period = ?, rows_read = ?,"
                 " rows_refused = ?, creators = ?, added = ?, changed = ?, unchanged = ?"
                 " WHERE id = ?",
-                (found["first"], found["last"], done, reader.refused_count, found["creators"],
+                (found["first"], found["last"], done, refused_count, found["creators"],
                  found["added"], found["changed"],
                  found["rows"] - found["added"] - found["changed"], import_id))
             same = tx.fetchval(
@@ -397,7 +569,7 @@ class PlatformStatsService:
             return tx.fetchone("SELECT * FROM stat_imports WHERE id = ?", (import_id,)), same
 
         row, same = await self.db.run(count)
-        return Preview(_record(row), reader.refused, header.unknown, columns, same)
+        return Preview(_record(row), refused, layout.unknown, layout.columns, same)
 
     async def _insert_import(self, guild_id: int, actor_id: int, file_name: str, digest: str,
                              kind: str, now: str) -> int:
