@@ -497,8 +497,8 @@ class _InWorker(_Source):
 
     async def end(self) -> tuple[list[Refused], int]:
         refused, count = await self._run(_worker_end)
-        return [Refused(line, UserError(code, **params) if code.startswith("stats.")
-                        else SheetError(code, **params)) for line, (code, params) in refused
+        # rebuilt as the file layer's refusal: its code names the message either way
+        return [Refused(line, SheetError(code, **params)) for line, (code, params) in refused
                 ], count
 
     def close(self) -> None:
