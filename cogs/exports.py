@@ -49,6 +49,12 @@ DESCRIBE = {"period": _T("Which period (default: this month)"),
             "format": _T("Excel (.xlsx) or CSV")}
 
 
+def bar(done: int, total: int, width: int = 20) -> str:
+    """A progress bar of ``width`` blocks."""
+    filled = min(width, done * width // total) if total else width
+    return "█" * filled + "░" * (width - filled)
+
+
 class Counted(Iterable[Sequence[Any]]):
     """Rows handed to the writer's thread, counted as they are written (read by the
     progress line on the event loop: an int, written by one thread)."""
@@ -127,7 +133,7 @@ class ExportsCog(commands.Cog):
                 break
             await edit(interaction, self.bot.templates.render(
                 locale, "discord/exports/progress.md.j2", done=rows.done,
-                total=len(table.rows)))
+                total=len(table.rows), bar=bar(rows.done, len(table.rows))))
         out, count, size = work.result()
         with out:
             limit = guild.filesize_limit

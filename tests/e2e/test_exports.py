@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import importlib
 import io
 
 import pytest
@@ -80,3 +81,16 @@ async def test_formulas_go_out_neutralised_and_the_roster_round_trips(app):
     members = sum(len(f.member_ids) for f in made.families)
     assert f"Added: 0 · changed: 0 · unchanged: {members} · refused: 0" in preview, preview
     assert "Columns ignored (not understood): Joined the family, Agreement" in preview
+
+
+async def test_a_long_export_edits_its_progress_then_delivers(app, monkeypatch):
+    exports = importlib.import_module("cogs.exports")  # the module the bot loaded
+    made = await app.program("small")
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 0.0)  # an edit at every turn of the loop
+    it = await app.run(app.owner, "export", {"period": "all"}, subcommand="checkins")
+    await it.wait_followups(1, 15)  # the progress edited the answer; the file follows it
+    [done] = [m for m in it.messages if m.attachments]
+    assert "rows" in it.messages[0].content  # the last progress line, kept above the file
+    assert len(_sheet(done.attachments[0].data)) - 1 == made.checkins
+    assert exports.bar(5, 10) == "█" * 10 + "░" * 10
+    assert exports.bar(0, 0) == "█" * 20
