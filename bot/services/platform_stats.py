@@ -26,7 +26,6 @@ import multiprocessing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from bot.clock import Clock, to_db
@@ -719,12 +718,6 @@ class PlatformStatsService:
             " ORDER BY id DESC LIMIT ?", (guild_id, limit))
         return [_record(r) for r in rows]
 
-    async def template(self, locale: str, kind: str = "day") -> list[str]:
-        """The header of a stats file in ``locale`` (the README's example)."""
-        keys = ["handle", "date" if kind == "day" else "month", "hours", "diamonds",
-                "followers", "valid_days"]
-        return SCHEMA.titles(locale, keys)
-
 
 def _stager(rows: list[tuple]) -> Callable[[SyncTransaction], None]:
     def stage(tx: SyncTransaction) -> None:
@@ -748,7 +741,3 @@ async def _audit(tx: Transaction, guild_id: int, actor_id: int | None, action: s
         "INSERT INTO audit_log (guild_id, actor_id, action, target, details, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (guild_id, actor_id, action, target, json.dumps(details, default=str), now))
-
-
-def first_day(period: str) -> date:
-    return date.fromisoformat(period if len(period) == 10 else period + "-01")
