@@ -211,6 +211,10 @@ async def test_sources_choose_per_metric_and_a_checkin_on_an_imported_day_keeps_
         "bot.services.leaderboards", fromlist=["Period"]).Period("month", "2026-03"),
         viewer_id=ANA)
     assert [(r.user_id, r.value) for r in board.rows] == [(ANA, 3.0)]
+    assert board.imported == {ANA}  # shown with 📥: the figure holds the platform's
+    await services.sources.set(G, MANAGER, metric="hours", source="checkins")
+    board = await services.leaderboards.board(G, "hours", board.period, viewer_id=ANA)
+    assert board.imported == frozenset()
 
 
 async def test_a_monthly_file_replaces_the_months_totals_not_the_weeks(services, program):

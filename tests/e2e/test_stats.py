@@ -6,6 +6,7 @@ reconciliation with its CSV, for a manager and a leader; refusals."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -74,7 +75,8 @@ async def test_preview_apply_reapply_and_rollback(app, program):
     assert await month_hours(app, ana) == 3.5 and await month_hours(app, ben) == 3.0
     board = await app.reply(ana, "leaderboard", {"metric": "hours", "period": "last_month"},
                             subcommand="creators")
-    assert "3.5" in board
+    assert re.search(r"3\.5 \w+ 📥", board), board  # the platform's figure, marked
+    assert "the platform's imported figures" in board
     # the same file again: nothing to add or change, and applying it changes nothing
     again = await upload(app, "may.csv", CSV)
     assert "To add: 0" in again.content and "To change: 0" in again.content
