@@ -28,7 +28,7 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     assert [t for _, t in titles] == [
         "Setting up the program", "Families", "Roster import", "A check-in day", "Reminders",
         "Tiers", "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving",
-        "Email", "Weekly digests", "The weekly review"]
+        "Email", "Weekly digests", "The weekly review", "Platform stats"]
     scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
                      strict=True))
     # the weekly review: one tier with its chart and CSV, an action and its due-day DM, done
@@ -99,6 +99,14 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     digest = (tmp_path / "mail" / leader).read_text()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in digest
     assert "Content-ID: <daily>" in digest
+    # platform stats: the month's export previewed and applied, the board marks the
+    # platform's figures, the reconciliation flags who reported otherwise (and its CSV)
+    stats = scene["Platform stats"]
+    assert re.search(r"To add: [\d,]+\n.*Refused: 0", stats, re.S)
+    assert "Stats import #1 applied" in stats and "📥" in stats
+    assert re.search(r"Reconciliation of \d{4}-\d\d: the program.*\d+ differ", stats, re.S)
+    assert re.search(r"\[file: reconcile-\d{4}-\d\d\.csv", stats)
+    assert "Reconciliation of" in stats and ": Lobos**" in stats
     # a temporary database: no warning about SECRET_KEY
     assert not [r for r in caplog.records if "SECRET_KEY" in r.getMessage()]
 

@@ -131,6 +131,8 @@ OVERRIDES = {
     "discord/families/invite.md.j2": {"version": 1},
     "discord/families/join.md.j2": {"version": 1},
     "discord/families/appointed.md.j2": {"version": 1, "position": "leader"},
+    "discord/stats/preview.md.j2": {"refused": rows(None, None)},
+    "discord/stats/reconcile.md.j2": {"metrics": ("hours", "diamonds", "followers")},
     "discord/creators/placed.md.j2": {"version": 1},
 }
 

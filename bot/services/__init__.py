@@ -26,9 +26,12 @@ from bot.services.leaderboards import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
+from bot.services.platform_figures import FigureSources
+from bot.services.platform_stats import PlatformStatsService
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
+from bot.services.reconcile import ReconcileService
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.services.risk import RiskService
@@ -63,6 +66,9 @@ class Services:
     broadcasts: BroadcastService
     campaigns: CampaignService
     digests: DigestService
+    stats: PlatformStatsService
+    sources: FigureSources
+    reconcile: ReconcileService
     profiles: ProfileService
     roster: RosterService
     exports: ExportService
@@ -120,6 +126,9 @@ class Services:
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
                                   scorecard=scorecard),
+            stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
+            sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
+            reconcile=ReconcileService(db, clock, families),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
             exports=ExportService(db, clock, guilds, families, kpis),

@@ -25,7 +25,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.paging import Page, page_of
-from bot.services import population
+from bot.services import platform_figures, population
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.tiers import Tier, TierService
@@ -242,6 +242,8 @@ class Board:
     include_left: bool = False
     total: int = 0  # creators on the board, all pages
     size: int = PAGE_SIZE
+    # creators on this page whose figure is the platform's (imported), not their check-ins
+    imported: frozenset[int] = frozenset()
 
     @property
     def has_prev(self) -> bool:
@@ -455,8 +457,13 @@ class LeaderboardService:
             total = page * size + len(ranked)
         else:
             total = await self._count(query)
+        imported = frozenset[int]()
+        if period.kind in ("week", "month", "all"):  # the periods read the progress model
+            imported = await platform_figures.imported_users(
+                self.db, guild_id, metric, period.first, period.last,
+                [r.user_id for r in ranked] + ([me.user_id] if me else []))
         return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id,
-                     total=int(total), size=size)
+                     total=int(total), size=size, imported=imported)
 
     async def _count(self, query: BoardQuery) -> int:
         """How many are on the board, for "page 2 of 7": counted from the same indexes (a few

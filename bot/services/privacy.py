@@ -61,6 +61,7 @@ NOT_PERSONAL = {
     "tiers": "a server's tiers",
     "board_posts": "scheduled leaderboard posts (a period, a channel)",
     "campaign_posts": "campaign announcements per family channel",
+    "stat_settings": "a server's sources of figures and reconciliation tolerance",
     "roster_upload_files": "a roster file a manager uploaded, kept only until it is applied"
                            " or for a day (its row in roster_uploads names the manager)",
     "review_settings": "a server's weekly review schedule",
@@ -90,6 +91,8 @@ MENTIONS = (
     Mention("checkin_feedback", "leader_id", False),
     Mention("broadcasts", "author_id", False),
     Mention("campaigns", "created_by", False),
+    Mention("stat_imports", "created_by", True),
+    Mention("stat_imports", "rolled_back_by", True),
     Mention("creator_profiles", "updated_by", True),
     Mention("roster_uploads", "actor_id", False),
     Mention("roster_uploads", "applied_by", True),

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.db import Database, SyncTransaction, Transaction
 from bot.localtime import iso_week, month
+from bot.services import platform_figures
 from bot.services.tiers import Progress
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "checkins")
@@ -67,6 +68,11 @@ class ProgressService:
     ) -> Totals:
         """Replace ``old`` (a day's previous stats, or None) by ``new`` in every period;
         returns the week's totals after the change."""
+        if await tx.fetchone(platform_figures.HAS_IMPORTED,
+                             (guild_id, user_id, day.isoformat(), month(day))):
+            for sql, params in self._imported(guild_id, user_id, day):
+                await tx.execute(sql, params)
+            return await self.totals(guild_id, user_id, "week", iso_week(day), tx=tx)
         return _week(await tx.fetchall(*self._apply(guild_id, user_id, day, old, new)))
 
     def apply_now(
@@ -74,7 +80,24 @@ class ProgressService:
         old: dict[str, Any] | None, new: dict[str, Any] | None,
     ) -> Totals:
         """:meth:`apply` inside :meth:`Database.run`."""
+        if tx.fetchone(platform_figures.HAS_IMPORTED,
+                       (guild_id, user_id, day.isoformat(), month(day))):
+            for sql, params in self._imported(guild_id, user_id, day):
+                tx.execute(sql, params)
+            row = tx.fetchone(
+                "SELECT checkins, valid_days, hours, diamonds, followers FROM progress_totals"
+                " WHERE guild_id = ? AND user_id = ? AND period_kind = 'week' AND period = ?",
+                (guild_id, user_id, iso_week(day)))
+            return Totals() if row is None else Totals(**dict(row))
         return _week(tx.fetchall(*self._apply(guild_id, user_id, day, old, new)))
+
+    def _imported(self, guild_id: int, user_id: int, day: date
+                  ) -> list[tuple[str, dict[str, Any]]]:
+        """A day whose creator has imported figures that day or month: the week and month
+        are recomputed by the one rule of the sources (bot/services/platform_figures.py)
+        instead of adding the check-in's difference, for just this creator."""
+        return platform_figures.rebuild_statements(
+            guild_id, day, day, self.valid_day_hours, who="one", user_id=user_id)
 
     def _apply(self, guild_id: int, user_id: int, day: date, old: dict[str, Any] | None,
                new: dict[str, Any] | None) -> tuple[str, tuple]:

@@ -130,6 +130,11 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "risk resolve": ("family", {"flag": "lobos_flag", "note": "Talked to them"}),
     "risk settings": ("managers", {}),
     "settings view": ("managers", {}),
+    "stats import": ("managers", {}),
+    "stats imports": ("managers", {}),
+    "stats rollback": ("managers", {"number": "applied_import"}),
+    "stats sources": ("managers", {}),
+    "stats reconcile": ("family", {"family": "family"}),
     "settings timezone": ("managers", {}),
     "settings language": ("managers", {}),
     "settings manager-role": ("managers", {}),
@@ -171,6 +176,8 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("ActionsPage", "family", "familia:pg:ractions:{family}:0"),
     ("ListPage", "program", "familia:pg:campaigns:0"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
+    ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
+    ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),
     ("PlacedAgreeButton", "anyone", "familia:roster:agree:{guild}:{version}"),
     ("SweepChange", "managers", "familia:ts:chg:{sweep}"),
     ("SweepHold", "managers", "familia:ts:hold:{sweep}"),
@@ -183,7 +190,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload", "sweep")
+        "membership", "upload", "sweep", "stats_import")
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
@@ -280,6 +287,14 @@ async def world(app):
         app.guild.id, app.owner.id, "matrix.csv",
         f"Discord user,Family\n{outsider.id},{family.name}\n".encode(),
         Directory.of([(outsider.id, ("outsider",))]))).upload_id
+    await services.profiles.set(app.guild.id, app.owner.id, creators[1].id,
+                                {"handle": "matrix_stats"}, as_manager=True)
+    stats_file = f"Handle,Date,Hours\nmatrix_stats,{app.clock.now().date()},2\n".encode()
+    applied = (await services.stats.stage(app.guild.id, app.owner.id, "a.csv", stats_file)
+               ).record.id
+    await services.stats.apply(app.guild.id, applied, app.owner.id)
+    staged = (await services.stats.stage(app.guild.id, app.owner.id, "b.csv",
+                                         stats_file.replace(b",2\n", b",3\n"))).record.id
     week = await services.leaderboards.resolve_period(app.guild.id, "this_week")
     action = await services.reviews.add_action(  # a review's action owned by Lobos' leader
         app.guild.id, app.owner.id, True, people["leader"].id, day + timedelta(days=3),
@@ -304,12 +319,13 @@ async def world(app):
         "draft_campaign": "Matrix draft", "lobos_action": action.id, "lobos_flag": flag,
         "running_campaign": await services.db.fetchval(
             "SELECT name FROM campaigns WHERE id = ?", (running,)),
+        "applied_import": applied,
     }
     ids = {"guild": app.guild.id, "request": request.id, "other": other.id,
            "version": AGREEMENT_VERSION, "broadcast": broadcast, "draft": draft,
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
-           "upload": upload, "sweep": sweep}
+           "upload": upload, "sweep": sweep, "stats_import": staged}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
