@@ -189,6 +189,25 @@ async def test_leaders_count_on_the_days_they_stream_unless_the_server_says_othe
                          " altas y bajas son de creadores.")
 
 
+async def test_a_leader_with_imported_platform_hours_streamed_that_day(services, clock, lobos):
+    # "leaders count on the days they stream (they have a check-in or imported stats)"
+    await stat(services, BOGOTA, date(2026, 3, 2), 4)
+    week = Period("week", "2026-W10")
+    board = {f.name: f for f in await services.leaderboards.family_board(G, "hours", week)}
+    assert board["Lobos"].members == 4  # Lena has not streamed
+    await services.profiles.set(G, MANAGER, LENA, {"handle": "lena"}, as_manager=True)
+    staged = await services.stats.stage(G, MANAGER, "platform.csv",
+                                        b"Handle,Date,Hours\nlena,2026-03-03,0\n"
+                                        b"lena,2026-03-02,3\n")
+    await services.stats.apply(G, staged.record.id, MANAGER)
+    board = {f.name: f for f in await services.leaderboards.family_board(G, "hours", week)}
+    assert board["Lobos"].members == 5  # the platform says she streamed on the 2nd
+    async with services.db.transaction() as tx:
+        counted = await population.population(tx, G, date(2026, 3, 2), date(2026, 3, 8),
+                                              days=True)
+    assert counted.leader_days(LENA, 7) == 1  # the 3rd's row has no hours: not a day
+
+
 async def test_participation_counts_creators_and_the_leaders_who_streamed(services, clock,
                                                                          lobos, templates):
     await family(services, "Osos", MARCO, [])

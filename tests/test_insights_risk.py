@@ -126,12 +126,20 @@ async def test_acting_on_flags_and_a_new_episode(services, clock):
     assert len(quiet_again) == 1 and quiet_again[0].id != quiet.id
 
 
-async def test_mismatch_is_raised_from_imported_stats_only(services, clock, monkeypatch):
+async def test_mismatch_is_raised_from_imported_stats_only(services, clock):
     await _program(services, clock)
-    # Mocked: the stats import (#18) is another branch; this stands in for its table.
-    async def imported(db, guild_id, first, last):
-        return {STEADY: {"hours": 21.0, "diamonds": 20_000}, SPIKER: {"hours": 8.0}}
-    monkeypatch.setattr(risk, "imported_week", imported)
+    # the platform's own figures, imported as a manager would (/stats import): the last
+    # seven days, 21 hours and 20,000 diamonds for STEADY, 8 hours (no diamonds) for SPIKER
+    for user, handle in ((STEADY, "steady"), (SPIKER, "spiker")):
+        await services.profiles.set(G, MANAGER, user, {"handle": handle}, as_manager=True)
+    today = await services.risk.today(G)
+    lines = ["Handle,Date,Hours,Diamonds"]
+    lines += [f"steady,{today - timedelta(days=i)},3,{20_000 if i == 1 else 0}"
+              for i in range(1, 8)]
+    lines.append(f"spiker,{today - timedelta(days=1)},8,")
+    staged = await services.stats.stage(G, MANAGER, "platform.csv",
+                                        "\n".join(lines).encode())
+    await services.stats.apply(G, staged.record.id, MANAGER)
     await services.risk.sweep(G)
     flags, _ = await services.risk.open_flags(G, kind="mismatch", limit=50)
     steady = next(f for f in flags if f.user_id == STEADY)

@@ -47,17 +47,24 @@ LEADERS = (
     " UNION ALL SELECT co_leader_user_id, id FROM families WHERE guild_id = ?"
     " AND archived_at IS NULL AND co_leader_user_id IS NOT NULL"
 )
-# How many days some people checked in over local days first..last (people: one JSON array).
+# How many days some people streamed over local days first..last (people: one JSON array): a
+# day with a check-in or with imported platform hours (bot/services/platform_stats.py).
 STREAMED_DAYS = (
-    "SELECT user_id, count(*) AS days FROM checkins WHERE guild_id = ?"
-    " AND local_date BETWEEN ? AND ? AND user_id IN (SELECT value FROM json_each(?))"
+    "SELECT user_id, count(*) AS days FROM ("
+    " SELECT user_id, local_date AS day FROM checkins WHERE guild_id = :g"
+    " AND local_date BETWEEN :first AND :last AND user_id IN (SELECT value FROM json_each(:ids))"
+    " UNION SELECT user_id, period FROM platform_stats WHERE guild_id = :g AND period_kind = 'day'"
+    " AND period BETWEEN :first AND :last AND user_id IN (SELECT value FROM json_each(:ids))"
+    " AND coalesce(hours, 0) > 0)"
     " GROUP BY user_id"
 )
-# The same people who checked in at least once (one index probe each: the cheaper question).
+# The same people who streamed at least once (index probes each: the cheaper question).
 STREAMED_AT_ALL = (
-    "SELECT j.value AS user_id, 1 AS days FROM json_each(?) j WHERE EXISTS (SELECT 1"
-    " FROM checkins c WHERE c.guild_id = ? AND c.user_id = j.value"
-    " AND c.local_date BETWEEN ? AND ?)"
+    "SELECT j.value AS user_id, 1 AS days FROM json_each(:ids) j WHERE EXISTS (SELECT 1"
+    " FROM checkins c WHERE c.guild_id = :g AND c.user_id = j.value"
+    " AND c.local_date BETWEEN :first AND :last) OR EXISTS (SELECT 1 FROM platform_stats p"
+    " WHERE p.guild_id = :g AND p.user_id = j.value AND p.period_kind = 'day'"
+    " AND p.period BETWEEN :first AND :last AND coalesce(p.hours, 0) > 0)"
 )
 # The zones of the creators in a guild's families now (each creator's own, else the guild's).
 ZONES = (
@@ -141,12 +148,9 @@ async def population(conn: Connection, guild_id: int, first: date, last: date, *
     leaders = await leaders_of(conn, guild_id)
     streamed: dict[int, int] = {}
     if leaders and rule == "streaming":
-        if days:
-            rows = await conn.fetchall(STREAMED_DAYS, (guild_id, first.isoformat(),
-                                                       last.isoformat(), _ids(leaders)))
-        else:
-            rows = await conn.fetchall(STREAMED_AT_ALL, (_ids(leaders), guild_id,
-                                                         first.isoformat(), last.isoformat()))
+        params = {"g": guild_id, "first": first.isoformat(), "last": last.isoformat(),
+                  "ids": _ids(leaders)}
+        rows = await conn.fetchall(STREAMED_DAYS if days else STREAMED_AT_ALL, params)
         streamed = {r["user_id"]: r["days"] for r in rows}
     return Population(rule, leaders, streamed, days)
 

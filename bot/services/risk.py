@@ -19,8 +19,8 @@ The sweep looks at the guild's last 7 complete local days (``D-7..D-1``):
 - *streak broken*: a stored streak of ``streak_min`` days or more whose last check-in is older
   than the rest days allow (the leaderboards' streak rule);
 - *mismatch*: self-reported weekly hours or diamonds and imported ones differ by more than
-  ``mismatch_tolerance``. Imported stats come from the stats import (#18), read by
-  :func:`imported_week` alone; until it lands there are none, and no mismatch is raised;
+  ``mismatch_tolerance``. Imported stats are the stats import's daily rows (``/stats import``,
+  bot/services/platform_stats.py), read by :func:`imported_week` alone;
 - *unusual earnings*: a day's diamonds at least ``earnings_factor`` times the creator's median
   day (of days with diamonds in the 60 days before, at least ``earnings_min_history`` of them)
   and the family's, and at least ``earnings_min``: a case for a monetisation-policy review;
@@ -166,13 +166,23 @@ class Raised:
     figures: dict[str, Any]
 
 
+# Imported daily platform figures per creator over local days first..last.
+IMPORTED_DAYS = (
+    "SELECT user_id, sum(hours) AS hours, sum(diamonds) AS diamonds"
+    " FROM platform_stats WHERE guild_id = ? AND period_kind = 'day' AND period BETWEEN ? AND ?"
+    " GROUP BY user_id"
+)
+
+
 async def imported_week(db: Database, guild_id: int, first: date, last: date
                         ) -> dict[int, dict[str, float]]:
     """Imported platform stats per creator over the local days ``first..last`` (``hours``,
-    ``diamonds``), for *mismatch* and *gone quiet*. The stats import (#18) is not merged yet:
-    there are no imported stats, so this returns nothing and no mismatch is raised. When it
-    lands, this one function reads its table."""
-    return {}
+    ``diamonds``; the daily rows of bot/services/platform_stats.py), for *mismatch* and
+    *gone quiet*: a creator with no imported day has no entry."""
+    rows = await db.fetchall(IMPORTED_DAYS, (guild_id, first.isoformat(), last.isoformat()))
+    return {r["user_id"]: {metric: float(r[metric]) for metric in ("hours", "diamonds")
+                           if r[metric] is not None}  # a metric the files left out: none
+            for r in rows}
 
 
 # -- the analysis (pure: runs in a worker thread) --------------------------------------------
@@ -246,7 +256,7 @@ def analyse(today: date, settings: dict[str, float], creators: list[Any], days: 
             raised.append(Raised("gone_quiet", f"u:{user}", user, family, {
                 "last_checkin": last, "days": quiet if last is None else (
                     today - date.fromisoformat(last)).days - 1}))
-        # mismatch (imported stats: none until #18 lands)
+        # mismatch (against the imported daily platform stats)
         theirs = imported.get(user)
         if theirs:
             hours = sum(mine[d][0] for d in window if d in mine)
