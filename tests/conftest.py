@@ -15,7 +15,13 @@ from bot.program import Program
 from bot.program import build as build_program
 from bot.services import Services
 from bot.templating import Templates
+from tests import spec_check
 from tests._email import SmtpSink
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the spec check's figures, summed over the run (and over pytest -n's workers)
+    config.pluginmanager.register(spec_check.Summary(), "familia-spec-check")
 
 
 @pytest.fixture
