@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from emulator import models as m
-from tests.spec_check import Figures, Mismatch, SpecChecker
+from tests.spec_check import Figures, Mismatch, SpecChecker, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = m.User(1_300_000_000_000_000_002, "Familia", bot=True).payload()
@@ -39,8 +39,17 @@ def test_figures_travel_whole_from_a_worker(tmp_path):
 
 
 CONFTEST = """
-from tests.conftest import pytest_configure  # the suite's own: registers spec_check.Summary
+from tests.spec_check import Summary
+
+
+def pytest_configure(config):  # as tests/conftest.py does (see the test below)
+    config.pluginmanager.register(Summary(), "familia-spec-check")
 """
+
+
+def test_the_suite_registers_the_summary(pytestconfig):
+    plugin = pytestconfig.pluginmanager.get_plugin("familia-spec-check")
+    assert isinstance(plugin, Summary)
 
 TESTS = """
 import pytest
