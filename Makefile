@@ -19,10 +19,12 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/familia demo
 
+# The tests in 4 processes (pytest-xdist): most of the suite waits (Discord's rate limits,
+# timeouts, subprocesses) rather than computes, so 4 keep 2 cores busy. `pytest` alone is serial.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot cogs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4
 
 test-large: $(STAMP)
 	FAMILIA_LARGE=1 $(BIN)/pytest -q tests/test_message_limits_large.py

@@ -24,6 +24,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(spec_check.Summary(), "familia-spec-check")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest -n (xdist), the tests marked ``slow`` are handed out first, so the
+    longest ones start at once side by side instead of ending the run alone. A serial run
+    keeps the files' order."""
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
     for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DEFAULT_TIMEZONE", "DEFAULT_LOCALE"):
