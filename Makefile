@@ -19,10 +19,14 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/familia demo
 
+# The tests in 4 processes (pytest-xdist): most of the suite waits (Discord's rate limits,
+# timeouts, subprocesses) rather than computes, so 4 keep 2 cores busy. Tests are handed out
+# one at a time (--maxschedchunk 1), the slow ones first (tests/conftest.py), so the longest
+# never end the run alone. `pytest` alone is serial.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot cogs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4 --maxschedchunk 1
 
 test-large: $(STAMP)
 	FAMILIA_LARGE=1 $(BIN)/pytest -q tests/test_message_limits_large.py

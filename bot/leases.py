@@ -100,6 +100,14 @@ EMAIL_OUTBOX = LeasedQueue(
     release=_release("email_outbox"), expire=_expire("email_outbox"),
     renew=_renew("email_outbox"),
 )
+# The test mails only (``familia email test``): the command delivers its own mail now and
+# leaves every other row to the bot's sender.
+EMAIL_TESTS = LeasedQueue(
+    name="email_outbox (test mails)",
+    due=_due("email_outbox", "kind = 'test' AND", "next_attempt_at, id"),
+    take=EMAIL_OUTBOX.take, release=EMAIL_OUTBOX.release, expire=EMAIL_OUTBOX.expire,
+    renew=EMAIL_OUTBOX.renew,
+)
 
 # A row taken back from a lease that ran out keeps the time of the claim whose send may have
 # reached Discord: the sender reads the channel back from there, however late the restart.

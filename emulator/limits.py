@@ -518,9 +518,14 @@ def normalise_channel_name(name: str) -> str:
 
 def check_channel(data: dict[str, Any], kind: int) -> None:
     """Fields of a channel create or edit other than its name (which :func:`channel_name`
-    normalises): the topic (≤ 1,024; forums and media channels 4,096)."""
+    normalises): the topic (≤ 1,024; forums and media channels 4,096); for voice and stage
+    channels the bitrate (8,000–96,000 in a guild without boosts; stages at most 64,000) and
+    the user limit (voice 0–99, stages 0–10,000)."""
     errors = FormErrors()
     errors.max_length("topic", _text(data.get("topic")), 4096 if kind in (15, 16) else TOPIC)
+    if kind in (2, 13):
+        errors.number("bitrate", data.get("bitrate"), 8000, 96000 if kind == 2 else 64000)
+        errors.number("user_limit", data.get("user_limit"), 0, 99 if kind == 2 else 10000)
     errors.check()
 
 

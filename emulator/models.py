@@ -49,6 +49,8 @@ BOT_DEFAULT = (
 )
 
 TEXT, DM, CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
+VOICE, STAGE = 2, 13
+VOCAL_TYPES = (VOICE, STAGE)  # channels with a bitrate and a user limit
 THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
 
 # Gateway intents (Discord's numbering) and the privileged ones.
@@ -218,6 +220,8 @@ class Channel:
     topic: str | None = None
     invitable: bool = False
     thread_members: set[int] = field(default_factory=set)
+    bitrate: int = 64000  # voice and stage channels: Discord's default, 64 kbps
+    user_limit: int = 0  # voice and stage channels: 0 = no limit
 
     @property
     def is_thread(self) -> bool:
@@ -246,6 +250,10 @@ class Channel:
             }
             data["member_count"] = len(self.thread_members)
             data["message_count"] = data["total_message_sent"] = 0
+        if self.type in VOCAL_TYPES:  # as Discord's voice channel: no topic, automatic region
+            data.update(bitrate=self.bitrate, user_limit=self.user_limit, rtc_region=None)
+            if self.type == VOICE:
+                del data["topic"]
         return data
 
 

@@ -326,9 +326,19 @@ async def create_channel(ctx: Ctx, gid: str) -> Reply:
     parent = int(data["parent_id"]) if data.get("parent_id") else None
     if parent is not None and guild.channels.get(parent, m.Channel(0, -1)).type != m.CATEGORY:
         raise form_error("parent_id", "CHANNEL_PARENT_INVALID", "Invalid parent channel")
+    vocal = _vocal(data, kind)
     channel = ctx.emu.create_channel(guild, name, type=kind, parent=parent,
-                                     overwrites=overwrites, topic=data.get("topic"))
+                                     overwrites=overwrites, topic=data.get("topic"),
+                                     bitrate=vocal.get("bitrate", 64000),
+                                     user_limit=vocal.get("user_limit", 0))
     return channel.payload(), 201
+
+
+def _vocal(data: dict[str, Any], kind: int) -> dict[str, int]:
+    """A voice or stage channel's bitrate and user limit, where given (checked already)."""
+    if kind not in m.VOCAL_TYPES:
+        return {}
+    return {key: int(data[key]) for key in ("bitrate", "user_limit") if data.get(key) is not None}
 
 
 @route("GET", "/channels/{channel_id}")
@@ -358,6 +368,8 @@ async def edit_channel(ctx: Ctx, cid: str) -> Reply:
         channel.parent_id = int(data["parent_id"]) if data["parent_id"] else None
     if data.get("position") is not None:
         channel.position = int(data["position"])
+    for key, value in _vocal(data, channel.type).items():
+        setattr(channel, key, value)
     if "permission_overwrites" in data:
         ctx.emu.require_guild(ctx.app, ctx.emu.guild(channel.guild_id), m.MANAGE_ROLES)
         channel.overwrites = {o.id: o for o in _overwrites(data["permission_overwrites"])}

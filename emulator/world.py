@@ -305,16 +305,19 @@ class World:
     def create_channel(self, guild: m.Guild, name: str, *, type: int = m.TEXT,
                        parent: m.Channel | int | None = None,
                        overwrites: list[m.Overwrite] | None = None, topic: str | None = None,
-                       dispatch_event: str | None = "CHANNEL_CREATE") -> m.Channel:
+                       dispatch_event: str | None = "CHANNEL_CREATE", bitrate: int = 64000,
+                       user_limit: int = 0) -> m.Channel:
         """A guild channel (CHANNEL_CREATE). ``overwrites`` makes it private, e.g.
         ``[Overwrite(guild.id, 0, deny=VIEW_CHANNEL), Overwrite(role.id, 0, allow=VIEW_CHANNEL)]``.
+        ``bitrate`` and ``user_limit`` are a voice or stage channel's (``type`` 2 or 13).
         """
         if type in limits.SLUG_CHANNELS:  # as Discord stores text channel names
             name = limits.normalise_channel_name(name) or name
         parent_id = parent.id if isinstance(parent, m.Channel) else parent
         position = sum(1 for c in guild.channels.values() if not c.is_thread)
         channel = m.Channel(self.ids.next(), type, name, guild.id, position, parent_id,
-                            {o.id: o for o in overwrites or []}, topic=topic)
+                            {o.id: o for o in overwrites or []}, topic=topic,
+                            bitrate=bitrate, user_limit=user_limit)
         guild.channels[channel.id] = channel
         self._channels[channel.id] = channel
         if dispatch_event:

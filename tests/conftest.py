@@ -15,7 +15,21 @@ from bot.program import Program
 from bot.program import build as build_program
 from bot.services import Services
 from bot.templating import Templates
+from tests import spec_check
 from tests._email import SmtpSink
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the spec check's figures, summed over the run (and over pytest -n's workers)
+    config.pluginmanager.register(spec_check.Summary(), "familia-spec-check")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest -n (xdist), the tests marked ``slow`` are handed out first, so the
+    longest ones start at once side by side instead of ending the run alone. A serial run
+    keeps the files' order."""
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

@@ -12,6 +12,11 @@ reason, in :data:`EXCEPTIONS`. The end-to-end fixture turns the check on; the mo
 ``FAMILIA_SPEC_CHECK``: ``strict`` (the default, and what ``make test`` and CI run) fails the
 test whose exchange does not validate; ``report`` only counts and prints a summary at the end;
 ``off`` skips it.
+
+The run's figures are summed over the whole session, also when ``pytest -n`` (pytest-xdist)
+spreads the tests over several processes: each worker checks its own tests' exchanges (and
+fails them there, in strict mode) and hands its figures to the controller at its end
+(:class:`Summary`, registered by ``tests/conftest.py``), which prints one summary.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -131,6 +137,23 @@ class Figures:
     mismatches: list[Mismatch] = field(default_factory=list)
     excused: Counter[Exception_] = field(default_factory=Counter)
     valid: int = 0  # exchanges with no mismatch left once the exceptions are applied
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as plain JSON (a worker of ``pytest -n`` hands them to the controller);
+        an exception is named by its place in :data:`EXCEPTIONS`."""
+        return {
+            "exchanges": self.exchanges, "valid": self.valid, "routes": dict(self.routes),
+            "mismatches": [asdict(m) for m in self.mismatches],
+            "excused": {str(EXCEPTIONS.index(e)): n for e, n in self.excused.items()},
+        }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add another process's figures (:meth:`to_json`) to these."""
+        self.exchanges += data["exchanges"]
+        self.valid += data["valid"]
+        self.routes.update(data["routes"])
+        self.mismatches.extend(Mismatch(**m) for m in data["mismatches"])
+        self.excused.update({EXCEPTIONS[int(i)]: n for i, n in data["excused"].items()})
 
     def summary(self, limit: int = 40) -> list[str]:
         distinct = len({m.describe() for m in self.mismatches})
@@ -413,3 +436,59 @@ class SpecChecker:
         if not left:
             self.figures.valid += 1
         return left
+
+
+# -- the session: one checker per process, one summary per run ---------------------------------
+
+_CHECKER: SpecChecker | None = None
+WORKER_OUTPUT = "familia_spec_check"  # the key of the figures in a worker's xdist output
+
+
+def checker() -> SpecChecker | None:
+    """This process's checker (made on first use), or None when the mode is ``off``."""
+    global _CHECKER
+    if mode() == "off":
+        return None
+    if _CHECKER is None:
+        _CHECKER = SpecChecker()
+    return _CHECKER
+
+
+class Summary:
+    """A pytest plugin: the figures of this process and of every xdist worker, summed, and
+    printed at the end of the run (``FAMILIA_SPEC_SHOW``: how many kinds of mismatch)."""
+
+    def __init__(self) -> None:
+        self.workers = Figures()  # the figures handed over by workers (the controller's)
+        self.heard = 0  # workers that handed figures over
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist, in the controller: a worker finished; take its figures."""
+        data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+        if data is not None:
+            self.workers.merge(json.loads(data))
+            self.heard += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """In an xdist worker: hand this process's figures to the controller."""
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None and _CHECKER is not None:
+            output[WORKER_OUTPUT] = json.dumps(_CHECKER.figures.to_json())
+
+    def figures(self) -> Figures | None:
+        if _CHECKER is None and not self.heard:
+            return None
+        total = Figures()
+        total.merge(self.workers.to_json())
+        if _CHECKER is not None:
+            total.merge(_CHECKER.figures.to_json())
+        return total
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        figures = self.figures()
+        if figures is None:
+            return
+        terminalreporter.section(f"Discord OpenAPI spec check ({mode()})")
+        for line in figures.summary(int(os.environ.get("FAMILIA_SPEC_SHOW", "40"))):
+            terminalreporter.write_line(line)

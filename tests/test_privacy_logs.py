@@ -40,6 +40,7 @@ def _redact(template: str, value: str) -> str:
     return record.getMessage()
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(addresses, st.sampled_from(AROUND))
 def test_every_address_the_validator_accepts_is_masked_whole(address, around):

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserError
+from bot.leases import EMAIL_TESTS
 from bot.mail.sender import Sender
 from bot.mail.smtp import SmtpConfig, mask
 from bot.services import Services
@@ -33,8 +34,9 @@ async def email_main(settings: Settings, action: str, address: str | None) -> in
         async with db.transaction() as tx:
             await services.email.queue(tx, None, None, address, "test", key,
                                        settings.default_locale)
+        # only the test mails: every other row is the bot's sender's, sent in its own time
         sender = Sender(db, SmtpConfig.from_settings(settings), Clock(), connections=1,
-                        outbox_dir=settings.outbox_dir)
+                        outbox_dir=settings.outbox_dir, queue=EMAIL_TESTS)
         try:
             await sender.drain()
         finally:

@@ -132,13 +132,15 @@ def _body(email: Email) -> tuple:
             email.images_json)
 
 
-async def claim(holder: leases.Holder, limit: int) -> list[dict[str, Any]]:
+async def claim(holder: leases.Holder, limit: int,
+                queue: leases.LeasedQueue = leases.EMAIL_OUTBOX) -> list[dict[str, Any]]:
     """Take up to ``limit`` due rows (queued, or sending with an expired lease: resent, as
     SMTP has no way to ask whether it arrived) into ``holder``'s hand, each with its body
     (``subject``, ``body_text``, ``body_html``, ``headers``, ``images``: read in one query,
     after the claim). A row whose body is gone (deleted meanwhile, with its row: /me delete)
-    is let go, not sent."""
-    claimed = {c.row["id"]: c.row for c in await holder.claim(leases.EMAIL_OUTBOX, limit)}
+    is let go, not sent. ``queue``: every row, or only the test mails
+    (:data:`bot.leases.EMAIL_TESTS`)."""
+    claimed = {c.row["id"]: c.row for c in await holder.claim(queue, limit)}
     if not claimed:
         return []
     bodies = {r[0]: r for r in await holder.db.fetchall(_BODIES, (json.dumps(list(claimed)),))}

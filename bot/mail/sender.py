@@ -35,7 +35,7 @@ class Sender:
         self, db: Database, config: SmtpConfig, clock: Clock, *, connections: int = 3,
         batch: int = 200, lease: timedelta = timedelta(minutes=5), backoff_base: float = 60.0,
         backoff_cap: float = 6 * 3600.0, outbox_dir: Path | None = None, poll: float = 30.0,
-        owner: str | None = None,
+        owner: str | None = None, queue: leases.LeasedQueue = leases.EMAIL_OUTBOX,
     ) -> None:
         self.db = db
         self.config = config
@@ -47,6 +47,7 @@ class Sender:
         self.outbox_dir = outbox_dir
         self.poll = poll
         self.owner = owner or f"email-{uuid.uuid4().hex[:12]}"
+        self.queue = queue  # the rows it delivers: all, or only the test mails (EMAIL_TESTS)
         self.leases = leases.Holder(db, self.owner, clock, lease,
                                     horizon=timedelta(seconds=backoff_cap))
         self._pending: list[outbox.Outcome] = []
@@ -110,7 +111,7 @@ class Sender:
         return tried
 
     async def _claim(self) -> list:
-        return await outbox.claim(self.leases, self.batch)
+        return await outbox.claim(self.leases, self.batch, self.queue)
 
     # -- outcomes, recorded as they come -----------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -307,6 +308,9 @@ class LeaderboardService:
         self.families = families
         self.tiers = tiers
         self._counts: dict[tuple[Any, ...], tuple[int, float]] = {}  # see _count
+        # The count cache's clock: seconds that only go forward (the wall clock may jump);
+        # a test moves it instead of waiting COUNT_FOR seconds.
+        self.monotonic: Callable[[], float] = time.monotonic
 
     async def open(
         self, guild_id: int, viewer_id: int, metric: str, period: str, scope: str = "program",
@@ -471,7 +475,7 @@ class LeaderboardService:
         people open the same board at once; a new creator shows in the count within that."""
         statement = query.statement(COUNT_ALL)
         key = (statement, tuple(sorted(query.params.items())))
-        now = time.monotonic()
+        now = self.monotonic()
         cached = self._counts.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]

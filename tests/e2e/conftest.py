@@ -16,7 +16,6 @@ travels in time moves ``app.clock`` itself (``advance``/``set``), forward only.
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,26 +98,6 @@ class App:
         return await interaction.reply_text()
 
 
-_CHECKER: spec_check.SpecChecker | None = None
-
-
-def _checker() -> spec_check.SpecChecker | None:
-    global _CHECKER
-    if spec_check.mode() == "off":
-        return None
-    if _CHECKER is None:
-        _CHECKER = spec_check.SpecChecker()
-    return _CHECKER
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if _CHECKER is None:
-        return
-    terminalreporter.section(f"Discord OpenAPI spec check ({spec_check.mode()})")
-    for line in _CHECKER.figures.summary(int(os.environ.get("FAMILIA_SPEC_SHOW", "40"))):
-        terminalreporter.write_line(line)
-
-
 @pytest.fixture
 async def app(tmp_path, monkeypatch):
     for name in ("DISCORD_TOKEN", "DEV_GUILD_ID", "DATABASE_PATH"):
@@ -128,7 +107,7 @@ async def app(tmp_path, monkeypatch):
         overrides["outbox_dir"] = tmp_path / "outbox"
     settings = load_settings(env_file=None, **overrides)
     clock = FrozenClock(NOW)
-    checker = _checker()
+    checker = spec_check.checker()
     exchanges: list[Exchange] = []  # checked after the test: the check must not slow it down
     async with Emulator(now=clock.now) as emu:
         if checker is not None:

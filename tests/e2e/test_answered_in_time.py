@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.e2e._families import button, create, holds, request_post
 
 PEOPLE = 20
@@ -26,6 +28,7 @@ def window_report(clicks) -> str:
     return f"slowest acknowledgement {slowest:.2f}s of {len(clicks)}"
 
 
+@pytest.mark.slow
 async def test_twenty_people_ask_to_join_and_are_approved_at_once(app):
     sofia = app.user("sofia")
     family = await create(app, "Lobos", sofia)

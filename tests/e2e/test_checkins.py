@@ -134,6 +134,7 @@ async def test_a_dm_they_did_not_ask_for_is_in_their_discord_language(app, lobos
     assert "Comentarios sobre tu check-in" in dm[-1].content
 
 
+@pytest.mark.slow
 async def test_a_very_big_rollcall_is_cut_to_fit_discord(app, lobos):
     family, channel, lena, ana = lobos
     families = app.services.families

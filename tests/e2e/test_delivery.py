@@ -161,6 +161,7 @@ async def test_the_sender_keeps_to_its_pace(app, queue):
     assert sorted(m.content for m in app.emu.messages(channel)) == [f"n{i}" for i in range(6)]
 
 
+@pytest.mark.slow
 async def test_a_channel_gets_one_delivery_at_a_time(app, queue):
     """Eight posts queued at once for one channel, the first split in three parts: sent one
     delivery at a time, so discord.py knows the channel's 5 per 5 s from the answers' headers

@@ -25,7 +25,9 @@ the database snapshot are the permission matrix's (:mod:`test_permission_matrix`
 test`` runs a few fixed draws per command (``FAMILIA_FUZZ_EXAMPLES``, default 6, seed
 ``FAMILIA_FUZZ_SEED``, default 17); ``FAMILIA_FUZZ_EXAMPLES=40 FAMILIA_FUZZ_SEED=$RANDOM``
 for a long run, ``FAMILIA_FUZZ_ONLY=regex`` for some commands, ``FAMILIA_FUZZ_LOG=file`` to
-follow it run by run. The test prints how many inputs it tried.
+follow it run by run. The commands are shared out over :data:`PARTS` tests (each in its own
+world) so that ``pytest -n`` runs them side by side; each part prints how many inputs it
+tried.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ SEED = int(os.environ.get("FAMILIA_FUZZ_SEED", "17"))
 LOG = os.environ.get("FAMILIA_FUZZ_LOG")  # a file: one line per run, as it goes
 ONLY = os.environ.get("FAMILIA_FUZZ_ONLY")  # a regex: fuzz only the commands it finds
 ACTORS = ("creator", "leader", "manager")
+# The commands are fuzzed in this many tests (each a fresh world, every PARTS-th command of the
+# tree), so that pytest -n runs them side by side.
+PARTS = 4
 FORM = " form"  # in a draw, what to type in a form (modal) the command opens: not an option
 UNEXPECTED = ("Something went wrong", "Algo salió mal")
 
@@ -430,7 +435,8 @@ def _answered(it) -> bool:
         msg.content or msg.embeds or msg.attachments or msg.components) for msg in it.messages)
 
 
-async def test_every_command_fuzzed(app, capsys):
+@pytest.mark.parametrize("part", range(PARTS))
+async def test_every_command_fuzzed(app, capsys, part):
     outcomes = Outcomes()
     logger = logging.getLogger("familia.commands")
     was = logger.level
@@ -442,7 +448,8 @@ async def test_every_command_fuzzed(app, capsys):
         people, names, _, _ = await matrix_world(app)
         role = app.emu.create_role(app.guild, "Fans", mentionable=True)
         fuzz = Fuzz(app, people, names, role)
-        tree = leaves(app.emu.app.commands[None])
+        tree = sorted(leaves(app.emu.app.commands[None]), key=lambda leaf: leaf[0])
+        mine = tree[part::PARTS]  # every PARTS-th command: the parts together are the tree
         loop = asyncio.get_running_loop()
         wrong: list[str] = []
         count = Counter[str]()
@@ -504,13 +511,14 @@ async def test_every_command_fuzzed(app, capsys):
                 fuzz_one = example(drawn)(fuzz_one)
             return fuzz_one
 
-        for path, options in tree:
+        for path, options in mine:
             if ONLY and not re.search(ONLY, path):
                 continue
             await asyncio.to_thread(fuzzed(path, options))
 
         with capsys.disabled():
-            print(f"\nfuzz: {count['inputs']} inputs over {len(tree)} commands, "
+            print(f"\nfuzz, part {part + 1} of {PARTS}: {count['inputs']} inputs over "
+                  f"{len(mine)} of {len(tree)} commands, "
                   f"{count['runs']} runs (x{len(ACTORS)} actors), {count['forms']} forms "
                   f"filled in; values by kind: {dict(sorted(fuzz.tried.items()))}")
         assert not wrong, (f"{len(wrong)} of {count['runs']} runs went wrong:\n"

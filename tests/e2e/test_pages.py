@@ -178,6 +178,7 @@ async def test_a_sync_preview_of_forty_broken_families_comes_in_messages_that_fi
     assert all(f"The channel of {name} is missing" in text for name in names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dms_open", [True, False])
 async def test_a_leaders_summary_of_a_hundred_and_twenty_fits_by_dm_and_in_the_channel(
         app, dms_open):

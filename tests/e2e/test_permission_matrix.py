@@ -23,6 +23,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.db import SyncTransaction
 from bot.services.families import AGREEMENT_VERSION
 from bot.services.roster import Directory
 from tests.e2e._buttons import Outcomes, persistent_classes, press
@@ -229,17 +230,21 @@ def level_of_checks(app, path: str) -> str:
 async def snapshot(app) -> dict:
     """The database as a refusal must leave it. Deliveries and mails are compared by id (the
     senders change the state of earlier ones meanwhile); the Discord language seen on any
-    interaction is remembered, by design."""
-    db = app.services.db
-    tables = [r[0] for r in await db.fetchall(
+    interaction is remembered, by design. Every table is read in one unit of work: one
+    consistent view, in one trip to the database thread (not two per table)."""
+    return await app.services.db.run(_tables)
+
+
+def _tables(tx: SyncTransaction) -> dict:
+    tables = [r[0] for r in tx.fetchall(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     found = {}
     for table in sorted(tables):
-        columns = [r[1] for r in await db.fetchall(f"PRAGMA table_info({table})")]
+        columns = [r[1] for r in tx.fetchall(f"PRAGMA table_info({table})")]
         if table in ("deliveries", "email_outbox"):
             columns = ["id"]
         columns = [c for c in columns if c != "discord_locale"]
-        rows = await db.fetchall(f"SELECT {', '.join(columns)} FROM {table}")
+        rows = tx.fetchall(f"SELECT {', '.join(columns)} FROM {table}")
         found[table] = sorted((tuple(r) for r in rows), key=repr)  # some have no rowid
     return found
 

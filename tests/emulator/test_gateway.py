@@ -84,19 +84,17 @@ async def test_raw_close_codes(emu):
                 assert message.type == aiohttp.WSMsgType.CLOSE and message.data == code
 
 
-async def test_ready_is_fast_for_5000_members(emu):
+async def test_ready_with_5000_members_chunks_every_member(emu):
+    # how fast is bench/startup.py's question (targets live in benchmarks, not timed tests)
     guild = emu.create_guild("Big")
     for n in range(5000):
         emu.add_member(guild, emu.create_user(f"creator{n}"), dispatch=False)
     intents = discord.Intents.none()
     intents.guilds = intents.members = True
     client = discord.Client(intents=intents, guild_ready_timeout=0.05)
-    start = time.perf_counter()
     async with running_bot(emu, client):
-        elapsed = time.perf_counter() - start
         cached = client.get_guild(guild.id)
         assert cached.chunked and len(cached.members) == 5002
-    assert elapsed < 2.0, elapsed
 
 
 async def test_privileged_intent_not_enabled_closes_4014():

@@ -229,8 +229,8 @@ class FamilyRecords(FamilyStore):
         """Make ``user_id`` the family's leader or co-leader (None clears the co-leader).
         The previous one stays in the family as a creator. ``ask_agreement``: what to send
         the appointed member if they have not accepted the program agreement."""
-        if position not in POSITIONS:
-            raise ValueError(f"unknown position {position!r}")
+        if position not in POSITIONS:  # a raw API call may send any text for the choice
+            raise UserError("common.bad_option", value=position)
         statement, field_name = POSITIONS[position]
         family = await self._active(guild_id, family_id)
         if user_id is None and position == "leader":
