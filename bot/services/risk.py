@@ -487,7 +487,8 @@ class RiskService:
                 (ACTIONS[action], actor_id, to_db(self.clock.now()), cleaned, flag.id, guild_id,
                  ACTIONS[action]))
             if not changed:
-                raise UserError("insights.already_closed" if flag.state in ("resolved", "dismissed")
+                closed = flag.state in ("resolved", "dismissed")
+                raise UserError("insights.already_closed" if closed
                                 else "insights.already_acknowledged")
             await self.audit.record(tx, guild_id, actor_id, f"risk.{action}", str(flag.id),
                                     kind=flag.kind, note=cleaned)

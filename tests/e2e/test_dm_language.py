@@ -126,6 +126,7 @@ def test_every_button_in_a_dm_knows_its_guild_or_refuses():
         helpers = [getattr(cls, n, None) or getattr(inspect.getmodule(cls), n, None)
                    for n in re.findall(r"(?:self\.)?(\w+)\(interaction", source)]
         sources = [source] + [inspect.getsource(h) for h in helpers if callable(h)]
-        if not any("guild_id(interaction)" in s for s in sources):
+        # cogkit.guild_id(interaction) or cogkit.guild(interaction): both refuse in a DM
+        if not any(re.search(r"\bguild(?:_id)?\(interaction\)", s) for s in sources):
             strays.append(cls.__name__)
     assert not strays, f"buttons that neither name their guild nor refuse in a DM: {strays}"
