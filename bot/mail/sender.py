@@ -6,11 +6,11 @@ sent, however slow the server, and settled only where it is still this sender's.
 written within :data:`SETTLE_AFTER` seconds of the server's answer (the ``250`` of a delivered
 message), in one transaction for those that came meanwhile (at most :data:`SETTLE_BATCH`
 waiting before the write starts): the window in which a crash repeats a delivered message is
-those milliseconds plus one database write, not a batch, and a thousand mails a second cost
-about a hundred transactions, not a thousand. What remains is SMTP's own: a crash between the
-server's ``250`` and that write (or a connection lost while waiting for the ``250``) sends the
-message again when its lease is taken over — at least once, with the same Message-ID, so a
-receiving server or mail client can tell the repeat.
+those milliseconds plus one database write, not a batch, and a thousand mails a second take
+about a hundred transactions a second, not a thousand. What remains is SMTP's own: a crash
+between the server's ``250`` and that write (or a connection lost while waiting for the
+``250``) sends the message again when its lease is taken over — at least once, with the same
+Message-ID, so a receiving server or mail client can tell the repeat.
 """
 
 from __future__ import annotations
@@ -141,8 +141,8 @@ class Sender:
         """Write the outcomes waiting, once ``settle_batch`` of them wait or the first of them
         has waited ``settle_after`` seconds, whichever comes first (at once when the round
         ends): a delivered message is written down within that time (plus the write before
-        it), and a thousand mails a second cost about a hundred transactions, not one per
-        mail."""
+        it), and a thousand mails a second take about a hundred transactions a second, not a
+        thousand."""
         loop = asyncio.get_running_loop()
         while self._pending:
             wait = self._first_at + self.settle_after - loop.time()
