@@ -2,14 +2,15 @@
 connections.
 
 Each row is held under a lease (:class:`bot.leases.Holder`): renewed while the batch is being
-sent, however slow the server, and settled only where it is still this sender's. Each outcome
-is recorded as soon as the server answered (the ``250`` of a delivered message): outcomes that
-arrive while the previous ones are being written go in the next transaction together, so the
-window in which a crash repeats a delivered message is one database write, not a batch.
-What remains is SMTP's own: a crash between the server's ``250`` and that write (or a
-connection lost while waiting for the ``250``) sends the message again when its lease is taken
-over — at least once, with the same Message-ID, so a receiving server or mail client can tell
-the repeat.
+sent, however slow the server, and settled only where it is still this sender's. Outcomes are
+written within :data:`SETTLE_AFTER` seconds of the server's answer (the ``250`` of a delivered
+message), in one transaction for those that came meanwhile (at most :data:`SETTLE_BATCH`
+waiting before the write starts): the window in which a crash repeats a delivered message is
+those milliseconds plus one database write, not a batch, and a thousand mails a second take
+about a hundred transactions a second, not a thousand. What remains is SMTP's own: a crash
+between the server's ``250`` and that write (or a connection lost while waiting for the
+``250``) sends the message again when its lease is taken over — at least once, with the same
+Message-ID, so a receiving server or mail client can tell the repeat.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from bot.mail.smtp import Connection, PermanentFailure, SmtpConfig, TemporaryFai
 
 log = logging.getLogger(__name__)
 
+# Outcomes are written together, at most this many seconds after the first of them came, or
+# as soon as this many wait: the window in which a crash repeats a delivered message.
+SETTLE_AFTER = 0.01
+SETTLE_BATCH = 20
+
 
 class Sender:
     def __init__(
@@ -36,6 +42,7 @@ class Sender:
         batch: int = 200, lease: timedelta = timedelta(minutes=5), backoff_base: float = 60.0,
         backoff_cap: float = 6 * 3600.0, outbox_dir: Path | None = None, poll: float = 30.0,
         owner: str | None = None, queue: leases.LeasedQueue = leases.EMAIL_OUTBOX,
+        settle_after: float = SETTLE_AFTER, settle_batch: int = SETTLE_BATCH,
     ) -> None:
         self.db = db
         self.config = config
@@ -50,8 +57,13 @@ class Sender:
         self.queue = queue  # the rows it delivers: all, or only the test mails (EMAIL_TESTS)
         self.leases = leases.Holder(db, self.owner, clock, lease,
                                     horizon=timedelta(seconds=backoff_cap))
+        self.settle_after = settle_after
+        self.settle_batch = max(1, settle_batch)
         self._pending: list[outbox.Outcome] = []
         self._writing: asyncio.Task[None] | None = None
+        self._first_at = 0.0  # when the oldest outcome waiting came (the loop's clock)
+        self._full = asyncio.Event()  # settle_batch outcomes wait, or the round ends: write now
+        self._flushing = False
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -87,7 +99,8 @@ class Sender:
         """Deliver everything due now; returns how many rows were tried.
 
         Pipelined so the SMTP connections never wait on the database: the next batch is
-        claimed while this one is being sent, and outcomes are recorded as they come."""
+        claimed while this one is being sent, and outcomes are recorded as they come
+        (within :data:`SETTLE_AFTER`)."""
         tried = 0
         rows = await self._claim()
         try:
@@ -113,16 +126,32 @@ class Sender:
     async def _claim(self) -> list:
         return await outbox.claim(self.leases, self.batch, self.queue)
 
-    # -- outcomes, recorded as they come -----------------------------------------------------
+    # -- outcomes, recorded as they come (within SETTLE_AFTER) ------------------------------
 
     def _outcome(self, outcome: outbox.Outcome) -> outbox.Outcome:
+        if not self._pending:
+            self._first_at = asyncio.get_running_loop().time()
         self._pending.append(outcome)
+        if len(self._pending) >= self.settle_batch:
+            self._full.set()
         if self._writing is None or self._writing.done():
             self._writing = asyncio.ensure_future(self._write())
         return outcome
 
     async def _write(self) -> None:
+        """Write the outcomes waiting, once ``settle_batch`` of them wait or the first of them
+        has waited ``settle_after`` seconds, whichever comes first (at once when the round
+        ends): a delivered message is written down within that time (plus the write before
+        it), and a thousand mails a second take about a hundred transactions a second, not a
+        thousand."""
+        loop = asyncio.get_running_loop()
         while self._pending:
+            wait = self._first_at + self.settle_after - loop.time()
+            if wait > 0 and len(self._pending) < self.settle_batch and not self._flushing:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._full.wait()
+            self._full.clear()
             batch, self._pending = self._pending, []
             try:
                 await outbox.record(self.db, batch, self.clock.now(), self.backoff_base,
@@ -133,9 +162,15 @@ class Sender:
                 self.leases.let_go(o.row_id for o in batch)
 
     async def _written(self) -> None:
-        """Wait until every outcome so far is recorded."""
-        while self._writing is not None and not self._writing.done():
-            await asyncio.shield(self._writing)
+        """Write every outcome so far, without waiting for more, and wait until it is
+        recorded."""
+        self._flushing = True
+        try:
+            while self._writing is not None and not self._writing.done():
+                self._full.set()
+                await asyncio.shield(self._writing)
+        finally:
+            self._flushing = False
 
     # -- sending -----------------------------------------------------------------------------
 
