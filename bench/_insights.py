@@ -1,11 +1,7 @@
-"""The insights' part of bench/reviews.py (#19): the family scorecard of every family and the
-daily risk sweep on the `large` program (200 families, 5,000 creators, 365 days;
-``bot/program.py``), against the same figures computed by a naive query per creator in the
-same run, with the event loop's longest stall measured meanwhile.
-
-bench/reviews.py calls :func:`measure` (the lead joins the two); this file also runs alone::
-
-    .venv/bin/python bench/_insights.py [--size large] [--repeat 3] [--keep PATH]
+"""The insights' part of bench/reviews.py (#19), a helper module (``python bench/reviews.py``
+runs it): the family scorecard of every family and the daily risk sweep, against the same
+figures computed by a naive query per creator in the same run, with the event loop's longest
+stall measured meanwhile.
 
 Measured: ``scorecard_s`` (the scorecard of every family, this period and the one before,
 as ``/family scorecard`` asks it), ``risk_sweep_s`` (the daily sweep: every creator analysed
@@ -14,37 +10,23 @@ and feedback; per family the one-family KPI methods), ``speedup_vs_naive`` (naiv
 smaller of the two), ``max_loop_stall_ms`` (the longest the event loop waited past a 5 ms
 tick while the fast paths ran) and ``agree`` (the fast and naive paths found the same figures).
 Goals: scorecard ≤ 2 s (with the review), risk sweep ≤ 5 s, ≥ 10× the naive path, no stall
-over 100 ms. Ends with one JSON line.
+over 100 ms.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import gc
-import json
-import pickle
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from statistics import median
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.clock import FrozenClock, to_db
-from bot.config import load_settings
-from bot.db import Database
+from bot.clock import to_db
 from bot.localtime import day_start
-from bot.program import Program, build
 from bot.services import Services, population, risk
 from bot.services.scorecard import Span
-
-NOW = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)  # a Wednesday, mid-month
 
 
 class Stalls:
@@ -163,98 +145,61 @@ async def naive_risk(services: Services, guild_id: int) -> set[tuple[str, str]]:
 
 # -- measuring -----------------------------------------------------------------------------------
 
-async def _timed(stalls: Stalls, step: Any, repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    async with stalls.watch():
+async def timed(stalls: Stalls | None, step: Any, repeat: int
+                ) -> tuple[float, float, list[float], Any]:
+    """``step`` run ``repeat`` times: the median wall time, the median CPU time of the process
+    (its threads too), every wall time, the last result; the loop watched when ``stalls``."""
+    times, cpu, result = [], [], None
+    async with stalls.watch() if stalls else contextlib.nullcontext():
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             result = await step()
             times.append(time.perf_counter() - started)
-    return median(times), result
+            cpu.append(time.process_time() - started_cpu)
+    return median(times), median(cpu), times, result
 
 
 async def measure(services: Services, guild_id: int, repeat: int = 3) -> dict[str, Any]:
-    """The insights' figures of bench/reviews.py (see the module's docstring)."""
+    """The insights' figures of bench/reviews.py (see the module's docstring); the flags of
+    an earlier run are cleared first, so that the sweep writes every flag it raises."""
+    async with services.db.transaction() as tx:
+        await tx.execute("DELETE FROM risk_flags WHERE guild_id = ?", (guild_id,))
+        await tx.execute("DELETE FROM risk_sweeps WHERE guild_id = ?", (guild_id,))
     stalls = Stalls()
     await scorecard_all(services, guild_id)  # warm-up: pages in SQLite's cache
-    scorecard_s, card = await _timed(stalls, lambda: scorecard_all(services, guild_id), repeat)
-    risk_s, found = await _timed(stalls, lambda: risk_sweep(services, guild_id), repeat)
+    card_s, card_cpu, card_runs, card = await timed(
+        stalls, lambda: scorecard_all(services, guild_id), repeat)
+    risk_s, risk_cpu, risk_runs, found = await timed(
+        stalls, lambda: risk_sweep(services, guild_id), repeat)
     async with stalls.watch():
         started = time.perf_counter()
         new = await services.risk.sweep(guild_id)  # the whole sweep, flags written
         sweep_write_s = time.perf_counter() - started
-    unwatched = Stalls()  # the naive paths analyse on the event loop: not the bot's stalls
-    naive_card_s, naive_card = await _timed(
-        unwatched, lambda: naive_scorecard(services, guild_id, card.span), 1)
-    naive_risk_s, naive_found = await _timed(unwatched, lambda: naive_risk(services, guild_id),
-                                             1)
-    agree = {(r.kind, r.subject) for r in found} == naive_found and all(
-        naive_card[c.family_id][0] == c.stats
-        and naive_card[c.family_id][1] == c.checkin_rate for c in card.cards)
+    # the naive paths analyse on the event loop: not the bot's stalls
+    naive_card_s, naive_card_cpu, _, naive_card = await timed(
+        None, lambda: naive_scorecard(services, guild_id, card.span), 1)
+    naive_risk_s, naive_risk_cpu, _, naive_found = await timed(
+        None, lambda: naive_risk(services, guild_id), 1)
+    flags_agree = {(r.kind, r.subject) for r in found} == naive_found
+    cards_agree = all(naive_card[c.family_id][0] == c.stats
+                      and naive_card[c.family_id][1] == c.checkin_rate for c in card.cards)
     kinds: dict[str, int] = {}
     for r in found:
         kinds[r.kind] = kinds.get(r.kind, 0) + 1
     return {
-        "scorecard_s": round(scorecard_s, 3), "risk_sweep_s": round(max(risk_s, sweep_write_s), 3),
-        "risk_find_s": round(risk_s, 3), "risk_sweep_write_s": round(sweep_write_s, 3),
+        "scorecard_s": round(card_s, 3), "scorecard_runs_s": [round(t, 3) for t in card_runs],
+        "risk_sweep_s": round(max(risk_s, sweep_write_s), 3),
+        "risk_find_s": round(risk_s, 3), "risk_find_runs_s": [round(t, 3) for t in risk_runs],
+        "risk_sweep_write_s": round(sweep_write_s, 3),
         "naive_scorecard_s": round(naive_card_s, 3), "naive_risk_s": round(naive_risk_s, 3),
-        "speedup_scorecard": round(naive_card_s / scorecard_s, 1),
+        "speedup_scorecard": round(naive_card_s / card_s, 1),
         "speedup_risk": round(naive_risk_s / risk_s, 1),
-        "speedup_vs_naive": round(min(naive_card_s / scorecard_s, naive_risk_s / risk_s), 1),
-        "max_loop_stall_ms": round(stalls.max_ms, 1), "agree": agree,
-        "families": len(card.cards), "flags": len(found), "flags_new": len(new),
-        "flag_kinds": kinds,
+        "cpu_scorecard_s": round(card_cpu, 3), "cpu_risk_s": round(risk_cpu, 3),
+        "cpu_naive_scorecard_s": round(naive_card_cpu, 3),
+        "cpu_naive_risk_s": round(naive_risk_cpu, 3),
+        "cpu_speedup_scorecard": round(naive_card_cpu / card_cpu, 1),
+        "cpu_speedup_risk": round(naive_risk_cpu / risk_cpu, 1),
+        "insights_stall_ms": round(stalls.max_ms, 1),
+        "agree_scorecard": cards_agree, "agree_risk": flags_agree,
+        "flags": len(found), "flags_new": len(new), "flag_kinds": kinds,
     }
-
-
-def _start_over(path: Path, described: Path) -> bool:
-    """True (and nothing left of a half-built one) unless a built program is there."""
-    if path.exists() and described.exists():
-        return False
-    for stale in (path, described):
-        stale.unlink(missing_ok=True)
-    return True
-
-
-async def open_program(path: Path, size: str) -> tuple[Database, Services, Program]:
-    settings = load_settings(env_file=None, database_path=path)
-    described = path.with_suffix(".program")
-    fresh = _start_over(path, described)
-    db = await Database.open(path)
-    await db.migrate()
-    services = Services.build(db, settings, FrozenClock(NOW))
-    if fresh:
-        made = await build(services, size, now=NOW - timedelta(minutes=1))
-        async with db.transaction() as tx:
-            await tx.execute("ANALYZE")
-        described.write_bytes(pickle.dumps(made))
-    else:
-        made = pickle.loads(described.read_bytes())
-    return db, services, made
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="large", choices=("small", "program", "large"))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", type=Path, help="keep the database here (reused if present)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = args.keep or Path(folder) / "insights.db"
-        started = time.perf_counter()
-        db, services, made = await open_program(path, args.size)
-        build_s = time.perf_counter() - started
-        gc.collect()
-        gc.freeze()  # the bench's own program description: not the bot's, not collected
-        async with db.transaction() as tx:  # every run starts with no flag raised
-            await tx.execute("DELETE FROM risk_flags")
-            await tx.execute("DELETE FROM risk_sweeps")
-        figures = await measure(services, made.guild_id, args.repeat)
-        await db.close()
-    print(json.dumps({"bench": "insights", "size": args.size, "families": len(made.families),
-                      "creators": len(made.creators), "open_s": round(build_s, 1),
-                      "today": str(date(NOW.year, NOW.month, NOW.day)), **figures}))
-
-
-if __name__ == "__main__":
-    asyncio.run(main())
