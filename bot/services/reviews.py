@@ -30,7 +30,6 @@ import io
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -48,7 +47,7 @@ from bot.services.digests import due_at
 from bot.services.email import EmailService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
-from bot.services.pace import Pace, month_totals, tier_paces
+from bot.services.pace import PACED, Pace, days_in_month, month_totals, tier_paces
 from bot.services.progress import ProgressService, Totals
 from bot.services.risk import LIVE_STATES
 from bot.services.tiers import Progress, Tier, TierService
@@ -263,14 +262,12 @@ def _avg(weeks: list[Totals]) -> Figures:
     return Figures(checkins / n, round(hours / n, 2), diamonds / n, followers / n)
 
 
-def at_pace(progress: Progress, tiers: list[Tier], day: date,
-            paces: Callable[[Tier], list[Pace]] | None = None) -> Tier | None:
+def at_pace(progress: Progress, tiers: list[Tier], day: date) -> Tier | None:
     """The highest tier whose every threshold is on track at the month-end pace on ``day``
     (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``); ``tiers`` highest
-    first; ``paces``: a tier's paces when already worked out."""
+    first. (The review itself uses :func:`_reached`, the same rule with less work.)"""
     for tier in tiers:
-        found = paces(tier) if paces else tier_paces(progress, tier, day)
-        if all(p.on_track for p in found):
+        if all(p.on_track for p in tier_paces(progress, tier, day)):
             return tier
     return None
 
@@ -667,22 +664,36 @@ class _Read:
     actions: Actions
 
 
-def _paces_of(progress: Progress, day: date) -> Callable[[Tier], list[Pace]]:
-    """A creator's :func:`tier_paces` per tier, each worked out once."""
-    found: dict[int, list[Pace]] = {}
+def _thresholds(tiers: list[Tier]) -> list[tuple[Tier, list[tuple[str, float]]]]:
+    """Each tier with the (metric, threshold) pairs it sets, in the order given."""
+    return [(tier, [(metric, threshold) for metric, field_name in PACED.items()
+                    if (threshold := getattr(tier, field_name)) is not None])
+            for tier in tiers]
 
-    def of(tier: Tier) -> list[Pace]:
-        if tier.id not in found:
-            found[tier.id] = tier_paces(progress, tier, day)
-        return found[tier.id]
 
-    return of
+def _projected(progress: Progress, day: date, total_days: int) -> dict[str, float]:
+    """Each paced metric's month-end projection on ``day`` (the arithmetic of
+    :func:`bot.services.pace.pace`)."""
+    return {metric: getattr(progress, metric) / day.day * total_days for metric in PACED}
+
+
+def _reached(projected: dict[str, float],
+             thresholds: list[tuple[Tier, list[tuple[str, float]]]]) -> Tier | None:
+    """:func:`at_pace` without building a :class:`Pace` per tier and metric: the first tier
+    (highest first) whose every threshold the projections reach."""
+    for tier, pairs in thresholds:
+        if all(projected[metric] >= threshold for metric, threshold in pairs):
+            return tier
+    return None
 
 
 def _build(read: _Read, tier_id: int | str | None) -> Review:
     """The review from what was read (pure: no database, run in a thread)."""
     tiers, keys, last, counted = read.tiers, read.keys, read.last, read.counted
     highest_first = sorted(tiers, key=lambda t: t.rank, reverse=True)
+    thresholds = _thresholds(highest_first)
+    thresholds_of = {tier.id: (tier, pairs) for tier, pairs in thresholds}
+    total_days = days_in_month(last)
     empty = Totals()
     persons: list[Person] = []
     for user in read.people:
@@ -695,17 +706,19 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
             else Figures()
         month_p = read.progress.get(user)
         member = user in read.family_of
-        of = _paces_of(month_p or Progress(), last)
         moved = reached = None
+        projected = _projected(month_p or Progress(), last, total_days)
         if tiers and month_p is not None and member:
-            reached = at_pace(month_p, highest_first, last, of)
+            reached = _reached(projected, thresholds)
             if reached is not None and (mine is None or reached.rank > mine.rank):
                 moved = "up"
             elif mine is not None and (reached is None or reached.rank < mine.rank):
                 moved = "down"
         short: list[Pace] = []
-        if tiers and not leader and member:
-            short = [p for p in of(mine or tiers[0]) if not p.on_track]
+        if tiers and not leader and member and _reached(projected, [
+                thresholds_of[(mine or tiers[0]).id]]) is None:  # short of something
+            short = [p for p in tier_paces(month_p or Progress(), mine or tiers[0], last)
+                     if not p.on_track]
         total_mood, count = read.moods.get((user, 1), (0, 0))
         persons.append(Person(
             user, read.family_of.get(user), mine, leader, week_t, before_t, average, reached,
