@@ -12,7 +12,9 @@ and the same month-end pace rule on their month. Both must give the same hours p
 While the review runs, a watchdog task wakes every 5 ms and records how late it woke: the
 longest is ``max_loop_stall_ms`` (the event loop blocked by the review's Python work). The
 same ticker first runs 3 s with nothing to do: ``idle_loop_stall_ms`` is what a shared machine
-alone costs it.
+alone costs it. ``max_loop_step_ms`` is the longest a single callback of the loop ran (a task's
+step between two awaits, fast paths only): the loop blocked by this process's own code, apart
+from the wake-ups a busy machine delays.
 
 The family scorecard of every family and the daily risk sweep (``bench/_insights.py``, a
 helper of this one) run next on the same program, each against its own naive path (checked
@@ -157,7 +159,7 @@ async def main() -> None:
             await asyncio.sleep(IDLE_S)
         await review_once(services, templates, guild_id)  # warm-up: caches, templates
         times, cpu, chars = [], [], 0
-        with Watchdog() as watchdog:
+        with Watchdog() as watchdog, insights.Steps() as steps:
             for _ in range(args.repeat):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 found, chars = await review_once(services, templates, guild_id)
@@ -191,6 +193,7 @@ async def main() -> None:
         "cpu_speedup_review": round(naive_cpu / review_cpu, 1),
         "review_stall_ms": round(watchdog.worst * 1000, 1),
         "idle_loop_stall_ms": round(idle.worst * 1000, 1),
+        "review_max_step_ms": round(steps.worst * 1000, 1),
         **extra,
         "cpu_speedup_vs_naive": round(cpu_speedup, 1),
         "goal_met": (review_s + extra["scorecard_s"] <= GOAL_S
@@ -200,6 +203,7 @@ async def main() -> None:
         "review_s": round(review_s, 3), "scorecard_s": extra["scorecard_s"],
         "risk_sweep_s": extra["risk_sweep_s"], "speedup_vs_naive": round(speedup, 1),
         "max_loop_stall_ms": round(stall_ms, 1),
+        "max_loop_step_ms": round(max(steps.worst * 1000, extra["insights_max_step_ms"]), 1),
     }
     print(json.dumps(result))
 
