@@ -353,7 +353,7 @@ class RiskService:
     async def find(self, guild_id: int) -> list[Raised]:
         """Every flag the sweep sees now (nothing written): what :func:`analyse` finds over
         every creator's days, read narrowed in SQL to the creators who may be flagged
-        (bench/_insights.py checks the two agree on the `large` program)."""
+        (bench/reviews.py checks the two agree on the `large` program)."""
         today = await self.today(guild_id)
         tz = (await self.guilds.get(guild_id)).timezone
         settings = await self.settings.all(guild_id)
