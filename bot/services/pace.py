@@ -9,6 +9,7 @@ weekly DM when they are at risk (``pace_nudges``, one per ISO week).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import math
@@ -24,6 +25,7 @@ from bot.paging import Page, page_of
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.members import MemberService
+from bot.services.progress import MANY_ROWS
 from bot.services.tiers import Progress, Tier, TierService
 
 RISK_PAGE = 5  # creators on a page of /progress risk (a line names up to 4 shortfalls)
@@ -167,8 +169,13 @@ async def month_totals(db: Database, guild_id: int, user_ids: list[int], key: st
     rows = await db.fetchall(
         MONTH_TOTALS, (guild_id, key, json.dumps(list(user_ids)))
     ) if user_ids else []
-    return {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"], r["followers"])
-            for r in rows}
+
+    def progress() -> dict[int, Progress]:
+        return {r["user_id"]: Progress(r["hours"], r["diamonds"], r["valid_days"],
+                                       r["followers"]) for r in rows}
+
+    # a whole program's creators: built off the event loop
+    return await asyncio.to_thread(progress) if len(rows) > MANY_ROWS else progress()
 
 
 # Active creators (not their family's leaders) and the tier they hold: of one family

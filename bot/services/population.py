@@ -32,6 +32,8 @@ from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.localtime import at_local
 
+MANY_ROWS = 2000  # rows worked through in a worker thread rather than on the loop
+
 Connection = Database | Transaction
 V = TypeVar("V")
 
@@ -175,6 +177,8 @@ async def membership_days(conn: Connection, guild_id: int, family_id: int | None
     begins = datetime.combine(first, time(0), tzinfo=UTC)
     rows = await conn.fetchall(SPANS, (guild_id, family_id, family_id, to_db(after),
                                        to_db(begins)))
+    if len(rows) > MANY_ROWS:  # a whole program's memberships: off the event loop
+        return await asyncio.to_thread(_days_by_person, rows, first, last)
     return _days_by_person(rows, first, last)
 
 

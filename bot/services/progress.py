@@ -7,6 +7,7 @@ adds the new), so reads — tiers, leaderboards, the /checkin reply — never sc
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,8 @@ from bot.db import Database, SyncTransaction, Transaction
 from bot.localtime import iso_week, month
 from bot.services import platform_figures
 from bot.services.tiers import Progress
+
+MANY_ROWS = 2000  # rows turned into objects in a worker thread rather than on the loop
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "checkins")
 # The top of a period by a metric; ``{metric}`` is filled in from METRICS only (one index
@@ -142,9 +145,14 @@ class ProgressService:
         rows = await self.db.fetchall(
             "SELECT user_id, period, checkins, valid_days, hours, diamonds, followers"
             f" FROM {source} AND guild_id = ? AND period IN ({marks})", (guild_id, *periods))
-        return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"], r["hours"],
-                                                    r["diamonds"], r["followers"])
-                for r in rows}
+
+        def totals() -> dict[tuple[int, str], Totals]:
+            return {(r["user_id"], r["period"]): Totals(r["checkins"], r["valid_days"],
+                                                        r["hours"], r["diamonds"], r["followers"])
+                    for r in rows}
+
+        # a whole program's rows (tens of thousands): built off the event loop
+        return await asyncio.to_thread(totals) if len(rows) > MANY_ROWS else totals()
 
     async def week_of(self, guild_id: int, user_id: int, day: date, **kw: Any) -> Totals:
         return await self.totals(guild_id, user_id, "week", iso_week(day), **kw)

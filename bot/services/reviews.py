@@ -30,7 +30,6 @@ import io
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -48,7 +47,7 @@ from bot.services.digests import due_at
 from bot.services.email import EmailService
 from bot.services.families import FamilyService
 from bot.services.guilds import GuildService
-from bot.services.pace import Pace, month_totals, tier_paces
+from bot.services.pace import PACED, Pace, days_in_month, month_totals, tier_paces
 from bot.services.progress import ProgressService, Totals
 from bot.services.risk import LIVE_STATES
 from bot.services.tiers import Progress, Tier, TierService
@@ -263,14 +262,12 @@ def _avg(weeks: list[Totals]) -> Figures:
     return Figures(checkins / n, round(hours / n, 2), diamonds / n, followers / n)
 
 
-def at_pace(progress: Progress, tiers: list[Tier], day: date,
-            paces: Callable[[Tier], list[Pace]] | None = None) -> Tier | None:
+def at_pace(progress: Progress, tiers: list[Tier], day: date) -> Tier | None:
     """The highest tier whose every threshold is on track at the month-end pace on ``day``
     (:func:`tier_paces`' ``on_track``, the rule of ``/progress risk``); ``tiers`` highest
-    first; ``paces``: a tier's paces when already worked out."""
+    first. (The review itself uses :func:`_reached`, the same rule with less work.)"""
     for tier in tiers:
-        found = paces(tier) if paces else tier_paces(progress, tier, day)
-        if all(p.on_track for p in found):
+        if all(p.on_track for p in tier_paces(progress, tier, day)):
             return tier
     return None
 
@@ -349,30 +346,24 @@ class ReviewService:
             "SELECT user_id, tier_id FROM member_tiers WHERE guild_id = ?", (guild_id,))}
         zone = (await self.guilds.get(guild_id)).timezone
         end = day_start(last + timedelta(days=1), zone)
-        family_of = {r[0]: r[1] for r in await db.fetchall(MEMBERS_AT, (
-            guild_id, to_db(end), to_db(end)))}
+        members_at = await db.fetchall(MEMBERS_AT, (guild_id, to_db(end), to_db(end)))
         families = await self.family_names(guild_id)
         keys = [iso_week(first - timedelta(days=7 * i)) for i in range(AVERAGE_WEEKS + 1)]
         totals = await self.progress.of_periods(guild_id, "week", keys)
         people = sorted(u for u, n in days.items() if n and counted.counts(u))
         progress = await month_totals(db, guild_id, people, month(last))
-        moods: dict[tuple[int, int], tuple[int, int]] = {
-            (r["user_id"], r["this_week"]): (r["moods"], r["n"]) for r in await db.fetchall(
-                MOODS, (first.isoformat(), guild_id, (first - timedelta(days=7)).isoformat(),
-                        last.isoformat()))}
-        notes: dict[int, list[Note]] = defaultdict(list)
-        for r in await db.fetchall(NOTES, (guild_id, first.isoformat(), last.isoformat())):
-            notes[r["user_id"]].append(Note(r["user_id"], r["family_id"],
-                                            date.fromisoformat(r["local_date"]), r["mood"],
-                                            r["notes"]))
+        moods = await db.fetchall(MOODS, (first.isoformat(), guild_id,
+                                          (first - timedelta(days=7)).isoformat(),
+                                          last.isoformat()))
+        notes = await db.fetchall(NOTES, (guild_id, first.isoformat(), last.isoformat()))
         flags = await open_risk_flags(db, guild_id)
         actions = await self.actions_of(guild_id, first, last, zone)
-        # The rest is Python over what was read: in a thread, so that a big program's
-        # thousands of creators never hold the event loop (the GIL is handed back every few
-        # milliseconds).
+        # The rest is Python over what was read (the rows turned into objects too): in a
+        # thread, so that a big program's thousands of creators never hold the event loop
+        # (the GIL is handed back every few milliseconds).
         return await asyncio.to_thread(
             _build, _Read(guild_id, key, first, last, keys, counted, days, tiers, held,
-                          family_of, families, totals, people, progress, moods, notes, flags,
+                          members_at, families, totals, people, progress, moods, notes, flags,
                           actions), tier_id)
 
     def csv(self, review: Review) -> str:
@@ -656,33 +647,55 @@ class _Read:
     days: dict[int, int]
     tiers: list[Tier]
     held: dict[int, Tier | None]
-    family_of: dict[int, int]
+    members_at: list[Any]  # MEMBERS_AT's rows
     families: dict[int, str]
     totals: dict[tuple[int, str], Totals]
     people: list[int]
     progress: dict[int, Progress]
-    moods: dict[tuple[int, int], tuple[int, int]]
-    notes: dict[int, list[Note]]
+    moods: list[Any]  # MOODS' rows
+    notes: list[Any]  # NOTES' rows
     flags: list[Flag]
     actions: Actions
 
 
-def _paces_of(progress: Progress, day: date) -> Callable[[Tier], list[Pace]]:
-    """A creator's :func:`tier_paces` per tier, each worked out once."""
-    found: dict[int, list[Pace]] = {}
+def _thresholds(tiers: list[Tier]) -> list[tuple[Tier, list[tuple[str, float]]]]:
+    """Each tier with the (metric, threshold) pairs it sets, in the order given."""
+    return [(tier, [(metric, threshold) for metric, field_name in PACED.items()
+                    if (threshold := getattr(tier, field_name)) is not None])
+            for tier in tiers]
 
-    def of(tier: Tier) -> list[Pace]:
-        if tier.id not in found:
-            found[tier.id] = tier_paces(progress, tier, day)
-        return found[tier.id]
 
-    return of
+def _projected(progress: Progress, day: date, total_days: int) -> dict[str, float]:
+    """Each paced metric's month-end projection on ``day`` (the arithmetic of
+    :func:`bot.services.pace.pace`)."""
+    return {metric: getattr(progress, metric) / day.day * total_days for metric in PACED}
+
+
+def _reached(projected: dict[str, float],
+             thresholds: list[tuple[Tier, list[tuple[str, float]]]]) -> Tier | None:
+    """:func:`at_pace` without building a :class:`Pace` per tier and metric: the first tier
+    (highest first) whose every threshold the projections reach."""
+    for tier, pairs in thresholds:
+        if all(projected[metric] >= threshold for metric, threshold in pairs):
+            return tier
+    return None
 
 
 def _build(read: _Read, tier_id: int | str | None) -> Review:
     """The review from what was read (pure: no database, run in a thread)."""
     tiers, keys, last, counted = read.tiers, read.keys, read.last, read.counted
+    family_of = {r[0]: r[1] for r in read.members_at}  # the latest membership last
+    moods: dict[tuple[int, int], tuple[int, int]] = {
+        (r["user_id"], r["this_week"]): (r["moods"], r["n"]) for r in read.moods}
+    notes: dict[int, list[Note]] = defaultdict(list)
+    for r in read.notes:
+        notes[r["user_id"]].append(Note(r["user_id"], r["family_id"],
+                                        date.fromisoformat(r["local_date"]), r["mood"],
+                                        r["notes"]))
     highest_first = sorted(tiers, key=lambda t: t.rank, reverse=True)
+    thresholds = _thresholds(highest_first)
+    thresholds_of = {tier.id: (tier, pairs) for tier, pairs in thresholds}
+    total_days = days_in_month(last)
     empty = Totals()
     persons: list[Person] = []
     for user in read.people:
@@ -694,23 +707,25 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
         average = _avg([read.totals.get((user, k), empty) for k in keys[1:]]) if values \
             else Figures()
         month_p = read.progress.get(user)
-        member = user in read.family_of
-        of = _paces_of(month_p or Progress(), last)
+        member = user in family_of
         moved = reached = None
+        projected = _projected(month_p or Progress(), last, total_days)
         if tiers and month_p is not None and member:
-            reached = at_pace(month_p, highest_first, last, of)
+            reached = _reached(projected, thresholds)
             if reached is not None and (mine is None or reached.rank > mine.rank):
                 moved = "up"
             elif mine is not None and (reached is None or reached.rank < mine.rank):
                 moved = "down"
         short: list[Pace] = []
-        if tiers and not leader and member:
-            short = [p for p in of(mine or tiers[0]) if not p.on_track]
-        total_mood, count = read.moods.get((user, 1), (0, 0))
+        if tiers and not leader and member and _reached(projected, [
+                thresholds_of[(mine or tiers[0]).id]]) is None:  # short of something
+            short = [p for p in tier_paces(month_p or Progress(), mine or tiers[0], last)
+                     if not p.on_track]
+        total_mood, count = moods.get((user, 1), (0, 0))
         persons.append(Person(
-            user, read.family_of.get(user), mine, leader, week_t, before_t, average, reached,
+            user, family_of.get(user), mine, leader, week_t, before_t, average, reached,
             moved, short, total_mood / count if count else None,
-            len(read.notes.get(user, ())), round(week_t.hours - before_t.hours, 2)))
+            len(notes.get(user, ())), round(week_t.hours - before_t.hours, 2)))
     groups: dict[int | None, list[Person]] = defaultdict(list)
     for p in persons:
         groups[p.tier.id if p.tier else None].append(p)
@@ -718,9 +733,9 @@ def _build(read: _Read, tier_id: int | str | None) -> Review:
     flags = read.flags
     sections = [
         _section(tier, False, groups.get(tier.id if tier else None, []), counted, read.days,
-                 read.moods, read.notes, flags)
+                 moods, notes, flags)
         for tier in order if tier_id == "all" or (tier.id if tier else None) == tier_id]
-    total = _section(None, True, persons, counted, read.days, read.moods, read.notes, flags)
+    total = _section(None, True, persons, counted, read.days, moods, notes, flags)
     return Review(read.guild_id, read.week, read.first, read.last, counted.rule, sections,
                   total, persons, read.families, read.actions)
 

@@ -83,20 +83,25 @@ CREATORS_LAST = (
     " AND leader_user_id IS NOT NULL UNION SELECT co_leader_user_id FROM families"
     " WHERE guild_id = :g AND co_leader_user_id IS NOT NULL)"
 )
-# Who may have dropped, and their days (``date|hours|diamonds;…``). A drop needs a baseline
-# median above zero (check-ins on at least half the baseline's days) and a recent mean at most
-# (1 − share) × the median, which is at most the baseline's sum ÷ (its days ÷ 2) for values of
-# zero or more: every creator :func:`_drop` could flag passes, most others do not (with the
-# creators who have imported stats, for *mismatch*). One pass over the days.
-DROP_DAYS = """
-    SELECT user_id, group_concat(local_date || '|' || hours || '|' || diamonds, ';') AS days
-    FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
+# Who may have dropped. A drop needs a baseline median above zero (check-ins on at least half
+# the baseline's days) and a recent mean at most (1 − share) × the median, which is at most the
+# baseline's sum ÷ (its days ÷ 2) for values of zero or more: every creator :func:`_drop` could
+# flag passes, most others do not (with the creators who have imported stats, for *mismatch*).
+# One pass over the days, sums only.
+MAY_DROP = """
+    SELECT user_id FROM checkins WHERE guild_id = :g AND local_date BETWEEN :b0 AND :w1
     GROUP BY user_id HAVING user_id IN (SELECT value FROM json_each(:imported)) OR (
         sum(local_date < :w0) >= :least AND (
             total(CASE WHEN local_date >= :w0 THEN hours END) / :window
               <= total(CASE WHEN local_date < :w0 THEN hours END) / :half * (1 - :share)
             OR total(CASE WHEN local_date >= :w0 THEN diamonds END) / :window
               <= total(CASE WHEN local_date < :w0 THEN diamonds END) / :half * (1 - :share)))"""
+# Their days (``date|hours|diamonds;…``), each creator's read from their own index range
+# (ids: a JSON array).
+DROP_DAYS = """
+    SELECT user_id, group_concat(local_date || '|' || hours || '|' || diamonds, ';') AS days
+    FROM checkins WHERE guild_id = :g AND user_id IN (SELECT value FROM json_each(:ids))
+    AND local_date BETWEEN :b0 AND :w1 GROUP BY user_id"""
 # Days of the window with enough diamonds to be unusual.
 BIG_DAYS = (
     "SELECT user_id, local_date, diamonds FROM checkins WHERE guild_id = :g"
@@ -348,7 +353,7 @@ class RiskService:
     async def find(self, guild_id: int) -> list[Raised]:
         """Every flag the sweep sees now (nothing written): what :func:`analyse` finds over
         every creator's days, read narrowed in SQL to the creators who may be flagged
-        (bench/_insights.py checks the two agree on the `large` program)."""
+        (bench/reviews.py checks the two agree on the `large` program)."""
         today = await self.today(guild_id)
         tz = (await self.guilds.get(guild_id)).timezone
         settings = await self.settings.all(guild_id)
@@ -359,12 +364,15 @@ class RiskService:
         creators = await self.db.fetchall(CREATORS_LAST, {"g": guild_id})
         family_of = {c["user_id"]: c["family_id"] for c in creators}
         imported = await imported_week(self.db, guild_id, w0, w1)
-        drops = await self.db.fetchall(DROP_DAYS, {
+        may_drop = await self.db.fetchall(MAY_DROP, {
             "imported": json.dumps(sorted(imported)),
             "g": guild_id, "b0": b0.isoformat(), "w0": w0.isoformat(), "w1": w1.isoformat(),
             "least": max(BASELINE - BASELINE // 2, int(settings["drop_min_baseline_days"])),
             "window": float(WINDOW), "half": float(BASELINE // 2),
             "share": settings["drop_share"]})
+        drops = await self.db.fetchall(DROP_DAYS, {
+            "g": guild_id, "ids": json.dumps([r["user_id"] for r in may_drop]),
+            "b0": b0.isoformat(), "w1": w1.isoformat()}) if may_drop else []
         big = [r for r in await self.db.fetchall(BIG_DAYS, {
             "g": guild_id, "w0": w0.isoformat(), "w1": w1.isoformat(),
             "least": settings["earnings_min"]}) if r["user_id"] in family_of]
