@@ -116,7 +116,8 @@ class ReviewCog(commands.Cog, name="Review"):
         found = await self.bot.services.reviews.review(
             cogkit.guild_id(interaction), week, tier.id if tier else "all")
         locale = await locale_for(interaction)
-        parts = review_parts(self.bot, locale, found, whole_program=tier is None)
+        parts = await asyncio.to_thread(  # a big program's review: rendered off the loop
+            review_parts, self.bot, locale, found, tier is None)
         files = [discord.File(io.BytesIO(data), filename=name)
                  for name, data in await review_files(self.bot, locale, found)]
         *first, last = parts
@@ -220,7 +221,7 @@ class ReviewCog(commands.Cog, name="Review"):
             files = await review_files(self.bot, locale, found)
             key = f"review:{due.week}"
             post = Send("review", key, "channel", due.channel_id, {
-                "parts": review_parts(self.bot, locale, found),
+                "parts": await asyncio.to_thread(review_parts, self.bot, locale, found),
                 "files": [attachment(name, data) for name, data in files]},
                 source=key, channel_id=due.channel_id)
         guild = self.bot.get_guild(guild_id)
