@@ -41,7 +41,7 @@ _IMPORTED = {m: f"(src.{m[0]} AND p.{m} IS NOT NULL)" for m in FOLLOWING}
 # column written as ``{d}``), with (guild_id, user_id, day, checkin, hours, diamonds,
 # followers, imported_<metric>). {users} narrows the creators (a condition on ``user_id``).
 _DAYS = """
-    SELECT x.user_id, x.day, k.id IS NOT NULL AS checkin,
+    SELECT x.user_id, x.day, k.id IS NOT NULL AS checkin, k.family_id AS checkin_family,
            {hours} AS hours, {diamonds} AS diamonds, {followers} AS followers,
            {imp_hours} AS imported_hours, {imp_diamonds} AS imported_diamonds,
            {imp_followers} AS imported_followers
@@ -125,6 +125,32 @@ IMPORTS_SINCE = ("SELECT s.id FROM stat_imports s JOIN campaigns c ON c.id = ?"
                  " AND s.granularity = 'day' AND s.first_period <= ? AND s.last_period >= ?"
                  " AND (s.applied_at > c.finished_at OR s.rolled_back_at > c.finished_at)"
                  " ORDER BY s.id")
+
+
+# Check-in-shaped rows (guild_id, user_id, family_id, local_date, checkin, hours, diamonds,
+# followers) by the rule, for statements written over ``checkins``: a day without a check-in
+# counts for the family its creator was in that day.
+_TABLE = """(SELECT {g} AS guild_id, e.user_id, e.day AS local_date, e.checkin, e.hours,
+       e.diamonds, e.followers,
+       coalesce(e.checkin_family, (SELECT fm.family_id FROM family_members fm
+           WHERE fm.guild_id = {g} AND fm.user_id = e.user_id
+             AND substr(fm.joined_at, 1, 10) <= e.day
+             AND (fm.left_at IS NULL OR substr(fm.left_at, 1, 10) > e.day)
+           ORDER BY fm.joined_at DESC LIMIT 1)) AS family_id
+    FROM ({days}) e)"""
+
+
+async def checkins_or_figures(db: Database, guild_id: int, first: date, last: date
+                              ) -> tuple[str, str]:
+    """What a statement over check-ins of the local days ``first … last`` reads instead of
+    ``checkins`` to follow the guild's sources, and how it counts check-in days there:
+    ``("checkins", "count(*)")`` when nothing was imported for those days (the plain table and
+    its indexes), else the rows by the rule (inlined: a guild id and two dates, typed)."""
+    if not await has_imports(db, guild_id, first, last):
+        return "checkins", "count(*)"
+    days = days_sql(f"{{d}} BETWEEN '{first.isoformat()}' AND '{last.isoformat()}'")
+    g = str(int(guild_id))
+    return _TABLE.format(g=g, days=days.replace(":g", g)), "sum(checkin)"
 
 
 # -- campaign totals ----------------------------------------------------------------------
