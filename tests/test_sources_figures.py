@@ -188,3 +188,18 @@ async def test_day_boards_and_a_ranges_loose_days_follow_the_source(services, pr
     board = await services.leaderboards.board(G, "hours", day)
     assert [(r.user_id, r.value) for r in board.rows] == [(BEN, 2.0), (ANA, 1.0)]
     assert board.imported == frozenset()
+
+
+async def test_a_creators_progress_report_shows_the_days_by_the_source(services, program,
+                                                                       templates):
+    await stat(services, ANA, date(2026, 2, 27), 1.0)
+    await stat(services, ANA, MARCH, 2.0, diamonds=10)
+    await imported(services, "ana.live,2026-03-02,5,900", "ana.live,2026-02-28,1.5,0")
+    report = await services.pace.report(G, ANA)
+    assert report.days[-1] == (MARCH, 5.0, 900)  # the platform's, not the 2 h checked in
+    assert report.days[-3] == (date(2026, 2, 28), 1.5, 0)  # an imported day, no check-in
+    week = {c.metric: c for c in report.changes}
+    assert week["hours"].now == 7.5 and report.month.hours == 5.0  # March, as the model
+    await services.sources.set(G, MANAGER, metric="hours", source="checkins")
+    report = await services.pace.report(G, ANA)
+    assert report.days[-1] == (MARCH, 2.0, 900)  # diamonds still follow the import
