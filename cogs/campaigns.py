@@ -529,7 +529,8 @@ class CampaignCog(commands.Cog, name="Campaigns"):
                                                       interaction.user.id)
         board = await service.board(found, interaction.user.id, BOARD_SIZE)
         await reply(interaction, "discord/campaigns/board.md.j2", campaign=found,
-                    rows=board.rows, me=board.me, viewer_id=interaction.user.id)
+                    rows=board.rows, me=board.me, viewer_id=interaction.user.id,
+                    imported=board.imported)
 
     @campaign.command(name=_T("results"),
                       description=_T("A finished campaign's results, with a CSV file"))

@@ -24,6 +24,7 @@ from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, known_member, labels
+from bot.cogkit.progress import ProgressShown, finish
 from bot.delivery.queue import Send
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.interactions import acknowledge, familia, locale_for, reply
@@ -37,6 +38,7 @@ label = labels(LABELS)
 FORMATS = [app_commands.Choice(name=_T("Excel (.xlsx)"), value="xlsx"),
            app_commands.Choice(name=_T("CSV"), value="csv")]
 SHOWN = 15  # rows of each kind a preview lists (the rest are counted)
+PROGRESS_EVERY = 2.0  # seconds between two edits of a long import's answer (bot/cogkit/progress.py)
 
 HandleText = app_commands.Range[str, 1, 100]  # a handle, or a link to the profile
 IdText = app_commands.Range[str, 1, 30]
@@ -140,16 +142,18 @@ class CreatorsCog(commands.Cog):
         data = await file.read()
         guild = cogkit.guild(interaction)
         locale = await locale_for(interaction)
+        shown = ProgressShown(interaction, locale, PROGRESS_EVERY)
         plan = await self.bot.services.roster.preview(
-            guild.id, interaction.user.id, file.filename, data, await directory(guild), locale)
+            guild.id, interaction.user.id, file.filename, data, await directory(guild), locale,
+            shown)
         counts = plan.counts
         view = None
         if counts["add"] or counts["change"]:
             view = single(ApplyButton(label(self.bot, locale, "apply"),
                                       upload_id=plan.upload_id))
-        await reply(interaction, "discord/creators/preview.md.j2", plan=plan, counts=counts,
-                    reasons=reasons(self.bot, locale, plan), shown=SHOWN, applied=False,
-                    view=view, split=True)
+        await finish(interaction, shown, "discord/creators/preview.md.j2", plan=plan,
+                     counts=counts, reasons=reasons(self.bot, locale, plan), shown=SHOWN,
+                     applied=False, view=view, split=True)
 
     @creator.command(name=_T("template"), description=_T("Get a roster file to fill in"))
     @app_commands.describe(format=_T("Excel (.xlsx) or CSV"))
@@ -194,12 +198,13 @@ class ApplyButton(PersistentButton, custom_id="familia:roster:apply:{upload_id}"
         bot = familia(interaction)
         guild = cogkit.guild(interaction)
         locale = await locale_for(interaction)
+        shown = ProgressShown(interaction, locale, PROGRESS_EVERY)
         plan = await bot.services.roster.apply(
             guild.id, interaction.user.id, self.upload_id, await directory(guild),
-            agreement_dm(bot, guild.id), locale)
-        await reply(interaction, "discord/creators/preview.md.j2", plan=plan,
-                    counts=plan.counts, reasons=reasons(bot, locale, plan), shown=SHOWN,
-                    applied=True, split=True)
+            agreement_dm(bot, guild.id), locale, shown)
+        await finish(interaction, shown, "discord/creators/preview.md.j2", plan=plan,
+                     counts=plan.counts, reasons=reasons(bot, locale, plan), shown=SHOWN,
+                     applied=True, split=True)
 
 
 class PlacedAgreeButton(PersistentButton, custom_id="familia:roster:agree:{guild_id}:{version}"):

@@ -5,8 +5,9 @@ language.
 :class:`~bot.services.exports.ExportService` reads the rows (and checks who may); the file is
 written in a thread (:func:`bot.sheets.write_async`) while the answer shows a progress line
 that is edited every couple of seconds for a big export; it is delivered as an attachment.
-A file past the server's attachment size is refused with what to narrow (emailing it needs
-attachments in the mail pipeline: not there yet).
+A file past the server's attachment size goes by email, as an attachment, to the manager's
+verified address (:meth:`~bot.services.exports.ExportService.send_by_email`); a leader, or a
+manager without a verified address, is told what to narrow (and how to set an address).
 """
 
 from __future__ import annotations
@@ -137,10 +138,17 @@ class ExportsCog(commands.Cog):
         out, count, size = work.result()
         with out:
             limit = guild.filesize_limit
-            if size > limit:
-                raise UserError("exports.too_big", size_mb=round(size / 2**20, 1),
-                                limit_mb=limit // 2**20)
             name = f"familia-{label(self.bot, locale, 'kind', kind)}-{period.key}.{fmt}"
+            if size > limit:  # by email to the manager, if they have a verified address
+                size_mb, limit_mb = round(size / 2**20, 1), limit // 2**20
+                address = await services.exports.send_by_email(
+                    guild.id, interaction.user.id, as_manager=await is_manager(interaction),
+                    filename=name, data=out.read(), size_mb=size_mb, limit_mb=limit_mb,
+                    locale=locale, kind=kind, rows=count, period=period.key,
+                    family=table.family.name if table.family else None)
+                await reply(interaction, "discord/exports/emailed.md.j2", kind=kind,
+                            rows=count, size_mb=size_mb, limit_mb=limit_mb, address=address)
+                return
             await reply(interaction, "discord/exports/done.md.j2", kind=kind, rows=count,
                         period=period, family=table.family,
                         files=[discord.File(io.BytesIO(out.read()), filename=name)])

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -24,16 +22,16 @@ from bot.app import FamiliaBot
 from bot.checks import is_manager, leader_or_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import FamilyArg, IdNumber, MonthText
+from bot.cogkit.progress import ProgressShown, finish
 from bot.errors import UserError
-from bot.interactions import acknowledge, edit, familia, locale_for, reply
-from bot.services.campaigns.arithmetic import bar
-from bot.services.platform_stats import Preview, Step
+from bot.interactions import acknowledge, familia, locale_for, reply
+from bot.services.platform_stats import Preview
 from bot.services.reconcile import COMPARED, Report
 from bot.sheets import SheetError
 
 log = logging.getLogger("familia.stats")
 label = labels("discord/stats/labels.j2")
-PROGRESS_EVERY = 2.0  # seconds between two edits of a long import's answer (and before one)
+PROGRESS_EVERY = 2.0  # seconds between two edits of a long import's answer (bot/cogkit/progress.py)
 REFUSED_SHOWN = 15  # refused rows a preview lists (then "and N more")
 RECONCILE_SHOWN = 20  # creators a reconciliation lists (the CSV has them all)
 
@@ -47,44 +45,6 @@ SOURCE_CHOICES = [
     app_commands.Choice(name=_T("Imported where present, else check-ins"), value="imported"),
     app_commands.Choice(name=_T("Check-ins only"), value="checkins"),
 ]
-
-
-class ProgressShown:
-    """Edits a long job's "thinking…" answer with a bar and counts, at most every
-    :data:`PROGRESS_EVERY` seconds and only once the job has run that long."""
-
-    def __init__(self, interaction: discord.Interaction, locale: str) -> None:
-        self.interaction = interaction
-        self.locale = locale
-        self.started = time.monotonic()
-        self.last = self.started
-        self.shown = 0
-
-    async def __call__(self, step: Step) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        bot = familia(self.interaction)
-        share = min(1.0, step.done / step.total) if step.total else None
-        text = bot.templates.render(self.locale, "discord/stats/progress.md.j2", step=step,
-                                    share=share, bar=bar(share or 0.0))
-        try:
-            await edit(self.interaction, text)
-            self.shown += 1
-        except discord.HTTPException:  # a progress edit is a courtesy: the job goes on
-            log.warning("could not show an import's progress", exc_info=True)
-
-
-async def finish(interaction: discord.Interaction, shown: ProgressShown, template: str, *,
-                 view: discord.ui.View | None = None, **context: Any) -> None:
-    """The answer of a long job: it replaces the progress bar when one was shown (an edit of
-    the same message), else it is the reply."""
-    if not shown.shown:
-        await reply(interaction, template, view=view, **context)
-        return
-    text = familia(interaction).templates.render(shown.locale, template, **context)
-    await edit(interaction, text, **({"view": view} if view is not None else {}))
 
 
 async def _preview(interaction: discord.Interaction, preview: Preview,
@@ -112,7 +72,7 @@ class StatsApplyButton(PersistentButton, custom_id="familia:st:apply:{import_id}
     async def run(self, interaction: discord.Interaction) -> None:
         await acknowledge(interaction)
         bot = familia(interaction)
-        shown = ProgressShown(interaction, await locale_for(interaction))
+        shown = ProgressShown(interaction, await locale_for(interaction), PROGRESS_EVERY)
         record = await bot.services.stats.apply(cogkit.guild_id(interaction), self.import_id,
                                                 interaction.user.id, shown)
         await finish(interaction, shown, "discord/stats/applied.md.j2", record=record)
@@ -157,7 +117,7 @@ class StatsCog(commands.Cog, name="Stats"):
         await acknowledge(interaction)
         data = await file.read()
         locale = await locale_for(interaction)
-        shown = ProgressShown(interaction, locale)
+        shown = ProgressShown(interaction, locale, PROGRESS_EVERY)
         preview = await self.bot.services.stats.stage(
             cogkit.guild_id(interaction), interaction.user.id, file.filename, data, locale,
             shown)

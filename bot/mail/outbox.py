@@ -33,6 +33,20 @@ def address_hash(address: str) -> str:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (an export too big for Discord)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+# The kinds of email that carry files (email_attachments): the sender reads a row's files only
+# for these, so every other email is built and sent exactly as before.
+ATTACHING = frozenset({"export"})
+
+
+@dataclass(frozen=True)
 class Email:
     recipient: str
     kind: str
@@ -44,6 +58,8 @@ class Email:
     guild_id: int | None = None
     user_id: int | None = None
     images: dict[str, bytes] | None = None  # content id → PNG, shown inline in the HTML
+    # files sent with it (only kinds in ATTACHING: the sender reads them for those only)
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def images_json(self) -> str | None:
@@ -87,7 +103,27 @@ async def enqueue(tx: Transaction, email: Email, now: datetime) -> bool:
     if inserted is None:
         return False
     await tx.execute(_INSERT_BODY, (inserted, *_body(email)))
+    if email.attachments:
+        if email.kind not in ATTACHING:
+            raise ValueError(f"{email.kind} emails carry no files (see ATTACHING)")
+        await tx.executemany(_INSERT_ATTACHMENT, [
+            (inserted, i, a.filename, a.content_type, base64.b64encode(a.data).decode())
+            for i, a in enumerate(email.attachments)])
     return True
+
+
+_INSERT_ATTACHMENT = (
+    "INSERT INTO email_attachments (outbox_id, position, filename, content_type, data)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+
+
+async def attachments(db: Database, outbox_id: int) -> list[dict[str, Any]]:
+    """The files of an outbox row (``filename``, ``content_type``, ``data`` in base64), in
+    order: read by the sender for a row of a kind in :data:`ATTACHING`."""
+    return [dict(r) for r in await db.fetchall(
+        "SELECT filename, content_type, data FROM email_attachments WHERE outbox_id = ?"
+        " ORDER BY position", (outbox_id,))]
 
 
 async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> int:
@@ -95,6 +131,8 @@ async def enqueue_many(tx: Transaction, emails: list[Email], now: datetime) -> i
     how many were new."""
     suppressed = {r[0] for r in await tx.fetchall(
         "SELECT address_hash FROM email_suppressions WHERE suppressed_at IS NOT NULL")}
+    if any(e.attachments for e in emails):
+        raise ValueError("emails with files are queued one by one (enqueue)")
     stamp = to_db(now)
     emails = [e for e in emails if not suppressed or address_hash(e.recipient) not in suppressed]
     before = await tx.fetchval("SELECT total_changes()")

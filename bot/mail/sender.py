@@ -198,6 +198,8 @@ class Sender:
 
     async def _send_one(self, connection: Connection, row, down: asyncio.Event
                         ) -> outbox.Outcome:
+        if row["kind"] in outbox.ATTACHING:  # its files, read only for the kinds with some
+            row = {**row, "attachments": await outbox.attachments(self.db, row["id"])}
         data = build_message(row, self.config.sender)
         try:
             await connection.send(row["recipient"], data)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
+from urllib.parse import quote
 
 import aiosmtplib
 
@@ -119,12 +121,38 @@ def build_message(row, sender: str) -> bytes:
               + _base64_lines(data) for cid, data in images.items()),
             f"--{related}--\r\n".encode(),
         ])
-    return b"".join([
-        head, b"\r\n",
+    body = b"".join([
         part.format(b=boundary, sub="plain").encode(), _qp(row["body_text"]), b"\r\n",
         html,
         f"--{boundary}--\r\n".encode(),
     ])
+    files = row["attachments"] if "attachments" in row.keys() else None
+    if files:  # multipart/mixed: the text and HTML above, then each file
+        head, body = _with_files(head, body, boundary, files)
+    return b"".join([head, b"\r\n", body])
+
+
+def _with_files(head: bytes, body: bytes, boundary: str, files: list[dict[str, Any]]
+                ) -> tuple[bytes, bytes]:
+    """The message's head and body as multipart/mixed: the alternative part, then the files
+    (``filename``, ``content_type``, ``data`` in base64; a name beyond ASCII in the RFC 2231
+    form, as the stdlib writes it)."""
+    mixed = boundary + "_m"
+    alternative = f'Content-Type: multipart/alternative; boundary="{boundary}"'
+    head = head.replace(alternative.encode(),
+                        f'Content-Type: multipart/mixed; boundary="{mixed}"'.encode())
+    parts = [f"--{mixed}\r\n{alternative}\r\n\r\n".encode(), body]
+    for f in files:
+        name = f["filename"]
+        plain = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+        named = (f'filename="{plain}"' if plain == name
+                 else f"filename*=UTF-8''{quote(name, safe='')}")
+        parts.append(
+            f'--{mixed}\r\nContent-Type: {f["content_type"]}; name="{plain}"\r\n'
+            f'Content-Disposition: attachment; {named}\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n".encode() + _base64_lines(f["data"]))
+    parts.append(f"--{mixed}--\r\n".encode())
+    return head, b"".join(parts)
 
 
 def _base64_lines(data: str) -> bytes:

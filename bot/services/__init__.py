@@ -131,7 +131,7 @@ class Services:
             reconcile=ReconcileService(db, clock, families),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
-            exports=ExportService(db, clock, guilds, families, kpis),
+            exports=ExportService(db, clock, guilds, families, kpis, email),
             reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
                                   deliveries, email, settings.checkin_edit_cutoff_hour,
                                   settings.default_locale),

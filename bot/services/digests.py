@@ -19,7 +19,7 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.errors import UserError
 from bot.localtime import at_local, iso_week, local_date, month
-from bot.services import population
+from bot.services import day_figures, population
 from bot.services.audit import AuditLog
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import Campaign
@@ -294,10 +294,12 @@ class DigestService:
             users = [chunk[i][0]["user_id"] for i in indexes]
             marks = ",".join("?" * len(users))
             totals: dict[tuple[int, int], dict] = {}
+            table, days = await day_figures.checkins_or_figures(
+                self.db, g, first - timedelta(days=7), last)
             for r in await self.db.fetchall(
-                "SELECT user_id, local_date >= ? AS this_week, count(*) AS checkins,"
+                f"SELECT user_id, local_date >= ? AS this_week, {days} AS checkins,"
                 " sum(hours) AS hours, sum(diamonds) AS diamonds, sum(followers) AS followers"
-                f" FROM checkins WHERE guild_id = ? AND user_id IN ({marks})"
+                f" FROM {table} WHERE guild_id = ? AND user_id IN ({marks})"
                 " AND local_date BETWEEN ? AND ? GROUP BY user_id, this_week",
                 (first.isoformat(), g, *users, (first - timedelta(days=7)).isoformat(),
                  last.isoformat()),
@@ -377,13 +379,17 @@ class DigestService:
             return await self._manager(g, start, end, before, base)
         raise ValueError(kind)  # creators: see _creators (batched)
 
-    async def _checkin_totals(self, where: str, params: tuple, first: date) -> tuple[dict, dict]:
-        """Check-in totals of the local days ``first``..+6 and of the 7 days before."""
+    async def _checkin_totals(self, g: int, where: str, params: tuple, first: date
+                              ) -> tuple[dict, dict]:
+        """Check-in totals of the local days ``first``..+6 and of the 7 days before (their
+        figures by the guild's sources: bot/services/day_figures.py)."""
+        table, days = await day_figures.checkins_or_figures(
+            self.db, g, first - timedelta(days=7), first + timedelta(days=6))
         rows = await self.db.fetchall(
-            "SELECT local_date >= ? AS this_week, count(*) AS checkins,"
+            f"SELECT local_date >= ? AS this_week, {days} AS checkins,"
             " count(DISTINCT user_id) AS people, coalesce(sum(hours), 0) AS hours,"
             " coalesce(sum(diamonds), 0) AS diamonds, coalesce(sum(followers), 0) AS followers"
-            f" FROM checkins WHERE {where} AND local_date BETWEEN ? AND ? GROUP BY this_week",
+            f" FROM {table} WHERE {where} AND local_date BETWEEN ? AND ? GROUP BY this_week",
             (first.isoformat(), *params, (first - timedelta(days=7)).isoformat(),
              (first + timedelta(days=6)).isoformat()))
         found = {r["this_week"]: dict(r) for r in rows}
@@ -396,13 +402,13 @@ class DigestService:
         pending = await self.db.fetchval(
             "SELECT count(*) FROM family_requests WHERE family_id = ? AND status = 'pending'",
             (family["id"],))
-        rows = await self._member_weeks(family["id"], base["start"])
+        rows = await self._member_weeks(g, family["id"], base["start"])
         week, last = _totals(rows, 1), _totals(rows, 0)
         if not (week["checkins"] or last["checkins"] or stats.joins or stats.leaves or pending):
             return None  # nothing happened in two weeks: an empty digest is not sent
         checkins = daily = None
         if week["checkins"] or last["checkins"]:
-            daily = await self._daily_hours(family["id"], base["start"])
+            daily = await self._daily_hours(g, family["id"], base["start"])
             rate = await self._rate(g, family["id"], base["start"], base["end"], rows)
             checkins = {"count": week["checkins"], "rate": rate,
                         "hours": week["hours"], "diamonds": week["diamonds"],
@@ -441,13 +447,15 @@ class DigestService:
                    if r["this_week"] and counted.counts_values(r["user_id"]))
         return min(1.0, done / possible) if possible else 0.0
 
-    async def _member_weeks(self, family_id: int, first: date) -> list[Any]:
+    async def _member_weeks(self, g: int, family_id: int, first: date) -> list[Any]:
         """Each member's check-ins in the family over the local days ``first``..+6
-        (``this_week`` 1) and the 7 days before (0)."""
+        (``this_week`` 1) and the 7 days before (0), their figures by the guild's sources."""
+        table, days = await day_figures.checkins_or_figures(
+            self.db, g, first - timedelta(days=7), first + timedelta(days=6))
         return await self.db.fetchall(
-            "SELECT user_id, local_date >= ? AS this_week, count(*) AS days,"
+            f"SELECT user_id, local_date >= ? AS this_week, {days} AS days,"
             " sum(hours) AS hours, sum(diamonds) AS diamonds, sum(followers) AS followers"
-            " FROM checkins WHERE family_id = ? AND local_date BETWEEN ? AND ?"
+            f" FROM {table} WHERE family_id = ? AND local_date BETWEEN ? AND ?"
             " GROUP BY user_id, this_week",
             (first.isoformat(), family_id, (first - timedelta(days=7)).isoformat(),
              (first + timedelta(days=6)).isoformat()))
@@ -475,11 +483,13 @@ class DigestService:
         return ([{**sweep.person(g, r["user_id"]), "hours": r["hours"],
                   "diamonds": r["diamonds"], "days": r["days"]} for r in top], slipping)
 
-    async def _daily_hours(self, family_id: int, first: date) -> dict[str, list]:
+    async def _daily_hours(self, g: int, family_id: int, first: date) -> dict[str, list]:
         """The family's hours live per local day of the digest's week and the week before
-        (the leader digest's chart)."""
+        (the leader digest's chart), by the guild's sources."""
+        table, _ = await day_figures.checkins_or_figures(
+            self.db, g, first - timedelta(days=7), first + timedelta(days=6))
         rows = await self.db.fetchall(
-            "SELECT local_date, sum(hours) AS hours FROM checkins WHERE family_id = ? AND"
+            f"SELECT local_date, sum(hours) AS hours FROM {table} WHERE family_id = ? AND"
             " local_date >= ? AND local_date < ? GROUP BY local_date",
             (family_id, (first - timedelta(days=7)).isoformat(),
              (first + timedelta(days=7)).isoformat()))
@@ -495,14 +505,15 @@ class DigestService:
         if not families:
             return None
         stats = await self.kpis.family_stats(g, None, start, end)
-        week, last = await self._checkin_totals("guild_id = ?", (g,), base["start"])
+        week, last = await self._checkin_totals(g, "guild_id = ?", (g,), base["start"])
         if not (week["checkins"] or last["checkins"] or stats.joins or stats.leaves):
             return None  # a quiet program: nothing to report
         prev = await self.kpis.family_stats(g, None, before, start)
         ranked = []
         for f in families:
             s = await self.kpis.family_stats(g, f["id"], start, end)
-            hours, _ = await self._checkin_totals("family_id = ?", (f["id"],), base["start"])
+            hours, _ = await self._checkin_totals(g, "family_id = ?", (f["id"],),
+                                                    base["start"])
             ranked.append({"name": f["name"], "members": s.members, "joins": s.joins,
                            "leaves": s.leaves,
                            "hours": hours["hours"] if hours["checkins"] else None})

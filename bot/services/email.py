@@ -44,7 +44,7 @@ PREFERENCES = ("weekly_digest", "digest_day", "campaigns", "broadcasts", "remind
 # Which preference turns each kind of mail off (None: transactional, always sent).
 CATEGORY = {"digest_leader": "digest", "digest_manager": "digest", "digest_creator": "digest",
             "review": "digest",
-            "exit_survey": "all", "verify": None, "test": None,
+            "exit_survey": "all", "verify": None, "test": None, "export": None,
             "broadcast": "broadcasts", "campaign": "campaigns", "reminder": "reminders"}
 # The preferences that let event mail through (each also an unsubscribe scope).
 NEWS = ("broadcasts", "campaigns", "reminders")
@@ -185,12 +185,15 @@ class EmailService:
 
     async def queue(self, tx: Transaction, guild_id: int | None, user_id: int | None,
                     recipient: str, kind: str, dedupe_key: str, locale: str,
+                    attachments: tuple[outbox.Attachment, ...] = (),
                     **context: Any) -> bool:
-        """Render ``kind`` and queue it in ``tx``; False if already queued or suppressed."""
+        """Render ``kind`` and queue it in ``tx`` (with ``attachments``: files, for a kind in
+        :data:`bot.mail.outbox.ATTACHING`); False if already queued or suppressed."""
         headers, url = self._unsubscribe(await self.secret(tx), guild_id, user_id, kind)
         rendered = self.renderer.one(locale, kind, {**context, "unsubscribe_url": url})
         email = outbox.Email(recipient, kind, dedupe_key, rendered.subject, rendered.text,
-                             rendered.html, headers, guild_id, user_id, rendered.images)
+                             rendered.html, headers, guild_id, user_id, rendered.images,
+                             attachments)
         return await outbox.enqueue(tx, email, self.clock.now())
 
     async def render_many(self, items: list[tuple], tx: Transaction | None = None

@@ -18,14 +18,17 @@ creator's zone); a period of another kind (all time) adds up the months.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from bot.clock import Clock, from_db
 from bot.db import Database
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserError
 from bot.localtime import day_start, local_date
+from bot.mail.outbox import Attachment
+from bot.services.email import EmailService
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.kpis import KpiService
@@ -43,6 +46,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
              "median_response_minutes"),
 }
 EARLIEST = date(2000, 1, 1)  # "all time" starts here
+# An export past Discord's attachment size goes by email up to this size (SMTP servers
+# commonly take 25 MB or more per message; base64 adds a third).
+EMAIL_MAX_MB = 18
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 ROSTER_ROWS = (
     "SELECT fm.user_id, fm.joined_at, fm.agreement_version, f.id AS family_id,"
@@ -86,12 +96,42 @@ class Table:
 
 class ExportService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService,
-                 families: FamilyService, kpis: KpiService) -> None:
+                 families: FamilyService, kpis: KpiService,
+                 email: EmailService | None = None) -> None:
         self.db = db
         self.clock = clock
         self.guilds = guilds
         self.families = families
         self.kpis = kpis
+        self.email = email
+
+    async def send_by_email(self, guild_id: int, actor_id: int, *, as_manager: bool,
+                            filename: str, data: bytes, size_mb: float, limit_mb: int,
+                            locale: str, kind: str, rows: int, period: str,
+                            family: str | None) -> str:
+        """An export past the server's attachment size, queued by email to the manager who
+        asked, at their verified address (returned masked, for the answer). Refused, saying
+        what to narrow, for a leader, without a verified address, or past
+        :data:`EMAIL_MAX_MB`. Sent once per file and day (dedupe key of its hash)."""
+        if not as_manager or self.email is None:
+            raise UserError("exports.too_big", size_mb=size_mb, limit_mb=limit_mb)
+        if len(data) > EMAIL_MAX_MB * 2**20:
+            raise UserError("exports.too_big_for_email", size_mb=size_mb,
+                            limit_mb=EMAIL_MAX_MB)
+        address = await self.email.get(guild_id, actor_id)
+        if address is None or not address.verified:
+            raise UserError("exports.too_big_no_address", size_mb=size_mb, limit_mb=limit_mb)
+        today = self.clock.now().date().isoformat()
+        key = f"export:{guild_id}:{actor_id}:{today}:{hashlib.sha256(data).hexdigest()[:32]}"
+        content_type = CONTENT_TYPES[filename.rsplit(".", 1)[-1]]
+        async with self.db.transaction() as tx:
+            await self.email.queue(
+                tx, guild_id, actor_id, address.address, "export", key, locale,
+                attachments=(Attachment(filename, content_type, data),), export_kind=kind,
+                rows=rows, period=period, family=family, filename=filename,
+                size_mb=size_mb)
+        self.email.on_queued()
+        return address.masked
 
     async def scope(self, guild_id: int, actor_id: int, family: Family | None, *,
                     as_manager: bool) -> Family | None:

@@ -3,9 +3,11 @@ tier; families against each other; scheduled weekly and monthly posts.
 
 Boards are views over stored history: weeks and months read ``progress_totals`` (kept by the
 check-ins), all time reads ``progress_alltime`` (kept by triggers), a day or a custom range
-reads the check-ins themselves. Nothing is ever reset. Ties share a rank (1, 2, 2, 4) and are
-listed by user id. Only creators with an active family membership are shown unless
-``include_left`` (people who left their family or the server keep their history).
+reads the check-ins themselves — or, where the guild has imported daily figures in the
+period, each day's figures by its sources (:mod:`bot.services.day_figures`). Nothing is
+ever reset. Ties share a rank (1, 2, 2, 4) and are listed by user id. Only creators with an
+active family membership are shown unless ``include_left`` (people who left their family or
+the server keep their history).
 
 Periods are named in the guild's zone ("this week" is the guild's current ISO week); each
 creator's totals are counted in their own zone, as the check-ins store them.
@@ -26,7 +28,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.paging import Page, page_of
-from bot.services import platform_figures, population
+from bot.services import day_figures, platform_figures, population
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.tiers import Tier, TierService
@@ -80,6 +82,20 @@ WEEKS_AND_DAYS = """
         UNION ALL
         SELECT guild_id, user_id, {checkin} AS v FROM checkins
         WHERE guild_id = :guild_id AND local_date IN (SELECT value FROM json_each(:days))
+    ) GROUP BY guild_id, user_id"""
+# The same two where the guild has imported daily figures in the period: hours, diamonds and
+# followers per day follow its sources (bot/services/day_figures.py), not the check-ins as
+# typed ({days} is day_figures' per-day statement, {metric} the metric's column in it).
+ONE_DAY_FOLLOWING = """
+    SELECT :guild_id AS guild_id, user_id, sum({metric}) AS value FROM ({days})
+    GROUP BY user_id"""
+WEEKS_AND_DAYS_FOLLOWING = """
+    SELECT guild_id, user_id, sum(v) AS value FROM (
+        SELECT guild_id, user_id, {total} AS v FROM progress_totals
+        WHERE guild_id = :guild_id AND period_kind = 'week'
+          AND period IN (SELECT value FROM json_each(:weeks))
+        UNION ALL
+        SELECT :guild_id AS guild_id, user_id, {metric} AS v FROM ({days})
     ) GROUP BY guild_id, user_id"""
 # Current streaks (whatever the period) that are not broken yet.
 STREAKS = """
@@ -209,16 +225,29 @@ def split_range(first: date, last: date) -> tuple[list[str], list[tuple[date, da
     return weeks, loose
 
 
-def _range_source(metric: str, period: Period) -> Source:
-    """A custom range: its whole weeks and its loose days (see WEEKS_AND_DAYS)."""
+def _range_source(metric: str, period: Period, following: bool = False) -> Source:
+    """A custom range: its whole weeks and its loose days (see WEEKS_AND_DAYS; with
+    ``following``, the loose days by the guild's sources)."""
     first, last = period.first, period.last
     if first is None or last is None:
         raise ValueError(f"not a range: {period}")
     weeks, loose = split_range(first, last)
     days = [(start + timedelta(days=i)).isoformat()
             for start, end in loose for i in range((end - start).days + 1)]
-    return Source(_fill(WEEKS_AND_DAYS, metric),
-                  {"weeks": json.dumps(weeks), "days": json.dumps(days)})
+    params = {"weeks": json.dumps(weeks), "days": json.dumps(days)}
+    if following:
+        return Source(WEEKS_AND_DAYS_FOLLOWING.format(
+            total=_TOTAL[metric], metric=day_figures.value_of(metric),
+            days=day_figures.days_sql("{d} IN (SELECT value FROM json_each(:days))")), params)
+    return Source(_fill(WEEKS_AND_DAYS, metric), params)
+
+
+def _days_of(period: Period) -> list[str]:
+    """Every day of a day or range period (ISO dates)."""
+    first, last = period.first, period.last
+    if first is None or last is None:
+        return []
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True)
@@ -409,11 +438,19 @@ class LeaderboardService:
                           {"period_kind": period.kind, "period": period.key})
         if period.kind == "all":
             return Source(_fill(ALL_TIME, metric), {})
+        following = (metric in day_figures.FOLLOWING and period.first is not None
+                     and period.last is not None and await day_figures.has_imports(
+                         self.db, guild_id, period.first, period.last))
+        if period.kind == "day" and following:
+            return Source(ONE_DAY_FOLLOWING.format(
+                metric=metric, days=day_figures.days_sql("{d} = :day")),
+                {"day": period.key, "g": guild_id})
         if period.kind == "day":
             return Source(_fill(ONE_DAY, metric), {"day": period.key},
                           PAGE_OF_EQUALS if metric == "days" else PAGE)
         if period.kind == "range":
-            return _range_source(metric, period)
+            source = _range_source(metric, period, following)
+            return replace(source, params={**source.params, "g": guild_id})
         raise UserError("leaderboards.unknown_period", value=period.kind)
 
     # -- creators --------------------------------------------------------------------------
@@ -462,10 +499,13 @@ class LeaderboardService:
         else:
             total = await self._count(query)
         imported = frozenset[int]()
+        shown = [r.user_id for r in ranked] + ([me.user_id] if me else [])
         if period.kind in ("week", "month", "all"):  # the periods read the progress model
             imported = await platform_figures.imported_users(
-                self.db, guild_id, metric, period.first, period.last,
-                [r.user_id for r in ranked] + ([me.user_id] if me else []))
+                self.db, guild_id, metric, period.first, period.last, shown)
+        elif period.kind in ("day", "range"):  # days: the platform's daily figures
+            imported = await day_figures.imported_on_days(
+                self.db, guild_id, metric, _days_of(period), shown)
         return Board(metric, period, scope, scope_id, page, ranked, has_next, me, viewer_id,
                      total=int(total), size=size, imported=imported)
 

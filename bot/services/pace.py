@@ -22,6 +22,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, UserError
 from bot.localtime import iso_week, local_date, month
 from bot.paging import Page, page_of
+from bot.services import day_figures
 from bot.services.families import Family, FamilyService
 from bot.services.guilds import GuildService
 from bot.services.members import MemberService
@@ -247,8 +248,10 @@ class PaceService:
         """A creator's last 30 days and month pace, in their own zone."""
         today = local_date(self.clock.now(), await self.members.timezone_of(guild_id, user_id))
         first = today - timedelta(days=DAYS - 1)
+        # each day's figures by the guild's sources (bot/services/day_figures.py)
+        table, _ = await day_figures.checkins_or_figures(self.db, guild_id, first, today)
         rows = await self.db.fetchall(
-            "SELECT local_date, hours, diamonds, followers FROM checkins WHERE guild_id = ?"
+            f"SELECT local_date, hours, diamonds, followers FROM {table} WHERE guild_id = ?"
             " AND user_id = ? AND local_date BETWEEN ? AND ?",
             (guild_id, user_id, first.isoformat(), today.isoformat()),
         )

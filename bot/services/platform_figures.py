@@ -36,6 +36,7 @@ from bot.clock import Clock, to_db
 from bot.db import Database, SyncTransaction
 from bot.errors import UserError
 from bot.localtime import iso_week, month
+from bot.services import day_figures
 
 SOURCES = ("imported", "checkins")
 SOURCE_METRICS = ("hours", "diamonds", "followers", "valid_days")
@@ -159,6 +160,8 @@ def rebuild_statements(
         (_INSERT.format(users=among), params),
         (_MONTH_ROWS.format(users=among), params),
         (_MONTH_TOTALS.format(users=month_users), params),
+        # campaign totals follow the same rule (bot/services/day_figures.py)
+        *day_figures.campaign_statements(guild_id, first, last, among, params),
     ]
 
 

@@ -142,7 +142,8 @@ class Part:
     parent: str
 
 
-PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),)
+PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),
+         Part("email_attachments", "outbox_id", "email_outbox"))
 
 
 def _names(user_id: int) -> re.Pattern[str]:

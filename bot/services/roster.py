@@ -49,10 +49,16 @@ from bot.errors import FamiliaError, NotFound, UserError
 from bot.services.audit import AuditLog
 from bot.services.families import AGREEMENT_VERSION, Family, FamilyService
 from bot.services.families.notices import LOCALE
+from bot.services.platform_stats import Progress, Step
 from bot.services.profiles import FIELDS as PROFILE_FIELDS
 from bot.services.profiles import Profile, ProfileService, clean_value
 from bot.sheets import Column, Limits, Schema, SheetError, fold, open_sheet
 from bot.sheets import to_bytes as sheet_bytes
+
+
+async def _quiet(step: Step) -> None:  # progress nobody watches
+    return None
+
 
 LIMITS = Limits(max_bytes=2 * 1024 * 1024, max_rows=5000)
 KEEP_UPLOAD = timedelta(days=1)
@@ -261,11 +267,13 @@ class RosterService:
     # -- preview and apply -------------------------------------------------------------------
 
     async def preview(self, guild_id: int, actor_id: int, file_name: str, data: bytes,
-                      directory: Directory, locale: str = "en") -> Plan:
+                      directory: Directory, locale: str = "en",
+                      progress: Progress = _quiet) -> Plan:
         """Store the upload and plan it (nothing else is written). A file refused whole
-        (type, size, encoding, columns) raises a SheetError and stores nothing."""
+        (type, size, encoding, columns) raises a SheetError and stores nothing. ``progress``
+        hears how the reading goes (rows read of the file's lines)."""
         digest = hashlib.sha256(data).hexdigest()
-        parsed = await asyncio.to_thread(_read, data, file_name, locale, directory)
+        parsed = await _read_shown(data, file_name, locale, directory, progress)
         now = self.clock.now()
         async with self.db.transaction() as tx:
             upload_id = await tx.execute(INSERT_UPLOAD, (guild_id, actor_id, file_name[:200],
@@ -280,9 +288,11 @@ class RosterService:
         return plan
 
     async def apply(self, guild_id: int, actor_id: int, upload_id: int, directory: Directory,
-                    ask: AskAgreement | None = None, locale: str = "en") -> Plan:
+                    ask: AskAgreement | None = None, locale: str = "en",
+                    progress: Progress = _quiet) -> Plan:
         """Plan the stored upload again and apply every row not refused, in one transaction
-        (see the module's docstring)."""
+        (see the module's docstring); ``progress`` hears the reading, then the rows
+        applied."""
         row = await self.db.fetchone(UPLOAD, (guild_id, upload_id))
         if row is None:
             raise NotFound("roster.unknown_upload")
@@ -290,14 +300,15 @@ class RosterService:
             raise UserError("roster.already_applied")
         if row["data"] is None:
             raise UserError("roster.upload_expired")
-        rows, unknown = await asyncio.to_thread(_read, bytes(row["data"]), row["file_name"],
-                                                locale, directory)
+        rows, unknown = await _read_shown(bytes(row["data"]), row["file_name"], locale,
+                                          directory, progress)
         plan = Plan(upload_id, row["file_name"], row["file_hash"], rows, unknown)
         async with self.db.transaction() as tx:
             await self._plan(guild_id, plan, tx=tx)
-            for planned in plan.rows:
-                if planned.outcome in ("add", "change"):
-                    await self._apply_row(tx, guild_id, actor_id, planned)
+            todo = [p for p in plan.rows if p.outcome in ("add", "change")]
+            for done, planned in enumerate(todo, 1):
+                await self._apply_row(tx, guild_id, actor_id, planned)
+                await progress(Step("applying", done, len(todo)))
             plan.asked = await self._ask(tx, guild_id, plan, ask)
             counts = plan.counts
             marked = await tx.execute(MARK_APPLIED, (to_db(self.clock.now()), actor_id,
@@ -403,10 +414,33 @@ def agreement_key(user_id: int) -> str:
 
 # -- reading (in a thread) -------------------------------------------------------------------
 
-def _read(data: bytes, file_name: str, locale: str, directory: Directory
-          ) -> tuple[list[RowPlan], tuple[str, ...]]:
+READ_POLL = 0.5  # seconds between two looks at how far the reading thread is
+
+
+async def _read_shown(data: bytes, file_name: str, locale: str, directory: Directory,
+                      progress: Progress) -> tuple[list[RowPlan], tuple[str, ...]]:
+    """:func:`_read` in a thread, telling ``progress`` how many rows it has read (of the
+    file's lines for a CSV; a workbook's total is not known before it is read)."""
+    read = [0]
+    total = data.count(b"\n") - 1 if file_name.lower().endswith(".csv") else 0
+    work = asyncio.ensure_future(asyncio.to_thread(_read, data, file_name, locale, directory,
+                                                   read))
+    while not work.done():
+        await asyncio.wait([work], timeout=READ_POLL)
+        if not work.done():
+            await progress(Step("reading", read[0], max(total, read[0])))
+    return work.result()
+
+
+def _read(data: bytes, file_name: str, locale: str, directory: Directory,
+          read: list[int] | None = None) -> tuple[list[RowPlan], tuple[str, ...]]:
+    """The rows of a roster file, each parsed (``read[0]`` counts them as they go)."""
     sheet = open_sheet(data, file_name, ROSTER, LIMITS, locale)
-    rows = [_parse(row.line, row.cells, directory) for row in sheet.rows()]
+    rows = []
+    for row in sheet.rows():
+        rows.append(_parse(row.line, row.cells, directory))
+        if read is not None:
+            read[0] += 1
     if not rows:
         raise SheetError("sheets.empty")
     return rows, sheet.header.unknown

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from bot.clock import to_db
+from bot.db import Transaction
 from bot.errors import NotAllowed, UserError
 from bot.localtime import local_date
 from bot.services import audience as audience_of
-from bot.services import bounds
+from bot.services import bounds, day_figures
 from bot.services.campaigns.models import (
     REMINDERS,
     Campaign,
@@ -54,6 +55,17 @@ UPDATE_CAMPAIGN = (
     " reminders = :reminders, updated_at = :updated_at WHERE id = :id AND state = :state"
 )
 STORED = "SELECT * FROM campaigns WHERE id = ?"
+
+
+async def _follow_sources(tx: Transaction, guild_id: int, columns: CampaignColumns) -> None:
+    """The campaign's totals as the guild's sources say (its triggers summed the check-ins):
+    recomputed when the guild has imported figures (bot/services/day_figures.py)."""
+    if not await tx.fetchval("SELECT EXISTS (SELECT 1 FROM platform_stats WHERE guild_id = ?)",
+                             (guild_id,)):
+        return
+    first, last = (date.fromisoformat(str(d)) for d in (columns.first_day, columns.last_day))
+    for sql, params in day_figures.campaign_statements(guild_id, first, last, "", {}):
+        await tx.execute(sql, params)
 
 
 def _number(value: float | None, field_name: str) -> float | None:
@@ -150,6 +162,7 @@ class CampaignEditing(CampaignStore):
             new_id = await tx.execute(INSERT_CAMPAIGN, {
                 **asdict(columns), "guild_id": guild_id, "created_by": actor_id,
                 "created_at": now, "updated_at": now})
+            await _follow_sources(tx, guild_id, columns)
             await self.audit.record(tx, guild_id, actor_id, "campaign.created", str(new_id),
                                     name=columns.name)
         return await self.get(guild_id, new_id)
@@ -211,6 +224,7 @@ class CampaignEditing(CampaignStore):
                 "state": found.state})
             if not changed_rows:
                 raise UserError("campaigns.changed_meanwhile")
+            await _follow_sources(tx, guild_id, columns)
             await self.audit.record(tx, guild_id, actor_id, "campaign.edited", str(found.id))
         return await self.get(guild_id, campaign_id)
 

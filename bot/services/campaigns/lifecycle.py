@@ -33,7 +33,7 @@ from bot.clock import to_db
 from bot.db import Transaction
 from bot.localtime import day_start
 from bot.services import audience as audience_of
-from bot.services import population
+from bot.services import day_figures, population
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import MANAGERS, REMINDERS, Campaign, campaign_from_row
 from bot.services.campaigns.posts import reward_send
@@ -205,7 +205,8 @@ class CampaignLifeCycle(CampaignStandings):
                     for r in rows if r[8] == "pending"])
             summary = await self._summary(tx, found, rows, family_totals, family_met,
                                           counted, baseline)
-            summary |= {"final_at": to_db(final), "counted": counted.rule}
+            summary |= {"final_at": to_db(final), "counted": counted.rule,
+                        **await _final_against(tx, found)}
             await tx.execute("UPDATE campaigns SET summary = ? WHERE id = ?",
                              (json.dumps(summary), found.id))
             await tx.execute("UPDATE campaign_posts SET state = 'skipped', error = 'ended'"
@@ -255,6 +256,18 @@ class CampaignLifeCycle(CampaignStandings):
                        "compared": [[len(side), *_means(side)] for side in compared],
                        "days": found.days},
         }
+
+
+async def _final_against(tx: Transaction, found: Campaign) -> dict[str, Any]:
+    """What the results are final against: the metric's source when they were taken and the
+    daily imports then applied over the campaign's days (bot/services/day_figures.py)."""
+    if found.metric not in day_figures.FOLLOWING:
+        return {}
+    source = await tx.fetchval(
+        f"SELECT {found.metric} FROM stat_settings WHERE guild_id = ?", (found.guild_id,))
+    rows = await tx.fetchall(day_figures.IMPORTS_OVER, (found.guild_id, found.last_day.isoformat(),
+                                            found.first_day.isoformat()))
+    return {"source": source or "imported", "imports": [r["id"] for r in rows]}
 
 
 def _means(rows: list[tuple]) -> tuple[float, float]:

@@ -234,6 +234,13 @@ class Results:
     # when the figures became final (None: results taken before this was recorded)
     final_at: datetime | None = None
     counted: str = "streaming"  # who was counted: bot/services/population.py
+    # what the figures are final against (hours, diamonds, followers): the metric's source
+    # when they were taken ("imported"/"checkins"; None: not recorded or not such a metric),
+    # the daily imports then applied over its days, and those applied or rolled back since
+    # (the board follows them; the results stay as taken)
+    source: str | None = None
+    imports: list[int] = field(default_factory=list)
+    later_imports: list[int] = field(default_factory=list)
 
     def reached_in(self, family_id: int, limit: int = REACHED_SHOWN) -> tuple[list[int], int]:
         """(the first ``limit`` who reached the goal in a family, how many more)."""

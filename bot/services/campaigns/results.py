@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from bot.clock import from_db
 from bot.errors import UserError
-from bot.services import population
+from bot.services import day_figures, population
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import MANAGERS, Campaign, PostReport, Results
 from bot.services.campaigns.store import CampaignStore
@@ -68,7 +68,17 @@ class CampaignResults(CampaignStore):
         return Results(found, s["audience"], s["participants"], s["reached"], s["families"],
                        uplift, rewards, dict(reached), await self.post_report(campaign_id),
                        from_db(s["final_at"]) if s.get("final_at") else None,
-                       s.get("counted", population.DEFAULT_RULE))
+                       s.get("counted", population.DEFAULT_RULE), s.get("source"),
+                       s.get("imports", []), await self._later_imports(found))
+
+    async def _later_imports(self, found: Campaign) -> list[int]:
+        """Daily imports applied or rolled back over the campaign's days after its results
+        were taken: they changed its board's figures, not its results."""
+        if found.metric not in day_figures.FOLLOWING:
+            return []
+        rows = await self.db.fetchall(day_figures.IMPORTS_SINCE, (
+            found.id, found.guild_id, found.last_day.isoformat(), found.first_day.isoformat()))
+        return [r["id"] for r in rows]
 
     async def _results_ready(self, found: Campaign) -> Campaign:
         """The campaign, if its results are taken; else why not (not over yet, or over and

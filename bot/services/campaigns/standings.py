@@ -1,8 +1,10 @@
 """Standings: each participant's value of the campaign's metric, ranks, and a creator's or a
 family's progress towards the goal.
 
-Values: the goal metric summed over the campaign's local days from each creator's check-ins
-(``days`` counts check-in days; ``streak`` is the longest streak inside the campaign). The
+Values: the goal metric summed over the campaign's local days from each creator's check-ins,
+or for hours, diamonds and followers the platform's daily figures where the guild's sources
+say so (:mod:`bot.services.day_figures`; ``days`` counts check-in days; ``streak`` is the
+longest streak inside the campaign). The
 campaign's days are named in the guild's zone; each creator's check-ins are counted by their
 own local day, as everywhere else.
 
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.services import audience as audience_of
+from bot.services import day_figures
 from bot.services.campaigns import arithmetic as cm
 from bot.services.campaigns.models import (
     Campaign,
@@ -99,6 +102,8 @@ class CampaignBoard:
 
     rows: list[Row]
     me: Row | None
+    # creators shown whose figure holds the platform's (imported), not only their check-ins
+    imported: frozenset[int] = frozenset()
 
 
 class CampaignStandings(CampaignStore):
@@ -116,6 +121,9 @@ class CampaignStandings(CampaignStore):
                     for u, d in days.items()}
         if metric not in SUMS:
             raise KeyError(metric)
+        if metric in day_figures.FOLLOWING and await day_figures.has_imports(
+                self.db, guild_id, first, last):  # one truth per figure
+            return (await day_figures.sums(self.db, guild_id, metric, first, last))[0]
         rows = await self.db.fetchall(SUMS[metric], (guild_id, first.isoformat(),
                                                      last.isoformat()))
         return {r["user_id"]: float(round(r["v"], 2)) for r in rows}
@@ -160,7 +168,18 @@ class CampaignStandings(CampaignStore):
         if me is None:
             row = await self.db.fetchone(mine, params)
             me = Row(row["rank"], viewer_id, float(row["value"])) if row else None
-        return CampaignBoard(rows, me)
+        return CampaignBoard(rows, me, await self.imported(found, rows, me))
+
+    async def imported(self, found: Campaign, rows: list[Row], me: Row | None
+                       ) -> frozenset[int]:
+        """Who among ``rows`` and ``me`` has a figure from the platform in the campaign."""
+        if found.metric not in day_figures.FOLLOWING or not await day_figures.has_imports(
+                self.db, found.guild_id, found.first_day, found.last_day):
+            return frozenset()
+        days = [(found.first_day + timedelta(days=i)).isoformat() for i in range(found.days)]
+        return await day_figures.imported_on_days(
+            self.db, found.guild_id, found.metric, days,
+            [r.user_id for r in rows] + ([me.user_id] if me else []))
 
     async def progress_of(self, guild_id: int, user_id: int, campaign: Campaign | None
                           ) -> CreatorProgress:
