@@ -27,6 +27,7 @@ import asyncio
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 _DELIMITERS = (",", ";", "\t", "|")
 # Control characters never found in a spreadsheet's text: their presence means the bytes
 # were decoded with the wrong encoding (or are not text at all).
-_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\r\n"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_PIECE = 1 << 20  # the text is checked a megabyte at a time (no copy of the whole file)
 
 
 @dataclass(frozen=True)
@@ -81,33 +83,55 @@ def kind_of(filename: str, data: bytes) -> str:
     raise SheetError("sheets.wrong_type", name=filename)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was read with: a BOM decides (UTF-8, UTF-16 LE/BE); UTF-16
-    without a BOM is told by its zero bytes; else UTF-8, else Windows-1252 (what Excel calls
-    ANSI/Latin-1), else Latin-1. Text with control characters was not text: refused."""
+def _candidates(data: bytes) -> list[str]:
     if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    else:
-        head = data[:4096]
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if len(head) >= 4 and odd > len(head) // 4 and even == 0:
-            candidates = ["utf-16-le"]
-        elif len(head) >= 4 and even > len(head) // 4 and odd == 0:
-            candidates = ["utf-16-be"]
-        else:
-            candidates = ["utf-8", "cp1252", "latin-1"]
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, UnicodeError):
-            continue
-        if any(c in _CONTROL for c in text[:65536]) or (
-                len(text) > 65536 and any(c in _CONTROL for c in text)):
-            break
-        return text.lstrip("\ufeff"), encoding
+        return ["utf-8-sig"]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    head = data[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if len(head) >= 4 and odd > len(head) // 4 and even == 0:
+        return ["utf-16-le"]
+    if len(head) >= 4 and even > len(head) // 4 and odd == 0:
+        return ["utf-16-be"]
+    return ["utf-8", "cp1252", "latin-1"]
+
+
+def _checked(data: bytes, encoding: str) -> str | None:
+    """The first line of ``data`` read as ``encoding``, after checking the whole of it a
+    piece at a time; None if it does not decode; :class:`SheetError` if it holds control
+    characters (it was not text)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    first: str | None = None
+    try:
+        for start in range(0, max(len(data), 1), _PIECE):
+            piece = decoder.decode(view[start:start + _PIECE], start + _PIECE >= len(data))
+            if _CONTROL.search(piece):
+                raise SheetError("sheets.bad_encoding")
+            if first is None:
+                first = piece.lstrip("\ufeff").split("\n", 1)[0]
+    except (UnicodeDecodeError, UnicodeError):
+        return None
+    return first or ""
+
+
+def encoding_of(data: bytes) -> tuple[str, str]:
+    """The encoding ``data`` is read with and its first line: a BOM decides (UTF-8, UTF-16
+    LE/BE); UTF-16 without a BOM is told by its zero bytes; else UTF-8, else Windows-1252
+    (what Excel calls ANSI/Latin-1), else Latin-1. Text with control characters was not
+    text: refused. The text is checked a piece at a time, never held whole."""
+    for encoding in _candidates(data):
+        first = _checked(data, encoding)
+        if first is not None:
+            return encoding, first
     raise SheetError("sheets.bad_encoding")
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with (see :func:`encoding_of`)."""
+    encoding, _ = encoding_of(data)
+    return data.decode(encoding).lstrip("\ufeff"), encoding
 
 
 def _delimiter(first_line: str) -> str:
@@ -131,9 +155,10 @@ def _cell(text: str) -> str | None:
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    text, _ = decode(data)
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    encoding, first = encoding_of(data)
+    # decoded as it is read: no copy of the whole text (a StringIO of 21 MB holds 84)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(stream, delimiter=_delimiter(first))
     try:
         for cells in reader:
             yield reader.line_num, [_cell(c) for c in cells]
