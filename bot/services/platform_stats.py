@@ -23,9 +23,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from itertools import islice
+from operator import getitem
 from typing import Any
 
 from bot.clock import Clock, to_db
@@ -36,11 +39,10 @@ from bot.services.platform_figures import period_days
 from bot.sheets import (
     Column,
     Limits,
-    Row,
     Schema,
     Sheet,
     SheetError,
-    batches,
+    cell,
     open_sheet,
     open_sheet_async,
 )
@@ -108,8 +110,6 @@ _SPANISH = {sv.fold(a) for _, _, es, titles in _COLUMNS for a in (*es, titles["e
 # The stored columns, in the order every statement below uses.
 _COLS = "guild_id, user_id, period_kind, period, " + ", ".join(METRICS)
 _DIFFERS = " OR ".join(f"p.{m} IS NOT s.{m}" for m in METRICS)
-_STAGE = (f"INSERT INTO platform_staging (import_id, {_COLS})"
-          f" VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(METRICS))})")
 _COUNTS = f"""
     SELECT count(*) AS rows, count(DISTINCT s.user_id) AS creators,
            min(s.period) AS first, max(s.period) AS last,
@@ -223,18 +223,23 @@ class _Reader:
 
     def __init__(self, guild_id: int, import_id: int, columns: tuple[str, ...],
                  kind: str, decimal: str, handles: dict[str, int],
-                 ids: dict[str, int]) -> None:
+                 ids: dict[str, int], who: tuple[str, ...] = ("handle", "platform_id")) -> None:
         self.guild_id = guild_id
         self.import_id = import_id
-        self.columns = [(i, m) for i, m in enumerate(METRICS) if m in columns]
+        self.metrics = tuple(m for m in METRICS if m in columns)
         self.kind = kind
         self.period_key = "date" if kind == "day" else "month"
+        self.who = who  # the creator's columns the file has
+        # what a row's cells are, in order (Sheet.records)
+        self.keys = (*who, self.period_key, *self.metrics)
         self.decimal = decimal
         self.handles = handles
         self.ids = ids
         self.maxima = MAXIMA[kind]
-        self.periods: dict[Any, str] = {}  # raw cell -> period
-        self.values: dict[str, dict[Any, float | int]] = {m: {} for m in METRICS}
+        self.periods: dict[Any, str] = {}  # cell as read -> period
+        # per metric, cell as read -> its value (None for a blank cell)
+        self.values: list[dict[Any, float | int | None]] = [{} for _ in self.metrics]
+        self.creators: dict[Any, int] = {}  # creator's cell(s) as read -> member
         # creator and period -> the first line with them; keyed by one int (a tuple key per
         # row would leave 450,000 objects for the garbage collector to walk, again and again)
         self.seen: dict[int, int] = {}
@@ -258,8 +263,6 @@ class _Reader:
             user = self.handles.get(handle) if isinstance(handle, str) else None
             if user is None:
                 user = self.handles.get(sv.normalise_handle(handle))
-                if user is not None and isinstance(handle, str):
-                    self.handles[handle] = user  # the same spelling again: found at once
             if user is not None:
                 return user
         if sv.blank(handle) and sv.blank(pid):
@@ -270,18 +273,11 @@ class _Reader:
         return None
 
     def _period(self, raw: Any) -> str:
-        key = raw if isinstance(raw, str | int | float) else repr(raw)
-        found = self.periods.get(key)
-        if found is None:
-            if self.kind == "day":
-                # a Spanish file writes day/month/year; an English one may be either
-                found = sv.parse_date(raw, day_first=True if self.decimal == "," else None
-                                      ).isoformat()
-            else:
-                found = sv.parse_month(raw).isoformat()[:7]
-            if len(self.periods) < _CACHED:
-                self.periods[key] = found
-        return found
+        if self.kind == "day":
+            # a Spanish file writes day/month/year; an English one may be either
+            return sv.parse_date(raw, day_first=True if self.decimal == "," else None
+                                 ).isoformat()
+        return sv.parse_month(raw).isoformat()[:7]
 
     def _number(self, metric: str, raw: Any) -> float | int:
         if metric == "hours":
@@ -300,44 +296,91 @@ class _Reader:
                              column=metric)
         return value
 
-    def take(self, rows: list[Row]) -> list[tuple]:
-        out = []
-        head = (self.import_id, self.guild_id)
-        for row in rows:
-            cells = row.cells
+    def _slow(self, line: int, cells: tuple[Any, ...]) -> tuple | None:
+        """A row with a cell not met before (or a refused one): each cell read and checked
+        as the file layer gives it (:func:`bot.sheets.cell`), what it means remembered;
+        None when the row is refused."""
+        width = len(self.who)
+        named = dict(zip(self.who, (cell(c) for c in cells[:width]), strict=True))
+        try:
+            user = self._who(named, line)
+            if user is None:
+                return None
+            creator = cells[0] if width == 1 else cells[:width]
+            if isinstance(creator, str | int | tuple) and len(self.creators) < _CACHED:
+                self.creators[creator] = user
+            raw = cells[width]
+            period = self.periods.get(raw) if _hashable(raw) else None
+            if period is None:
+                value = cell(raw)
+                if value is None:
+                    self.refuse(line, UserError("stats.no_period"))
+                    return None
+                period = self._period(value)
+                if _hashable(raw) and len(self.periods) < _CACHED:
+                    self.periods[raw] = period
+            figures: list[Any] = []
+            for metric, known, raw in zip(self.metrics, self.values, cells[width + 1:],
+                                          strict=True):
+                if _hashable(raw) and raw in known:
+                    figures.append(known[raw])
+                    continue
+                value = cell(raw)
+                number = None if value is None else self._number(metric, value)
+                if _hashable(raw) and len(known) < _CACHED:
+                    known[raw] = number
+                figures.append(number)
+        except SheetError as exc:
+            self.refuse(line, exc)
+            return None
+        return user, period, tuple(figures)
+
+    def take(self, records: Iterator[tuple[int, tuple[Any, ...]]], size: int
+             ) -> tuple[int, list[tuple]]:
+        """Up to ``size`` of the sheet's records (:meth:`bot.sheets.Sheet.records` of
+        :attr:`keys`): how many were read, and the rows to stage — (member, period, each
+        metric the file has). A row whose every cell was met before is a few dictionary
+        look-ups; the others go through :meth:`_slow`."""
+        out: list[tuple] = []
+        append = out.append
+        creators, periods, values = self.creators, self.periods, self.values
+        seen, period_ids = self.seen, self.period_ids
+        width = len(self.who)
+        read = 0
+        for line, cells in islice(records, size):
+            read += 1
             try:
-                user = self._who(cells, row.line)
-                if user is None:
+                user = creators[cells[0] if width == 1 else cells[:width]]
+                period = periods[cells[width]]
+                figures = tuple(map(getitem, values, cells[width + 1:]))
+            except (KeyError, TypeError):  # a cell not met before (or not hashable)
+                found = self._slow(line, cells)
+                if found is None:
                     continue
-                raw = cells.get(self.period_key)
-                if raw is None:
-                    self.refuse(row.line, UserError("stats.no_period"))
-                    continue
-                period = self.periods.get(raw) if isinstance(raw, str) else None
-                if period is None:
-                    period = self._period(raw)
-                figures: list[Any] = [None] * len(METRICS)
-                for index, metric in self.columns:
-                    raw = cells.get(metric)
-                    if raw is None:
-                        continue
-                    known = self.values[metric]
-                    value = known.get(raw) if isinstance(raw, str | int | float) else None
-                    if value is None:
-                        value = self._number(metric, raw)
-                        if len(known) < _CACHED and isinstance(raw, str | int | float):
-                            known[raw] = value
-                    figures[index] = value
-            except SheetError as exc:
-                self.refuse(row.line, exc)
+                user, period, figures = found
+            pid = period_ids.get(period)
+            if pid is None:
+                pid = period_ids[period] = len(period_ids)
+            first = seen.setdefault(user * 1_048_576 + pid, line)
+            if first != line:
+                self.refuse(line, UserError("stats.duplicate_row", first=first))
                 continue
-            pid = self.period_ids.setdefault(period, len(self.period_ids))
-            first = self.seen.setdefault(user * 1_048_576 + pid, row.line)
-            if first != row.line:
-                self.refuse(row.line, UserError("stats.duplicate_row", first=first))
-                continue
-            out.append((*head, user, self.kind, period, *figures))
-        return out
+            append((user, period, *figures))
+        return read, out
+
+
+def _stage_sql(guild_id: int, import_id: int, layout: _Layout) -> str:
+    """The INSERT that stages :meth:`_Reader.take`'s rows: the import, guild and kind
+    written in (three values fewer to bind per row), then the creator, period and metrics."""
+    return (f"INSERT INTO platform_staging (import_id, guild_id, period_kind, user_id,"
+            f" period{''.join(', ' + m for m in layout.columns)}) VALUES"
+            f" ({int(import_id):d}, {int(guild_id):d},"
+            f" '{'day' if layout.kind == 'day' else 'month'}', ?, ?"
+            f"{', ?' * len(layout.columns)})")
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, str | int | float | date | datetime | time)
 
 
 _CACHED = 200_000  # distinct cells remembered per column
@@ -351,6 +394,7 @@ class _Layout:
     decimal: str
     unknown: tuple[str, ...]
     csv: bool
+    who: tuple[str, ...] = ("handle", "platform_id")  # the creator's columns it has
 
 
 def _layout(sheet: Sheet, locale: str) -> _Layout:
@@ -368,7 +412,8 @@ def _layout(sheet: Sheet, locale: str) -> _Layout:
             SCHEMA.titles(locale, ["hours", "diamonds", "followers", "valid_days"])))
     spanish = sum(sv.fold(h) in _SPANISH for h in header.headers)
     decimal = "," if spanish * 2 > len([h for h in header.headers if h]) else "."
-    return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv")
+    who = tuple(k for k in ("handle", "platform_id") if k in header)
+    return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv", who)
 
 
 class _Source:
@@ -405,14 +450,12 @@ class _InProcess(_Source):
     async def begin(self, guild_id: int, import_id: int, layout: _Layout,
                     handles: dict[str, int], ids: dict[str, int]) -> None:
         self.reader = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                              layout.decimal, handles, ids)
-        self.rows = batches(self.sheet, CHUNK)
+                              layout.decimal, handles, ids, layout.who)
+        self.records = self.sheet.records(self.reader.keys)
 
     async def chunk(self) -> tuple[int, list[tuple]] | None:
-        rows = await anext(self.rows, None)
-        if rows is None:
-            return None
-        return len(rows), await asyncio.to_thread(self.reader.take, rows)
+        read, staged = await asyncio.to_thread(self.reader.take, self.records, CHUNK)
+        return (read, staged) if read else None
 
     async def end(self) -> tuple[list[Refused], int]:
         return self.reader.refused, self.reader.refused_count
@@ -435,28 +478,23 @@ def _worker_open(data: bytes, file_name: str, limits: Limits, locale: str) -> An
     except SheetError as exc:
         return "refused", _refusal(exc)
     _WORKER.clear()
-    _WORKER["rows"] = sheet.rows()
+    _WORKER["sheet"] = sheet
     return "ok", layout
 
 
 def _worker_begin(guild_id: int, import_id: int, layout: _Layout, handles: dict[str, int],
                   ids: dict[str, int]) -> None:
-    _WORKER["reader"] = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                                layout.decimal, handles, ids)
+    reader = _WORKER["reader"] = _Reader(guild_id, import_id, layout.columns, layout.kind,
+                                         layout.decimal, handles, ids, layout.who)
+    _WORKER["records"] = _WORKER.pop("sheet").records(reader.keys)
 
 
 def _worker_chunk(size: int) -> Any:
-    rows, taken = _WORKER["rows"], []
     try:
-        for row in rows:
-            taken.append(row)
-            if len(taken) >= size:
-                break
+        read, staged = _WORKER["reader"].take(_WORKER["records"], size)
     except SheetError as exc:
         return "refused", _refusal(exc)
-    if not taken:
-        return "ok", None
-    return "ok", (len(taken), _WORKER["reader"].take(taken))
+    return "ok", (read, staged) if read else None
 
 
 def _worker_end() -> Any:
@@ -534,13 +572,14 @@ class PlatformStatsService:
             import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
                                                   layout.kind, now)
             await source.begin(guild_id, import_id, layout, handles, ids)
+            statement = _stage_sql(guild_id, import_id, layout)
             total = lines - 1 if layout.csv else 0
             done = 0
             try:
                 while (chunk := await source.chunk()) is not None:
                     read, staged = chunk
                     if staged:
-                        await self.db.run(_stager(staged))
+                        await self.db.run(_stager(statement, staged))
                     done += read
                     await progress(Step("reading", done, max(total, done)))
                 refused, refused_count = await source.end()
@@ -719,9 +758,9 @@ class PlatformStatsService:
         return [_record(r) for r in rows]
 
 
-def _stager(rows: list[tuple]) -> Callable[[SyncTransaction], None]:
+def _stager(statement: str, rows: list[tuple]) -> Callable[[SyncTransaction], None]:
     def stage(tx: SyncTransaction) -> None:
-        tx.executemany(_STAGE, rows)
+        tx.executemany(statement, rows)
     return stage
 
 

@@ -29,8 +29,9 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from bot.sheets.errors import SheetError
@@ -144,6 +145,13 @@ def _blank(cells: list[Any] | tuple[Any, ...]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
+def cell(text: Any) -> Any:
+    """A cell as :meth:`Sheet.records` gives it, as :meth:`Sheet.rows` would: None when
+    blank; a CSV cell Familia (or Excel) neutralised on the way out — ``'=…``, ``'@…`` —
+    read back as it was written. A workbook's value is kept as it is."""
+    return _cell(text) if isinstance(text, str) else text
+
+
 def _cell(text: str) -> str | None:
     """A CSV cell: None when blank; a cell Familia (or Excel) neutralised on the way out —
     ``'=…``, ``'@…`` — read back as it was written."""
@@ -160,8 +168,8 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     reader = csv.reader(stream, delimiter=_delimiter(first))
     try:
-        for cells in reader:
-            yield reader.line_num, [_cell(c) for c in cells]
+        for cells in reader:  # as written: Sheet normalises them (cell) as it hands them on
+            yield reader.line_num, cells
     except csv.Error as exc:
         raise SheetError("sheets.unreadable", line=reader.line_num) from exc
 
@@ -210,7 +218,10 @@ class Sheet:
         self._taken = True
         positions = list(self.header.positions.items())
         limit = self._limits.max_rows
+        text = self.kind == "csv"
         for line, cells in self._source:
+            if text:
+                cells = [_cell(c) for c in cells]
             if _blank(cells):
                 continue
             self.rows_read += 1
@@ -218,6 +229,32 @@ class Sheet:
                 raise SheetError("sheets.too_many_rows", limit=limit)
             width = len(cells)
             yield Row(line, {key: cells[i] if i < width else None for key, i in positions})
+
+    def records(self, keys: Sequence[str]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """Each non-blank data row once, as :meth:`rows` (the same lines, the same limit),
+        but lean, for a file of hundreds of thousands of rows: its line and a tuple of the
+        cells of ``keys`` (each a column of the header), as read — a CSV cell is its text
+        (``""`` when empty or missing), a workbook's cell its value (None when blank);
+        :func:`cell` makes one what :meth:`rows` gives. No dict and no check per cell:
+        a reader that remembers what each distinct cell means looks most of them up."""
+        if self._taken:
+            raise RuntimeError("a sheet's rows are read once")
+        self._taken = True
+        at = [self.header.positions[key] for key in keys]
+        need = max(at, default=-1) + 1
+        pick = itemgetter(*at) if len(at) > 1 else (lambda cells: (cells[at[0]],))
+        limit = self._limits.max_rows
+        missing: Any = "" if self.kind == "csv" else None
+        for line, cells in self._source:
+            if not (cells and isinstance(cells[0], str) and cells[0].strip()) and _blank(
+                    [cell(c) for c in cells]):
+                continue
+            self.rows_read += 1
+            if self.rows_read > limit:
+                raise SheetError("sheets.too_many_rows", limit=limit)
+            if len(cells) < need:
+                cells = [*cells, *[missing] * (need - len(cells))]
+            yield line, pick(cells)
 
 
 def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limits(),
@@ -231,6 +268,7 @@ def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limi
     kind = kind_of(filename, data)
     source = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     for line, cells in source:
+        cells = [cell(c) for c in cells]
         if not _blank(cells):
             header = schema.match(cells, locale)
             return Sheet(kind, header, line, source, limits)
