@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import islice
@@ -43,7 +41,6 @@ from bot.sheets import (
     Sheet,
     SheetError,
     cell,
-    open_sheet,
     open_sheet_async,
 )
 from bot.sheets import values as sv
@@ -52,7 +49,6 @@ LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_rows=500_000)
 CHUNK = 5_000  # rows read, checked and staged at a time (the event loop runs between)
 REFUSED_KEPT = 200  # refused rows kept with their reason for the preview (the rest counted)
 APPLY_STEPS = 8  # the apply is reported in about this many steps
-WORKER_LINES = 50_000  # a file of more lines is read in a worker process
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "sessions", "peak_viewers",
            "avg_viewers", "gifters")
@@ -416,178 +412,63 @@ def _layout(sheet: Sheet, locale: str) -> _Layout:
     return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv", who)
 
 
-class _Source:
-    """Where a file is read and checked: :meth:`open` (the header), :meth:`begin` (the
-    creators to match), :meth:`chunk` (rows read, rows to stage; None at the end),
-    :meth:`end` (the refused rows)."""
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        raise NotImplementedError
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        raise NotImplementedError
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        raise NotImplementedError
-
-    async def end(self) -> tuple[list[Refused], int]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
-class _InProcess(_Source):
-    """In the bot's process, each chunk in a thread (a small file)."""
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        self.sheet = await open_sheet_async(data, file_name, SCHEMA, limits, locale)
-        return _layout(self.sheet, locale)
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        self.reader = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                              layout.decimal, handles, ids, layout.who)
-        self.records = self.sheet.records(self.reader.keys)
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        read, staged = await asyncio.to_thread(self.reader.take, self.records, CHUNK)
-        return (read, staged) if read else None
-
-    async def end(self) -> tuple[list[Refused], int]:
-        return self.reader.refused, self.reader.refused_count
-
-
-# -- a big file, read in a worker process --------------------------------------------------
-# The worker's one reading at a time: its sheet's rows and its reader.
-_WORKER: dict[str, Any] = {}
-
-
-def _refusal(exc: FamiliaError) -> tuple[str, dict[str, Any]]:
-    """An error as it crosses processes (an exception's keyword values are not pickled)."""
-    return exc.code, exc.params
-
-
-def _worker_open(data: bytes, file_name: str, limits: Limits, locale: str) -> Any:
-    try:
-        sheet = open_sheet(data, file_name, SCHEMA, limits, locale)
-        layout = _layout(sheet, locale)
-    except SheetError as exc:
-        return "refused", _refusal(exc)
-    _WORKER.clear()
-    _WORKER["sheet"] = sheet
-    return "ok", layout
-
-
-def _worker_begin(guild_id: int, import_id: int, layout: _Layout, handles: dict[str, int],
-                  ids: dict[str, int]) -> None:
-    reader = _WORKER["reader"] = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                                         layout.decimal, handles, ids, layout.who)
-    _WORKER["records"] = _WORKER.pop("sheet").records(reader.keys)
-
-
-def _worker_chunk(size: int) -> Any:
-    try:
-        read, staged = _WORKER["reader"].take(_WORKER["records"], size)
-    except SheetError as exc:
-        return "refused", _refusal(exc)
-    return "ok", (read, staged) if read else None
-
-
-def _worker_end() -> Any:
-    reader = _WORKER.pop("reader")
-    _WORKER.clear()
-    return [(r.line, _refusal(r.error)) for r in reader.refused], reader.refused_count
-
-
-def _answer(found: Any) -> Any:
-    status, value = found
-    if status == "refused":
-        code, params = value
-        raise SheetError(code, **params)
-    return value
-
-
-class _InWorker(_Source):
-    """In a worker process of its own (``spawn``: the bot has threads, which must not be
-    forked), stopped at the end; the bot only stores what it sends back."""
-
-    def __init__(self) -> None:
-        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        return _answer(await self._run(_worker_open, data, file_name, limits, locale))
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        await self._run(_worker_begin, guild_id, import_id, layout, handles, ids)
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        return _answer(await self._run(_worker_chunk, CHUNK))
-
-    async def end(self) -> tuple[list[Refused], int]:
-        refused, count = await self._run(_worker_end)
-        # rebuilt as the file layer's refusal: its code names the message either way
-        return [Refused(line, SheetError(code, **params)) for line, (code, params) in refused
-                ], count
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 _YES_NO = {"yes": 1, "y": 1, "si": 1, "true": 1, "x": 1, "no": 0, "n": 0, "false": 0}
 
 
 class PlatformStatsService:
     def __init__(self, db: Database, clock: Clock, valid_day_hours: float = 1.0,
-                 limits: Limits = LIMITS, worker_lines: int = WORKER_LINES) -> None:
+                 limits: Limits = LIMITS, chunk: int = CHUNK) -> None:
         self.db = db
         self.clock = clock
         self.valid_day_hours = valid_day_hours
         self.limits = limits
-        self.worker_lines = worker_lines
+        self.chunk = chunk
 
     # -- stage and preview ---------------------------------------------------------------------
 
     async def stage(self, guild_id: int, actor_id: int, file_name: str, data: bytes,
                     locale: str = "en", progress: Progress = _quiet) -> Preview:
         """Read an upload and stage its rows (see the module's docstring); a file Familia
-        cannot read is refused whole (:class:`SheetError`) and nothing is kept. A big file
-        (more than :data:`WORKER_LINES` lines) is read in a worker process, so the bot's
-        event loop and its other threads are not kept from running meanwhile."""
+        cannot read is refused whole (:class:`SheetError`) and nothing is kept.
+
+        The file is read in the bot's process, :attr:`chunk` rows at a time, each chunk in a
+        thread (the event loop runs between, and while a chunk is read): the next chunk is
+        read while the one before is written, and only those two are held."""
         digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
         lines = data.count(b"\n")
-        source: _Source = (_InWorker() if lines > self.worker_lines else _InProcess())
+        sheet = await open_sheet_async(data, file_name, SCHEMA, self.limits, locale)
+        layout = _layout(sheet, locale)
+        handles, ids = await self._creators(guild_id)
+        now = to_db(self.clock.now())
+        import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
+                                              layout.kind, now)
+        reader = _Reader(guild_id, import_id, layout.columns, layout.kind, layout.decimal,
+                         handles, ids, layout.who)
+        records = sheet.records(reader.keys)
+        statement = _stage_sql(guild_id, import_id, layout)
+        total = lines - 1 if layout.csv else 0
+        done = 0
+        writing: asyncio.Future[None] | None = None
         try:
-            layout = await source.open(data, file_name, self.limits, locale)
-            handles, ids = await self._creators(guild_id)
-            now = to_db(self.clock.now())
-            import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
-                                                  layout.kind, now)
-            await source.begin(guild_id, import_id, layout, handles, ids)
-            statement = _stage_sql(guild_id, import_id, layout)
-            total = lines - 1 if layout.csv else 0
-            done = 0
-            try:
-                while (chunk := await source.chunk()) is not None:
-                    read, staged = chunk
-                    if staged:
-                        await self.db.run(_stager(statement, staged))
-                    done += read
-                    await progress(Step("reading", done, max(total, done)))
-                refused, refused_count = await source.end()
-            except BaseException:
-                await self.discard(guild_id, import_id)
-                raise
-        finally:
-            source.close()
+            while True:
+                read, staged = await asyncio.to_thread(reader.take, records, self.chunk)
+                if writing is not None:
+                    await writing
+                    writing = None
+                if not read:
+                    break
+                if staged:
+                    writing = asyncio.ensure_future(self.db.run(_stager(statement, staged)))
+                done += read
+                await progress(Step("reading", done, max(total, done)))
+        except BaseException:
+            if writing is not None:  # its outcome goes with the error
+                await asyncio.wait([writing])
+                if not writing.cancelled():
+                    writing.exception()
+            await self.discard(guild_id, import_id)
+            raise
+        refused, refused_count = reader.refused, reader.refused_count
         if done == 0:
             await self.discard(guild_id, import_id)
             raise SheetError("sheets.empty")
