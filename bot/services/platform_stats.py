@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import islice
-from operator import getitem
+from operator import getitem, itemgetter
 from typing import Any
 
 from bot.clock import Clock, to_db
@@ -283,6 +284,8 @@ class _Reader:
                 value = sv.parse_hours(raw, self.decimal)
         elif isinstance(raw, str) and raw.isdigit():
             value = int(raw)
+        elif isinstance(raw, str) and _GROUPED[self.decimal].fullmatch(raw):
+            value = int(raw.replace("," if self.decimal == "." else ".", ""))  # 1,234
         elif metric == "valid_days" and isinstance(raw, str) and sv.fold(raw) in _YES_NO:
             value = _YES_NO[sv.fold(raw)]
         else:
@@ -292,68 +295,78 @@ class _Reader:
                              column=metric)
         return value
 
-    def _slow(self, line: int, cells: tuple[Any, ...]) -> tuple | None:
-        """A row with a cell not met before (or a refused one): each cell read and checked
-        as the file layer gives it (:func:`bot.sheets.cell`), what it means remembered;
-        None when the row is refused."""
+    def _creator(self, line: int, cells: tuple[Any, ...]) -> int | None:
+        """The member of a row whose creator's cells were not met before (None: refused)."""
         width = len(self.who)
         named = dict(zip(self.who, (cell(c) for c in cells[:width]), strict=True))
-        try:
-            user = self._who(named, line)
-            if user is None:
-                return None
-            creator = cells[0] if width == 1 else cells[:width]
-            if isinstance(creator, str | int | tuple) and len(self.creators) < _CACHED:
-                self.creators[creator] = user
-            raw = cells[width]
-            period = self.periods.get(raw) if _hashable(raw) else None
-            if period is None:
-                value = cell(raw)
-                if value is None:
-                    self.refuse(line, UserError("stats.no_period"))
-                    return None
-                period = self._period(value)
-                if _hashable(raw) and len(self.periods) < _CACHED:
-                    self.periods[raw] = period
-            figures: list[Any] = []
-            for metric, known, raw in zip(self.metrics, self.values, cells[width + 1:],
-                                          strict=True):
-                if _hashable(raw) and raw in known:
-                    figures.append(known[raw])
-                    continue
-                value = cell(raw)
-                number = None if value is None else self._number(metric, value)
-                if _hashable(raw) and len(known) < _CACHED:
-                    known[raw] = number
-                figures.append(number)
-        except SheetError as exc:
-            self.refuse(line, exc)
+        user = self._who(named, line)
+        creator = cells[0] if width == 1 else cells[:width]
+        if (user is not None and isinstance(creator, str | int | tuple)
+                and len(self.creators) < _CACHED):
+            self.creators[creator] = user
+        return user
+
+    def _day(self, line: int, raw: Any) -> str | None:
+        """The period of a cell not met before (None: refused; SheetError: not a date)."""
+        value = cell(raw)
+        if value is None:
+            self.refuse(line, UserError("stats.no_period"))
             return None
-        return user, period, tuple(figures)
+        period = self._period(value)
+        if _hashable(raw) and len(self.periods) < _CACHED:
+            self.periods[raw] = period
+        return period
+
+    def _figures(self, cells: tuple[Any, ...]) -> tuple:
+        """The metrics of a row with a cell not met before (SheetError: one is refused)."""
+        figures: list[Any] = []
+        for metric, known, raw in zip(self.metrics, self.values, cells, strict=True):
+            if _hashable(raw) and raw in known:
+                figures.append(known[raw])
+                continue
+            value = cell(raw)
+            number = None if value is None else self._number(metric, value)
+            if _hashable(raw) and len(known) < _CACHED:
+                known[raw] = number
+            figures.append(number)
+        return tuple(figures)
 
     def take(self, records: Iterator[tuple[int, tuple[Any, ...]]], size: int
              ) -> tuple[int, list[tuple]]:
         """Up to ``size`` of the sheet's records (:meth:`bot.sheets.Sheet.records` of
         :attr:`keys`): how many were read, and the rows to stage — (member, period, each
         metric the file has). A row whose every cell was met before is a few dictionary
-        look-ups; the others go through :meth:`_slow`."""
+        look-ups; a cell not met before is read and checked (and remembered), in the order
+        a person reads the row: creator, period, metrics."""
         out: list[tuple] = []
         append = out.append
         creators, periods, values = self.creators, self.periods, self.values
         seen, period_ids = self.seen, self.period_ids
         width = len(self.who)
+        creator_of = itemgetter(0) if width == 1 else itemgetter(slice(0, width))
         read = 0
         for line, cells in islice(records, size):
             read += 1
             try:
-                user = creators[cells[0] if width == 1 else cells[:width]]
-                period = periods[cells[width]]
-                figures = tuple(map(getitem, values, cells[width + 1:]))
-            except (KeyError, TypeError):  # a cell not met before (or not hashable)
-                found = self._slow(line, cells)
-                if found is None:
-                    continue
-                user, period, figures = found
+                try:
+                    user: int | None = creators[creator_of(cells)]
+                except (KeyError, TypeError):
+                    user = self._creator(line, cells)
+                    if user is None:
+                        continue
+                try:
+                    period: str | None = periods[cells[width]]
+                except (KeyError, TypeError):
+                    period = self._day(line, cells[width])
+                    if period is None:
+                        continue
+                try:
+                    figures = tuple(map(getitem, values, cells[width + 1:]))
+                except (KeyError, TypeError):
+                    figures = self._figures(cells[width + 1:])
+            except SheetError as exc:
+                self.refuse(line, exc)
+                continue
             pid = period_ids.get(period)
             if pid is None:
                 pid = period_ids[period] = len(period_ids)
@@ -379,7 +392,10 @@ def _hashable(value: Any) -> bool:
     return isinstance(value, str | int | float | date | datetime | time)
 
 
-_CACHED = 200_000  # distinct cells remembered per column
+_CACHED = 200_000
+# a whole number with its thousands grouped, as parse_int reads it, by decimal mark
+_GROUPED = {".": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+"),
+            ",": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")}  # distinct cells remembered per column
 @dataclass(frozen=True)
 class _Layout:
     """What a file's header says: daily or monthly rows, the metrics it has, its decimal
