@@ -220,13 +220,16 @@ class _Reader:
 
     def __init__(self, guild_id: int, import_id: int, columns: tuple[str, ...],
                  kind: str, decimal: str, handles: dict[str, int],
-                 ids: dict[str, int], who: tuple[str, ...] = ("handle", "platform_id")) -> None:
+                 ids: dict[str, int], who: tuple[str, ...] = ("handle", "platform_id"),
+                 text: bool = True) -> None:
         self.guild_id = guild_id
         self.import_id = import_id
         self.metrics = tuple(m for m in METRICS if m in columns)
         self.kind = kind
         self.period_key = "date" if kind == "day" else "month"
         self.who = who  # the creator's columns the file has
+        # a cell as the file layer's rows give it: a CSV's text is read by cell()
+        self.cell: Callable[[Any], Any] = cell if text else _as_is
         # what a row's cells are, in order (Sheet.records)
         self.keys = (*who, self.period_key, *self.metrics)
         self.decimal = decimal
@@ -298,7 +301,7 @@ class _Reader:
     def _creator(self, line: int, cells: tuple[Any, ...]) -> int | None:
         """The member of a row whose creator's cells were not met before (None: refused)."""
         width = len(self.who)
-        named = dict(zip(self.who, (cell(c) for c in cells[:width]), strict=True))
+        named = dict(zip(self.who, (self.cell(c) for c in cells[:width]), strict=True))
         user = self._who(named, line)
         creator = cells[0] if width == 1 else cells[:width]
         if (user is not None and isinstance(creator, str | int | tuple)
@@ -308,7 +311,7 @@ class _Reader:
 
     def _day(self, line: int, raw: Any) -> str | None:
         """The period of a cell not met before (None: refused; SheetError: not a date)."""
-        value = cell(raw)
+        value = self.cell(raw)
         if value is None:
             self.refuse(line, UserError("stats.no_period"))
             return None
@@ -324,7 +327,7 @@ class _Reader:
             if _hashable(raw) and raw in known:
                 figures.append(known[raw])
                 continue
-            value = cell(raw)
+            value = self.cell(raw)
             number = None if value is None else self._number(metric, value)
             if _hashable(raw) and len(known) < _CACHED:
                 known[raw] = number
@@ -349,17 +352,19 @@ class _Reader:
             read += 1
             try:
                 try:
-                    user: int | None = creators[creator_of(cells)]
+                    user = creators[creator_of(cells)]
                 except (KeyError, TypeError):
-                    user = self._creator(line, cells)
-                    if user is None:
+                    member = self._creator(line, cells)
+                    if member is None:
                         continue
+                    user = member
                 try:
-                    period: str | None = periods[cells[width]]
+                    period = periods[cells[width]]
                 except (KeyError, TypeError):
-                    period = self._day(line, cells[width])
-                    if period is None:
+                    day = self._day(line, cells[width])
+                    if day is None:
                         continue
+                    period = day
                 try:
                     figures = tuple(map(getitem, values, cells[width + 1:]))
                 except (KeyError, TypeError):
@@ -386,6 +391,10 @@ def _stage_sql(guild_id: int, import_id: int, layout: _Layout) -> str:
             f" ({int(import_id):d}, {int(guild_id):d},"
             f" '{'day' if layout.kind == 'day' else 'month'}', ?, ?"
             f"{', ?' * len(layout.columns)})")
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _hashable(value: Any) -> bool:
@@ -459,7 +468,7 @@ class PlatformStatsService:
         import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
                                               layout.kind, now)
         reader = _Reader(guild_id, import_id, layout.columns, layout.kind, layout.decimal,
-                         handles, ids, layout.who)
+                         handles, ids, layout.who, layout.csv)
         records = sheet.records(reader.keys)
         statement = _stage_sql(guild_id, import_id, layout)
         total = lines - 1 if layout.csv else 0

@@ -3,8 +3,9 @@
 What a reader gets is a :class:`Sheet`: the matched header (:class:`HeaderMatch`) and
 :meth:`Sheet.rows`, a generator of :class:`Row` (the line number a person sees in Excel or a
 text editor, and the raw cells by column key). Nothing is read twice and no list of all rows
-is built: a 450,000-row stats file is decoded once into one string (CSV) or read sheet row by
-sheet row (``.xlsx``, openpyxl's read-only mode) and each row is dropped once consumed.
+is built: a 450,000-row stats file is decoded as it is read, never whole (CSV), or read
+sheet row by sheet row (``.xlsx``, openpyxl's read-only mode), and each row is dropped once
+consumed. :meth:`Sheet.records` is the lean way through a big file: a tuple of cells per row.
 
 A CSV cell written with a leading ``'`` before a formula character (how
 :mod:`bot.sheets.writing` and careful spreadsheets neutralise ``=…``, ``@…``) is read back
@@ -146,9 +147,9 @@ def _blank(cells: list[Any] | tuple[Any, ...]) -> bool:
 
 
 def cell(text: Any) -> Any:
-    """A cell as :meth:`Sheet.records` gives it, as :meth:`Sheet.rows` would: None when
-    blank; a CSV cell Familia (or Excel) neutralised on the way out — ``'=…``, ``'@…`` —
-    read back as it was written. A workbook's value is kept as it is."""
+    """A CSV cell as :meth:`Sheet.records` gives it, as :meth:`Sheet.rows` would: None when
+    blank; a cell Familia (or Excel) neutralised on the way out — ``'=…``, ``'@…`` — read
+    back as it was written. (A workbook's cells come as :meth:`Sheet.rows` gives them.)"""
     return _cell(text) if isinstance(text, str) else text
 
 
@@ -234,8 +235,8 @@ class Sheet:
         """Each non-blank data row once, as :meth:`rows` (the same lines, the same limit),
         but lean, for a file of hundreds of thousands of rows: its line and a tuple of the
         cells of ``keys`` (each a column of the header), as read — a CSV cell is its text
-        (``""`` when empty or missing), a workbook's cell its value (None when blank);
-        :func:`cell` makes one what :meth:`rows` gives. No dict and no check per cell:
+        (``""`` when empty or missing: :func:`cell` makes it what :meth:`rows` gives), a
+        workbook's cell what :meth:`rows` gives. No dict and no check per cell:
         a reader that remembers what each distinct cell means looks most of them up."""
         if self._taken:
             raise RuntimeError("a sheet's rows are read once")
@@ -244,10 +245,11 @@ class Sheet:
         need = max(at, default=-1) + 1
         pick = itemgetter(*at) if len(at) > 1 else (lambda cells: (cells[at[0]],))
         limit = self._limits.max_rows
-        missing: Any = "" if self.kind == "csv" else None
+        text = self.kind == "csv"
+        missing: Any = "" if text else None
         for line, cells in self._source:
             if not (cells and isinstance(cells[0], str) and cells[0].strip()) and _blank(
-                    [cell(c) for c in cells]):
+                    [_cell(c) for c in cells] if text else cells):
                 continue
             self.rows_read += 1
             if self.rows_read > limit:
@@ -268,7 +270,8 @@ def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limi
     kind = kind_of(filename, data)
     source = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     for line, cells in source:
-        cells = [cell(c) for c in cells]
+        if kind == "csv":
+            cells = [_cell(c) for c in cells]
         if not _blank(cells):
             header = schema.match(cells, locale)
             return Sheet(kind, header, line, source, limits)
