@@ -401,10 +401,10 @@ def _hashable(value: Any) -> bool:
     return isinstance(value, str | int | float | date | datetime | time)
 
 
-_CACHED = 200_000
+_CACHED = 200_000  # distinct cells remembered per column
 # a whole number with its thousands grouped, as parse_int reads it, by decimal mark
 _GROUPED = {".": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+"),
-            ",": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")}  # distinct cells remembered per column
+            ",": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")}
 @dataclass(frozen=True)
 class _Layout:
     """What a file's header says: daily or monthly rows, the metrics it has, its decimal
