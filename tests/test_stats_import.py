@@ -296,23 +296,24 @@ async def test_the_readme_examples_read_as_documented(services, program):
         62.5, 48210, 315, 22)
 
 
-async def test_a_big_file_is_read_in_a_worker_process_with_the_same_outcome(
+async def test_a_file_read_in_many_small_chunks_has_the_same_outcome(
         services, program, settings, clock):
-    """A file past WORKER_LINES is read in a worker process (here: any file): the same
-    preview, refusals (with their words) and rows as read in the bot's process."""
+    """A big file is read and staged a chunk at a time (the next read while the one before
+    is written): chunks of two rows give the same preview, refusals (with their words and
+    the first line of a duplicate) and rows as the whole file at once."""
     from bot.services.platform_stats import PlatformStatsService
 
     here = await services.stats.stage(G, MANAGER, "march.csv", ENGLISH)
-    worker = PlatformStatsService(services.db, clock, settings.checkin_valid_day_hours,
-                                  worker_lines=0)
-    there = await worker.stage(G, MANAGER, "march.csv", ENGLISH)
-    for field in ("added", "changed", "unchanged", "rows_refused", "creators", "first_period",
-                  "last_period"):
+    small = PlatformStatsService(services.db, clock, settings.checkin_valid_day_hours,
+                                 chunk=2)
+    there = await small.stage(G, MANAGER, "march.csv", ENGLISH)
+    for field in ("added", "changed", "unchanged", "rows_read", "rows_refused", "creators",
+                  "first_period", "last_period"):
         assert getattr(there.record, field) == getattr(here.record, field), field
     assert [(r.line, r.reason, r.error.params) for r in there.refused] == [
         (r.line, r.reason, r.error.params) for r in here.refused]
     with pytest.raises(SheetError) as refused:
-        await worker.stage(G, MANAGER, "s.csv", csv_file("Date,Hours", "2026-03-02,1"))
+        await small.stage(G, MANAGER, "s.csv", csv_file("Date,Hours", "2026-03-02,1"))
     assert refused.value.code == "sheets.missing_columns" and refused.value.params["columns"]
-    await worker.apply(G, there.record.id, MANAGER)
+    await small.apply(G, there.record.id, MANAGER)
     assert (await month_row(services, ANA))["hours"] == 3.0

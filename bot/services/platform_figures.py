@@ -67,17 +67,16 @@ _DELETE = """
       AND ((period_kind = 'week' AND period BETWEEN :w1 AND :w2)
            OR (period_kind = 'month' AND period BETWEEN :m1 AND :m2))"""
 
+# Every day of a creator counts once: the platform's day (with the check-in of that day,
+# if any) or a check-in day without one. Days are summed once into week-and-month segments
+# (a week that spans two months is two), keyed by a plain day number (the ISO week's label
+# is written once per segment, not per day); weeks and months are summed from the segments
+# and written in the order of progress_totals' indexes (kind, period, creator), which keeps
+# each index's insertions together instead of scattered over the whole table.
 _INSERT = f"""
     WITH src AS ({_SOURCES}),
-    days AS (
-        SELECT user_id, local_date AS day FROM checkins
-        WHERE guild_id = :g AND local_date BETWEEN :a AND :b{{users}}
-        UNION
-        SELECT user_id, period FROM platform_stats
-        WHERE guild_id = :g AND period_kind = 'day' AND period BETWEEN :a AND :b{{users}}
-    ),
     eff AS (
-        SELECT x.user_id, x.day, k.id IS NOT NULL AS checkin,
+        SELECT p.user_id, p.period AS day, k.id IS NOT NULL AS checkin,
           CASE WHEN src.h AND p.hours IS NOT NULL THEN p.hours
                ELSE coalesce(k.hours, 0) END AS hours,
           CASE WHEN src.d AND p.diamonds IS NOT NULL THEN p.diamonds
@@ -87,21 +86,35 @@ _INSERT = f"""
           CASE WHEN src.v AND p.valid_days IS NOT NULL THEN min(p.valid_days, 1)
                WHEN src.v AND p.hours IS NOT NULL THEN p.hours >= :valid
                ELSE coalesce(k.hours, 0) >= :valid END AS valid
-        FROM days x CROSS JOIN src
+        FROM platform_stats p CROSS JOIN src
         LEFT JOIN checkins k
-          ON k.guild_id = :g AND k.user_id = x.user_id AND k.local_date = x.day
-        LEFT JOIN platform_stats p ON p.guild_id = :g AND p.user_id = x.user_id
-          AND p.period_kind = 'day' AND p.period = x.day
+          ON k.guild_id = :g AND k.user_id = p.user_id AND k.local_date = p.period
+        WHERE p.guild_id = :g AND p.period_kind = 'day'
+          AND p.period BETWEEN :a AND :b{{p_users}}
+        UNION ALL
+        SELECT k.user_id, k.local_date, 1, coalesce(k.hours, 0), coalesce(k.diamonds, 0),
+               coalesce(k.followers, 0), coalesce(k.hours, 0) >= :valid
+        FROM checkins k
+        WHERE k.guild_id = :g AND k.local_date BETWEEN :a AND :b{{k_users}}
+          AND NOT EXISTS (SELECT 1 FROM platform_stats p WHERE p.guild_id = :g
+            AND p.user_id = k.user_id AND p.period_kind = 'day' AND p.period = k.local_date)
+    ),
+    seg AS (
+        SELECT user_id, CAST((julianday(day) - 1721425.5) / 7 AS INTEGER) AS wk,
+               substr(day, 1, 7) AS m, min(day) AS day1, sum(checkin) AS c, sum(valid) AS v,
+               sum(hours) AS h, sum(diamonds) AS d, sum(followers) AS f
+        FROM eff GROUP BY user_id, wk, m
     )
     INSERT INTO progress_totals (guild_id, user_id, period_kind, period, checkins, valid_days,
                                  hours, diamonds, followers)
-    SELECT :g, user_id, 'week', {_WEEK.format(d='day')} AS w, sum(checkin), sum(valid),
-           round(sum(hours), 2), sum(diamonds), sum(followers)
-    FROM eff GROUP BY user_id, w HAVING w BETWEEN :w1 AND :w2
+    SELECT :g, user_id, 'week', {_WEEK.format(d='day1')} AS w, c, v, round(h, 2), d, f
+    FROM (SELECT user_id, min(day1) AS day1, sum(c) AS c, sum(v) AS v, sum(h) AS h,
+                 sum(d) AS d, sum(f) AS f FROM seg GROUP BY user_id, wk)
+    WHERE w BETWEEN :w1 AND :w2
     UNION ALL
-    SELECT :g, user_id, 'month', substr(day, 1, 7) AS m, sum(checkin), sum(valid),
-           round(sum(hours), 2), sum(diamonds), sum(followers)
-    FROM eff GROUP BY user_id, m HAVING m BETWEEN :m1 AND :m2"""
+    SELECT :g, user_id, 'month', m, sum(c), sum(v), round(sum(h), 2), sum(d), sum(f)
+    FROM seg WHERE m BETWEEN :m1 AND :m2 GROUP BY user_id, m
+    ORDER BY 3, 4, 2"""
 
 # A month with an imported total: its row exists even without a day of figures …
 _MONTH_ROWS = """
@@ -157,7 +170,8 @@ def rebuild_statements(
     month_users = _WHO[who].format(c="m.user_id")
     return [
         (_DELETE.format(users=among), params),
-        (_INSERT.format(users=among), params),
+        (_INSERT.format(p_users=_WHO[who].format(c="p.user_id"),
+                        k_users=_WHO[who].format(c="k.user_id")), params),
         (_MONTH_ROWS.format(users=among), params),
         (_MONTH_TOTALS.format(users=month_users), params),
         # campaign totals follow the same rule (bot/services/day_figures.py)

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+import re
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from itertools import islice
+from operator import getitem, itemgetter
 from typing import Any
 
 from bot.clock import Clock, to_db
@@ -36,12 +38,10 @@ from bot.services.platform_figures import period_days
 from bot.sheets import (
     Column,
     Limits,
-    Row,
     Schema,
     Sheet,
     SheetError,
-    batches,
-    open_sheet,
+    cell,
     open_sheet_async,
 )
 from bot.sheets import values as sv
@@ -50,7 +50,6 @@ LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_rows=500_000)
 CHUNK = 5_000  # rows read, checked and staged at a time (the event loop runs between)
 REFUSED_KEPT = 200  # refused rows kept with their reason for the preview (the rest counted)
 APPLY_STEPS = 8  # the apply is reported in about this many steps
-WORKER_LINES = 50_000  # a file of more lines is read in a worker process
 
 METRICS = ("hours", "diamonds", "followers", "valid_days", "sessions", "peak_viewers",
            "avg_viewers", "gifters")
@@ -108,8 +107,6 @@ _SPANISH = {sv.fold(a) for _, _, es, titles in _COLUMNS for a in (*es, titles["e
 # The stored columns, in the order every statement below uses.
 _COLS = "guild_id, user_id, period_kind, period, " + ", ".join(METRICS)
 _DIFFERS = " OR ".join(f"p.{m} IS NOT s.{m}" for m in METRICS)
-_STAGE = (f"INSERT INTO platform_staging (import_id, {_COLS})"
-          f" VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(METRICS))})")
 _COUNTS = f"""
     SELECT count(*) AS rows, count(DISTINCT s.user_id) AS creators,
            min(s.period) AS first, max(s.period) AS last,
@@ -223,18 +220,26 @@ class _Reader:
 
     def __init__(self, guild_id: int, import_id: int, columns: tuple[str, ...],
                  kind: str, decimal: str, handles: dict[str, int],
-                 ids: dict[str, int]) -> None:
+                 ids: dict[str, int], who: tuple[str, ...] = ("handle", "platform_id"),
+                 text: bool = True) -> None:
         self.guild_id = guild_id
         self.import_id = import_id
-        self.columns = [(i, m) for i, m in enumerate(METRICS) if m in columns]
+        self.metrics = tuple(m for m in METRICS if m in columns)
         self.kind = kind
         self.period_key = "date" if kind == "day" else "month"
+        self.who = who  # the creator's columns the file has
+        # a cell as the file layer's rows give it: a CSV's text is read by cell()
+        self.cell: Callable[[Any], Any] = cell if text else _as_is
+        # what a row's cells are, in order (Sheet.records)
+        self.keys = (*who, self.period_key, *self.metrics)
         self.decimal = decimal
         self.handles = handles
         self.ids = ids
         self.maxima = MAXIMA[kind]
-        self.periods: dict[Any, str] = {}  # raw cell -> period
-        self.values: dict[str, dict[Any, float | int]] = {m: {} for m in METRICS}
+        self.periods: dict[Any, str] = {}  # cell as read -> period
+        # per metric, cell as read -> its value (None for a blank cell)
+        self.values: list[dict[Any, float | int | None]] = [{} for _ in self.metrics]
+        self.creators: dict[Any, int] = {}  # creator's cell(s) as read -> member
         # creator and period -> the first line with them; keyed by one int (a tuple key per
         # row would leave 450,000 objects for the garbage collector to walk, again and again)
         self.seen: dict[int, int] = {}
@@ -258,8 +263,6 @@ class _Reader:
             user = self.handles.get(handle) if isinstance(handle, str) else None
             if user is None:
                 user = self.handles.get(sv.normalise_handle(handle))
-                if user is not None and isinstance(handle, str):
-                    self.handles[handle] = user  # the same spelling again: found at once
             if user is not None:
                 return user
         if sv.blank(handle) and sv.blank(pid):
@@ -270,18 +273,11 @@ class _Reader:
         return None
 
     def _period(self, raw: Any) -> str:
-        key = raw if isinstance(raw, str | int | float) else repr(raw)
-        found = self.periods.get(key)
-        if found is None:
-            if self.kind == "day":
-                # a Spanish file writes day/month/year; an English one may be either
-                found = sv.parse_date(raw, day_first=True if self.decimal == "," else None
-                                      ).isoformat()
-            else:
-                found = sv.parse_month(raw).isoformat()[:7]
-            if len(self.periods) < _CACHED:
-                self.periods[key] = found
-        return found
+        if self.kind == "day":
+            # a Spanish file writes day/month/year; an English one may be either
+            return sv.parse_date(raw, day_first=True if self.decimal == "," else None
+                                 ).isoformat()
+        return sv.parse_month(raw).isoformat()[:7]
 
     def _number(self, metric: str, raw: Any) -> float | int:
         if metric == "hours":
@@ -291,6 +287,8 @@ class _Reader:
                 value = sv.parse_hours(raw, self.decimal)
         elif isinstance(raw, str) and raw.isdigit():
             value = int(raw)
+        elif isinstance(raw, str) and _GROUPED[self.decimal].fullmatch(raw):
+            value = int(raw.replace("," if self.decimal == "." else ".", ""))  # 1,234
         elif metric == "valid_days" and isinstance(raw, str) and sv.fold(raw) in _YES_NO:
             value = _YES_NO[sv.fold(raw)]
         else:
@@ -300,47 +298,113 @@ class _Reader:
                              column=metric)
         return value
 
-    def take(self, rows: list[Row]) -> list[tuple]:
-        out = []
-        head = (self.import_id, self.guild_id)
-        for row in rows:
-            cells = row.cells
+    def _creator(self, line: int, cells: tuple[Any, ...]) -> int | None:
+        """The member of a row whose creator's cells were not met before (None: refused)."""
+        width = len(self.who)
+        named = dict(zip(self.who, (self.cell(c) for c in cells[:width]), strict=True))
+        user = self._who(named, line)
+        creator = cells[0] if width == 1 else cells[:width]
+        if (user is not None and isinstance(creator, str | int | tuple)
+                and len(self.creators) < _CACHED):
+            self.creators[creator] = user
+        return user
+
+    def _day(self, line: int, raw: Any) -> str | None:
+        """The period of a cell not met before (None: refused; SheetError: not a date)."""
+        value = self.cell(raw)
+        if value is None:
+            self.refuse(line, UserError("stats.no_period"))
+            return None
+        period = self._period(value)
+        if _hashable(raw) and len(self.periods) < _CACHED:
+            self.periods[raw] = period
+        return period
+
+    def _figures(self, cells: tuple[Any, ...]) -> tuple:
+        """The metrics of a row with a cell not met before (SheetError: one is refused)."""
+        figures: list[Any] = []
+        for metric, known, raw in zip(self.metrics, self.values, cells, strict=True):
+            if _hashable(raw) and raw in known:
+                figures.append(known[raw])
+                continue
+            value = self.cell(raw)
+            number = None if value is None else self._number(metric, value)
+            if _hashable(raw) and len(known) < _CACHED:
+                known[raw] = number
+            figures.append(number)
+        return tuple(figures)
+
+    def take(self, records: Iterator[tuple[int, tuple[Any, ...]]], size: int
+             ) -> tuple[int, list[tuple]]:
+        """Up to ``size`` of the sheet's records (:meth:`bot.sheets.Sheet.records` of
+        :attr:`keys`): how many were read, and the rows to stage — (member, period, each
+        metric the file has). A row whose every cell was met before is a few dictionary
+        look-ups; a cell not met before is read and checked (and remembered), in the order
+        a person reads the row: creator, period, metrics."""
+        out: list[tuple] = []
+        append = out.append
+        creators, periods, values = self.creators, self.periods, self.values
+        seen, period_ids = self.seen, self.period_ids
+        width = len(self.who)
+        creator_of = itemgetter(0) if width == 1 else itemgetter(slice(0, width))
+        read = 0
+        for line, cells in islice(records, size):
+            read += 1
             try:
-                user = self._who(cells, row.line)
-                if user is None:
-                    continue
-                raw = cells.get(self.period_key)
-                if raw is None:
-                    self.refuse(row.line, UserError("stats.no_period"))
-                    continue
-                period = self.periods.get(raw) if isinstance(raw, str) else None
-                if period is None:
-                    period = self._period(raw)
-                figures: list[Any] = [None] * len(METRICS)
-                for index, metric in self.columns:
-                    raw = cells.get(metric)
-                    if raw is None:
+                try:
+                    user = creators[creator_of(cells)]
+                except (KeyError, TypeError):
+                    member = self._creator(line, cells)
+                    if member is None:
                         continue
-                    known = self.values[metric]
-                    value = known.get(raw) if isinstance(raw, str | int | float) else None
-                    if value is None:
-                        value = self._number(metric, raw)
-                        if len(known) < _CACHED and isinstance(raw, str | int | float):
-                            known[raw] = value
-                    figures[index] = value
+                    user = member
+                try:
+                    period = periods[cells[width]]
+                except (KeyError, TypeError):
+                    day = self._day(line, cells[width])
+                    if day is None:
+                        continue
+                    period = day
+                try:
+                    figures = tuple(map(getitem, values, cells[width + 1:]))
+                except (KeyError, TypeError):
+                    figures = self._figures(cells[width + 1:])
             except SheetError as exc:
-                self.refuse(row.line, exc)
+                self.refuse(line, exc)
                 continue
-            pid = self.period_ids.setdefault(period, len(self.period_ids))
-            first = self.seen.setdefault(user * 1_048_576 + pid, row.line)
-            if first != row.line:
-                self.refuse(row.line, UserError("stats.duplicate_row", first=first))
+            pid = period_ids.get(period)
+            if pid is None:
+                pid = period_ids[period] = len(period_ids)
+            first = seen.setdefault(user * 1_048_576 + pid, line)
+            if first != line:
+                self.refuse(line, UserError("stats.duplicate_row", first=first))
                 continue
-            out.append((*head, user, self.kind, period, *figures))
-        return out
+            append((user, period, *figures))
+        return read, out
+
+
+def _stage_sql(guild_id: int, import_id: int, layout: _Layout) -> str:
+    """The INSERT that stages :meth:`_Reader.take`'s rows: the import, guild and kind
+    written in (three values fewer to bind per row), then the creator, period and metrics."""
+    return (f"INSERT INTO platform_staging (import_id, guild_id, period_kind, user_id,"
+            f" period{''.join(', ' + m for m in layout.columns)}) VALUES"
+            f" ({int(import_id):d}, {int(guild_id):d},"
+            f" '{'day' if layout.kind == 'day' else 'month'}', ?, ?"
+            f"{', ?' * len(layout.columns)})")
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, str | int | float | date | datetime | time)
 
 
 _CACHED = 200_000  # distinct cells remembered per column
+# a whole number with its thousands grouped, as parse_int reads it, by decimal mark
+_GROUPED = {".": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+"),
+            ",": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")}
 @dataclass(frozen=True)
 class _Layout:
     """What a file's header says: daily or monthly rows, the metrics it has, its decimal
@@ -351,6 +415,7 @@ class _Layout:
     decimal: str
     unknown: tuple[str, ...]
     csv: bool
+    who: tuple[str, ...] = ("handle", "platform_id")  # the creator's columns it has
 
 
 def _layout(sheet: Sheet, locale: str) -> _Layout:
@@ -368,140 +433,8 @@ def _layout(sheet: Sheet, locale: str) -> _Layout:
             SCHEMA.titles(locale, ["hours", "diamonds", "followers", "valid_days"])))
     spanish = sum(sv.fold(h) in _SPANISH for h in header.headers)
     decimal = "," if spanish * 2 > len([h for h in header.headers if h]) else "."
-    return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv")
-
-
-class _Source:
-    """Where a file is read and checked: :meth:`open` (the header), :meth:`begin` (the
-    creators to match), :meth:`chunk` (rows read, rows to stage; None at the end),
-    :meth:`end` (the refused rows)."""
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        raise NotImplementedError
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        raise NotImplementedError
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        raise NotImplementedError
-
-    async def end(self) -> tuple[list[Refused], int]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
-class _InProcess(_Source):
-    """In the bot's process, each chunk in a thread (a small file)."""
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        self.sheet = await open_sheet_async(data, file_name, SCHEMA, limits, locale)
-        return _layout(self.sheet, locale)
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        self.reader = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                              layout.decimal, handles, ids)
-        self.rows = batches(self.sheet, CHUNK)
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        rows = await anext(self.rows, None)
-        if rows is None:
-            return None
-        return len(rows), await asyncio.to_thread(self.reader.take, rows)
-
-    async def end(self) -> tuple[list[Refused], int]:
-        return self.reader.refused, self.reader.refused_count
-
-
-# -- a big file, read in a worker process --------------------------------------------------
-# The worker's one reading at a time: its sheet's rows and its reader.
-_WORKER: dict[str, Any] = {}
-
-
-def _refusal(exc: FamiliaError) -> tuple[str, dict[str, Any]]:
-    """An error as it crosses processes (an exception's keyword values are not pickled)."""
-    return exc.code, exc.params
-
-
-def _worker_open(data: bytes, file_name: str, limits: Limits, locale: str) -> Any:
-    try:
-        sheet = open_sheet(data, file_name, SCHEMA, limits, locale)
-        layout = _layout(sheet, locale)
-    except SheetError as exc:
-        return "refused", _refusal(exc)
-    _WORKER.clear()
-    _WORKER["rows"] = sheet.rows()
-    return "ok", layout
-
-
-def _worker_begin(guild_id: int, import_id: int, layout: _Layout, handles: dict[str, int],
-                  ids: dict[str, int]) -> None:
-    _WORKER["reader"] = _Reader(guild_id, import_id, layout.columns, layout.kind,
-                                layout.decimal, handles, ids)
-
-
-def _worker_chunk(size: int) -> Any:
-    rows, taken = _WORKER["rows"], []
-    try:
-        for row in rows:
-            taken.append(row)
-            if len(taken) >= size:
-                break
-    except SheetError as exc:
-        return "refused", _refusal(exc)
-    if not taken:
-        return "ok", None
-    return "ok", (len(taken), _WORKER["reader"].take(taken))
-
-
-def _worker_end() -> Any:
-    reader = _WORKER.pop("reader")
-    _WORKER.clear()
-    return [(r.line, _refusal(r.error)) for r in reader.refused], reader.refused_count
-
-
-def _answer(found: Any) -> Any:
-    status, value = found
-    if status == "refused":
-        code, params = value
-        raise SheetError(code, **params)
-    return value
-
-
-class _InWorker(_Source):
-    """In a worker process of its own (``spawn``: the bot has threads, which must not be
-    forked), stopped at the end; the bot only stores what it sends back."""
-
-    def __init__(self) -> None:
-        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-
-    async def open(self, data: bytes, file_name: str, limits: Limits,
-                   locale: str) -> _Layout:
-        return _answer(await self._run(_worker_open, data, file_name, limits, locale))
-
-    async def begin(self, guild_id: int, import_id: int, layout: _Layout,
-                    handles: dict[str, int], ids: dict[str, int]) -> None:
-        await self._run(_worker_begin, guild_id, import_id, layout, handles, ids)
-
-    async def chunk(self) -> tuple[int, list[tuple]] | None:
-        return _answer(await self._run(_worker_chunk, CHUNK))
-
-    async def end(self) -> tuple[list[Refused], int]:
-        refused, count = await self._run(_worker_end)
-        # rebuilt as the file layer's refusal: its code names the message either way
-        return [Refused(line, SheetError(code, **params)) for line, (code, params) in refused
-                ], count
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    who = tuple(k for k in ("handle", "platform_id") if k in header)
+    return _Layout(kind, columns, decimal, header.unknown, sheet.kind == "csv", who)
 
 
 _YES_NO = {"yes": 1, "y": 1, "si": 1, "true": 1, "x": 1, "no": 0, "n": 0, "false": 0}
@@ -509,46 +442,58 @@ _YES_NO = {"yes": 1, "y": 1, "si": 1, "true": 1, "x": 1, "no": 0, "n": 0, "false
 
 class PlatformStatsService:
     def __init__(self, db: Database, clock: Clock, valid_day_hours: float = 1.0,
-                 limits: Limits = LIMITS, worker_lines: int = WORKER_LINES) -> None:
+                 limits: Limits = LIMITS, chunk: int = CHUNK) -> None:
         self.db = db
         self.clock = clock
         self.valid_day_hours = valid_day_hours
         self.limits = limits
-        self.worker_lines = worker_lines
+        self.chunk = chunk
 
     # -- stage and preview ---------------------------------------------------------------------
 
     async def stage(self, guild_id: int, actor_id: int, file_name: str, data: bytes,
                     locale: str = "en", progress: Progress = _quiet) -> Preview:
         """Read an upload and stage its rows (see the module's docstring); a file Familia
-        cannot read is refused whole (:class:`SheetError`) and nothing is kept. A big file
-        (more than :data:`WORKER_LINES` lines) is read in a worker process, so the bot's
-        event loop and its other threads are not kept from running meanwhile."""
+        cannot read is refused whole (:class:`SheetError`) and nothing is kept.
+
+        The file is read in the bot's process, :attr:`chunk` rows at a time, each chunk in a
+        thread (the event loop runs between, and while a chunk is read): the next chunk is
+        read while the one before is written, and only those two are held."""
         digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
         lines = data.count(b"\n")
-        source: _Source = (_InWorker() if lines > self.worker_lines else _InProcess())
+        sheet = await open_sheet_async(data, file_name, SCHEMA, self.limits, locale)
+        layout = _layout(sheet, locale)
+        handles, ids = await self._creators(guild_id)
+        now = to_db(self.clock.now())
+        import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
+                                              layout.kind, now)
+        reader = _Reader(guild_id, import_id, layout.columns, layout.kind, layout.decimal,
+                         handles, ids, layout.who, layout.csv)
+        records = sheet.records(reader.keys)
+        statement = _stage_sql(guild_id, import_id, layout)
+        total = lines - 1 if layout.csv else 0
+        done = 0
+        writing: asyncio.Future[None] | None = None
         try:
-            layout = await source.open(data, file_name, self.limits, locale)
-            handles, ids = await self._creators(guild_id)
-            now = to_db(self.clock.now())
-            import_id = await self._insert_import(guild_id, actor_id, file_name, digest,
-                                                  layout.kind, now)
-            await source.begin(guild_id, import_id, layout, handles, ids)
-            total = lines - 1 if layout.csv else 0
-            done = 0
-            try:
-                while (chunk := await source.chunk()) is not None:
-                    read, staged = chunk
-                    if staged:
-                        await self.db.run(_stager(staged))
-                    done += read
-                    await progress(Step("reading", done, max(total, done)))
-                refused, refused_count = await source.end()
-            except BaseException:
-                await self.discard(guild_id, import_id)
-                raise
-        finally:
-            source.close()
+            while True:
+                read, staged = await asyncio.to_thread(reader.take, records, self.chunk)
+                if writing is not None:
+                    await writing
+                    writing = None
+                if not read:
+                    break
+                if staged:
+                    writing = asyncio.ensure_future(self.db.run(_stager(statement, staged)))
+                done += read
+                await progress(Step("reading", done, max(total, done)))
+        except BaseException:
+            if writing is not None:  # its outcome goes with the error
+                await asyncio.wait([writing])
+                if not writing.cancelled():
+                    writing.exception()
+            await self.discard(guild_id, import_id)
+            raise
+        refused, refused_count = reader.refused, reader.refused_count
         if done == 0:
             await self.discard(guild_id, import_id)
             raise SheetError("sheets.empty")
@@ -719,9 +664,9 @@ class PlatformStatsService:
         return [_record(r) for r in rows]
 
 
-def _stager(rows: list[tuple]) -> Callable[[SyncTransaction], None]:
+def _stager(statement: str, rows: list[tuple]) -> Callable[[SyncTransaction], None]:
     def stage(tx: SyncTransaction) -> None:
-        tx.executemany(_STAGE, rows)
+        tx.executemany(statement, rows)
     return stage
 
 

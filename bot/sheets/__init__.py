@@ -22,7 +22,9 @@ from bot.sheets.reading import (
     Row,
     Sheet,
     batches,
+    cell,
     decode,
+    encoding_of,
     kind_of,
     open_sheet,
     open_sheet_async,
@@ -50,7 +52,8 @@ from bot.sheets.writing import (
 
 __all__ = [
     "FORMATS", "KINDS", "MEDIA_TYPES", "Column", "HeaderMatch", "Limits", "Row", "Schema",
-    "Sheet", "SheetError", "batches", "blank", "decode", "fold", "kind_of", "neutralise",
+    "Sheet", "SheetError", "batches", "blank", "cell", "decode", "encoding_of", "fold",
+    "kind_of", "neutralise",
     "normalise_handle", "open_sheet", "open_sheet_async", "parse_date", "parse_decimal",
     "parse_hours", "parse_int", "parse_month", "parse_platform_id", "to_bytes", "write",
     "write_async", "write_csv", "write_xlsx",

@@ -3,8 +3,9 @@
 What a reader gets is a :class:`Sheet`: the matched header (:class:`HeaderMatch`) and
 :meth:`Sheet.rows`, a generator of :class:`Row` (the line number a person sees in Excel or a
 text editor, and the raw cells by column key). Nothing is read twice and no list of all rows
-is built: a 450,000-row stats file is decoded once into one string (CSV) or read sheet row by
-sheet row (``.xlsx``, openpyxl's read-only mode) and each row is dropped once consumed.
+is built: a 450,000-row stats file is decoded as it is read, never whole (CSV), or read
+sheet row by sheet row (``.xlsx``, openpyxl's read-only mode), and each row is dropped once
+consumed. :meth:`Sheet.records` is the lean way through a big file: a tuple of cells per row.
 
 A CSV cell written with a leading ``'`` before a formula character (how
 :mod:`bot.sheets.writing` and careful spreadsheets neutralise ``=…``, ``@…``) is read back
@@ -27,9 +28,11 @@ import asyncio
 import codecs
 import csv
 import io
+import re
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from bot.sheets.errors import SheetError
@@ -42,7 +45,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 _DELIMITERS = (",", ";", "\t", "|")
 # Control characters never found in a spreadsheet's text: their presence means the bytes
 # were decoded with the wrong encoding (or are not text at all).
-_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\r\n"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_PIECE = 1 << 20  # the text is checked a megabyte at a time (no copy of the whole file)
 
 
 @dataclass(frozen=True)
@@ -81,33 +85,55 @@ def kind_of(filename: str, data: bytes) -> str:
     raise SheetError("sheets.wrong_type", name=filename)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was read with: a BOM decides (UTF-8, UTF-16 LE/BE); UTF-16
-    without a BOM is told by its zero bytes; else UTF-8, else Windows-1252 (what Excel calls
-    ANSI/Latin-1), else Latin-1. Text with control characters was not text: refused."""
+def _candidates(data: bytes) -> list[str]:
     if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    else:
-        head = data[:4096]
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if len(head) >= 4 and odd > len(head) // 4 and even == 0:
-            candidates = ["utf-16-le"]
-        elif len(head) >= 4 and even > len(head) // 4 and odd == 0:
-            candidates = ["utf-16-be"]
-        else:
-            candidates = ["utf-8", "cp1252", "latin-1"]
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, UnicodeError):
-            continue
-        if any(c in _CONTROL for c in text[:65536]) or (
-                len(text) > 65536 and any(c in _CONTROL for c in text)):
-            break
-        return text.lstrip("\ufeff"), encoding
+        return ["utf-8-sig"]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    head = data[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if len(head) >= 4 and odd > len(head) // 4 and even == 0:
+        return ["utf-16-le"]
+    if len(head) >= 4 and even > len(head) // 4 and odd == 0:
+        return ["utf-16-be"]
+    return ["utf-8", "cp1252", "latin-1"]
+
+
+def _checked(data: bytes, encoding: str) -> str | None:
+    """The first line of ``data`` read as ``encoding``, after checking the whole of it a
+    piece at a time; None if it does not decode; :class:`SheetError` if it holds control
+    characters (it was not text)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    first: str | None = None
+    try:
+        for start in range(0, max(len(data), 1), _PIECE):
+            piece = decoder.decode(view[start:start + _PIECE], start + _PIECE >= len(data))
+            if _CONTROL.search(piece):
+                raise SheetError("sheets.bad_encoding")
+            if first is None:
+                first = piece.lstrip("\ufeff").split("\n", 1)[0]
+    except (UnicodeDecodeError, UnicodeError):
+        return None
+    return first or ""
+
+
+def encoding_of(data: bytes) -> tuple[str, str]:
+    """The encoding ``data`` is read with and its first line: a BOM decides (UTF-8, UTF-16
+    LE/BE); UTF-16 without a BOM is told by its zero bytes; else UTF-8, else Windows-1252
+    (what Excel calls ANSI/Latin-1), else Latin-1. Text with control characters was not
+    text: refused. The text is checked a piece at a time, never held whole."""
+    for encoding in _candidates(data):
+        first = _checked(data, encoding)
+        if first is not None:
+            return encoding, first
     raise SheetError("sheets.bad_encoding")
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with (see :func:`encoding_of`)."""
+    encoding, _ = encoding_of(data)
+    return data.decode(encoding).lstrip("\ufeff"), encoding
 
 
 def _delimiter(first_line: str) -> str:
@@ -118,6 +144,13 @@ def _delimiter(first_line: str) -> str:
 
 def _blank(cells: list[Any] | tuple[Any, ...]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def cell(text: Any) -> Any:
+    """A CSV cell as :meth:`Sheet.records` gives it, as :meth:`Sheet.rows` would: None when
+    blank; a cell Familia (or Excel) neutralised on the way out — ``'=…``, ``'@…`` — read
+    back as it was written. (A workbook's cells come as :meth:`Sheet.rows` gives them.)"""
+    return _cell(text) if isinstance(text, str) else text
 
 
 def _cell(text: str) -> str | None:
@@ -131,12 +164,13 @@ def _cell(text: str) -> str | None:
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    text, _ = decode(data)
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    encoding, first = encoding_of(data)
+    # decoded as it is read: no copy of the whole text (a StringIO of 21 MB holds 84)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(stream, delimiter=_delimiter(first))
     try:
-        for cells in reader:
-            yield reader.line_num, [_cell(c) for c in cells]
+        for cells in reader:  # as written: Sheet normalises them (cell) as it hands them on
+            yield reader.line_num, cells
     except csv.Error as exc:
         raise SheetError("sheets.unreadable", line=reader.line_num) from exc
 
@@ -185,7 +219,10 @@ class Sheet:
         self._taken = True
         positions = list(self.header.positions.items())
         limit = self._limits.max_rows
+        text = self.kind == "csv"
         for line, cells in self._source:
+            if text:
+                cells = [_cell(c) for c in cells]
             if _blank(cells):
                 continue
             self.rows_read += 1
@@ -193,6 +230,33 @@ class Sheet:
                 raise SheetError("sheets.too_many_rows", limit=limit)
             width = len(cells)
             yield Row(line, {key: cells[i] if i < width else None for key, i in positions})
+
+    def records(self, keys: Sequence[str]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """Each non-blank data row once, as :meth:`rows` (the same lines, the same limit),
+        but lean, for a file of hundreds of thousands of rows: its line and a tuple of the
+        cells of ``keys`` (each a column of the header), as read — a CSV cell is its text
+        (``""`` when empty or missing: :func:`cell` makes it what :meth:`rows` gives), a
+        workbook's cell what :meth:`rows` gives. No dict and no check per cell:
+        a reader that remembers what each distinct cell means looks most of them up."""
+        if self._taken:
+            raise RuntimeError("a sheet's rows are read once")
+        self._taken = True
+        at = [self.header.positions[key] for key in keys]
+        need = max(at, default=-1) + 1
+        pick = itemgetter(*at) if len(at) > 1 else (lambda cells: (cells[at[0]],))
+        limit = self._limits.max_rows
+        text = self.kind == "csv"
+        missing: Any = "" if text else None
+        for line, cells in self._source:
+            if not (cells and isinstance(cells[0], str) and cells[0].strip()) and _blank(
+                    [_cell(c) for c in cells] if text else cells):
+                continue
+            self.rows_read += 1
+            if self.rows_read > limit:
+                raise SheetError("sheets.too_many_rows", limit=limit)
+            if len(cells) < need:
+                cells = [*cells, *[missing] * (need - len(cells))]
+            yield line, pick(cells)
 
 
 def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limits(),
@@ -206,6 +270,8 @@ def open_sheet(data: bytes, filename: str, schema: Schema, limits: Limits = Limi
     kind = kind_of(filename, data)
     source = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     for line, cells in source:
+        if kind == "csv":
+            cells = [_cell(c) for c in cells]
         if not _blank(cells):
             header = schema.match(cells, locale)
             return Sheet(kind, header, line, source, limits)
