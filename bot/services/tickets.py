@@ -1,0 +1,395 @@
+"""The support desk (#21): categories, tickets, and what staff see about the creator.
+
+A ticket is opened by a creator (``/ticket open``, the "Get help" panel); the row is written
+first, then the cog creates its private thread in the support channel and records it
+(:meth:`TicketService.attach_thread`), which queues, in the same transaction, the creator's
+question in the thread and the staff-only context in the staff channel (the durable delivery
+queue: exactly once, even across a crash). A ticket whose thread was never recorded is
+listed by :meth:`TicketService.without_thread` so a sweep can make it.
+
+Nothing here imports discord.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.services.audit import AuditLog
+from bot.services.families import FamilyService
+from bot.services.profiles import ProfileService
+from bot.services.tiers import TierService
+
+SOURCE = "tickets"
+SUBJECT_MAX = 100  # a thread's name is at most 100 characters; the subject fits in it
+DESCRIPTION_MAX = 1500  # the question's post fits one Discord message with its heading
+NOTE_MAX = 500
+VIA = ("command", "panel", "dm")
+CLOSE_REASONS = ("resolved", "duplicate", "no_reply", "other")
+RECENT_CHECKINS = 5
+
+
+@dataclass(frozen=True)
+class CategoryDefault:
+    key: str
+    first_response_hours: float
+    resolution_hours: float
+    add_leader: bool
+
+
+# Trust & Safety never adds the leader by default (a creator may be reporting them).
+DEFAULT_CATEGORIES = (
+    CategoryDefault("safety", 4, 48, False),
+    CategoryDefault("technical", 8, 72, True),
+    CategoryDefault("money", 24, 120, True),
+    CategoryDefault("operations", 24, 120, True),
+    CategoryDefault("other", 24, 168, False),
+)
+CATEGORY_KEYS = tuple(c.key for c in DEFAULT_CATEGORIES)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    guild_id: int
+    key: str
+    role_id: int | None
+    first_response_hours: float
+    resolution_hours: float
+    add_leader: bool
+    allow_multiple: bool
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    support_channel_id: int
+    staff_channel_id: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    guild_id: int
+    number: int
+    user_id: int
+    category_id: int
+    subject: str
+    description: str
+    via: str
+    state: str
+    thread_id: int | None
+    assignee_id: int | None
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: int | None
+    close_reason: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.state == "open"
+
+
+@dataclass(frozen=True)
+class CheckinLine:
+    local_date: str
+    hours: float
+    diamonds: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """What staff see about the creator (never the creator)."""
+
+    family: str | None = None
+    leader_id: int | None = None
+    tier: str | None = None
+    handle: str | None = None
+    checkins: list[CheckinLine] = field(default_factory=list)
+    other_open: list[int] = field(default_factory=list)  # numbers of their other open tickets
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new ticket and who its private thread adds (the creator, the role's members are
+    added by the role mention in the cog; the leader when the category says so)."""
+
+    ticket: Ticket
+    category: Category
+    settings: DeskSettings
+    leader_id: int | None
+
+
+def _category(row: Any) -> Category:
+    return Category(row["id"], row["guild_id"], row["key"], row["role_id"],
+                    row["first_response_hours"], row["resolution_hours"],
+                    bool(row["add_leader"]), bool(row["allow_multiple"]))
+
+
+def _ticket(row: Any) -> Ticket:
+    return Ticket(
+        row["id"], row["guild_id"], row["number"], row["user_id"], row["category_id"],
+        row["subject"], row["description"], row["via"], row["state"], row["thread_id"],
+        row["assignee_id"], from_db(row["opened_at"]),
+        from_db(row["closed_at"]) if row["closed_at"] else None, row["closed_by"],
+        row["close_reason"])
+
+
+def _clean(text: str | None, limit: int, code: str) -> str:
+    cleaned = " ".join((text or "").split()) if code == "tickets.bad_subject" else (
+        (text or "").strip())
+    if not cleaned:
+        raise UserError(code, limit=limit)
+    if len(cleaned) > limit:
+        raise UserError(code, limit=limit)
+    return cleaned
+
+
+class TicketService:
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, families: FamilyService,
+                 tiers: TierService, profiles: ProfileService,
+                 deliveries: DeliveryQueue) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.families = families
+        self.tiers = tiers
+        self.profiles = profiles
+        self.deliveries = deliveries
+
+    # -- settings and categories ----------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> DeskSettings | None:
+        row = await self.db.fetchone(
+            "SELECT support_channel_id, staff_channel_id FROM ticket_settings"
+            " WHERE guild_id = ?", (guild_id,))
+        return None if row is None else DeskSettings(row[0], row[1])
+
+    async def configure(self, guild_id: int, actor_id: int, support_channel_id: int,
+                        staff_channel_id: int) -> DeskSettings:
+        if support_channel_id == staff_channel_id:
+            raise UserError("tickets.same_channels")
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO ticket_settings (guild_id, support_channel_id, staff_channel_id,"
+                " updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+                " support_channel_id = excluded.support_channel_id,"
+                " staff_channel_id = excluded.staff_channel_id,"
+                " updated_at = excluded.updated_at",
+                (guild_id, support_channel_id, staff_channel_id, to_db(self.clock.now())))
+            await self.audit.record(tx, guild_id, actor_id, "tickets.setup",
+                                    str(support_channel_id),
+                                    staff_channel_id=staff_channel_id)
+            await self._ensure_categories(tx, guild_id)
+        return DeskSettings(support_channel_id, staff_channel_id)
+
+    async def _ensure_categories(self, tx: Transaction, guild_id: int) -> None:
+        for position, c in enumerate(DEFAULT_CATEGORIES):
+            await tx.execute(
+                "INSERT OR IGNORE INTO ticket_categories (guild_id, key, position,"
+                " first_response_hours, resolution_hours, add_leader) VALUES (?, ?, ?, ?, ?, ?)",
+                (guild_id, c.key, position, c.first_response_hours, c.resolution_hours,
+                 int(c.add_leader)))
+
+    async def categories(self, guild_id: int) -> list[Category]:
+        """The guild's categories (the defaults until a manager changes them)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM ticket_categories WHERE guild_id = ? ORDER BY position", (guild_id,))
+        if not rows:
+            async with self.db.transaction() as tx:
+                await self._ensure_categories(tx, guild_id)
+            rows = await self.db.fetchall(
+                "SELECT * FROM ticket_categories WHERE guild_id = ? ORDER BY position",
+                (guild_id,))
+        return [_category(r) for r in rows]
+
+    async def category(self, guild_id: int, key: str) -> Category:
+        found = next((c for c in await self.categories(guild_id) if c.key == key), None)
+        if found is None:
+            raise NotFound("tickets.unknown_category", value=key)
+        return found
+
+    async def set_category(self, guild_id: int, actor_id: int, key: str, *,
+                           role_id: int | None = None, first_response_hours: float | None = None,
+                           resolution_hours: float | None = None, add_leader: bool | None = None,
+                           allow_multiple: bool | None = None) -> Category:
+        """Change a category (only what is given)."""
+        found = await self.category(guild_id, key)
+        for hours in (first_response_hours, resolution_hours):
+            if hours is not None and not 0.25 <= hours <= 24 * 30:
+                raise UserError("tickets.bad_hours")
+        first = first_response_hours or found.first_response_hours
+        resolution = resolution_hours or found.resolution_hours
+        if first > resolution:
+            raise UserError("tickets.first_after_resolution")
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE ticket_categories SET role_id = ?, first_response_hours = ?,"
+                " resolution_hours = ?, add_leader = ?, allow_multiple = ?"
+                " WHERE guild_id = ? AND id = ?",
+                (role_id if role_id is not None else found.role_id, first, resolution,
+                 int(found.add_leader if add_leader is None else add_leader),
+                 int(found.allow_multiple if allow_multiple is None else allow_multiple),
+                 guild_id, found.id))
+            await self.audit.record(
+                tx, guild_id, actor_id, "tickets.category", key, role_id=role_id,
+                first_response_hours=first_response_hours, resolution_hours=resolution_hours,
+                add_leader=add_leader, allow_multiple=allow_multiple)
+        return await self.category(guild_id, key)
+
+    # -- tickets ------------------------------------------------------------------------
+
+    async def get(self, guild_id: int, ticket_id: int) -> Ticket:
+        row = await self.db.fetchone("SELECT * FROM tickets WHERE guild_id = ? AND id = ?",
+                                     (guild_id, ticket_id))
+        if row is None:
+            raise NotFound("tickets.unknown_ticket", value=str(ticket_id))
+        return _ticket(row)
+
+    async def category_of(self, ticket: Ticket) -> Category:
+        row = await self.db.fetchone(
+            "SELECT * FROM ticket_categories WHERE guild_id = ? AND id = ?",
+            (ticket.guild_id, ticket.category_id))
+        return _category(row)
+
+    async def check_open(self, guild_id: int, user_id: int, key: str) -> Category:
+        """Refuse before the modal what cannot be opened: no desk set up, an unknown category,
+        an open ticket of the same category (pointed to)."""
+        if await self.settings(guild_id) is None:
+            raise UserError("tickets.not_set_up")
+        category = await self.category(guild_id, key)
+        await self._refuse_duplicate(self.db, guild_id, user_id, category)
+        return category
+
+    async def _refuse_duplicate(self, db: Database | Transaction, guild_id: int, user_id: int,
+                                category: Category) -> None:
+        if category.allow_multiple:
+            return
+        row = await db.fetchone(
+            "SELECT number, thread_id FROM tickets WHERE guild_id = ? AND user_id = ?"
+            " AND category_id = ? AND state = 'open' ORDER BY id LIMIT 1",
+            (guild_id, user_id, category.id))
+        if row is not None:
+            raise UserError("tickets.duplicate", number=row["number"], thread_id=row["thread_id"])
+
+    async def open(self, guild_id: int, user_id: int, key: str, subject: str,
+                   description: str, *, via: str = "command") -> Opened:
+        """Write a new ticket (its thread comes next: :meth:`attach_thread`)."""
+        if via not in VIA:
+            raise ValueError(via)
+        subject = _clean(subject, SUBJECT_MAX, "tickets.bad_subject")
+        description = _clean(description, DESCRIPTION_MAX, "tickets.bad_description")
+        settings = await self.settings(guild_id)
+        if settings is None:
+            raise UserError("tickets.not_set_up")
+        category = await self.category(guild_id, key)
+        membership = await self.families.membership_of(guild_id, user_id)
+        leader_id = None
+        if category.add_leader and membership is not None:
+            family = await self.families.get(guild_id, membership.family_id)
+            leader_id = family.leader_user_id if family.leader_user_id != user_id else None
+        async with self.db.transaction() as tx:
+            await self._refuse_duplicate(tx, guild_id, user_id, category)
+            number = await tx.fetchval(
+                "SELECT coalesce(max(number), 0) + 1 FROM tickets WHERE guild_id = ?",
+                (guild_id,))
+            ticket_id = await tx.execute(
+                "INSERT INTO tickets (guild_id, number, user_id, category_id, subject,"
+                " description, via, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, number, user_id, category.id, subject, description, via,
+                 to_db(self.clock.now())))
+            await self.audit.record(tx, guild_id, user_id, "tickets.open", str(number),
+                                    category=key, via=via)
+        return Opened(await self.get(guild_id, ticket_id), category, settings, leader_id)
+
+    async def attach_thread(self, guild_id: int, ticket_id: int, thread_id: int,
+                            question: str, staff_context: str, staff_channel_id: int) -> Ticket:
+        """Record the ticket's thread and queue, in the same transaction, the creator's
+        question in it and the context post in the staff channel (each once)."""
+        ticket = await self.get(guild_id, ticket_id)
+        sends = [
+            Send("ticket_question", f"ticket:{ticket_id}:question:{thread_id}", "channel",
+                 thread_id, {"content": question}, source=SOURCE, priority=1),
+            Send("ticket_context", f"ticket:{ticket_id}:context", "channel", staff_channel_id,
+                 {"content": staff_context}, source=SOURCE, priority=1),
+        ]
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE tickets SET thread_id = ? WHERE guild_id = ? AND id = ?",
+                             (thread_id, guild_id, ticket.id))
+            await self.deliveries.add(tx, guild_id, sends)
+        self.deliveries.notify()
+        return await self.get(guild_id, ticket_id)
+
+    async def without_thread(self, guild_id: int) -> list[Ticket]:
+        """Open tickets whose thread was never recorded (a crash between the two steps)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND state = 'open' AND thread_id IS NULL"
+            " ORDER BY id", (guild_id,))
+        return [_ticket(r) for r in rows]
+
+    async def by_thread(self, guild_id: int, thread_id: int) -> Ticket | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM tickets WHERE guild_id = ? AND thread_id = ?", (guild_id, thread_id))
+        return None if row is None else _ticket(row)
+
+    async def context(self, guild_id: int, user_id: int, *, exclude: int | None = None
+                      ) -> Context:
+        """The creator's family, leader, tier, handle, recent check-ins and open tickets."""
+        membership = await self.families.membership_of(guild_id, user_id)
+        family_name = leader_id = None
+        if membership is not None:
+            family = await self.families.get(guild_id, membership.family_id)
+            family_name, leader_id = family.name, family.leader_user_id
+        tier = await self.tiers.tier_of(guild_id, user_id)
+        profile = await self.profiles.get(guild_id, user_id)
+        rows = await self.db.fetchall(
+            "SELECT local_date, hours, diamonds FROM checkins WHERE guild_id = ? AND user_id = ?"
+            " ORDER BY local_date DESC LIMIT ?", (guild_id, user_id, RECENT_CHECKINS))
+        others = await self.db.fetchall(
+            "SELECT number FROM tickets WHERE guild_id = ? AND user_id = ? AND state = 'open'"
+            " AND id != ? ORDER BY number", (guild_id, user_id, exclude or 0))
+        return Context(
+            family=family_name, leader_id=leader_id, tier=tier.name if tier else None,
+            handle=profile.handle if profile else None,
+            checkins=[CheckinLine(r[0], r[1], r[2]) for r in rows],
+            other_open=[r[0] for r in others])
+
+    async def is_staff(self, ticket: Ticket, role_ids: set[int], manager: bool) -> bool:
+        if manager:
+            return True
+        category = await self.category_of(ticket)
+        return category.role_id is not None and category.role_id in role_ids
+
+    async def claim(self, guild_id: int, actor_id: int, ticket_id: int) -> Ticket:
+        ticket = await self.get(guild_id, ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE tickets SET assignee_id = ? WHERE guild_id = ? AND id = ?",
+                             (actor_id, guild_id, ticket_id))
+            await self.audit.record(tx, guild_id, actor_id, "tickets.claim", str(ticket.number))
+        return await self.get(guild_id, ticket_id)
+
+    async def close(self, guild_id: int, actor_id: int, ticket_id: int, reason: str, *,
+                    staff: bool) -> Ticket:
+        """Close once: a second close (a double click) is refused, nothing changes. The
+        creator may close their own ticket; otherwise staff only."""
+        if reason not in CLOSE_REASONS:
+            raise UserError("tickets.bad_reason", value=reason)
+        ticket = await self.get(guild_id, ticket_id)
+        if not staff and actor_id != ticket.user_id:
+            raise NotAllowed("tickets.staff_only")
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE tickets SET state = 'closed', closed_at = ?, closed_by = ?,"
+                " close_reason = ? WHERE guild_id = ? AND id = ? AND state = 'open'",
+                (to_db(self.clock.now()), actor_id, reason, guild_id, ticket_id))
+            if not changed:
+                raise UserError("tickets.already_closed", number=ticket.number)
+            await self.audit.record(tx, guild_id, actor_id, "tickets.close", str(ticket.number),
+                                    reason=reason)
+        return await self.get(guild_id, ticket_id)

@@ -1,0 +1,41 @@
+-- #21 support desk: where tickets live, their categories, and the tickets.
+CREATE TABLE ticket_settings (
+    guild_id           INTEGER PRIMARY KEY,
+    support_channel_id INTEGER NOT NULL,  -- private threads are created here
+    staff_channel_id   INTEGER NOT NULL,  -- the staff-only context of each ticket
+    updated_at         TEXT    NOT NULL
+);
+
+CREATE TABLE ticket_categories (
+    id                   INTEGER PRIMARY KEY,
+    guild_id             INTEGER NOT NULL,
+    key                  TEXT    NOT NULL,
+    position             INTEGER NOT NULL,
+    role_id              INTEGER,           -- the support role added to its threads
+    first_response_hours REAL    NOT NULL CHECK (first_response_hours > 0),
+    resolution_hours     REAL    NOT NULL CHECK (resolution_hours > 0),
+    add_leader           INTEGER NOT NULL DEFAULT 0 CHECK (add_leader IN (0, 1)),
+    allow_multiple       INTEGER NOT NULL DEFAULT 0 CHECK (allow_multiple IN (0, 1)),
+    UNIQUE (guild_id, key)
+);
+
+CREATE TABLE tickets (
+    id                INTEGER PRIMARY KEY,
+    guild_id          INTEGER NOT NULL,
+    number            INTEGER NOT NULL,     -- #1, #2 … per guild
+    user_id           INTEGER NOT NULL,     -- the creator who asked
+    category_id       INTEGER NOT NULL REFERENCES ticket_categories (id),
+    subject           TEXT    NOT NULL,
+    description       TEXT    NOT NULL,
+    via               TEXT    NOT NULL CHECK (via IN ('command', 'panel', 'dm')),
+    state             TEXT    NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    thread_id         INTEGER,              -- NULL until Discord created it
+    assignee_id       INTEGER,
+    opened_at         TEXT    NOT NULL,
+    closed_at         TEXT,
+    closed_by         INTEGER,
+    close_reason      TEXT,
+    UNIQUE (guild_id, number)
+);
+CREATE INDEX tickets_open ON tickets (guild_id, user_id, category_id) WHERE state = 'open';
+CREATE INDEX tickets_thread ON tickets (guild_id, thread_id);
