@@ -218,6 +218,8 @@ class Channel:
     topic: str | None = None
     invitable: bool = False
     thread_members: set[int] = field(default_factory=set)
+    archived: bool = False  # threads: thread_metadata.archived / locked
+    locked: bool = False
 
     @property
     def is_thread(self) -> bool:
@@ -241,7 +243,8 @@ class Channel:
                 del data[key]
             data["owner_id"] = str(self.owner_id)
             data["thread_metadata"] = {
-                "archived": False, "auto_archive_duration": 10080, "locked": False,
+                "archived": self.archived, "auto_archive_duration": 10080,
+                "locked": self.locked,
                 "archive_timestamp": iso_now(), "invitable": self.invitable,
             }
             data["member_count"] = len(self.thread_members)
