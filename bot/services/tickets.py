@@ -149,6 +149,11 @@ def _clean(text: str | None, limit: int, code: str) -> str:
     return cleaned
 
 
+def closed_key(ticket: Ticket) -> str:
+    """The dedupe key of a ticket's closing notice (one per close)."""
+    return f"ticket:{ticket.id}:closed:{ticket.number}"
+
+
 class TicketService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, families: FamilyService,
                  tiers: TierService, profiles: ProfileService,
@@ -307,13 +312,15 @@ class TicketService:
         return Opened(await self.get(guild_id, ticket_id), category, settings, leader_id)
 
     async def attach_thread(self, guild_id: int, ticket_id: int, thread_id: int,
-                            question: str, staff_context: str, staff_channel_id: int) -> Ticket:
+                            question: str, staff_context: str, staff_channel_id: int,
+                            components: list[dict[str, Any]] | None = None) -> Ticket:
         """Record the ticket's thread and queue, in the same transaction, the creator's
         question in it and the context post in the staff channel (each once)."""
         ticket = await self.get(guild_id, ticket_id)
         sends = [
             Send("ticket_question", f"ticket:{ticket_id}:question:{thread_id}", "channel",
-                 thread_id, {"content": question}, source=SOURCE, priority=1),
+                 thread_id, {"content": question, "components": components or []},
+                 source=SOURCE, priority=1),
             Send("ticket_context", f"ticket:{ticket_id}:context", "channel", staff_channel_id,
                  {"content": staff_context}, source=SOURCE, priority=1),
         ]
@@ -375,14 +382,15 @@ class TicketService:
         return await self.get(guild_id, ticket_id)
 
     async def close(self, guild_id: int, actor_id: int, ticket_id: int, reason: str, *,
-                    staff: bool) -> Ticket:
+                    staff: bool, notice: str | None = None) -> Ticket:
         """Close once: a second close (a double click) is refused, nothing changes. The
-        creator may close their own ticket; otherwise staff only."""
+        creator may close their own ticket; otherwise staff only. ``notice`` is queued in
+        the thread with the change (key :func:`closed_key`)."""
         if reason not in CLOSE_REASONS:
             raise UserError("tickets.bad_reason", value=reason)
         ticket = await self.get(guild_id, ticket_id)
         if not staff and actor_id != ticket.user_id:
-            raise NotAllowed("tickets.staff_only")
+            raise NotAllowed("tickets.not_yours")
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE tickets SET state = 'closed', closed_at = ?, closed_by = ?,"
@@ -392,4 +400,19 @@ class TicketService:
                 raise UserError("tickets.already_closed", number=ticket.number)
             await self.audit.record(tx, guild_id, actor_id, "tickets.close", str(ticket.number),
                                     reason=reason)
+            if notice is not None and ticket.thread_id is not None:
+                await self.deliveries.add(tx, guild_id, [Send(
+                    "ticket_closed", closed_key(ticket), "channel", ticket.thread_id,
+                    {"content": notice}, source=SOURCE, priority=1)])
+        self.deliveries.notify()
         return await self.get(guild_id, ticket_id)
+
+    async def post_panel(self, guild_id: int, actor_id: int, channel_id: int, request_id: int,
+                         content: str, components: list[dict[str, Any]]) -> None:
+        """Queue the "Get help" panel in ``channel_id`` (once per request)."""
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, [Send(
+                "ticket_panel", f"ticket_panel:{request_id}", "channel", channel_id,
+                {"content": content, "components": components}, source=SOURCE, priority=1)])
+            await self.audit.record(tx, guild_id, actor_id, "tickets.panel", str(channel_id))
+        self.deliveries.notify()

@@ -1,0 +1,336 @@
+"""/ticket: the support desk (#21). A creator opens a ticket (``/ticket open`` or the "Get
+help" panel: a category select, then a modal); Familia writes it, creates its private thread
+in the support channel with the creator, the category's support role and (per category) the
+leader, and queues the question in the thread and the creator's context in the staff-only
+channel. Staff claim and close it with the thread's buttons (each click re-checked against
+the database: the category's role, or a manager; the creator may close their own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _T
+from discord.ext import commands
+
+from bot import cogkit
+from bot.app import FamiliaBot
+from bot.checks import is_manager, manager_only
+from bot.cogkit.buttons import PersistentButton, PersistentSelect, labels
+from bot.cogkit.discord_ops import missing
+from bot.cogkit.messages import locale_of
+from bot.errors import NotAllowed, UserError
+from bot.interactions import (
+    FamiliaModal,
+    acknowledge,
+    familia,
+    locale_for,
+    log_command,
+    reply,
+    start_timer,
+)
+from bot.services.tickets import (
+    CATEGORY_KEYS,
+    CLOSE_REASONS,
+    DESCRIPTION_MAX,
+    SUBJECT_MAX,
+    Opened,
+    Ticket,
+    closed_key,
+)
+
+LABELS = "discord/tickets/labels.j2"
+label = labels(LABELS)
+CATEGORY_CHOICES = [
+    app_commands.Choice(name=_T("Trust & Safety"), value="safety"),
+    app_commands.Choice(name=_T("Technical"), value="technical"),
+    app_commands.Choice(name=_T("Monetisation"), value="money"),
+    app_commands.Choice(name=_T("Operational"), value="operations"),
+    app_commands.Choice(name=_T("Other"), value="other"),
+]
+assert tuple(c.value for c in CATEGORY_CHOICES) == CATEGORY_KEYS
+CLOSE_WAIT = 10.0  # seconds the thread waits for its closing notice before it is locked
+SlaHours = app_commands.Range[float, 0.25, 720.0]
+# What Familia needs in the support channel (threads) and the staff channel (context posts).
+THREAD_PERMISSIONS = (("view_channel", "View Channel"),
+                      ("create_private_threads", "Create Private Threads"),
+                      ("send_messages_in_threads", "Send Messages in Threads"),
+                      ("manage_threads", "Manage Threads"))
+STAFF_PERMISSIONS = (("view_channel", "View Channel"), ("send_messages", "Send Messages"))
+
+
+def _need(channel: discord.abc.GuildChannel, needed: tuple[tuple[str, str], ...]) -> None:
+    have = channel.permissions_for(channel.guild.me)
+    for attribute, name in needed:
+        if not getattr(have, attribute):
+            raise missing(name)
+
+
+def _roles(interaction: discord.Interaction) -> set[int]:
+    user = interaction.user
+    return {r.id for r in user.roles} if isinstance(user, discord.Member) else set()
+
+
+async def _staff(interaction: discord.Interaction, ticket: Ticket) -> bool:
+    return await familia(interaction).services.tickets.is_staff(
+        ticket, _roles(interaction), await is_manager(interaction))
+
+
+async def category_picker(interaction: discord.Interaction, via: str) -> None:
+    """The ephemeral category select (``/ticket open`` and the panel's button)."""
+    bot = familia(interaction)
+    guild_id = cogkit.guild_id(interaction)
+    if await bot.services.tickets.settings(guild_id) is None:
+        raise UserError("tickets.not_set_up")
+    locale = await locale_for(interaction)
+    options = [(label(bot, locale, "category", c.key), c.key)
+               for c in await bot.services.tickets.categories(guild_id)]
+    view = discord.ui.View(timeout=None)
+    view.add_item(CategorySelect(options, placeholder=label(bot, locale, "pick_category"),
+                                 via=via))
+    await reply(interaction, "discord/tickets/pick.md.j2", view=view)
+
+
+class OpenModal(FamiliaModal):
+    """Subject and description; submitting opens the ticket."""
+
+    def __init__(self, bot: Any, locale: str, key: str, via: str) -> None:
+        super().__init__(title=label(bot, locale, "modal_title",
+                                     label(bot, locale, "category", key)), timeout=900)
+        self.key, self.via = key, via
+        self.subject: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=label(bot, locale, "modal_subject"), custom_id="subject",
+            max_length=SUBJECT_MAX)
+        self.description: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=label(bot, locale, "modal_description"), custom_id="description",
+            style=discord.TextStyle.paragraph, max_length=DESCRIPTION_MAX)
+        self.add_item(self.subject)
+        self.add_item(self.description)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
+        await acknowledge(interaction)  # the thread and its members take several calls
+        opened = await familia(interaction).services.tickets.open(
+            cogkit.guild_id(interaction), interaction.user.id, self.key, self.subject.value,
+            self.description.value, via=self.via)
+        thread = await make_thread(interaction, opened)
+        await reply(interaction, "discord/tickets/opened.md.j2", ticket=opened.ticket,
+                    thread_id=thread.id)
+        log_command(interaction, "ok")
+
+
+async def make_thread(interaction: discord.Interaction, opened: Opened) -> discord.Thread:
+    """The ticket's private thread with its members; records it (which queues the question
+    in it and the context in the staff channel)."""
+    bot = familia(interaction)
+    guild = cogkit.guild(interaction)
+    ticket, category = opened.ticket, opened.category
+    channel = guild.get_channel(opened.settings.support_channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise UserError("tickets.channel_gone")
+    _need(channel, THREAD_PERMISSIONS)
+    locale = await locale_of(bot, guild.id)
+    name = label(bot, locale, "thread_name", ticket.number, ticket.subject)[:100]
+    thread = await channel.create_thread(name=name, type=discord.ChannelType.private_thread,
+                                         invitable=False)
+    members = {ticket.user_id}
+    if opened.leader_id:
+        members.add(opened.leader_id)
+    role = guild.get_role(category.role_id) if category.role_id else None
+    if role is not None:
+        members.update(m.id for m in role.members if not m.bot)
+    for user_id in sorted(members):
+        await thread.add_user(discord.Object(user_id))
+    context = await bot.services.tickets.context(guild.id, ticket.user_id, exclude=ticket.id)
+    question = bot.templates.render(locale, "discord/tickets/question.md.j2", ticket=ticket,
+                                    category=category.key)
+    staff = bot.templates.render(locale, "discord/tickets/context.md.j2", ticket=ticket,
+                                 category=category.key, context=context, thread_id=thread.id,
+                                 role_id=category.role_id)
+    view = discord.ui.View(timeout=None)
+    view.add_item(ClaimButton(label(bot, locale, "claim"), ticket_id=ticket.id))
+    view.add_item(CloseButton(label(bot, locale, "close"), ticket_id=ticket.id))
+    await bot.services.tickets.attach_thread(
+        guild.id, ticket.id, thread.id, question, staff, opened.settings.staff_channel_id,
+        components=view.to_components())
+    return thread
+
+
+class CategorySelect(PersistentSelect, custom_id="familia:tk:pick:{via}"):
+    patterns = {"via": "command|panel"}
+    via: str
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        key = next(iter(self.values), "")
+        await bot.services.tickets.check_open(cogkit.guild_id(interaction),
+                                              interaction.user.id, key)
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(OpenModal(bot, locale, key, self.via))
+
+
+class HelpButton(PersistentButton, custom_id="familia:tk:help"):
+    """The panel's "Get help": anyone in the server may ask."""
+
+    style = discord.ButtonStyle.primary
+    default_label = "?"
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await category_picker(interaction, "panel")
+
+
+class ClaimButton(PersistentButton, custom_id="familia:tk:claim:{ticket_id}"):
+    ticket_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.get(
+            cogkit.guild_id(interaction), self.ticket_id)
+        if not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.staff_only")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.claim(
+            cogkit.guild_id(interaction), interaction.user.id, self.ticket_id)
+        await reply(interaction, "discord/tickets/claimed.md.j2", ticket=ticket,
+                    user_id=interaction.user.id, ephemeral=False)
+
+
+class CloseButton(PersistentButton, custom_id="familia:tk:close:{ticket_id}"):
+    style = discord.ButtonStyle.danger
+    ticket_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.get(
+            cogkit.guild_id(interaction), self.ticket_id)
+        if interaction.user.id != ticket.user_id and not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.not_yours")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        ticket = await bot.services.tickets.get(cogkit.guild_id(interaction), self.ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        locale = await locale_for(interaction)
+        view = discord.ui.View(timeout=None)
+        view.add_item(ReasonSelect([(label(bot, locale, "reason", r), r) for r in CLOSE_REASONS],
+                                   placeholder=label(bot, locale, "pick_reason"),
+                                   ticket_id=ticket.id))
+        await reply(interaction, "discord/tickets/close_pick.md.j2", ticket=ticket, view=view)
+
+
+class ReasonSelect(PersistentSelect, custom_id="familia:tk:reason:{ticket_id}"):
+    ticket_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.get(
+            cogkit.guild_id(interaction), self.ticket_id)
+        if interaction.user.id != ticket.user_id and not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.not_yours")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await acknowledge(interaction)
+        bot = familia(interaction)
+        guild_id = cogkit.guild_id(interaction)
+        ticket = await bot.services.tickets.get(guild_id, self.ticket_id)
+        reason = next(iter(self.values), "")
+        locale = await locale_of(bot, guild_id)
+        notice = bot.templates.render(locale, "discord/tickets/closed_notice.md.j2",
+                                      ticket=ticket, reason=reason, user_id=interaction.user.id)
+        closed = await bot.services.tickets.close(
+            guild_id, interaction.user.id, self.ticket_id, reason,
+            staff=await _staff(interaction, ticket), notice=notice)
+        await archive(interaction, closed)
+        await reply(interaction, "discord/tickets/closed.md.j2", ticket=closed)
+
+
+async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:
+    """Once the closing notice is in the thread, archive and lock it (a thread deleted by
+    hand is left as it is: the ticket is closed all the same)."""
+    bot = familia(interaction)
+    guild = cogkit.guild(interaction)
+    thread = guild.get_thread(ticket.thread_id or 0)
+    if thread is None:
+        return
+    await bot.services.deliveries.wait_settled(guild.id, [closed_key(ticket)], CLOSE_WAIT)
+    await thread.edit(archived=True, locked=True)
+
+
+class TicketCog(commands.Cog, name="Tickets"):
+    ticket = app_commands.Group(name=_T("ticket"), description=_T("The support desk"),
+                                guild_only=True)
+
+    def __init__(self, bot: FamiliaBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(CategorySelect, HelpButton, ClaimButton, CloseButton,
+                                   ReasonSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(CategorySelect, HelpButton, ClaimButton, CloseButton,
+                                      ReasonSelect)
+
+    @ticket.command(name=_T("open"), description=_T("Ask the program's support team for help"))
+    async def open(self, interaction: discord.Interaction) -> None:
+        await category_picker(interaction, "command")
+
+    @ticket.command(name=_T("setup"),
+                    description=_T("Where tickets' private threads and staff context go"))
+    @app_commands.describe(
+        channel=_T("The support channel: each ticket gets a private thread here"),
+        staff_channel=_T("A channel only staff can read: each ticket's context is posted here"))
+    @manager_only()
+    async def setup(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                    staff_channel: discord.TextChannel) -> None:
+        _need(channel, THREAD_PERMISSIONS)
+        _need(staff_channel, STAFF_PERMISSIONS)
+        await self.bot.services.tickets.configure(
+            cogkit.guild_id(interaction), interaction.user.id, channel.id, staff_channel.id)
+        await reply(interaction, "discord/tickets/setup.md.j2", channel_id=channel.id,
+                    staff_channel_id=staff_channel.id)
+
+    @ticket.command(name=_T("category"), description=_T("Change a support category"))
+    @app_commands.describe(
+        category=_T("The category"),
+        role=_T("The support role added to its tickets"),
+        first_response_hours=_T("Hours to the first answer"),
+        resolution_hours=_T("Hours to resolve it"),
+        add_leader=_T("Add the creator's family leader to its tickets"),
+        allow_multiple=_T("Let a creator have more than one open ticket of it"))
+    @app_commands.choices(category=CATEGORY_CHOICES)
+    @manager_only()
+    async def category(self, interaction: discord.Interaction, category: str,
+                       role: discord.Role | None = None,
+                       first_response_hours: SlaHours | None = None,
+                       resolution_hours: SlaHours | None = None,
+                       add_leader: bool | None = None,
+                       allow_multiple: bool | None = None) -> None:
+        found = await self.bot.services.tickets.set_category(
+            cogkit.guild_id(interaction), interaction.user.id, category,
+            role_id=role.id if role else None, first_response_hours=first_response_hours,
+            resolution_hours=resolution_hours, add_leader=add_leader,
+            allow_multiple=allow_multiple)
+        await reply(interaction, "discord/tickets/category.md.j2", category=found)
+
+    @ticket.command(name=_T("panel"), description=_T("Post a “Get help” panel in a channel"))
+    @app_commands.describe(channel=_T("Where the panel goes"))
+    @manager_only()
+    async def panel(self, interaction: discord.Interaction,
+                    channel: discord.TextChannel) -> None:
+        _need(channel, STAFF_PERMISSIONS)
+        guild_id = cogkit.guild_id(interaction)
+        if await self.bot.services.tickets.settings(guild_id) is None:
+            raise UserError("tickets.not_set_up")
+        locale = await locale_of(self.bot, guild_id)
+        view = discord.ui.View(timeout=None)
+        view.add_item(HelpButton(label(self.bot, locale, "get_help")))
+        content = self.bot.templates.render(locale, "discord/tickets/panel.md.j2")
+        await self.bot.services.tickets.post_panel(
+            guild_id, interaction.user.id, channel.id, interaction.id, content,
+            view.to_components())
+        await reply(interaction, "discord/tickets/panel_posted.md.j2", channel_id=channel.id)
+
+
+async def setup(bot: FamiliaBot) -> None:
+    await bot.add_cog(TicketCog(bot))
