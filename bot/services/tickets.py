@@ -320,9 +320,10 @@ class TicketService:
         sends = [
             Send("ticket_question", f"ticket:{ticket_id}:question:{thread_id}", "channel",
                  thread_id, {"content": question, "components": components or []},
-                 source=SOURCE, priority=1),
+                 source=SOURCE, channel_id=thread_id, priority=1),
             Send("ticket_context", f"ticket:{ticket_id}:context", "channel", staff_channel_id,
-                 {"content": staff_context}, source=SOURCE, priority=1),
+                 {"content": staff_context}, source=SOURCE, channel_id=staff_channel_id,
+                 priority=1),
         ]
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE tickets SET thread_id = ? WHERE guild_id = ? AND id = ?",
@@ -403,7 +404,8 @@ class TicketService:
             if notice is not None and ticket.thread_id is not None:
                 await self.deliveries.add(tx, guild_id, [Send(
                     "ticket_closed", closed_key(ticket), "channel", ticket.thread_id,
-                    {"content": notice}, source=SOURCE, priority=1)])
+                    {"content": notice}, source=SOURCE, channel_id=ticket.thread_id,
+                    priority=1)])
         self.deliveries.notify()
         return await self.get(guild_id, ticket_id)
 
@@ -413,6 +415,7 @@ class TicketService:
         async with self.db.transaction() as tx:
             await self.deliveries.add(tx, guild_id, [Send(
                 "ticket_panel", f"ticket_panel:{request_id}", "channel", channel_id,
-                {"content": content, "components": components}, source=SOURCE, priority=1)])
+                {"content": content, "components": components}, source=SOURCE,
+                channel_id=channel_id, priority=1)])
             await self.audit.record(tx, guild_id, actor_id, "tickets.panel", str(channel_id))
         self.deliveries.notify()
