@@ -34,6 +34,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     send_messages=True,
     send_messages_in_threads=True,
     create_private_threads=True,
+    manage_threads=True,  # a ticket's private thread is locked when it closes
     embed_links=True,
     attach_files=True,
     read_message_history=True,
