@@ -48,6 +48,8 @@ def intents() -> discord.Intents:
     wanted = discord.Intents.none()
     wanted.guilds = True  # channels, roles, guild join/leave
     wanted.members = True  # member join/leave (ends memberships), role changes
+    wanted.dm_messages = True  # DMs to Familia open support tickets (their text needs no
+    # privileged intent: Discord sends a DM's content to the bot it was written to)
     return wanted
 
 

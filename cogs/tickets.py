@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only
-from bot.cogkit.buttons import PersistentButton, PersistentSelect, labels
+from bot.cogkit.buttons import PersistentButton, PersistentSelect, known_member, labels
 from bot.cogkit.discord_ops import missing
 from bot.cogkit.messages import locale_of
 from bot.errors import NotAllowed, UserError
@@ -50,6 +50,7 @@ CATEGORY_CHOICES = [
     app_commands.Choice(name=_T("Other"), value="other"),
 ]
 assert tuple(c.value for c in CATEGORY_CHOICES) == CATEGORY_KEYS
+RELAY_MAX = 1500  # a relayed message fits one Discord message with its heading
 CLOSE_WAIT = 10.0  # seconds the thread waits for its closing notice before it is locked
 SlaHours = app_commands.Range[float, 0.25, 720.0]
 # What Familia needs in the support channel (threads) and the staff channel (context posts).
@@ -95,10 +96,10 @@ async def category_picker(interaction: discord.Interaction, via: str) -> None:
 class OpenModal(FamiliaModal):
     """Subject and description; submitting opens the ticket."""
 
-    def __init__(self, bot: Any, locale: str, key: str, via: str) -> None:
+    def __init__(self, bot: Any, locale: str, key: str, via: str, guild_id: int) -> None:
         super().__init__(title=label(bot, locale, "modal_title",
                                      label(bot, locale, "category", key)), timeout=900)
-        self.key, self.via = key, via
+        self.key, self.via, self.guild_id = key, via, guild_id
         self.subject: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=label(bot, locale, "modal_subject"), custom_id="subject",
             max_length=SUBJECT_MAX)
@@ -111,20 +112,23 @@ class OpenModal(FamiliaModal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         start_timer(interaction)
         await acknowledge(interaction)  # the thread and its members take several calls
-        opened = await familia(interaction).services.tickets.open(
-            cogkit.guild_id(interaction), interaction.user.id, self.key, self.subject.value,
+        bot = familia(interaction)
+        guild = bot.get_guild(self.guild_id)
+        if guild is None:
+            raise UserError("common.guild_only")
+        opened = await bot.services.tickets.open(
+            self.guild_id, interaction.user.id, self.key, self.subject.value,
             self.description.value, via=self.via)
-        thread = await make_thread(interaction, opened)
+        thread = await make_thread(bot, guild, opened)
         await reply(interaction, "discord/tickets/opened.md.j2", ticket=opened.ticket,
-                    thread_id=thread.id)
+                    thread_id=thread.id, by_dm=self.via == "dm")
         log_command(interaction, "ok")
 
 
-async def make_thread(interaction: discord.Interaction, opened: Opened) -> discord.Thread:
+async def make_thread(bot: FamiliaBot, guild: discord.Guild, opened: Opened) -> discord.Thread:
     """The ticket's private thread with its members; records it (which queues the question
-    in it and the context in the staff channel)."""
-    bot = familia(interaction)
-    guild = cogkit.guild(interaction)
+    in it and the context in the staff channel). A ticket opened by DM leaves the creator
+    out: their DMs and staff's ``/ticket reply`` are relayed."""
     ticket, category = opened.ticket, opened.category
     channel = guild.get_channel(opened.settings.support_channel_id)
     if not isinstance(channel, discord.TextChannel):
@@ -134,7 +138,7 @@ async def make_thread(interaction: discord.Interaction, opened: Opened) -> disco
     name = label(bot, locale, "thread_name", ticket.number, ticket.subject)[:100]
     thread = await channel.create_thread(name=name, type=discord.ChannelType.private_thread,
                                          invitable=False)
-    members = {ticket.user_id}
+    members = {ticket.user_id} if ticket.via != "dm" else set()
     if opened.leader_id:
         members.add(opened.leader_id)
     role = guild.get_role(category.role_id) if category.role_id else None
@@ -167,7 +171,26 @@ class CategorySelect(PersistentSelect, custom_id="familia:tk:pick:{via}"):
         await bot.services.tickets.check_open(cogkit.guild_id(interaction),
                                               interaction.user.id, key)
         locale = await locale_for(interaction)
-        await interaction.response.send_modal(OpenModal(bot, locale, key, self.via))
+        await interaction.response.send_modal(
+            OpenModal(bot, locale, key, self.via, cogkit.guild_id(interaction)))
+
+
+class DmCategorySelect(PersistentSelect, custom_id="familia:tk:dm:{guild_id}"):
+    """The category a creator who wrote to Familia by DM picks (Modmail-style intake)."""
+
+    in_dm = True
+    guild_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        if interaction.guild_id is None and not await known_member(interaction, self.guild_id):
+            raise NotAllowed("common.not_allowed")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        key = next(iter(self.values), "")
+        await bot.services.tickets.check_open(self.guild_id, interaction.user.id, key)
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(OpenModal(bot, locale, key, "dm", self.guild_id))
 
 
 class HelpButton(PersistentButton, custom_id="familia:tk:help"):
@@ -256,6 +279,9 @@ async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:
     await thread.edit(archived=True, locked=True)
 
 
+ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, CloseButton, ReasonSelect)
+
+
 class TicketCog(commands.Cog, name="Tickets"):
     ticket = app_commands.Group(name=_T("ticket"), description=_T("The support desk"),
                                 guild_only=True)
@@ -264,12 +290,67 @@ class TicketCog(commands.Cog, name="Tickets"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CategorySelect, HelpButton, ClaimButton, CloseButton,
-                                   ReasonSelect)
+        self.bot.add_dynamic_items(*ITEMS)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(CategorySelect, HelpButton, ClaimButton, CloseButton,
-                                      ReasonSelect)
+        self.bot.remove_dynamic_items(*ITEMS)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Modmail-style intake: a creator's DM goes to their open DM ticket's thread, or is
+        answered with the category select (a member of a server with a support desk)."""
+        if message.guild is not None or message.author.bot:
+            return
+        tickets, members = self.bot.services.tickets, self.bot.services.members
+        author = message.author.id
+        desks = [g for g in self.bot.guilds if await tickets.settings(g.id) is not None and (
+            g.get_member(author) is not None or await members.get(g.id, author) is not None)]
+        for guild in desks:
+            ticket = await tickets.dm_ticket(guild.id, message.author.id)
+            if ticket is not None:
+                locale = await locale_of(self.bot, guild.id)
+                text = self.bot.templates.render(
+                    locale, "discord/tickets/relayed_in.md.j2", ticket=ticket,
+                    content=message.content[:RELAY_MAX],
+                    attachments=[a.filename for a in message.attachments])
+                await tickets.relay_in(ticket, message.id, text)
+                return
+        if not desks:
+            return
+        guild = desks[0]  # the first server with a desk (one intake per DM)
+        locale = await locale_of(self.bot, guild.id, message.author.id)
+        options = [(label(self.bot, locale, "category", c.key), c.key)
+                   for c in await tickets.categories(guild.id)]
+        view = discord.ui.View(timeout=None)
+        view.add_item(DmCategorySelect(options, placeholder=label(self.bot, locale,
+                                                                  "pick_category"),
+                                       guild_id=guild.id))
+        content = self.bot.templates.render(locale, "discord/tickets/intake.md.j2",
+                                            server=guild.name)
+        await tickets.prompt_intake(guild.id, message.author.id, message.id, content,
+                                    view.to_components())
+
+    @ticket.command(name=_T("reply"),
+                    description=_T("In a ticket opened by DM: send the creator an answer"))
+    @app_commands.describe(text=_T("The answer (the creator gets it by DM)"))
+    async def reply_cmd(self, interaction: discord.Interaction,
+                        text: app_commands.Range[str, 1, RELAY_MAX]) -> None:
+        guild_id = cogkit.guild_id(interaction)
+        tickets = self.bot.services.tickets
+        ticket = await tickets.by_thread(guild_id, interaction.channel_id or 0)
+        if ticket is None:
+            raise UserError("tickets.not_a_ticket")
+        if not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.staff_only")
+        if ticket.via != "dm":
+            raise UserError("tickets.not_by_dm")
+        locale = await locale_of(self.bot, guild_id, ticket.user_id)
+        guild = cogkit.guild(interaction)
+        content = self.bot.templates.render(locale, "discord/tickets/relayed_out.md.j2",
+                                            ticket=ticket, server=guild.name, text=text)
+        await tickets.relay_out(guild_id, interaction.user.id, ticket, interaction.id, content)
+        await reply(interaction, "discord/tickets/replied.md.j2", ticket=ticket,
+                    user_id=interaction.user.id, text=text, ephemeral=False)
 
     @ticket.command(name=_T("open"), description=_T("Ask the program's support team for help"))
     async def open(self, interaction: discord.Interaction) -> None:

@@ -107,3 +107,24 @@ async def test_close_once_and_only_by_staff_or_the_creator(services, clock):
     assert twice.value.code == "tickets.already_closed"
     # closed: a new one of that category may be opened
     await services.tickets.check_open(G, ANA, "technical")
+
+
+async def test_dm_ticket_relays_queue_once_each_way(services, clock):
+    await _desk(services, clock)
+    assert await services.tickets.dm_ticket(G, ANA) is None
+    opened = await services.tickets.open(G, ANA, "money", "Payout", "Late", via="dm")
+    assert await services.tickets.dm_ticket(G, ANA) is None  # no thread yet: nothing to relay
+    await services.tickets.attach_thread(G, opened.ticket.id, THREAD, "q", "c", STAFF)
+    ticket = await services.tickets.dm_ticket(G, ANA)
+    for _ in range(2):  # the same DM, the same /ticket reply: one delivery each
+        await services.tickets.relay_in(ticket, 77, "from ana")
+        await services.tickets.relay_out(G, MANAGER, ticket, 88, "from staff")
+    rows = await services.db.fetchall(
+        "SELECT kind, target, target_id FROM deliveries WHERE kind LIKE 'ticket_relay%'"
+        " ORDER BY id")
+    assert [tuple(r) for r in rows] == [("ticket_relay_in", "channel", THREAD),
+                                        ("ticket_relay_out", "dm", ANA)]
+    await services.tickets.close(G, MANAGER, ticket.id, "resolved", staff=True)
+    with pytest.raises(UserError):
+        await services.tickets.relay_out(G, MANAGER, ticket, 89, "late")
+    assert await services.tickets.dm_ticket(G, ANA) is None

@@ -419,3 +419,46 @@ class TicketService:
                 channel_id=channel_id, priority=1)])
             await self.audit.record(tx, guild_id, actor_id, "tickets.panel", str(channel_id))
         self.deliveries.notify()
+
+    # -- DM intake: relayed messages ------------------------------------------------------
+
+    async def dm_ticket(self, guild_id: int, user_id: int) -> Ticket | None:
+        """The creator's open ticket opened by DM (their DMs are relayed to its thread)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM tickets WHERE guild_id = ? AND user_id = ? AND via = 'dm'"
+            " AND state = 'open' AND thread_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (guild_id, user_id))
+        return None if row is None else _ticket(row)
+
+    async def prompt_intake(self, guild_id: int, user_id: int, message_id: int, content: str,
+                            components: list[dict[str, Any]]) -> None:
+        """Answer a creator's DM with the category select (once per DM)."""
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, [Send(
+                "ticket_intake", f"ticket_intake:{message_id}", "dm", user_id,
+                {"content": content, "components": components}, source=SOURCE, priority=1)])
+        self.deliveries.notify()
+
+    async def relay_in(self, ticket: Ticket, message_id: int, content: str) -> None:
+        """A DM of the creator, posted in the ticket's thread (once per DM)."""
+        if ticket.thread_id is None:
+            return
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, ticket.guild_id, [Send(
+                "ticket_relay_in", f"ticket:{ticket.id}:in:{message_id}", "channel",
+                ticket.thread_id, {"content": content}, source=SOURCE,
+                channel_id=ticket.thread_id, priority=1)])
+        self.deliveries.notify()
+
+    async def relay_out(self, guild_id: int, actor_id: int, ticket: Ticket, request_id: int,
+                        content: str) -> None:
+        """Staff's answer, sent to the creator by DM (once per request)."""
+        ticket = await self.get(guild_id, ticket.id)  # as it is now (closed meanwhile?)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        async with self.db.transaction() as tx:
+            await self.deliveries.add(tx, guild_id, [Send(
+                "ticket_relay_out", f"ticket:{ticket.id}:out:{request_id}", "dm",
+                ticket.user_id, {"content": content}, source=SOURCE, priority=1)])
+            await self.audit.record(tx, guild_id, actor_id, "tickets.reply", str(ticket.number))
+        self.deliveries.notify()

@@ -150,6 +150,7 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "ticket setup": ("managers", {}),
     "ticket category": ("managers", {}),
     "ticket panel": ("managers", {}),
+    "ticket reply": ("managers", {}),  # run outside a ticket's thread: refused for all
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
@@ -190,6 +191,7 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("SweepApprove", "managers", "familia:ts:ok:{sweep}"),
     ("HelpButton", "anyone", "familia:tk:help"),
     ("CategorySelect", "anyone", "familia:tk:pick:panel"),
+    ("DmCategorySelect", "anyone", "familia:tk:dm:{guild}"),
     ("ClaimButton", "managers", "familia:tk:claim:{ticket}"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
     ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
@@ -203,7 +205,8 @@ BUTTONS: list[tuple[str, str, str]] = [
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
         "membership", "upload", "sweep", "stats_import", "ticket")
 # What a select's press picks (the others are buttons).
-PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "ReasonSelect": "resolved"}
+PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
+         "ReasonSelect": "resolved"}
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:

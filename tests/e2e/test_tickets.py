@@ -123,3 +123,39 @@ async def test_setup_names_the_missing_permission_and_open_needs_setup(app):
                            subcommand="setup")
     assert "Manage Threads" in text
     assert await app.services.tickets.settings(app.guild.id) is None
+
+
+async def test_dm_intake_opens_a_ticket_and_relays_both_ways(app, desk):
+    people, _support, staff = desk
+    ana = people["ana"]
+    app.emu.send_dm(ana, "Hello, I need help with my payout")
+    prompt = (await app.emu.wait_for(
+        lambda: [m for m in app.emu.dms(ana) if "support team" in m.content], timeout=10))[0]
+    select_id = next(c for c in prompt.custom_ids if c.startswith("familia:tk:dm:"))
+    chosen = await app.emu.select(ana, prompt, select_id, ["money"])
+    done = await chosen.submit({"subject": "Payout late", "description": "Since May 1"})
+    assert "Write here, in this conversation" in await done.reply_text(timeout=10)
+    thread = app.emu.channels(app.guild, PRIVATE_THREAD)[0]
+    assert ana.id not in thread.thread_members  # answered by relayed DMs instead
+    assert not app.emu.can_view(app.guild, ana, thread)
+    question = (await app.emu.wait_for(lambda: app.emu.messages(thread), timeout=10))[0]
+    assert "Payout late" in question.content
+    await app.emu.wait_for(lambda: app.emu.messages(staff), timeout=10)
+    # staff answer with /ticket reply in the thread: the creator gets it by DM
+    answer = await app.run(app.owner, "ticket", {"text": "We are checking it"},
+                           subcommand="reply", channel=thread)
+    assert "answered by DM" in await answer.reply_text()
+    relayed = await app.emu.wait_for(
+        lambda: [m for m in app.emu.dms(ana) if "We are checking it" in m.content], timeout=10)
+    assert "ticket #1" in relayed[0].content
+    # and the creator's DM comes back to the thread
+    app.emu.send_dm(ana, "Thanks, here is the **receipt**")
+    back = await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(thread) if "receipt" in m.content], timeout=10)
+    assert f"<@{ana.id}>" in back[0].content and "\\*\\*receipt\\*\\*" in back[0].content
+    # a staff member outside the support role is refused; outside a ticket thread too
+    refused = await app.run(people["bea"], "ticket", {"text": "hi"}, subcommand="reply",
+                            channel=thread)
+    assert "support team" in await refused.reply_text()
+    elsewhere = await app.run(app.owner, "ticket", {"text": "hi"}, subcommand="reply")
+    assert "not a ticket" in await elsewhere.reply_text()
