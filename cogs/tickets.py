@@ -34,6 +34,7 @@ from bot.services.tickets import (
     CATEGORY_KEYS,
     CLOSE_REASONS,
     DESCRIPTION_MAX,
+    NOTE_MAX,
     SUBJECT_MAX,
     Opened,
     Ticket,
@@ -42,6 +43,8 @@ from bot.services.tickets import (
 
 LABELS = "discord/tickets/labels.j2"
 label = labels(LABELS)
+STATE_CHOICES = [app_commands.Choice(name=_T("Open"), value="open"),
+                 app_commands.Choice(name=_T("Closed"), value="closed")]
 CATEGORY_CHOICES = [
     app_commands.Choice(name=_T("Trust & Safety"), value="safety"),
     app_commands.Choice(name=_T("Technical"), value="technical"),
@@ -329,6 +332,50 @@ class TicketCog(commands.Cog, name="Tickets"):
                                             server=guild.name)
         await tickets.prompt_intake(guild.id, message.author.id, message.id, content,
                                     view.to_components())
+
+    @ticket.command(name=_T("note"),
+                    description=_T("In a ticket's thread: an internal note only staff see"))
+    @app_commands.describe(text=_T("The note (kept for staff, never shown to the creator)"))
+    async def note(self, interaction: discord.Interaction,
+                   text: app_commands.Range[str, 1, NOTE_MAX]) -> None:
+        guild_id = cogkit.guild_id(interaction)
+        tickets = self.bot.services.tickets
+        ticket = await tickets.by_thread(guild_id, interaction.channel_id or 0)
+        if ticket is None:
+            raise UserError("tickets.not_a_ticket")
+        if not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.staff_only")
+        settings = await tickets.settings(guild_id)
+        if settings is None:
+            raise UserError("tickets.not_set_up")
+        locale = await locale_of(self.bot, guild_id)
+        post = self.bot.templates.render(locale, "discord/tickets/note_post.md.j2",
+                                         ticket=ticket, user_id=interaction.user.id,
+                                         text=text, thread_id=ticket.thread_id)
+        await tickets.add_note(guild_id, interaction.user.id, ticket, text,
+                               settings.staff_channel_id, post)
+        await reply(interaction, "discord/tickets/noted.md.j2", ticket=ticket,
+                    staff_channel_id=settings.staff_channel_id)
+
+    @ticket.command(name=_T("list"), description=_T("Tickets of the categories you work"))
+    @app_commands.describe(state=_T("Open (default) or closed"), category=_T("One category"))
+    @app_commands.choices(state=STATE_CHOICES, category=CATEGORY_CHOICES)
+    async def list_cmd(self, interaction: discord.Interaction, state: str = "open",
+                       category: str | None = None) -> None:
+        guild_id = cogkit.guild_id(interaction)
+        tickets = self.bot.services.tickets
+        allowed = None
+        if not await is_manager(interaction):
+            roles = _roles(interaction)
+            allowed = {c.id for c in await tickets.categories(guild_id)
+                       if c.role_id is not None and c.role_id in roles}
+            if not allowed:
+                raise NotAllowed("tickets.staff_only")
+        shown, total = await tickets.listing(guild_id, state=state, key=category,
+                                             category_ids=allowed)
+        keys = {c.id: c.key for c in await tickets.categories(guild_id)}
+        await reply(interaction, "discord/tickets/list.md.j2", tickets=shown, total=total,
+                    keys=keys, state=state)
 
     @ticket.command(name=_T("reply"),
                     description=_T("In a ticket opened by DM: send the creator an answer"))

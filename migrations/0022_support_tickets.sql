@@ -39,3 +39,15 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_open ON tickets (guild_id, user_id, category_id) WHERE state = 'open';
 CREATE INDEX tickets_thread ON tickets (guild_id, thread_id);
+
+-- Internal notes: staff see them (staff channel), the creator never does; they go with
+-- their ticket.
+CREATE TABLE ticket_notes (
+    id         INTEGER PRIMARY KEY,
+    guild_id   INTEGER NOT NULL,
+    ticket_id  INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    author_id  INTEGER NOT NULL,
+    body       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL
+);
+CREATE INDEX ticket_notes_ticket ON ticket_notes (ticket_id);

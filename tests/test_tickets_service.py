@@ -128,3 +128,26 @@ async def test_dm_ticket_relays_queue_once_each_way(services, clock):
     with pytest.raises(UserError):
         await services.tickets.relay_out(G, MANAGER, ticket, 89, "late")
     assert await services.tickets.dm_ticket(G, ANA) is None
+
+
+async def test_notes_listing_and_deletion_with_the_creator(services, clock):
+    await _desk(services, clock)
+    first = (await services.tickets.open(G, ANA, "money", "Payout", "Late")).ticket
+    second = (await services.tickets.open(G, BEN, "technical", "Key", "Broken")).ticket
+    with pytest.raises(UserError):
+        await services.tickets.add_note(G, MANAGER, first, " ", STAFF, "post")
+    await services.tickets.add_note(G, MANAGER, first, "Checked payouts", STAFF, "post")
+    assert await services.tickets.notes(G, first.id) == [(MANAGER, "Checked payouts")]
+    shown, total = await services.tickets.listing(G)
+    assert [t.number for t in shown] == [2, 1] and total == 2
+    money = (await services.tickets.category(G, "money")).id
+    shown, total = await services.tickets.listing(G, category_ids={money})
+    assert [t.id for t in shown] == [first.id]
+    shown, _ = await services.tickets.listing(G, key="technical")
+    assert [t.id for t in shown] == [second.id]
+    exported = await services.privacy.export(G, ANA)
+    assert [r["subject"] for r in exported["tickets"]] == ["Payout"]
+    await services.privacy.delete(G, ANA)
+    assert await services.db.fetchval("SELECT count(*) FROM tickets WHERE user_id = ?",
+                                      (ANA,)) == 0
+    assert await services.db.fetchval("SELECT count(*) FROM ticket_notes") == 0

@@ -108,6 +108,7 @@ MENTIONS = (
     Mention("tier_sweep_overrides", "set_by", False),
     Mention("tickets", "assignee_id", True),
     Mention("tickets", "closed_by", True),
+    Mention("ticket_notes", "author_id", False),
 )
 
 
@@ -146,7 +147,8 @@ class Part:
     parent: str
 
 
-PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),)
+PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),
+         Part("ticket_notes", "ticket_id", "tickets"))
 
 
 def _names(user_id: int) -> re.Pattern[str]:

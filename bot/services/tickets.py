@@ -32,6 +32,7 @@ NOTE_MAX = 500
 VIA = ("command", "panel", "dm")
 CLOSE_REASONS = ("resolved", "duplicate", "no_reply", "other")
 RECENT_CHECKINS = 5
+LIST_MAX = 20  # tickets shown by /ticket list (then a count)
 
 
 @dataclass(frozen=True)
@@ -462,3 +463,44 @@ class TicketService:
                 ticket.user_id, {"content": content}, source=SOURCE, priority=1)])
             await self.audit.record(tx, guild_id, actor_id, "tickets.reply", str(ticket.number))
         self.deliveries.notify()
+
+    # -- staff: internal notes and the list ----------------------------------------------
+
+    async def add_note(self, guild_id: int, actor_id: int, ticket: Ticket, body: str,
+                       staff_channel_id: int, post: str) -> int:
+        """Keep an internal note and queue ``post`` (the note as staff see it) in the staff
+        channel; never in the thread."""
+        body = _clean(body, NOTE_MAX, "tickets.bad_note")
+        async with self.db.transaction() as tx:
+            note_id = await tx.execute(
+                "INSERT INTO ticket_notes (guild_id, ticket_id, author_id, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (guild_id, ticket.id, actor_id, body, to_db(self.clock.now())))
+            await self.deliveries.add(tx, guild_id, [Send(
+                "ticket_note", f"ticket:{ticket.id}:note:{note_id}", "channel",
+                staff_channel_id, {"content": post}, source=SOURCE,
+                channel_id=staff_channel_id, priority=1)])
+        self.deliveries.notify()
+        return note_id
+
+    async def notes(self, guild_id: int, ticket_id: int) -> list[tuple[int, str]]:
+        rows = await self.db.fetchall(
+            "SELECT author_id, body FROM ticket_notes WHERE guild_id = ? AND ticket_id = ?"
+            " ORDER BY id", (guild_id, ticket_id))
+        return [(r[0], r[1]) for r in rows]
+
+    async def listing(self, guild_id: int, *, state: str = "open", key: str | None = None,
+                      category_ids: set[int] | None = None, limit: int = LIST_MAX
+                      ) -> tuple[list[Ticket], int]:
+        """Tickets newest first (``category_ids``: only those a staff member works), and how
+        many match in all."""
+        if state not in ("open", "closed"):
+            raise UserError("tickets.bad_state", value=state)
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND state = ? ORDER BY id DESC",
+            (guild_id, state))
+        wanted = await self.category(guild_id, key) if key else None
+        found = [_ticket(r) for r in rows
+                 if (wanted is None or r["category_id"] == wanted.id)
+                 and (category_ids is None or r["category_id"] in category_ids)]
+        return found[:limit], len(found)

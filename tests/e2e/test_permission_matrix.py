@@ -151,6 +151,8 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "ticket category": ("managers", {}),
     "ticket panel": ("managers", {}),
     "ticket reply": ("managers", {}),  # run outside a ticket's thread: refused for all
+    "ticket note": ("managers", {}),  # the same
+    "ticket list": ("managers", {}),  # and the members of a category's support role
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",

@@ -81,6 +81,19 @@ async def test_open_by_command_thread_members_context_claim_close(app, desk):
     assert "support team" in await refused.reply_text()
     claimed = await app.emu.click(people["sam"], question, claim_id)
     assert "is handling ticket #1" in await claimed.reply_text()
+    # an internal note: kept, shown in the staff channel, never in the thread
+    noted = await app.run(people["sam"], "ticket", {"text": "Known gifts bug, ask eng"},
+                          subcommand="note", channel=thread)
+    assert "Note kept on ticket #1" in await noted.reply_text() and noted.ephemeral
+    await app.emu.wait_for(lambda: any("Known gifts bug" in m.content
+                                       for m in app.emu.messages(staff)), timeout=10)
+    assert not any("Known gifts bug" in m.content for m in app.emu.messages(thread))
+    refused = await app.run(people["ana"], "ticket", {"text": "sneaky"}, subcommand="note",
+                            channel=thread)
+    assert "support team" in await refused.reply_text()
+    listed = await app.reply(people["sam"], "ticket", subcommand="list")
+    assert "#1" in listed and "Gifts not showing" in listed and "handled by" in listed
+    assert "support team" in await app.reply(people["ana"], "ticket", subcommand="list")
     close_id = next(c for c in question.custom_ids if c.startswith("familia:tk:close:"))
     assert "may close it" in await (await app.emu.click(people["bea"], question,
                                                          close_id)).reply_text()
