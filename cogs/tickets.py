@@ -299,6 +299,11 @@ class TicketCog(commands.Cog, name="Tickets"):
         self.bot.remove_dynamic_items(*ITEMS)
 
     @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A ticket's thread deleted by hand: the ticket is kept (a new thread when asked)."""
+        await self.bot.services.tickets.thread_gone(payload.guild_id, payload.thread_id)
+
+    @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Modmail-style intake: a creator's DM goes to their open DM ticket's thread, or is
         answered with the category select (a member of a server with a support desk)."""

@@ -151,3 +151,18 @@ async def test_notes_listing_and_deletion_with_the_creator(services, clock):
     assert await services.db.fetchval("SELECT count(*) FROM tickets WHERE user_id = ?",
                                       (ANA,)) == 0
     assert await services.db.fetchval("SELECT count(*) FROM ticket_notes") == 0
+
+
+async def test_a_ticket_without_thread_is_taken_over_not_duplicated(services, clock):
+    await _desk(services, clock)
+    first = await services.tickets.open(G, ANA, "money", "Payout", "Late")  # thread refused
+    await services.tickets.check_open(G, ANA, "money")  # not pointed to a ticket without thread
+    again = await services.tickets.open(G, ANA, "money", "Payout again", "Still late")
+    assert again.ticket.id == first.ticket.id and again.ticket.subject == "Payout again"
+    await services.tickets.attach_thread(G, first.ticket.id, THREAD, "q", "c", STAFF)
+    gone = await services.tickets.thread_gone(G, THREAD)  # deleted by hand: kept, open
+    assert gone.thread_id is None and gone.open
+    assert await services.tickets.thread_gone(G, THREAD) is None
+    third = await services.tickets.open(G, ANA, "money", "Payout", "Thread vanished")
+    assert third.ticket.number == 1
+    assert await services.db.fetchval("SELECT count(*) FROM tickets") == 1

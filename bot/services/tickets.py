@@ -249,9 +249,10 @@ class TicketService:
 
     # -- tickets ------------------------------------------------------------------------
 
-    async def get(self, guild_id: int, ticket_id: int) -> Ticket:
-        row = await self.db.fetchone("SELECT * FROM tickets WHERE guild_id = ? AND id = ?",
-                                     (guild_id, ticket_id))
+    async def get(self, guild_id: int, ticket_id: int, *,
+                  tx: Transaction | None = None) -> Ticket:
+        row = await (tx or self.db).fetchone(
+            "SELECT * FROM tickets WHERE guild_id = ? AND id = ?", (guild_id, ticket_id))
         if row is None:
             raise NotFound("tickets.unknown_ticket", value=str(ticket_id))
         return _ticket(row)
@@ -272,15 +273,21 @@ class TicketService:
         return category
 
     async def _refuse_duplicate(self, db: Database | Transaction, guild_id: int, user_id: int,
-                                category: Category) -> None:
-        if category.allow_multiple:
-            return
-        row = await db.fetchone(
-            "SELECT number, thread_id FROM tickets WHERE guild_id = ? AND user_id = ?"
-            " AND category_id = ? AND state = 'open' ORDER BY id LIMIT 1",
+                                category: Category) -> int | None:
+        """Refuse a second open ticket of the category; return the id of an open one that
+        has no thread (Discord refused it, a crash, or it was deleted by hand), which the new
+        request takes over (its thread is made then)."""
+        rows = await db.fetchall(
+            "SELECT id, number, thread_id FROM tickets WHERE guild_id = ? AND user_id = ?"
+            " AND category_id = ? AND state = 'open' ORDER BY id",
             (guild_id, user_id, category.id))
-        if row is not None:
-            raise UserError("tickets.duplicate", number=row["number"], thread_id=row["thread_id"])
+        orphan = next((r["id"] for r in rows if r["thread_id"] is None), None)
+        if orphan is not None:
+            return int(orphan)
+        if rows and not category.allow_multiple:
+            raise UserError("tickets.duplicate", number=rows[0]["number"],
+                            thread_id=rows[0]["thread_id"])
+        return None
 
     async def open(self, guild_id: int, user_id: int, key: str, subject: str,
                    description: str, *, via: str = "command") -> Opened:
@@ -299,7 +306,14 @@ class TicketService:
             family = await self.families.get(guild_id, membership.family_id)
             leader_id = family.leader_user_id if family.leader_user_id != user_id else None
         async with self.db.transaction() as tx:
-            await self._refuse_duplicate(tx, guild_id, user_id, category)
+            orphan = await self._refuse_duplicate(tx, guild_id, user_id, category)
+            if orphan is not None:  # its thread is made now, with the new words
+                await tx.execute(
+                    "UPDATE tickets SET subject = ?, description = ?, via = ?"
+                    " WHERE guild_id = ? AND id = ?",
+                    (subject, description, via, guild_id, orphan))
+                return Opened(await self.get(guild_id, orphan, tx=tx), category, settings,
+                              leader_id)
             number = await tx.fetchval(
                 "SELECT coalesce(max(number), 0) + 1 FROM tickets WHERE guild_id = ?",
                 (guild_id,))
@@ -339,6 +353,19 @@ class TicketService:
             "SELECT * FROM tickets WHERE guild_id = ? AND state = 'open' AND thread_id IS NULL"
             " ORDER BY id", (guild_id,))
         return [_ticket(r) for r in rows]
+
+    async def thread_gone(self, guild_id: int, thread_id: int) -> Ticket | None:
+        """A ticket's thread was deleted (by hand): the ticket is kept, without a thread; an
+        open one gets a new thread when the creator asks again."""
+        ticket = await self.by_thread(guild_id, thread_id)
+        if ticket is None:
+            return None
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE tickets SET thread_id = NULL WHERE guild_id = ? AND id = ?",
+                             (guild_id, ticket.id))
+            await self.audit.record(tx, guild_id, None, "tickets.thread_gone",
+                                    str(ticket.number), thread_id=thread_id)
+        return await self.get(guild_id, ticket.id)
 
     async def by_thread(self, guild_id: int, thread_id: int) -> Ticket | None:
         row = await self.db.fetchone(

@@ -172,3 +172,20 @@ async def test_dm_intake_opens_a_ticket_and_relays_both_ways(app, desk):
     assert "support team" in await refused.reply_text()
     elsewhere = await app.run(app.owner, "ticket", {"text": "hi"}, subcommand="reply")
     assert "not a ticket" in await elsewhere.reply_text()
+
+
+async def test_a_thread_deleted_by_hand_is_detected_and_made_again(app, desk):
+    people = desk[0]
+    chosen = await _open(app, people["ana"], "money", "x", "y")
+    done = await chosen.submit({"subject": "Bonus tier", "description": "Missing bonus"})
+    assert "#1 is open" in await done.reply_text(timeout=10)
+    thread = app.emu.channels(app.guild, PRIVATE_THREAD)[0]
+    app.emu.delete_channel(thread)  # by hand, in Discord
+    await app.emu.wait_for(lambda: app.services.tickets.without_thread(app.guild.id),
+                           what="the deletion noticed")
+    chosen = await _open(app, people["ana"], "money", "x", "y")
+    done = await chosen.submit({"subject": "Bonus tier", "description": "Thread vanished"})
+    assert "#1 is open" in await done.reply_text(timeout=10)  # the same ticket, a new thread
+    threads = app.emu.channels(app.guild, PRIVATE_THREAD)
+    assert len(threads) == 1 and threads[0].id != thread.id
+    assert people["ana"].id in threads[0].thread_members
