@@ -53,6 +53,7 @@ CATEGORY_CHOICES = [
     app_commands.Choice(name=_T("Other"), value="other"),
 ]
 assert tuple(c.value for c in CATEGORY_CHOICES) == CATEGORY_KEYS
+SLA_JOB = "tickets-sla-sweep"
 RELAY_MAX = 1500  # a relayed message fits one Discord message with its heading
 CLOSE_WAIT = 10.0  # seconds the thread waits for its closing notice before it is locked
 SlaHours = app_commands.Range[float, 0.25, 720.0]
@@ -294,9 +295,32 @@ class TicketCog(commands.Cog, name="Tickets"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*ITEMS)
+        self.bot.jobs.every(SLA_JOB, self.sla_sweep, seconds=60)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*ITEMS)
+        self.bot.jobs.remove(SLA_JOB)
+
+    async def sla_sweep(self) -> int:
+        """Warn each ticket's support role in its thread when a first response or the
+        resolution is about to be late and when it is, and tell the managers' channel of a
+        breach; each alert once (its delivery's dedupe key), whatever the restarts."""
+        queued = 0
+        for guild in self.bot.guilds:
+            tickets = self.bot.services.tickets
+            if await tickets.settings(guild.id) is None:
+                continue
+            alerts = await tickets.sla_alerts(guild.id)
+            if not alerts:
+                continue
+            locale = await locale_of(self.bot, guild.id)
+            managers = (await self.bot.services.guilds.get(guild.id)).channels.get("managers")
+            render = self.bot.templates.render
+            texts = [(a, render(locale, "discord/tickets/sla.md.j2", alert=a)) for a in alerts]
+            escalations = {a.key: render(locale, "discord/tickets/sla_escalation.md.j2",
+                                         alert=a) for a in alerts if a.stage == "breached"}
+            queued += await tickets.queue_alerts(guild.id, texts, managers, escalations)
+        return queued
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:

@@ -32,6 +32,7 @@ CREATE TABLE tickets (
     thread_id         INTEGER,              -- NULL until Discord created it
     assignee_id       INTEGER,
     opened_at         TEXT    NOT NULL,
+    first_response_at TEXT,                 -- staff's first Claim or /ticket reply
     closed_at         TEXT,
     closed_by         INTEGER,
     close_reason      TEXT,

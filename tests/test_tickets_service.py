@@ -166,3 +166,39 @@ async def test_a_ticket_without_thread_is_taken_over_not_duplicated(services, cl
     third = await services.tickets.open(G, ANA, "money", "Payout", "Thread vanished")
     assert third.ticket.number == 1
     assert await services.db.fetchval("SELECT count(*) FROM tickets") == 1
+
+
+async def test_sla_alerts_with_time_travel_once_each_and_first_response_stops_one(
+        services, clock):
+    from datetime import timedelta
+    await _desk(services, clock)
+    start = clock.now()
+    tech = (await services.tickets.open(G, ANA, "technical", "Key", "Broken")).ticket  # 8/72 h
+    await services.tickets.attach_thread(G, tech.id, THREAD, "q", "c", STAFF)
+
+    async def sweep():
+        alerts = await services.tickets.sla_alerts(G)
+        texts = [(a, f"{a.kind}:{a.stage}") for a in alerts]
+        await services.tickets.queue_alerts(G, texts, 777, {a.key: "late" for a in alerts})
+        return sorted(f"{a.kind}:{a.stage}" for a in alerts)
+
+    assert await sweep() == []
+    clock.set(start + timedelta(hours=6))  # 75 % of 8 h
+    assert await sweep() == ["first_response:soon"]
+    assert await sweep() == []  # once, whatever how often it runs
+    clock.set(start + timedelta(hours=8))
+    assert await sweep() == ["first_response:breached"]
+    await services.tickets.claim(G, MANAGER, tech.id)  # staff answered: no more such alerts
+    clock.set(start + timedelta(hours=54))
+    assert await sweep() == ["resolution:soon"]
+    clock.set(start + timedelta(hours=80))
+    assert await sweep() == ["resolution:breached"]
+    rows = await services.db.fetchall(
+        "SELECT kind, target_id, payload FROM deliveries WHERE kind LIKE 'ticket_sla%'"
+        " ORDER BY id")
+    assert [(r[0], r[1]) for r in rows] == [
+        ("ticket_sla", THREAD), ("ticket_sla", THREAD), ("ticket_sla_escalation", 777),
+        ("ticket_sla", THREAD), ("ticket_sla", THREAD), ("ticket_sla_escalation", 777)]
+    await services.tickets.close(G, MANAGER, tech.id, "resolved", staff=True)
+    clock.set(start + timedelta(hours=200))
+    assert await sweep() == []  # closed: no clock runs

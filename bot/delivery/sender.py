@@ -102,11 +102,14 @@ def rate_limited(error: Exception) -> bool:
 
 
 def allowed_mentions(payload: dict[str, Any]) -> discord.AllowedMentions:
-    """Nothing pings unless the payload says so: ``everyone`` (bool), ``users`` (ids)."""
+    """Nothing pings unless the payload says so: ``everyone`` (bool), ``users`` and
+    ``roles`` (ids)."""
     wanted = payload.get("mentions") or {}
     users = wanted.get("users") or []
+    roles = wanted.get("roles") or []
     return discord.AllowedMentions(
-        everyone=bool(wanted.get("everyone")), roles=False, replied_user=False,
+        everyone=bool(wanted.get("everyone")), replied_user=False,
+        roles=[discord.Object(r) for r in roles] if roles else False,
         users=[discord.Object(u) for u in users] if users else False)
 
 

@@ -12,8 +12,9 @@ Nothing here imports discord.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, from_db, to_db
@@ -32,6 +33,7 @@ NOTE_MAX = 500
 VIA = ("command", "panel", "dm")
 CLOSE_REASONS = ("resolved", "duplicate", "no_reply", "other")
 RECENT_CHECKINS = 5
+SLA_SOON = 0.75  # share of an SLA's time gone when the role is warned
 LIST_MAX = 20  # tickets shown by /ticket list (then a count)
 
 
@@ -86,6 +88,7 @@ class Ticket:
     thread_id: int | None
     assignee_id: int | None
     opened_at: datetime
+    first_response_at: datetime | None
     closed_at: datetime | None
     closed_by: int | None
     close_reason: str | None
@@ -93,6 +96,22 @@ class Ticket:
     @property
     def open(self) -> bool:
         return self.state == "open"
+
+
+@dataclass(frozen=True)
+class SlaAlert:
+    """A first response or resolution about to be late (``soon``: 75 % of its time gone)
+    or late (``breached``); queued once (its dedupe key)."""
+
+    ticket: Ticket
+    category: Category
+    kind: str  # first_response | resolution
+    stage: str  # soon | breached
+    due: datetime
+
+    @property
+    def key(self) -> str:
+        return f"ticket:{self.ticket.id}:sla:{self.kind}:{self.stage}"
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,7 @@ def _ticket(row: Any) -> Ticket:
         row["id"], row["guild_id"], row["number"], row["user_id"], row["category_id"],
         row["subject"], row["description"], row["via"], row["state"], row["thread_id"],
         row["assignee_id"], from_db(row["opened_at"]),
+        from_db(row["first_response_at"]) if row["first_response_at"] else None,
         from_db(row["closed_at"]) if row["closed_at"] else None, row["closed_by"],
         row["close_reason"])
 
@@ -407,8 +427,15 @@ class TicketService:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE tickets SET assignee_id = ? WHERE guild_id = ? AND id = ?",
                              (actor_id, guild_id, ticket_id))
+            await self._responded(tx, guild_id, ticket_id)
             await self.audit.record(tx, guild_id, actor_id, "tickets.claim", str(ticket.number))
         return await self.get(guild_id, ticket_id)
+
+    async def _responded(self, tx: Transaction, guild_id: int, ticket_id: int) -> None:
+        """Staff's first response (a Claim or a /ticket reply) stops the first-response SLA."""
+        await tx.execute(
+            "UPDATE tickets SET first_response_at = ? WHERE guild_id = ? AND id = ?"
+            " AND first_response_at IS NULL", (to_db(self.clock.now()), guild_id, ticket_id))
 
     async def close(self, guild_id: int, actor_id: int, ticket_id: int, reason: str, *,
                     staff: bool, notice: str | None = None) -> Ticket:
@@ -489,6 +516,7 @@ class TicketService:
                 "ticket_relay_out", f"ticket:{ticket.id}:out:{request_id}", "dm",
                 ticket.user_id, {"content": content}, source=SOURCE, priority=1)])
             await self.audit.record(tx, guild_id, actor_id, "tickets.reply", str(ticket.number))
+            await self._responded(tx, guild_id, ticket.id)
         self.deliveries.notify()
 
     # -- staff: internal notes and the list ----------------------------------------------
@@ -531,3 +559,58 @@ class TicketService:
                  if (wanted is None or r["category_id"] == wanted.id)
                  and (category_ids is None or r["category_id"] in category_ids)]
         return found[:limit], len(found)
+
+    # -- SLAs ------------------------------------------------------------------------------
+
+    async def sla_alerts(self, guild_id: int) -> list[SlaAlert]:
+        """Alerts due now and not queued yet (open tickets with a thread)."""
+        now = self.clock.now()
+        categories = {c.id: c for c in await self.categories(guild_id)}
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND state = 'open'"
+            " AND thread_id IS NOT NULL", (guild_id,))
+        found: list[SlaAlert] = []
+        for row in rows:
+            ticket = _ticket(row)
+            category = categories[ticket.category_id]
+            clocks = [("resolution", category.resolution_hours)]
+            if ticket.first_response_at is None:
+                clocks.insert(0, ("first_response", category.first_response_hours))
+            for kind, hours in clocks:
+                span = timedelta(hours=hours)
+                due = ticket.opened_at + span
+                if now >= due:
+                    found.append(SlaAlert(ticket, category, kind, "breached", due))
+                elif now >= ticket.opened_at + span * SLA_SOON:
+                    found.append(SlaAlert(ticket, category, kind, "soon", due))
+        if not found:
+            return []
+        queued = {r[0] for r in await self.db.fetchall(
+            "SELECT dedupe_key FROM deliveries WHERE guild_id = ? AND dedupe_key IN"
+            " (SELECT value FROM json_each(?))",
+            (guild_id, json.dumps([a.key for a in found])))}
+        return [a for a in found if a.key not in queued]
+
+    async def queue_alerts(self, guild_id: int, alerts: list[tuple[SlaAlert, str]],
+                           escalation_channel_id: int | None,
+                           escalations: dict[str, str]) -> int:
+        """Queue each alert in its ticket's thread, pinging the category's role; a breach is
+        also posted in ``escalation_channel_id`` (the managers' channel), pinging nobody."""
+        sends = []
+        for alert, content in alerts:
+            role = alert.category.role_id
+            sends.append(Send(
+                "ticket_sla", alert.key, "channel", alert.ticket.thread_id or 0,
+                {"content": content, "mentions": {"roles": [role] if role else []}},
+                source=SOURCE, channel_id=alert.ticket.thread_id, priority=1))
+            if alert.stage == "breached" and escalation_channel_id and alert.key in escalations:
+                sends.append(Send(
+                    "ticket_sla_escalation", alert.key + ":managers", "channel",
+                    escalation_channel_id, {"content": escalations[alert.key]}, source=SOURCE,
+                    channel_id=escalation_channel_id, priority=1))
+        if not sends:
+            return 0
+        async with self.db.transaction() as tx:
+            added = await self.deliveries.add(tx, guild_id, sends)
+        self.deliveries.notify()
+        return added

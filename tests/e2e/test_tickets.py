@@ -189,3 +189,25 @@ async def test_a_thread_deleted_by_hand_is_detected_and_made_again(app, desk):
     threads = app.emu.channels(app.guild, PRIVATE_THREAD)
     assert len(threads) == 1 and threads[0].id != thread.id
     assert people["ana"].id in threads[0].thread_members
+
+
+async def test_sla_sweep_warns_the_role_in_the_thread_and_escalates_once(app, desk):
+    people, _support, _staff = desk
+    managers = app.emu.create_channel(app.guild, "managers-log")
+    await app.services.guilds.set_channel(app.guild.id, app.owner.id, "managers", managers.id)
+    chosen = await _open(app, people["ana"], "technical", "x", "y")
+    done = await chosen.submit({"subject": "Stream key", "description": "Rejected"})
+    await done.reply_text(timeout=10)
+    thread = app.emu.channels(app.guild, PRIVATE_THREAD)[0]
+    await app.emu.wait_for(lambda: app.emu.messages(thread), timeout=10)
+    cog = app.bot.get_cog("Tickets")
+    app.clock.advance(hours=8)  # Technical: first answer within 8 h
+    assert await cog.sla_sweep() == 2  # the breach in the thread, and the managers told
+    assert await cog.sla_sweep() == 0
+    helpers = app.emu.role_by_name(app.guild, "Helpers")
+    late = await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(thread) if "has had no answer" in m.content],
+        timeout=10)
+    assert late[0].content.startswith(f"🚨 <@&{helpers.id}>")
+    told = await app.emu.wait_for(lambda: app.emu.messages(managers), timeout=10)
+    assert "is late" in told[0].content and len(told) == 1
