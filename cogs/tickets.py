@@ -93,7 +93,7 @@ async def category_picker(interaction: discord.Interaction, via: str) -> None:
                for c in await bot.services.tickets.categories(guild_id)]
     view = discord.ui.View(timeout=None)
     view.add_item(CategorySelect(options, placeholder=label(bot, locale, "pick_category"),
-                                 via=via))
+                                 panel=int(via == "panel")))
     await reply(interaction, "discord/tickets/pick.md.j2", view=view)
 
 
@@ -165,9 +165,12 @@ async def make_thread(bot: FamiliaBot, guild: discord.Guild, opened: Opened) -> 
     return thread
 
 
-class CategorySelect(PersistentSelect, custom_id="familia:tk:pick:{via}"):
-    patterns = {"via": "command|panel"}
-    via: str
+class CategorySelect(PersistentSelect, custom_id="familia:tk:pick:{panel}"):
+    panel: int  # 1: from the "Get help" panel, 0: from /ticket open
+
+    @property
+    def via(self) -> str:
+        return "panel" if self.panel else "command"
 
     async def run(self, interaction: discord.Interaction) -> None:
         bot = familia(interaction)
@@ -274,6 +277,7 @@ class ReasonSelect(PersistentSelect, custom_id="familia:tk:reason:{ticket_id}"):
 async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:
     """Once the closing notice is in the thread, archive and lock it (a thread deleted by
     hand is left as it is: the ticket is closed all the same)."""
+    await acknowledge(interaction)
     bot = familia(interaction)
     guild = cogkit.guild(interaction)
     thread = guild.get_thread(ticket.thread_id or 0)

@@ -160,14 +160,8 @@ def _ticket(row: Any) -> Ticket:
         row["close_reason"])
 
 
-def _clean(text: str | None, limit: int, code: str) -> str:
-    cleaned = " ".join((text or "").split()) if code == "tickets.bad_subject" else (
-        (text or "").strip())
-    if not cleaned:
-        raise UserError(code, limit=limit)
-    if len(cleaned) > limit:
-        raise UserError(code, limit=limit)
-    return cleaned
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 def closed_key(ticket: Ticket) -> str:
@@ -314,8 +308,12 @@ class TicketService:
         """Write a new ticket (its thread comes next: :meth:`attach_thread`)."""
         if via not in VIA:
             raise ValueError(via)
-        subject = _clean(subject, SUBJECT_MAX, "tickets.bad_subject")
-        description = _clean(description, DESCRIPTION_MAX, "tickets.bad_description")
+        subject = _one_line(subject)
+        if not subject or len(subject) > SUBJECT_MAX:
+            raise UserError("tickets.bad_subject", limit=SUBJECT_MAX)
+        description = (description or "").strip()
+        if not description or len(description) > DESCRIPTION_MAX:
+            raise UserError("tickets.bad_description", limit=DESCRIPTION_MAX)
         settings = await self.settings(guild_id)
         if settings is None:
             raise UserError("tickets.not_set_up")
@@ -525,7 +523,9 @@ class TicketService:
                        staff_channel_id: int, post: str) -> int:
         """Keep an internal note and queue ``post`` (the note as staff see it) in the staff
         channel; never in the thread."""
-        body = _clean(body, NOTE_MAX, "tickets.bad_note")
+        body = (body or "").strip()
+        if not body or len(body) > NOTE_MAX:
+            raise UserError("tickets.bad_note", limit=NOTE_MAX)
         async with self.db.transaction() as tx:
             note_id = await tx.execute(
                 "INSERT INTO ticket_notes (guild_id, ticket_id, author_id, body, created_at)"

@@ -192,7 +192,7 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("SweepHold", "managers", "familia:ts:hold:{sweep}"),
     ("SweepApprove", "managers", "familia:ts:ok:{sweep}"),
     ("HelpButton", "anyone", "familia:tk:help"),
-    ("CategorySelect", "anyone", "familia:tk:pick:panel"),
+    ("CategorySelect", "anyone", "familia:tk:pick:1"),
     ("DmCategorySelect", "anyone", "familia:tk:dm:{guild}"),
     ("ClaimButton", "managers", "familia:tk:claim:{ticket}"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
