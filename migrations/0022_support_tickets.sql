@@ -40,6 +40,7 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_open ON tickets (guild_id, user_id, category_id) WHERE state = 'open';
 CREATE INDEX tickets_thread ON tickets (guild_id, thread_id);
+CREATE INDEX tickets_sla ON tickets (guild_id, category_id, opened_at) WHERE state = 'open';
 
 -- Internal notes: staff see them (staff channel), the creator never does; they go with
 -- their ticket.

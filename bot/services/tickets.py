@@ -566,9 +566,17 @@ class TicketService:
         """Alerts due now and not queued yet (open tickets with a thread)."""
         now = self.clock.now()
         categories = {c.id: c for c in await self.categories(guild_id)}
+        # only the tickets 75 % into a clock are read (times are stored in UTC, ISO 8601)
+        clauses: list[str] = []
+        params: list[Any] = [guild_id]
+        for c in categories.values():
+            clauses.append("(category_id = ? AND (opened_at <= ?"
+                           " OR (first_response_at IS NULL AND opened_at <= ?)))")
+            params += [c.id, to_db(now - timedelta(hours=c.resolution_hours) * SLA_SOON),
+                       to_db(now - timedelta(hours=c.first_response_hours) * SLA_SOON)]
         rows = await self.db.fetchall(
             "SELECT * FROM tickets WHERE guild_id = ? AND state = 'open'"
-            " AND thread_id IS NOT NULL", (guild_id,))
+            " AND thread_id IS NOT NULL AND (" + " OR ".join(clauses) + ")", params)
         found: list[SlaAlert] = []
         for row in rows:
             ticket = _ticket(row)
