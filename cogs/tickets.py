@@ -158,6 +158,7 @@ async def make_thread(bot: FamiliaBot, guild: discord.Guild, opened: Opened) -> 
                                  role_id=category.role_id)
     view = discord.ui.View(timeout=None)
     view.add_item(ClaimButton(label(bot, locale, "claim"), ticket_id=ticket.id))
+    view.add_item(PriorityButton(label(bot, locale, "priority_button"), ticket_id=ticket.id))
     view.add_item(CloseButton(label(bot, locale, "close"), ticket_id=ticket.id))
     await bot.services.tickets.attach_thread(
         guild.id, ticket.id, thread.id, question, staff, opened.settings.staff_channel_id,
@@ -226,6 +227,24 @@ class ClaimButton(PersistentButton, custom_id="familia:tk:claim:{ticket_id}"):
                     user_id=interaction.user.id, ephemeral=False)
 
 
+class PriorityButton(PersistentButton, custom_id="familia:tk:prio:{ticket_id}"):
+    """Staff raise the priority (normal → high → urgent → normal)."""
+
+    ticket_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.get(
+            cogkit.guild_id(interaction), self.ticket_id)
+        if not await _staff(interaction, ticket):
+            raise NotAllowed("tickets.staff_only")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        ticket = await familia(interaction).services.tickets.raise_priority(
+            cogkit.guild_id(interaction), interaction.user.id, self.ticket_id)
+        await reply(interaction, "discord/tickets/priority.md.j2", ticket=ticket,
+                    user_id=interaction.user.id, ephemeral=False)
+
+
 class CloseButton(PersistentButton, custom_id="familia:tk:close:{ticket_id}"):
     style = discord.ButtonStyle.danger
     ticket_id: int
@@ -287,7 +306,8 @@ async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:
     await thread.edit(archived=True, locked=True)
 
 
-ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, CloseButton, ReasonSelect)
+ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, PriorityButton,
+         CloseButton, ReasonSelect)
 
 
 class TicketCog(commands.Cog, name="Tickets"):

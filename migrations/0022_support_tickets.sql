@@ -31,6 +31,8 @@ CREATE TABLE tickets (
     state             TEXT    NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
     thread_id         INTEGER,              -- NULL until Discord created it
     assignee_id       INTEGER,
+    priority          TEXT    NOT NULL DEFAULT 'normal'
+                      CHECK (priority IN ('normal', 'high', 'urgent')),
     opened_at         TEXT    NOT NULL,
     first_response_at TEXT,                 -- staff's first Claim or /ticket reply
     closed_at         TEXT,

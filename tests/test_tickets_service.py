@@ -202,3 +202,15 @@ async def test_sla_alerts_with_time_travel_once_each_and_first_response_stops_on
     await services.tickets.close(G, MANAGER, tech.id, "resolved", staff=True)
     clock.set(start + timedelta(hours=200))
     assert await sweep() == []  # closed: no clock runs
+
+
+async def test_priority_cycles_and_stops_when_closed(services, clock):
+    await _desk(services, clock)
+    ticket = (await services.tickets.open(G, ANA, "money", "Payout", "Late")).ticket
+    assert ticket.priority == "normal"
+    seen = [(await services.tickets.raise_priority(G, MANAGER, ticket.id)).priority
+            for _ in range(3)]
+    assert seen == ["high", "urgent", "normal"]
+    await services.tickets.close(G, MANAGER, ticket.id, "resolved", staff=True)
+    with pytest.raises(UserError):
+        await services.tickets.raise_priority(G, MANAGER, ticket.id)

@@ -32,6 +32,7 @@ DESCRIPTION_MAX = 1500  # the question's post fits one Discord message with its 
 NOTE_MAX = 500
 VIA = ("command", "panel", "dm")
 CLOSE_REASONS = ("resolved", "duplicate", "no_reply", "other")
+PRIORITIES = ("normal", "high", "urgent")
 RECENT_CHECKINS = 5
 SLA_SOON = 0.75  # share of an SLA's time gone when the role is warned
 LIST_MAX = 20  # tickets shown by /ticket list (then a count)
@@ -87,6 +88,7 @@ class Ticket:
     state: str
     thread_id: int | None
     assignee_id: int | None
+    priority: str
     opened_at: datetime
     first_response_at: datetime | None
     closed_at: datetime | None
@@ -154,7 +156,7 @@ def _ticket(row: Any) -> Ticket:
     return Ticket(
         row["id"], row["guild_id"], row["number"], row["user_id"], row["category_id"],
         row["subject"], row["description"], row["via"], row["state"], row["thread_id"],
-        row["assignee_id"], from_db(row["opened_at"]),
+        row["assignee_id"], row["priority"], from_db(row["opened_at"]),
         from_db(row["first_response_at"]) if row["first_response_at"] else None,
         from_db(row["closed_at"]) if row["closed_at"] else None, row["closed_by"],
         row["close_reason"])
@@ -427,6 +429,19 @@ class TicketService:
                              (actor_id, guild_id, ticket_id))
             await self._responded(tx, guild_id, ticket_id)
             await self.audit.record(tx, guild_id, actor_id, "tickets.claim", str(ticket.number))
+        return await self.get(guild_id, ticket_id)
+
+    async def raise_priority(self, guild_id: int, actor_id: int, ticket_id: int) -> Ticket:
+        """The next priority (normal → high → urgent → normal)."""
+        ticket = await self.get(guild_id, ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        after = PRIORITIES[(PRIORITIES.index(ticket.priority) + 1) % len(PRIORITIES)]
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE tickets SET priority = ? WHERE guild_id = ? AND id = ?",
+                             (after, guild_id, ticket_id))
+            await self.audit.record(tx, guild_id, actor_id, "tickets.priority",
+                                    str(ticket.number), priority=after)
         return await self.get(guild_id, ticket_id)
 
     async def _responded(self, tx: Transaction, guild_id: int, ticket_id: int) -> None:

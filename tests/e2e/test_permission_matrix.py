@@ -195,6 +195,7 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("CategorySelect", "anyone", "familia:tk:pick:1"),
     ("DmCategorySelect", "anyone", "familia:tk:dm:{guild}"),
     ("ClaimButton", "managers", "familia:tk:claim:{ticket}"),
+    ("PriorityButton", "managers", "familia:tk:prio:{ticket}"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
     ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),

@@ -81,6 +81,11 @@ async def test_open_by_command_thread_members_context_claim_close(app, desk):
     assert "support team" in await refused.reply_text()
     claimed = await app.emu.click(people["sam"], question, claim_id)
     assert "is handling ticket #1" in await claimed.reply_text()
+    priority_id = next(c for c in question.custom_ids if c.startswith("familia:tk:prio:"))
+    assert "support team" in await (await app.emu.click(people["ana"], question,
+                                                         priority_id)).reply_text()
+    raised = await app.emu.click(people["sam"], question, priority_id)
+    assert "priority of ticket #1 to high" in await raised.reply_text()
     # an internal note: kept, shown in the staff channel, never in the thread
     noted = await app.run(people["sam"], "ticket", {"text": "Known gifts bug, ask eng"},
                           subcommand="note", channel=thread)
@@ -93,6 +98,7 @@ async def test_open_by_command_thread_members_context_claim_close(app, desk):
     assert "support team" in await refused.reply_text()
     listed = await app.reply(people["sam"], "ticket", subcommand="list")
     assert "#1" in listed and "Gifts not showing" in listed and "handled by" in listed
+    assert "· high" in listed
     assert "support team" in await app.reply(people["ana"], "ticket", subcommand="list")
     close_id = next(c for c in question.custom_ids if c.startswith("familia:tk:close:"))
     assert "may close it" in await (await app.emu.click(people["bea"], question,
