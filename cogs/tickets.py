@@ -278,19 +278,42 @@ class ReasonSelect(PersistentSelect, custom_id="familia:tk:reason:{ticket_id}"):
             raise NotAllowed("tickets.not_yours")
 
     async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        ticket = await bot.services.tickets.get(cogkit.guild_id(interaction), self.ticket_id)
+        if not ticket.open:  # a double click: refused before the form
+            raise UserError("tickets.already_closed", number=ticket.number)
+        locale = await locale_for(interaction)
+        await interaction.response.send_modal(
+            CloseModal(bot, locale, ticket.id, next(iter(self.values), "")))
+
+
+class CloseModal(FamiliaModal):
+    """The close's optional note; submitting closes the ticket."""
+
+    def __init__(self, bot: Any, locale: str, ticket_id: int, reason: str) -> None:
+        super().__init__(title=label(bot, locale, "close_title"), timeout=900)
+        self.ticket_id, self.reason = ticket_id, reason
+        self.note: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=label(bot, locale, "close_note"), custom_id="note", required=False,
+            style=discord.TextStyle.paragraph, max_length=NOTE_MAX)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        start_timer(interaction)
         await acknowledge(interaction)
         bot = familia(interaction)
         guild_id = cogkit.guild_id(interaction)
         ticket = await bot.services.tickets.get(guild_id, self.ticket_id)
-        reason = next(iter(self.values), "")
         locale = await locale_of(bot, guild_id)
         notice = bot.templates.render(locale, "discord/tickets/closed_notice.md.j2",
-                                      ticket=ticket, reason=reason, user_id=interaction.user.id)
+                                      ticket=ticket, reason=self.reason,
+                                      user_id=interaction.user.id, note=self.note.value)
         closed = await bot.services.tickets.close(
-            guild_id, interaction.user.id, self.ticket_id, reason,
-            staff=await _staff(interaction, ticket), notice=notice)
+            guild_id, interaction.user.id, self.ticket_id, self.reason,
+            staff=await _staff(interaction, ticket), notice=notice, note=self.note.value)
         await archive(interaction, closed)
         await reply(interaction, "discord/tickets/closed.md.j2", ticket=closed)
+        log_command(interaction, "ok")
 
 
 async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:

@@ -38,6 +38,7 @@ CREATE TABLE tickets (
     closed_at         TEXT,
     closed_by         INTEGER,
     close_reason      TEXT,
+    close_note        TEXT,
     UNIQUE (guild_id, number)
 );
 CREATE INDEX tickets_open ON tickets (guild_id, user_id, category_id) WHERE state = 'open';

@@ -94,6 +94,7 @@ class Ticket:
     closed_at: datetime | None
     closed_by: int | None
     close_reason: str | None
+    close_note: str | None = None
 
     @property
     def open(self) -> bool:
@@ -159,7 +160,7 @@ def _ticket(row: Any) -> Ticket:
         row["assignee_id"], row["priority"], from_db(row["opened_at"]),
         from_db(row["first_response_at"]) if row["first_response_at"] else None,
         from_db(row["closed_at"]) if row["closed_at"] else None, row["closed_by"],
-        row["close_reason"])
+        row["close_reason"], row["close_note"])
 
 
 def _one_line(text: str | None) -> str:
@@ -451,20 +452,25 @@ class TicketService:
             " AND first_response_at IS NULL", (to_db(self.clock.now()), guild_id, ticket_id))
 
     async def close(self, guild_id: int, actor_id: int, ticket_id: int, reason: str, *,
-                    staff: bool, notice: str | None = None) -> Ticket:
+                    staff: bool, notice: str | None = None, note: str | None = None
+                    ) -> Ticket:
         """Close once: a second close (a double click) is refused, nothing changes. The
         creator may close their own ticket; otherwise staff only. ``notice`` is queued in
         the thread with the change (key :func:`closed_key`)."""
         if reason not in CLOSE_REASONS:
             raise UserError("tickets.bad_reason", value=reason)
+        note = (note or "").strip() or None
+        if note is not None and len(note) > NOTE_MAX:
+            raise UserError("tickets.bad_note", limit=NOTE_MAX)
         ticket = await self.get(guild_id, ticket_id)
         if not staff and actor_id != ticket.user_id:
             raise NotAllowed("tickets.not_yours")
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE tickets SET state = 'closed', closed_at = ?, closed_by = ?,"
-                " close_reason = ? WHERE guild_id = ? AND id = ? AND state = 'open'",
-                (to_db(self.clock.now()), actor_id, reason, guild_id, ticket_id))
+                " close_reason = ?, close_note = ? WHERE guild_id = ? AND id = ?"
+                " AND state = 'open'",
+                (to_db(self.clock.now()), actor_id, reason, note, guild_id, ticket_id))
             if not changed:
                 raise UserError("tickets.already_closed", number=ticket.number)
             await self.audit.record(tx, guild_id, actor_id, "tickets.close", str(ticket.number),

@@ -105,14 +105,17 @@ async def test_open_by_command_thread_members_context_claim_close(app, desk):
                                                          close_id)).reply_text()
     picker = await (await app.emu.click(people["sam"], question, close_id)).wait_message()
     reason_id = next(c for c in picker.custom_ids if c.startswith("familia:tk:reason:"))
-    closed = await app.emu.select(people["sam"], picker, reason_id, ["resolved"])
+    chosen = await app.emu.select(people["sam"], picker, reason_id, ["resolved"])
+    closed = await chosen.submit({"note": "Fixed by the platform's update"})
     assert "is closed" in await closed.reply_text(timeout=15)
     assert thread.archived and thread.locked
-    assert "was closed by" in app.emu.messages(thread)[-1].content
+    notice = app.emu.messages(thread)[-1].content
+    assert "was closed by" in notice and "> Fixed by the platform's update" in notice
     again = await app.emu.select(people["sam"], picker, reason_id, ["resolved"])
     assert "already closed" in await again.reply_text()
     ticket = await app.services.tickets.by_thread(app.guild.id, thread.id)
     assert (ticket.state, ticket.assignee_id) == ("closed", people["sam"].id)
+    assert ticket.close_note == "Fixed by the platform's update"
 
 
 async def test_panel_opens_and_a_duplicate_is_pointed_to_the_open_one(app, desk):
