@@ -34,6 +34,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     send_messages=True,
     send_messages_in_threads=True,
     create_private_threads=True,
+    manage_threads=True,  # a ticket's private thread is locked when it closes
     embed_links=True,
     attach_files=True,
     read_message_history=True,
@@ -47,6 +48,8 @@ def intents() -> discord.Intents:
     wanted = discord.Intents.none()
     wanted.guilds = True  # channels, roles, guild join/leave
     wanted.members = True  # member join/leave (ends memberships), role changes
+    wanted.dm_messages = True  # DMs to Familia open support tickets (their text needs no
+    # privileged intent: Discord sends a DM's content to the bot it was written to)
     return wanted
 
 

@@ -222,6 +222,8 @@ class Channel:
     thread_members: set[int] = field(default_factory=set)
     bitrate: int = 64000  # voice and stage channels: Discord's default, 64 kbps
     user_limit: int = 0  # voice and stage channels: 0 = no limit
+    archived: bool = False  # threads: thread_metadata.archived / locked
+    locked: bool = False
 
     @property
     def is_thread(self) -> bool:
@@ -245,7 +247,8 @@ class Channel:
                 del data[key]
             data["owner_id"] = str(self.owner_id)
             data["thread_metadata"] = {
-                "archived": False, "auto_archive_duration": 10080, "locked": False,
+                "archived": self.archived, "auto_archive_duration": 10080,
+                "locked": self.locked,
                 "archive_timestamp": iso_now(), "invitable": self.invitable,
             }
             data["member_count"] = len(self.thread_members)

@@ -3,7 +3,10 @@
 Follows Discord's documented algorithm: the owner and Administrator get everything; otherwise
 @everyone's permissions OR the member's roles, then the channel's @everyone overwrite, the
 role overwrites (deny then allow, merged) and the member's own overwrite. A channel the member
-cannot view grants nothing (implicit deny); threads use their parent's overwrites.
+cannot view grants nothing (implicit deny); threads use their parent's overwrites, and a
+private thread is seen only by its members and those with Manage Threads (Discord's threads
+guide: "Private threads are only viewable by those who are invited or have the
+MANAGE_THREADS permission").
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from emulator.models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
+    PRIVATE_THREAD,
     SEND_MESSAGES,
     VIEW_CHANNEL,
     Channel,
@@ -21,12 +25,13 @@ from emulator.models import (
 ATTACH_FILES = 1 << 15
 EMBED_LINKS = 1 << 14
 MENTION_EVERYONE = 1 << 17
+MANAGE_THREADS = 1 << 34
 
 NAMES = {
     1 << 4: "MANAGE_CHANNELS", 1 << 5: "MANAGE_GUILD", 1 << 10: "VIEW_CHANNEL",
     1 << 11: "SEND_MESSAGES", 1 << 14: "EMBED_LINKS", 1 << 15: "ATTACH_FILES",
     1 << 16: "READ_MESSAGE_HISTORY", 1 << 28: "MANAGE_ROLES", 1 << 36: "CREATE_PRIVATE_THREADS",
-    1 << 38: "SEND_MESSAGES_IN_THREADS",
+    1 << 34: "MANAGE_THREADS", 1 << 38: "SEND_MESSAGES_IN_THREADS",
 }
 
 
@@ -48,6 +53,7 @@ def channel_permissions(guild: Guild, member: Member, channel: Channel) -> int:
     perms = base_permissions(guild, member)
     if perms & ADMINISTRATOR:
         return ALL_PERMISSIONS
+    thread = channel
     if channel.is_thread and channel.parent_id:
         parent = guild.channels.get(channel.parent_id)
         if parent is not None:
@@ -66,6 +72,9 @@ def channel_permissions(guild: Guild, member: Member, channel: Channel) -> int:
     if own is not None and own.type == 1:
         perms = (perms & ~own.deny) | own.allow
     if not perms & VIEW_CHANNEL:
+        return 0
+    if (thread.type == PRIVATE_THREAD and member.user.id not in thread.thread_members
+            and not perms & MANAGE_THREADS):
         return 0
     if not perms & SEND_MESSAGES:  # Discord's implicit denials for text channels
         perms &= ~(MENTION_EVERYONE | ATTACH_FILES | EMBED_LINKS)

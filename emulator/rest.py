@@ -221,6 +221,11 @@ async def post_message(ctx: Ctx, cid: str) -> Reply:
     else:
         need = m.SEND_MESSAGES_IN_THREADS if channel.is_thread else m.SEND_MESSAGES
         emu.require_channel(ctx.app, channel, need)
+        if channel.is_thread and channel.archived:
+            if channel.locked and not emu.has_channel(ctx.app, channel, 1 << 34):
+                raise ApiError(400, 50083, "Thread is archived")
+            channel.archived = False  # a message in an archived thread unarchives it
+            emu.channel_updated(channel)
         if files:
             emu.require_channel(ctx.app, channel, m.ATTACH_FILES)
     limits.check_message(payload, files)
@@ -370,11 +375,32 @@ async def edit_channel(ctx: Ctx, cid: str) -> Reply:
         channel.position = int(data["position"])
     for key, value in _vocal(data, channel.type).items():
         setattr(channel, key, value)
+    if channel.is_thread:
+        _edit_thread(ctx, channel, data)
     if "permission_overwrites" in data:
         ctx.emu.require_guild(ctx.app, ctx.emu.guild(channel.guild_id), m.MANAGE_ROLES)
         channel.overwrites = {o.id: o for o in _overwrites(data["permission_overwrites"])}
     ctx.emu.channel_updated(channel)
     return channel.payload(), 200
+
+
+def _edit_thread(ctx: Ctx, thread: m.Channel, data: dict[str, Any]) -> None:
+    """A thread's metadata (Modify Channel, thread fields): its owner may archive it;
+    ``locked`` and ``invitable`` need Manage Threads, and so does unarchiving a locked thread
+    ("when a thread is locked, only users with MANAGE_THREADS can unarchive it")."""
+    manages = ctx.emu.has_channel(ctx.app, thread, 1 << 34)
+    if ("locked" in data or "invitable" in data) and not manages:
+        raise ApiError(403, 50013, "Missing Permissions")
+    if thread.locked and data.get("archived") is False and not manages:
+        raise ApiError(403, 50013, "Missing Permissions")
+    if "invitable" in data and thread.type != m.PRIVATE_THREAD:
+        raise ApiError(400, 50035, "Invalid Form Body")
+    if "locked" in data:
+        thread.locked = bool(data["locked"])
+    if "archived" in data:
+        thread.archived = bool(data["archived"])
+    if "invitable" in data:
+        thread.invitable = bool(data["invitable"])
 
 
 @route("DELETE", "/channels/{channel_id}")
@@ -433,6 +459,8 @@ async def add_thread_member(ctx: Ctx, cid: str, uid: str) -> Reply:
     if not thread.is_thread:
         raise ApiError(400, 50024, "Cannot execute action on this channel type")
     ctx.emu.require_channel(ctx.app, thread, m.SEND_MESSAGES_IN_THREADS)
+    if thread.archived:
+        raise ApiError(400, 50083, "Thread is archived")
     guild = ctx.emu.guild(thread.guild_id)
     ctx.emu.member(guild, int(uid))
     ctx.emu.add_thread_member(thread, ctx.emu.user(int(uid)))

@@ -141,6 +141,11 @@ class World:
             if not have & perm:
                 raise missing_permissions()
 
+    def has_channel(self, app: m.Application, channel: m.Channel, perm: int) -> bool:
+        """Whether the bot has ``perm`` in ``channel``."""
+        guild = self.guild(channel.guild_id)
+        return bool(channel_permissions(guild, self.bot_member(guild, app), channel) & perm)
+
     def require_role_control(self, app: m.Application, guild: m.Guild, role: m.Role) -> None:
         """Manage Roles, and the bot's highest role strictly above ``role``."""
         self.require_guild(app, guild, m.MANAGE_ROLES)

@@ -102,23 +102,34 @@ def rate_limited(error: Exception) -> bool:
 
 
 def allowed_mentions(payload: dict[str, Any]) -> discord.AllowedMentions:
-    """Nothing pings unless the payload says so: ``everyone`` (bool), ``users`` (ids)."""
+    """Nothing pings unless the payload says so: ``everyone`` (bool), ``users`` and
+    ``roles`` (ids)."""
     wanted = payload.get("mentions") or {}
     users = wanted.get("users") or []
+    roles = wanted.get("roles") or []
     return discord.AllowedMentions(
-        everyone=bool(wanted.get("everyone")), roles=False, replied_user=False,
+        everyone=bool(wanted.get("everyone")), replied_user=False,
+        roles=[discord.Object(r) for r in roles] if roles else False,
         users=[discord.Object(u) for u in users] if users else False)
 
 
 def buttons(payload: dict[str, Any]) -> discord.ui.View | None:
     """The payload's ``components`` (as ``View.to_components()`` wrote them when the row was
-    queued) as buttons; their custom ids are handled by the bot's persistent items."""
+    queued) as buttons and string selects; their custom ids are handled by the bot's
+    persistent items."""
     rows = payload.get("components") or []
     if not rows:
         return None
     view = discord.ui.View(timeout=None)
     for number, row in enumerate(rows):
         for item in row.get("components", []):
+            if item.get("type") == 3:  # a string select (a DM's category picker)
+                view.add_item(discord.ui.Select(
+                    custom_id=item["custom_id"], placeholder=item.get("placeholder"),
+                    min_values=item.get("min_values", 1), max_values=item.get("max_values", 1),
+                    options=[discord.SelectOption(label=o["label"], value=o["value"])
+                             for o in item.get("options", [])], row=number))
+                continue
             emoji = item.get("emoji")
             view.add_item(discord.ui.Button(
                 style=discord.ButtonStyle(item.get("style", 2)), label=item.get("label"),

@@ -38,6 +38,7 @@ from bot.services.risk import RiskService
 from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
+from bot.services.tickets import TicketService
 from bot.services.tiers import ScheduledSweeps, TierService
 
 
@@ -77,6 +78,7 @@ class Services:
     scorecard: ScorecardService
     risk: RiskService
     sweeps: ScheduledSweeps
+    tickets: TicketService
 
     @classmethod
     def build(
@@ -139,6 +141,7 @@ class Services:
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
+            tickets=TicketService(db, clock, audit, families, tiers, profiles, deliveries),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

@@ -68,6 +68,8 @@ NOT_PERSONAL = {
     "review_posts": "scheduled weekly reviews (a week, a channel)",
     "risk_sweeps": "when a server's daily risk sweep ran",
     "scorecard_posts": "a server's monthly scorecard posts",
+    "ticket_settings": "a server's support channels",
+    "ticket_categories": "a server's support categories (a role, SLA hours)",
 }
 
 
@@ -104,6 +106,9 @@ MENTIONS = (
     Mention("risk_flags", "acted_by", True),
     Mention("tier_sweeps", "decided_by", True),
     Mention("tier_sweep_overrides", "set_by", False),
+    Mention("tickets", "assignee_id", True),
+    Mention("tickets", "closed_by", True),
+    Mention("ticket_notes", "author_id", False),
 )
 
 
@@ -143,7 +148,8 @@ class Part:
 
 
 PARTS = (Part("email_bodies", "outbox_id", "email_outbox"),
-         Part("email_attachments", "outbox_id", "email_outbox"))
+         Part("email_attachments", "outbox_id", "email_outbox"),
+         Part("ticket_notes", "ticket_id", "tickets"))
 
 
 def _names(user_id: int) -> re.Pattern[str]:

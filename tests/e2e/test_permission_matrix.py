@@ -40,6 +40,7 @@ LEVELS = {
     "leader": {"leader"},  # the family's leaders only (feedback on their creators)
     "managers": {"manager"},
     "self": {"creator"},  # the row is the creator's own
+    "self_or_managers": {"creator", "manager"},  # the creator's own ticket, or a manager
 }
 # Refusals that say who may do it: an allowed person must never get one of these.
 WHO_REFUSALS = {
@@ -47,6 +48,7 @@ WHO_REFUSALS = {
     "common.other_server", "common.guild_only", "families.leaders_only",
     "families.not_your_family", "families.not_your_invite", "checkins.leaders_of_family_only",
     "leaderboards.former_managers_only", "families.leave_outdated", "reviews.not_your_action",
+    "tickets.staff_only", "tickets.not_yours",
 }
 
 # The expected outcome of every command, once: its level, and options that point it at the
@@ -145,6 +147,13 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "tier list": ("program", {}),
     "tier set": ("managers", {"member": "member2"}),
     "tier sweep": ("managers", {}),
+    "ticket open": ("anyone", {}),
+    "ticket setup": ("managers", {}),
+    "ticket category": ("managers", {}),
+    "ticket panel": ("managers", {}),
+    "ticket reply": ("managers", {}),  # run outside a ticket's thread: refused for all
+    "ticket note": ("managers", {}),  # the same
+    "ticket list": ("managers", {}),  # and the members of a category's support role
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
@@ -183,6 +192,13 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("SweepChange", "managers", "familia:ts:chg:{sweep}"),
     ("SweepHold", "managers", "familia:ts:hold:{sweep}"),
     ("SweepApprove", "managers", "familia:ts:ok:{sweep}"),
+    ("HelpButton", "anyone", "familia:tk:help"),
+    ("CategorySelect", "anyone", "familia:tk:pick:1"),
+    ("DmCategorySelect", "anyone", "familia:tk:dm:{guild}"),
+    ("ClaimButton", "managers", "familia:tk:claim:{ticket}"),
+    ("PriorityButton", "managers", "familia:tk:prio:{ticket}"),
+    ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
+    ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
     ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
@@ -191,7 +207,10 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload", "sweep", "stats_import")
+        "membership", "upload", "sweep", "stats_import", "ticket")
+# What a select's press picks (the others are buttons).
+PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
+         "ReasonSelect": "resolved"}
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:
@@ -317,6 +336,12 @@ async def world(app):
         return None
 
     sweep = (await services.sweeps.open(app.guild.id, "2026-05", no_post, 5)).id
+    # the support desk, and a ticket of Lobos' creator (its thread is not needed here)
+    staff = app.emu.create_channel(app.guild, "matrix-staff")
+    await services.tickets.configure(app.guild.id, app.owner.id,
+                                     app.emu.default_channel(app.guild).id, staff.id)
+    ticket = (await services.tickets.open(app.guild.id, creators[0].id, "money", "Payout",
+                                          "Late")).ticket.id
     names = {
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
@@ -330,7 +355,7 @@ async def world(app):
            "version": AGREEMENT_VERSION, "broadcast": broadcast, "draft": draft,
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
-           "upload": upload, "sweep": sweep, "stats_import": staged}
+           "upload": upload, "sweep": sweep, "stats_import": staged, "ticket": ticket}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
@@ -431,7 +456,7 @@ async def test_every_command_and_button_by_everyone(app):
                     allowed = not any(f"{{{row}}}" in pattern for row in ROWS)
                 before = await snapshot(app)
                 result, shown = await outcome(app, outcomes, user, press(
-                    app, user, here, custom_id, pick="time" if name == "LeaveSelect" else None))
+                    app, user, here, custom_id, pick=PICKS.get(name)))
                 judge(f"{name} {custom_id}", actor, allowed, result, before,
                       await snapshot(app), wrong)
                 if actor == "foreign_manager" and (seen := [n for n in secrets if n in shown]):
