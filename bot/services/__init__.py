@@ -28,6 +28,7 @@ from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
+from bot.services.policies import PolicyService
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
@@ -77,6 +78,7 @@ class Services:
     scorecard: ScorecardService
     risk: RiskService
     sweeps: ScheduledSweeps
+    policies: PolicyService
 
     @classmethod
     def build(
@@ -139,6 +141,7 @@ class Services:
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
+            policies=PolicyService(db, clock, audit),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

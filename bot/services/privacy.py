@@ -68,6 +68,12 @@ NOT_PERSONAL = {
     "review_posts": "scheduled weekly reviews (a week, a channel)",
     "risk_sweeps": "when a server's daily risk sweep ran",
     "scorecard_posts": "a server's monthly scorecard posts",
+    "policy_search": "the full-text index of the documents in force",
+    "policy_search_data": "the full-text index's storage",
+    "policy_search_idx": "the full-text index's storage",
+    "policy_search_content": "the full-text index's storage",
+    "policy_search_docsize": "the full-text index's storage",
+    "policy_search_config": "the full-text index's storage",
 }
 
 
@@ -104,6 +110,9 @@ MENTIONS = (
     Mention("risk_flags", "acted_by", True),
     Mention("tier_sweeps", "decided_by", True),
     Mention("tier_sweep_overrides", "set_by", False),
+    Mention("policy_documents", "created_by", True),
+    Mention("policy_documents", "archived_by", True),
+    Mention("policy_versions", "published_by", True),
 )
 
 

@@ -1,0 +1,157 @@
+"""The policy library's service on real SQLite (#20): versions that only grow and stay
+readable, a missing translation falling back, the "what changed" diff, archiving, full-text
+search ranked by bm25 with Spanish accents folded, audiences enforced on search and show,
+acknowledgements of the version in force, and bad input refused with nothing stored."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.errors import NotFound, UserError
+from bot.services.families import AGREEMENT_VERSION
+
+G, MANAGER, LEADER, CREATOR, STRANGER = 1, 10, 20, 30, 40
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+GIFTS_EN = "Gifts\n\nYou may thank gifters by name.\nNever ask for gifts.\n"
+GIFTS_ES = ("Regalos\n\nPuedes agradecer a quien regala.\n"
+            "Nunca pidas regalos ni monetización extra.\n")
+
+
+async def _program(services, clock):
+    clock.set(NOW)
+    lobos = await services.families.create(G, MANAGER, "Lobos", LEADER)
+    request = await services.families.request_join(G, CREATOR, lobos.id, AGREEMENT_VERSION)
+    await services.families.decide(G, LEADER, request.id, True)
+    return lobos
+
+
+async def _count(services, table):
+    return await services.db.fetchval(f"SELECT count(*) FROM {table}")
+
+
+async def test_versions_grow_stay_readable_and_show_what_changed(services, clock):
+    await _program(services, clock)
+    policies = services.policies
+    doc, v1 = await policies.publish(G, MANAGER, "Gifting rules", category="monetisation",
+                                     bodies={"en": GIFTS_EN, "es": GIFTS_ES})
+    assert (v1.version, v1.major) == (1, True)
+    with pytest.raises(UserError) as refused:  # a second version says what changed
+        await policies.publish(G, MANAGER, "gifting RULES", bodies={"en": GIFTS_EN})
+    assert refused.value.code == "policies.summary_needed"
+    _, v2 = await policies.publish(
+        G, MANAGER, "gifting RULES", summary="No gift goals", major=False,
+        bodies={"en": GIFTS_EN.replace("Never ask for gifts.", "Never ask for gifts.\n"
+                                        "No gift goals on screen.")})
+    assert (v2.version, v2.major, v2.summary) == (2, False, "No gift goals")
+    document, versions = await policies.versions(G, doc.id)
+    assert [v.version for v in versions] == [2, 1] and document.title == "Gifting rules"
+
+    shown = await policies.show(G, CREATOR, doc.id, "es")  # v2 has no Spanish body
+    assert (shown.version.version, shown.fallback, shown.lang) == (2, True, "en")
+    old = await policies.show(G, CREATOR, doc.id, "es", version=1)
+    assert (old.body, old.fallback) == (GIFTS_ES.strip(), False)
+    with pytest.raises(NotFound):
+        await policies.show(G, CREATOR, doc.id, "en", version=3)
+
+    change = await policies.diff(G, CREATOR, doc.id, "en")
+    assert (change.old.version, change.new.version) == (1, 2)
+    assert "+No gift goals on screen." in change.lines
+    assert not any(line.startswith("-") for line in change.lines)
+
+
+async def test_search_folds_accents_ranks_titles_first_and_follows_versions(services, clock):
+    await _program(services, clock)
+    policies = services.policies
+    gifts, _ = await policies.publish(G, MANAGER, "Gifting rules", category="monetisation",
+                                      bodies={"en": GIFTS_EN, "es": GIFTS_ES})
+    money, _ = await policies.publish(G, MANAGER, "Monetización", category="monetisation",
+                                      bodies={"es": "Cómo cobrar tus diamantes."})
+    hits = await policies.search(G, CREATOR, "monetizacion", "es")
+    assert [h.document.id for h in hits] == [money.id, gifts.id]  # the title's hit ranks first
+    assert "\x02Monetización\x03" in hits[0].title
+    assert "\x02monetización\x03" in hits[1].snippet
+    assert [h.document.id for h in await policies.search(G, CREATOR, "GIFTERS", "en")] == [
+        gifts.id]
+    # FTS syntax typed by someone is only words
+    assert await policies.search(G, CREATOR, '"thank* gift) ', "en")
+    # a new version replaces the old text in the index; archiving removes the document
+    await policies.publish(G, MANAGER, "Gifting rules", summary="Rewritten",
+                           bodies={"en": "Thank people kindly."})
+    assert await policies.search(G, CREATOR, "gifters", "en") == []
+    assert await policies.search(G, CREATOR, "kindly", "en")
+    await policies.archive(G, MANAGER, gifts.id)
+    assert await policies.search(G, CREATOR, "kindly", "en") == []
+    assert (await policies.show(G, CREATOR, gifts.id, "en", version=1)).version.version == 1
+    with pytest.raises(UserError):
+        await policies.publish(G, MANAGER, "Gifting rules", summary="x", bodies={"en": "x"})
+
+
+async def test_audiences_are_enforced_on_search_and_show(services, clock):
+    lobos = await _program(services, clock)
+    policies = services.policies
+    doc, _ = await policies.publish(G, MANAGER, "Leader handbook", category="training",
+                                    audience="leaders", bodies={"en": "How to lead a family."})
+    fam, _ = await policies.publish(G, MANAGER, "Lobos rules", category="community",
+                                    audience="families", audience_ids=[lobos.id],
+                                    bodies={"en": "Lobos lead kindly."})
+    assert await policies.search(G, CREATOR, "lead", "en") == [
+        h for h in await policies.search(G, CREATOR, "lead", "en") if h.document.id == fam.id]
+    assert {h.document.id for h in await policies.search(G, LEADER, "lead", "en")} == {
+        doc.id, fam.id}
+    assert await policies.search(G, STRANGER, "lead", "en") == []
+    assert {h.document.id for h in await policies.search(G, STRANGER, "lead", "en",
+                                                         manager=True)} == {doc.id, fam.id}
+    with pytest.raises(NotFound):
+        await policies.show(G, CREATOR, doc.id, "en")
+    assert (await policies.show(G, LEADER, doc.id, "en")).body == "How to lead a family."
+    titles = await policies.titles(G, CREATOR, "", manager=False)
+    assert [d.title for d in titles] == ["Lobos rules"]
+
+
+async def test_acknowledgements_name_the_version_in_force(services, clock):
+    await _program(services, clock)
+    policies = services.policies
+    deadline = NOW + timedelta(days=7)
+    doc, _ = await policies.publish(G, MANAGER, "Safety", category="trust_safety",
+                                    bodies={"en": "Be safe."}, ack_deadline=deadline)
+    status = await policies.status(G, doc.id)
+    assert (status.acknowledged, sorted(status.pending), status.overdue) == (
+        [], sorted([CREATOR, LEADER]), False)
+    assert await policies.acknowledge(G, CREATOR, doc.id, 1) == 1
+    assert await policies.acknowledge(G, CREATOR, doc.id, 1) == 1  # twice is once
+    await policies.publish(G, MANAGER, "Safety", summary="New rule", major=True,
+                           bodies={"en": "Be safe. Be kind."}, ack_deadline=deadline)
+    with pytest.raises(UserError) as refused:
+        await policies.acknowledge(G, LEADER, doc.id, 1)
+    assert refused.value.code == "policies.ack_outdated"
+    status = await policies.status(G, doc.id)
+    assert sorted(status.pending) == sorted([CREATOR, LEADER])  # v2 not acknowledged by anyone yet
+    clock.set(deadline + timedelta(days=1))
+    await policies.acknowledge(G, CREATOR, doc.id, 2)
+    status = await policies.status(G, doc.id, among={CREATOR})
+    assert status.overdue and status.pending == [] and status.acknowledged[0][0] == CREATOR
+    csv = policies.status_csv(await policies.status(G, doc.id))
+    assert f"{LEADER},overdue," in csv and f"{CREATOR},acknowledged," in csv
+    shown = await policies.show(G, CREATOR, doc.id, "en")
+    assert shown.acknowledged == 2
+    exported = await services.privacy.export(G, CREATOR)
+    assert "policy_acks" in str(exported)
+
+
+@pytest.mark.parametrize("kwargs, code", [
+    ({"bodies": {"en": "  "}}, "policies.empty_body"),
+    ({"bodies": {"en": "x" * 60_001}}, "policies.body_too_long"),
+    ({"bodies": {"en": "x"}, "category": None}, "policies.category_needed"),
+    ({"bodies": {"en": "x"}, "audience": "tiers"}, "policies.audience_ids_needed"),
+    ({"bodies": {"en": "x"}, "ack_deadline": NOW - timedelta(minutes=1)},
+     "policies.deadline_past"),
+])
+async def test_bad_input_is_refused_and_nothing_is_stored(services, clock, kwargs, code):
+    clock.set(NOW)
+    options = {"category": "community", **kwargs}
+    with pytest.raises(UserError) as refused:
+        await services.policies.publish(G, MANAGER, "A rule", **options)
+    assert refused.value.code == code
+    assert await _count(services, "policy_documents") == 0
+    assert await _count(services, "policy_versions") == 0
