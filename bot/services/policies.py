@@ -300,6 +300,15 @@ class PolicyService:
             raise NotFound("policies.unknown", value=document_id)
         return Document.of(row)
 
+    async def resolve(self, guild_id: int, text: str) -> Document:
+        """The document named by its number (what autocomplete sends) or by its title."""
+        text = " ".join(text.split())
+        if text.isdigit() and len(text) < 19:
+            row = await self.db.fetchone(DOCUMENT, (guild_id, int(text)))
+            if row is not None:
+                return Document.of(row)
+        return await self.find(guild_id, text)
+
     async def find(self, guild_id: int, title: str) -> Document:
         """The document titled ``title`` (case aside)."""
         row = await self.db.fetchone(BY_TITLE, (guild_id, " ".join(title.split())))
@@ -437,14 +446,15 @@ class PolicyService:
         return {r["user_id"] for r in rows}
 
     async def status(self, guild_id: int, document_id: int, *,
-                     among: set[int] | None = None) -> Status:
-        """Who of the audience (or of ``among``: a leader's family) acknowledged the version in
-        force, and who has not yet."""
+                     family_id: int | None = None) -> Status:
+        """Who of the audience (of one family's members: a leader's view) acknowledged the
+        version in force, and who has not yet."""
         document = await self._document(self.db, guild_id, document_id)
         version = Version.of(await self.db.fetchone(LATEST, (document_id,)))
         people = await self.audience(self.db, document)
-        if among is not None:
-            people &= among
+        if family_id is not None:
+            rows = await self.db.fetchall(AUDIENCE_FAMILIES, (guild_id, json.dumps([family_id])))
+            people &= {r["user_id"] for r in rows}
         acked = {r["user_id"]: from_db(r["acknowledged_at"]) for r in await self.db.fetchall(
             ACKS_OF_VERSION, (guild_id, document_id, version.version))}
         done = sorted(((u, at) for u, at in acked.items() if u in people), key=lambda p: p[1])
