@@ -91,22 +91,22 @@ async def test_audiences_are_enforced_on_search_and_show(services, clock):
     lobos = await _program(services, clock)
     policies = services.policies
     doc, _ = await policies.publish(G, MANAGER, "Leader handbook", category="training",
-                                    audience="leaders", bodies={"en": "How to lead a family."})
+                                    audience="leaders", bodies={"en": "How to steward a family."})
     fam, _ = await policies.publish(G, MANAGER, "Lobos rules", category="community",
                                     audience="families", audience_ids=[lobos.id],
-                                    bodies={"en": "Lobos lead kindly."})
-    assert await policies.search(G, CREATOR, "lead", "en") == [
-        h for h in await policies.search(G, CREATOR, "lead", "en") if h.document.id == fam.id]
-    assert {h.document.id for h in await policies.search(G, LEADER, "lead", "en")} == {
+                                    bodies={"en": "Lobos steward kindly."})
+    assert [h.document.id for h in await policies.search(G, CREATOR, "steward", "en")] == [
+        fam.id]
+    assert {h.document.id for h in await policies.search(G, LEADER, "steward", "en")} == {
         doc.id, fam.id}
-    assert await policies.search(G, STRANGER, "lead", "en") == []
-    assert {h.document.id for h in await policies.search(G, STRANGER, "lead", "en",
+    assert await policies.search(G, STRANGER, "steward", "en") == []
+    assert {h.document.id for h in await policies.search(G, STRANGER, "steward", "en",
                                                          manager=True)} == {doc.id, fam.id}
     with pytest.raises(NotFound):
         await policies.show(G, CREATOR, doc.id, "en")
-    assert (await policies.show(G, LEADER, doc.id, "en")).body == "How to lead a family."
+    assert (await policies.show(G, LEADER, doc.id, "en")).body == "How to steward a family."
     titles = await policies.titles(G, CREATOR, "", manager=False)
-    assert [d.title for d in titles] == ["Lobos rules"]
+    assert [d.title for d in titles] == ["Family program agreement", "Lobos rules"]
 
 
 async def test_acknowledgements_name_the_version_in_force(services, clock):
@@ -155,3 +155,34 @@ async def test_bad_input_is_refused_and_nothing_is_stored(services, clock, kwarg
     assert refused.value.code == code
     assert await _count(services, "policy_documents") == 0
     assert await _count(services, "policy_versions") == 0
+
+
+async def test_the_family_agreement_is_the_agreements_document(services, clock):
+    """Its template's text moves in as version 1 in both languages; acknowledging it here is
+    accepting it (what joining asks for); it takes no version through the library and stays."""
+    lobos = await _program(services, clock)
+    policies = services.policies
+    hits = await policies.search(G, STRANGER, "acuerdo", "es")  # anyone may read it
+    assert [h.document.kind for h in hits] == ["agreement"]
+    document = hits[0].document
+    assert (document.title, document.category) == ("Family program agreement", "agreements")
+    _, versions = await policies.versions(G, document.id)
+    assert [v.version for v in versions] == [AGREEMENT_VERSION]
+    assert "I report my stream stats honestly" in versions[0].bodies["en"]
+    assert "Acuerdo del programa" in versions[0].bodies["es"]
+    await policies.ensure_agreement(G)  # once per guild, however often it is read
+    assert await _count(services, "policy_documents") == 1
+
+    shown = await policies.show(G, CREATOR, document.id, "en")
+    assert shown.acknowledged == AGREEMENT_VERSION  # CREATOR accepted it when joining
+    assert (await policies.show(G, STRANGER, document.id, "en")).acknowledged is None
+    status = await policies.status(G, document.id, family_id=lobos.id)
+    assert [u for u, _ in status.acknowledged] == [CREATOR] and status.pending == [LEADER]
+
+    assert await policies.acknowledge(G, LEADER, document.id, AGREEMENT_VERSION) == 1
+    assert (await services.families.agreement_of(G, LEADER)).version == AGREEMENT_VERSION
+    with pytest.raises(UserError) as refused:
+        await policies.publish(G, MANAGER, document.title, summary="x", bodies={"en": "x"})
+    assert refused.value.code == "policies.agreement_fixed"
+    with pytest.raises(UserError):
+        await policies.archive(G, MANAGER, document.id)

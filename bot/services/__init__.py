@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,7 +29,7 @@ from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
-from bot.services.policies import PolicyService
+from bot.services.policies import AgreementText, PolicyService
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
@@ -40,6 +41,17 @@ from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
 from bot.services.tiers import ScheduledSweeps, TierService
+
+
+def agreement_text(templates: Any) -> AgreementText:
+    """The family agreement's title and text of a version in a language, from its template
+    (``templates/discord/agreement/v<N>.md.j2``): what moves into the policy library."""
+
+    def text(version: int, lang: str) -> tuple[str, str]:
+        title = templates.macro(lang, "discord/policies/labels.j2", "agreement_title")
+        return str(title).strip(), templates.render(lang, f"discord/agreement/v{version}.md.j2")
+
+    return text
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,8 @@ class Services:
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
-            policies=PolicyService(db, clock, audit),
+            policies=PolicyService(db, clock, audit, families=families,
+                                   agreement=agreement_text(renderer.templates)),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

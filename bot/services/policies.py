@@ -15,15 +15,23 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotFound, UserError
 from bot.paging import Page, page_of
 from bot.services.audit import AuditLog
+from bot.services.families.models import AGREEMENT_VERSION
+
+if TYPE_CHECKING:
+    from bot.services.families import FamilyService
+
+# The family agreement's text of a version in a language: (title, body).
+AgreementText = Callable[[int, str], tuple[str, str]]
 
 LANGUAGES = ("en", "es")
 CATEGORIES = ("monetisation", "trust_safety", "community", "campaigns", "training",
@@ -62,6 +70,13 @@ ACKS_OF_VERSION = ("SELECT user_id, acknowledged_at FROM policy_acks WHERE guild
                    " AND document_id = ? AND version = ?")
 ACK_OF = ("SELECT version, acknowledged_at FROM policy_acks WHERE guild_id = ? AND user_id = ?"
           " AND document_id = ? ORDER BY version DESC LIMIT 1")
+# The family agreement's acknowledgements are its acceptances (the families' own table).
+AGREEMENT_DOCUMENT = ("SELECT * FROM policy_documents WHERE guild_id = ?"
+                      " AND kind = 'agreement'")
+ACCEPTED_OF_VERSION = ("SELECT user_id, accepted_at AS acknowledged_at FROM"
+                       " agreement_acceptances WHERE guild_id = ? AND version = ?")
+ACCEPTED_OF = ("SELECT version, accepted_at AS acknowledged_at FROM agreement_acceptances"
+               " WHERE guild_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1")
 # The people a document's audience is: members still on the server (creators of active
 # families for 'everyone'; tiers and families by id; leaders and co-leaders).
 AUDIENCE_EVERYONE = (
@@ -187,10 +202,57 @@ def fold(text: str) -> str:
 
 
 class PolicyService:
-    def __init__(self, db: Database, clock: Clock, audit: AuditLog) -> None:
+    """``agreement`` renders the family agreement's template (its text moves into the library
+    as the Agreements document, version for version, the first time a guild's library is
+    read); ``families`` records its acceptance when someone acknowledges it here."""
+
+    def __init__(self, db: Database, clock: Clock, audit: AuditLog, *,
+                 families: FamilyService | None = None,
+                 agreement: AgreementText | None = None) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
+        self.families = families
+        self.agreement = agreement
+        self._agreed: set[int] = set()  # guilds whose agreement document is up to date
+
+    # -- the family agreement -----------------------------------------------------------------
+
+    async def ensure_agreement(self, guild_id: int) -> None:
+        """The family agreement as the guild's Agreements document: its versions up to the
+        one in force (``AGREEMENT_VERSION``), each in both languages. Joining a family asks
+        for the version in force, which is the document's latest."""
+        if self.agreement is None or guild_id in self._agreed:
+            return
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(AGREEMENT_DOCUMENT, (guild_id,))
+            latest = 0
+            if row is None:
+                locale = await tx.fetchval("SELECT locale FROM guilds WHERE guild_id = ?",
+                                           (guild_id,))
+                title, _ = self.agreement(AGREEMENT_VERSION, locale or "en")
+                taken = await tx.fetchone(BY_TITLE, (guild_id, title))
+                if taken is not None:  # a manager's own document has the title: keep theirs
+                    title = f"{title} ({AGREEMENT_VERSION})"
+                document_id = await tx.execute(
+                    "INSERT INTO policy_documents (guild_id, title, category, kind, created_at)"
+                    " VALUES (?, ?, 'agreements', 'agreement', ?)",
+                    (guild_id, title, to_db(self.clock.now())))
+            else:
+                document_id = row["id"]
+                latest = (await tx.fetchone(LATEST, (document_id,)))["version"]
+            for number in range(latest + 1, AGREEMENT_VERSION + 1):
+                bodies = {lang: self.agreement(number, lang)[1] for lang in LANGUAGES}
+                await tx.execute(
+                    "INSERT INTO policy_versions (guild_id, document_id, version, major,"
+                    " summary, body_en, body_es, published_at) VALUES (?, ?, ?, 1, '', ?, ?, ?)",
+                    (guild_id, document_id, number, bodies["en"], bodies["es"],
+                     to_db(self.clock.now())))
+            if latest < AGREEMENT_VERSION:
+                document = Document.of(await tx.fetchone(DOCUMENT, (guild_id, document_id)))
+                version = Version.of(await tx.fetchone(LATEST, (document_id,)))
+                await self._index(tx, document, version)
+        self._agreed.add(guild_id)
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -241,6 +303,8 @@ class PolicyService:
                 document_id = row["id"]
                 if row["archived_at"] is not None:
                     raise UserError("policies.archived", title=row["title"])
+                if row["kind"] == "agreement":
+                    raise UserError("policies.agreement_fixed")
                 changes = {}
                 if category is not None:
                     changes["category"] = category
@@ -302,6 +366,7 @@ class PolicyService:
 
     async def resolve(self, guild_id: int, text: str) -> Document:
         """The document named by its number (what autocomplete sends) or by its title."""
+        await self.ensure_agreement(guild_id)
         text = " ".join(text.split())
         if text.isdigit() and len(text) < 19:
             row = await self.db.fetchone(DOCUMENT, (guild_id, int(text)))
@@ -319,6 +384,7 @@ class PolicyService:
     async def titles(self, guild_id: int, user_id: int, typed: str, *, manager: bool
                      ) -> list[Document]:
         """Documents this reader may read whose title contains ``typed`` (autocomplete)."""
+        await self.ensure_agreement(guild_id)
         rows = await self.db.fetchall(TITLES, (guild_id,))
         reader = await self._reader(guild_id, user_id)
         typed = typed.casefold()
@@ -359,7 +425,10 @@ class PolicyService:
                                latest=latest.version)
             chosen = Version.of(row)
         body, shown = chosen.body(lang)
-        acked = await self.db.fetchone(ACK_OF, (guild_id, user_id, document_id))
+        if document.kind == "agreement":
+            acked = await self.db.fetchone(ACCEPTED_OF, (guild_id, user_id))
+        else:
+            acked = await self.db.fetchone(ACK_OF, (guild_id, user_id, document_id))
         return Shown(document, chosen, latest.version, body, shown, shown != lang,
                      acked["version"] if acked else None)
 
@@ -400,6 +469,7 @@ class PolicyService:
         match = fold(query)
         if not match:
             raise UserError("policies.bad_query", limit=QUERY_MAX)
+        await self.ensure_agreement(guild_id)
         rows = await self.db.fetchall(SEARCH, (match, guild_id, limit * 4))
         reader = None if manager else await self._reader(guild_id, user_id)
         best: dict[int, Any] = {}
@@ -420,7 +490,12 @@ class PolicyService:
     async def acknowledge(self, guild_id: int, user_id: int, document_id: int, version: int
                           ) -> int:
         """Record that ``user_id`` acknowledged ``version`` of the document; it must be the
-        version in force (an older one's button is outdated). Twice is once."""
+        version in force (an older one's button is outdated). Twice is once. The family
+        agreement's acknowledgement is its acceptance, recorded by the families service."""
+        document = await self._document(self.db, guild_id, document_id)
+        if document.kind == "agreement" and self.families is not None:
+            await self.families.accept_agreement(guild_id, user_id, version)
+            return version
         async with self.db.transaction() as tx:
             document = await self._document(tx, guild_id, document_id)
             if document.archived:
@@ -455,8 +530,12 @@ class PolicyService:
         if family_id is not None:
             rows = await self.db.fetchall(AUDIENCE_FAMILIES, (guild_id, json.dumps([family_id])))
             people &= {r["user_id"] for r in rows}
-        acked = {r["user_id"]: from_db(r["acknowledged_at"]) for r in await self.db.fetchall(
-            ACKS_OF_VERSION, (guild_id, document_id, version.version))}
+        if document.kind == "agreement":
+            rows = await self.db.fetchall(ACCEPTED_OF_VERSION, (guild_id, version.version))
+        else:
+            rows = await self.db.fetchall(ACKS_OF_VERSION,
+                                          (guild_id, document_id, version.version))
+        acked = {r["user_id"]: from_db(r["acknowledged_at"]) for r in rows}
         done = sorted(((u, at) for u, at in acked.items() if u in people), key=lambda p: p[1])
         pending = sorted(people - set(acked))
         overdue = version.ack_deadline is not None and version.ack_deadline <= self.clock.now()

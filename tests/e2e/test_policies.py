@@ -114,3 +114,35 @@ async def test_leaders_only_document_is_hidden_from_creators(app, program):
         program["ben"], "policy", {"document": "Leader guide"}, subcommand="show")
     assert "How to lead." in await app.reply(
         program["lena"], "policy", {"document": "Leader guide"}, subcommand="show")
+
+
+async def test_the_agreement_is_a_document_and_joining_accepts_its_version_in_force(app):
+    """The agreement /family join shows is the Agreements document's version in force;
+    accepting it to join acknowledges it in the library, where members find and read it."""
+    from tests.e2e._families import create, join
+
+    nia = app.user("nia", locale="es-ES")
+    lobos = await create(app, "Lobos", app.user("lena"))
+    prompt = await (await app.run(nia, "family", {"family": lobos.name},
+                                  subcommand="join")).wait_message()
+    document = await app.services.policies.resolve(app.guild.id, "Family program agreement")
+    shown = await app.services.policies.show(app.guild.id, nia.id, document.id, "es")
+    assert shown.acknowledged is None and shown.version.version == shown.latest
+    for line in shown.body.splitlines()[1:]:  # the numbered rules, word for word
+        assert line in prompt.content
+    await join(app, nia, lobos)
+
+    found = await app.reply(nia, "policy", {"query": "acuerdo familias"}, subcommand="search")
+    assert "Family program agreement" in found and "**Acuerdo**" in found
+    it = await app.run(nia, "policy", {"document": str(document.id)}, subcommand="show")
+    again = await it.wait_message()
+    assert "Acuerdo del programa de familias (versión 1)" in again.content
+    assert "Confirmaste la lectura de la versión vigente." in again.content
+    assert not any(c.startswith("familia:pol:ack:") for c in again.custom_ids)
+    status = await app.reply(app.owner, "policy", {"document": document.title},
+                             subcommand="status")
+    assert f"✅ <@{nia.id}>" in status
+    refused = await app.reply(app.owner, "policy", {"title": "Family program agreement",
+                                                    "file": ("a.md", b"New rules"),
+                                                    "summary": "v2"}, subcommand="publish")
+    assert "The family agreement changes with a new version" in refused
