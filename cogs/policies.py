@@ -5,6 +5,7 @@ acknowledge the version in force; managers and leaders (their family) see who ha
 from __future__ import annotations
 
 import io
+from dataclasses import asdict
 from typing import Any
 
 import discord
@@ -14,7 +15,14 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, is_manager, leader_or_manager, led_family, manager_only
+from bot.checks import (
+    creator_only,
+    is_manager,
+    leader_or_manager,
+    led_family,
+    manager_only,
+    require_creator,
+)
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import (
     FamilyListArg,
@@ -25,6 +33,7 @@ from bot.cogkit.options import (
     _Bounded,
 )
 from bot.cogkit.pages import PageButton, nav
+from bot.delivery.queue import Send
 from bot.errors import FamiliaError, NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -44,6 +53,8 @@ from bot.services.policies import (
     QUERY_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
+    Ask,
+    AskFor,
     Document,
     PolicyService,
     Shown,
@@ -51,6 +62,7 @@ from bot.services.policies import (
 from bot.text import split_text
 
 LABELS = "discord/policies/labels.j2"
+JOB_ID = "policy-reminders"
 label = labels(LABELS)
 FILE_MAX = 256 * 1024  # bytes of an uploaded document
 FILE_KINDS = (".md", ".markdown", ".txt")
@@ -112,21 +124,25 @@ VersionNumber = app_commands.Range[int, 1, 100_000]
 
 
 async def show_message(interaction: discord.Interaction, document_id: int, version: int | None,
-                       page: int) -> tuple[str, discord.ui.View | None]:
+                       page: int, *, guild_id: int | None = None
+                       ) -> tuple[str, discord.ui.View | None]:
     """One page of a document as the reader sees it, with ◀️/▶️ and, when the version in
-    force is not acknowledged by them yet, **I acknowledge**."""
+    force is not acknowledged by them yet, **I acknowledge** (``guild_id``: read from a DM,
+    first page only)."""
     bot = familia(interaction)
     locale = await locale_for(interaction)
+    in_dm = guild_id is not None
     shown = await service(interaction).show(
-        cogkit.guild_id(interaction), interaction.user.id, document_id, language(locale),
-        version=version, manager=await is_manager(interaction))
+        guild_id if guild_id is not None else cogkit.guild_id(interaction), interaction.user.id,
+        document_id, language(locale), version=version,
+        manager=not in_dm and await is_manager(interaction))
     parts = split_text(shown.body, PART) or [shown.body]
     current = page_of(parts, page, 1)
     text = bot.templates.render(locale, "discord/policies/show.md.j2", shown=shown,
                                 part=current.items[0], page=current)
-    view = nav(bot, locale, current, ShowPage, document_id=document_id,
-               version=shown.version.version)
-    if _asks_ack(shown):
+    view = None if in_dm else nav(bot, locale, current, ShowPage, document_id=document_id,
+                                  version=shown.version.version)
+    if _asks_ack(shown) and not in_dm:
         view = view or discord.ui.View(timeout=None)
         view.add_item(AckButton(label(bot, locale, "acknowledge"), document_id=document_id,
                                 version=shown.latest))
@@ -161,13 +177,59 @@ class AckButton(PersistentButton, custom_id="familia:pol:ack:{document_id}:{vers
         await _acknowledge(interaction, self.document_id, self.version)
 
 
+class DmReadButton(PersistentButton, custom_id="familia:pol:read:{guild_id}:{document_id}"):
+    """**Read** in the DM asking to acknowledge: the document's first page (its audience is
+    checked again; the clicker must be a member of that server)."""
+
+    in_dm = True
+    guild_id: int
+    document_id: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        await _in_program(interaction, self.guild_id)
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        text, _ = await show_message(interaction, self.document_id, None, 0,
+                                     guild_id=self.guild_id)
+        await send(interaction, text)
+
+
+class DmAckButton(PersistentButton,
+                  custom_id="familia:pol:dmack:{guild_id}:{document_id}:{version}"):
+    """**I acknowledge** in the DM (or the family channel's mention) asking for it."""
+
+    in_dm = True
+    style = discord.ButtonStyle.success
+    guild_id: int
+    document_id: int
+    version: int
+
+    async def authorize(self, interaction: discord.Interaction) -> None:
+        await _in_program(interaction, self.guild_id)
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await _acknowledge(interaction, self.document_id, self.version, guild_id=self.guild_id)
+
+
+async def _in_program(interaction: discord.Interaction, guild_id: int) -> None:
+    """The clicker is a member of the program of ``guild_id`` (or, in that server, a
+    manager): only they are asked to acknowledge."""
+    if interaction.guild_id is not None:
+        await require_creator(interaction)
+        return
+    member = await familia(interaction).services.members.get(guild_id, interaction.user.id)
+    if member is None or not member.in_program:
+        raise NotAllowed("common.program_only")
+
+
 async def _acknowledge(interaction: discord.Interaction, document_id: int,
-                       version: int | None) -> None:
-    guild_id = cogkit.guild_id(interaction)
+                       version: int | None, *, guild_id: int | None = None) -> None:
+    in_dm = guild_id is not None
+    guild_id = guild_id if guild_id is not None else cogkit.guild_id(interaction)
     policies = service(interaction)
     locale = await locale_for(interaction)
     shown = await policies.show(guild_id, interaction.user.id, document_id, language(locale),
-                                manager=await is_manager(interaction))  # the audience's
+                                manager=not in_dm and await is_manager(interaction))
     done = await policies.acknowledge(guild_id, interaction.user.id, document_id,
                                       version if version is not None else shown.latest)
     await reply(interaction, "discord/policies/acknowledged.md.j2", document=shown.document,
@@ -199,9 +261,43 @@ class BodyModal(FamiliaModal):
 async def _publish(interaction: discord.Interaction, bodies: dict[str, str | None],
                    request: dict[str, Any]) -> None:
     document, version = await service(interaction).publish(
-        cogkit.guild_id(interaction), interaction.user.id, bodies=bodies, **request)
+        cogkit.guild_id(interaction), interaction.user.id, bodies=bodies,
+        ask=asker(familia(interaction)), **request)
     await reply(interaction, "discord/policies/published.md.j2", document=document,
                 version=version)
+
+
+def asker(bot: Any) -> AskFor:
+    """The message asking a reader to acknowledge a version (or reminding them), with **Read**
+    and **I acknowledge**; when their DMs are closed, the same in their family's channel with
+    a mention of them (and only them)."""
+
+    def ask(it: Ask) -> Send:
+        guild_id, document = it.document.guild_id, it.document
+        view = discord.ui.View(timeout=None)
+        view.add_item(DmReadButton(label(bot, it.locale, "read"), guild_id=guild_id,
+                                   document_id=document.id))
+        view.add_item(DmAckButton(label(bot, it.locale, "acknowledge"), guild_id=guild_id,
+                                  document_id=document.id, version=it.version.version))
+
+        def text(public: bool) -> str:
+            return str(bot.templates.render(it.locale, "discord/policies/ask.md.j2", ask=it,
+                                            public=public))
+
+        key = f"policy-ack:{document.id}:{it.version.version}:{it.user_id}:{it.reminder}"
+        fallback = None
+        if it.channel_id is not None:
+            fallback = asdict(Send(
+                "policy_ack", f"{key}:channel", "channel", it.channel_id,
+                {"content": text(True), "mentions": {"users": [it.user_id]},
+                 "components": view.to_components()},
+                source=f"policy:{document.id}", channel_id=it.channel_id))
+        return Send("policy_ack", key, "dm", it.user_id, {
+            "content": text(False), "mentions": {"users": []},
+            "components": view.to_components(), "fallback": fallback},
+            source=f"policy:{document.id}")
+
+    return ask
 
 
 def read_upload(filename: str, data: bytes) -> str:
@@ -224,10 +320,16 @@ class PolicyCog(commands.Cog, name="Policies"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ShowPage, AckButton)
+        self.bot.add_dynamic_items(*ITEMS)
+        self.bot.jobs.every(JOB_ID, self.remind, minutes=30, catch_up=True)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ShowPage, AckButton)
+        self.bot.remove_dynamic_items(*ITEMS)
+        self.bot.jobs.remove(JOB_ID)
+
+    async def remind(self) -> int:
+        """The acknowledgement reminders that are due (at most two per version)."""
+        return await self.bot.services.policies.remind(asker(self.bot))
 
     @policy.command(name=_T("publish"),
                     description=_T("Publish a document or a new version of one"))
@@ -358,6 +460,9 @@ class PolicyCog(commands.Cog, name="Policies"):
                                       filename=f"policy-{document.id}-status.csv"))
         await reply(interaction, "discord/policies/status.md.j2", status=found, page=shown,
                     files=files)
+
+
+ITEMS = (ShowPage, AckButton, DmReadButton, DmAckButton)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -186,3 +186,69 @@ async def test_the_family_agreement_is_the_agreements_document(services, clock):
     assert refused.value.code == "policies.agreement_fixed"
     with pytest.raises(UserError):
         await policies.archive(G, MANAGER, document.id)
+
+
+def _ask(it):
+    from bot.delivery.queue import Send
+
+    return Send("policy_ack", f"policy-ack:{it.document.id}:{it.version.version}:{it.user_id}"
+                f":{it.reminder}", "dm", it.user_id, {"content": f"r{it.reminder}"})
+
+
+async def _asked(services):
+    rows = await services.db.fetchall(
+        "SELECT target_id, payload FROM deliveries WHERE kind = 'policy_ack' ORDER BY id")
+    return [(r["target_id"], r["payload"].split('"content": "')[1][:2]) for r in rows]
+
+
+async def test_a_major_version_with_a_deadline_asks_and_reminds_at_most_twice(services, clock):
+    await _program(services, clock)
+    policies = services.policies
+    deadline = NOW + timedelta(days=5)
+    await policies.publish(G, MANAGER, "Minor", category="community", bodies={"en": "x"},
+                           ask=_ask)  # no deadline: nobody is asked
+    assert await _asked(services) == []
+    doc, _ = await policies.publish(G, MANAGER, "Safety", category="trust_safety",
+                                    bodies={"en": "Be safe."}, ack_deadline=deadline, ask=_ask)
+    assert sorted(await _asked(services)) == sorted([(CREATOR, "r0"), (LEADER, "r0")])
+    assert await policies.remind(_ask) == 0  # nothing due yet
+    clock.set(deadline - timedelta(hours=47))
+    await policies.acknowledge(G, CREATOR, doc.id, 1)
+    assert await policies.remind(_ask) == 1 and await policies.remind(_ask) == 0
+    clock.set(deadline - timedelta(hours=23))
+    assert await policies.remind(_ask) == 1
+    clock.set(deadline + timedelta(hours=1))
+    assert await policies.remind(_ask) == 0  # past the deadline: overdue, not reminded
+    assert await _asked(services) == [
+        *sorted([(CREATOR, "r0"), (LEADER, "r0")]), (LEADER, "r1"), (LEADER, "r2")]
+
+
+async def test_a_version_published_close_to_its_deadline_is_not_reminded_at_once(services,
+                                                                                 clock):
+    await _program(services, clock)
+    await services.policies.publish(G, MANAGER, "Late", category="community",
+                                    bodies={"en": "x"}, ack_deadline=NOW + timedelta(hours=12),
+                                    ask=_ask)
+    clock.set(NOW + timedelta(hours=1))
+    assert await services.policies.remind(_ask) == 0
+    assert len(await _asked(services)) == 2
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+async def test_a_status_page_fits_one_message(services, clock, templates, locale):
+    """20 people with 18-digit ids under a 100-character title: one page, no cut."""
+    from bot.limits import CONTENT
+    from bot.services.policies import STATUS_PAGE
+
+    clock.set(NOW)
+    policies = services.policies
+    doc, _ = await policies.publish(G, MANAGER, "T" * 100, category="x" * 40,
+                                    bodies={"en": "x"}, ack_deadline=NOW + timedelta(days=1))
+    status = await policies.status(G, doc.id)
+    ids = [1516774411468800030 + n for n in range(60)]
+    status = type(status)(status.document, status.version,
+                          [(u, NOW) for u in ids[:30]], ids[30:], True)
+    page = policies.status_page(status, 1)
+    assert len(page.items) == STATUS_PAGE and page.paged
+    text = templates.render(locale, "discord/policies/status.md.j2", status=status, page=page)
+    assert len(text) <= CONTENT and ("page 2 of 3" in text or "página 2 de 3" in text)

@@ -154,7 +154,8 @@ class Services:
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
             policies=PolicyService(db, clock, audit, families=families,
-                                   agreement=agreement_text(renderer.templates)),
+                                   agreement=agreement_text(renderer.templates),
+                                   deliveries=deliveries),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

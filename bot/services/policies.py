@@ -17,11 +17,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
+from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.paging import Page, page_of
 from bot.services.audit import AuditLog
@@ -32,6 +33,26 @@ if TYPE_CHECKING:
 
 # The family agreement's text of a version in a language: (title, body).
 AgreementText = Callable[[int, str], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One message asking a reader to acknowledge a version: the first (``reminder`` 0) or a
+    reminder (1, 2); ``channel_id`` is their family's channel (for when DMs are closed)."""
+
+    user_id: int
+    channel_id: int | None
+    locale: str
+    document: Document
+    version: Version
+    reminder: int
+
+
+# The delivery of an ask (rendered by the cog's side: text and buttons); the service queues it.
+AskFor = Callable[[Ask], Send]
+# Reminders before the deadline: the first 48 hours before, the second 24 hours before (each
+# only when the version was published before its time).
+REMINDERS = (timedelta(hours=48), timedelta(hours=24))
 
 LANGUAGES = ("en", "es")
 CATEGORIES = ("monetisation", "trust_safety", "community", "campaigns", "training",
@@ -98,6 +119,20 @@ AUDIENCE_LEADERS = (
 READER_FAMILY = ("SELECT family_id FROM family_members WHERE guild_id = ? AND user_id = ?"
                  " AND left_at IS NULL")
 READER_TIERS = "SELECT tier_id FROM member_tiers WHERE guild_id = ? AND user_id = ?"
+# A member's language and family channel (for their ask).
+READER_PLACE = (
+    "SELECT coalesce(m.locale, m.discord_locale, (SELECT locale FROM guilds g"
+    " WHERE g.guild_id = m.guild_id)) AS locale, f.channel_id FROM members m"
+    " LEFT JOIN family_members fm ON fm.guild_id = m.guild_id AND fm.user_id = m.user_id"
+    " AND fm.left_at IS NULL LEFT JOIN families f ON f.id = fm.family_id"
+    " WHERE m.guild_id = ? AND m.user_id = ?"
+)
+# Versions in force with a deadline still ahead, of documents not archived.
+OPEN_DEADLINES = (
+    "SELECT v.* FROM policy_versions v JOIN policy_documents d ON d.id = v.document_id"
+    " AND d.archived_at IS NULL WHERE v.major = 1 AND v.ack_deadline > ?"
+    " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
+)
 READER_LEADS = ("SELECT 1 FROM families WHERE guild_id = ? AND archived_at IS NULL"
                 " AND (leader_user_id = ? OR co_leader_user_id = ?)")
 
@@ -208,12 +243,14 @@ class PolicyService:
 
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, *,
                  families: FamilyService | None = None,
-                 agreement: AgreementText | None = None) -> None:
+                 agreement: AgreementText | None = None,
+                 deliveries: DeliveryQueue | None = None) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
         self.families = families
         self.agreement = agreement
+        self.deliveries = deliveries
         self._agreed: set[int] = set()  # guilds whose agreement document is up to date
 
     # -- the family agreement -----------------------------------------------------------------
@@ -260,10 +297,12 @@ class PolicyService:
         self, guild_id: int, actor_id: int, title: str, *, bodies: dict[str, str | None],
         summary: str = "", major: bool = False, category: str | None = None,
         audience: str | None = None, audience_ids: list[int] | None = None,
-        ack_deadline: datetime | None = None,
+        ack_deadline: datetime | None = None, ask: AskFor | None = None,
     ) -> tuple[Document, Version]:
         """Publish a new version of the document titled ``title`` (the first one creates the
-        document; ``category`` is then required). Nothing is stored when the input is wrong."""
+        document; ``category`` is then required). Nothing is stored when the input is wrong.
+        A major version with an acknowledgement deadline asks its audience (``ask`` renders
+        each message), queued in the same transaction."""
         title = " ".join(title.split())
         if not title or len(title) > TITLE_MAX:
             raise UserError("policies.bad_title", limit=TITLE_MAX)
@@ -327,9 +366,13 @@ class PolicyService:
             document = Document.of(await tx.fetchone(DOCUMENT, (guild_id, document_id)))
             version = Version.of(await tx.fetchone(VERSION, (document_id, number)))
             await self._index(tx, document, version)
+            if ask is not None and version.major and version.ack_deadline is not None:
+                await self._ask(tx, document, version, 0, ask)
             await self.audit.record(tx, guild_id, actor_id, "policies.publish",
                                     target=str(document_id),
                                     version=number, major=version.major)
+        if self.deliveries is not None and ask is not None:
+            self.deliveries.notify()
         return document, version
 
     async def _index(self, tx: Transaction, document: Document, version: Version) -> None:
@@ -519,6 +562,41 @@ class PolicyService:
         else:
             rows = await conn.fetchall(AUDIENCE_LEADERS, (document.guild_id,) * 2)
         return {r["user_id"] for r in rows}
+
+    async def _ask(self, tx: Transaction, document: Document, version: Version, reminder: int,
+                   ask: AskFor) -> int:
+        """Queue ``ask``'s message to everyone of the audience who has not acknowledged the
+        version (each once per reminder: the queue's dedupe key)."""
+        if self.deliveries is None:
+            return 0
+        people = await self.audience(tx, document)
+        done = {r["user_id"] for r in await tx.fetchall(
+            ACKS_OF_VERSION, (document.guild_id, document.id, version.version))}
+        sends = []
+        for user_id in sorted(people - done):
+            row = await tx.fetchone(READER_PLACE, (document.guild_id, user_id))
+            locale = (row["locale"] if row else None) or "en"
+            sends.append(ask(Ask(user_id, row["channel_id"] if row else None, locale, document,
+                                 version, reminder)))
+        return await self.deliveries.add(tx, document.guild_id, sends) if sends else 0
+
+    async def remind(self, ask: AskFor) -> int:
+        """The reminders that are due (at most two per version, before its deadline), to
+        those who have not acknowledged it yet; how many were queued. Safe to run again."""
+        now = self.clock.now()
+        queued = 0
+        for row in await self.db.fetchall(OPEN_DEADLINES, (to_db(now),)):
+            version = Version.of(row)
+            document = await self._document(self.db, row["guild_id"], row["document_id"])
+            assert version.ack_deadline is not None
+            for number, before in enumerate(REMINDERS, start=1):
+                due = version.ack_deadline - before
+                if version.published_at < due <= now:
+                    async with self.db.transaction() as tx:
+                        queued += await self._ask(tx, document, version, number, ask)
+        if queued and self.deliveries is not None:
+            self.deliveries.notify()
+        return queued
 
     async def status(self, guild_id: int, document_id: int, *,
                      family_id: int | None = None) -> Status:

@@ -185,6 +185,8 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("ListPage", "program", "familia:pg:campaigns:0"),
     ("ShowPage", "program", "familia:pg:policy:{policy}:1:0"),
     ("AckButton", "program", "familia:pol:ack:{policy}:{policy_version}"),
+    ("DmReadButton", "program", "familia:pol:read:{guild}:{policy}"),
+    ("DmAckButton", "program", "familia:pol:dmack:{guild}:{policy}:{policy_version}"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
     ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),

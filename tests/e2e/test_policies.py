@@ -146,3 +146,40 @@ async def test_the_agreement_is_a_document_and_joining_accepts_its_version_in_fo
                                                     "file": ("a.md", b"New rules"),
                                                     "summary": "v2"}, subcommand="publish")
     assert "The family agreement changes with a new version" in refused
+
+
+async def test_a_major_version_asks_by_dm_or_in_the_family_channel_when_dms_are_closed(app):
+    """Publishing a major version with a deadline asks its audience through the delivery
+    queue: a DM with Read and I acknowledge; someone whose DMs are closed is mentioned in
+    their family's channel instead. Acknowledging from the DM records the version."""
+    from tests.e2e._families import create, join
+
+    lena, ana = app.user("lena"), app.user("ana", locale="es-ES")
+    cai = app.user("cai", dms_open=False)
+    lobos = await create(app, "Lobos", lena)
+    await join(app, ana, lobos)
+    await join(app, cai, lobos)
+    deadline = (app.clock.now() + __import__("datetime").timedelta(days=3)).strftime(
+        "%Y-%m-%d %H:%M")
+    text = await publish_file(app, "safety.md", b"Be safe on LIVE.", title="Safety",
+                              category="trust_safety", major=True, deadline=deadline)
+    assert "Published **Safety**, version 1" in text
+    asks = await app.emu.wait_for(lambda: [m for m in app.emu.dms(ana) if "Safety" in m.content],
+                                  what="ana's DM")
+    dm = asks[0]
+    assert "Lee y confirma la lectura de **Safety** (versión 1)" in dm.content
+    read = next(c for c in dm.custom_ids if c.startswith("familia:pol:read:"))
+    assert "Be safe on LIVE." in await (await app.emu.click(ana, dm, read)).reply_text()
+    ack = next(c for c in dm.custom_ids if c.startswith("familia:pol:dmack:"))
+    assert "versión 1 de **Safety**" in await (await app.emu.click(ana, dm, ack)).reply_text()
+    posts = await app.emu.wait_for(
+        lambda: [m for m in app.emu.messages(lobos.channel) if "Safety" in m.content],
+        what="the family channel's mention of cai")
+    assert posts[0].content.startswith(f"<@{cai.id}>") and "DMs are closed" in posts[0].content
+    acks = await app.services.db.fetchall("SELECT user_id, version FROM policy_acks")
+    assert [tuple(r) for r in acks] == [(ana.id, 1)]
+    # a stranger pressing ana's DM button is refused, and nothing is recorded
+    outsider = app.user("outsider")
+    refused = await (await app.emu.click(outsider, dm, ack)).reply_text()
+    assert "Safety" not in refused
+    assert await app.services.db.fetchval("SELECT count(*) FROM policy_acks") == 1
