@@ -51,8 +51,11 @@ async def test_versions_grow_stay_readable_and_show_what_changed(services, clock
     assert (shown.version.version, shown.fallback, shown.lang) == (2, True, "en")
     old = await policies.show(G, CREATOR, doc.id, "es", version=1)
     assert (old.body, old.fallback) == (GIFTS_ES.strip(), False)
+    for missing in (3, 2**63):  # a raw API call's number past SQLite's integers too
+        with pytest.raises(NotFound):
+            await policies.show(G, CREATOR, doc.id, "en", version=missing)
     with pytest.raises(NotFound):
-        await policies.show(G, CREATOR, doc.id, "en", version=3)
+        await policies.show(G, CREATOR, 2**64, "en")
 
     change = await policies.diff(G, CREATOR, doc.id, "en")
     assert (change.old.version, change.new.version) == (1, 2)

@@ -26,6 +26,7 @@ from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
 from bot.paging import Page, page_of
 from bot.services.audit import AuditLog
+from bot.services.bounds import ID_MAX
 from bot.services.families.models import AGREEMENT_VERSION
 
 if TYPE_CHECKING:
@@ -402,7 +403,9 @@ class PolicyService:
 
     async def _document(self, conn: Database | Transaction, guild_id: int,
                         document_id: int) -> Document:
-        row = await conn.fetchone(DOCUMENT, (guild_id, document_id))
+        row = None
+        if 1 <= document_id <= ID_MAX:  # ids come from buttons too: any number may arrive
+            row = await conn.fetchone(DOCUMENT, (guild_id, document_id))
         if row is None:
             raise NotFound("policies.unknown", value=document_id)
         return Document.of(row)
@@ -411,7 +414,7 @@ class PolicyService:
         """The document named by its number (what autocomplete sends) or by its title."""
         await self.ensure_agreement(guild_id)
         text = " ".join(text.split())
-        if text.isdigit() and len(text) < 19:
+        if text.isdigit() and int(text) <= ID_MAX:
             row = await self.db.fetchone(DOCUMENT, (guild_id, int(text)))
             if row is not None:
                 return Document.of(row)
@@ -462,7 +465,9 @@ class PolicyService:
         latest = Version.of(await self.db.fetchone(LATEST, (document_id,)))
         chosen = latest
         if version is not None and version != latest.version:
-            row = await self.db.fetchone(VERSION, (document_id, version))
+            row = None
+            if 1 <= version <= ID_MAX:  # a raw API call's number may be past SQLite's
+                row = await self.db.fetchone(VERSION, (document_id, version))
             if row is None:
                 raise NotFound("policies.unknown_version", version=version,
                                latest=latest.version)

@@ -57,7 +57,8 @@ async def test_publish_search_show_pages_and_acknowledge(app, program):
     found = await app.reply(ana, "policy", {"query": "monetizacion"}, subcommand="search")
     assert "**Regalos** **en** **LIVE**" not in found and "Regalos en LIVE" in found
     assert "**monetización**" in found  # the Spanish snippet, the word marked
-    document = await app.services.db.fetchval("SELECT id FROM policy_documents")
+    document = await app.services.db.fetchval(
+        "SELECT id FROM policy_documents WHERE kind = 'document'")
     shown = await app.run(ana, "policy", {"document": str(document)}, subcommand="show")
     first = await shown.wait_message()
     assert "Parte 0" in first.content and len(first.content) <= 2000
