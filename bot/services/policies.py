@@ -76,13 +76,17 @@ VERSIONS = ("SELECT * FROM policy_versions WHERE document_id = ? ORDER BY versio
 INDEX_ROW = ("INSERT OR REPLACE INTO policy_search (rowid, title, body, guild_id, document_id,"
              " lang) VALUES (?, ?, ?, ?, ?, ?)")
 UNINDEX = "DELETE FROM policy_search WHERE rowid IN (?, ?)"
-# bm25 weights: a hit in the title counts ten times one in the body.
+# bm25 weights: a hit in the title counts ten times one in the body. The best rows are
+# ranked first (the inner query, no snippet), and only they get their highlight and snippet:
+# SQLite computes a row's columns before sorting, and a snippet reads the row's whole text.
 SEARCH = (
     "SELECT document_id, lang, bm25(policy_search, 10.0, 1.0) AS rank,"
     " highlight(policy_search, 0, char(2), char(3)) AS title_hit,"
     " snippet(policy_search, 1, char(2), char(3), '…', 24) AS snippet"
-    " FROM policy_search WHERE policy_search MATCH ? AND guild_id = ?"
-    " ORDER BY rank LIMIT ?"
+    " FROM policy_search WHERE policy_search MATCH :match AND rowid IN ("
+    "SELECT rowid FROM policy_search WHERE policy_search MATCH :match AND guild_id = :guild"
+    " ORDER BY bm25(policy_search, 10.0, 1.0) LIMIT :limit)"
+    " ORDER BY rank"
 )
 TITLES = ("SELECT * FROM policy_documents WHERE guild_id = ? AND archived_at IS NULL"
           " ORDER BY lower(title)")
@@ -518,7 +522,8 @@ class PolicyService:
         if not match:
             raise UserError("policies.bad_query", limit=QUERY_MAX)
         await self.ensure_agreement(guild_id)
-        rows = await self.db.fetchall(SEARCH, (match, guild_id, limit * 4))
+        rows = await self.db.fetchall(SEARCH, {"match": match, "guild": guild_id,
+                                                "limit": limit * 4})
         reader = None if manager else await self._reader(guild_id, user_id)
         best: dict[int, Any] = {}
         for row in rows:  # by rank: the first row of a document wins unless the other is ours
