@@ -69,6 +69,8 @@ STATUS_PAGE = 20
 DIFF_LINES = 400  # at most this many lines of a "what changed" view
 
 DOCUMENT = "SELECT * FROM policy_documents WHERE guild_id = ? AND id = ?"
+DOCUMENTS = ("SELECT * FROM policy_documents WHERE guild_id = ?"
+             " AND id IN (SELECT value FROM json_each(?))")
 BY_TITLE = ("SELECT * FROM policy_documents WHERE guild_id = ? AND lower(title) = lower(?)")
 VERSION = ("SELECT * FROM policy_versions WHERE document_id = ? AND version = ?")
 LATEST = ("SELECT * FROM policy_versions WHERE document_id = ? ORDER BY version DESC LIMIT 1")
@@ -120,10 +122,14 @@ AUDIENCE_LEADERS = (
     " AND leader_user_id IS NOT NULL UNION SELECT co_leader_user_id FROM families"
     " WHERE guild_id = ? AND archived_at IS NULL AND co_leader_user_id IS NOT NULL"
 )
-# What a reader is, for audiences: their family, their tiers, whether they lead.
-READER_FAMILY = ("SELECT family_id FROM family_members WHERE guild_id = ? AND user_id = ?"
-                 " AND left_at IS NULL")
-READER_TIERS = "SELECT tier_id FROM member_tiers WHERE guild_id = ? AND user_id = ?"
+# What a reader is, for audiences: their family, their tiers, whether they lead (one trip).
+READER = (
+    "SELECT (SELECT family_id FROM family_members WHERE guild_id = :guild AND user_id = :user"
+    " AND left_at IS NULL) AS family, (SELECT group_concat(tier_id) FROM member_tiers"
+    " WHERE guild_id = :guild AND user_id = :user) AS tiers, EXISTS (SELECT 1 FROM families"
+    " WHERE guild_id = :guild AND archived_at IS NULL"
+    " AND (leader_user_id = :user OR co_leader_user_id = :user)) AS leads"
+)
 # A member's language and family channel (for their ask).
 READER_PLACE = (
     "SELECT coalesce(m.locale, m.discord_locale, (SELECT locale FROM guilds g"
@@ -138,8 +144,6 @@ OPEN_DEADLINES = (
     " AND d.archived_at IS NULL WHERE v.major = 1 AND v.ack_deadline > ?"
     " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
 )
-READER_LEADS = ("SELECT 1 FROM families WHERE guild_id = ? AND archived_at IS NULL"
-                " AND (leader_user_id = ? OR co_leader_user_id = ?)")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -442,10 +446,10 @@ class PolicyService:
                 if typed in d.title.casefold() and (manager or self._admits(d, reader))][:25]
 
     async def _reader(self, guild_id: int, user_id: int) -> tuple[int | None, set[int], bool]:
-        family = await self.db.fetchval(READER_FAMILY, (guild_id, user_id))
-        tiers = {r["tier_id"] for r in await self.db.fetchall(READER_TIERS, (guild_id, user_id))}
-        leads = await self.db.fetchval(READER_LEADS, (guild_id, user_id, user_id)) is not None
-        return family, tiers, leads
+        """What audiences a reader is in: their family, their tiers, whether they lead."""
+        row = await self.db.fetchone(READER, {"guild": guild_id, "user": user_id})
+        tiers = {int(t) for t in (row["tiers"] or "").split(",") if t}
+        return row["family"], tiers, bool(row["leads"])
 
     @staticmethod
     def _admits(document: Document, reader: tuple[int | None, set[int], bool]) -> bool:
@@ -530,9 +534,11 @@ class PolicyService:
             kept = best.get(row["document_id"])
             if kept is None or (kept["lang"] != lang and row["lang"] == lang):
                 best[row["document_id"]] = row
+        documents = {r["id"]: Document.of(r) for r in await self.db.fetchall(
+            DOCUMENTS, (guild_id, json.dumps(list(best))))} if best else {}
         hits: list[Hit] = []
         for document_id, row in sorted(best.items(), key=lambda item: item[1]["rank"]):
-            document = await self._document(self.db, guild_id, document_id)
+            document = documents[document_id]
             if reader is not None and not self._admits(document, reader):
                 continue
             hits.append(Hit(document, row["lang"], row["title_hit"], row["snippet"]))
