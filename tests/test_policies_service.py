@@ -76,6 +76,11 @@ async def test_search_folds_accents_ranks_titles_first_and_follows_versions(serv
     assert "\x02monetización\x03" in hits[1].snippet
     assert [h.document.id for h in await policies.search(G, CREATOR, "GIFTERS", "en")] == [
         gifts.id]
+    # a snippet is plain words, Markdown's marks gone, the matches marked
+    await policies.publish(G, MANAGER, "Styled", category="community",
+                           bodies={"en": "# Heading\n\n- **Bold** rule about `tokens`"})
+    [styled] = await policies.search(G, CREATOR, "tokens", "en")
+    assert styled.snippet == "Heading Bold rule about \x02tokens\x03"
     # FTS syntax typed by someone is only words
     assert await policies.search(G, CREATOR, '"thank* gift) ', "en")
     # a new version replaces the old text in the index; archiving removes the document

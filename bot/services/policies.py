@@ -146,6 +146,9 @@ OPEN_DEADLINES = (
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Markdown's marks in a snippet (a heading's #, bold's **, a list's dash): a snippet is one
+# line of plain words, its matches marked.
+_MARKS = re.compile(r"[*_`#>|~]+|^\s*[-+]\s+|\s+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -541,7 +544,8 @@ class PolicyService:
             document = documents[document_id]
             if reader is not None and not self._admits(document, reader):
                 continue
-            hits.append(Hit(document, row["lang"], row["title_hit"], row["snippet"]))
+            snippet = " ".join(_MARKS.sub(" ", row["snippet"]).split())
+            hits.append(Hit(document, row["lang"], row["title_hit"], snippet))
         return hits[:limit]
 
     # -- acknowledgements ---------------------------------------------------------------------
