@@ -28,13 +28,18 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     assert [t for _, t in titles] == [
         "Setting up the program", "Families", "Roster import", "A check-in day", "Reminders",
         "Tiers", "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving",
-        "Email", "Weekly digests", "The weekly review", "Platform stats"]
+        "Email", "Weekly digests", "The weekly review", "Platform stats", "Policies"]
     scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
                      strict=True))
     # the weekly review: one tier with its chart and CSV, an action and its due-day DM, done
     review = scene["The weekly review"]
     assert "Weekly review · week" in review and ".csv" in review and "Action recorded" in review
     assert "DM to rosa" in review and "Action marked done" in review
+    # policies: published from a file and the form, found without accents, acknowledged
+    policies = scene["Policies"]
+    assert "Published **Regalos en LIVE**, version 2" in policies
+    assert "**monetización**" in policies and "you acknowledged version 2" in policies
+    assert "Acknowledged: 1" in policies
     # families: the leader a manager appointed is asked to accept the agreement, and does
     assert "#soles" in scene["Families"]
     assert "DM to sofia" in scene["Families"]

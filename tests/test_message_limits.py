@@ -134,6 +134,7 @@ OVERRIDES = {
     "discord/stats/preview.md.j2": {"refused": rows(None, None)},
     "discord/stats/reconcile.md.j2": {"metrics": ("hours", "diamonds", "followers")},
     "discord/creators/placed.md.j2": {"version": 1},
+    "discord/policies/status.md.j2": {"page": Big(items=rows(None, None))},
 }
 
 

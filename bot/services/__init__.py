@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,6 +29,7 @@ from bot.services.meta import MetaStore
 from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
+from bot.services.policies import AgreementText, PolicyService
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileService
 from bot.services.progress import ProgressService
@@ -40,6 +42,17 @@ from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
 from bot.services.tickets import TicketService
 from bot.services.tiers import ScheduledSweeps, TierService
+
+
+def agreement_text(templates: Any) -> AgreementText:
+    """The family agreement's title and text of a version in a language, from its template
+    (``templates/discord/agreement/v<N>.md.j2``): what moves into the policy library."""
+
+    def text(version: int, lang: str) -> tuple[str, str]:
+        title = templates.macro(lang, "discord/policies/labels.j2", "agreement_title")
+        return str(title).strip(), templates.render(lang, f"discord/agreement/v{version}.md.j2")
+
+    return text
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class Services:
     risk: RiskService
     sweeps: ScheduledSweeps
     tickets: TicketService
+    policies: PolicyService
 
     @classmethod
     def build(
@@ -142,6 +156,9 @@ class Services:
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
             tickets=TicketService(db, clock, audit, families, tiers, profiles, deliveries),
+            policies=PolicyService(db, clock, audit, families=families,
+                                   agreement=agreement_text(renderer.templates),
+                                   deliveries=deliveries),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

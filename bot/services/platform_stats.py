@@ -34,6 +34,7 @@ from bot.clock import Clock, to_db
 from bot.db import Database, SyncTransaction, Transaction
 from bot.errors import FamiliaError, NotFound, UserError
 from bot.services import platform_figures
+from bot.services.bounds import ID_MAX
 from bot.services.platform_figures import period_days
 from bot.sheets import (
     Column,
@@ -621,6 +622,8 @@ class PlatformStatsService:
 
     async def rollback(self, guild_id: int, import_id: int, actor_id: int) -> ImportRecord:
         """Undo an applied import in one transaction (see the module's docstring)."""
+        if not 1 <= import_id <= ID_MAX:  # a raw API call's number past SQLite's
+            raise NotFound("stats.unknown_import", value=import_id)
         now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             row = await tx.fetchone("SELECT * FROM stat_imports WHERE id = ? AND guild_id = ?",

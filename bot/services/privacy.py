@@ -70,6 +70,12 @@ NOT_PERSONAL = {
     "scorecard_posts": "a server's monthly scorecard posts",
     "ticket_settings": "a server's support channels",
     "ticket_categories": "a server's support categories (a role, SLA hours)",
+    "policy_search": "the full-text index of the documents in force",
+    "policy_search_data": "the full-text index's storage",
+    "policy_search_idx": "the full-text index's storage",
+    "policy_search_content": "the full-text index's storage",
+    "policy_search_docsize": "the full-text index's storage",
+    "policy_search_config": "the full-text index's storage",
 }
 
 
@@ -109,6 +115,9 @@ MENTIONS = (
     Mention("tickets", "assignee_id", True),
     Mention("tickets", "closed_by", True),
     Mention("ticket_notes", "author_id", False),
+    Mention("policy_documents", "created_by", True),
+    Mention("policy_documents", "archived_by", True),
+    Mention("policy_versions", "published_by", True),
 )
 
 

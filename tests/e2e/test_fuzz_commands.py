@@ -100,7 +100,8 @@ GOOD: dict[str, list[Any]] = {
     "time": ["20:00", "8pm"], "roll-call": ["21:00"], "summary": ["22:00"],
     "address": ["fuzz@example.org"], "code": ["123456"], "families": ["family", "family,other"],
     "tiers": ["Bronze"], "tier": ["Bronze"], "note": ["Moving on"], "reason": ["Inactive"],
-    "target": [5.0],
+    "target": [5.0], "document": ["policy_doc", "policy_spare"], "query": ["matrix rules"],
+    "title": ["Matrix policy", "A new policy"],
 }
 NEEDED = {"target"}  # optional, but a command needs it in practice (a campaign, a goal)
 

@@ -112,6 +112,14 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "me language": ("anyone", {}),
     "me export": ("anyone", {}),
     "me delete": ("anyone", {}),
+    "policy publish": ("managers", {"title": "Matrix policy"}),  # a form opens
+    "policy show": ("program", {"document": "policy_doc"}),
+    "policy search": ("program", {"query": "matrix"}),
+    "policy versions": ("program", {"document": "policy_doc"}),
+    "policy changes": ("program", {"document": "policy_doc"}),
+    "policy acknowledge": ("program", {"document": "policy_doc"}),
+    "policy archive": ("managers", {"document": "policy_spare"}),
+    "policy status": ("leaders", {"document": "policy_doc"}),  # a leader: their family
     "progress view": ("family", {"member": "member2"}),
     "progress family": ("family", {"family": "family"}),
     "progress risk": ("family", {"family": "family"}),
@@ -185,6 +193,10 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("RiskPage", "family", "familia:pg:risk:{family}:0"),
     ("ActionsPage", "family", "familia:pg:ractions:{family}:0"),
     ("ListPage", "program", "familia:pg:campaigns:0"),
+    ("ShowPage", "program", "familia:pg:policy:{policy}:1:0"),
+    ("AckButton", "program", "familia:pol:ack:{policy}:{policy_version}"),
+    ("DmReadButton", "program", "familia:pol:read:{guild}:{policy}"),
+    ("DmAckButton", "program", "familia:pol:dmack:{guild}:{policy}:{policy_version}"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
     ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),
@@ -207,7 +219,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload", "sweep", "stats_import", "ticket")
+        "membership", "upload", "sweep", "stats_import", "ticket", "policy")
 # What a select's press picks (the others are buttons).
 PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
          "ReasonSelect": "resolved"}
@@ -342,6 +354,15 @@ async def world(app):
                                      app.emu.default_channel(app.guild).id, staff.id)
     ticket = (await services.tickets.open(app.guild.id, creators[0].id, "money", "Payout",
                                           "Late")).ticket.id
+    # a policy in two versions, and one to archive
+    policy, _ = await services.policies.publish(
+        app.guild.id, app.owner.id, "Matrix policy", category="community",
+        bodies={"en": "Matrix rules.", "es": "Reglas de la matriz."})
+    _, policy_version = await services.policies.publish(
+        app.guild.id, app.owner.id, "Matrix policy", summary="Second",
+        bodies={"en": "Matrix rules, again."})
+    await services.policies.publish(app.guild.id, app.owner.id, "Matrix spare policy",
+                                    category="training", bodies={"en": "Spare."})
     names = {
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
@@ -349,13 +370,15 @@ async def world(app):
         "draft_campaign": "Matrix draft", "lobos_action": action.id, "lobos_flag": flag,
         "running_campaign": await services.db.fetchval(
             "SELECT name FROM campaigns WHERE id = ?", (running,)),
-        "applied_import": applied,
+        "applied_import": applied, "policy_doc": "Matrix policy",
+        "policy_spare": "Matrix spare policy",
     }
     ids = {"guild": app.guild.id, "request": request.id, "other": other.id,
            "version": AGREEMENT_VERSION, "broadcast": broadcast, "draft": draft,
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
-           "upload": upload, "sweep": sweep, "stats_import": staged, "ticket": ticket}
+           "upload": upload, "sweep": sweep, "stats_import": staged, "ticket": ticket,
+           "policy": policy.id, "policy_version": policy_version.version}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
