@@ -19,7 +19,8 @@ import discord
 from bot import cogkit
 from bot.checks import is_manager
 from bot.cogkit import discord_ops as dd
-from bot.cogkit.buttons import PersistentButton, PersistentSelect, known_member, labels
+from bot.cogkit.agreement import AgreeButton
+from bot.cogkit.buttons import PersistentButton, PersistentSelect, labels
 from bot.delivery.queue import Send
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
@@ -154,26 +155,6 @@ class JoinButton(PersistentButton, custom_id="familia:join:{guild_id}:{family_id
         )
         await reply(interaction, "discord/families/request_sent.md.j2", family=family,
                     posted=await post.posted())
-
-
-class AgreeButton(PersistentButton, custom_id="familia:agree:{guild_id}:{version}"):
-    """The clicker accepts the agreement for themselves (in a DM: a member of that guild)."""
-
-    style = discord.ButtonStyle.success
-    in_dm = True  # the DM an appointed leader gets
-    guild_id: int
-    version: int
-
-    async def authorize(self, interaction: discord.Interaction) -> None:
-        if interaction.guild_id is None and not await known_member(interaction, self.guild_id):
-            raise NotAllowed("common.not_allowed")
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        services = familia(interaction).services
-        await services.families.accept_agreement(self.guild_id, interaction.user.id, self.version)
-        accepted = await services.families.agreement_of(self.guild_id, interaction.user.id)
-        await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
-                    current=self.version, just_accepted=True)
 
 
 class LeaveSelect(PersistentSelect, custom_id="familia:leave:reason:{membership_id}:{noted}"):

@@ -23,10 +23,11 @@ from discord.ext import commands
 from bot import cogkit
 from bot.app import FamiliaBot
 from bot.checks import is_manager, manager_only
-from bot.cogkit.buttons import PersistentButton, known_member, labels
+from bot.cogkit.agreement import AgreeButton
+from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.progress import ProgressShown, finish
 from bot.delivery.queue import Send
-from bot.errors import FamiliaError, NotAllowed, UserError
+from bot.errors import FamiliaError, UserError
 from bot.interactions import acknowledge, familia, locale_for, reply
 from bot.services import bounds
 from bot.services.families import AGREEMENT_VERSION, Family
@@ -81,10 +82,10 @@ class CreatorsCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ApplyButton, PlacedAgreeButton)
+        self.bot.add_dynamic_items(ApplyButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ApplyButton, PlacedAgreeButton)
+        self.bot.remove_dynamic_items(ApplyButton)
 
     @creator.command(name=_T("profile"), description=_T("Show a creator's profile"))
     @app_commands.describe(member=_T("Whose profile (default: yours)"))
@@ -176,8 +177,8 @@ def agreement_dm(bot: FamiliaBot, guild_id: int) -> AskAgreement:
     def ask(user_id: int, family: Family, locale: str) -> Send:
         text = bot.templates.render(locale, "discord/creators/placed.md.j2", family=family,
                                     version=AGREEMENT_VERSION)
-        accept = PlacedAgreeButton(label(bot, locale, "accept"), guild_id=guild_id,
-                                   version=AGREEMENT_VERSION)
+        accept = AgreeButton(label(bot, locale, "accept"), guild_id=guild_id,
+                             version=AGREEMENT_VERSION)
         return Send("roster_agreement", agreement_key(user_id), "dm", user_id, {
             "content": text, "mentions": {"users": []},
             "components": single(accept).to_components()})
@@ -205,28 +206,6 @@ class ApplyButton(PersistentButton, custom_id="familia:roster:apply:{upload_id}"
         await finish(interaction, shown, "discord/creators/preview.md.j2", plan=plan,
                      counts=plan.counts, reasons=reasons(bot, locale, plan), shown=SHOWN,
                      applied=True, split=True)
-
-
-class PlacedAgreeButton(PersistentButton, custom_id="familia:roster:agree:{guild_id}:{version}"):
-    """In the DM of a creator the import placed: they accept the agreement for themselves
-    (the clicker must be a member of that server)."""
-
-    style = discord.ButtonStyle.success
-    in_dm = True
-    guild_id: int
-    version: int
-
-    async def authorize(self, interaction: discord.Interaction) -> None:
-        if interaction.guild_id is None and not await known_member(interaction, self.guild_id):
-            raise NotAllowed("common.not_allowed")
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        services = familia(interaction).services
-        await services.families.accept_agreement(self.guild_id, interaction.user.id,
-                                                 self.version)
-        accepted = await services.families.agreement_of(self.guild_id, interaction.user.id)
-        await reply(interaction, "discord/families/agreement.md.j2", accepted=accepted,
-                    current=self.version, just_accepted=True)
 
 
 async def setup(bot: FamiliaBot) -> None:

@@ -200,7 +200,6 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
     ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),
-    ("PlacedAgreeButton", "anyone", "familia:roster:agree:{guild}:{version}"),
     ("SweepChange", "managers", "familia:ts:chg:{sweep}"),
     ("SweepHold", "managers", "familia:ts:hold:{sweep}"),
     ("SweepApprove", "managers", "familia:ts:ok:{sweep}"),

@@ -71,7 +71,7 @@ async def test_upload_preview_apply_and_again_nothing(app):
     assert "placed you in the family **Lobos**" in dm.content
     roster = await app.reply(sofia, "family", subcommand="roster")
     assert f"<@{ana.id}> (@ana.live)" in roster and "agreement not accepted" in roster
-    accepted = await app.emu.click(ana, dm, button(dm, "familia:roster:agree:"))
+    accepted = await app.emu.click(ana, dm, button(dm, "familia:agree:"))
     assert "you accepted version 1" in await accepted.reply_text()
     # pressed again: already applied
     again = await app.emu.click(app.owner, preview, apply_id)

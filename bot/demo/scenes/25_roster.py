@@ -45,7 +45,7 @@ async def play(demo) -> None:
     await demo.emu.wait_for(lambda: demo.emu.messages(demo.emu.dm_channel(nora)), 5,
                             "the agreement DM")
     for dm in demo.dms(nora):
-        accept = next((c for c in dm.custom_ids if c.startswith("familia:roster:agree:")),
+        accept = next((c for c in dm.custom_ids if c.startswith("familia:agree:")),
                       None)
         if accept is not None:
             await demo.click(nora, dm, accept, "I accept")
