@@ -311,12 +311,12 @@ class CloseModal(FamiliaModal):
         closed = await bot.services.tickets.close(
             guild_id, interaction.user.id, self.ticket_id, self.reason,
             staff=await _staff(interaction, ticket), notice=notice, note=self.note.value)
-        await archive(interaction, closed)
+        await archive_thread(interaction, closed)
         await reply(interaction, "discord/tickets/closed.md.j2", ticket=closed)
         log_command(interaction, "ok")
 
 
-async def archive(interaction: discord.Interaction, ticket: Ticket) -> None:
+async def archive_thread(interaction: discord.Interaction, ticket: Ticket) -> None:
     """Once the closing notice is in the thread, archive and lock it (a thread deleted by
     hand is left as it is: the ticket is closed all the same)."""
     await acknowledge(interaction)
