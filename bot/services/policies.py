@@ -144,6 +144,13 @@ OPEN_DEADLINES = (
     " AND d.archived_at IS NULL WHERE v.major = 1 AND v.ack_deadline > ?"
     " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
 )
+# Versions in force whose deadline has passed, of one server's documents not archived.
+PAST_DEADLINES = (
+    "SELECT v.document_id FROM policy_versions v JOIN policy_documents d ON d.id = v.document_id"
+    " AND d.archived_at IS NULL WHERE v.guild_id = ? AND v.major = 1 AND v.ack_deadline <= ?"
+    " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
+    " ORDER BY v.ack_deadline, v.document_id"
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markdown's marks in a snippet (a heading's #, bold's **, a list's dash): a snippet is one
@@ -638,6 +645,15 @@ class PolicyService:
         pending = sorted(people - set(acked))
         overdue = version.ack_deadline is not None and version.ack_deadline <= self.clock.now()
         return Status(document, version, done, pending, overdue)
+
+    async def overdue(self, guild_id: int, family_id: int | None = None) -> list[Status]:
+        """The statuses (:meth:`status`, of one family's members when ``family_id`` is given)
+        of the versions in force whose deadline has passed and that someone has not
+        acknowledged yet: a leader's daily summary lists them."""
+        rows = await self.db.fetchall(PAST_DEADLINES, (guild_id, to_db(self.clock.now())))
+        found = [await self.status(guild_id, r["document_id"], family_id=family_id)
+                 for r in rows]
+        return [s for s in found if s.pending]
 
     def status_page(self, status: Status, page: int) -> Page[tuple[int, datetime | None]]:
         """One page of a status: pending people first, then those who acknowledged."""
