@@ -144,7 +144,7 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
-                                  scorecard=scorecard),
+                                  scorecard=scorecard, policies=policies),
             stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
             sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
             reconcile=ReconcileService(db, clock, families),
