@@ -121,8 +121,11 @@ class Services:
         checkins = CheckinService(db, clock, audit, guilds, members, families, progress,
                                   deliveries, settings.checkin_edit_cutoff_hour)
         email = EmailService(db, clock, audit, members, settings, families, renderer, on_queued)
+        policies = PolicyService(db, clock, audit, families=families,
+                                 agreement=agreement_text(renderer.templates),
+                                 deliveries=deliveries)
         reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
-                                    email_hook=email.reminder)
+                                    email_hook=email.reminder, overdue_hook=policies.overdue)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
         profiles = ProfileService(db, clock, audit, families)
@@ -141,7 +144,7 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
-                                  scorecard=scorecard),
+                                  scorecard=scorecard, policies=policies),
             stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
             sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
             reconcile=ReconcileService(db, clock, families),
@@ -156,9 +159,7 @@ class Services:
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
             tickets=TicketService(db, clock, audit, families, tiers, profiles, deliveries),
-            policies=PolicyService(db, clock, audit, families=families,
-                                   agreement=agreement_text(renderer.templates),
-                                   deliveries=deliveries),
+            policies=policies,
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

@@ -103,13 +103,28 @@ class _Sweep:
 
 
 MOVES = 10  # tier changes a leader digest lists
+POLICIES = 10  # policy documents a manager or creator digest lists
+
+
+def _reading(status: Any) -> dict[str, Any]:
+    """A policy version someone still has to acknowledge (a PolicyService Status)."""
+    return {"title": status.document.title, "version": status.version.version,
+            "deadline": status.version.ack_deadline.date(), "overdue": status.overdue}
+
+
+def _progress(status: Any) -> dict[str, Any]:
+    """How far a policy version's acknowledgements are (a PolicyService Status)."""
+    done = len(status.acknowledged)
+    return {**_reading(status), "done": done, "total": done + len(status.pending)}
 
 
 class DigestService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  email: EmailService, kpis: KpiService, tiers: TierService | None = None,
-                 campaigns: CampaignService | None = None, scorecard: Any = None) -> None:
+                 campaigns: CampaignService | None = None, scorecard: Any = None,
+                 policies: Any = None) -> None:
         self.scorecard = scorecard  # a ScorecardService: each family's score in the week
+        self.policies = policies  # a PolicyService: acknowledgements asked with a deadline
         self.db = db
         self.clock = clock
         self.audit = audit
@@ -309,6 +324,7 @@ class DigestService:
             paces = await self._paces(sweep, g, users, last)
             rule = await population.rule_of(self.db, g)
             campaigns = await self._campaigns(sweep, g)
+            to_read = await self.policies.to_read(g, users) if self.policies else {}
             for i, user in zip(indexes, users, strict=True):
                 week, prev = totals.get((user, 1), _ZERO), totals.get((user, 0), _ZERO)
                 if not (week["checkins"] or prev["checkins"]):
@@ -316,7 +332,8 @@ class DigestService:
                 contents[i] = {
                     "start": first, "end": last, "week": week, "prev": prev, "counted": rule,
                     "streak": streaks.get(user, 0), "pace": paces.get(user),
-                    "campaigns": [c.of(user) for c in campaigns if user in c.people]}
+                    "campaigns": [c.of(user) for c in campaigns if user in c.people],
+                    "to_read": [_reading(st) for st in to_read.get(user, [])[:POLICIES]]}
         return contents
 
     async def _streaks(self, guild_id: int, users: list[int], marks: str, today: date
@@ -524,7 +541,9 @@ class DigestService:
                 f["score"], f["rank"] = (card.score, card.rank) if card else (None, None)
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
         quality = await self.kpis.quality(g, None, start, end)
-        return {**base, "stats": stats, "prev": prev, "families": ranked,
+        policies = await self.policies.open_deadlines(g) if self.policies else []
+        return {**base, "policies": [_progress(st) for st in policies[:POLICIES]],
+                "stats": stats, "prev": prev, "families": ranked,
                 "week": week, "last": last, "counted": stats.counted,
                 "rate": await self._rate(g, None, base["start"], base["end"]),
                 "quality": quality if quality.checkins else None}

@@ -144,6 +144,18 @@ OPEN_DEADLINES = (
     " AND d.archived_at IS NULL WHERE v.major = 1 AND v.ack_deadline > ?"
     " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
 )
+# Versions in force with a deadline, of one server's documents not archived ({} picks which:
+# those past it, those still open, or all).
+WITH_DEADLINE = (
+    "SELECT v.document_id FROM policy_versions v JOIN policy_documents d ON d.id = v.document_id"
+    " AND d.archived_at IS NULL WHERE v.guild_id = :guild AND v.major = 1"
+    " AND v.ack_deadline IS NOT NULL{}"
+    " AND v.version = (SELECT max(version) FROM policy_versions WHERE document_id = v.document_id)"
+    " ORDER BY v.ack_deadline, v.document_id"
+)
+PAST_DEADLINES = WITH_DEADLINE.format(" AND v.ack_deadline <= :now")
+OPEN_IN_GUILD = WITH_DEADLINE.format(" AND v.ack_deadline > :now")
+ALL_DEADLINES = WITH_DEADLINE.format("")
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markdown's marks in a snippet (a heading's #, bold's **, a list's dash): a snippet is one
@@ -638,6 +650,35 @@ class PolicyService:
         pending = sorted(people - set(acked))
         overdue = version.ack_deadline is not None and version.ack_deadline <= self.clock.now()
         return Status(document, version, done, pending, overdue)
+
+    async def overdue(self, guild_id: int, family_id: int | None = None) -> list[Status]:
+        """The statuses (:meth:`status`, of one family's members when ``family_id`` is given)
+        of the versions in force whose deadline has passed and that someone has not
+        acknowledged yet: a leader's daily summary lists them."""
+        found = await self._statuses(PAST_DEADLINES, guild_id, family_id)
+        return [s for s in found if s.pending]
+
+    async def open_deadlines(self, guild_id: int) -> list[Status]:
+        """The statuses of the versions in force whose deadline is still ahead (the manager
+        digest's acknowledgement progress), the nearest deadline first."""
+        return await self._statuses(OPEN_IN_GUILD, guild_id)
+
+    async def to_read(self, guild_id: int, users: list[int]) -> dict[int, list[Status]]:
+        """For each of ``users``: the statuses of the versions with a deadline (ahead or past)
+        they have not acknowledged yet (a creator digest's "still to read")."""
+        wanted = set(users)
+        out: dict[int, list[Status]] = {}
+        for status in await self._statuses(ALL_DEADLINES, guild_id):
+            for user in wanted.intersection(status.pending):
+                out.setdefault(user, []).append(status)
+        return out
+
+    async def _statuses(self, query: str, guild_id: int, family_id: int | None = None
+                        ) -> list[Status]:
+        rows = await self.db.fetchall(query, {"guild": guild_id,
+                                              "now": to_db(self.clock.now())})
+        return [await self.status(guild_id, r["document_id"], family_id=family_id)
+                for r in rows]
 
     def status_page(self, status: Status, page: int) -> Page[tuple[int, datetime | None]]:
         """One page of a status: pending people first, then those who acknowledged."""

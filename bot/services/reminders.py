@@ -14,6 +14,9 @@ has a fallback in the family channel, queued by the sender when Discord refuses
 Email: ``email_hook`` (:meth:`EmailService.reminder`, given when the services are built):
 creators with a personal reminder time who also have a verified address with email
 reminders on get one ``email`` reminder a day through it (same claim rules).
+
+Policies: ``overdue_hook`` (:meth:`PolicyService.overdue`) gives a leader's summary the
+documents whose acknowledgement deadline has passed, with their own family's people pending.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class Due:
     users: list[int] = field(default_factory=list)
     missed: list[tuple[int, int | None]] = field(default_factory=list)
     flags: list[Any] = field(default_factory=list)  # a summary: the family's new risk flags
+    overdue: list[Any] = field(default_factory=list)  # a summary: policy statuses past deadline
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Outcome:
 
 Deliver = Callable[[Due], Awaitable[Outcome]]
 Render = Callable[[Due], Awaitable[list[Send]]]  # the Discord messages of a reminder
+# (guild, family) -> the statuses of policy versions past their deadline, pending people
+Overdue = Callable[[int, int], Awaitable[list[Any]]]
 
 # A reminder's deliveries as /reminders why and the sweep report them.
 _QUEUE_STATES = {"queued": "claimed", "sending": "claimed", "sent": "sent", "failed": "failed"}
@@ -115,7 +121,8 @@ class SentReminder:
 class ReminderService:
     def __init__(self, db: Database, clock: Clock, members: MemberService,
                  deliveries: DeliveryQueue, grace_hours: float = 6,
-                 stale_minutes: float = 10, email_hook: Deliver | None = None) -> None:
+                 stale_minutes: float = 10, email_hook: Deliver | None = None,
+                 overdue_hook: Overdue | None = None) -> None:
         self.db = db
         self.deliveries = deliveries
         self.clock = clock
@@ -123,6 +130,7 @@ class ReminderService:
         self.grace = timedelta(hours=grace_hours)
         self.stale = timedelta(minutes=stale_minutes)
         self.email_hook = email_hook
+        self.overdue_hook = overdue_hook
 
     # -- preferences -----------------------------------------------------------------------
 
@@ -338,6 +346,8 @@ class ReminderService:
             return
         if due.kind == "summary" and due.family_id is not None:
             due.flags = await flags_for_summary(self.db, due.guild_id, due.family_id, due.id)
+            if self.overdue_hook is not None:
+                due.overdue = await self.overdue_hook(due.guild_id, due.family_id)
         members = await self.db.fetchall(
             "SELECT fm.user_id, fm.joined_at, coalesce(m.timezone, g.timezone) AS tz,"
             " (SELECT max(local_date) FROM checkins c WHERE c.guild_id = fm.guild_id AND"
