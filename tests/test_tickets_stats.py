@@ -83,3 +83,22 @@ async def test_stats_render_in_one_message_in_both_languages(services, clock, te
     assert "opened: 1 · open now: 1" in en and "nuevos: 1 · abiertos ahora: 1" in es
     assert "cannot be reopened" in en and "Satisfaction is not measured" in en
     assert len(en) <= 2000 and len(es) <= 2000
+
+
+async def test_the_busiest_desk_still_fits_one_discord_message(services, clock, templates):
+    """Every category with tickets and five assignees: the longest answer, in Spanish too."""
+    await _desk(services, clock)
+    staff = [100 + i for i in range(1, 7)]
+    for n, key in enumerate(["safety", "technical", "money", "operations", "other"] * 2):
+        ticket = (await services.tickets.open(G, 10_000_000_000_000_000 + n, key,
+                                              "Subject", "Text")).ticket
+        clock.advance(hours=1.25)
+        await services.tickets.claim(G, 900_000_000_000_000_000 + staff[n % 6], ticket.id)
+        if n % 2:
+            await services.tickets.close(G, MANAGER, ticket.id, "resolved", staff=True)
+    stats = await services.tickets.stats(G, "all")
+    assert len(stats.categories) == 5 and len(stats.assignees) == 5
+    for locale in ("en", "es"):
+        text = templates.render(locale, "discord/tickets/stats.md.j2", stats=stats,
+                                period="all", category=None)
+        assert len(text) <= 2000, (locale, len(text))
