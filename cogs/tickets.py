@@ -43,6 +43,10 @@ from bot.services.tickets import (
 
 LABELS = "discord/tickets/labels.j2"
 label = labels(LABELS)
+PERIOD_CHOICES = [app_commands.Choice(name=_T("Last 7 days"), value="7d"),
+                  app_commands.Choice(name=_T("Last 30 days"), value="30d"),
+                  app_commands.Choice(name=_T("Last 90 days"), value="90d"),
+                  app_commands.Choice(name=_T("All time"), value="all")]
 STATE_CHOICES = [app_commands.Choice(name=_T("Open"), value="open"),
                  app_commands.Choice(name=_T("Closed"), value="closed")]
 CATEGORY_CHOICES = [
@@ -452,6 +456,18 @@ class TicketCog(commands.Cog, name="Tickets"):
         keys = {c.id: c.key for c in await tickets.categories(guild_id)}
         await reply(interaction, "discord/tickets/list.md.j2", tickets=shown, total=total,
                     keys=keys, state=state)
+
+    @ticket.command(name=_T("stats"), description=_T("The support desk's numbers"))
+    @app_commands.describe(period=_T("Which period (default: the last 30 days)"),
+                           category=_T("One category"))
+    @app_commands.choices(period=PERIOD_CHOICES, category=CATEGORY_CHOICES)
+    @manager_only()
+    async def stats_cmd(self, interaction: discord.Interaction, period: str = "30d",
+                        category: str | None = None) -> None:
+        found = await self.bot.services.tickets.stats(cogkit.guild_id(interaction), period,
+                                                      category)
+        await reply(interaction, "discord/tickets/stats.md.j2", stats=found, period=period,
+                    category=category)
 
     @ticket.command(name=_T("reply"),
                     description=_T("In a ticket opened by DM: send the creator an answer"))

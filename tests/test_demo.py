@@ -28,7 +28,8 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     assert [t for _, t in titles] == [
         "Setting up the program", "Families", "Roster import", "A check-in day", "Reminders",
         "Tiers", "Leaderboards and progress", "A campaign", "Broadcasts", "Moving and leaving",
-        "Email", "Weekly digests", "The weekly review", "Platform stats", "Policies"]
+        "Email", "Weekly digests", "The weekly review", "Platform stats", "Policies",
+        "Support desk"]
     scene = dict(zip([t for _, t in titles], re.split(r"\n━━ \d+ · .+ ━━\n", text)[1:],
                      strict=True))
     # the weekly review: one tier with its chart and CSV, an action and its due-day DM, done
@@ -40,6 +41,10 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     assert "Published **Regalos en LIVE**, version 2" in policies
     assert "**monetización**" in policies and "you acknowledged version 2" in policies
     assert "Acknowledged: 1" in policies
+    # the support desk: opened by a creator, claimed, answered, closed; the numbers
+    desk = scene["Support desk"]
+    assert "Your ticket #1 is open" in desk and "is handling ticket #1" in desk
+    assert "was closed by @sam" in desk and "opened: 1 · open now: 0" in desk
     # families: the leader a manager appointed is asked to accept the agreement, and does
     assert "#soles" in scene["Families"]
     assert "DM to sofia" in scene["Families"]

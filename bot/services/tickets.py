@@ -13,6 +13,7 @@ Nothing here imports discord.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -124,6 +125,35 @@ class SlaAlert:
     @property
     def key(self) -> str:
         return f"ticket:{self.ticket.id}:sla:{self.kind}:{self.stage}"
+
+
+STATS_PERIODS = {"7d": 7, "30d": 30, "90d": 90, "all": None}  # days back (None: all time)
+STATS_ASSIGNEES = 5  # assignees shown by /ticket stats
+
+
+@dataclass(frozen=True)
+class StatsLine:
+    """The figures of a set of tickets (all, one category, or one assignee's).
+
+    ``volume`` counts the tickets opened in the period; ``open_now`` those open now whatever
+    the period; medians are in hours (None when nothing to measure). ``sla_met`` is the share
+    of decided SLA clocks (first response, resolution) that were met: a clock is decided when
+    it was met or when its time is up; None when none is decided."""
+
+    key: str | None
+    volume: int
+    open_now: int
+    first_response_hours: float | None
+    resolution_hours: float | None
+    sla_met: float | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    total: StatsLine
+    categories: list[StatsLine]
+    assignees: list[tuple[int, int]]  # (assignee, tickets of the period assigned), most first
+    reopen_rate: float = 0.0  # tickets cannot be reopened yet: always 0
 
 
 @dataclass(frozen=True)
@@ -593,6 +623,54 @@ class TicketService:
                  if (wanted is None or r["category_id"] == wanted.id)
                  and (category_ids is None or r["category_id"] in category_ids)]
         return found[:limit], len(found)
+
+    # -- numbers -------------------------------------------------------------------------
+
+    async def stats(self, guild_id: int, period: str = "30d", key: str | None = None) -> Stats:
+        """``/ticket stats``: the tickets opened in the last ``period`` (7d, 30d, 90d, all),
+        of one category or all, measured (see :class:`StatsLine`)."""
+        if period not in STATS_PERIODS:
+            raise UserError("tickets.bad_period", value=period)
+        categories = {c.id: c for c in await self.categories(guild_id)}
+        wanted = await self.category(guild_id, key) if key else None
+        now = self.clock.now()
+        days = STATS_PERIODS[period]
+        since = to_db(now - timedelta(days=days)) if days is not None else ""
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND (opened_at >= ? OR state = 'open')",
+            (guild_id, since))
+        found = [_ticket(r) for r in rows
+                 if wanted is None or r["category_id"] == wanted.id]
+
+        def line(tag: str | None, tickets: list[Ticket]) -> StatsLine:
+            opened = [t for t in tickets if to_db(t.opened_at) >= since]
+            first = [(t.first_response_at - t.opened_at).total_seconds() / 3600
+                     for t in opened if t.first_response_at is not None]
+            resolved = [(t.closed_at - t.opened_at).total_seconds() / 3600
+                        for t in opened if t.closed_at is not None]
+            met = decided = 0
+            for t in opened:
+                category = categories[t.category_id]
+                for done, hours in ((t.first_response_at, category.first_response_hours),
+                                    (t.closed_at, category.resolution_hours)):
+                    due = t.opened_at + timedelta(hours=hours)
+                    if done is not None or now >= due:
+                        decided += 1
+                        met += done is not None and done <= due
+            return StatsLine(tag, len(opened), sum(t.open for t in tickets),
+                             statistics.median(first) if first else None,
+                             statistics.median(resolved) if resolved else None,
+                             met / decided if decided else None)
+
+        by_category = [line(c.key, [t for t in found if t.category_id == c.id])
+                       for c in categories.values() if wanted is None or c.id == wanted.id]
+        counts: dict[int, int] = {}
+        for t in found:
+            if t.assignee_id is not None and to_db(t.opened_at) >= since:
+                counts[t.assignee_id] = counts.get(t.assignee_id, 0) + 1
+        assignees = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:STATS_ASSIGNEES]
+        return Stats(line(None, found), [c for c in by_category if c.volume or c.open_now],
+                     assignees)
 
     # -- SLAs ------------------------------------------------------------------------------
 

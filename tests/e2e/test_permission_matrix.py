@@ -162,6 +162,7 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "ticket reply": ("managers", {}),  # run outside a ticket's thread: refused for all
     "ticket note": ("managers", {}),  # the same
     "ticket list": ("managers", {}),  # and the members of a category's support role
+    "ticket stats": ("managers", {}),
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
