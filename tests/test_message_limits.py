@@ -135,6 +135,7 @@ OVERRIDES = {
     "discord/stats/reconcile.md.j2": {"metrics": ("hours", "diamonds", "followers")},
     "discord/creators/placed.md.j2": {"version": 1},
     "discord/policies/status.md.j2": {"page": Big(items=rows(None, None))},
+    "discord/tickets/stats.md.j2": {"stats": Big(assignees=rows(None, None))},
 }
 
 
