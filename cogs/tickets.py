@@ -215,7 +215,9 @@ class HelpButton(PersistentButton, custom_id="familia:tk:help"):
         await category_picker(interaction, "panel")
 
 
-class ClaimButton(PersistentButton, custom_id="familia:tk:claim:{ticket_id}"):
+class StaffButton(PersistentButton):
+    """A button of a ticket's thread that only its staff may press (re-checked each click)."""
+
     ticket_id: int
 
     async def authorize(self, interaction: discord.Interaction) -> None:
@@ -223,6 +225,10 @@ class ClaimButton(PersistentButton, custom_id="familia:tk:claim:{ticket_id}"):
             cogkit.guild_id(interaction), self.ticket_id)
         if not await _staff(interaction, ticket):
             raise NotAllowed("tickets.staff_only")
+
+
+class ClaimButton(StaffButton, custom_id="familia:tk:claim:{ticket_id}"):
+    """Staff take the ticket (it is assigned to them)."""
 
     async def run(self, interaction: discord.Interaction) -> None:
         ticket = await familia(interaction).services.tickets.claim(
@@ -231,16 +237,8 @@ class ClaimButton(PersistentButton, custom_id="familia:tk:claim:{ticket_id}"):
                     user_id=interaction.user.id, ephemeral=False)
 
 
-class PriorityButton(PersistentButton, custom_id="familia:tk:prio:{ticket_id}"):
+class PriorityButton(StaffButton, custom_id="familia:tk:prio:{ticket_id}"):
     """Staff raise the priority (normal → high → urgent → normal)."""
-
-    ticket_id: int
-
-    async def authorize(self, interaction: discord.Interaction) -> None:
-        ticket = await familia(interaction).services.tickets.get(
-            cogkit.guild_id(interaction), self.ticket_id)
-        if not await _staff(interaction, ticket):
-            raise NotAllowed("tickets.staff_only")
 
     async def run(self, interaction: discord.Interaction) -> None:
         ticket = await familia(interaction).services.tickets.raise_priority(
