@@ -331,6 +331,17 @@ async def archive_thread(interaction: discord.Interaction, ticket: Ticket) -> No
     await thread.edit(archived=True, locked=True)
 
 
+async def _thread_ticket_for_staff(interaction: discord.Interaction) -> Ticket:
+    """The ticket of the thread the command was used in, for its staff only."""
+    ticket = await familia(interaction).services.tickets.by_thread(
+        cogkit.guild_id(interaction), interaction.channel_id or 0)
+    if ticket is None:
+        raise UserError("tickets.not_a_ticket")
+    if not await _staff(interaction, ticket):
+        raise NotAllowed("tickets.staff_only")
+    return ticket
+
+
 ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, PriorityButton,
          CloseButton, ReasonSelect)
 
@@ -418,11 +429,7 @@ class TicketCog(commands.Cog, name="Tickets"):
                    text: app_commands.Range[str, 1, NOTE_MAX]) -> None:
         guild_id = cogkit.guild_id(interaction)
         tickets = self.bot.services.tickets
-        ticket = await tickets.by_thread(guild_id, interaction.channel_id or 0)
-        if ticket is None:
-            raise UserError("tickets.not_a_ticket")
-        if not await _staff(interaction, ticket):
-            raise NotAllowed("tickets.staff_only")
+        ticket = await _thread_ticket_for_staff(interaction)
         settings = await tickets.settings(guild_id)
         if settings is None:
             raise UserError("tickets.not_set_up")
@@ -442,16 +449,16 @@ class TicketCog(commands.Cog, name="Tickets"):
                        category: str | None = None) -> None:
         guild_id = cogkit.guild_id(interaction)
         tickets = self.bot.services.tickets
+        categories = await tickets.categories(guild_id)
         allowed = None
         if not await is_manager(interaction):
             roles = _roles(interaction)
-            allowed = {c.id for c in await tickets.categories(guild_id)
-                       if c.role_id is not None and c.role_id in roles}
+            allowed = {c.id for c in categories if c.role_id is not None and c.role_id in roles}
             if not allowed:
                 raise NotAllowed("tickets.staff_only")
         shown, total = await tickets.listing(guild_id, state=state, key=category,
                                              category_ids=allowed)
-        keys = {c.id: c.key for c in await tickets.categories(guild_id)}
+        keys = {c.id: c.key for c in categories}
         await reply(interaction, "discord/tickets/list.md.j2", tickets=shown, total=total,
                     keys=keys, state=state)
 
@@ -474,11 +481,7 @@ class TicketCog(commands.Cog, name="Tickets"):
                         text: app_commands.Range[str, 1, RELAY_MAX]) -> None:
         guild_id = cogkit.guild_id(interaction)
         tickets = self.bot.services.tickets
-        ticket = await tickets.by_thread(guild_id, interaction.channel_id or 0)
-        if ticket is None:
-            raise UserError("tickets.not_a_ticket")
-        if not await _staff(interaction, ticket):
-            raise NotAllowed("tickets.staff_only")
+        ticket = await _thread_ticket_for_staff(interaction)
         if ticket.via != "dm":
             raise UserError("tickets.not_by_dm")
         locale = await locale_of(self.bot, guild_id, ticket.user_id)

@@ -217,23 +217,28 @@ def parse_count(text: str, name: str) -> int:
     return value
 
 
-def streak_length(dates: set[date], today: date, rest_days: int) -> int:
-    """Check-in days in the run ending today (see the module's streak rule)."""
-    if not dates:
-        return 0
-    earliest = min(dates)
+def _run_back(days: set[date], today: date, stop: date, rest_days: int) -> tuple[int, bool]:
+    """Walk back from ``today`` to ``stop``: the check-in days of the run, and whether a week
+    missed more than ``rest_days`` (today not yet counted as missed) broke it on the way."""
     missed: dict[date, int] = {}
     count, day = 0, today
-    while day >= earliest:
-        if day in dates:
+    while day >= stop:
+        if day in days:
             count += 1
         elif day != today:
             week = week_start(day)
             missed[week] = missed.get(week, 0) + 1
             if missed[week] > rest_days:
-                break
+                return count, True
         day -= timedelta(days=1)
-    return count
+    return count, False
+
+
+def streak_length(dates: set[date], today: date, rest_days: int) -> int:
+    """Check-in days in the run ending today (see the module's streak rule)."""
+    if not dates:
+        return 0
+    return _run_back(dates, today, min(dates), rest_days)[0]
 
 
 def streak_now(current: int, as_of: date, recent: set[date], today: date, rest_days: int
@@ -245,19 +250,8 @@ def streak_now(current: int, as_of: date, recent: set[date], today: date, rest_d
     ``today``'s (a run missed for two whole weeks is broken whatever the rest days)."""
     if today <= as_of:
         return current
-    start = week_start(as_of)
-    missed: dict[date, int] = {}
-    count, day = 0, today
-    while day >= start:
-        if day in recent:
-            count += 1
-        elif day != today:
-            week = week_start(day)
-            missed[week] = missed.get(week, 0) + 1
-            if missed[week] > rest_days:
-                return count
-        day -= timedelta(days=1)
-    return current
+    count, broken = _run_back(recent, today, week_start(as_of), rest_days)
+    return count if broken else current
 
 
 def _dates_of(text: str | None) -> list[date]:
