@@ -351,12 +351,14 @@ class Wizard(FamiliaView):
 
     def _email(self) -> None:
         schedule = self.status.schedule
-        days: discord.ui.Select[Any] = discord.ui.Select(placeholder=self._text("pick_day"), row=0, options=[
+        days: discord.ui.Select[Any] = discord.ui.Select(
+            placeholder=self._text("pick_day"), row=0, options=[
             discord.SelectOption(label=self._text("day", d), value=str(d),
                                  default=schedule is not None and schedule[0] == d)
             for d in range(7)])
         self._select(days, self._pick_schedule(day=True))
-        hours: discord.ui.Select[Any] = discord.ui.Select(placeholder=self._text("pick_hour"), row=1, options=[
+        hours: discord.ui.Select[Any] = discord.ui.Select(
+            placeholder=self._text("pick_hour"), row=1, options=[
             discord.SelectOption(label=self._text("hour", h), value=str(h),
                                  default=schedule is not None and schedule[1] == h)
             for h in range(24)])
