@@ -26,6 +26,7 @@ from bot.checks import (
     manager_only,
 )
 from bot.cogkit import discord_ops as dd
+from bot.cogkit.founding import agreement_dm, found_family
 from bot.cogkit.options import Capacity, FamilyArg, FamilyNameText, NoteText, StatsDays
 from bot.cogkit.pages import PageButton, nav
 from bot.cogkit.scorecard import scorecard_files, scorecard_text
@@ -34,12 +35,10 @@ from bot.errors import NotAllowed, UserError
 from bot.interactions import acknowledge, familia, locale_for, reply, send
 from bot.services.families import (
     AGREEMENT_VERSION,
-    Appointed,
     Decision,
     Family,
     FamilyRequest,
 )
-from bot.services.families.store import Posts
 from cogs._family_views import (
     PERSISTENT,
     POST_WAIT,
@@ -203,46 +202,9 @@ class FamiliesCog(commands.Cog, name="Families"):
         clean = await self.families.check_new(guild_id, name, leader.id, co_id, capacity)
         dd.need(guild, dd.MANAGE_ROLES, dd.MANAGE_CHANNELS)
         await interaction.response.defer(ephemeral=True)
-        settings = await self.bot.services.guilds.get(guild_id)
-        role = channel = None
-        try:
-            role = await dd.create_role(guild, clean)
-            channel = await dd.create_channel(guild, clean, role,
-                                              settings.channels.get("family_category"),
-                                              settings.manager_role_id)
-            # Given here, not queued: Discord's answer is what tells whether Familia can hand
-            # out the new role at all (its own role high enough), before anything is stored.
-            for user_id in filter(None, (leader.id, co_id)):
-                await dd.set_roles(guild, user_id, add=[role.id])
-            family = await self.families.create(
-                guild_id, interaction.user.id, clean, leader.id, co_leader_id=co_id,
-                capacity=capacity, channel_id=channel.id, role_id=role.id,
-                ask_agreement=await self._agreement_dm(guild_id, leader.id, co_id),
-            )
-        except Exception:
-            await dd.delete_quietly(channel, role)
-            raise
+        family = await found_family(self.bot, guild, interaction.user.id, clean, leader.id,
+                                    co_leader_id=co_id, capacity=capacity)
         await reply(interaction, "discord/families/updated.md.j2", family=family, changed="create")
-
-    async def _agreement_dm(self, guild_id: int, *user_ids: int | None) -> Posts[Appointed]:
-        """The DM asking a newly appointed leader to accept the program agreement (an Accept
-        button), in their language; the service queues it for those who have not."""
-        locales = {u: await self.bot.services.members.locale_of(guild_id, u)
-                   for u in user_ids if u is not None}
-
-        def dm(made: Appointed) -> list[Send]:
-            locale = locales[made.user_id]
-            text = self.bot.templates.render(
-                locale, "discord/families/appointed.md.j2", family=made.family,
-                position=made.position, actor_id=made.actor_id, version=AGREEMENT_VERSION)
-            accept = AgreeButton(label(self.bot, locale, "accept"), guild_id=guild_id,
-                                 version=AGREEMENT_VERSION)
-            key = (f"family-appointed:{made.family.id}:{made.position}:{made.user_id}"
-                   f":{AGREEMENT_VERSION}")
-            return [Send("family_agreement", key, "dm", made.user_id, {
-                "content": text, "mentions": {"users": []},
-                "components": single(accept).to_components()})]
-        return dm
 
     @family.command(name=_T("rename"), description=_T("Rename a family, its channel and role"))
     @app_commands.describe(family=_T("The family"), name=_T("The new name"))
@@ -288,7 +250,8 @@ class FamiliesCog(commands.Cog, name="Families"):
             dd.need(guild, dd.MANAGE_ROLES)
         updated = await self.families.appoint(  # the family role: queued for the sender
             guild.id, interaction.user.id, family.id, position, member.id if member else None,
-            ask_agreement=await self._agreement_dm(guild.id, member.id if member else None),
+            ask_agreement=await agreement_dm(self.bot, guild.id,
+                                              member.id if member else None),
         )
         await reply(interaction, "discord/families/updated.md.j2", family=updated,
                     changed="appoint")

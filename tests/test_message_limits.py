@@ -136,6 +136,9 @@ OVERRIDES = {
     "discord/creators/placed.md.j2": {"version": 1},
     "discord/policies/status.md.j2": {"page": Big(items=rows(None, None))},
     "discord/tickets/stats.md.j2": {"stats": Big(assignees=rows(None, None))},
+    "discord/setup/status.md.j2": {"problems": rows(None, None, None)},
+    "discord/setup/step.md.j2": {"problems": rows(None, None, None), "step": "channels",
+                                 "purposes": ("announcements", "leaderboard")},
 }
 
 

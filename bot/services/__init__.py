@@ -40,6 +40,7 @@ from bot.services.risk import RiskService
 from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
+from bot.services.setup import SetupService
 from bot.services.tickets import TicketService
 from bot.services.tiers import ScheduledSweeps, TierService
 
@@ -93,6 +94,7 @@ class Services:
     sweeps: ScheduledSweeps
     tickets: TicketService
     policies: PolicyService
+    setup: SetupService
 
     @classmethod
     def build(
@@ -134,6 +136,7 @@ class Services:
         insight_settings = InsightSettings(db, clock, audit)
         scorecard = ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
                                      deliveries)
+        tickets = TicketService(db, clock, audit, families, tiers, profiles, deliveries)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -158,8 +161,9 @@ class Services:
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
-            tickets=TicketService(db, clock, audit, families, tiers, profiles, deliveries),
+            tickets=tickets,
             policies=policies,
+            setup=SetupService(db, clock, audit, guilds, tiers, tickets),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)

@@ -69,6 +69,7 @@ NOT_PERSONAL = {
     "risk_sweeps": "when a server's daily risk sweep ran",
     "scorecard_posts": "a server's monthly scorecard posts",
     "ticket_settings": "a server's support channels",
+    "setup_state": "how far a server's /setup wizard got (steps, picked channels)",
     "ticket_categories": "a server's support categories (a role, SLA hours)",
     "policy_search": "the full-text index of the documents in force",
     "policy_search_data": "the full-text index's storage",
