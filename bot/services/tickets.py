@@ -31,7 +31,7 @@ from bot.services.tiers import TierService
 SOURCE = "tickets"
 # The pause going on ends: its time joins the finished ones (``?``: now).
 END_WAIT = ("paused_seconds = paused_seconds"
-            " + coalesce((julianday(?) - julianday(waiting_since)) * 86400.0, 0),"
+            " + coalesce(round((julianday(?) - julianday(waiting_since)) * 86400.0), 0),"
             " waiting_since = NULL")
 # Was this person sent the DM intake's category select lately?
 RECENT_INTAKE = (
@@ -48,7 +48,7 @@ RECENT_CHECKINS = 5
 SLA_SOON = 0.75  # share of an SLA's time gone when the role is warned
 LIST_PAGE = 8  # tickets on a page of /ticket list (the longest rows fit one message)
 LIST_STATES = ("open", "waiting", "closed")  # waiting: the open ones waiting on the creator
-LIST_SUBJECT = 40  # characters of a subject shown in /ticket list
+LIST_SUBJECT = 32  # characters of a subject shown in /ticket list
 WAITING_DAYS = 7  # a ticket waiting on its creator this long closes itself (per server)
 REOPEN_DAYS = 7  # a closed ticket may be reopened this long (per server)
 DAYS_MAX = 90
@@ -722,7 +722,7 @@ class TicketService:
                                 thread_id=other["thread_id"])
             changed = await tx.execute(
                 "UPDATE tickets SET state = 'open', paused_seconds = paused_seconds"
-                " + (julianday(?) - julianday(closed_at)) * 86400.0, closed_at = NULL,"
+                " + round((julianday(?) - julianday(closed_at)) * 86400.0), closed_at = NULL,"
                 " closed_by = NULL, close_reason = NULL, close_note = NULL,"
                 " reopens = reopens + 1, reopened_at = ? WHERE guild_id = ? AND id = ?"
                 " AND state = 'closed'", (to_db(now), to_db(now), guild_id, ticket_id))
