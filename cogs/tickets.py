@@ -304,6 +304,8 @@ class AssignSelect(StaffButton, PersistentSelect, custom_id="familia:tk:assignto
             interaction.id, notice)
         thread = await ticket_thread(guild, assigned)
         if thread is not None:
+            if thread.archived:  # Discord archives a quiet thread; an open ticket's opens again
+                await thread.edit(archived=False)
             await thread.add_user(member)
         await reply(interaction, "discord/tickets/assigned.md.j2", ticket=assigned)
 
@@ -554,8 +556,9 @@ class TicketCog(commands.Cog, name="Tickets"):
     async def creator_in_thread(self, message: discord.Message) -> None:
         """The creator writes in their ticket's thread: a wait on them ends (the clock runs
         again). Only the author and the place are read, never the text."""
+        threads = (discord.ChannelType.private_thread, discord.ChannelType.public_thread)
         if (message.guild is None or message.author.bot
-                or not isinstance(message.channel, discord.Thread)):
+                or getattr(message.channel, "type", None) not in threads):
             return
         await self.bot.services.tickets.creator_wrote(message.guild.id, message.channel.id,
                                                       message.author.id)
