@@ -42,6 +42,7 @@ from bot.services.tickets import (
     LIST_SUBJECT,
     NOTE_MAX,
     SUBJECT_MAX,
+    TICKET_NUMBER_MAX,
     Opened,
     Ticket,
     closed_key,
@@ -638,7 +639,7 @@ class TicketCog(commands.Cog, name="Tickets"):
                     description=_T("Reopen a closed ticket (within the desk's days)"))
     @app_commands.describe(number=_T("The ticket's number (#12: 12)"))
     async def reopen(self, interaction: discord.Interaction,
-                     number: app_commands.Range[int, 1, 10_000_000]) -> None:
+                     number: app_commands.Range[int, 1, TICKET_NUMBER_MAX]) -> None:
         guild = cogkit.guild(interaction)
         tickets = self.bot.services.tickets
         ticket = await tickets.find(guild.id, number)

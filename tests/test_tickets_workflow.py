@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import NotAllowed, UserError
+from bot.errors import NotAllowed, NotFound, UserError
 from bot.services.tickets import LIST_PAGE, closed_key
 
 G, MANAGER, ANA, BEN, SAM = 1, 10, 31, 32, 40
@@ -171,6 +171,10 @@ async def test_reopen_within_the_days_by_the_creator_or_staff(services, clock):
     assert late.value.code == "tickets.reopen_too_late" and late.value.params["days"] == 7
     stats = await services.tickets.stats(G, "30d")
     assert stats.reopen_rate == 1.0
+    assert (await services.tickets.find(G, ticket.number)).id == ticket.id
+    for number in (0, 2**63):  # a raw API call's number past the option's bounds
+        with pytest.raises(NotFound):
+            await services.tickets.find(G, number)
     assert stats.total.resolution_hours == 15  # net of the two days it stood closed
 
 

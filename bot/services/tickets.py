@@ -52,6 +52,7 @@ LIST_SUBJECT = 32  # characters of a subject shown in /ticket list
 WAITING_DAYS = 7  # a ticket waiting on its creator this long closes itself (per server)
 REOPEN_DAYS = 7  # a closed ticket may be reopened this long (per server)
 DAYS_MAX = 90
+TICKET_NUMBER_MAX = 10_000_000  # /ticket reopen's bound (tickets of one server)
 ASSIGN_OPTIONS = 25  # members offered by Assign's select (Discord's most options)
 # A DM without an open ticket is answered with the category select at most once in this
 # time per person: a creator who answers a reminder or writes three lines in a row is not
@@ -687,11 +688,14 @@ class TicketService:
         return [_ticket(r) for r in rows]
 
     async def find(self, guild_id: int, number: int) -> Ticket:
-        """A ticket by its number in the server (#12)."""
+        """A ticket by its number in the server (#12); any number (a raw API call sends one
+        past the option's bounds) finds nothing rather than overflowing SQLite."""
+        if not 1 <= number <= TICKET_NUMBER_MAX:
+            raise NotFound("tickets.unknown_ticket", value=str(number))
         row = await self.db.fetchone(
             "SELECT * FROM tickets WHERE guild_id = ? AND number = ?", (guild_id, number))
         if row is None:
-            raise NotFound("tickets.unknown_ticket", value=f"#{number}")
+            raise NotFound("tickets.unknown_ticket", value=str(number))
         return _ticket(row)
 
     async def reopen(self, guild_id: int, actor_id: int, ticket_id: int, *, staff: bool,
