@@ -8,8 +8,11 @@ one when it was deleted); /ticket list pages hundreds of tickets; /ticket days."
 from __future__ import annotations
 
 from emulator.models import PRIVATE_THREAD
+from tests.e2e import test_tickets
 from tests.e2e._buttons import press
-from tests.e2e.test_tickets import _open, desk  # noqa: F401  (the fixture)
+from tests.e2e.test_tickets import _open
+
+desk = test_tickets.desk  # the support desk fixture: channels, the Helpers role, people
 
 
 async def _ticket(app, people, subject="Gifts not showing"):
@@ -25,7 +28,7 @@ def _button(message, prefix):
     return next(c for c in message.custom_ids if c.startswith(prefix))
 
 
-async def test_assign_adds_the_member_and_pings_only_them(app, desk):  # noqa: F811
+async def test_assign_adds_the_member_and_pings_only_them(app, desk):
     people = desk[0]
     thread, question = await _ticket(app, people)
     helpers = app.emu.role_by_name(app.guild, "Helpers")
@@ -58,7 +61,7 @@ async def test_assign_adds_the_member_and_pings_only_them(app, desk):  # noqa: F
     assert ticket.assignee_id == tom.id
 
 
-async def test_waiting_stops_the_clock_and_the_creator_ends_it(app, desk):  # noqa: F811
+async def test_waiting_stops_the_clock_and_the_creator_ends_it(app, desk):
     people = desk[0]
     thread, question = await _ticket(app, people)
     wait_id = _button(question, "familia:tk:wait:")
@@ -89,7 +92,7 @@ async def test_waiting_stops_the_clock_and_the_creator_ends_it(app, desk):  # no
     assert "clock runs again" in await again.reply_text()
 
 
-async def test_a_stale_ticket_closes_itself_once_and_the_creator_reopens_it(app, desk):  # noqa: F811
+async def test_a_stale_ticket_closes_itself_once_and_the_creator_reopens_it(app, desk):
     people = desk[0]
     thread, question = await _ticket(app, people)
     waited = await app.emu.click(people["sam"], question, _button(question, "familia:tk:wait:"))
@@ -138,7 +141,7 @@ async def test_a_stale_ticket_closes_itself_once_and_the_creator_reopens_it(app,
     assert "/ticket open" in await late.reply_text()
 
 
-async def test_list_pages_hundreds_of_tickets_in_both_languages(app, desk):  # noqa: F811
+async def test_list_pages_hundreds_of_tickets_in_both_languages(app, desk):
     people = desk[0]
     tickets = app.services.tickets
     for n in range(120):
@@ -166,10 +169,32 @@ async def test_list_pages_hundreds_of_tickets_in_both_languages(app, desk):  # n
     assert "No open tickets" in mine
 
 
-async def test_days_are_for_managers(app, desk):  # noqa: F811
+async def test_days_are_for_managers(app, desk):
     people = desk[0]
     text = await app.reply(app.owner, "ticket", {"waiting_days": 3, "reopen_days": 14},
                            subcommand="days")
     assert "after 3 days" in text and "for 14 days" in text
     assert "managers" in await app.reply(people["sam"], "ticket", {"waiting_days": 3},
                                          subcommand="days")
+
+
+async def test_a_restart_between_the_close_and_the_archive_sends_nothing_twice(app, desk):
+    """The stale close is written (with its notice) but the bot stops before the thread is
+    archived: the next sweep archives it and queues no second notice."""
+    people = desk[0]
+    thread, question = await _ticket(app, people)
+    waited = await app.emu.click(people["sam"], question, _button(question, "familia:tk:wait:"))
+    await waited.reply_text()
+    tickets = app.services.tickets
+    app.clock.advance(days=7)
+    [stale] = await tickets.stale(app.guild.id)
+    await tickets.close_stale(stale, "🔒 closed itself (before the restart)", None)
+    await app.emu.wait_for(lambda: [m for m in app.emu.messages(thread)
+                                    if "before the restart" in m.content], timeout=10)
+    assert not thread.archived  # what the stop left
+    cog = app.bot.get_cog("Tickets")
+    assert await cog.stale_sweep() == 0  # nothing closed again
+    assert thread.archived and thread.locked
+    assert not [m for m in app.emu.messages(thread) if "closed itself:" in m.content]
+    assert await app.services.db.fetchval(
+        "SELECT count(*) FROM deliveries WHERE kind = 'ticket_closed'") == 1
