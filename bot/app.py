@@ -48,6 +48,8 @@ def intents() -> discord.Intents:
     wanted = discord.Intents.none()
     wanted.guilds = True  # channels, roles, guild join/leave
     wanted.members = True  # member join/leave (ends memberships), role changes
+    wanted.guild_messages = True  # a ticket's creator writing in its thread ends a wait on
+    # them (who wrote where: the text needs the privileged message-content intent, unused)
     wanted.dm_messages = True  # DMs to Familia open support tickets (their text needs no
     # privileged intent: Discord sends a DM's content to the bot it was written to)
     return wanted

@@ -7,6 +7,7 @@ the database: the category's role, or a manager; the creator may close their own
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -20,6 +21,7 @@ from bot.checks import is_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, PersistentSelect, known_member, labels
 from bot.cogkit.discord_ops import missing
 from bot.cogkit.messages import locale_of
+from bot.cogkit.pages import PageButton, nav
 from bot.errors import NotAllowed, UserError
 from bot.interactions import (
     FamiliaModal,
@@ -28,14 +30,19 @@ from bot.interactions import (
     locale_for,
     log_command,
     reply,
+    send,
     start_timer,
 )
 from bot.services.tickets import (
+    ASSIGN_OPTIONS,
     CATEGORY_KEYS,
     CLOSE_REASONS,
+    DAYS_MAX,
     DESCRIPTION_MAX,
+    LIST_SUBJECT,
     NOTE_MAX,
     SUBJECT_MAX,
+    TICKET_NUMBER_MAX,
     Opened,
     Ticket,
     closed_key,
@@ -48,6 +55,7 @@ PERIOD_CHOICES = [app_commands.Choice(name=_T("Last 7 days"), value="7d"),
                   app_commands.Choice(name=_T("Last 90 days"), value="90d"),
                   app_commands.Choice(name=_T("All time"), value="all")]
 STATE_CHOICES = [app_commands.Choice(name=_T("Open"), value="open"),
+                 app_commands.Choice(name=_T("Waiting on the creator"), value="waiting"),
                  app_commands.Choice(name=_T("Closed"), value="closed")]
 CATEGORY_CHOICES = [
     app_commands.Choice(name=_T("Trust & Safety"), value="safety"),
@@ -58,6 +66,8 @@ CATEGORY_CHOICES = [
 ]
 assert tuple(c.value for c in CATEGORY_CHOICES) == CATEGORY_KEYS
 SLA_JOB = "tickets-sla-sweep"
+STALE_JOB = "tickets-stale-sweep"
+STALE_ARCHIVE = timedelta(days=2)  # the stale sweep archives again what it closed this lately
 RELAY_MAX = 1500  # a relayed message fits one Discord message with its heading
 CLOSE_WAIT = 10.0  # seconds the thread waits for its closing notice before it is locked
 SlaHours = app_commands.Range[float, 0.25, 720.0]
@@ -162,6 +172,8 @@ async def make_thread(bot: FamiliaBot, guild: discord.Guild, opened: Opened) -> 
                                  role_id=category.role_id)
     view = discord.ui.View(timeout=None)
     view.add_item(ClaimButton(label(bot, locale, "claim"), ticket_id=ticket.id))
+    view.add_item(AssignButton(label(bot, locale, "assign"), ticket_id=ticket.id))
+    view.add_item(WaitButton(label(bot, locale, "wait_button"), ticket_id=ticket.id))
     view.add_item(PriorityButton(label(bot, locale, "priority_button"), ticket_id=ticket.id))
     view.add_item(CloseButton(label(bot, locale, "close"), ticket_id=ticket.id))
     await bot.services.tickets.attach_thread(
@@ -247,6 +259,86 @@ class PriorityButton(StaffButton, custom_id="familia:tk:prio:{ticket_id}"):
                     user_id=interaction.user.id, ephemeral=False)
 
 
+class AssignButton(StaffButton, custom_id="familia:tk:assign:{ticket_id}"):
+    """Staff give the ticket to a member of its support role: a select of them."""
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        guild = cogkit.guild(interaction)
+        ticket = await bot.services.tickets.get(guild.id, self.ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        category = await bot.services.tickets.category_of(ticket)
+        role = guild.get_role(category.role_id) if category.role_id else None
+        people = sorted((m for m in (role.members if role else []) if not m.bot),
+                        key=lambda m: (m.display_name.casefold(), m.id))
+        if not people:
+            raise UserError("tickets.no_support_members")
+        locale = await locale_for(interaction)
+        view = discord.ui.View(timeout=None)
+        view.add_item(AssignSelect([(m.display_name[:100], str(m.id))
+                                    for m in people[:ASSIGN_OPTIONS]],
+                                   placeholder=label(bot, locale, "pick_assignee"),
+                                   ticket_id=ticket.id))
+        await reply(interaction, "discord/tickets/assign_pick.md.j2", ticket=ticket,
+                    more=len(people) > ASSIGN_OPTIONS, shown=ASSIGN_OPTIONS, view=view)
+
+
+class AssignSelect(StaffButton, PersistentSelect, custom_id="familia:tk:assignto:{ticket_id}"):
+    """The member picked: checked again to hold the category's support role now."""
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        guild = cogkit.guild(interaction)
+        picked = next(iter(self.values), "")
+        member = guild.get_member(int(picked)) if picked.isdigit() and len(picked) < 20 else None
+        if member is None or member.bot:
+            raise UserError("tickets.not_support_member")
+        await acknowledge(interaction)  # the thread's member list takes a call or two
+        locale = await locale_of(bot, guild.id)
+        ticket = await bot.services.tickets.get(guild.id, self.ticket_id)
+        notice = bot.templates.render(locale, "discord/tickets/assigned_notice.md.j2",
+                                      ticket=ticket, assignee_id=member.id,
+                                      user_id=interaction.user.id)
+        assigned = await bot.services.tickets.assign(
+            guild.id, interaction.user.id, ticket.id, member.id, {r.id for r in member.roles},
+            interaction.id, notice)
+        thread = await ticket_thread(guild, assigned)
+        if thread is not None:
+            if thread.archived:  # Discord archives a quiet thread; an open ticket's opens again
+                await thread.edit(archived=False)
+            await thread.add_user(member)
+        await reply(interaction, "discord/tickets/assigned.md.j2", ticket=assigned)
+
+
+class WaitButton(StaffButton, custom_id="familia:tk:wait:{ticket_id}"):
+    """Staff wait on the creator (the clock stands still); pressed again, the wait ends."""
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        bot = familia(interaction)
+        guild = cogkit.guild(interaction)
+        tickets = bot.services.tickets
+        ticket = await tickets.get(guild.id, self.ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        if ticket.waiting:
+            resumed = await tickets.resume(guild.id, interaction.user.id, ticket.id)
+            await reply(interaction, "discord/tickets/resumed.md.j2", ticket=resumed or ticket,
+                        ephemeral=False)
+            return
+        settings = await tickets.settings(guild.id)
+        days = settings.waiting_days if settings else 0
+        render = bot.templates.render
+        notice = render(await locale_of(bot, guild.id), "discord/tickets/waiting_notice.md.j2",
+                        ticket=ticket, user_id=interaction.user.id, days=days)
+        dm_notice = render(await locale_of(bot, guild.id, ticket.user_id),
+                           "discord/tickets/waiting_dm.md.j2", ticket=ticket,
+                           server=guild.name, days=days)
+        waiting = await tickets.wait_on_creator(guild.id, interaction.user.id, ticket.id,
+                                                interaction.id, notice, dm_notice)
+        await reply(interaction, "discord/tickets/waiting.md.j2", ticket=waiting)
+
+
 class CloseButton(PersistentButton, custom_id="familia:tk:close:{ticket_id}"):
     style = discord.ButtonStyle.danger
     ticket_id: int
@@ -313,22 +405,35 @@ class CloseModal(FamiliaModal):
         closed = await bot.services.tickets.close(
             guild_id, interaction.user.id, self.ticket_id, self.reason,
             staff=await _staff(interaction, ticket), notice=notice, note=self.note.value)
-        await archive_thread(interaction, closed)
+        await after_close(bot, cogkit.guild(interaction), closed)
         await reply(interaction, "discord/tickets/closed.md.j2", ticket=closed)
         log_command(interaction, "ok")
 
 
-async def archive_thread(interaction: discord.Interaction, ticket: Ticket) -> None:
-    """Once the closing notice is in the thread, archive and lock it (a thread deleted by
-    hand is left as it is: the ticket is closed all the same)."""
-    await acknowledge(interaction)
-    bot = familia(interaction)
-    guild = cogkit.guild(interaction)
+async def after_close(bot: FamiliaBot, guild: discord.Guild, ticket: Ticket) -> None:
+    """What follows every close (a close by hand, or the stale sweep's), the one place: once
+    the closing notice is in the thread, archive and lock it (a thread deleted by hand is
+    left as it is: the ticket is closed all the same)."""
     thread = guild.get_thread(ticket.thread_id or 0)
-    if thread is None:
+    if thread is None or thread.archived:
         return
     await bot.services.deliveries.wait_settled(guild.id, [closed_key(ticket)], CLOSE_WAIT)
     await thread.edit(archived=True, locked=True)
+
+
+async def ticket_thread(guild: discord.Guild, ticket: Ticket) -> discord.Thread | None:
+    """The ticket's thread, archived or not (Discord forgets archived ones from the cache);
+    None when it was deleted."""
+    if ticket.thread_id is None:
+        return None
+    thread = guild.get_thread(ticket.thread_id)
+    if thread is not None:
+        return thread
+    try:
+        found = await guild.fetch_channel(ticket.thread_id)
+    except discord.NotFound:
+        return None
+    return found if isinstance(found, discord.Thread) else None
 
 
 async def _thread_ticket_for_staff(interaction: discord.Interaction) -> Ticket:
@@ -342,8 +447,44 @@ async def _thread_ticket_for_staff(interaction: discord.Interaction) -> Ticket:
     return ticket
 
 
-ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, PriorityButton,
-         CloseButton, ReasonSelect)
+async def list_message(interaction: discord.Interaction, state: str, category: str | None,
+                       assignee_id: int | None, page: int
+                       ) -> tuple[str, discord.ui.View | None]:
+    """A page of /ticket list: managers see every category, a support role's members the
+    categories they work (checked again on every page)."""
+    bot = familia(interaction)
+    guild_id = cogkit.guild_id(interaction)
+    tickets = bot.services.tickets
+    categories = await tickets.categories(guild_id)
+    allowed = None
+    if not await is_manager(interaction):
+        roles = _roles(interaction)
+        allowed = {c.id for c in categories if c.role_id is not None and c.role_id in roles}
+        if not allowed:
+            raise NotAllowed("tickets.staff_only")
+    found = await tickets.listing(guild_id, state=state, key=category, category_ids=allowed,
+                                  assignee_id=assignee_id, page=page)
+    locale = await locale_for(interaction)
+    keys = {c.id: c.key for c in categories}
+    text = bot.templates.render(locale, "discord/tickets/list.md.j2", page=found, keys=keys,
+                                state=state, subject_max=LIST_SUBJECT)
+    return text, nav(bot, locale, found, ListPage, state=state, category=category or "all",
+                     assignee=assignee_id or 0)
+
+
+class ListPage(PageButton, custom_id="familia:pg:tickets:{state}:{category}:{assignee}:{page}"):
+    state: str
+    category: str
+    assignee: int
+
+    async def render(self, interaction: discord.Interaction) -> tuple[str, discord.ui.View | None]:
+        return await list_message(interaction, self.state,
+                                  None if self.category == "all" else self.category,
+                                  self.assignee or None, self.page)
+
+
+ITEMS = (CategorySelect, DmCategorySelect, HelpButton, ClaimButton, AssignButton, AssignSelect,
+         WaitButton, PriorityButton, CloseButton, ReasonSelect, ListPage)
 
 
 class TicketCog(commands.Cog, name="Tickets"):
@@ -356,10 +497,12 @@ class TicketCog(commands.Cog, name="Tickets"):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*ITEMS)
         self.bot.jobs.every(SLA_JOB, self.sla_sweep, seconds=60)
+        self.bot.jobs.every(STALE_JOB, self.stale_sweep, seconds=300)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*ITEMS)
         self.bot.jobs.remove(SLA_JOB)
+        self.bot.jobs.remove(STALE_JOB)
 
     async def sla_sweep(self) -> int:
         """Warn each ticket's support role in its thread when a first response or the
@@ -381,6 +524,45 @@ class TicketCog(commands.Cog, name="Tickets"):
                                          alert=a) for a in alerts if a.stage == "breached"}
             queued += await tickets.queue_alerts(guild.id, texts, managers, escalations)
         return queued
+
+    async def stale_sweep(self) -> int:
+        """Close the tickets that waited on their creator the server's days, each with its
+        notice (the thread; a DM ticket's creator by DM), then archive and lock the thread.
+        The database decides: a ticket closes once (a conditional update with its notice in
+        one transaction), so a second sweep or one after a restart sends nothing again; it
+        only archives a thread a restart left open. Returns the tickets closed."""
+        closed = 0
+        tickets = self.bot.services.tickets
+        for guild in self.bot.guilds:
+            settings = await tickets.settings(guild.id)
+            if settings is None:
+                continue
+            done = []
+            for ticket in await tickets.stale(guild.id):
+                render = self.bot.templates.render
+                days = {"days": settings.waiting_days, "reopen_days": settings.reopen_days}
+                notice = render(await locale_of(self.bot, guild.id),
+                                "discord/tickets/stale_notice.md.j2", ticket=ticket, **days)
+                dm_notice = render(await locale_of(self.bot, guild.id, ticket.user_id),
+                                   "discord/tickets/stale_dm.md.j2", ticket=ticket,
+                                   server=guild.name, **days)
+                if (ended := await tickets.close_stale(ticket, notice, dm_notice)) is not None:
+                    done.append(ended)
+            closed += len(done)
+            for ticket in await tickets.closed_unarchived(guild.id, STALE_ARCHIVE):
+                await after_close(self.bot, guild, ticket)
+        return closed
+
+    @commands.Cog.listener("on_message")
+    async def creator_in_thread(self, message: discord.Message) -> None:
+        """The creator writes in their ticket's thread: a wait on them ends (the clock runs
+        again). Only the author and the place are read, never the text."""
+        threads = (discord.ChannelType.private_thread, discord.ChannelType.public_thread)
+        if (message.guild is None or message.author.bot
+                or getattr(message.channel, "type", None) not in threads):
+            return
+        await self.bot.services.tickets.creator_wrote(message.guild.id, message.channel.id,
+                                                      message.author.id)
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
@@ -443,24 +625,65 @@ class TicketCog(commands.Cog, name="Tickets"):
                     staff_channel_id=settings.staff_channel_id)
 
     @ticket.command(name=_T("list"), description=_T("Tickets of the categories you work"))
-    @app_commands.describe(state=_T("Open (default) or closed"), category=_T("One category"))
+    @app_commands.describe(state=_T("Open (default), waiting on the creator, or closed"),
+                           category=_T("One category"), assignee=_T("Assigned to this member"))
     @app_commands.choices(state=STATE_CHOICES, category=CATEGORY_CHOICES)
     async def list_cmd(self, interaction: discord.Interaction, state: str = "open",
-                       category: str | None = None) -> None:
-        guild_id = cogkit.guild_id(interaction)
+                       category: str | None = None,
+                       assignee: discord.Member | None = None) -> None:
+        text, view = await list_message(interaction, state, category,
+                                        assignee.id if assignee else None, 0)
+        await send(interaction, text, view=view)
+
+    @ticket.command(name=_T("reopen"),
+                    description=_T("Reopen a closed ticket (within the desk's days)"))
+    @app_commands.describe(number=_T("The ticket's number (#12: 12)"))
+    async def reopen(self, interaction: discord.Interaction,
+                     number: app_commands.Range[int, 1, TICKET_NUMBER_MAX]) -> None:
+        guild = cogkit.guild(interaction)
         tickets = self.bot.services.tickets
-        categories = await tickets.categories(guild_id)
-        allowed = None
-        if not await is_manager(interaction):
-            roles = _roles(interaction)
-            allowed = {c.id for c in categories if c.role_id is not None and c.role_id in roles}
-            if not allowed:
-                raise NotAllowed("tickets.staff_only")
-        shown, total = await tickets.listing(guild_id, state=state, key=category,
-                                             category_ids=allowed)
-        keys = {c.id: c.key for c in categories}
-        await reply(interaction, "discord/tickets/list.md.j2", tickets=shown, total=total,
-                    keys=keys, state=state)
+        ticket = await tickets.find(guild.id, number)
+        staff = await _staff(interaction, ticket)
+        if not staff and interaction.user.id != ticket.user_id:
+            raise NotAllowed("tickets.reopen_not_yours")
+        if ticket.open:
+            raise UserError("tickets.not_closed", number=ticket.number)
+        await acknowledge(interaction)  # the thread: fetched, unarchived or made again
+        thread = await ticket_thread(guild, ticket)
+        if thread is None and ticket.thread_id is not None:  # deleted by hand meanwhile
+            ticket = await tickets.thread_gone(guild.id, ticket.thread_id) or ticket
+        render = self.bot.templates.render
+        notice = render(await locale_of(self.bot, guild.id),
+                        "discord/tickets/reopened_notice.md.j2", ticket=ticket,
+                        user_id=interaction.user.id)
+        dm_notice = render(await locale_of(self.bot, guild.id, ticket.user_id),
+                           "discord/tickets/reopened_dm.md.j2", ticket=ticket,
+                           server=guild.name)
+        reopened = await tickets.reopen(guild.id, interaction.user.id, ticket.id, staff=staff,
+                                        request_id=interaction.id, notice=notice,
+                                        dm_notice=dm_notice)
+        if thread is not None:
+            await thread.edit(archived=False, locked=False)
+        else:  # a new thread, with its members, the question and the buttons
+            thread = await make_thread(self.bot, guild, await tickets.reopened(guild.id,
+                                                                               reopened))
+            reopened = await tickets.get(guild.id, reopened.id)
+        await reply(interaction, "discord/tickets/reopened.md.j2", ticket=reopened)
+
+    @ticket.command(name=_T("days"),
+                    description=_T("Days before a ticket waiting on its creator closes, "
+                                   "and days to reopen one"))
+    @app_commands.describe(
+        waiting_days=_T("Days a ticket waits on its creator before it closes itself"),
+        reopen_days=_T("Days a closed ticket can be reopened"))
+    @manager_only()
+    async def days(self, interaction: discord.Interaction,
+                   waiting_days: app_commands.Range[int, 1, DAYS_MAX] | None = None,
+                   reopen_days: app_commands.Range[int, 1, DAYS_MAX] | None = None) -> None:
+        found = await self.bot.services.tickets.set_days(
+            cogkit.guild_id(interaction), interaction.user.id, waiting_days=waiting_days,
+            reopen_days=reopen_days)
+        await reply(interaction, "discord/tickets/days.md.j2", settings=found)
 
     @ticket.command(name=_T("stats"), description=_T("The support desk's numbers"))
     @app_commands.describe(period=_T("Which period (default: the last 30 days)"),

@@ -44,6 +44,7 @@ async def test_demo_transcript(settings, tmp_path, caplog):
     # the support desk: opened by a creator, claimed, answered, closed; the numbers
     desk = scene["Support desk"]
     assert "Your ticket #1 is open" in desk and "is handling ticket #1" in desk
+    assert "waits on an answer from @ana" in desk
     assert "was closed by @sam" in desk and "opened: 1 · open now: 0" in desk
     # families: the leader a manager appointed is asked to accept the agreement, and does
     assert "#soles" in scene["Families"]

@@ -33,6 +33,8 @@ from bot.services.families.memberships import ROSTER_PAGE
 from bot.services.families.records import FAMILIES_PAGE
 from bot.services.leaderboards import FAMILY_PAGE, FamilyRow, Period
 from bot.services.pace import RISK_PAGE, Pace, Risk
+from bot.services.tickets import LIST_PAGE as TICKET_PAGE
+from bot.services.tickets import LIST_SUBJECT, Ticket
 from bot.services.tiers import Tier
 from bot.templating import Templates
 from bot.text import split_text
@@ -212,6 +214,13 @@ def checkin(n):
                    12_345_678, 123_456, 123_456, 5, NOTE[:500], NOW, NOW, ID, ID)
 
 
+def ticket(n):
+    """A ticket with the longest row /ticket list shows: a subject of 100 characters to
+    escape, every mark (priority, waiting, assignee, thread)."""
+    return Ticket(n, 9, 99_999, ID, 3, "*_`|~>" * 17, "d", "dm", "open", ID + 1, ID + 2,
+                  "urgent", NOW, None, None, None, None, waiting_since=NOW)
+
+
 def pace(metric):
     return Pace(metric, 1.0, 1_000_000.0, LONG_TIER, 12.0, 123_456.75, 14)
 
@@ -234,6 +243,9 @@ PAGES = {
         "metric": "diamonds", "period": Period("month", "2026-06"), "by": "average",
         "page": page_of([FamilyRow(n, n, LONG_FAMILY, 999, 123_456_789.5, 1_234_567.5)
                          for n in range(200)], 3, FAMILY_PAGE)},
+    "discord/tickets/list.md.j2": lambda: {
+        "state": "waiting", "keys": {3: "safety"}, "subject_max": LIST_SUBJECT,
+        "page": page_of([ticket(n) for n in range(300)], 2, TICKET_PAGE)},
     "discord/leaderboards/risk.md.j2": lambda: {
         "family": FAMILY, "has_tiers": True,
         "page": page_of([Risk(ID + n, TIER, True,

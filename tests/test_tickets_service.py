@@ -138,13 +138,13 @@ async def test_notes_listing_and_deletion_with_the_creator(services, clock):
         await services.tickets.add_note(G, MANAGER, first, " ", STAFF, "post")
     await services.tickets.add_note(G, MANAGER, first, "Checked payouts", STAFF, "post")
     assert await services.tickets.notes(G, first.id) == [(MANAGER, "Checked payouts")]
-    shown, total = await services.tickets.listing(G)
-    assert [t.number for t in shown] == [2, 1] and total == 2
+    found = await services.tickets.listing(G)
+    assert [t.number for t in found.items] == [2, 1] and found.total == 2
     money = (await services.tickets.category(G, "money")).id
-    shown, total = await services.tickets.listing(G, category_ids={money})
-    assert [t.id for t in shown] == [first.id]
-    shown, _ = await services.tickets.listing(G, key="technical")
-    assert [t.id for t in shown] == [second.id]
+    found = await services.tickets.listing(G, category_ids={money})
+    assert [t.id for t in found.items] == [first.id]
+    found = await services.tickets.listing(G, key="technical")
+    assert [t.id for t in found.items] == [second.id]
     exported = await services.privacy.export(G, ANA)
     assert [r["subject"] for r in exported["tickets"]] == ["Payout"]
     await services.privacy.delete(G, ANA)

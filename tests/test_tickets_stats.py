@@ -81,7 +81,7 @@ async def test_stats_render_in_one_message_in_both_languages(services, clock, te
     assert "1.5 h" in en and "100%" in en and "<@11>: 1" in en and "Technical" in en
     assert "1,5 h" in es and "Técnico" in es and "100\u00a0%" in es
     assert "opened: 1 · open now: 1" in en and "nuevos: 1 · abiertos ahora: 1" in es
-    assert "cannot be reopened" in en and "Satisfaction is not measured" in en
+    assert "the share reopened" in en and "Satisfaction is not measured" in en
     assert len(en) <= 2000 and len(es) <= 2000
 
 

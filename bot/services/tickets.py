@@ -22,12 +22,17 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.paging import Page, clamp
 from bot.services.audit import AuditLog
 from bot.services.families import FamilyService
 from bot.services.profiles import ProfileService
 from bot.services.tiers import TierService
 
 SOURCE = "tickets"
+# The pause going on ends: its time joins the finished ones (``?``: now).
+END_WAIT = ("paused_seconds = paused_seconds"
+            " + coalesce(round((julianday(?) - julianday(waiting_since)) * 86400.0), 0),"
+            " waiting_since = NULL")
 # Was this person sent the DM intake's category select lately?
 RECENT_INTAKE = (
     "SELECT 1 FROM deliveries WHERE source = 'tickets' AND guild_id = ?"
@@ -41,7 +46,14 @@ CLOSE_REASONS = ("resolved", "duplicate", "no_reply", "other")
 PRIORITIES = ("normal", "high", "urgent")
 RECENT_CHECKINS = 5
 SLA_SOON = 0.75  # share of an SLA's time gone when the role is warned
-LIST_MAX = 20  # tickets shown by /ticket list (then a count)
+LIST_PAGE = 8  # tickets on a page of /ticket list (the longest rows fit one message)
+LIST_STATES = ("open", "waiting", "closed")  # waiting: the open ones waiting on the creator
+LIST_SUBJECT = 32  # characters of a subject shown in /ticket list
+WAITING_DAYS = 7  # a ticket waiting on its creator this long closes itself (per server)
+REOPEN_DAYS = 7  # a closed ticket may be reopened this long (per server)
+DAYS_MAX = 90
+TICKET_NUMBER_MAX = 10_000_000  # /ticket reopen's bound (tickets of one server)
+ASSIGN_OPTIONS = 25  # members offered by Assign's select (Discord's most options)
 # A DM without an open ticket is answered with the category select at most once in this
 # time per person: a creator who answers a reminder or writes three lines in a row is not
 # asked three times.
@@ -83,6 +95,8 @@ class Category:
 class DeskSettings:
     support_channel_id: int
     staff_channel_id: int
+    waiting_days: int = WAITING_DAYS
+    reopen_days: int = REOPEN_DAYS
 
 
 @dataclass(frozen=True)
@@ -105,10 +119,29 @@ class Ticket:
     closed_by: int | None
     close_reason: str | None
     close_note: str | None = None
+    waiting_since: datetime | None = None  # staff wait on the creator (an open ticket)
+    paused_seconds: float = 0.0  # finished pauses of the resolution clock
+    reopens: int = 0
+    reopened_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         return self.state == "open"
+
+    @property
+    def waiting(self) -> bool:
+        return self.open and self.waiting_since is not None
+
+    def paused(self, now: datetime) -> timedelta:
+        """How long the resolution clock stood still by ``now``: finished pauses (waits on
+        the creator, the days it stood closed before a reopen) and the wait going on."""
+        running = now - self.waiting_since if self.waiting_since is not None else timedelta()
+        return timedelta(seconds=self.paused_seconds) + max(running, timedelta())
+
+    def worked(self, now: datetime) -> timedelta:
+        """The resolution clock: from opening to its close (or ``now``), less its pauses."""
+        end = self.closed_at if self.closed_at is not None else now
+        return end - self.opened_at - self.paused(end)
 
 
 @dataclass(frozen=True)
@@ -153,7 +186,7 @@ class Stats:
     total: StatsLine
     categories: list[StatsLine]
     assignees: list[tuple[int, int]]  # (assignee, tickets of the period assigned), most first
-    reopen_rate: float = 0.0  # tickets cannot be reopened yet: always 0
+    reopen_rate: float = 0.0  # of the period's tickets closed at least once, those reopened
 
 
 @dataclass(frozen=True)
@@ -199,7 +232,10 @@ def _ticket(row: Any) -> Ticket:
         row["assignee_id"], row["priority"], from_db(row["opened_at"]),
         from_db(row["first_response_at"]) if row["first_response_at"] else None,
         from_db(row["closed_at"]) if row["closed_at"] else None, row["closed_by"],
-        row["close_reason"], row["close_note"])
+        row["close_reason"], row["close_note"],
+        from_db(row["waiting_since"]) if row["waiting_since"] else None,
+        row["paused_seconds"], row["reopens"],
+        from_db(row["reopened_at"]) if row["reopened_at"] else None)
 
 
 def _one_line(text: str | None) -> str:
@@ -207,8 +243,10 @@ def _one_line(text: str | None) -> str:
 
 
 def closed_key(ticket: Ticket) -> str:
-    """The dedupe key of a ticket's closing notice (one per close)."""
-    return f"ticket:{ticket.id}:closed:{ticket.number}"
+    """The dedupe key of a ticket's closing notice (one per close: a reopened ticket's next
+    close has its own)."""
+    again = f":{ticket.reopens}" if ticket.reopens else ""
+    return f"ticket:{ticket.id}:closed:{ticket.number}{again}"
 
 
 class TicketService:
@@ -227,9 +265,29 @@ class TicketService:
 
     async def settings(self, guild_id: int) -> DeskSettings | None:
         row = await self.db.fetchone(
-            "SELECT support_channel_id, staff_channel_id FROM ticket_settings"
-            " WHERE guild_id = ?", (guild_id,))
-        return None if row is None else DeskSettings(row[0], row[1])
+            "SELECT support_channel_id, staff_channel_id, waiting_days, reopen_days"
+            " FROM ticket_settings WHERE guild_id = ?", (guild_id,))
+        return None if row is None else DeskSettings(row[0], row[1], row[2], row[3])
+
+    async def set_days(self, guild_id: int, actor_id: int, *, waiting_days: int | None = None,
+                       reopen_days: int | None = None) -> DeskSettings:
+        """The desk's two windows: days a ticket waits on its creator before it closes
+        itself, and days a closed ticket may be reopened (only what is given)."""
+        for days in (waiting_days, reopen_days):
+            if days is not None and not 1 <= days <= DAYS_MAX:
+                raise UserError("tickets.bad_days", limit=DAYS_MAX)
+        found = await self.settings(guild_id)
+        if found is None:
+            raise UserError("tickets.not_set_up")
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE ticket_settings SET waiting_days = ?, reopen_days = ?, updated_at = ?"
+                " WHERE guild_id = ?",
+                (waiting_days or found.waiting_days, reopen_days or found.reopen_days,
+                 to_db(self.clock.now()), guild_id))
+            await self.audit.record(tx, guild_id, actor_id, "tickets.days", str(guild_id),
+                                    waiting_days=waiting_days, reopen_days=reopen_days)
+        return await self.settings(guild_id) or found
 
     async def configure(self, guild_id: int, actor_id: int, support_channel_id: int,
                         staff_channel_id: int) -> DeskSettings:
@@ -360,11 +418,7 @@ class TicketService:
         if settings is None:
             raise UserError("tickets.not_set_up")
         category = await self.category(guild_id, key)
-        membership = await self.families.membership_of(guild_id, user_id)
-        leader_id = None
-        if category.add_leader and membership is not None:
-            family = await self.families.get(guild_id, membership.family_id)
-            leader_id = family.leader_user_id if family.leader_user_id != user_id else None
+        leader_id = await self._leader(guild_id, user_id, category)
         async with self.db.transaction() as tx:
             orphan = await self._refuse_duplicate(tx, guild_id, user_id, category)
             if orphan is not None:  # its thread is made now, with the new words
@@ -484,6 +538,224 @@ class TicketService:
                                     str(ticket.number), priority=after)
         return await self.get(guild_id, ticket_id)
 
+    # -- the workflow: assign, wait on the creator, close the stale, reopen -------------------
+
+    async def assign(self, guild_id: int, actor_id: int, ticket_id: int, assignee_id: int,
+                     assignee_roles: set[int], request_id: int, notice: str) -> Ticket:
+        """Assign an open ticket to a member of its category's support role (``assignee_roles``:
+        the roles Discord shows them with now) and queue ``notice`` in the thread, pinging
+        the assignee only (once per request)."""
+        ticket = await self.get(guild_id, ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        category = await self.category_of(ticket)
+        if category.role_id is None or category.role_id not in assignee_roles:
+            raise UserError("tickets.not_support_member")
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE tickets SET assignee_id = ? WHERE guild_id = ? AND id = ?"
+                " AND state = 'open'", (assignee_id, guild_id, ticket_id))
+            if not changed:
+                raise UserError("tickets.already_closed", number=ticket.number)
+            await self.audit.record(tx, guild_id, actor_id, "tickets.assign",
+                                    str(ticket.number), assignee_id=assignee_id)
+            if ticket.thread_id is not None:
+                await self.deliveries.add(tx, guild_id, [Send(
+                    "ticket_assigned", f"ticket:{ticket.id}:assigned:{request_id}", "channel",
+                    ticket.thread_id, {"content": notice, "mentions": {"users": [assignee_id]}},
+                    source=SOURCE, channel_id=ticket.thread_id, priority=1)])
+        self.deliveries.notify()
+        return await self.get(guild_id, ticket_id)
+
+    async def wait_on_creator(self, guild_id: int, actor_id: int, ticket_id: int,
+                              request_id: int, notice: str, dm_notice: str | None = None
+                              ) -> Ticket:
+        """Staff wait on the creator: the resolution clock stands still until the creator
+        writes (or staff resume); it counts as staff's first answer (they asked the creator
+        something). ``notice`` is queued in the thread, ``dm_notice`` to the creator of a
+        ticket opened by DM (each once per request). Waiting twice is refused."""
+        ticket = await self.get(guild_id, ticket_id)
+        if not ticket.open:
+            raise UserError("tickets.already_closed", number=ticket.number)
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE tickets SET waiting_since = ? WHERE guild_id = ? AND id = ?"
+                " AND state = 'open' AND waiting_since IS NULL", (now, guild_id, ticket_id))
+            if not changed:
+                raise UserError("tickets.already_waiting", number=ticket.number)
+            await self._responded(tx, guild_id, ticket_id)
+            await self.audit.record(tx, guild_id, actor_id, "tickets.wait", str(ticket.number))
+            await self._tell(tx, ticket, f"waiting:{request_id}", notice, dm_notice)
+        self.deliveries.notify()
+        return await self.get(guild_id, ticket_id)
+
+    async def resume(self, guild_id: int, actor_id: int | None, ticket_id: int) -> Ticket | None:
+        """The wait ends (the creator wrote, or staff resume): the clock runs again. None when
+        the ticket was not waiting (nothing changes)."""
+        async with self.db.transaction() as tx:
+            changed = await self._end_wait(tx, guild_id, ticket_id)
+            if not changed:
+                return None
+            ticket = await self.get(guild_id, ticket_id, tx=tx)
+            await self.audit.record(tx, guild_id, actor_id, "tickets.resume",
+                                    str(ticket.number))
+        return await self.get(guild_id, ticket_id)
+
+    async def _end_wait(self, tx: Transaction, guild_id: int, ticket_id: int) -> bool:
+        now = to_db(self.clock.now())
+        return bool(await tx.execute(
+            "UPDATE tickets SET " + END_WAIT + " WHERE guild_id = ? AND id = ?"
+            " AND state = 'open' AND waiting_since IS NOT NULL", (now, guild_id, ticket_id)))
+
+    async def creator_wrote(self, guild_id: int, thread_id: int, user_id: int
+                            ) -> Ticket | None:
+        """A message in a ticket's thread: by its creator, a wait on them ends."""
+        ticket = await self.by_thread(guild_id, thread_id)
+        if ticket is None or ticket.user_id != user_id or not ticket.waiting:
+            return None
+        return await self.resume(guild_id, None, ticket.id)
+
+    async def _tell(self, tx: Transaction, ticket: Ticket, what: str, notice: str,
+                    dm_notice: str | None) -> None:
+        """Queue ``notice`` in the ticket's thread and ``dm_notice`` to a DM ticket's creator."""
+        sends = []
+        if ticket.thread_id is not None:
+            sends.append(Send(f"ticket_{what.split(':')[0]}", f"ticket:{ticket.id}:{what}",
+                              "channel", ticket.thread_id, {"content": notice}, source=SOURCE,
+                              channel_id=ticket.thread_id, priority=1))
+        if dm_notice is not None and ticket.via == "dm":
+            sends.append(Send(f"ticket_{what.split(':')[0]}_dm",
+                              f"ticket:{ticket.id}:{what}:dm", "dm", ticket.user_id,
+                              {"content": dm_notice}, source=SOURCE, priority=1))
+        if sends:
+            await self.deliveries.add(tx, ticket.guild_id, sends)
+
+    async def stale(self, guild_id: int) -> list[Ticket]:
+        """Open tickets that have waited on their creator the server's ``waiting_days``."""
+        settings = await self.settings(guild_id)
+        if settings is None:
+            return []
+        cutoff = self.clock.now() - timedelta(days=settings.waiting_days)
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND state = 'open'"
+            " AND waiting_since IS NOT NULL AND waiting_since <= ? ORDER BY id",
+            (guild_id, to_db(cutoff)))
+        return [_ticket(r) for r in rows]
+
+    async def close_stale(self, ticket: Ticket, notice: str, dm_notice: str | None
+                          ) -> Ticket | None:
+        """Close a ticket that waited on its creator too long (reason ``no_reply``, closed by
+        nobody) with ``notice`` in its thread (key :func:`closed_key`) and ``dm_notice`` to a
+        DM ticket's creator, in one transaction: only if it still waits since the same time
+        (the creator may have written meanwhile); None when it did not close. A second sweep,
+        or one after a restart, finds it closed and queues nothing."""
+        if ticket.waiting_since is None:
+            return None
+        now = to_db(self.clock.now())
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE tickets SET state = 'closed', closed_at = ?, closed_by = NULL,"
+                " close_reason = 'no_reply', close_note = NULL, " + END_WAIT +
+                " WHERE guild_id = ? AND id = ? AND state = 'open' AND waiting_since = ?",
+                (now, now, ticket.guild_id, ticket.id, to_db(ticket.waiting_since)))
+            if not changed:
+                return None
+            await self.audit.record(tx, ticket.guild_id, None, "tickets.close",
+                                    str(ticket.number), reason="no_reply", stale=True)
+            key = closed_key(ticket)
+            sends = []
+            if ticket.thread_id is not None:
+                sends.append(Send("ticket_closed", key, "channel", ticket.thread_id,
+                                  {"content": notice}, source=SOURCE,
+                                  channel_id=ticket.thread_id, priority=1))
+            if dm_notice is not None and ticket.via == "dm":
+                sends.append(Send("ticket_closed_dm", key + ":dm", "dm", ticket.user_id,
+                                  {"content": dm_notice}, source=SOURCE, priority=1))
+            if sends:
+                await self.deliveries.add(tx, ticket.guild_id, sends)
+        self.deliveries.notify()
+        return await self.get(ticket.guild_id, ticket.id)
+
+    async def closed_unarchived(self, guild_id: int, since: timedelta) -> list[Ticket]:
+        """Tickets closed by the stale sweep within ``since`` (their threads are archived
+        after the notice; a restart in between leaves one to archive again)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM tickets WHERE guild_id = ? AND state = 'closed'"
+            " AND close_reason = 'no_reply' AND closed_by IS NULL AND thread_id IS NOT NULL"
+            " AND closed_at >= ? ORDER BY id",
+            (guild_id, to_db(self.clock.now() - since)))
+        return [_ticket(r) for r in rows]
+
+    async def find(self, guild_id: int, number: int) -> Ticket:
+        """A ticket by its number in the server (#12); any number (a raw API call sends one
+        past the option's bounds) finds nothing rather than overflowing SQLite."""
+        if not 1 <= number <= TICKET_NUMBER_MAX:
+            raise NotFound("tickets.unknown_ticket", value=str(number))
+        row = await self.db.fetchone(
+            "SELECT * FROM tickets WHERE guild_id = ? AND number = ?", (guild_id, number))
+        if row is None:
+            raise NotFound("tickets.unknown_ticket", value=str(number))
+        return _ticket(row)
+
+    async def reopen(self, guild_id: int, actor_id: int, ticket_id: int, *, staff: bool,
+                     request_id: int, notice: str, dm_notice: str | None = None) -> Ticket:
+        """Reopen a closed ticket within the server's ``reopen_days`` of its close: its
+        creator, its category's staff or a manager. The days it stood closed do not count on
+        its resolution clock (they join its pauses); its first answer stays. A creator with
+        another open ticket of the category (one allowed) is pointed to it. ``notice`` goes
+        to the thread (if it still has one), ``dm_notice`` to a DM ticket's creator."""
+        ticket = await self.get(guild_id, ticket_id)
+        if not staff and actor_id != ticket.user_id:
+            raise NotAllowed("tickets.reopen_not_yours")
+        if ticket.open or ticket.closed_at is None:
+            raise UserError("tickets.not_closed", number=ticket.number)
+        settings = await self.settings(guild_id)
+        days = settings.reopen_days if settings else REOPEN_DAYS
+        now = self.clock.now()
+        if now - ticket.closed_at > timedelta(days=days):
+            raise UserError("tickets.reopen_too_late", number=ticket.number, days=days)
+        category = await self.category_of(ticket)
+        async with self.db.transaction() as tx:
+            other = await tx.fetchone(
+                "SELECT number, thread_id FROM tickets WHERE guild_id = ? AND user_id = ?"
+                " AND category_id = ? AND state = 'open' AND id != ? ORDER BY id LIMIT 1",
+                (guild_id, ticket.user_id, category.id, ticket.id))
+            if other is not None and not category.allow_multiple:
+                raise UserError("tickets.duplicate", number=other["number"],
+                                thread_id=other["thread_id"])
+            changed = await tx.execute(
+                "UPDATE tickets SET state = 'open', paused_seconds = paused_seconds"
+                " + round((julianday(?) - julianday(closed_at)) * 86400.0), closed_at = NULL,"
+                " closed_by = NULL, close_reason = NULL, close_note = NULL,"
+                " reopens = reopens + 1, reopened_at = ? WHERE guild_id = ? AND id = ?"
+                " AND state = 'closed'", (to_db(now), to_db(now), guild_id, ticket_id))
+            if not changed:  # a double click: the first reopened it
+                raise UserError("tickets.not_closed", number=ticket.number)
+            await self.audit.record(tx, guild_id, actor_id, "tickets.reopen",
+                                    str(ticket.number))
+            await self._tell(tx, ticket, f"reopened:{request_id}", notice, dm_notice)
+        self.deliveries.notify()
+        return await self.get(guild_id, ticket_id)
+
+    async def reopened(self, guild_id: int, ticket: Ticket) -> Opened:
+        """What :func:`make_thread` needs to give a reopened ticket whose thread was deleted a
+        new one (the leader as when it was opened)."""
+        settings = await self.settings(guild_id)
+        if settings is None:
+            raise UserError("tickets.not_set_up")
+        category = await self.category_of(ticket)
+        return Opened(ticket, category, settings,
+                      await self._leader(guild_id, ticket.user_id, category))
+
+    async def _leader(self, guild_id: int, user_id: int, category: Category) -> int | None:
+        """The creator's family leader when the category adds them (never themselves)."""
+        membership = await self.families.membership_of(guild_id, user_id)
+        if not category.add_leader or membership is None:
+            return None
+        family = await self.families.get(guild_id, membership.family_id)
+        return family.leader_user_id if family.leader_user_id != user_id else None
+
     async def _responded(self, tx: Transaction, guild_id: int, ticket_id: int) -> None:
         """Staff's first response (a Claim or a /ticket reply) stops the first-response SLA."""
         await tx.execute(
@@ -504,12 +776,13 @@ class TicketService:
         ticket = await self.get(guild_id, ticket_id)
         if not staff and actor_id != ticket.user_id:
             raise NotAllowed("tickets.not_yours")
+        now = to_db(self.clock.now())
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE tickets SET state = 'closed', closed_at = ?, closed_by = ?,"
-                " close_reason = ?, close_note = ? WHERE guild_id = ? AND id = ?"
-                " AND state = 'open'",
-                (to_db(self.clock.now()), actor_id, reason, note, guild_id, ticket_id))
+                " close_reason = ?, close_note = ?, " + END_WAIT + " WHERE guild_id = ?"
+                " AND id = ? AND state = 'open'",
+                (now, actor_id, reason, note, now, guild_id, ticket_id))
             if not changed:
                 raise UserError("tickets.already_closed", number=ticket.number)
             await self.audit.record(tx, guild_id, actor_id, "tickets.close", str(ticket.number),
@@ -557,10 +830,12 @@ class TicketService:
         self.deliveries.notify()
 
     async def relay_in(self, ticket: Ticket, message_id: int, content: str) -> None:
-        """A DM of the creator, posted in the ticket's thread (once per DM)."""
+        """A DM of the creator, posted in the ticket's thread (once per DM); a wait on the
+        creator ends."""
         if ticket.thread_id is None:
             return
         async with self.db.transaction() as tx:
+            await self._end_wait(tx, ticket.guild_id, ticket.id)
             await self.deliveries.add(tx, ticket.guild_id, [Send(
                 "ticket_relay_in", f"ticket:{ticket.id}:in:{message_id}", "channel",
                 ticket.thread_id, {"content": content}, source=SOURCE,
@@ -609,20 +884,33 @@ class TicketService:
         return [(r[0], r[1]) for r in rows]
 
     async def listing(self, guild_id: int, *, state: str = "open", key: str | None = None,
-                      category_ids: set[int] | None = None, limit: int = LIST_MAX
-                      ) -> tuple[list[Ticket], int]:
-        """Tickets newest first (``category_ids``: only those a staff member works), and how
-        many match in all."""
-        if state not in ("open", "closed"):
+                      category_ids: set[int] | None = None, assignee_id: int | None = None,
+                      page: int = 0, size: int = LIST_PAGE) -> Page[Ticket]:
+        """One page of tickets, newest first: ``state`` open (waiting ones too), waiting (on
+        the creator) or closed; one category (``key``), only the categories a staff member
+        works (``category_ids``), one assignee."""
+        if state not in LIST_STATES:
             raise UserError("tickets.bad_state", value=state)
+        where = ["guild_id = ?", "state = ?"]
+        params: list[Any] = [guild_id, "closed" if state == "closed" else "open"]
+        if state == "waiting":
+            where.append("waiting_since IS NOT NULL")
+        if key:
+            where.append("category_id = ?")
+            params.append((await self.category(guild_id, key)).id)
+        if category_ids is not None:
+            where.append("category_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(category_ids)))
+        if assignee_id is not None:
+            where.append("assignee_id = ?")
+            params.append(assignee_id)
+        clause = " WHERE " + " AND ".join(where)
+        total = await self.db.fetchval("SELECT count(*) FROM tickets" + clause, params)
+        number = clamp(page, size, total)
         rows = await self.db.fetchall(
-            "SELECT * FROM tickets WHERE guild_id = ? AND state = ? ORDER BY id DESC",
-            (guild_id, state))
-        wanted = await self.category(guild_id, key) if key else None
-        found = [_ticket(r) for r in rows
-                 if (wanted is None or r["category_id"] == wanted.id)
-                 and (category_ids is None or r["category_id"] in category_ids)]
-        return found[:limit], len(found)
+            "SELECT * FROM tickets" + clause + " ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, size, number * size])
+        return Page([_ticket(r) for r in rows], number, size, total)
 
     # -- numbers -------------------------------------------------------------------------
 
@@ -646,17 +934,21 @@ class TicketService:
             opened = [t for t in tickets if to_db(t.opened_at) >= since]
             first = [(t.first_response_at - t.opened_at).total_seconds() / 3600
                      for t in opened if t.first_response_at is not None]
-            resolved = [(t.closed_at - t.opened_at).total_seconds() / 3600
+            resolved = [t.worked(now).total_seconds() / 3600
                         for t in opened if t.closed_at is not None]
             met = decided = 0
             for t in opened:
                 category = categories[t.category_id]
-                for done, hours in ((t.first_response_at, category.first_response_hours),
-                                    (t.closed_at, category.resolution_hours)):
-                    due = t.opened_at + timedelta(hours=hours)
-                    if done is not None or now >= due:
-                        decided += 1
-                        met += done is not None and done <= due
+                first_due = t.opened_at + timedelta(hours=category.first_response_hours)
+                if t.first_response_at is not None or now >= first_due:
+                    decided += 1
+                    met += t.first_response_at is not None and t.first_response_at <= first_due
+                # the resolution clock stands still while waiting on the creator and while
+                # closed before a reopen
+                span = timedelta(hours=category.resolution_hours)
+                if t.closed_at is not None or t.worked(now) >= span:
+                    decided += 1
+                    met += t.closed_at is not None and t.worked(now) <= span
             return StatsLine(tag, len(opened), sum(t.open for t in tickets),
                              statistics.median(first) if first else None,
                              statistics.median(resolved) if resolved else None,
@@ -669,8 +961,11 @@ class TicketService:
             if t.assignee_id is not None and to_db(t.opened_at) >= since:
                 counts[t.assignee_id] = counts.get(t.assignee_id, 0) + 1
         assignees = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:STATS_ASSIGNEES]
+        period_tickets = [t for t in found if to_db(t.opened_at) >= since]
+        ever_closed = [t for t in period_tickets if t.closed_at is not None or t.reopens]
+        reopened = sum(1 for t in ever_closed if t.reopens)
         return Stats(line(None, found), [c for c in by_category if c.volume or c.open_now],
-                     assignees)
+                     assignees, reopened / len(ever_closed) if ever_closed else 0.0)
 
     # -- SLAs ------------------------------------------------------------------------------
 
@@ -698,10 +993,14 @@ class TicketService:
                 clocks.insert(0, ("first_response", category.first_response_hours))
             for kind, hours in clocks:
                 span = timedelta(hours=hours)
-                due = ticket.opened_at + span
-                if now >= due:
+                # the first answer's clock never pauses (a wait on the creator is an answer);
+                # the resolution's stands still while waiting and while closed
+                gone = (now - ticket.opened_at if kind == "first_response"
+                        else ticket.worked(now))
+                due = now + span - gone
+                if gone >= span:
                     found.append(SlaAlert(ticket, category, kind, "breached", due))
-                elif now >= ticket.opened_at + span * SLA_SOON:
+                elif gone >= span * SLA_SOON:
                     found.append(SlaAlert(ticket, category, kind, "soon", due))
         if not found:
             return []

@@ -48,7 +48,7 @@ WHO_REFUSALS = {
     "common.other_server", "common.guild_only", "families.leaders_only",
     "families.not_your_family", "families.not_your_invite", "checkins.leaders_of_family_only",
     "leaderboards.former_managers_only", "families.leave_outdated", "reviews.not_your_action",
-    "tickets.staff_only", "tickets.not_yours",
+    "tickets.staff_only", "tickets.not_yours", "tickets.reopen_not_yours",
 }
 
 # The expected outcome of every command, once: its level, and options that point it at the
@@ -163,6 +163,10 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "ticket note": ("managers", {}),  # the same
     "ticket list": ("managers", {}),  # and the members of a category's support role
     "ticket stats": ("managers", {}),
+    # the creator's ticket is open: its creator and managers are told there is nothing to
+    # reopen, the others that it is not theirs
+    "ticket reopen": ("self_or_managers", {"number": 1}),
+    "ticket days": ("managers", {}),
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
@@ -209,6 +213,10 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("DmCategorySelect", "anyone", "familia:tk:dm:{guild}"),
     ("ClaimButton", "managers", "familia:tk:claim:{ticket}"),
     ("PriorityButton", "managers", "familia:tk:prio:{ticket}"),
+    ("AssignButton", "managers", "familia:tk:assign:{ticket}"),
+    ("AssignSelect", "managers", "familia:tk:assignto:{ticket}"),
+    ("WaitButton", "managers", "familia:tk:wait:{ticket}"),
+    ("ListPage", "managers", "familia:pg:tickets:open:all:0:0"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
     ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
@@ -222,7 +230,7 @@ ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin",
         "membership", "upload", "sweep", "stats_import", "ticket", "policy")
 # What a select's press picks (the others are buttons).
 PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
-         "ReasonSelect": "resolved"}
+         "ReasonSelect": "resolved", "AssignSelect": "1"}
 
 
 def leaves(commands: dict) -> list[tuple[str, list[dict]]]:

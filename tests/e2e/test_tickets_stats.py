@@ -15,7 +15,7 @@ async def test_manager_sees_the_numbers_and_a_creator_is_refused(app):
                            subcommand="stats")
     assert "last 7 days" in text and "Technical" in text
     assert "opened: 1 · open now: 1" in text and "SLA met 100%" in text
-    assert f"<@{sam.id}>: 1" in text and "cannot be reopened" in text
+    assert f"<@{sam.id}>: 1" in text and "the share reopened" in text
     every = await app.reply(app.owner, "ticket", {}, subcommand="stats")
     assert "opened: 2 · open now: 2" in every and "Monetisation" in every
     es = await app.reply(app.owner, "ticket", {}, subcommand="stats", locale="es-ES")

@@ -1,7 +1,8 @@
 """The support desk: maria sets it up (a support channel for the tickets' private threads, a
 staff channel for what staff see about the creator) and gives the Technical category its
 helpers; ana opens a ticket about her gifts; sam of the helpers claims it, answers in the
-thread and closes it; maria looks at the desk's numbers."""
+thread and waits on ana (the clock stands still), whose answer ends the wait; sam closes it;
+maria looks at the desk's numbers."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ async def play(demo) -> None:
     answer = "The platform fixed it yesterday: restart the app, please."
     demo.narrate(f"sam answers in the thread: “{answer}”")
     emu.send_message(thread, sam, answer)
+    demo.skip(thread)
+    wait = next(c for c in question.custom_ids if c.startswith("familia:tk:wait:"))
+    await demo.click(sam, question, wait, "Waiting on creator")
+    await demo.settled()
+    await demo.wait_posts(thread)
+    reply = "Restarted: my gifts show again, thank you!"
+    demo.narrate(f"ana answers in the thread: “{reply}”; the wait ends, the clock runs again")
+    emu.send_message(thread, ana, reply)
     demo.skip(thread)
     close = next(c for c in question.custom_ids if c.startswith("familia:tk:close:"))
     reasons = await (await demo.click(sam, question, close, "Close")).wait_message()
