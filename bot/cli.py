@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                     "demo, then keeps running until Ctrl-C.")
     run.add_argument("--offline", action="store_true",
                      help="use the local Discord emulator even if DISCORD_TOKEN is set")
+    run.add_argument("--open", action="store_true", dest="open_browser",
+                     help="offline: open the web console in a browser, where there is one")
     db = sub.add_parser("db", help="database: schema version and migrations",
                         description="The database at DATABASE_PATH: its schema version and "
                                     "migrations (also applied at every start).")
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                   settings.secrets())
     try:
         if args.command == "run":
-            return asyncio.run(_run(settings, offline=args.offline))
+            return asyncio.run(_run(settings, offline=args.offline,
+                                    open_browser=args.open_browser))
         if args.command == "db":
             return asyncio.run(_db(settings, args.action))
         if args.command == "demo":
@@ -93,11 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-async def _run(settings: Settings, offline: bool) -> int:
+async def _run(settings: Settings, offline: bool, open_browser: bool = False) -> int:
     if offline or settings.discord_token is None:
         from bot.demo.play import offline_main
 
-        return await offline_main(settings)
+        return await offline_main(settings, open_browser=open_browser)
     from bot.db import DatabaseInUse
     from bot.runner import run_bot
 

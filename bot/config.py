@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="an address to listen on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="a whole number 0-65535")
+    console_port: int = Field(
+        default=8090, ge=0, le=65535,
+        description="a whole number 0-65535 (offline only: the emulator's web console; 0: any)",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="a long random string used to sign links"
     )

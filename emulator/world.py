@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from emulator import limits
@@ -45,6 +46,9 @@ class World:
         # files uploaded as a slash command's attachment option (Discord keeps them on its
         # CDN, ephemeral-attachments/…, served like a message's attachment)
         self._uploads: dict[int, m.Attachment] = {}
+        # Called with ("create" | "update" | "delete", message) for every message, ephemeral
+        # ones too (the web console's live view); empty by default, at no cost.
+        self.message_watchers: list[Callable[[str, m.Message], None]] = []
 
     @property
     def base_url(self) -> str:  # overridden by the server
@@ -417,6 +421,7 @@ class World:
             nonce=str(payload["nonce"]) if payload.get("nonce") is not None else None,
         )
         self._messages[message.id] = message
+        self._watched("create", message)
         if message.nonce is not None:
             self._nonces[(author.id, message.nonce)] = message
         if not message.ephemeral:
@@ -434,6 +439,10 @@ class World:
         if found is None or found.deleted or time.monotonic() - found.created > window:
             return None
         return found
+
+    def _watched(self, event: str, message: m.Message) -> None:
+        for watch in self.message_watchers:
+            watch(event, message)
 
     def _dispatch_message(self, event: str, channel: m.Channel, message: m.Message) -> None:
         if channel.type == m.DM:
@@ -474,6 +483,7 @@ class World:
                     if str(a.get("id", "")).isdigit()}
             message.attachments = [a for a in message.attachments if a.id in keep] + files
         message.edited = self.ids.iso_now()
+        self._watched("update", message)
         if not message.ephemeral:
             self._dispatch_message("MESSAGE_UPDATE", self.channel(message.channel_id), message)
 
@@ -483,6 +493,7 @@ class World:
         listed = self._by_channel.get(message.channel_id, [])
         if message in listed:
             listed.remove(message)
+        self._watched("delete", message)
         if message.ephemeral:
             return
         data = {"id": str(message.id), "channel_id": str(message.channel_id)}

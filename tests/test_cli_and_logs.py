@@ -57,7 +57,8 @@ def test_run_without_token_goes_offline_and_stops_on_ctrl_c(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DATABASE_PATH")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env | {
-            "PYTHONPATH": os.getcwd()}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            "PYTHONPATH": os.getcwd(), "CONSOLE_PORT": "0"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )
     lines = []
@@ -75,6 +76,8 @@ def test_run_without_token_goes_offline_and_stops_on_ctrl_c(tmp_path):
     assert "runs OFFLINE against a local Discord emulator" in text
     assert "Set DISCORD_TOKEN in .env" in text
     assert "/settings timezone" in text and "Press Ctrl-C to stop" in text
+    assert "Try Familia in your browser, as anyone in the demo server: http://127.0.0.1:" \
+        in text
     assert not (tmp_path / "familia.db").exists()  # the real database is never touched
     # mail went to the local SMTP server and is kept for the user to open
     assert "saved in offline-outbox/" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import webbrowser
 from pathlib import Path
 from typing import TextIO
 
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.demo.harness import Demo, mail_folder, running_demo
 from bot.demo.scenes import scenes
 from bot.demo.seed import seed
+from emulator.console import Console, Describe
 
 BANNER = (
     "Familia demo — the real bot against a local Discord emulator (no Discord account or\n"
@@ -39,7 +41,7 @@ async def demo_main(settings: Settings, out: TextIO = sys.stdout, *,
 
 
 async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
-                       mail_dir: Path | None = None) -> int:
+                       mail_dir: Path | None = None, open_browser: bool = False) -> int:
     out.write(
         "familia: no DISCORD_TOKEN set, so Familia runs OFFLINE against a local Discord "
         "emulator.\nSet DISCORD_TOKEN in .env (see README) to connect to real Discord.\n\n"
@@ -49,12 +51,45 @@ async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
                             ) as demo:
         await play_scenes(demo)
         web = demo.settings.public_base_url
-        out.write(
-            f"\nThe bot keeps running against the emulator at {demo.emu.api_url} "
-            "(demo guild 'Familia Demo'). Email goes to a local SMTP server at "
-            f"127.0.0.1:{demo.smtp.port} and is saved in {demo.settings.outbox_dir}; "
-            f"unsubscribe links work at {web}. Press Ctrl-C to stop.\n"
-        )
-        out.flush()
-        await asyncio.Event().wait()
+        # the web console: only offline, never with a Discord token set
+        console = None if settings.discord_token else await Console(
+            demo.emu, demo.guild, describe=describer(demo)).start(settings.console_port)
+        try:
+            if console is not None:
+                out.write(f"\nTry Familia in your browser, as anyone in the demo server: "
+                          f"{console.url}\n")
+                if open_browser:
+                    webbrowser.open(console.url)
+            out.write(
+                f"\nThe bot keeps running against the emulator at {demo.emu.api_url} "
+                "(demo guild 'Familia Demo'). Email goes to a local SMTP server at "
+                f"127.0.0.1:{demo.smtp.port} and is saved in {demo.settings.outbox_dir}; "
+                f"unsubscribe links work at {web}. Press Ctrl-C to stop.\n"
+            )
+            out.flush()
+            await asyncio.Event().wait()
+        finally:
+            if console is not None:
+                await console.stop()
     return 0
+
+
+def describer(demo: Demo) -> Describe:
+    """Who a person is in the demo program, for the console's user switcher: the manager, a
+    family's leader or co-leader, a creator of a family."""
+    services, guild_id = demo.bot.services, demo.guild.id
+
+    async def describe(user_id: int) -> str | None:
+        if user_id == demo.guild.owner_id:
+            return "manager"
+        membership = await services.families.membership_of(guild_id, user_id)
+        if membership is None:
+            return None
+        family = await services.families.get(guild_id, membership.family_id)
+        if family.leader_user_id == user_id:
+            return f"leader of {family.name}"
+        if family.co_leader_user_id == user_id:
+            return f"co-leader of {family.name}"
+        return f"creator in {family.name}"
+
+    return describe

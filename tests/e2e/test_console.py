@@ -1,0 +1,157 @@
+"""The emulator's web console in a real headless Chromium (Debian's package, driven by
+Playwright; no browser is downloaded): act as a creator, check in through the form, see the
+post in the family channel; as the leader, give feedback with the post's button; back as the
+creator, read it in the DMs, live, without reloading. Also: what each person sees, ephemeral
+replies marked as such, and the console refusing other machines.
+
+Skipped, saying so, only when no Chromium is installed (``.ci/run`` installs it)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from bot.services.families import AGREEMENT_VERSION
+from emulator import Overwrite
+from emulator import models as m
+from emulator.console import Console
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed: apt-get install "
+                       "chromium (CI installs it) to run the web console's browser tests"),
+]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+async def console(app):
+    lena, ana = app.user("lena"), app.user("ana", locale="es-419")
+    channel = app.emu.create_channel(app.guild, "lobos")
+    app.emu.create_channel(app.guild, "managers-only", overwrites=[
+        Overwrite(app.guild.id, 0, deny=m.VIEW_CHANNEL)])
+    families = app.services.families
+    family = await families.create(app.guild.id, app.owner.id, "Lobos", lena.id,
+                                   channel_id=channel.id)
+    request = await families.request_join(app.guild.id, ana.id, family.id, AGREEMENT_VERSION)
+    await families.decide(app.guild.id, lena.id, request.id, True)
+    await app.emu.wait_for(lambda: app.emu.dms(ana), what="ana told she was approved")
+    started = await Console(app.emu, app.guild).start()
+    try:
+        yield started, lena, ana, channel
+    finally:
+        await started.stop()
+
+
+@pytest.fixture
+async def page(console):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            opened = await browser.new_page()
+            yield opened
+        finally:
+            await browser.close()
+
+
+async def act_as(page, user, channel_name: str) -> None:
+    await page.select_option("#actor", str(user.id))
+    await page.locator("#channels a", has_text=channel_name).first.click()
+    await page.wait_for_selector(f"#channel-name:text-is('{channel_name}')")
+
+
+async def command(page, typed: str, label: str) -> float:
+    """Type ``typed``, pick ``label`` among the suggestions, press Enter; the milliseconds
+    from Enter to the page's "Answered" (or a form)."""
+    await page.fill("#command", typed)
+    await page.locator("#suggestions div", has_text=label).first.click()
+    started = time.monotonic()
+    await page.press("#command", "Enter")
+    await page.locator("#modal[open]").or_(
+        page.locator("#status", has_text="Answered")).first.wait_for()
+    return (time.monotonic() - started) * 1000
+
+
+async def test_checkin_feedback_and_dm_in_the_browser(app, console, page):
+    started, lena, ana, channel = console
+    await page.goto(started.url)
+    await page.wait_for_selector("body[data-ready='1']")
+    # the manager sees the private channel; Ana (a creator) does not
+    assert await page.locator("#channels a", has_text="managers-only").count() == 1
+    await act_as(page, ana, "lobos")
+    assert await page.locator("#channels a", has_text="managers-only").count() == 0
+    # Ana reads Spanish: the composer offers the commands in Spanish (typing the English
+    # name finds them too); /checkin opens its form
+    await command(page, "/checkin", "/reporte-diario")
+    await page.wait_for_selector("#modal[open]")
+    for name, value in {"hours": "2,5", "diamonds": "1200", "followers": "15",
+                        "peak_viewers": "80", "notes": "Probé un juego nuevo"}.items():
+        await page.fill(f"#modal-fields [name='{name}']", value)
+    await page.click("#modal-submit")
+    mine = page.locator(".message", has_text="Solo tú puedes ver esto").or_(
+        page.locator(".message", has_text="Only you can see this"))
+    await mine.first.wait_for()
+    # the post in the family channel, live (server-sent events), with the feedback button
+    post = page.locator(".message", has=page.locator("button", has_text="Feedback"))
+    await post.first.wait_for()
+    # the leader gives feedback through the post's button and its form
+    await act_as(page, lena, "lobos")
+    await page.locator(".message button", has_text="Feedback").first.click()
+    await page.wait_for_selector("#modal[open]")
+    await page.fill("#modal-fields textarea, #modal-fields input", "¡Gran energía!")
+    await page.click("#modal-submit")
+    await page.locator(".message", has_text="DM").first.wait_for()
+    # back as Ana: the DM is there
+    await act_as(page, ana, "Familia")
+    await page.locator(".message", has_text="¡Gran energía!").first.wait_for()
+    assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 1
+    # a message posted meanwhile appears without reloading
+    await act_as(page, ana, "lobos")
+    app.emu.send_message(channel, lena, f"Hola familia **en vivo** <@{ana.id}>")
+    live = page.locator(".message", has_text="Hola familia")
+    await live.first.wait_for()
+    assert await live.locator("strong", has_text="en vivo").count() == 1
+    assert await live.locator(".mention", has_text="@ana").count() == 1
+    await page.screenshot(path=str(app.settings.database_path.parent / "console.png"))
+    assert (app.settings.database_path.parent / "console.png").stat().st_size > 10_000
+
+
+async def test_ephemeral_reply_round_trip_and_what_others_see(app, console, page):
+    started, lena, _, _ = console
+    await page.goto(started.url)
+    await page.wait_for_selector("body[data-ready='1']")
+    await act_as(page, app.owner, "general")
+    times = [await command(page, "/settings view", "/settings view") for _ in range(3)]
+    reply = page.locator(".message", has_text="Only you can see this")
+    await reply.first.wait_for()
+    assert "Familia settings" in await reply.first.inner_text()
+    print(json.dumps({"console": "enter_to_ephemeral_ms", "median": sorted(times)[1],
+                      "all": [round(t, 1) for t in times]}))
+    # Lena, in the same channel, does not see the manager's ephemeral reply
+    await act_as(page, lena, "general")
+    assert await page.locator(".message", has_text="Familia settings").count() == 0
+
+
+async def test_console_answers_only_this_machine(console):
+    import aiohttp
+
+    started = console[0]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(started.url, headers={"Host": "evil.example.org"}) as refused:
+            assert refused.status == 403
+        async with session.get(started.url) as page:
+            assert page.status == 200
+            assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+            assert page.headers["X-Frame-Options"] == "DENY"
+        run = started.url.replace("/console", "/console/api/run")
+        async with session.post(run, data={"user": "1"}) as form:
+            assert form.status == 415  # a cross-site form cannot drive it
+        async with session.post(run, json={"user": "1", "channel": "2", "name": "x"}) as bad:
+            assert bad.status == 400 and "error" in await bad.json()
