@@ -31,6 +31,24 @@ class FrozenClock(Clock):
         return self._now
 
 
+class OffsetClock(Clock):
+    """Real time moved forward by a manager of the offline demo (the web console's time
+    travel): it keeps running, from further on."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> datetime:
+        moved = timedelta(**delta)
+        if moved <= timedelta(0):
+            raise ValueError("time only moves forward")
+        self.offset += moved
+        return self.now()
+
+
 def to_db(when: datetime) -> str:
     """ISO-8601 text in UTC, sortable, as stored in every ``*_at`` column."""
     if when.tzinfo is None:

@@ -24,7 +24,9 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +57,15 @@ class Console:
     """The web console over ``emu``, for the people of ``guild``."""
 
     def __init__(self, emu: Emulator, guild: m.Guild, *, describe: Describe | None = None,
-                 on_time: Callable[[float], Awaitable[None]] | None = None) -> None:
+                 on_time: Callable[[float], Awaitable[None]] | None = None,
+                 now: Callable[[], datetime] | None = None, outbox: Path | None = None
+                 ) -> None:
         self.emu = emu
         self.guild = guild
         self.describe = describe
         self.on_time = on_time  # moves the bot's clock (and runs what became due)
+        self.now = now  # the bot's clock, shown beside the time-travel buttons
+        self.outbox = outbox  # where the offline run saves the emails it sends (.eml)
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
@@ -83,6 +89,8 @@ class Console:
         app.router.add_post("/console/api/select", self._select)
         app.router.add_post("/console/api/submit", self._submit)
         app.router.add_post("/console/api/time", self._time)
+        app.router.add_get("/console/api/emails", self._emails)
+        app.router.add_get("/console/email/{name}", self._email)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -166,7 +174,10 @@ class Console:
                  if r.id != self.guild.id and not r.managed]
         return web.json_response({"guild": {"id": str(self.guild.id), "name": self.guild.name},
                                   "people": people, "roles": named,
-                                  "time_travel": self.on_time is not None})
+                                  "time_travel": self.on_time is not None,
+                                  "now": self.now().isoformat(timespec="minutes")
+                                  if self.now else None,
+                                  "emails": self.outbox is not None})
 
     def _visible(self, user: m.User) -> list[m.Channel]:
         """The channels ``user`` can see: guild channels by permission (private threads by
@@ -361,11 +372,55 @@ class Console:
         if self.on_time is None:
             return web.json_response({"error": "time travel is not available here"},
                                      status=400)
-        seconds = float(body["seconds"])
+        if "to" in body and self.now is not None:  # a moment, in UTC ("2026-12-05T09:00")
+            target = datetime.fromisoformat(str(body["to"]))
+            if target.tzinfo is None:
+                target = target.replace(tzinfo=UTC)
+            seconds = (target - self.now()).total_seconds()
+        else:
+            seconds = float(body["seconds"])
         if not 0 < seconds <= 366 * 86400:
-            raise ValueError("move forward by up to a year")
+            raise ValueError("time moves forward only, by up to a year")
         await self.on_time(seconds)
-        return web.json_response({"moved": seconds})
+        return web.json_response({"moved": seconds, "now": self.now().isoformat(
+            timespec="minutes") if self.now else None})
+
+    # -- the emails the offline run sent -----------------------------------------------------
+
+    def _saved(self) -> list[Path]:
+        if self.outbox is None or not self.outbox.is_dir():
+            return []
+        return sorted(self.outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime,
+                      reverse=True)
+
+    async def _emails(self, request: web.Request) -> web.Response:
+        listed = []
+        for path in self._saved()[:SHOWN]:
+            with path.open("rb") as raw:
+                mail = BytesParser(policy=policy.default).parse(raw, headersonly=True)
+            listed.append({"name": path.name, "subject": str(mail["Subject"] or ""),
+                           "to": str(mail["To"] or ""), "date": str(mail["Date"] or "")})
+        return web.json_response({"emails": listed})
+
+    async def _email(self, request: web.Request) -> web.StreamResponse:
+        """One saved email: its HTML part (in a sandbox: no script, no network but this
+        machine), or its text with ``?text``."""
+        name = request.match_info["name"]
+        found = {p.name: p for p in self._saved()}.get(name)
+        if found is None:
+            raise web.HTTPNotFound()
+        with found.open("rb") as raw:
+            mail = BytesParser(policy=policy.default).parse(raw)
+        wants = ("plain",) if "text" in request.query else ("html", "plain")
+        part = mail.get_body(preferencelist=wants)
+        body = part.get_content() if part is not None else ""
+        kind = "text/html" if part is not None and part.get_content_subtype() == "html" \
+            else "text/plain"
+        response = web.Response(text=body, content_type=kind)
+        response.headers["Content-Security-Policy"] = (
+            "sandbox; default-src 'none'; img-src data: cid: http://127.0.0.1:*; "
+            "style-src 'unsafe-inline'")
+        return response
 
     # -- live updates ------------------------------------------------------------------------
 

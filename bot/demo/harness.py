@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import FamiliaBot
+from bot.clock import OffsetClock
 from bot.config import Settings, load_settings
 from bot.mail.local import LocalSmtpServer, free_port
 from bot.runner import familia_bot
@@ -26,8 +27,10 @@ class Demo:
     """A guild with people in it, and a transcript of what they see."""
 
     def __init__(self, emu: Emulator, bot: FamiliaBot, guild: Guild, out: TextIO,
-                 smtp: LocalSmtpServer, settings: Settings) -> None:
+                 smtp: LocalSmtpServer, settings: Settings,
+                 clock: OffsetClock | None = None) -> None:
         self.emu = emu
+        self.clock = clock or OffsetClock()
         self.smtp = smtp
         self.settings = settings
         self._mail_seen: dict[str, int] = {}
@@ -307,12 +310,13 @@ async def running_demo(settings: Settings | None = None, *, out: TextIO = sys.st
         smtp = stack.enter_context(LocalSmtpServer())
         base = settings or load_settings(env_file=None)
         offline = offline_settings(base, folder, smtp_port=smtp.port, mail_dir=mail_dir)
-        async with Emulator() as emu:
+        clock = OffsetClock()  # real time, which the web console can move forward
+        async with Emulator(now=clock.now) as emu:
             emu.owner.name = "maria"
             guild = emu.create_guild("Familia Demo", owner=emu.owner)
-            async with familia_bot(offline, guild_ready_timeout=0.05) as bot:
+            async with familia_bot(offline, clock=clock, guild_ready_timeout=0.05) as bot:
                 task = await start_bot(emu, bot)
                 try:
-                    yield Demo(emu, bot, guild, out, smtp, offline)
+                    yield Demo(emu, bot, guild, out, smtp, offline, clock)
                 finally:
                     await stop_bot(bot, task)

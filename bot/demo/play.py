@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import webbrowser
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -53,7 +54,9 @@ async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
         web = demo.settings.public_base_url
         # the web console: only offline, never with a Discord token set
         console = None if settings.discord_token else await Console(
-            demo.emu, demo.guild, describe=describer(demo)).start(settings.console_port)
+            demo.emu, demo.guild, describe=describer(demo), on_time=traveller(demo),
+            now=demo.clock.now, outbox=demo.settings.outbox_dir,
+        ).start(settings.console_port)
         try:
             if console is not None:
                 out.write(f"\nTry Familia in your browser, as anyone in the demo server: "
@@ -72,6 +75,18 @@ async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
             if console is not None:
                 await console.stop()
     return 0
+
+
+def traveller(demo: Demo) -> Callable[[float], Awaitable[None]]:
+    """The console's time travel: Familia's clock (and the emulator's) moves forward, then
+    every scheduled sweep runs once, so what fell due (reminders, roll-calls, digests,
+    campaign steps, SLA alerts) happens now."""
+
+    async def travel(seconds: float) -> None:
+        demo.clock.advance(seconds=seconds)
+        await demo.bot.jobs.run_all()
+
+    return travel
 
 
 def describer(demo: Demo) -> Describe:

@@ -30,6 +30,30 @@ function make(tag, props = {}, ...children) {
   return el;
 }
 
+function showNow(now) {
+  if (now) $("now").textContent = now.replace("T", " ").slice(0, 16);
+}
+
+async function loadEmails() {
+  if ($("mail").hidden) return;
+  const data = await api("emails");
+  $("emails").replaceChildren(...data.emails.map((mail) => make("li", {},
+    make("a", { href: "/console/email/" + encodeURIComponent(mail.name), target: "_blank",
+                rel: "noopener", textContent: mail.subject || mail.name }),
+    make("a", { href: "/console/email/" + encodeURIComponent(mail.name) + "?text",
+                target: "_blank", rel: "noopener", textContent: " (text)" }),
+    make("small", { textContent: mail.to }))));
+}
+
+async function travel(body) {
+  say("Moving time…");
+  const moved = await api("time", body);
+  showNow(moved.now);
+  say("Time moved; what fell due has run.");
+  await loadEmails();
+  refreshSoon();
+}
+
 // -- people and channels -------------------------------------------------------------------
 
 async function loadPeople() {
@@ -38,6 +62,8 @@ async function loadPeople() {
   state.roles = data.roles;
   $("guild").textContent = data.guild.name;
   $("clock").hidden = !data.time_travel;
+  $("mail").hidden = !data.emails;
+  showNow(data.now);
   const actor = $("actor");
   actor.replaceChildren(...data.people.map((p) => make("option", {
     value: p.id, textContent: `${p.name}${p.label ? " — " + p.label : ""} (${p.locale})`,
@@ -399,10 +425,14 @@ async function start() {
   $("composer").addEventListener("submit", (e) => send(e).catch((err) => say(err.message)));
   $("modal-form").addEventListener("submit", (e) => submitModal(e));
   $("modal-cancel").addEventListener("click", () => $("modal").close());
-  for (const button of $("clock").querySelectorAll("button")) {
-    button.addEventListener("click", () => api("time", { seconds: Number(button.dataset.seconds) })
-      .then(() => { say("Time moved"); refreshSoon(); }).catch((e) => say(e.message)));
+  for (const button of $("clock").querySelectorAll("button[data-seconds]")) {
+    button.addEventListener("click", () => travel({ seconds: Number(button.dataset.seconds) })
+      .catch((e) => say(e.message)));
   }
+  $("travel").addEventListener("click", () => {
+    if ($("travel-to").value) travel({ to: $("travel-to").value }).catch((e) => say(e.message));
+  });
+  await loadEmails();
   const events = new EventSource("/console/events");
   events.onmessage = (event) => {
     const note = JSON.parse(event.data);

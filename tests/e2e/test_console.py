@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from datetime import timedelta
+from email.message import EmailMessage
 
 import pytest
 
@@ -155,3 +157,47 @@ async def test_console_answers_only_this_machine(console):
             assert form.status == 415  # a cross-site form cannot drive it
         async with session.post(run, json={"user": "1", "channel": "2", "name": "x"}) as bad:
             assert bad.status == 400 and "error" in await bad.json()
+
+
+async def test_time_travel_runs_what_fell_due_and_emails_are_listed(app, console, page,
+                                                                     tmp_path):
+    _, lena, _, _ = console
+    # a roll-call an hour from now in Lobos; an email the run "sent"
+    at = (app.clock.now() + timedelta(minutes=59)).strftime("%H:%M")
+    await app.services.checkins.update_settings(app.guild.id, app.owner.id, rollcall_time=at)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    mail = EmailMessage()
+    mail["Subject"], mail["To"] = "Your weekly digest", "ana@example.org"
+    mail.set_content("Plain digest")
+    mail.add_alternative("<p><b>Your week</b></p><script>alert(1)</script>", subtype="html")
+    (outbox / "0001-digest_creator.eml").write_bytes(bytes(mail))
+
+    async def travel(seconds: float) -> None:
+        app.clock.advance(seconds=seconds)
+        await app.bot.jobs.run_all()
+
+    second = await Console(app.emu, app.guild, on_time=travel, now=app.clock.now,
+                           outbox=outbox).start()
+    try:
+        await page.goto(second.url)
+        await page.wait_for_selector("body[data-ready='1']")
+        await act_as(page, lena, "lobos")
+        assert await page.locator(".message", has_text="Roll-call").count() == 0
+        before = await page.locator("#now").inner_text()
+        await page.click("#clock button[data-seconds='3600']")
+        await page.locator(".message", has_text="Roll-call").first.wait_for()
+        assert await page.locator("#now").inner_text() != before
+        link = page.locator("#emails a", has_text="Your weekly digest")
+        await link.wait_for()
+        async with page.context.expect_page() as opened:
+            await link.click()
+        shown = await opened.value
+        await shown.wait_for_load_state()
+        assert "Your week" in await shown.inner_text("body")
+        # shown in a sandbox: the email's own script never runs there
+        response = await page.request.get(shown.url)
+        assert "sandbox" in response.headers["content-security-policy"]
+        assert "script-src" not in response.headers["content-security-policy"]
+    finally:
+        await second.stop()
