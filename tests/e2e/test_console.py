@@ -73,7 +73,7 @@ async def command(page, typed: str, label: str) -> float:
     """Type ``typed``, pick ``label`` among the suggestions, press Enter; the milliseconds
     from Enter to the page's "Answered" (or a form)."""
     await page.fill("#command", typed)
-    await page.locator("#suggestions div", has_text=label).first.click()
+    await page.locator("#suggestions div", has_text=label).first.click()  # "": the first
     started = time.monotonic()
     await page.press("#command", "Enter")
     await page.locator("#modal[open]").or_(
@@ -113,6 +113,12 @@ async def test_checkin_feedback_and_dm_in_the_browser(app, console, page):
     # back as Ana: the DM is there
     await act_as(page, ana, "Familia")
     await page.locator(".message", has_text="¡Gran energía!").first.wait_for()
+    # the creators' board, with its chart shown as an image
+    await act_as(page, ana, "lobos")
+    await command(page, "/leaderboard creators", "")
+    chart = page.locator(".message img[alt='leaderboard.png']")
+    await chart.first.wait_for()
+    assert await chart.first.evaluate("img => img.naturalWidth") > 100
     assert await app.services.db.fetchval("SELECT count(*) FROM checkins") == 1
     # a message posted meanwhile appears without reloading
     await act_as(page, ana, "lobos")
