@@ -52,11 +52,7 @@ async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
                             ) as demo:
         await play_scenes(demo)
         web = demo.settings.public_base_url
-        # the web console: only offline, never with a Discord token set
-        console = None if settings.discord_token else await Console(
-            demo.emu, demo.guild, describe=describer(demo), on_time=traveller(demo),
-            now=demo.clock.now, outbox=demo.settings.outbox_dir,
-        ).start(settings.console_port)
+        console = await open_console(demo, settings)
         try:
             if console is not None:
                 out.write(f"\nTry Familia in your browser, as anyone in the demo server: "
@@ -75,6 +71,16 @@ async def offline_main(settings: Settings, out: TextIO = sys.stdout, *,
             if console is not None:
                 await console.stop()
     return 0
+
+
+async def open_console(demo: Demo, settings: Settings) -> Console | None:
+    """The web console over the demo, started: only offline, never when a Discord token is
+    set (``--offline`` with a token in .env runs the demo without it)."""
+    if settings.discord_token is not None:
+        return None
+    return await Console(demo.emu, demo.guild, describe=describer(demo),
+                         on_time=traveller(demo), now=demo.clock.now,
+                         outbox=demo.settings.outbox_dir).start(settings.console_port)
 
 
 def traveller(demo: Demo) -> Callable[[float], Awaitable[None]]:

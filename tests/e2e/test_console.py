@@ -207,3 +207,40 @@ async def test_time_travel_runs_what_fell_due_and_emails_are_listed(app, console
         assert "script-src" not in response.headers["content-security-policy"]
     finally:
         await second.stop()
+
+
+async def test_console_api_autocompletes_and_takes_a_file(app, console):
+    """What the page sends, without a browser: live autocomplete from the bot, and a file
+    for an attachment option (the stats import's preview answers about the file)."""
+    import base64
+
+    import aiohttp
+
+    started = console[0]
+    base = started.url.replace("/console", "/console/api/")
+    general = app.emu.channel_by_name(app.guild, "general")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(base + "autocomplete", json={
+                "user": str(app.owner.id), "name": "settings", "subcommand": ["timezone"],
+                "focused": "zone", "value": "bogo"}) as answer:
+            choices = (await answer.json())["choices"]
+        assert choices[0]["value"] == "America/Bogota"
+        sheet = base64.b64encode(b"Handle,Date,Hours\nnobody_here,2026-06-16,2\n").decode()
+        async with session.post(base + "run", json={
+                "user": str(app.owner.id), "channel": str(general.id), "name": "stats",
+                "subcommand": ["import"], "options": {"file": {
+                    "filename": "stats.csv", "type": "text/csv", "data": sheet}}}) as answer:
+            ran = await answer.json()
+        assert ran["answered"], ran
+    record = next(it for it in app.emu.interactions(app.owner) if str(it.id) ==
+                  ran["interaction"])
+    text = await record.reply_text()
+    assert "`stats.csv`" in text and "nobody\\_here" in text, text
+
+
+async def test_no_console_with_a_discord_token(app):
+    from bot.config import load_settings
+    from bot.demo.play import open_console
+
+    with_token = load_settings(env_file=None, discord_token="x" * 60)
+    assert await open_console(object(), with_token) is None  # never reaches the demo
