@@ -6,7 +6,13 @@ maria looks at the desk's numbers."""
 
 from __future__ import annotations
 
-from emulator.models import BOT_DEFAULT, PRIVATE_THREAD
+from emulator.models import (
+    BOT_DEFAULT,
+    PRIVATE_THREAD,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    Overwrite,
+)
 
 TITLE = "Support desk"
 MANAGE_THREADS = 1 << 34  # Discord's Manage Threads permission bit
@@ -18,8 +24,13 @@ async def play(demo) -> None:
     demo.narrate("an admin lets Familia manage threads and makes the desk's channels and role")
     emu.set_bot_permissions(guild, BOT_DEFAULT | MANAGE_THREADS)
     support = emu.create_channel(guild, "support")
-    staff = emu.create_channel(guild, "staff")
     helpers = emu.create_role(guild, "Helpers")
+    # what staff read about a creator stays with staff: private to the helpers (managers see
+    # every channel as admins)
+    staff = emu.create_channel(guild, "staff", overwrites=[
+        Overwrite(guild.id, 0, deny=VIEW_CHANNEL),
+        Overwrite(helpers.id, 0, allow=VIEW_CHANNEL | SEND_MESSAGES),
+        Overwrite(emu.app.bot.id, 1, allow=VIEW_CHANNEL | SEND_MESSAGES)])
     sam = emu.create_user("sam")
     emu.add_member(guild, sam, [helpers])
     demo.people["sam"] = sam
