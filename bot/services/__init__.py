@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.told import decision_teller
-from bot.events import Events, MemberLeftServer
+from bot.events import ApplicationAccepted, Events, MemberJoinedFamily, MemberLeftServer
 from bot.mail.rendering import Renderer
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
@@ -26,6 +26,7 @@ from bot.services.kpis import KpiService
 from bot.services.leaderboards import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
+from bot.services.onboarding import OnboardingService
 from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
@@ -40,6 +41,7 @@ from bot.services.risk import RiskService
 from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
+from bot.services.showcase import ShowcaseService
 from bot.services.tickets import TicketService
 from bot.services.tiers import ScheduledSweeps, TierService
 
@@ -93,6 +95,8 @@ class Services:
     sweeps: ScheduledSweeps
     tickets: TicketService
     policies: PolicyService
+    onboarding: OnboardingService
+    showcase: ShowcaseService
 
     @classmethod
     def build(
@@ -124,8 +128,10 @@ class Services:
         policies = PolicyService(db, clock, audit, families=families,
                                  agreement=agreement_text(renderer.templates),
                                  deliveries=deliveries)
+        onboarding = OnboardingService(db, clock, audit, policies=policies)
         reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
-                                    email_hook=email.reminder, overdue_hook=policies.overdue)
+                                    email_hook=email.reminder, overdue_hook=policies.overdue,
+                                    stuck_hook=onboarding.stuck)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
         profiles = ProfileService(db, clock, audit, families)
@@ -134,6 +140,9 @@ class Services:
         insight_settings = InsightSettings(db, clock, audit)
         scorecard = ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
                                      deliveries)
+        reviews = ReviewService(db, clock, audit, guilds, families, tiers, progress,
+                                deliveries, email, settings.checkin_edit_cutoff_hour,
+                                settings.default_locale)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -151,16 +160,20 @@ class Services:
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
             exports=ExportService(db, clock, guilds, families, kpis, email),
-            reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
-                                  deliveries, email, settings.checkin_edit_cutoff_hour,
-                                  settings.default_locale),
+            reviews=reviews,
             insight_settings=insight_settings,
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
             sweeps=ScheduledSweeps(tiers),
             tickets=TicketService(db, clock, audit, families, tiers, profiles, deliveries),
             policies=policies,
+            onboarding=onboarding,
+            showcase=ShowcaseService(db, clock, audit, families, deliveries, email=email,
+                                     reviews=reviews),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)
+        # A member's first family, or an accepted application, starts their onboarding.
+        events.subscribe(MemberJoinedFamily, onboarding.on_member_joined)
+        events.subscribe(ApplicationAccepted, onboarding.on_application_accepted)
         return services
