@@ -47,7 +47,7 @@ NOTE_MAX = 500
 PER_CREATOR = 10  # entries a creator may submit a month
 NOMINATIONS = 3  # the default a family a month
 NOMINATIONS_MAX = 25
-REVIEW_PAGE = 5
+REVIEW_PAGE = 4  # a row of buttons an entry, and one for the pages
 
 ENTRY = "SELECT * FROM showcase_entries WHERE guild_id = ? AND id = ?"
 SETTINGS = "SELECT channel_id, nominations FROM showcase_settings WHERE guild_id = ?"
@@ -162,10 +162,12 @@ def check_url(text: str | None) -> str:
     return value
 
 
-def _text(value: str | None, limit: int, code: str) -> str:
+def _text(value: str | None, limit: int) -> str | None:
+    """Free text as stored (bidi controls gone, trimmed), None when empty, invisible or over
+    ``limit`` (the caller refuses it with its own message)."""
     cleaned = bounds.strip_bidi(value or "").strip()
     if not cleaned or len(cleaned) > limit or not any(bounds.visible(c) for c in cleaned):
-        raise UserError(code, limit=limit)
+        return None
     return cleaned
 
 
@@ -217,6 +219,10 @@ class ShowcaseService:
     async def current_month(self, guild_id: int) -> str:
         return month(await self.today(guild_id))
 
+    async def is_closed(self, guild_id: int, key: str) -> bool:
+        """Whether the month's showcase is posted (claimed): nothing changes it any more."""
+        return bool(await self.db.fetchval(CLOSED, (guild_id, key)))
+
     async def _open(self, conn: Database | Transaction, guild_id: int, key: str) -> None:
         if await conn.fetchval(CLOSED, (guild_id, key)):
             raise UserError("showcase.month_closed", month=key)
@@ -228,8 +234,12 @@ class ShowcaseService:
         """A creator's LIVE moment (``live_date``: today by default, in this month or the
         last, not in the future). Nothing is stored when anything is wrong."""
         link = check_url(url)
-        title = _text(title, TITLE_MAX, "showcase.bad_title")
-        worked = _text(what_worked, WORKED_MAX, "showcase.bad_what_worked")
+        name = _text(title, TITLE_MAX)
+        if name is None:
+            raise UserError("showcase.bad_title", limit=TITLE_MAX)
+        worked = _text(what_worked, WORKED_MAX)
+        if worked is None:
+            raise UserError("showcase.bad_what_worked", limit=WORKED_MAX)
         if category not in CATEGORIES:
             raise UserError("showcase.bad_category", value=str(category), choices=CATEGORIES)
         membership = await self.families.membership_of(guild_id, user_id)
@@ -247,7 +257,7 @@ class ShowcaseService:
             if await tx.fetchval(OF_CREATOR, (guild_id, user_id, key)) >= PER_CREATOR:
                 raise UserError("showcase.too_many", limit=PER_CREATOR)
             entry_id = await tx.fetchval(INSERT, (
-                guild_id, user_id, membership.family_id, key, link, title, worked, category,
+                guild_id, user_id, membership.family_id, key, link, name, worked, category,
                 day.isoformat(), to_db(self.clock.now())))
             if entry_id is None:
                 raise UserError("showcase.duplicate")
