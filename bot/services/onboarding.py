@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.clock import Clock, from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import UserError
 from bot.events import ApplicationAccepted, MemberJoinedFamily
+from bot.localtime import day_start
 from bot.paging import Page, clamp
 from bot.services.audit import AuditLog
 from bot.services.families.models import AGREEMENT_VERSION
@@ -270,3 +271,12 @@ class OnboardingService:
         applied = [days(r) for r in rows if r["source"] == "application"]
         return TimeToOnboard(len(every), median(every), len(applied),
                              median(applied) if applied else None)
+
+    async def time_to_onboard_days(self, guild_id: int, first: date, last: date
+                                   ) -> TimeToOnboard | None:
+        """:meth:`time_to_onboard` of the days ``first``…``last`` on the program's calendar
+        (the weekly review's week)."""
+        zone = await self.db.fetchval("SELECT timezone FROM guilds WHERE guild_id = ?",
+                                      (guild_id,)) or "UTC"
+        return await self.time_to_onboard(guild_id, day_start(first, zone),
+                                          day_start(last + timedelta(days=1), zone))
