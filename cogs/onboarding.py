@@ -58,7 +58,7 @@ class StepButton(PersistentButton, custom_id="familia:ob:step:{step}"):
             view.add_item(AgreeButton(bot.templates.macro(
                 locale, "discord/families/labels.j2", "accept"), guild_id=guild_id,
                 version=AGREEMENT_VERSION))
-        await reply(interaction, "discord/onboarding/step.md.j2", name=self.step, done=done,
+        await reply(interaction, "discord/onboarding/step.md.j2", step=self.step, done=done,
                     view=view)
 
 

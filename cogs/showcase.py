@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot import cogkit
 from bot.app import FamiliaBot
-from bot.checks import creator_only, leader_or_manager, manager_only
+from bot.checks import creator_only, is_manager, leader_or_manager, manager_only
 from bot.cogkit.buttons import PersistentButton, labels
 from bot.cogkit.options import DayArg, IdNumber, MonthText, NoteText
 from bot.cogkit.pages import PageButton, nav
@@ -222,7 +222,8 @@ class ShowcaseCog(commands.Cog, name="Showcase"):
     @leader_or_manager()
     async def nominate(self, interaction: discord.Interaction, entry: IdNumber) -> None:
         done = await self.bot.services.showcase.nominate(
-            cogkit.guild_id(interaction), interaction.user.id, entry)
+            cogkit.guild_id(interaction), interaction.user.id, entry,
+            manager=await is_manager(interaction))
         await reply(interaction, "discord/showcase/nominated.md.j2", entry=done)
 
     @showcase.command(name=_T("review"),

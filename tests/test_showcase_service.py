@@ -104,6 +104,8 @@ async def test_nominations_are_the_family_leaders_and_capped(services, clock):
     await nominate(G, LEADER, entries[1].id)
     assert await _code(nominate(G, LEADER, entries[2].id)) == "showcase.nominations_full"
     await nominate(G, OTHER_LEADER, entries[3].id)  # the cap is per family
+    assert await _code(nominate(G, MANAGER, entries[2].id, manager=True)) == \
+        "showcase.nominations_full"  # a manager nominates for the family, within its cap
     assert await _code(nominate(G, LEADER, 999)) == "showcase.unknown_entry"
 
 

@@ -277,13 +277,14 @@ class ShowcaseService:
 
     # -- nominating ---------------------------------------------------------------------------
 
-    async def nominate(self, guild_id: int, leader_id: int, entry_id: int) -> Entry:
-        """A leader of the entry's family nominates it (at most the guild's ``nominations``
-        a family a month)."""
+    async def nominate(self, guild_id: int, leader_id: int, entry_id: int, *,
+                       manager: bool = False) -> Entry:
+        """A leader of the entry's family (or a manager, for it) nominates it: at most the
+        guild's ``nominations`` a family a month."""
         entry = await self.entry(guild_id, entry_id)
         family = (await self.families.get(guild_id, entry.family_id)
                   if entry.family_id is not None else None)
-        if family is None or not family.leads(leader_id):
+        if family is None or not (manager or family.leads(leader_id)):
             raise NotAllowed("families.not_your_family")
         limit = (await self.settings(guild_id)).nominations
         async with self.db.transaction() as tx:

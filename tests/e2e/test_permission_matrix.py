@@ -163,6 +163,17 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     "ticket note": ("managers", {}),  # the same
     "ticket list": ("managers", {}),  # and the members of a category's support role
     "ticket stats": ("managers", {}),
+    "onboarding": ("program", {}),
+    "onboardings family": ("family", {"family": "family"}),
+    "onboardings settings": ("managers", {}),
+    "showcase submit": ("program", {"link": "https://example.com/matrix", "title": "Matrix",
+                                    "what-worked": "Matrix moment"}),
+    "showcase mine": ("program", {}),
+    "showcase nominate": ("family", {"entry": "showcase_entry"}),
+    "showcase review": ("managers", {}),
+    "showcase curate": ("managers", {"entry": "showcase_entry", "action": "shortlist"}),
+    "showcase playbook": ("managers", {}),
+    "showcase settings": ("managers", {}),
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
@@ -211,6 +222,10 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("PriorityButton", "managers", "familia:tk:prio:{ticket}"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
     ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
+    ("StepButton", "program", "familia:ob:step:checkin"),
+    ("FamilyOnboardingPage", "family", "familia:pg:onboarding:{family}:0"),
+    ("ReviewPage", "managers", "familia:pg:showcase:{month}:all:0"),
+    ("CurateButton", "managers", "familia:sc:shortlist:{showcase}:all:0"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
     ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
@@ -219,7 +234,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload", "sweep", "stats_import", "ticket", "policy")
+        "membership", "upload", "sweep", "stats_import", "ticket", "policy", "showcase")
 # What a select's press picks (the others are buttons).
 PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
          "ReasonSelect": "resolved"}
@@ -363,7 +378,12 @@ async def world(app):
         bodies={"en": "Matrix rules, again."})
     await services.policies.publish(app.guild.id, app.owner.id, "Matrix spare policy",
                                     category="training", bodies={"en": "Spare."})
+    # a LIVE moment a creator of Lobos submitted to the showcase
+    entry = await services.showcase.submit(app.guild.id, creators[1].id,
+                                           "https://example.com/lobos", "Lobos", "It worked",
+                                           "gifting")
     names = {
+        "showcase_entry": entry.id,
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
         "outsider": outsider, "newcomer": newcomer, "draft_broadcast": broadcast,
@@ -378,7 +398,8 @@ async def world(app):
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
            "upload": upload, "sweep": sweep, "stats_import": staged, "ticket": ticket,
-           "policy": policy.id, "policy_version": policy_version.version}
+           "policy": policy.id, "policy_version": policy_version.version,
+           "showcase": entry.id, "month": entry.month}
     assert broadcast and draft and checkin
     return people, names, ids, second
 
