@@ -41,7 +41,7 @@ def step_ids(message) -> list[str]:
 
 
 async def test_the_checklist_shows_what_is_left_and_follows_what_members_do(app, lobos):
-    family, lena, ana = lobos
+    _, lena, ana = lobos
     it = await app.run(ana, "onboarding")
     shown = await it.wait_message()
     assert "Primeros pasos" in shown.content and "2 de 6 pasos hechos" in shown.content
@@ -80,7 +80,7 @@ async def test_the_checklist_shows_what_is_left_and_follows_what_members_do(app,
 
 
 async def test_showcase_submit_nominate_feature_and_the_month_end_post(app, lobos):
-    family, lena, ana = lobos
+    _, lena, ana = lobos
     s, g = app.services, app.guild.id
     bad = await app.reply(ana, "showcase", {"link": "javascript:alert(1)", "title": "Regalos",
                                             "what-worked": "x", "category": "gifting"},
