@@ -136,6 +136,8 @@ OVERRIDES = {
     "discord/creators/placed.md.j2": {"version": 1},
     "discord/policies/status.md.j2": {"page": Big(items=rows(None, None))},
     "discord/tickets/stats.md.j2": {"stats": Big(assignees=rows(None, None))},
+    "discord/showcase/post.md.j2": {"groups": rows(None, [])},
+    "discord/showcase/playbook.md.j2": {"groups": rows(None, []), "names": {}},
 }
 
 

@@ -209,6 +209,11 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("AckButton", "program", "familia:pol:ack:{policy}:{policy_version}"),
     ("DmReadButton", "program", "familia:pol:read:{guild}:{policy}"),
     ("DmAckButton", "program", "familia:pol:dmack:{guild}:{policy}:{policy_version}"),
+    # before Apply places the outsider in a family (a roster upload)
+    ("StepButton", "program", "familia:ob:step:checkin"),
+    ("FamilyOnboardingPage", "family", "familia:pg:onboarding:{family}:0"),
+    ("ReviewPage", "managers", "familia:pg:showcase:{month}:all:0"),
+    ("CurateButton", "managers", "familia:sc:shortlist:{showcase}:all:0"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
     ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),
@@ -222,10 +227,6 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("PriorityButton", "managers", "familia:tk:prio:{ticket}"),
     ("CloseButton", "self_or_managers", "familia:tk:close:{ticket}"),
     ("ReasonSelect", "self_or_managers", "familia:tk:reason:{ticket}"),
-    ("StepButton", "program", "familia:ob:step:checkin"),
-    ("FamilyOnboardingPage", "family", "familia:pg:onboarding:{family}:0"),
-    ("ReviewPage", "managers", "familia:pg:showcase:{month}:all:0"),
-    ("CurateButton", "managers", "familia:sc:shortlist:{showcase}:all:0"),
     ("LeaveSelect", "self", "familia:leave:reason:{membership}:0"),
     ("DeleteConfirm", "anyone", "familia:me:delete"),  # each deletes their own data: last
 ]
