@@ -267,6 +267,8 @@ class ShowcaseService:
 
     async def entry(self, guild_id: int, entry_id: int,
                     conn: Database | Transaction | None = None) -> Entry:
+        if not 1 <= entry_id <= bounds.ID_MAX:  # a raw API call's number past SQLite's
+            raise NotFound("showcase.unknown_entry", value=str(entry_id))
         row = await (conn or self.db).fetchone(ENTRY, (guild_id, entry_id))
         if row is None:
             raise NotFound("showcase.unknown_entry", value=str(entry_id))
