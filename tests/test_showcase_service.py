@@ -169,3 +169,31 @@ async def test_the_playbook_csv_is_grouped_by_category_and_safe_in_a_spreadsheet
     assert [r[0] for r in rows[1:]] == ["gifting", "collab", "storytelling"]
     assert rows[1][2] == "Ana" and rows[2][2] == str(BEN)
     assert rows[1][6] == "'=HYPERLINK(\"x\")"  # neutralised, not a formula
+
+
+def test_a_page_of_the_longest_entries_and_checklists_fits_one_message(templates):
+    """The review's page (3 entries) and a family's onboarding page (10 members), with every
+    field at its longest and Markdown to escape, fit Discord's 2,000 characters uncut."""
+    from bot.paging import Page
+    from bot.services.onboarding import STEPS, Checklist
+    from bot.services.showcase import Entry
+
+    long_id = 1516774411468800053
+    entry = Entry(10**9, 1, long_id, 7, "2026-06", "https://example.com/" + "a" * 180,
+                  "*_" * 50, "*" * 1000, "storytelling", date(2026, 6, 30), "shortlisted",
+                  "_" * 500, True, long_id, NOW)
+    family = type("F", (), {"name": "_" * 60})()
+    checklist = Checklist(long_id, "join", None, NOW, STEPS, {"agreement": None})
+    for locale in ("en", "es"):
+        text = templates.render(locale, "discord/showcase/review.md.j2", month="2026-06",
+                                state="shortlisted", page=Page([entry] * 3, 998, 3, 9999),
+                                closed=True)
+        assert len(text) <= 2000, len(text)
+        text = templates.render(locale, "discord/onboarding/family.md.j2", family=family,
+                                page=Page([checklist] * 10, 998, 10, 99999))
+        assert len(text) <= 2000, len(text)
+        text = templates.render(locale, "discord/showcase/mine.md.j2", entries=[entry] * 8)
+        assert len(text) <= 2000, len(text)
+        for name in ("curated", "submitted", "nominated"):  # one entry, whole (excerpts)
+            text = templates.render(locale, f"discord/showcase/{name}.md.j2", entry=entry)
+            assert len(text) <= 2000, (name, len(text))

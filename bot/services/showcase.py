@@ -40,14 +40,14 @@ CATEGORIES = ("gifting", "interaction", "collab", "event", "storytelling", "grow
 ACTIONS = ("shortlist", "feature", "reject")
 STATE_OF = {"shortlist": "shortlisted", "feature": "featured", "reject": "rejected"}
 STATES = ("submitted", "shortlisted", "featured", "rejected")
-URL_MAX = 500
+URL_MAX = 200  # a LIVE's link with its query; three of them fit a review page
 TITLE_MAX = 100
 WORKED_MAX = 1000
 NOTE_MAX = 500
 PER_CREATOR = 10  # entries a creator may submit a month
 NOMINATIONS = 3  # the default a family a month
 NOMINATIONS_MAX = 25
-REVIEW_PAGE = 4  # a row of buttons an entry, and one for the pages
+REVIEW_PAGE = 3  # longest entries still fit a message; a row of buttons each
 
 ENTRY = "SELECT * FROM showcase_entries WHERE guild_id = ? AND id = ?"
 SETTINGS = "SELECT channel_id, nominations FROM showcase_settings WHERE guild_id = ?"
@@ -90,7 +90,7 @@ FEATURED = (
     " ORDER BY category, live_date, id"
 )
 MINE = ("SELECT * FROM showcase_entries WHERE guild_id = ? AND user_id = ? ORDER BY"
-        " created_at DESC, id DESC LIMIT 10")
+        " created_at DESC, id DESC LIMIT 8")
 # Months with entries not yet claimed (whether each is over is read in the guild's zone).
 OPEN_MONTHS = (
     "SELECT DISTINCT e.guild_id, e.month, g.timezone, s.channel_id FROM showcase_entries e"
