@@ -80,11 +80,14 @@ FACTS = (
     " AND m.user_id = c.user_id"
     " WHERE c.guild_id = :guild AND c.user_id IN (SELECT value FROM json_each(:users))"
 )
-# The family's active members with a checklist, newest first.
+# The family's active members with a checklist (its leaders aside), newest first.
 FAMILY_MEMBERS = (
     "SELECT c.user_id FROM onboarding_checklists c JOIN family_members fm"
     " ON fm.guild_id = c.guild_id AND fm.user_id = c.user_id AND fm.left_at IS NULL"
-    " WHERE c.guild_id = ? AND fm.family_id = ? ORDER BY c.started_at DESC, c.user_id"
+    " JOIN families f ON f.id = fm.family_id"
+    " WHERE c.guild_id = ? AND fm.family_id = ?"
+    " AND c.user_id IS NOT f.leader_user_id AND c.user_id IS NOT f.co_leader_user_id"
+    " ORDER BY c.started_at DESC, c.user_id"
 )
 # Checklists whose first check-in fell in [start, end): the time-to-onboard KPI.
 ONBOARDED = (
@@ -233,7 +236,8 @@ class OnboardingService:
 
     async def family_page(self, guild_id: int, family_id: int, page: int,
                           size: int = FAMILY_PAGE) -> Page[Checklist]:
-        """A family's new members' checklists (its active members with one), newest first."""
+        """A family's new members' checklists (its active members with one, its leaders
+        aside: they see their own with /onboarding), newest first."""
         users = [r["user_id"] for r in await self.db.fetchall(FAMILY_MEMBERS,
                                                               (guild_id, family_id))]
         number = clamp(page, size, len(users))
