@@ -91,6 +91,10 @@ async def test_a_transfer_starts_nothing_and_an_application_owns_the_checklist(s
             tx, G, BEN, 7, "creator", to_db(applied), to_db(clock.now()), osos.id))
     ben = await services.onboarding.checklist(G, BEN)
     assert ben.source == "application" and ben.applied_at == applied
+    # a member who onboarded already and is accepted as a leader keeps their checklist
+    await services.checkins.submit(G, ANA, STATS)
+    await _accept_application(services, ANA, applied, application_id=8)
+    assert (await services.onboarding.checklist(G, ANA)).source == "join"
     # an applicant not placed yet (a leader whose family comes later) has one too
     await _accept_application(services, CARLA, applied)
     assert (await services.onboarding.checklist(G, CARLA)).source == "application"

@@ -50,12 +50,15 @@ START = (
     " ON CONFLICT (guild_id, user_id) DO NOTHING"
 )
 # An accepted application: the checklist is the application's (a join in the same
-# transaction may have started it a moment before).
+# transaction may have started it a moment before) — unless the member had onboarded
+# already (a creator who checked in, now accepted as a leader): theirs stays as it was.
 START_APPLIED = (
     "INSERT INTO onboarding_checklists (guild_id, user_id, source, application_id,"
     " applied_at, started_at) VALUES (?, ?, 'application', ?, ?, ?)"
     " ON CONFLICT (guild_id, user_id) DO UPDATE SET source = 'application',"
     " application_id = excluded.application_id, applied_at = excluded.applied_at"
+    " WHERE NOT EXISTS (SELECT 1 FROM checkins k WHERE k.guild_id = excluded.guild_id"
+    " AND k.user_id = excluded.user_id)"
 )
 SETTINGS = "SELECT email_step, stuck_days FROM onboarding_settings WHERE guild_id = ?"
 SET_SETTINGS = (
