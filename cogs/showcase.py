@@ -111,6 +111,8 @@ async def _review(interaction: discord.Interaction, key: str, state: str, page: 
                                 state=wanted, page=found, closed=closed)
     view = nav(bot, locale, found, ReviewPage, month=key, state=state) or (
         FamiliaView(timeout=None))
+    for item in view.children:  # ◀️/▶️ below the entries' rows
+        item.row = sc.REVIEW_PAGE
     if not closed:
         for number, entry in enumerate(found.items):
             for action in sc.ACTIONS:

@@ -106,8 +106,16 @@ async def test_showcase_submit_nominate_feature_and_the_month_end_post(app, lobo
             (g, app.owner.id, stamp, stamp, stamp))
         await s.members.ensure(tx, g, app.owner.id)
 
+    for n in range(3):  # three more: the review has two pages of 3
+        await s.showcase.submit(g, ana.id, f"https://example.com/{n}", f"Extra {n}", "x",
+                                "other")
     review = await (await app.run(app.owner, "showcase", {}, subcommand="review")).wait_message()
     assert "Lluvia de regalos" in review.content and "⭐ nominated" in review.content
+    assert "page 1 of 2" in review.content
+    turned = await app.emu.click(app.owner, review, "familia:pg:showcase:2026-06:all:1")
+    second = await turned.reply_text()
+    assert "page 2 of 2" in second and "Lluvia" not in second  # turned in place
+    review = await (await app.run(app.owner, "showcase", {}, subcommand="review")).wait_message()
     feature = f"familia:sc:feature:{entry}:all:0"
     assert feature in review.custom_ids
     refused = await app.emu.click(lena, review, feature)  # a leader cannot curate
