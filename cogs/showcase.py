@@ -140,7 +140,8 @@ class RejectModal(FamiliaModal):
         super().__init__(title=title)
         self.entry_id = entry_id
         self.note: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-            label=note_label, style=discord.TextStyle.paragraph, max_length=sc.NOTE_MAX)
+            label=note_label, custom_id="note", style=discord.TextStyle.paragraph,
+            max_length=sc.NOTE_MAX)
         self.add_item(self.note)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:

@@ -122,6 +122,11 @@ async def test_showcase_submit_nominate_feature_and_the_month_end_post(app, lobo
     assert "Lluvia" not in await refused.reply_text()
     featured = await app.emu.click(app.owner, review, feature)
     assert "featured" in await featured.reply_text()
+    extra = await s.db.fetchval("SELECT id FROM showcase_entries WHERE title = 'Extra 0'")
+    form = await app.emu.click(app.owner, review, f"familia:sc:reject:{extra}:all:0")
+    assert await form.wait_modal()
+    rejected = await (await form.submit({"note": "Too dark to see"})).reply_text()
+    assert "not selected" in rejected and "Too dark to see" in rejected
     dms = await app.emu.wait_for(lambda: app.emu.dms(ana), what="ana is told")
     assert "destacado en la vitrina" in dms[-1].content
 
