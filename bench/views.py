@@ -235,11 +235,55 @@ async def campaign_list(ctx: Ctx, i: int) -> Shown:
     return ctx.page(i, "discord/campaigns/list.md.j2", page=found, manager=True)
 
 
+SHOWCASE_STATES = (None, "submitted", "shortlisted", "featured")
+
+
+async def showcase_review(ctx: Ctx, i: int) -> Shown:
+    """/showcase review (cogs/showcase.py _review): a manager's first page of the month's
+    entries (of every state, or one), the longest entries of :func:`seed_showcase`."""
+    g, show = ctx.made.guild_id, ctx.services.showcase
+    key = await show.current_month(g)
+    state = SHOWCASE_STATES[i % len(SHOWCASE_STATES)]
+    found = await show.review_page(g, key, 0, state)
+    closed = await show.is_closed(g, key)
+    return ctx.page(i, "discord/showcase/review.md.j2", month=key, state=state, page=found,
+                    closed=closed)
+
+
+async def seed_showcase(services: Services, made: Program, per_family: int = 5) -> None:
+    """The month's showcase entries: ``per_family`` creators of each family submitted one,
+    every field at its longest (a reused database keeps those it has)."""
+    from bot.services import showcase
+
+    g = made.guild_id
+    if await services.db.fetchval("SELECT count(*) FROM showcase_entries WHERE guild_id = ?",
+                                  (g,)):
+        return
+    key, stamp = month(NOW.date()), NOW.isoformat()
+    rows = []
+    for f, family in enumerate(made.families):
+        for n, user in enumerate(family.creator_ids[:per_family]):
+            rows.append((g, user, family.id, key,
+                         f"https://www.tiktok.com/@c{user}/live/" + "9" * 150,
+                         f"Moment {f}-{n} " * 7,
+                         "What worked: thanked every gifter by name. " * 23,
+                         showcase.CATEGORIES[n % len(showcase.CATEGORIES)],
+                         NOW.date().isoformat(),
+                         showcase.STATES[n % 3], "A note " * 20 if n % 3 == 2 else None,
+                         stamp if n < 3 else None, family.leader_id if n < 3 else None, stamp))
+    async with services.db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO showcase_entries (guild_id, user_id, family_id, month, url, title,"
+            " what_worked, category, live_date, state, note, nominated_at, nominated_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, substr(?, 1, 100), substr(?, 1, 1000), ?, ?,"
+            " ?, ?, ?, ?, ?)", rows)
+
+
 View = Callable[[Ctx, int], Awaitable[Shown]]
 VIEWS: dict[str, View] = {f.__name__: f for f in (
     leaderboard_creators, leaderboard_families, family_roster, family_list, family_history,
     checkins_history, progress_risk, tier_sweep_preview, tier_promotions, campaign_board,
-    campaign_list)}
+    campaign_list, showcase_review)}
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -294,6 +338,7 @@ async def open_program(path: Path, size: str) -> tuple[Database, Services, Progr
         described.write_bytes(pickle.dumps(made))
     else:
         made = pickle.loads(described.read_bytes())
+    await seed_showcase(services, made)
     return db, services, made, build_s
 
 

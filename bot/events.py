@@ -37,6 +37,21 @@ class MemberLeftServer:
     user_id: int
 
 
+@dataclass(frozen=True)
+class ApplicationAccepted:
+    """An application to the program was accepted and the applicant placed. Published by the
+    applications service inside ``tx``; the onboarding checklist starts in it."""
+
+    tx: Transaction
+    guild_id: int
+    user_id: int
+    application_id: int
+    kind: str  # "creator" or "leader"
+    applied_at: str  # ISO-8601 UTC
+    accepted_at: str  # ISO-8601 UTC
+    family_id: int | None
+
+
 class Events:
     """Subscribe handlers to an event type; publish events to them."""
 
@@ -58,3 +73,16 @@ class Events:
                     raise  # part of the publisher's unit of work: it rolls back whole
                 log.exception("%s: handler %s failed", type(event).__name__,
                               getattr(handler, "__qualname__", handler))
+
+
+@dataclass(frozen=True)
+class MemberJoinedFamily:
+    """A membership started (a join approved, an invitation accepted, an appointment, a
+    roster import placing someone). Published by the families service inside ``tx``, the
+    transaction that starts it; ``first``: the member's first membership in this guild."""
+
+    tx: Transaction
+    guild_id: int
+    user_id: int
+    family_id: int
+    first: bool

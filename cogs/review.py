@@ -233,8 +233,11 @@ class ReviewCog(commands.Cog, name="Review"):
                 member = guild.get_member(user_id)
                 if member is not None:
                     names[user_id] = member.display_name
+        onboarded = await self.bot.services.onboarding.time_to_onboard_days(
+            guild_id, found.first, found.last)  # #22's KPI: application → first check-in
         emails = await reviews.render_emails(guild_id, due.week, {
-            "review": dataclasses.replace(found, people=[]), "names": names})
+            "review": dataclasses.replace(found, people=[]), "names": names,
+            "onboarded": onboarded})
         return await reviews.claim(guild_id, due, post, emails)
 
     async def queue_due(self, action: Action) -> bool:

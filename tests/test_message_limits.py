@@ -141,6 +141,8 @@ OVERRIDES = {
     "discord/setup/status.md.j2": {"problems": rows(None, None, None)},
     "discord/setup/step.md.j2": {"problems": rows(None, None, None), "step": "channels",
                                  "purposes": ("announcements", "leaderboard")},
+    "discord/showcase/post.md.j2": {"groups": rows(None, [])},
+    "discord/showcase/playbook.md.j2": {"groups": rows(None, []), "names": {}},
 }
 
 

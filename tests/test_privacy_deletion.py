@@ -8,7 +8,9 @@ import re
 
 import pytest
 
+from bot.clock import to_db
 from bot.delivery.queue import Send
+from bot.events import ApplicationAccepted
 from bot.mail import tokens
 from bot.services.privacy import ERASED
 from tests._email import body, make_sender, verified
@@ -21,6 +23,7 @@ NOTE_SECOND = "second-note-lynx-marble"
 FEEDBACK = "feedback-okapi-cobalt"
 REASON = "removal-reason-narwhal-saffron"
 ZONE = "Pacific/Chatham"
+WORKED = "showcase-ibex-amber"
 
 
 @pytest.fixture
@@ -71,6 +74,17 @@ async def _everything(services, smtp, outbox, made):
     await services.broadcasts.confirm(G, MANAGER, draft.broadcast.id)
     tier = (await services.tiers.list_tiers(G))[-1]
     await services.tiers.set_manual(G, MANAGER, member, tier, "2026-03")
+    async with services.db.transaction() as tx:  # accepted from an application: onboarding
+        now = to_db(services.clock.now())
+        await services.events.publish(ApplicationAccepted(tx, G, member, 5, "creator", now,
+                                                          now, family.id))
+    entry = await services.showcase.submit(G, member, "https://example.com/zoe-live",
+                                           "Zoe's best LIVE", WORKED, "gifting")
+    await services.showcase.nominate(G, leader, entry.id)
+    await services.showcase.curate(
+        G, MANAGER, entry.id, "feature",
+        tell=lambda e: Send("showcase_featured", f"showcase-featured:{e.id}", "dm", e.user_id,
+                            {"content": f"featured: {e.title}"}))
     await services.families.remove(G, leader, member, REASON, as_manager=False)
     await services.families.left_server(G, member)  # the exit survey
     await sender.drain()
@@ -82,7 +96,7 @@ async def _everything(services, smtp, outbox, made):
 def _traces(member: int) -> dict[str, re.Pattern[str]]:
     return {"id": re.compile(rf"(?<!\d){member}(?!\d)"), "address": re.compile(re.escape(
         ADDRESS)), **{text: re.compile(re.escape(text)) for text in (
-            NOTE_FIRST, NOTE_SECOND, FEEDBACK, REASON)}}
+            NOTE_FIRST, NOTE_SECOND, FEEDBACK, REASON, WORKED)}}
 
 
 async def _rows_naming(services, member: int) -> dict[str, set[str]]:
@@ -105,7 +119,7 @@ async def _rows_naming(services, member: int) -> dict[str, set[str]]:
 def _bytes_naming(data: bytes, member: int) -> set[str]:
     needles = {"id": str(member).encode(), "id as stored": member.to_bytes(8, "big"),
                "address": ADDRESS.encode(), **{t: t.encode() for t in (
-                   NOTE_FIRST, NOTE_SECOND, FEEDBACK, REASON)}}
+                   NOTE_FIRST, NOTE_SECOND, FEEDBACK, REASON, WORKED)}}
     return {what for what, needle in needles.items() if needle in data}
 
 
@@ -116,7 +130,8 @@ async def test_deleting_a_member_who_used_every_feature_leaves_no_trace(
 
     before = await _rows_naming(services, member)
     assert {"members", "checkins", "checkin_feedback", "email_addresses", "email_outbox",
-            "audit_log", "deliveries", "family_members", "member_tiers"} <= set(before)
+            "audit_log", "deliveries", "family_members", "member_tiers",
+            "onboarding_checklists", "showcase_entries"} <= set(before)
     saved = [p for p in outbox.iterdir() if ADDRESS.encode() in p.read_bytes()]
     assert len(saved) >= 3  # the code, a broadcast, the exit survey
     others = [p for p in outbox.iterdir() if p not in saved]

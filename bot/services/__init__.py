@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.told import decision_teller
-from bot.events import Events, MemberLeftServer
+from bot.events import ApplicationAccepted, Events, MemberJoinedFamily, MemberLeftServer
 from bot.mail.rendering import Renderer
 from bot.services.audit import AuditLog
 from bot.services.broadcasts import BroadcastService
@@ -26,6 +26,7 @@ from bot.services.kpis import KpiService
 from bot.services.leaderboards import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.meta import MetaStore
+from bot.services.onboarding import OnboardingService
 from bot.services.pace import PaceService
 from bot.services.platform_figures import FigureSources
 from bot.services.platform_stats import PlatformStatsService
@@ -41,6 +42,7 @@ from bot.services.risk_settings import InsightSettings
 from bot.services.roster import RosterService
 from bot.services.scorecard import ScorecardService
 from bot.services.setup import SetupService
+from bot.services.showcase import ShowcaseService
 from bot.services.tickets import TicketService
 from bot.services.tiers import ScheduledSweeps, TierService
 
@@ -95,6 +97,8 @@ class Services:
     tickets: TicketService
     policies: PolicyService
     setup: SetupService
+    onboarding: OnboardingService
+    showcase: ShowcaseService
 
     @classmethod
     def build(
@@ -126,8 +130,10 @@ class Services:
         policies = PolicyService(db, clock, audit, families=families,
                                  agreement=agreement_text(renderer.templates),
                                  deliveries=deliveries)
+        onboarding = OnboardingService(db, clock, audit, policies=policies)
         reminders = ReminderService(db, clock, members, deliveries, settings.reminder_grace_hours,
-                                    email_hook=email.reminder, overdue_hook=policies.overdue)
+                                    email_hook=email.reminder, overdue_hook=policies.overdue,
+                                    stuck_hook=onboarding.stuck)
         campaigns = CampaignService(db, clock, audit, guilds, families, deliveries, email,
                                     settings.checkin_edit_cutoff_hour)
         profiles = ProfileService(db, clock, audit, families)
@@ -137,6 +143,9 @@ class Services:
         scorecard = ScorecardService(db, clock, guilds, kpis, leaderboards, insight_settings,
                                      deliveries)
         tickets = TicketService(db, clock, audit, families, tiers, profiles, deliveries)
+        reviews = ReviewService(db, clock, audit, guilds, families, tiers, progress,
+                                deliveries, email, settings.checkin_edit_cutoff_hour,
+                                settings.default_locale)
         services = cls(
             db=db, clock=clock, events=events, audit=audit, guilds=guilds, members=members,
             meta=MetaStore(db), privacy=PrivacyService(db, settings.outbox_dir), families=families,
@@ -147,16 +156,15 @@ class Services:
             broadcasts=BroadcastService(db, clock, audit, members, deliveries, email),
             campaigns=campaigns,
             digests=DigestService(db, clock, audit, guilds, email, kpis, tiers, campaigns,
-                                  scorecard=scorecard, policies=policies),
+                                  scorecard=scorecard, policies=policies,
+                                  onboarding=onboarding),
             stats=PlatformStatsService(db, clock, settings.checkin_valid_day_hours),
             sources=FigureSources(db, clock, settings.checkin_valid_day_hours),
             reconcile=ReconcileService(db, clock, families),
             profiles=profiles,
             roster=RosterService(db, clock, audit, families, profiles, deliveries),
             exports=ExportService(db, clock, guilds, families, kpis, email),
-            reviews=ReviewService(db, clock, audit, guilds, families, tiers, progress,
-                                  deliveries, email, settings.checkin_edit_cutoff_hour,
-                                  settings.default_locale),
+            reviews=reviews,
             insight_settings=insight_settings,
             scorecard=scorecard,
             risk=RiskService(db, clock, audit, guilds, kpis, insight_settings, deliveries),
@@ -164,7 +172,13 @@ class Services:
             tickets=tickets,
             policies=policies,
             setup=SetupService(db, clock, audit, guilds, tiers, tickets),
+            onboarding=onboarding,
+            showcase=ShowcaseService(db, clock, audit, families, deliveries, email=email,
+                                     reviews=reviews),
         )
         # Events between services: a member who left the server gets the exit survey.
         events.subscribe(MemberLeftServer, email.on_member_left)
+        # A member's first family, or an accepted application, starts their onboarding.
+        events.subscribe(MemberJoinedFamily, onboarding.on_member_joined)
+        events.subscribe(ApplicationAccepted, onboarding.on_application_accepted)
         return services

@@ -122,9 +122,10 @@ class DigestService:
     def __init__(self, db: Database, clock: Clock, audit: AuditLog, guilds: GuildService,
                  email: EmailService, kpis: KpiService, tiers: TierService | None = None,
                  campaigns: CampaignService | None = None, scorecard: Any = None,
-                 policies: Any = None) -> None:
+                 policies: Any = None, onboarding: Any = None) -> None:
         self.scorecard = scorecard  # a ScorecardService: each family's score in the week
         self.policies = policies  # a PolicyService: acknowledgements asked with a deadline
+        self.onboarding = onboarding  # an OnboardingService: the time-to-onboard KPI
         self.db = db
         self.clock = clock
         self.audit = audit
@@ -542,7 +543,10 @@ class DigestService:
         ranked.sort(key=lambda f: (-f["members"], -(f["hours"] or 0), f["name"]))
         quality = await self.kpis.quality(g, None, start, end)
         policies = await self.policies.open_deadlines(g) if self.policies else []
+        onboarded = (await self.onboarding.time_to_onboard(g, start, end)
+                     if self.onboarding else None)
         return {**base, "policies": [_progress(st) for st in policies[:POLICIES]],
+                "onboarded": onboarded,
                 "stats": stats, "prev": prev, "families": ranked,
                 "week": week, "last": last, "counted": stats.counted,
                 "rate": await self._rate(g, None, base["start"], base["end"]),

@@ -77,6 +77,9 @@ NOT_PERSONAL = {
     "policy_search_content": "the full-text index's storage",
     "policy_search_docsize": "the full-text index's storage",
     "policy_search_config": "the full-text index's storage",
+    "onboarding_settings": "a server's onboarding settings (email step, days before stuck)",
+    "showcase_settings": "a server's showcase channel and nominations a family",
+    "showcase_posts": "a server's month-end showcase posts (a month, a channel, counts)",
 }
 
 
@@ -119,6 +122,8 @@ MENTIONS = (
     Mention("policy_documents", "created_by", True),
     Mention("policy_documents", "archived_by", True),
     Mention("policy_versions", "published_by", True),
+    Mention("showcase_entries", "nominated_by", True),
+    Mention("showcase_entries", "curated_by", True),
 )
 
 

@@ -17,6 +17,8 @@ reminders on get one ``email`` reminder a day through it (same claim rules).
 
 Policies: ``overdue_hook`` (:meth:`PolicyService.overdue`) gives a leader's summary the
 documents whose acknowledgement deadline has passed, with their own family's people pending.
+Onboarding: ``stuck_hook`` (:meth:`OnboardingService.stuck`) names the family's new members
+whose checklist has not moved for the guild's ``stuck_days``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Due:
     missed: list[tuple[int, int | None]] = field(default_factory=list)
     flags: list[Any] = field(default_factory=list)  # a summary: the family's new risk flags
     overdue: list[Any] = field(default_factory=list)  # a summary: policy statuses past deadline
+    stuck: list[Any] = field(default_factory=list)  # a summary: members stuck onboarding
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ Deliver = Callable[[Due], Awaitable[Outcome]]
 Render = Callable[[Due], Awaitable[list[Send]]]  # the Discord messages of a reminder
 # (guild, family) -> the statuses of policy versions past their deadline, pending people
 Overdue = Callable[[int, int], Awaitable[list[Any]]]
+# (guild, family) -> the family's members whose onboarding checklist is stuck
+StuckHook = Callable[[int, int], Awaitable[list[Any]]]
 
 # A reminder's deliveries as /reminders why and the sweep report them.
 _QUEUE_STATES = {"queued": "claimed", "sending": "claimed", "sent": "sent", "failed": "failed"}
@@ -122,7 +127,8 @@ class ReminderService:
     def __init__(self, db: Database, clock: Clock, members: MemberService,
                  deliveries: DeliveryQueue, grace_hours: float = 6,
                  stale_minutes: float = 10, email_hook: Deliver | None = None,
-                 overdue_hook: Overdue | None = None) -> None:
+                 overdue_hook: Overdue | None = None,
+                 stuck_hook: StuckHook | None = None) -> None:
         self.db = db
         self.deliveries = deliveries
         self.clock = clock
@@ -131,6 +137,7 @@ class ReminderService:
         self.stale = timedelta(minutes=stale_minutes)
         self.email_hook = email_hook
         self.overdue_hook = overdue_hook
+        self.stuck_hook = stuck_hook
 
     # -- preferences -----------------------------------------------------------------------
 
@@ -348,6 +355,8 @@ class ReminderService:
             due.flags = await flags_for_summary(self.db, due.guild_id, due.family_id, due.id)
             if self.overdue_hook is not None:
                 due.overdue = await self.overdue_hook(due.guild_id, due.family_id)
+            if self.stuck_hook is not None:
+                due.stuck = await self.stuck_hook(due.guild_id, due.family_id)
         members = await self.db.fetchall(
             "SELECT fm.user_id, fm.joined_at, coalesce(m.timezone, g.timezone) AS tz,"
             " (SELECT max(local_date) FROM checkins c WHERE c.guild_id = fm.guild_id AND"

@@ -8,6 +8,8 @@ import logging
 
 from bot.cogkit.buttons import PersistentSelect
 from bot.services.families import AGREEMENT_VERSION
+from bot.services.onboarding import STEPS
+from bot.services.showcase import ACTIONS, STATES
 from tests.e2e._buttons import Outcomes, persistent_classes, press
 from tests.e2e._families import (
     ask_to_join,
@@ -162,7 +164,12 @@ async def test_a_late_delete_confirmation_says_it_expired(app):
 # type in its place (SQLite holds integers up to 2**63 - 1).
 SAMPLES = {r"\d+": ["1", "0", str(2**62), str(2**63), "9" * 40], "[yn]": ["y", "n"],
            "[01]": ["1", "0"], r"\w+": ["hours", "x", "_" * 40],
-           r"[\w.-]+": ["2026-W25", "-", "." * 40]}
+           r"[\w.-]+": ["2026-W25", "-", "." * 40],
+           # the onboarding checklist's steps, the showcase's months, states and actions
+           "|".join(STEPS): ["checkin", "agreement", "campaign"],
+           r"\d{4}-\d{2}": ["2026-06", "0000-00", "9999-99"],
+           "all|" + "|".join(STATES): ["all", "rejected"],
+           "|".join(ACTIONS): ["shortlist", "feature", "reject"]}
 
 
 def forged_ids(cls) -> list[str]:

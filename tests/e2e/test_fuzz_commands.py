@@ -102,6 +102,8 @@ GOOD: dict[str, list[Any]] = {
     "tiers": ["Bronze"], "tier": ["Bronze"], "note": ["Moving on"], "reason": ["Inactive"],
     "target": [5.0], "document": ["policy_doc", "policy_spare"], "query": ["matrix rules"],
     "title": ["Matrix policy", "A new policy"],
+    "link": ["https://example.com/fuzz", "http://www.tiktok.com/@ana/live/1"],
+    "entry": ["showcase_entry"], "what-worked": ["Thanked every gifter by name"],
 }
 NEEDED = {"target"}  # optional, but a command needs it in practice (a campaign, a goal)
 

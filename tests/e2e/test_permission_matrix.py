@@ -167,6 +167,17 @@ COMMANDS: dict[str, tuple[str, dict]] = {
     # reopen, the others that it is not theirs
     "ticket reopen": ("self_or_managers", {"number": 1}),
     "ticket days": ("managers", {}),
+    "onboarding": ("program", {}),
+    "onboardings family": ("family", {"family": "family"}),
+    "onboardings settings": ("managers", {}),
+    "showcase submit": ("program", {"link": "https://example.com/matrix", "title": "Matrix",
+                                    "what-worked": "Matrix moment"}),
+    "showcase mine": ("program", {}),
+    "showcase nominate": ("family", {"entry": "showcase_entry"}),
+    "showcase review": ("managers", {}),
+    "showcase curate": ("managers", {"entry": "showcase_entry", "action": "shortlist"}),
+    "showcase playbook": ("managers", {}),
+    "showcase settings": ("managers", {}),
 }
 # Values for string options by name, when a command's row above gives none.
 NAMED = {"name": "Nuevos", "address": "matrix@example.org", "code": "123456", "zone": "UTC",
@@ -202,6 +213,11 @@ BUTTONS: list[tuple[str, str, str]] = [
     ("AckButton", "program", "familia:pol:ack:{policy}:{policy_version}"),
     ("DmReadButton", "program", "familia:pol:read:{guild}:{policy}"),
     ("DmAckButton", "program", "familia:pol:dmack:{guild}:{policy}:{policy_version}"),
+    # before Apply places the outsider in a family (a roster upload)
+    ("StepButton", "program", "familia:ob:step:checkin"),
+    ("FamilyOnboardingPage", "family", "familia:pg:onboarding:{family}:0"),
+    ("ReviewPage", "managers", "familia:pg:showcase:{month}:all:0"),
+    ("CurateButton", "managers", "familia:sc:shortlist:{showcase}:all:0"),
     ("ApplyButton", "managers", "familia:roster:apply:{upload}"),
     ("StatsApplyButton", "managers", "familia:st:apply:{stats_import}"),
     ("StatsDiscardButton", "managers", "familia:st:discard:{stats_import}"),
@@ -227,7 +243,7 @@ BUTTONS: list[tuple[str, str, str]] = [
 # others (a page of "the program's" board, a member's history) show the other server's own
 # list there, which holds nothing of this one.
 ROWS = ("guild", "request", "other", "broadcast", "draft", "running", "checkin", "family",
-        "membership", "upload", "sweep", "stats_import", "ticket", "policy")
+        "membership", "upload", "sweep", "stats_import", "ticket", "policy", "showcase")
 # What a select's press picks (the others are buttons).
 PICKS = {"LeaveSelect": "time", "CategorySelect": "technical", "DmCategorySelect": "technical",
          "ReasonSelect": "resolved", "AssignSelect": "1"}
@@ -371,7 +387,12 @@ async def world(app):
         bodies={"en": "Matrix rules, again."})
     await services.policies.publish(app.guild.id, app.owner.id, "Matrix spare policy",
                                     category="training", bodies={"en": "Spare."})
+    # a LIVE moment a creator of Lobos submitted to the showcase
+    entry = await services.showcase.submit(app.guild.id, creators[1].id,
+                                           "https://example.com/lobos", "Lobos", "It worked",
+                                           "gifting")
     names = {
+        "showcase_entry": entry.id,
         "family": family.name, "other": other.name, "spare": spare.name,
         "member2": creators[1], "member3": creators[2], "member4": creators[3],
         "outsider": outsider, "newcomer": newcomer, "draft_broadcast": broadcast,
@@ -386,7 +407,8 @@ async def world(app):
            "running": running, "checkin": checkin, "week": f"{week.kind}:{week.key}",
            "family": family.id, "member2": creators[1].id, "membership": membership,
            "upload": upload, "sweep": sweep, "stats_import": staged, "ticket": ticket,
-           "policy": policy.id, "policy_version": policy_version.version}
+           "policy": policy.id, "policy_version": policy_version.version,
+           "showcase": entry.id, "month": entry.month}
     assert broadcast and draft and checkin
     return people, names, ids, second
 

@@ -15,7 +15,7 @@ from bot.clock import Clock, to_db
 from bot.db import Database, Transaction
 from bot.delivery.queue import DeliveryQueue, Send
 from bot.errors import NotFound, UserError
-from bot.events import Events
+from bot.events import Events, MemberJoinedFamily
 from bot.services.audit import AuditLog
 from bot.services.families.models import (
     AGREEMENT_VERSION,
@@ -62,6 +62,9 @@ ACCEPT_AGREEMENT = (
     "INSERT OR IGNORE INTO agreement_acceptances (guild_id, user_id, version, accepted_at)"
     " VALUES (?, ?, ?, ?)"
 )
+# Another membership of the member before this one (None: their first in the guild).
+FIRST_MEMBERSHIP = ("SELECT 1 FROM family_members WHERE guild_id = ? AND user_id = ?"
+                    " AND id <> ? LIMIT 1")
 FAMILY_ROLE = "SELECT role_id FROM families WHERE id = ?"
 MEMBERSHIP_FAMILY = "SELECT family_id FROM family_members WHERE id = ?"
 ROLE_REASON = "Familia"  # the audit-log reason of a family role change
@@ -87,7 +90,7 @@ class FamilyStore:
         self.audit = audit
         self.guilds = guilds
         self.members = members
-        self.events = events  # publishes MemberLeftServer (in the transaction ending it)
+        self.events = events  # publishes MemberLeftServer and MemberJoinedFamily (in their tx)
         # the family role follows each membership: queued in the transaction that starts or
         # ends it (see _start, _end), sent by the bot's Discord sender
         self.deliveries = deliveries
@@ -128,6 +131,9 @@ class FamilyStore:
              "leader" if role == "leader" else "creator"),
         )
         await self._set_program_role(tx, guild_id, user_id, role)
+        first = await tx.fetchval(FIRST_MEMBERSHIP, (guild_id, user_id, membership_id))
+        await self.events.publish(MemberJoinedFamily(tx, guild_id, user_id, family_id,
+                                                     first=first is None))
         if give_role:
             await self._family_role(tx, guild_id, family_id, user_id, "role_add",
                                     f"family-membership:{membership_id}", "join")
